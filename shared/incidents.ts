@@ -1,0 +1,230 @@
+import type { Keyspace } from './keys.js';
+import type { RedisConnection } from './redis.js';
+import {
+  type ActionRecord,
+  actionRecordSchema,
+  type Incident,
+  type IncidentStatus,
+  type IncidentSummary,
+  incidentStatusSchema,
+  type Level,
+  levelSchema,
+  type NewTimelineEntry,
+  type TimelineEntry,
+  timelineEntrySchema,
+} from './schemas/incident.js';
+
+const STATUSES = incidentStatusSchema.options;
+
+/**
+ * KEYS: state, timeline, index:<status> for every status (in STATUSES order)
+ * ARGV: new status, entry JSON, now ISO, allowed-from statuses (comma list, '' = any)
+ * Returns the previous status, or false when the guard refused the change.
+ */
+const SET_STATUS_LUA = `
+local previous = redis.call('HGET', KEYS[1], 'status')
+if not previous then return false end
+local allowed = ARGV[4]
+if allowed ~= '' and not string.find(',' .. allowed .. ',', ',' .. previous .. ',', 1, true) then return false end
+if previous == ARGV[1] then return previous end
+local created = redis.call('HGET', KEYS[1], 'createdMs')
+local statuses = {${STATUSES.map((s) => `'${s}'`).join(',')}}
+for i, s in ipairs(statuses) do
+  if s == previous then redis.call('ZREM', KEYS[2 + i], ARGV[5]) end
+  if s == ARGV[1] then redis.call('ZADD', KEYS[2 + i], created, ARGV[5]) end
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[2])
+return previous
+`;
+
+export interface ListOptions {
+  status?: IncidentStatus | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Reads and updates incidents. Creation and alert attachment belong to ingest's batch script. */
+export class IncidentStore {
+  constructor(
+    readonly redis: RedisConnection,
+    readonly keys: Keyspace,
+  ) {}
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.incident(id))) === 1;
+  }
+
+  /** The level written at ingest; the executor's only source of truth for it. */
+  async getLevel(id: string): Promise<Level | null> {
+    const raw = await this.redis.hget(this.keys.incident(id), 'level');
+    if (raw === null) return null;
+    const parsed = levelSchema.safeParse(Number(raw));
+    return parsed.success ? parsed.data : null;
+  }
+
+  async getStatus(id: string): Promise<IncidentStatus | null> {
+    const raw = await this.redis.hget(this.keys.incidentState(id), 'status');
+    const parsed = incidentStatusSchema.safeParse(raw);
+    return parsed.success ? parsed.data : null;
+  }
+
+  async getSummary(id: string): Promise<IncidentSummary | null> {
+    const [core, state] = await Promise.all([
+      this.redis.hgetall(this.keys.incident(id)),
+      this.redis.hgetall(this.keys.incidentState(id)),
+    ]);
+    if (!core.level) return null;
+    return toSummary(id, core, state);
+  }
+
+  async get(id: string): Promise<Incident | null> {
+    const k = this.keys;
+    const results = await this.redis
+      .multi()
+      .hgetall(k.incident(id))
+      .hgetall(k.incidentState(id))
+      .lrange(k.incidentTimeline(id), 0, -1)
+      .hgetall(k.incidentActions(id))
+      .hkeys(k.incidentAlerts(id))
+      .exec();
+    if (!results) return null;
+    const [core, state, timeline, actions, fingerprints] = results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    }) as [Record<string, string>, Record<string, string>, string[], Record<string, string>, string[]];
+    if (!core.level) return null;
+    return {
+      ...toSummary(id, core, state),
+      fingerprints,
+      timeline: timeline.map((raw) => timelineEntrySchema.parse(JSON.parse(raw))),
+      actions: Object.values(actions)
+        .map((raw) => actionRecordSchema.parse(JSON.parse(raw)))
+        .sort((a, b) => a.at.localeCompare(b.at)),
+    };
+  }
+
+  /** Newest first. The cursor is opaque to callers: `<createdMs>:<id>` of the last item returned. */
+  async list(options: ListOptions): Promise<{ incidents: IncidentSummary[]; nextCursor: string | null }> {
+    const index = options.status ? this.keys.incidentStatusIndex(options.status) : this.keys.incidentIndex;
+    let max = '+inf';
+    let afterId: string | undefined;
+    if (options.cursor) {
+      const [score, id] = options.cursor.split(':');
+      max = score ?? '+inf';
+      afterId = id;
+    }
+    // Fetch one page plus any ties at the cursor's score, then skip past the cursor's id.
+    const raw = await this.redis.zrevrangebyscore(
+      index,
+      max,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      options.limit + 1 + (afterId ? 100 : 0),
+    );
+    const entries: { id: string; score: string }[] = [];
+    for (let i = 0; i < raw.length; i += 2)
+      entries.push({ id: raw[i] as string, score: raw[i + 1] as string });
+    let start = 0;
+    if (afterId) {
+      const at = entries.findIndex((entry) => entry.id === afterId);
+      start = at >= 0 ? at + 1 : entries.findIndex((entry) => entry.score !== max);
+      if (start < 0) start = entries.length;
+    }
+    const page = entries.slice(start, start + options.limit);
+    const hasMore = entries.length > start + options.limit;
+    const summaries = await Promise.all(page.map((entry) => this.getSummary(entry.id)));
+    const last = page.at(-1);
+    return {
+      incidents: summaries.filter((s): s is IncidentSummary => s !== null),
+      nextCursor: hasMore && last ? `${last.score}:${last.id}` : null,
+    };
+  }
+
+  async appendTimeline(id: string, entry: NewTimelineEntry): Promise<TimelineEntry> {
+    const now = new Date().toISOString();
+    const full = timelineEntrySchema.parse({ ...entry, at: entry.at ?? now });
+    await this.redis
+      .multi()
+      .rpush(this.keys.incidentTimeline(id), JSON.stringify(full))
+      .hset(this.keys.incidentState(id), 'updatedAt', now)
+      .exec();
+    return full;
+  }
+
+  /**
+   * Moves the incident to `status` (indexes and a timeline entry, atomically).
+   * With `from`, only when the current status is one of them. Returns the previous status,
+   * or null when the incident does not exist or the guard refused.
+   */
+  async setStatus(
+    id: string,
+    status: IncidentStatus,
+    by: string,
+    options: { from?: readonly IncidentStatus[]; message?: string; summary?: string } = {},
+  ): Promise<IncidentStatus | null> {
+    const now = new Date().toISOString();
+    const entry: TimelineEntry = { at: now, type: 'status', by, status, message: options.message };
+    const keys = [
+      this.keys.incidentState(id),
+      this.keys.incidentTimeline(id),
+      ...STATUSES.map((s) => this.keys.incidentStatusIndex(s)),
+    ];
+    const previous = (await this.redis.eval(
+      SET_STATUS_LUA,
+      keys.length,
+      ...keys,
+      status,
+      JSON.stringify(entry),
+      now,
+      (options.from ?? []).join(','),
+      id,
+    )) as string | null;
+    if (previous !== null && options.summary !== undefined) {
+      await this.redis.hset(this.keys.incidentState(id), 'summary', options.summary);
+    }
+    const parsed = incidentStatusSchema.safeParse(previous);
+    return parsed.success ? parsed.data : null;
+  }
+
+  /** Executor only: records (or updates) the decision for an action. */
+  async recordAction(incidentId: string, record: ActionRecord): Promise<void> {
+    await this.redis.hset(this.keys.incidentActions(incidentId), record.id, JSON.stringify(record));
+  }
+
+  async getAction(incidentId: string, actionId: string): Promise<ActionRecord | null> {
+    const raw = await this.redis.hget(this.keys.incidentActions(incidentId), actionId);
+    return raw ? actionRecordSchema.parse(JSON.parse(raw)) : null;
+  }
+}
+
+function toSummary(id: string, core: Record<string, string>, state: Record<string, string>): IncidentSummary {
+  return {
+    id,
+    level: levelSchema.parse(Number(core.level)),
+    status: incidentStatusSchema.parse(state.status ?? 'open'),
+    alertname: core.alertname ?? '',
+    severity: core.severity ?? '',
+    instance: core.instance ?? '',
+    service: core.service ?? '',
+    correlationKey: core.correlationKey ?? '',
+    storm: core.storm === '1',
+    priority: Number(core.priority ?? 0),
+    alertCount: Number(core.alertCount ?? 0),
+    firingCount: Number(core.firingCount ?? 0),
+    labels: parseRecord(core.labels),
+    annotations: parseRecord(core.annotations),
+    generatorURL: core.generatorURL ?? '',
+    summary: state.summary,
+    createdAt: core.createdAt ?? '',
+    updatedAt: state.updatedAt ?? core.createdAt ?? '',
+  };
+}
+
+function parseRecord(raw: string | undefined): Record<string, string> {
+  if (!raw) return {};
+  const value: unknown = JSON.parse(raw);
+  return typeof value === 'object' && value !== null ? (value as Record<string, string>) : {};
+}

@@ -1,0 +1,40 @@
+/**
+ * Every Redis key the system uses, in one place. All carry the `{prefix}` hash tag so the same
+ * code runs on a single Redis and on a Redis Cluster (multi-key scripts stay in one slot).
+ *
+ * Namespaces map to Redis ACL users (see config/redis-acl): only the executor writes `exec:*`,
+ * `audit*` and incident actions; only ingest writes incident cores (which hold the level).
+ */
+export function keyspace(prefix = 'hermes') {
+  const p = `{${prefix}}`;
+  return {
+    /** BullMQ's `prefix` option: queue keys become `{prefix}:<queue>:…`. */
+    bullPrefix: p,
+    incident: (id: string) => `${p}:inc:${id}`,
+    incidentState: (id: string) => `${p}:inc:${id}:state`,
+    incidentTimeline: (id: string) => `${p}:inc:${id}:timeline`,
+    incidentActions: (id: string) => `${p}:inc:${id}:actions`,
+    incidentAlerts: (id: string) => `${p}:inc:${id}:alerts`,
+    incidentIndex: `${p}:incidents`,
+    incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
+    dedup: (fingerprint: string, startsAt: string) => `${p}:dedup:${fingerprint}:${startsAt}`,
+    fingerprintIncident: (fingerprint: string) => `${p}:fp:${fingerprint}`,
+    correlation: (key: string) => `${p}:corr:${key}`,
+    stormOpened: `${p}:storm:opened`,
+    stormCurrent: `${p}:storm:current`,
+    triageBacklog: `${p}:ingest:triage-backlog`,
+    approval: (id: string) => `${p}:approval:${id}`,
+    approvalsPending: `${p}:approvals:pending`,
+    paused: `${p}:control:paused`,
+    /** Executor-only state: rate limits, breaker, idempotency claims. */
+    exec: (name: string) => `${p}:exec:${name}`,
+    audit: `${p}:audit`,
+    auditHead: `${p}:audit:head`,
+    /** Notifier-only state: delivery idempotency and Slack threads. */
+    notify: (name: string) => `${p}:notify:${name}`,
+    /** Triage-only state. */
+    triage: (name: string) => `${p}:triagestate:${name}`,
+  };
+}
+
+export type Keyspace = ReturnType<typeof keyspace>;

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+export const levelSchema = z.union([z.literal(1), z.literal(2), z.literal(3)]);
+export type Level = z.infer<typeof levelSchema>;
+
+export const incidentStatusSchema = z.enum([
+  'open',
+  'diagnosing',
+  'awaiting_approval',
+  'resolved',
+  'escalated',
+  'failed',
+]);
+export type IncidentStatus = z.infer<typeof incidentStatusSchema>;
+/** Statuses after which a new alert with the same correlation key opens a new incident. */
+export const CLOSED_STATUSES: readonly IncidentStatus[] = ['resolved', 'failed'];
+
+export const severitySchema = z.string();
+export const SEVERITY_RANK: Record<string, number> = { critical: 0, error: 1, warning: 1, info: 2 };
+
+export const timelineTypeSchema = z.enum([
+  'alert',
+  'status',
+  'tool_call',
+  'action',
+  'approval',
+  'notification',
+  'summary',
+  'error',
+]);
+
+export const timelineEntrySchema = z
+  .object({
+    at: z.string(),
+    type: timelineTypeSchema,
+    by: z.string().optional(),
+    tool: z.string().optional(),
+    message: z.string().optional(),
+  })
+  .catchall(z.unknown());
+export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
+export type NewTimelineEntry = Omit<TimelineEntry, 'at'> & { at?: string };
+
+export const actionDecisionSchema = z.enum([
+  'executed',
+  'blocked',
+  'pending_approval',
+  'denied',
+  'failed',
+  'dry_run',
+  'unknown_outcome',
+]);
+export type ActionDecisionKind = z.infer<typeof actionDecisionSchema>;
+
+export const actionRecordSchema = z.object({
+  id: z.string(),
+  tool: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  requestedBy: z.string(),
+  decision: actionDecisionSchema,
+  reason: z.string().optional(),
+  result: z.unknown().optional(),
+  approvalId: z.string().optional(),
+  durationMs: z.number().optional(),
+  at: z.string(),
+});
+export type ActionRecord = z.infer<typeof actionRecordSchema>;
+
+export const incidentSchema = z.object({
+  id: z.string(),
+  level: levelSchema,
+  status: incidentStatusSchema,
+  alertname: z.string(),
+  severity: z.string(),
+  instance: z.string(),
+  service: z.string(),
+  correlationKey: z.string(),
+  storm: z.boolean(),
+  priority: z.number(),
+  fingerprints: z.array(z.string()),
+  alertCount: z.number(),
+  firingCount: z.number(),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()),
+  generatorURL: z.string(),
+  summary: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  timeline: z.array(timelineEntrySchema),
+  actions: z.array(actionRecordSchema),
+});
+export type Incident = z.infer<typeof incidentSchema>;
+export type IncidentSummary = Omit<Incident, 'timeline' | 'actions' | 'fingerprints'>;

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { actionDecisionSchema } from './incident.js';
+
+export const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,100}$/, 'ids are 1-100 characters of [A-Za-z0-9_-]');
+
+/** ingest → triage: investigate this incident. jobId = `triage-<incidentId>`. */
+export const triageJobSchema = z.object({ incidentId: idSchema });
+export type TriageJob = z.infer<typeof triageJobSchema>;
+
+export const requesterSchema = z.union([
+  z.literal('agent'),
+  z.string().regex(/^human:[A-Za-z0-9_.@+-]{1,100}$/, 'requestedBy is "agent" or "human:<name>"'),
+]);
+export type Requester = z.infer<typeof requesterSchema>;
+
+export const riskSchema = z.enum(['low', 'medium', 'high']);
+
+/** What a human is asked to approve, attached by triage when it proposes an action. */
+export const approvalRequestSchema = z.object({
+  description: z.string().max(2_000).optional(),
+  reason: z.string().max(2_000),
+  risk: riskSchema,
+  rollbackPlan: z.string().max(2_000).optional(),
+});
+export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;
+
+/**
+ * triage or ingest → executor: please run this tool. jobId = actionId.
+ * Any claim about safety (level, tier) in here is ignored: the executor derives it itself.
+ */
+export const actionJobSchema = z.object({
+  actionId: idSchema,
+  incidentId: idSchema,
+  tool: z.string().min(1).max(100),
+  args: z.record(z.string(), z.unknown()),
+  requestedBy: requesterSchema,
+  approvalId: idSchema.optional(),
+  approvalRequest: approvalRequestSchema.optional(),
+});
+export type ActionJob = z.infer<typeof actionJobSchema>;
+
+/** executor → requester: the job's return value. */
+export const actionOutcomeSchema = z.object({
+  actionId: z.string(),
+  decision: actionDecisionSchema,
+  reason: z.string().optional(),
+  result: z.unknown().optional(),
+  approvalId: z.string().optional(),
+  durationMs: z.number(),
+});
+export type ActionOutcome = z.infer<typeof actionOutcomeSchema>;
+
+export const notificationEventSchema = z.enum([
+  'incident_opened',
+  'storm_opened',
+  'diagnosis',
+  'action',
+  'approval_requested',
+  'approval_decided',
+  'fixed',
+  'escalated',
+  'resolved',
+  'failed',
+  'breaker_open',
+  'message',
+]);
+export type NotificationEvent = z.infer<typeof notificationEventSchema>;
+export const channelSchema = z.enum(['slack', 'pagerduty', 'email', 'console']);
+export type Channel = z.infer<typeof channelSchema>;
+
+/** any service → notifier. eventId is unique per event: delivery is idempotent per (eventId, channel). */
+export const notificationJobSchema = z.object({
+  eventId: idSchema,
+  incidentId: idSchema,
+  event: notificationEventSchema,
+  severity: z.enum(['info', 'warning', 'critical']).default('info'),
+  title: z.string().max(500),
+  text: z.string().max(10_000),
+  approvalId: idSchema.optional(),
+  /** Explicit channels (send_notification); otherwise routing rules decide. */
+  channels: z.array(channelSchema).optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type NotificationJob = z.input<typeof notificationJobSchema>;
