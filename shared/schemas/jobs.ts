@@ -5,9 +5,17 @@ export const idSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,100}$/, 'ids are 1-100 characters of [A-Za-z0-9_-]');
 
-/** ingest → triage: investigate this incident. jobId = `triage-<incidentId>`. */
-export const triageJobSchema = z.object({ incidentId: idSchema });
-export type TriageJob = z.infer<typeof triageJobSchema>;
+/**
+ * → triage. `alert` (from ingest, jobId `triage-<incidentId>`): investigate a new incident.
+ * `approval_executed` (from the executor, jobId `triage-<incidentId>-<actionId>`): a human-approved
+ * action ran; verify it and close the incident.
+ */
+export const triageJobSchema = z.object({
+  incidentId: idSchema,
+  trigger: z.enum(['alert', 'approval_executed']).default('alert'),
+  actionId: idSchema.optional(),
+});
+export type TriageJob = z.input<typeof triageJobSchema>;
 
 export const requesterSchema = z.union([
   z.literal('agent'),
@@ -40,6 +48,18 @@ export const actionJobSchema = z.object({
   approvalRequest: approvalRequestSchema.optional(),
 });
 export type ActionJob = z.infer<typeof actionJobSchema>;
+
+/**
+ * triage → executor, job name `feedback` on the actions queue: after verification, whether an
+ * executed action fixed the problem. Ineffective fixes count towards the circuit breaker.
+ */
+export const actionFeedbackJobSchema = z.object({
+  incidentId: idSchema,
+  actionId: idSchema,
+  effective: z.boolean(),
+  detail: z.string().max(2_000).optional(),
+});
+export type ActionFeedbackJob = z.infer<typeof actionFeedbackJobSchema>;
 
 /** executor → requester: the job's return value. */
 export const actionOutcomeSchema = z.object({
