@@ -14,27 +14,33 @@ import {
   timelineEntrySchema,
 } from './schemas/incident.js';
 
-const STATUSES = incidentStatusSchema.options;
-
 /**
- * KEYS: state, timeline, index:<status> for every status (in STATUSES order)
- * ARGV: new status, entry JSON, now ISO, allowed-from statuses (comma list, '' = any)
- * Returns the previous status, or false when the guard refused the change.
+ * Lua: `set_status(P, id, status, entryJson, now, allowed)` moves incident `id` (keys under prefix `P`)
+ * to `status`, keeping the per-status indexes in step and appending `entryJson` to the timeline.
+ * `allowed` is a comma list of statuses it may move from ('' = any). Returns the previous status or
+ * false. Shared by IncidentStore.setStatus and ingest's batch script so both index the same way.
  */
-const SET_STATUS_LUA = `
-local previous = redis.call('HGET', KEYS[1], 'status')
-if not previous then return false end
-local allowed = ARGV[4]
-if allowed ~= '' and not string.find(',' .. allowed .. ',', ',' .. previous .. ',', 1, true) then return false end
-if previous == ARGV[1] then return previous end
-local created = redis.call('HGET', KEYS[1], 'createdMs')
-local statuses = {${STATUSES.map((s) => `'${s}'`).join(',')}}
-for i, s in ipairs(statuses) do
-  if s == previous then redis.call('ZREM', KEYS[2 + i], ARGV[5]) end
-  if s == ARGV[1] then redis.call('ZADD', KEYS[2 + i], created, ARGV[5]) end
+export const LUA_SET_STATUS_FN = `
+local function set_status(P, id, status, entryJson, now, allowed)
+  local state = P .. ':inc:' .. id .. ':state'
+  local previous = redis.call('HGET', state, 'status')
+  if not previous then return false end
+  if allowed ~= '' and not string.find(',' .. allowed .. ',', ',' .. previous .. ',', 1, true) then return false end
+  if previous == status then return previous end
+  local created = redis.call('HGET', state, 'createdMs')
+  redis.call('ZREM', P .. ':incidents:status:' .. previous, id)
+  redis.call('ZADD', P .. ':incidents:status:' .. status, created, id)
+  redis.call('HSET', state, 'status', status, 'updatedAt', now)
+  redis.call('RPUSH', P .. ':inc:' .. id .. ':timeline', entryJson)
+  return previous
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[3])
-redis.call('RPUSH', KEYS[2], ARGV[2])
+`;
+
+// KEYS[1]: the incident's state key (routes the script to the right cluster node).
+// ARGV: prefix, id, status, entry JSON, now ISO, allowed-from list, summary ('' = keep).
+const SET_STATUS_LUA = `${LUA_SET_STATUS_FN}
+local previous = set_status(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+if previous and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[7]) end
 return previous
 `;
 
@@ -167,24 +173,18 @@ export class IncidentStore {
   ): Promise<IncidentStatus | null> {
     const now = new Date().toISOString();
     const entry: TimelineEntry = { at: now, type: 'status', by, status, message: options.message };
-    const keys = [
-      this.keys.incidentState(id),
-      this.keys.incidentTimeline(id),
-      ...STATUSES.map((s) => this.keys.incidentStatusIndex(s)),
-    ];
-    const previous = (await this.redis.eval(
+    const previous = await this.redis.eval(
       SET_STATUS_LUA,
-      keys.length,
-      ...keys,
+      1,
+      this.keys.incidentState(id),
+      this.keys.bullPrefix,
+      id,
       status,
       JSON.stringify(entry),
       now,
       (options.from ?? []).join(','),
-      id,
-    )) as string | null;
-    if (previous !== null && options.summary !== undefined) {
-      await this.redis.hset(this.keys.incidentState(id), 'summary', options.summary);
-    }
+      options.summary ?? '',
+    );
     const parsed = incidentStatusSchema.safeParse(previous);
     return parsed.success ? parsed.data : null;
   }

@@ -15,6 +15,7 @@ export function keyspace(prefix = 'hermes') {
     incidentTimeline: (id: string) => `${p}:inc:${id}:timeline`,
     incidentActions: (id: string) => `${p}:inc:${id}:actions`,
     incidentAlerts: (id: string) => `${p}:inc:${id}:alerts`,
+    incidentFiring: (id: string) => `${p}:inc:${id}:firing`,
     incidentIndex: `${p}:incidents`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
     dedup: (fingerprint: string, startsAt: string) => `${p}:dedup:${fingerprint}:${startsAt}`,
