@@ -1,0 +1,100 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { Logger } from '../../shared/logger.js';
+import { verifySlackSignature } from '../../shared/slack-signature.js';
+
+export type SlackDecision = 'approved' | 'denied';
+
+export interface SlackInteractionsDeps {
+  signingSecret: string;
+  decide: (
+    approvalId: string,
+    decision: SlackDecision,
+    by: string,
+  ) => Promise<{ ok: boolean; reason?: string }>;
+  logger?: Logger;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The part of Slack's `block_actions` payload this app reads. */
+const blockActionsSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional() }),
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
+});
+
+const DECISIONS: Record<string, SlackDecision> = { approve: 'approved', deny: 'denied' };
+
+/** `slack-<username or id>`, reduced to the characters the approvals API accepts for `by`. */
+export function slackActor(user: { id: string; username?: string | undefined }): string {
+  const name = (user.username || user.id).replace(/[^A-Za-z0-9_.@+-]/g, '_');
+  return `slack-${name}`.slice(0, 100);
+}
+
+/**
+ * Slack's interactivity endpoint (mounted by ingest at /slack/interactions): verifies the v0 signature
+ * over the raw body, then turns an Approve / Deny click into the same decision as the approvals API.
+ */
+export function createSlackInteractionsApp(deps: SlackInteractionsDeps): Hono {
+  const app = new Hono();
+  app.post(
+    '/',
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: 'body too large' }, 413) }),
+    async (c) => {
+      const rawBody = await c.req.text();
+      const check = verifySlackSignature({
+        signingSecret: deps.signingSecret,
+        timestamp: c.req.header('x-slack-request-timestamp'),
+        signature: c.req.header('x-slack-signature'),
+        rawBody,
+      });
+      if (!check.ok) {
+        deps.logger?.warn({ reason: check.reason }, 'slack interaction refused');
+        return c.json({ error: 'invalid slack signature', details: check.reason }, 401);
+      }
+
+      const payload = parsePayload(rawBody);
+      if (!payload.success) {
+        return c.json({ error: 'invalid slack payload', details: payload.error }, 400);
+      }
+      const action = payload.data.actions.find((a) => a.action_id in DECISIONS);
+      if (!action?.value) return c.json({ text: 'Nothing to do for this action.' });
+
+      const decision = DECISIONS[action.action_id] as SlackDecision;
+      const by = slackActor(payload.data.user);
+      try {
+        const result = await deps.decide(action.value, decision, by);
+        deps.logger?.info({ approvalId: action.value, decision, by, ...result }, 'slack approval decision');
+        if (!result.ok) {
+          return c.json({
+            replace_original: false,
+            text: `Could not record that: ${result.reason ?? 'refused'}.`,
+          });
+        }
+        const verb = decision === 'approved' ? 'Approved' : 'Denied';
+        return c.json({ replace_original: false, text: `${verb} by ${by}.` });
+      } catch (error) {
+        deps.logger?.error({ err: error, approvalId: action.value }, 'slack approval decision failed');
+        return c.json({ error: 'decision could not be recorded, try again' }, 503);
+      }
+    },
+  );
+  return app;
+}
+
+function parsePayload(
+  rawBody: string,
+): { success: true; data: z.infer<typeof blockActionsSchema> } | { success: false; error: unknown } {
+  const raw = new URLSearchParams(rawBody).get('payload');
+  if (raw === null) return { success: false, error: 'missing payload form field' };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { success: false, error: 'payload is not JSON' };
+  }
+  const parsed = blockActionsSchema.safeParse(json);
+  return parsed.success ? parsed : { success: false, error: parsed.error.issues };
+}
