@@ -27,6 +27,7 @@ export const baseEnvSchema = z.object({
     .default('hermes'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_PORT: envInt(0),
+  REDIS_CONNECT_TIMEOUT_SECONDS: envInt(30, 1),
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 

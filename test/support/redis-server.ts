@@ -36,7 +36,8 @@ export interface LocalRedis {
   port: number;
   dir: string;
   process: ChildProcess;
-  stop(): Promise<void>;
+  /** Stops the server; `keepDir` leaves its data dir for a restart on the same dir and port. */
+  stop(options?: { keepDir?: boolean }): Promise<void>;
 }
 
 /** Starts a throwaway redis-server on a free loopback port in a temp dir. Extra args go last. */
@@ -83,13 +84,13 @@ export async function startRedisServer(
     port,
     dir,
     process: child,
-    async stop() {
+    async stop(stopOptions = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;
       }
-      if (ownsDir) rmSync(dir, { recursive: true, force: true });
+      if (ownsDir && !stopOptions.keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -99,6 +100,7 @@ async function waitForPing(url: string, died: () => boolean, output: () => strin
   while (Date.now() < deadline) {
     if (died()) throw new Error(`redis-server exited: ${output()}`);
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
     try {
       await client.connect();
       if ((await client.ping()) === 'PONG') return;

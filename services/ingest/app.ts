@@ -1,0 +1,193 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import type { Queue } from 'bullmq';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { ApprovalStore } from '../../shared/approvals.js';
+import type { AutomationControl } from '../../shared/control.js';
+import type { IncidentStore } from '../../shared/incidents.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Metrics } from '../../shared/metrics.js';
+import type { RedisConnection } from '../../shared/redis.js';
+import { alertmanagerWebhookSchema } from '../../shared/schemas/alertmanager.js';
+import { approvalDecisionBodySchema } from '../../shared/schemas/approval.js';
+import { incidentStatusSchema } from '../../shared/schemas/incident.js';
+import type { ApprovalDecisions } from './approval-decisions.js';
+import { requireToken } from './auth.js';
+import type { IngestEnv } from './env.js';
+import type { Intake } from './intake.js';
+
+export interface IngestAppDeps {
+  env: IngestEnv;
+  redis: RedisConnection;
+  intake: Intake;
+  incidents: IncidentStore;
+  approvals: ApprovalStore;
+  decisions: ApprovalDecisions;
+  control: AutomationControl;
+  queues: Queue[];
+  metrics: Metrics;
+  logger: Logger;
+  /** Mounted at /slack/interactions when SLACK_SIGNING_SECRET is set. */
+  slackInteractions?: Hono;
+}
+
+const listQuerySchema = z.object({
+  status: incidentStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]+$/, 'cursor is the nextCursor of a previous page')
+    .optional(),
+});
+
+const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by });
+
+export function createIngestApp(deps: IngestAppDeps): Hono {
+  const { env, metrics, logger } = deps;
+  const app = new Hono();
+  const admin = requireToken(env.ADMIN_TOKEN);
+
+  app.use('*', async (c, next) => {
+    const started = process.hrtime.bigint();
+    await next();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.httpDuration.observe(
+      { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
+      seconds,
+    );
+  });
+
+  app.onError((error, c) => {
+    if (isRedisUnavailable(error)) {
+      logger.warn({ err: error.message, path: c.req.path }, 'redis unavailable: answering 503');
+      return c.json({ error: 'storage unavailable, retry later' }, 503);
+    }
+    logger.error({ err: error, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
+
+  app.post(
+    '/webhooks/alertmanager',
+    requireToken(env.INGEST_TOKEN),
+    bodyLimit({
+      maxSize: env.MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: `body larger than MAX_BODY_BYTES (${env.MAX_BODY_BYTES} bytes)` }, 413),
+    }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch (error) {
+        metrics.alertsReceived.inc({ result: 'rejected' });
+        return c.json({ error: 'body is not valid JSON', details: (error as Error).message }, 400);
+      }
+      const parsed = alertmanagerWebhookSchema.safeParse(body);
+      if (!parsed.success) {
+        const alerts = (body as { alerts?: unknown })?.alerts;
+        metrics.alertsReceived.inc(
+          { result: 'rejected' },
+          Array.isArray(alerts) ? Math.max(alerts.length, 1) : 1,
+        );
+        return c.json({ error: 'invalid Alertmanager webhook body', details: parsed.error.issues }, 400);
+      }
+      const result = await deps.intake.ingest(parsed.data);
+      metrics.alertsReceived.inc({ result: 'accepted' }, result.accepted);
+      metrics.alertsReceived.inc({ result: 'duplicate' }, result.duplicates);
+      return c.json(
+        { accepted: result.accepted, duplicates: result.duplicates, incidents: result.incidents },
+        202,
+      );
+    },
+  );
+
+  app.get('/api/incidents', admin, async (c) => {
+    const query = listQuerySchema.safeParse(c.req.query());
+    if (!query.success) return c.json({ error: 'invalid query', details: query.error.issues }, 400);
+    return c.json(await deps.incidents.list(query.data));
+  });
+
+  app.get('/api/incidents/:id', admin, async (c) => {
+    const incident = await deps.incidents.get(c.req.param('id'));
+    return incident ? c.json(incident) : c.json({ error: 'incident not found' }, 404);
+  });
+
+  app.get('/api/approvals', admin, async (c) => c.json({ approvals: await deps.approvals.listPending() }));
+
+  for (const [verb, decision] of [
+    ['approve', 'approved'],
+    ['deny', 'denied'],
+  ] as const) {
+    app.post(`/api/approvals/:id/${verb}`, admin, async (c) => {
+      const body = approvalDecisionBodySchema.safeParse(await c.req.json().catch(() => undefined));
+      if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
+      const result = await deps.decisions.decide(
+        c.req.param('id'),
+        decision,
+        body.data.by,
+        body.data.comment,
+      );
+      if (result.ok) return c.json({ approval: result.approval });
+      const status = result.reason === 'not_found' ? 404 : 409;
+      return c.json({ error: `approval cannot be ${decision}: ${result.reason}` }, status);
+    });
+  }
+
+  app.get('/api/automation', admin, async (c) => c.json(await deps.control.isPaused()));
+  app.post('/api/automation/pause', admin, async (c) => {
+    const body = pauseBodySchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
+    await deps.control.pause(body.data.by);
+    logger.warn({ by: body.data.by }, 'automation paused');
+    return c.json(await deps.control.isPaused());
+  });
+  app.post('/api/automation/resume', admin, async (c) => {
+    await deps.control.resume();
+    logger.warn('automation resumed');
+    return c.json(await deps.control.isPaused());
+  });
+
+  if (deps.slackInteractions) app.route('/slack/interactions', deps.slackInteractions);
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    try {
+      await deps.redis.ping();
+      return c.json({ ok: true });
+    } catch (error) {
+      return c.json({ ok: false, error: (error as Error).message }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => {
+    await updateQueueDepth(deps.queues, metrics).catch(() => undefined);
+    return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
+
+  const board = new HonoAdapter(serveStatic);
+  createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
+  board.setBasePath('/admin/queues');
+  app.use('/admin/queues', requireToken(env.ADMIN_TOKEN, { allowBasic: true }));
+  app.use('/admin/queues/*', requireToken(env.ADMIN_TOKEN, { allowBasic: true }));
+  app.route('/admin/queues', board.registerPlugin());
+
+  return app;
+}
+
+async function updateQueueDepth(queues: Queue[], metrics: Metrics): Promise<void> {
+  await Promise.all(
+    queues.map(async (queue) => {
+      const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+      const depth = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+      metrics.queueDepth.set({ queue: queue.name }, depth);
+    }),
+  );
+}
+
+function isRedisUnavailable(error: Error): boolean {
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|max retries|Command timed out|enableOfflineQueue|ETIMEDOUT|CLUSTERDOWN|LOADING/i.test(
+    error.message,
+  );
+}

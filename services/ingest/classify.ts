@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { type Level, levelSchema, SEVERITY_RANK } from '../../shared/schemas/incident.js';
+
+/** The design's default alertname → level table. Unknown alertnames get `defaultLevel`. */
+export const DEFAULT_LEVELS: Record<string, Level> = {
+  DiskSpaceLow: 1,
+  ServiceDown: 1,
+  InstanceDown: 1,
+  DBConnectionPoolExhausted: 1,
+  QueueBacklog: 1,
+  HighLatency: 2,
+  ResponseTimeHigh: 2,
+  MemoryGrowth: 2,
+  HighErrorRate: 2,
+  DatabaseFailover: 3,
+  SecurityIntrusion: 3,
+  LargeScaleDegradation: 3,
+};
+
+export const classificationFileSchema = z
+  .object({
+    default_level: levelSchema.default(2),
+    levels: z.record(z.string(), levelSchema).default({}),
+  })
+  .strict();
+
+export interface Classifier {
+  level(labels: Record<string, string>): Level;
+}
+
+export function createClassifier(file?: string): Classifier {
+  const config = file ? loadClassificationFile(file) : classificationFileSchema.parse({});
+  const table: Record<string, Level> = { ...DEFAULT_LEVELS, ...config.levels };
+  return {
+    level(labels) {
+      const override = levelSchema.safeParse(Number(labels.automation_level));
+      if (labels.automation_level !== undefined && override.success) return override.data;
+      return table[labels.alertname ?? ''] ?? config.default_level;
+    },
+  };
+}
+
+function loadClassificationFile(file: string) {
+  const parsed = classificationFileSchema.safeParse(parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new Error(`${file}: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** BullMQ priority (1 = first): level 3 first, then by severity, then level 1 before level 2. */
+export function priorityFor(level: Level, severity: string): number {
+  if (level === 3) return 1;
+  const rank = SEVERITY_RANK[severity] ?? 3;
+  return 2 + rank * 2 + (level - 1);
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { baseEnvSchema, envInt, optionalString } from '../../shared/env.js';
+
+export const ingestEnvSchema = baseEnvSchema.extend({
+  PORT: envInt(8080),
+  HOST: z.string().default('0.0.0.0'),
+  INGEST_TOKEN: optionalString,
+  ADMIN_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  MAX_BODY_BYTES: envInt(4 * 1024 * 1024, 1024),
+  /** YAML file overriding alertname → level, the default level and the correlation labels. */
+  CLASSIFICATION_FILE: optionalString,
+  /** Labels whose values group alerts into one incident; `a|b` takes the first label present. */
+  CORRELATION_LABELS: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_|]*(,[A-Za-z_][A-Za-z0-9_|]*)*$/, 'comma-separated label names')
+    .default('alertname,service|job,instance'),
+  STORM_THRESHOLD: envInt(50, 1),
+  STORM_WINDOW_SECONDS: envInt(60, 1),
+  /** While a storm lasts, at most this many incidents wait for triage; the rest join the storm incident. */
+  STORM_TRIAGE_BUDGET: envInt(20, 0),
+  DEDUP_TTL_SECONDS: envInt(30 * 24 * 3600, 60),
+});
+export type IngestEnv = z.infer<typeof ingestEnvSchema>;

@@ -1,0 +1,155 @@
+import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
+
+/**
+ * One atomic script per webhook batch: dedupe, correlate, storm-guard, open or update incidents.
+ * Atomicity is what makes "two replicas, same alert, same instant → one incident" hold.
+ *
+ * KEYS[1]: the storm window key (routes the script to the prefix's cluster slot).
+ * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget,
+ *       candidate storm incident id, dedup TTL seconds, timeline alert cap, then one JSON per alert:
+ *       { fp, startsAt, status, ck, ckText, level, severity, priority, id, alertname, instance, service,
+ *         labels, annotations, generatorURL, entry }
+ * Returns JSON { r: [[code, incidentId]…], opened: [[id, priority, storm]…], resolved: [id…], pending: [[id, priority]…] }
+ * where code is 'new' | 'dup' | 'update'.
+ */
+export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
+local P, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local stormCandidate, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+local backlogKey = P .. ':ingest:triage-backlog'
+local out = { r = {}, opened = {}, resolved = {}, pending = {} }
+local pendingSeen = {}
+
+local function inc(id, suffix) return P .. ':inc:' .. id .. (suffix or '') end
+
+local function is_closed(id)
+  local s = redis.call('HGET', inc(id, ':state'), 'status')
+  return (not s) or s == 'resolved' or s == 'failed'
+end
+
+local function create(id, a, level, severity, priority, storm, investigate)
+  redis.call('HSET', inc(id), 'level', level, 'alertname', storm and 'AlertStorm' or a.alertname,
+    'severity', severity, 'instance', storm and '' or a.instance, 'service', storm and '' or a.service,
+    'correlationKey', storm and 'storm' or a.ckText, 'storm', storm and '1' or '0', 'priority', priority,
+    'alertCount', 0, 'firingCount', 0, 'labels', storm and '{}' or a.labels,
+    'annotations', storm and '{}' or a.annotations, 'generatorURL', storm and '' or a.generatorURL,
+    'createdAt', now, 'createdMs', nowMs)
+  redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMs, 'updatedAt', now)
+  redis.call('ZADD', P .. ':incidents', nowMs, id)
+  redis.call('ZADD', P .. ':incidents:status:open', nowMs, id)
+  if investigate then
+    redis.call('SADD', backlogKey, id)
+    table.insert(out.opened, { id, priority, storm and 1 or 0 })
+  end
+end
+
+local function storm_incident()
+  local id = redis.call('GET', P .. ':storm:current')
+  if id and not is_closed(id) then return id end
+  create(stormCandidate, nil, 3, 'critical', 1, true, true)
+  redis.call('SET', P .. ':storm:current', stormCandidate)
+  redis.call('RPUSH', inc(stormCandidate, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
+    message = 'Alert storm: more than ' .. threshold .. ' incidents in ' .. (windowMs / 1000) ..
+      ' s. Further alerts are coalesced here; critical ones are still investigated within the triage budget.' }))
+  return stormCandidate
+end
+
+local function attach(id, a, firing)
+  local count = redis.call('HINCRBY', inc(id), 'alertCount', 1)
+  redis.call('HSET', inc(id, ':alerts'), a.fp, a.entry)
+  if firing then redis.call('SADD', inc(id, ':firing'), a.fp) else redis.call('SREM', inc(id, ':firing'), a.fp) end
+  redis.call('HSET', inc(id), 'firingCount', redis.call('SCARD', inc(id, ':firing')))
+  redis.call('SET', P .. ':fp:' .. a.fp, id, 'EX', dedupTtl)
+  if count <= timelineCap then
+    redis.call('RPUSH', inc(id, ':timeline'), a.entry)
+  elseif count == timelineCap + 1 then
+    redis.call('RPUSH', inc(id, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
+      message = 'More than ' .. timelineCap .. ' alerts: the rest are counted in alertCount and listed in fingerprints.' }))
+  end
+  redis.call('HSET', inc(id, ':state'), 'updatedAt', now)
+end
+
+local function resolve_fp(id, a)
+  redis.call('SREM', inc(id, ':firing'), a.fp)
+  redis.call('HSET', inc(id, ':alerts'), a.fp, a.entry)
+  local firing = redis.call('SCARD', inc(id, ':firing'))
+  redis.call('HSET', inc(id), 'firingCount', firing)
+  if firing == 0 and not is_closed(id) then
+    local entry = cjson.encode({ at = now, type = 'status', by = 'ingest', status = 'resolved',
+      message = 'All alerts of this incident resolved' })
+    set_status(P, id, 'resolved', entry, now, '')
+    if redis.call('HGET', inc(id), 'storm') == '1' then
+      if redis.call('GET', P .. ':storm:current') == id then redis.call('DEL', P .. ':storm:current') end
+    end
+    redis.call('SREM', backlogKey, id)
+    table.insert(out.resolved, id)
+  end
+end
+
+local function open_or_join(a)
+  local corrKey = P .. ':corr:' .. a.ck
+  local existing = redis.call('GET', corrKey)
+  if existing and not is_closed(existing) then return existing end
+  redis.call('ZREMRANGEBYSCORE', P .. ':storm:opened', '-inf', nowMs - windowMs)
+  local recent = redis.call('ZCARD', P .. ':storm:opened')
+  local id = a.id
+  if recent >= threshold then
+    local investigate = a.severity == 'critical' and redis.call('SCARD', backlogKey) < budget
+    if not investigate then
+      id = storm_incident()
+      redis.call('SET', corrKey, id, 'EX', dedupTtl)
+      return id
+    end
+  end
+  create(id, a, a.level, a.severity, a.priority, false, true)
+  redis.call('ZADD', P .. ':storm:opened', nowMs, id)
+  redis.call('SET', corrKey, id, 'EX', dedupTtl)
+  return id
+end
+
+for i = 10, #ARGV do
+  local a = cjson.decode(ARGV[i])
+  local dedupKey = P .. ':dedup:' .. a.fp .. ':' .. a.startsAt
+  local seen = redis.call('GET', dedupKey)
+  if seen then
+    local sep = string.find(seen, '|', 1, true)
+    local id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
+    if a.status == 'resolved' and status == 'firing' then
+      redis.call('SET', dedupKey, id .. '|resolved', 'EX', dedupTtl)
+      resolve_fp(id, a)
+      table.insert(out.r, { 'update', id })
+    else
+      redis.call('EXPIRE', dedupKey, dedupTtl)
+      table.insert(out.r, { 'dup', id })
+    end
+    -- A retried webhook re-ensures the triage job of an incident still waiting for one.
+    if not pendingSeen[id] and redis.call('SISMEMBER', backlogKey, id) == 1 then
+      pendingSeen[id] = true
+      table.insert(out.pending, { id, tonumber(redis.call('HGET', inc(id), 'priority')),
+        tonumber(redis.call('HGET', inc(id), 'storm')) })
+    end
+  else
+    local id
+    if a.status == 'firing' then
+      id = open_or_join(a)
+      attach(id, a, true)
+    else
+      local known = redis.call('GET', P .. ':fp:' .. a.fp)
+      if known and redis.call('EXISTS', inc(known)) == 1 then
+        id = known
+        attach(id, a, false)
+        resolve_fp(id, a)
+      else
+        -- Resolved before we ever saw it firing: record it on an incident that is already resolved.
+        id = a.id
+        create(id, a, a.level, a.severity, a.priority, false, false)
+        attach(id, a, false)
+        resolve_fp(id, a)
+      end
+    end
+    redis.call('SET', dedupKey, id .. '|' .. a.status, 'EX', dedupTtl)
+    table.insert(out.r, { 'new', id })
+  end
+end
+return cjson.encode(out)
+`;

@@ -1,0 +1,104 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { ApprovalStore } from '../../shared/approvals.js';
+import { AutomationControl } from '../../shared/control.js';
+import { IncidentStore } from '../../shared/incidents.js';
+import { keyspace } from '../../shared/keys.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
+import { createMetrics } from '../../shared/metrics.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createRedis, waitForRedis } from '../../shared/redis.js';
+import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import { createIngestApp } from './app.js';
+import { ApprovalDecisions } from './approval-decisions.js';
+import { createClassifier } from './classify.js';
+import { createCorrelator } from './correlation.js';
+import type { IngestEnv } from './env.js';
+import { Intake } from './intake.js';
+import { createSlackInteractionsApp } from './slack-interactions.js';
+
+export interface IngestHandle {
+  app: Hono;
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8080 */
+  url: string;
+  close(): Promise<void>;
+}
+
+const TIMELINE_ALERT_CAP = 50;
+
+export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}): Promise<IngestHandle> {
+  const logger = deps.logger ?? createLogger('ingest', env.LOG_LEVEL);
+  const keys = keyspace(env.HERMES_PREFIX);
+  const redis = createRedis(env, 'command');
+  redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  // Commands fail fast (so requests get 503 while Redis is away), so the first connect must finish first.
+  await waitForRedis(redis, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
+  const triageQueue = createQueue<TriageJob>(QUEUE.triage, redis, keys.bullPrefix);
+  const actionQueue = createQueue<ActionJob>(QUEUE.actions, redis, keys.bullPrefix);
+  const notificationQueue = createQueue<NotificationJob>(QUEUE.notifications, redis, keys.bullPrefix);
+  const queues = [triageQueue, actionQueue, notificationQueue];
+  for (const queue of queues)
+    queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+
+  const incidents = new IncidentStore(redis, keys);
+  const approvals = new ApprovalStore(redis, keys);
+  const decisions = new ApprovalDecisions(approvals, incidents, actionQueue, notificationQueue);
+  const intake = new Intake(
+    redis,
+    keys,
+    triageQueue,
+    notificationQueue,
+    createClassifier(env.CLASSIFICATION_FILE),
+    createCorrelator(env.CORRELATION_LABELS),
+    {
+      stormThreshold: env.STORM_THRESHOLD,
+      stormWindowSeconds: env.STORM_WINDOW_SECONDS,
+      stormTriageBudget: env.STORM_TRIAGE_BUDGET,
+      dedupTtlSeconds: env.DEDUP_TTL_SECONDS,
+      timelineAlertCap: TIMELINE_ALERT_CAP,
+    },
+  );
+  const slackInteractions = env.SLACK_SIGNING_SECRET
+    ? createSlackInteractionsApp({
+        signingSecret: env.SLACK_SIGNING_SECRET,
+        decide: (approvalId, decision, by) => decisions.decide(approvalId, decision, by),
+        logger,
+      })
+    : undefined;
+  if (!env.INGEST_TOKEN) logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts');
+  if (!env.ADMIN_TOKEN) logger.warn('ADMIN_TOKEN is not set: the incidents API and Bull Board are open');
+
+  const app = createIngestApp({
+    env,
+    redis,
+    intake,
+    incidents,
+    approvals,
+    decisions,
+    control: new AutomationControl(redis, keys),
+    queues,
+    metrics: createMetrics('ingest'),
+    logger,
+    slackInteractions,
+  });
+  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url }, 'ingest listening');
+
+  return {
+    app,
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(queues.map((queue) => queue.close()));
+      redis.disconnect();
+    },
+  };
+}
