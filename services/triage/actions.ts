@@ -1,0 +1,71 @@
+import type { Queue, QueueEvents } from 'bullmq';
+import { randomId } from '../../shared/ids.js';
+import {
+  type ActionJob,
+  type ActionOutcome,
+  type ApprovalRequest,
+  actionFeedbackJobSchema,
+  actionJobSchema,
+  actionOutcomeSchema,
+} from '../../shared/schemas/jobs.js';
+
+/** Asks the executor to run a state-changing tool and waits for its decision. */
+export class ActionClient {
+  constructor(
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async request(input: {
+    incidentId: string;
+    tool: string;
+    args: Record<string, unknown>;
+    approvalRequest?: ApprovalRequest | undefined;
+  }): Promise<ActionOutcome> {
+    const actionId = randomId('act');
+    const job: ActionJob = actionJobSchema.parse({
+      actionId,
+      incidentId: input.incidentId,
+      tool: input.tool,
+      args: input.args,
+      requestedBy: 'agent',
+      approvalRequest: input.approvalRequest,
+    });
+    const added = await this.queue.add('action', job, { jobId: actionId });
+    let value: unknown;
+    try {
+      value = await added.waitUntilFinished(this.events, this.timeoutMs);
+    } catch (error) {
+      const message = (error as Error).message;
+      const timedOut = /timed out/i.test(message);
+      return {
+        actionId,
+        decision: timedOut ? 'unknown_outcome' : 'failed',
+        reason: timedOut ? `no decision from the executor within ${this.timeoutMs} ms` : message,
+        durationMs: 0,
+      };
+    }
+    const parsed = actionOutcomeSchema.safeParse(value);
+    if (!parsed.success) {
+      return {
+        actionId,
+        decision: 'unknown_outcome',
+        reason: 'executor returned no valid outcome',
+        durationMs: 0,
+      };
+    }
+    return parsed.data;
+  }
+
+  /** After verification: tells the executor's breaker whether an executed action worked. */
+  async feedback(incidentId: string, actionId: string, effective: boolean, detail: string): Promise<void> {
+    const job = actionFeedbackJobSchema.parse({
+      incidentId,
+      actionId,
+      effective,
+      detail: detail.slice(0, 2_000),
+    });
+    await this.queue.add('feedback', job, { jobId: `feedback-${actionId}` });
+  }
+}

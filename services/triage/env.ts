@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { baseEnvSchema, envInt, optionalString, optionalUrl } from '../../shared/env.js';
+
+export const triageEnvSchema = baseEnvSchema.extend({
+  HERMES_BASE_URL: z.url().default('http://localhost:11434/v1'),
+  HERMES_API_KEY: z.string().min(1).default('ollama'),
+  HERMES_MODEL: z.string().min(1).default('nous-hermes-2-mixtral-8x7b-dpo'),
+  PLANNER: z.enum(['auto', 'llm', 'runbook']).default('auto'),
+  PROMETHEUS_URL: optionalUrl,
+  TRIAGE_CONCURRENCY: envInt(4, 1),
+  RUNBOOKS_FILE: z.string().min(1).default('config/runbooks.yaml'),
+  DIAGNOSIS_ALLOWLIST_FILE: z.string().min(1).default('config/diagnosis-allowlist.yaml'),
+  /** Directory of `<service>.log` files. */
+  LOG_DIR: optionalString,
+  /** Explicit log files: `service=/path/file.log,other=/path/other.log` (wins over LOG_DIR). */
+  LOG_SOURCES: optionalString,
+  LLM_MAX_ITERATIONS: envInt(25, 1),
+  LLM_TOKEN_BUDGET: envInt(60_000, 1),
+  LLM_WALL_CLOCK_SECONDS: envInt(300, 1),
+  LLM_REQUEST_TIMEOUT_MS: envInt(60_000, 100),
+  LLM_MAX_RETRIES: envInt(2, 0),
+  /** How long an `auto` probe result of the model endpoint is trusted. */
+  LLM_PROBE_TTL_SECONDS: envInt(30, 0),
+  LLM_PROBE_TIMEOUT_MS: envInt(2_000, 50),
+  TOOL_OUTPUT_MAX_CHARS: envInt(4_000, 200),
+  ACTION_TIMEOUT_MS: envInt(120_000, 100),
+  DIAGNOSIS_TIMEOUT_MS: envInt(5_000, 100),
+  VERIFY_WINDOW_SECONDS: envInt(120, 0),
+  VERIFY_INTERVAL_MS: envInt(5_000, 10),
+});
+export type TriageEnv = z.infer<typeof triageEnvSchema>;

@@ -1,0 +1,248 @@
+import type { Queue } from 'bullmq';
+import type { IncidentStore } from '../../shared/incidents.js';
+import type { Logger } from '../../shared/logger.js';
+import type { RedisConnection } from '../../shared/redis.js';
+import type { IncidentSummary } from '../../shared/schemas/incident.js';
+import type { TriageJob } from '../../shared/schemas/jobs.js';
+import type { ActionClient } from './actions.js';
+import { type ChatModel, LlmUnavailableError } from './llm/model.js';
+import { notifyTransition } from './notifications.js';
+import type { Planner, PlanResult } from './planners/types.js';
+import type { Toolbox } from './tools/toolbox.js';
+import type { Verifier } from './verify.js';
+
+export interface InvestigatorDeps {
+  redis: RedisConnection;
+  backlogKey: string;
+  store: IncidentStore;
+  notifications: Queue;
+  actions: ActionClient;
+  toolbox: Toolbox;
+  verifier: Verifier;
+  llm: Planner;
+  runbook: Planner;
+  model: ChatModel;
+  mode: 'auto' | 'llm' | 'runbook';
+  logger: Logger;
+  /** Read-only context worth gathering before escalating a level-3 incident. */
+  hasLogSource: boolean;
+  hasPrometheus: boolean;
+}
+
+type ParsedTriageJob = Required<Pick<TriageJob, 'incidentId' | 'trigger'>> & {
+  actionId?: string | undefined;
+};
+
+const BY = 'triage';
+
+/** Drives one incident to an outcome: fixed and verified, awaiting a human, or escalated. */
+export class Investigator {
+  constructor(private readonly deps: InvestigatorDeps) {}
+
+  async handle(job: ParsedTriageJob, signal: AbortSignal): Promise<string> {
+    const { store } = this.deps;
+    if (job.trigger === 'alert') await this.deps.redis.srem(this.deps.backlogKey, job.incidentId);
+    const incident = await store.getSummary(job.incidentId);
+    if (!incident) return 'skipped: no such incident';
+    if (incident.status === 'resolved' || incident.status === 'failed') return `skipped: ${incident.status}`;
+    if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId, signal);
+    if (incident.status !== 'open' && incident.status !== 'diagnosing') return `skipped: ${incident.status}`;
+
+    const previous = await store.setStatus(incident.id, 'diagnosing', BY, {
+      from: ['open', 'diagnosing'],
+      message: `investigating (level ${incident.level})`,
+    });
+    if (previous === null) return 'skipped: status changed';
+    if (previous === 'open') {
+      await notifyTransition(
+        this.deps.notifications,
+        incident,
+        'diagnosis',
+        'info',
+        `Hermes is investigating ${incident.alertname} on ${incident.instance} (level ${incident.level}).`,
+        'alert',
+      );
+    }
+    if (incident.level === 3 || incident.storm) return this.escalateWithoutActing(incident);
+
+    const result = await this.plan(incident, signal);
+    return this.conclude(incident, result, signal);
+  }
+
+  private async plan(incident: IncidentSummary, signal: AbortSignal): Promise<PlanResult> {
+    const { mode, model, llm, runbook, store } = this.deps;
+    if (mode === 'runbook') return runbook.plan({ incident, signal });
+    if (mode === 'auto' && !(await model.reachable())) {
+      await store.appendTimeline(incident.id, {
+        type: 'summary',
+        by: BY,
+        planner: 'runbook',
+        message: `model ${model.name} is not reachable; using the runbook planner`,
+      });
+      return runbook.plan({ incident, signal });
+    }
+    try {
+      return await llm.plan({ incident, signal });
+    } catch (error) {
+      if (!(error instanceof LlmUnavailableError)) throw error;
+      this.deps.logger.warn(
+        { incidentId: incident.id, err: error.message },
+        'model failed; falling back to runbook',
+      );
+      await store.appendTimeline(incident.id, {
+        type: 'error',
+        by: BY,
+        planner: 'runbook',
+        message: `model failed mid-incident (${error.message}); falling back to the runbook`,
+      });
+      return runbook.plan({ incident, signal });
+    }
+  }
+
+  private async conclude(
+    incident: IncidentSummary,
+    result: PlanResult,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const { store } = this.deps;
+    await store.appendTimeline(incident.id, {
+      type: 'summary',
+      by: BY,
+      outcome: result.kind,
+      message: result.summary,
+    });
+    if (result.kind === 'awaiting_approval') return 'awaiting_approval';
+    const fixes = result.calls.flatMap((call) =>
+      call.outcome && (call.outcome.decision === 'executed' || call.outcome.decision === 'dry_run')
+        ? [call.outcome]
+        : [],
+    );
+    if (fixes.length === 0) {
+      const why = result.kind === 'exhausted' ? `stopped: ${result.summary}` : result.summary;
+      return this.escalate(incident, `No fix was applied. ${why}`);
+    }
+    return this.verifyAndClose(
+      incident,
+      fixes.filter((f) => f.decision === 'executed').map((f) => f.actionId),
+      result.summary,
+      'alert',
+      signal,
+    );
+  }
+
+  private async afterApproval(
+    incident: IncidentSummary,
+    actionId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const record = actionId ? await this.deps.store.getAction(incident.id, actionId) : null;
+    if (!record || (record.decision !== 'executed' && record.decision !== 'dry_run')) {
+      return this.escalate(
+        incident,
+        `The approved action ${actionId ?? '(unknown)'} did not run (${record?.decision ?? 'no record'}${
+          record?.reason ? `: ${record.reason}` : ''
+        }).`,
+      );
+    }
+    return this.verifyAndClose(
+      incident,
+      record.decision === 'executed' ? [record.id] : [],
+      `Approved ${record.tool} ran.`,
+      record.id,
+      signal,
+    );
+  }
+
+  private async verifyAndClose(
+    incident: IncidentSummary,
+    executedActionIds: string[],
+    summary: string,
+    round: string,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const verdict = await this.deps.verifier.verify(incident, signal);
+    for (const actionId of executedActionIds) {
+      await this.deps.actions.feedback(incident.id, actionId, verdict.fixed, verdict.detail);
+    }
+    await this.deps.store.appendTimeline(incident.id, {
+      type: 'summary',
+      by: BY,
+      verified: verdict.fixed,
+      message: `verification: ${verdict.detail}`,
+    });
+    if (!verdict.fixed)
+      return this.escalate(
+        incident,
+        `The fix did not clear the alert (${verdict.detail}). ${summary}`,
+        round,
+      );
+    const previous = await this.deps.store.setStatus(incident.id, 'resolved', BY, {
+      from: ['open', 'diagnosing', 'awaiting_approval', 'escalated'],
+      message: `fixed and verified: ${verdict.detail}`,
+      summary,
+    });
+    if (previous !== null) {
+      await notifyTransition(
+        this.deps.notifications,
+        incident,
+        'fixed',
+        'info',
+        `${summary}\nVerified: ${verdict.detail}.`,
+        round,
+      );
+    }
+    return 'resolved';
+  }
+
+  private async escalateWithoutActing(incident: IncidentSummary): Promise<string> {
+    const host = incident.instance.replace(/:\d+$/, '');
+    if (this.deps.hasPrometheus && host) {
+      await this.deps.toolbox.call(incident, 'check_system_resources', { host });
+    }
+    if (this.deps.hasLogSource && incident.service) {
+      await this.deps.toolbox.call(incident, 'get_service_logs', { service: incident.service, lines: 50 });
+    }
+    const why = incident.storm ? 'an alert storm' : 'a level-3 incident';
+    return this.escalate(incident, `This is ${why}: no automated change is allowed; a human must take over.`);
+  }
+
+  private async escalate(incident: IncidentSummary, text: string, round = 'alert'): Promise<string> {
+    const previous = await this.deps.store.setStatus(incident.id, 'escalated', BY, {
+      from: ['open', 'diagnosing', 'awaiting_approval'],
+      message: text.slice(0, 2_000),
+      summary: text,
+    });
+    if (previous !== null && previous !== 'escalated') {
+      const critical = incident.level === 3 || incident.storm || incident.severity === 'critical';
+      await notifyTransition(
+        this.deps.notifications,
+        incident,
+        'escalated',
+        critical ? 'critical' : 'warning',
+        text,
+        round,
+      );
+    }
+    return 'escalated';
+  }
+
+  /** Last attempt failed: the incident must still reach a human. */
+  async markFailed(incidentId: string, error: Error): Promise<void> {
+    const incident = await this.deps.store.getSummary(incidentId);
+    if (!incident) return;
+    const previous = await this.deps.store.setStatus(incidentId, 'failed', BY, {
+      from: ['open', 'diagnosing'],
+      message: `triage failed: ${error.message}`.slice(0, 2_000),
+    });
+    if (previous !== null) {
+      await notifyTransition(
+        this.deps.notifications,
+        incident,
+        'failed',
+        'critical',
+        `Triage could not investigate this incident: ${error.message}. A human must take over.`,
+        'alert',
+      );
+    }
+  }
+}

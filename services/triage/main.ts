@@ -1,0 +1,20 @@
+import { loadEnvOrExit } from '../../shared/env.js';
+import { runUntilSignal } from '../../shared/lifecycle.js';
+import { createLogger } from '../../shared/logger.js';
+import { createMetrics, serveMetrics } from '../../shared/metrics.js';
+import { triageEnvSchema } from './env.js';
+import { startTriage } from './service.js';
+
+const env = loadEnvOrExit(triageEnvSchema);
+const logger = createLogger('triage', env.LOG_LEVEL);
+const metrics = createMetrics('triage');
+await runUntilSignal(logger, async () => {
+  const triage = await startTriage(env, { logger, metrics });
+  const server = await serveMetrics(metrics.registry, env.METRICS_PORT);
+  return {
+    async close() {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await triage.close();
+    },
+  };
+});

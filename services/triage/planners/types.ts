@@ -1,0 +1,32 @@
+import type { IncidentSummary } from '../../../shared/schemas/incident.js';
+import type { ToolResult } from '../tools/toolbox.js';
+
+export interface PlanContext {
+  incident: IncidentSummary;
+  signal: AbortSignal;
+}
+
+/**
+ * `finished`: the planner reached its end. `awaiting_approval`: the executor turned an action into an
+ * approval request, so a human decides next. `exhausted`: a budget or safety cut-off stopped it.
+ */
+export interface PlanResult {
+  kind: 'finished' | 'awaiting_approval' | 'exhausted';
+  summary: string;
+  calls: ToolResult[];
+}
+
+export interface Planner {
+  readonly name: 'llm' | 'runbook';
+  plan(context: PlanContext): Promise<PlanResult>;
+}
+
+export class ShutdownError extends Error {
+  constructor() {
+    super('triage worker is shutting down; the job will be retried');
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new ShutdownError();
+}

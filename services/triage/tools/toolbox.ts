@@ -1,0 +1,232 @@
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import type { IncidentStore } from '../../../shared/incidents.js';
+import { enqueueNotification } from '../../../shared/notify.js';
+import type { IncidentSummary } from '../../../shared/schemas/incident.js';
+import type { ActionOutcome, ApprovalRequest } from '../../../shared/schemas/jobs.js';
+import type { ActionClient } from '../actions.js';
+import { type DiagnosisAllowlist, runDiagnosis } from './diagnosis.js';
+import type { LogSource } from './logs.js';
+import { instanceMatcher, type PrometheusClient, parseDurationSeconds, summarise } from './prometheus.js';
+import {
+  DIAGNOSTIC_TOOLS,
+  isToolName,
+  TOOL_NAMES,
+  TOOL_SCHEMAS,
+  type ToolArgs,
+  type ToolName,
+} from './schemas.js';
+
+export interface ToolResult {
+  tool: string;
+  ok: boolean;
+  /** What the model sees (already truncated). */
+  output: string;
+  /** Set for state-changing tools: the executor's decision. */
+  outcome?: ActionOutcome;
+}
+
+export interface ToolboxDeps {
+  store: IncidentStore;
+  actions: ActionClient;
+  notifications: Queue;
+  logs: LogSource;
+  allowlist: DiagnosisAllowlist;
+  prometheus?: PrometheusClient | undefined;
+  outputMaxChars: number;
+  diagnosisTimeoutMs: number;
+}
+
+export class ToolError extends Error {}
+
+/** Runs one tool call for an incident: validates, dispatches, records it on the timeline. */
+export class Toolbox {
+  constructor(private readonly deps: ToolboxDeps) {}
+
+  async call(incident: IncidentSummary, tool: string, rawArgs: unknown, by = 'triage'): Promise<ToolResult> {
+    let result: ToolResult;
+    let args: unknown = rawArgs;
+    if (!isToolName(tool)) {
+      result = this.error(tool, `unknown tool "${tool}"; available tools: ${TOOL_NAMES.join(', ')}`);
+    } else {
+      const parsed = TOOL_SCHEMAS[tool].safeParse(rawArgs);
+      if (!parsed.success) {
+        result = this.error(tool, `invalid arguments for ${tool}: ${z.prettifyError(parsed.error)}`);
+      } else {
+        args = parsed.data;
+        result = await this.dispatch(incident, tool, parsed.data).catch((error: Error) =>
+          this.error(tool, error instanceof ToolError ? error.message : `${tool} failed: ${error.message}`),
+        );
+      }
+    }
+    await this.record(incident.id, tool, args, result, by);
+    return result;
+  }
+
+  private async record(incidentId: string, tool: string, args: unknown, result: ToolResult, by: string) {
+    await this.deps.store.appendTimeline(incidentId, {
+      type: 'tool_call',
+      tool,
+      args,
+      output: result.output,
+      ok: result.ok,
+      ...(result.outcome ? { decision: result.outcome.decision, actionId: result.outcome.actionId } : {}),
+      by,
+    });
+  }
+
+  /** Records a call that never ran (unparsable or refused) and returns the error for the model. */
+  async reject(
+    incident: IncidentSummary,
+    tool: string,
+    args: unknown,
+    message: string,
+    by = 'triage',
+  ): Promise<ToolResult> {
+    const result = this.error(tool, message);
+    await this.record(incident.id, tool, args, result, by);
+    return result;
+  }
+
+  truncate(text: string): string {
+    const max = this.deps.outputMaxChars;
+    return text.length <= max ? text : `${text.slice(0, max)}… [truncated ${text.length - max} chars]`;
+  }
+
+  private error(tool: string, message: string): ToolResult {
+    return { tool, ok: false, output: this.truncate(JSON.stringify({ error: message })) };
+  }
+
+  private ok(tool: string, value: unknown): ToolResult {
+    return {
+      tool,
+      ok: true,
+      output: this.truncate(typeof value === 'string' ? value : JSON.stringify(value)),
+    };
+  }
+
+  private async dispatch(incident: IncidentSummary, tool: ToolName, args: unknown): Promise<ToolResult> {
+    if (DIAGNOSTIC_TOOLS.has(tool)) return this.ok(tool, await this.diagnose(tool, args));
+    if (tool === 'send_notification') {
+      const a = args as ToolArgs<'send_notification'>;
+      const eventId = await enqueueNotification(this.deps.notifications, {
+        incidentId: incident.id,
+        event: 'message',
+        severity: a.severity,
+        channels: [a.channel],
+        title: `[${incident.alertname}] agent message`,
+        text: a.message,
+      });
+      return this.ok(tool, { queued: true, eventId });
+    }
+    const { actionTool, actionArgs, approvalRequest } = toAction(tool, args);
+    const outcome = await this.deps.actions.request({
+      incidentId: incident.id,
+      tool: actionTool,
+      args: actionArgs,
+      approvalRequest,
+    });
+    const view = {
+      decision: outcome.decision,
+      reason: outcome.reason,
+      result: outcome.result,
+      approvalId: outcome.approvalId,
+    };
+    const executed = outcome.decision === 'executed' || outcome.decision === 'dry_run';
+    return {
+      tool,
+      ok: executed || outcome.decision === 'pending_approval',
+      output: this.ok(tool, view).output,
+      outcome,
+    };
+  }
+
+  private async diagnose(tool: ToolName, args: unknown): Promise<unknown> {
+    switch (tool) {
+      case 'get_service_logs': {
+        const a = args as ToolArgs<'get_service_logs'>;
+        const lines = await this.deps.logs.tail(a.service, { lines: a.lines, level: a.level });
+        // Log lines are untrusted data written by the failing service, not instructions.
+        return { untrusted_log_lines: lines, count: lines.length };
+      }
+      case 'get_metrics': {
+        const a = args as ToolArgs<'get_metrics'>;
+        const prometheus = this.prometheus();
+        const seconds = parseDurationSeconds(a.duration);
+        const data =
+          seconds === 0 ? await prometheus.instant(a.query) : await prometheus.range(a.query, seconds);
+        return { query: a.query, series: summarise(data) };
+      }
+      case 'check_system_resources': {
+        const a = args as ToolArgs<'check_system_resources'>;
+        return this.resources(a.host, a.check_types);
+      }
+      case 'run_diagnosis_command': {
+        const a = args as ToolArgs<'run_diagnosis_command'>;
+        return runDiagnosis(this.deps.allowlist, a.command, this.deps.diagnosisTimeoutMs).catch(
+          (error: Error) => {
+            throw new ToolError(error.message);
+          },
+        );
+      }
+      default:
+        throw new ToolError(`${tool} is not a diagnostic tool`);
+    }
+  }
+
+  private async resources(host: string, checks: readonly ('cpu' | 'memory' | 'disk')[]) {
+    const prometheus = this.prometheus();
+    const m = instanceMatcher(host);
+    const queries = {
+      cpu: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle",${m}}[5m])))`,
+      memory: `100 * (1 - node_memory_MemAvailable_bytes{${m}} / node_memory_MemTotal_bytes{${m}})`,
+      disk: `100 * (1 - node_filesystem_avail_bytes{${m},fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{${m},fstype!~"tmpfs|overlay|squashfs"})`,
+    };
+    const out: Record<string, unknown> = { host, unit: 'percent used' };
+    for (const check of checks) {
+      const data = await prometheus.instant(queries[check]);
+      const series = summarise(data) as { metric: Record<string, string>; value: string }[];
+      out[check] = series.map((s) => ({
+        ...(s.metric.mountpoint ? { mountpoint: s.metric.mountpoint } : {}),
+        percent: Math.round(Number(s.value) * 10) / 10,
+      }));
+    }
+    return out;
+  }
+
+  private prometheus(): PrometheusClient {
+    if (!this.deps.prometheus) throw new ToolError('no Prometheus configured (PROMETHEUS_URL)');
+    return this.deps.prometheus;
+  }
+}
+
+function toAction(
+  tool: ToolName,
+  args: unknown,
+): { actionTool: string; actionArgs: Record<string, unknown>; approvalRequest?: ApprovalRequest } {
+  if (tool === 'request_human_confirmation') {
+    const a = args as ToolArgs<'request_human_confirmation'>;
+    const approvalRequest: ApprovalRequest = {
+      description: a.action_description,
+      reason: a.reason,
+      risk: a.risk_level,
+      rollbackPlan: a.rollback_plan,
+    };
+    if (a.tool) return { actionTool: a.tool, actionArgs: a.args ?? {}, approvalRequest };
+    const { tool: _t, args: _a, ...free } = a;
+    return { actionTool: 'request_human_confirmation', actionArgs: free, approvalRequest };
+  }
+  const actionArgs = args as Record<string, unknown>;
+  const reason = typeof actionArgs.reason === 'string' && actionArgs.reason ? actionArgs.reason : undefined;
+  return {
+    actionTool: tool,
+    actionArgs,
+    approvalRequest: reason
+      ? {
+          description: `${tool} ${JSON.stringify(actionArgs)}`.slice(0, 2_000),
+          reason: reason.slice(0, 2_000),
+          risk: 'medium',
+        }
+      : undefined,
+  };
+}

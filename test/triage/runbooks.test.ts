@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  loadRunbooks,
+  renderArgs,
+  runbookFor,
+  templateVars,
+} from '../../services/triage/planners/runbooks.js';
+import { TOOL_SCHEMAS } from '../../services/triage/tools/schemas.js';
+import type { IncidentSummary } from '../../shared/schemas/incident.js';
+
+const incident = {
+  id: 'inc_1',
+  alertname: 'ServiceDown',
+  severity: 'critical',
+  instance: 'api-server-03:9100',
+  service: 'api-gateway',
+  labels: { team: 'core' },
+  annotations: { description: 'api-gateway unresponsive' },
+} as unknown as IncidentSummary;
+
+describe('runbooks', () => {
+  it('the shipped file parses and every step has valid arguments once rendered', async () => {
+    const file = await loadRunbooks('config/runbooks.yaml');
+    const vars = templateVars(incident);
+    for (const runbook of [...Object.values(file.runbooks), file.default]) {
+      for (const step of runbook.steps) {
+        const schema = TOOL_SCHEMAS[step.tool as keyof typeof TOOL_SCHEMAS];
+        expect(schema, step.tool).toBeDefined();
+        expect(schema.safeParse(renderArgs(step.args, vars)).success, step.tool).toBe(true);
+      }
+    }
+    expect(runbookFor(file, 'DiskSpaceLow').runbook.steps.map((s) => s.tool)).toEqual([
+      'check_system_resources',
+      'clean_disk_space',
+    ]);
+    expect(runbookFor(file, 'SomethingNew').name).toBe('default');
+  });
+
+  it('renders {{vars}} inside nested arguments', () => {
+    const rendered = renderArgs(
+      { host: '{{host}}', list: ['{{service}}', 7], nested: { t: '{{labels.team}}/{{missing}}' } },
+      templateVars(incident),
+    );
+    expect(rendered).toEqual({ host: 'api-server-03', list: ['api-gateway', 7], nested: { t: 'core/' } });
+  });
+
+  it('rejects a malformed file with a clear message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hermes-rb-'));
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, 'runbooks:\n  X:\n    steps: []\n');
+    await expect(loadRunbooks(path)).rejects.toThrow(/invalid runbooks file .*bad\.yaml/);
+  });
+});
