@@ -1,7 +1,10 @@
 import type { Logger } from './logger.js';
 
 /** Starts a service and closes it gracefully on SIGINT/SIGTERM (a second signal forces exit). */
-export async function runUntilSignal(logger: Logger, start: () => Promise<{ close(): Promise<void> }>): Promise<void> {
+export async function runUntilSignal(
+  logger: Logger,
+  start: () => Promise<{ close(): Promise<void> }>,
+): Promise<void> {
   let handle: { close(): Promise<void> };
   try {
     handle = await start();
