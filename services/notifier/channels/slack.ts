@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { Keyspace } from '../../../shared/keys.js';
+import type { RedisConnection } from '../../../shared/redis.js';
+import { DeliveryError, httpError, postJson, type RetryAfterPolicy } from '../delivery-error.js';
+import type { Delivery, DeliveryResult, NotificationChannel } from '../types.js';
+import { slackMessage } from './slack-message.js';
+
+export interface SlackSettings {
+  webhookUrl?: string | undefined;
+  /** Web API: with a bot token, updates to an incident go to one thread. */
+  bot?: { token: string; channel: string; apiUrl: string } | undefined;
+  timeoutMs: number;
+  retryAfter: RetryAfterPolicy;
+  redis: RedisConnection;
+  keys: Keyspace;
+}
+
+const THREAD_TTL_SECONDS = 30 * 24 * 3600;
+/** Events that also show in the channel, not only in the incident's thread. */
+const BROADCAST = new Set(['escalated', 'fixed', 'resolved', 'failed', 'breaker_open']);
+/** chat.postMessage `error` values worth retrying; every other one is a configuration or payload problem. */
+const TRANSIENT_ERRORS = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
+
+const postMessageReplySchema = z.union([
+  z.object({ ok: z.literal(true), ts: z.string(), channel: z.string().optional() }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+
+export function createSlackChannel(settings: SlackSettings): NotificationChannel {
+  return {
+    name: 'slack',
+    deliver: (delivery) =>
+      settings.bot ? viaWebApi(settings, settings.bot, delivery) : viaWebhook(settings, delivery),
+  };
+}
+
+async function viaWebhook(settings: SlackSettings, delivery: Delivery): Promise<DeliveryResult> {
+  const url = settings.webhookUrl as string;
+  const reply = await postJson(url, slackMessage(delivery), {
+    timeoutMs: settings.timeoutMs,
+    channel: 'slack webhook',
+  });
+  if (reply.status === 200) return { result: 'delivered' };
+  throw httpError('slack webhook', reply, reply.text.trim() || 'no body', settings.retryAfter);
+}
+
+async function viaWebApi(
+  settings: SlackSettings,
+  bot: NonNullable<SlackSettings['bot']>,
+  delivery: Delivery,
+): Promise<DeliveryResult> {
+  const threadKey = settings.keys.notify(`slack-thread:${delivery.notification.incidentId}`);
+  const threadTs = await settings.redis.get(threadKey);
+  const body = {
+    channel: bot.channel,
+    ...slackMessage(delivery),
+    unfurl_links: false,
+    ...(threadTs ? { thread_ts: threadTs, reply_broadcast: BROADCAST.has(delivery.notification.event) } : {}),
+  };
+  const reply = await postJson(`${bot.apiUrl.replace(/\/$/, '')}/chat.postMessage`, body, {
+    headers: { authorization: `Bearer ${bot.token}` },
+    timeoutMs: settings.timeoutMs,
+    channel: 'slack chat.postMessage',
+  });
+  if (reply.status !== 200)
+    throw httpError('slack chat.postMessage', reply, reply.text.trim(), settings.retryAfter);
+  const parsed = postMessageReplySchema.safeParse(safeJson(reply.text));
+  if (!parsed.success) {
+    throw new DeliveryError(
+      'transient',
+      `slack chat.postMessage: unexpected reply: ${reply.text.slice(0, 200)}`,
+    );
+  }
+  const answer = parsed.data;
+  if (!answer.ok) {
+    const message = `slack chat.postMessage: ${answer.error}`;
+    if (answer.error === 'ratelimited') {
+      throw new DeliveryError('rate_limited', message, settings.retryAfter.defaultMs);
+    }
+    throw new DeliveryError(TRANSIENT_ERRORS.has(answer.error) ? 'transient' : 'permanent', message);
+  }
+  // The first message posted for an incident becomes its thread; NX keeps that under concurrency.
+  if (!threadTs) await settings.redis.set(threadKey, answer.ts, 'EX', THREAD_TTL_SECONDS, 'NX');
+  return { result: 'delivered', detail: `ts ${answer.ts}` };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,89 @@
+import { type Job, Worker } from 'bullmq';
+import { IncidentStore } from '../../shared/incidents.js';
+import { keyspace } from '../../shared/keys.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
+import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createRedis, waitForRedis } from '../../shared/redis.js';
+import { createChannels } from './channels/registry.js';
+import type { NotifierEnv } from './env.js';
+import { createNotificationProcessor } from './processor.js';
+import { loadRoutes } from './routing.js';
+
+/** Name of the repeatable job that sends the email digest (EMAIL_MODE=digest). */
+export const EMAIL_DIGEST_JOB = 'email_digest';
+
+export async function startNotifier(
+  env: NotifierEnv,
+  deps: { logger?: Logger; metrics?: Metrics } = {},
+): Promise<{ close(): Promise<void>; metrics: Metrics }> {
+  const logger = deps.logger ?? createLogger('notifier', env.LOG_LEVEL);
+  const metrics = deps.metrics ?? createMetrics('notifier');
+  const keys = keyspace(env.HERMES_PREFIX);
+  const rules = loadRoutes(env.NOTIFIER_ROUTES_FILE);
+  const redis = createRedis(env, 'command');
+  const blocking = createRedis(env, 'blocking');
+  const channels = createChannels(env, { redis, keys, logger });
+  try {
+    await waitForRedis(redis);
+    if (channels.email && env.EMAIL_MODE === 'digest') {
+      const queue = createQueue(QUEUE.notifications, redis, keys.bullPrefix);
+      await queue.upsertJobScheduler(
+        EMAIL_DIGEST_JOB,
+        { every: env.EMAIL_DIGEST_MINUTES * 60_000 },
+        { name: EMAIL_DIGEST_JOB, opts: { attempts: 5, backoff: { type: 'exponential', delay: 30_000 } } },
+      );
+      await queue.close();
+    }
+  } catch (error) {
+    await channels.close();
+    redis.disconnect();
+    blocking.disconnect();
+    throw error;
+  }
+
+  const deliver = createNotificationProcessor({
+    channels,
+    rules,
+    incidents: new IncidentStore(redis, keys),
+    redis,
+    keys,
+    logger,
+    metrics,
+    rateLimit: (ms) => worker.rateLimit(ms),
+  });
+  const worker: Worker = new Worker(
+    QUEUE.notifications,
+    async (job: Job) => {
+      if (job.name !== EMAIL_DIGEST_JOB) return deliver(job);
+      const sent = (await channels.email?.flushDigest()) ?? 0;
+      if (sent > 0) logger.info({ notifications: sent }, 'email digest sent');
+      return { sent };
+    },
+    {
+      connection: blocking,
+      prefix: keys.bullPrefix,
+      concurrency: env.NOTIFIER_CONCURRENCY,
+      // Manual rate limiting after a 429 needs a limiter; this one also caps the delivery rate.
+      limiter: { max: env.NOTIFIER_MAX_PER_SECOND, duration: 1_000 },
+    },
+  );
+  worker.on('failed', (job, error) => {
+    logger.warn(
+      { jobId: job?.id, attemptsMade: job?.attemptsMade, error: error.message },
+      'notification job failed',
+    );
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'notifier worker error'));
+  await worker.waitUntilReady();
+  logger.info({ concurrency: env.NOTIFIER_CONCURRENCY }, 'notifier started');
+
+  return {
+    metrics,
+    async close() {
+      await worker.close();
+      await channels.close();
+      await Promise.all([redis.quit(), blocking.quit()]);
+    },
+  };
+}
