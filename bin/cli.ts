@@ -1,0 +1,222 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { Approval } from '../shared/schemas/approval.js';
+import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
+import { SCENARIOS } from './scenarios.js';
+import { alertmanagerBody } from './webhook.js';
+
+const USAGE = `hermes — talk to a running Hermes ingest
+
+usage: hermes <command> [options]
+
+commands:
+  incidents [--status S] [--limit N]   list incidents, newest first
+  incident <id>                        one incident with its timeline
+  approvals                            pending approvals
+  approve <id> [--by NAME] [--comment TEXT]
+  deny <id> [--by NAME] [--comment TEXT]
+  pause [--by NAME] | resume           kill switch for all automation
+  status                               automation state
+  audit verify                         verify the executor's hash-chained audit log
+  fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
+
+options:
+  --url URL     ingest base URL (env HERMES_URL, default http://127.0.0.1:8080)
+  --json        machine-readable output
+env: ADMIN_TOKEN for the API, INGEST_TOKEN for fire`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string', default: process.env.HERMES_URL ?? 'http://127.0.0.1:8080' },
+    json: { type: 'boolean', default: false },
+    status: { type: 'string' },
+    limit: { type: 'string' },
+    by: { type: 'string', default: process.env.USER ?? 'cli' },
+    comment: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+class CliError extends Error {}
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  token = process.env.ADMIN_TOKEN,
+): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${values.url}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new CliError(`cannot reach ${values.url}: ${(error as Error).message}`);
+  }
+  const text = await res.text();
+  const json: unknown = text ? JSON.parse(text) : {};
+  if (!res.ok) {
+    const message = (json as { error?: string }).error ?? text;
+    throw new CliError(`${method} ${path}: ${res.status} ${message}`);
+  }
+  return json;
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((row) => columns.map((c) => String(row[c] ?? '')));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] as string).length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}
+
+function age(iso: string): string {
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+function describeEntry(entry: Incident['timeline'][number]): string {
+  const { at, type, by, tool, message, ...rest } = entry;
+  const detail = message ?? (Object.keys(rest).length ? JSON.stringify(rest) : '');
+  return `${at}  ${type.padEnd(12)} ${(by ?? '').padEnd(9)} ${tool ? `${tool}: ` : ''}${detail}`.slice(
+    0,
+    400,
+  );
+}
+
+const output = (json: unknown, human: () => string) =>
+  console.log(values.json ? JSON.stringify(json, null, 2) : human());
+
+async function main(): Promise<void> {
+  const [command, arg] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  switch (command) {
+    case 'incidents': {
+      const query = new URLSearchParams();
+      if (values.status) query.set('status', values.status);
+      if (values.limit) query.set('limit', values.limit);
+      const json = (await call('GET', `/api/incidents?${query}`)) as { incidents: IncidentSummary[] };
+      output(json, () =>
+        table(
+          json.incidents.map((i) => ({
+            ...i,
+            age: age(i.createdAt),
+            alerts: i.alertCount,
+            storm: i.storm ? 'STORM' : '',
+          })),
+          ['id', 'level', 'severity', 'status', 'alertname', 'instance', 'alerts', 'age', 'storm'],
+        ),
+      );
+      return;
+    }
+    case 'incident': {
+      const id = z.string().min(1).parse(arg);
+      const incident = (await call('GET', `/api/incidents/${encodeURIComponent(id)}`)) as Incident;
+      output(incident, () =>
+        [
+          `${incident.id}  level ${incident.level}  ${incident.status}  ${incident.alertname} on ${incident.instance || incident.service}`,
+          `alerts: ${incident.alertCount} (${incident.firingCount} firing)  created ${incident.createdAt}`,
+          incident.summary ? `summary: ${incident.summary}` : '',
+          '',
+          'timeline:',
+          ...incident.timeline.map(describeEntry),
+          '',
+          'actions:',
+          ...incident.actions.map(
+            (a) =>
+              `${a.at}  ${a.tool} ${JSON.stringify(a.args)} → ${a.decision}${a.reason ? ` (${a.reason})` : ''}`,
+          ),
+        ]
+          .filter((line, i) => line !== '' || i > 2)
+          .join('\n'),
+      );
+      return;
+    }
+    case 'approvals': {
+      const json = (await call('GET', '/api/approvals')) as { approvals: Approval[] };
+      output(json, () =>
+        table(
+          json.approvals.map((a) => ({ ...a, args: JSON.stringify(a.args), expires: a.expiresAt })),
+          ['id', 'incidentId', 'tool', 'args', 'risk', 'reason', 'expires'],
+        ),
+      );
+      return;
+    }
+    case 'approve':
+    case 'deny': {
+      const id = z.string().min(1, 'usage: hermes approve <approval id>').parse(arg);
+      const json = await call('POST', `/api/approvals/${encodeURIComponent(id)}/${command}`, {
+        by: values.by,
+        comment: values.comment,
+      });
+      output(json, () => `${id} ${command === 'approve' ? 'approved' : 'denied'} by ${values.by}`);
+      return;
+    }
+    case 'pause': {
+      const json = await call('POST', '/api/automation/pause', { by: values.by });
+      output(json, () => `automation paused by ${values.by}: the executor refuses every state change`);
+      return;
+    }
+    case 'resume': {
+      const json = await call('POST', '/api/automation/resume', {});
+      output(json, () => 'automation resumed');
+      return;
+    }
+    case 'status': {
+      const json = (await call('GET', '/api/automation')) as { paused: boolean; by?: string; at?: string };
+      output(json, () => (json.paused ? `paused by ${json.by} at ${json.at}` : 'automation running'));
+      return;
+    }
+    case 'audit': {
+      if (arg !== 'verify') throw new CliError('usage: hermes audit verify');
+      const json = (await call('GET', '/api/audit/verify')) as {
+        ok: boolean;
+        entries: number;
+        brokenAt?: string;
+      };
+      output(json, () =>
+        json.ok
+          ? `audit chain intact: ${json.entries} entries`
+          : `AUDIT CHAIN BROKEN at entry ${json.brokenAt}`,
+      );
+      if (!json.ok) process.exitCode = 2;
+      return;
+    }
+    case 'fire': {
+      const scenario = SCENARIOS[arg ?? ''];
+      if (!scenario) throw new CliError(`unknown scenario; one of: ${Object.keys(SCENARIOS).join(', ')}`);
+      const json = await call(
+        'POST',
+        '/webhooks/alertmanager',
+        alertmanagerBody(scenario),
+        process.env.INGEST_TOKEN,
+      );
+      output(json, () => `fired ${arg}: ${JSON.stringify(json)}`);
+      return;
+    }
+    default:
+      throw new CliError(`unknown command ${command}\n\n${USAGE}`);
+  }
+}
+
+main().catch((error) => {
+  console.error(
+    error instanceof CliError || error instanceof z.ZodError ? `hermes: ${error.message}` : error,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import type { AlertmanagerWebhook } from '../shared/schemas/alertmanager.js';
+
+export interface TestAlertSpec {
+  alertname: string;
+  severity: string;
+  instance: string;
+  service: string;
+  description: string;
+}
+
+/** An Alertmanager v4 webhook body carrying these alerts, fresh fingerprints and startsAt. */
+export function alertmanagerBody(specs: TestAlertSpec[]): AlertmanagerWebhook {
+  const now = new Date().toISOString();
+  return {
+    version: '4',
+    groupKey: `{}:{alertname="${specs[0]?.alertname ?? ''}"}`,
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'hermes',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://hermes-cli',
+    alerts: specs.map((spec) => ({
+      status: 'firing',
+      labels: {
+        alertname: spec.alertname,
+        severity: spec.severity,
+        instance: spec.instance,
+        service: spec.service,
+      },
+      annotations: { description: spec.description, summary: `${spec.alertname} on ${spec.instance}` },
+      startsAt: now,
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: '',
+      fingerprint: randomBytes(8).toString('hex'),
+    })),
+  };
+}

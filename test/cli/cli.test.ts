@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { IngestHandle } from '../../services/ingest/service.js';
+import { startTestIngest } from '../ingest/harness.js';
+import { openTestRedis, type TestRedis } from '../support/redis.js';
+
+const run = promisify(execFile);
+let t: TestRedis;
+let ingest: IngestHandle;
+
+beforeAll(async () => {
+  t = await openTestRedis();
+  ingest = await startTestIngest(t, { ADMIN_TOKEN: 'cli-admin', INGEST_TOKEN: 'cli-ingest' });
+});
+afterAll(async () => {
+  await ingest.close();
+  await t.close();
+});
+
+async function hermes(...args: string[]) {
+  return run('node', ['bin/hermes.js', '--url', ingest.url, ...args], {
+    env: { ...process.env, ADMIN_TOKEN: 'cli-admin', INGEST_TOKEN: 'cli-ingest' },
+  });
+}
+
+it('fires a scenario, lists and shows incidents, and drives the kill switch', async () => {
+  const fired = await hermes('fire', 'crash', '--json');
+  const { incidents } = JSON.parse(fired.stdout);
+  expect(incidents).toHaveLength(1);
+
+  const table = await hermes('incidents');
+  expect(table.stdout).toMatch(/^ID\s+LEVEL\s+SEVERITY\s+STATUS\s+ALERTNAME/);
+  expect(table.stdout).toContain(incidents[0]);
+  expect(table.stdout).toMatch(/ServiceDown/);
+
+  const shown = await hermes('incident', incidents[0]);
+  expect(shown.stdout).toMatch(/level 1\s+open\s+ServiceDown on api-server-03/);
+  expect(shown.stdout).toMatch(/alert\s+ingest/);
+
+  await hermes('pause', '--by', 'alice');
+  expect(JSON.parse((await hermes('status', '--json')).stdout)).toMatchObject({ paused: true, by: 'alice' });
+  await hermes('resume');
+  expect((await hermes('status')).stdout.trim()).toBe('automation running');
+});
+
+it('fails with a clear message and exit code on errors', async () => {
+  await expect(hermes('incident', 'inc_missing')).rejects.toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/404 incident not found/),
+  });
+  await expect(hermes('fire', 'nope')).rejects.toMatchObject({
+    stderr: expect.stringMatching(/unknown scenario/),
+  });
+  await expect(
+    run('node', ['bin/hermes.js', '--url', ingest.url, 'incidents'], {
+      env: { ...process.env, ADMIN_TOKEN: 'wrong' },
+    }),
+  ).rejects.toMatchObject({ stderr: expect.stringMatching(/401 unauthorized/) });
+});

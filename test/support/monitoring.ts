@@ -1,0 +1,162 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from './redis-server.js';
+
+export const MONITORING_INSTALL_HINT =
+  'The end-to-end tests need real Prometheus and Alertmanager: apt-get install -y prometheus prometheus-alertmanager';
+
+/** Debian names Alertmanager's binary prometheus-alertmanager; upstream tarballs call it alertmanager. */
+function findBinary(candidates: string[]): string {
+  for (const name of candidates) {
+    try {
+      execFileSync(name, ['--version'], { stdio: 'ignore' });
+      return name;
+    } catch {
+      // try the next name
+    }
+  }
+  throw new Error(`${candidates.join(' or ')} not found. ${MONITORING_INSTALL_HINT}`);
+}
+
+interface Running {
+  url: string;
+  process: ChildProcess;
+  output(): string;
+}
+
+async function launch(binary: string, args: string[], readyUrl: string, url: string): Promise<Running> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${binary} exited: ${output.slice(-2000)}`);
+    try {
+      if ((await fetch(readyUrl)).ok) return { url, process: child, output: () => output };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${binary} not ready at ${readyUrl}: ${output.slice(-2000)}`);
+}
+
+export interface MonitoringOptions {
+  /** Prometheus scrape targets: job name → host:port list. */
+  scrape: Record<string, string[]>;
+  /** Prometheus alerting rule groups (the `groups:` list of a rule file). */
+  ruleGroups: unknown[];
+  /** Where Alertmanager posts, and with which bearer token. */
+  webhookUrl: string;
+  webhookToken?: string;
+}
+
+export interface Monitoring {
+  prometheusUrl: string;
+  alertmanagerUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Real Prometheus and Alertmanager on free loopback ports, tuned for tests: 1 s scrape and rule
+ * evaluation, `--rules.alert.resend-delay=1s`, 1 s group_wait/group_interval, resolved alerts sent.
+ */
+export async function startMonitoring(options: MonitoringOptions): Promise<Monitoring> {
+  const prometheusBin = findBinary(['prometheus']);
+  const alertmanagerBin = findBinary(['prometheus-alertmanager', 'alertmanager']);
+  const dir = mkdtempSync(join(tmpdir(), 'hermes-monitoring-'));
+  const [promPort, amPort] = [await freePort(), await freePort()];
+
+  writeFileSync(
+    join(dir, 'alertmanager.yml'),
+    stringify({
+      route: {
+        receiver: 'hermes',
+        group_by: ['alertname', 'service', 'instance'],
+        group_wait: '1s',
+        group_interval: '1s',
+        repeat_interval: '1h',
+      },
+      receivers: [
+        {
+          name: 'hermes',
+          webhook_configs: [
+            {
+              url: options.webhookUrl,
+              send_resolved: true,
+              ...(options.webhookToken
+                ? { http_config: { authorization: { type: 'Bearer', credentials: options.webhookToken } } }
+                : {}),
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  writeFileSync(join(dir, 'rules.yml'), stringify({ groups: options.ruleGroups }));
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    stringify({
+      global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '900ms' },
+      rule_files: [join(dir, 'rules.yml')],
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
+      scrape_configs: Object.entries(options.scrape).map(([job, targets]) => ({
+        job_name: job,
+        static_configs: [{ targets }],
+      })),
+    }),
+  );
+
+  const alertmanager = await launch(
+    alertmanagerBin,
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'am-data')}`,
+      `--web.listen-address=127.0.0.1:${amPort}`,
+      '--cluster.listen-address=',
+    ],
+    `http://127.0.0.1:${amPort}/-/ready`,
+    `http://127.0.0.1:${amPort}`,
+  );
+  let prometheus: Running;
+  try {
+    prometheus = await launch(
+      prometheusBin,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'prom-data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        '--rules.alert.resend-delay=1s',
+        '--rules.alert.for-grace-period=1s',
+      ],
+      `http://127.0.0.1:${promPort}/-/ready`,
+      `http://127.0.0.1:${promPort}`,
+    );
+  } catch (error) {
+    alertmanager.process.kill('SIGKILL');
+    throw error;
+  }
+
+  return {
+    prometheusUrl: prometheus.url,
+    alertmanagerUrl: alertmanager.url,
+    async stop() {
+      for (const running of [prometheus, alertmanager]) {
+        if (running.process.exitCode !== null) continue;
+        const exited = new Promise((resolve) => running.process.once('exit', resolve));
+        running.process.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
