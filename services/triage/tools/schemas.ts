@@ -36,13 +36,20 @@ export const TOOL_SCHEMAS = {
   }),
   clean_disk_space: z.object({
     host: name,
-    paths: z.array(z.string().min(1).max(500)).min(1).max(20),
+    paths: z.array(z.string().min(1).max(4_096)).min(1).max(20),
     min_age_days: z.number().int().default(7).describe('Only files older than this (at least 7)'),
+    reason: z.string().max(1_000).optional(),
   }),
   scale_service: z.object({
     service: name,
-    replicas: z.number().int().describe('Desired instance count (at most 2 above the baseline)'),
-    reason: z.string().max(1_000),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Desired instance count (at most 2 above baseline)'),
+    delta: z.number().int().optional().describe('Or: change relative to now (at most +2)'),
+    reason: z.string().max(1_000).optional(),
   }),
   restart_db_pool: z.object({
     service: name,
