@@ -2,13 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadPolicy } from '../../services/executor/policy.js';
 import {
   loadRunbooks,
   renderArgs,
   runbookFor,
   templateVars,
 } from '../../services/triage/planners/runbooks.js';
-import { TOOL_SCHEMAS } from '../../services/triage/tools/schemas.js';
+import { DIAGNOSTIC_TOOLS, TOOL_SCHEMAS, type ToolName } from '../../services/triage/tools/schemas.js';
 import type { IncidentSummary } from '../../shared/schemas/incident.js';
 
 const incident = {
@@ -37,6 +38,29 @@ describe('runbooks', () => {
       'clean_disk_space',
     ]);
     expect(runbookFor(file, 'SomethingNew').name).toBe('default');
+  });
+
+  it('every state-changing step passes the executor policy argument schema', async () => {
+    const file = await loadRunbooks('config/runbooks.yaml');
+    const policy = loadPolicy('config/policy.yaml');
+    const vars = templateVars(incident);
+    for (const runbook of [...Object.values(file.runbooks), file.default]) {
+      for (const step of runbook.steps) {
+        const args = TOOL_SCHEMAS[step.tool as ToolName].parse(renderArgs(step.args, vars)) as Record<
+          string,
+          unknown
+        >;
+        const [tool, toolArgs] =
+          step.tool === 'request_human_confirmation' && typeof args.tool === 'string'
+            ? [args.tool, args.args]
+            : [step.tool, args];
+        if (DIAGNOSTIC_TOOLS.has(tool as ToolName) || tool === 'request_human_confirmation') continue;
+        const spec = policy.tool(tool);
+        expect(spec?.tier, tool).toMatch(/safe|confirm/);
+        const checked = spec?.argsSchema.safeParse(toolArgs);
+        expect(checked?.success, `${tool}: ${checked?.error?.message}`).toBe(true);
+      }
+    }
   });
 
   it('renders {{vars}} inside nested arguments', () => {
