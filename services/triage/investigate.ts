@@ -113,7 +113,9 @@ export class Investigator {
     });
     if (result.kind === 'awaiting_approval') return 'awaiting_approval';
     const fixes = result.calls.flatMap((call) =>
-      call.outcome && (call.outcome.decision === 'executed' || call.outcome.decision === 'dry_run')
+      call.tool !== 'request_human_confirmation' &&
+      call.outcome &&
+      (call.outcome.decision === 'executed' || call.outcome.decision === 'dry_run')
         ? [call.outcome]
         : [],
     );

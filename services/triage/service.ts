@@ -1,4 +1,4 @@
-import { type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, Worker } from 'bullmq';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
@@ -108,7 +108,7 @@ export async function startTriage(
   const shutdown = new AbortController();
   const worker = new Worker(
     QUEUE.triage,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const payload = triageJobSchema.safeParse(job.data);
       if (!payload.success) {
         logger.error({ jobId: job.id, issues: payload.error.issues }, 'invalid triage job; dropped');
@@ -120,8 +120,13 @@ export async function startTriage(
         log.info({ outcome }, 'triage finished');
         return outcome;
       } catch (error) {
+        if (error instanceof ShutdownError && token) {
+          // Back to the queue without spending an attempt; another replica (or this one, restarted) resumes it.
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        if (!(error instanceof ShutdownError) && lastAttempt) {
+        if (lastAttempt) {
           await investigator.markFailed(payload.data.incidentId, error as Error);
         }
         log.warn({ err: (error as Error).message, lastAttempt }, 'triage attempt failed');

@@ -14,7 +14,7 @@ import {
 } from '../support/fake-openai.js';
 import { type FakePrometheus, startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
-import { openTestRedis, type TestRedis } from '../support/redis.js';
+import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
 import {
   calledTools,
   logDir,
@@ -234,5 +234,26 @@ describe('llm planner', () => {
     const incident = await store.get(id);
     expect(incident?.status).toBe('resolved');
     expect(toolCalls(incident as NonNullable<typeof incident>)).toHaveLength(0);
+  });
+});
+
+describe('worker lifecycle', () => {
+  it('close() hands an in-flight investigation back to the queue; the next worker finishes it', async () => {
+    model.behaviour = () => delayed(30_000, text('too late'));
+    const first = await start({ LLM_REQUEST_TIMEOUT_MS: '60000' });
+    const id = await openIncident(t, { alertname: 'MysteryAlert', service: 'api' });
+    await eventually(async () => model.requests.length > 0, 'the model to be asked');
+    await first.close();
+    closers.pop();
+    const store = new IncidentStore(t.redis, t.keys);
+    expect(await store.getStatus(id)).toBe('diagnosing');
+
+    model.behaviour = script([text('Nothing I can fix safely.')]);
+    await start();
+    const incident = await waitForStatus(t, id, ['escalated']);
+    expect(incident.summary).toContain('Nothing I can fix safely');
+    expect(
+      incident.timeline.filter((e) => e.type === 'status' && e.status === 'diagnosing').length,
+    ).toBeGreaterThan(0);
   });
 });
