@@ -135,9 +135,9 @@ describe('slack incoming webhook', () => {
   it('carries Approve / Deny buttons with the approval id', async () => {
     const before = slack.posted().length;
     await channel().deliver(delivery({ event: 'approval_requested', approvalId: 'apr_42' }));
-    const actions = (slack.posted()[before]?.body.blocks as { type: string; elements?: unknown[] }[]).find(
-      (b) => b.type === 'actions',
-    );
+    const actions = (
+      (slack.posted()[before]?.body.blocks ?? []) as { type: string; elements?: unknown[] }[]
+    ).find((b) => b.type === 'actions');
     expect(actions?.elements).toEqual([
       expect.objectContaining({ type: 'button', action_id: 'approve', value: 'apr_42' }),
       expect.objectContaining({ type: 'button', action_id: 'deny', value: 'apr_42' }),

@@ -1,0 +1,271 @@
+import type { Job, Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { notifierEnvSchema } from '../../services/notifier/env.js';
+import { startNotifier } from '../../services/notifier/service.js';
+import { parseEnv } from '../../shared/env.js';
+import { IncidentStore } from '../../shared/incidents.js';
+import { createLogger } from '../../shared/logger.js';
+import { enqueueNotification, type NotificationInput } from '../../shared/notify.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { TimelineEntry } from '../../shared/schemas/incident.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
+import { type FakePagerDuty, startFakePagerDuty } from '../support/fake-pagerduty.js';
+import { type FakeSlack, type SlackRequest, startFakeSlack } from '../support/fake-slack.js';
+import { openIncident } from '../support/incidents.js';
+import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
+import { startSmtpSink } from './smtp-sink.js';
+
+let slack: FakeSlack;
+let pd: FakePagerDuty;
+let t: TestRedis;
+let queue: Queue<NotificationJob>;
+let running: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  [slack, pd] = await Promise.all([startFakeSlack(), startFakePagerDuty()]);
+});
+afterAll(async () => {
+  await Promise.all([slack.close(), pd.close()]);
+});
+beforeEach(async () => {
+  t = await openTestRedis();
+  queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+});
+afterEach(async () => {
+  for (const service of running) await service.close();
+  running = [];
+  await queue.close();
+  await t.close();
+});
+
+function captureLogs() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('notifier', 'info', {
+    write: (line: string) => {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  });
+  return { logger, lines };
+}
+
+async function start(extra: Record<string, string> = {}, logger = captureLogs().logger) {
+  const env = parseEnv(notifierEnvSchema, {
+    REDIS_URL: t.url,
+    HERMES_PREFIX: t.prefix,
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_CHANNEL: slack.channel,
+    SLACK_API_URL: slack.apiUrl,
+    PAGERDUTY_ROUTING_KEY: pd.routingKey,
+    PAGERDUTY_EVENTS_URL: pd.eventsUrl,
+    NOTIFIER_RETRY_AFTER_DEFAULT_MS: '200',
+    ...extra,
+  });
+  const service = await startNotifier(env, { logger });
+  running.push(service);
+  return service;
+}
+
+async function settled(jobId: string): Promise<{ job: Job; state: string }> {
+  const state = await eventually(async () => {
+    const current = await queue.getJobState(jobId);
+    return current === 'completed' || current === 'failed' ? current : null;
+  }, `job ${jobId} to settle`);
+  // Read the job only once it has settled, so its attempts and failure reason are final.
+  const job = await queue.getJob(jobId);
+  if (!job) throw new Error(`job ${jobId} vanished`);
+  return { job, state };
+}
+
+async function notifications(incidentId: string): Promise<TimelineEntry[]> {
+  const incident = await new IncidentStore(t.redis, t.keys).get(incidentId);
+  return (incident?.timeline ?? []).filter((entry) => entry.type === 'notification');
+}
+
+const slackPostsFor = (incidentId: string): SlackRequest[] =>
+  slack.posted().filter((request) => JSON.stringify(request.body).includes(incidentId));
+const pagerDutyFor = (incidentId: string) =>
+  pd.accepted().filter((request) => request.body.dedup_key === incidentId);
+
+function send(input: NotificationInput): Promise<string> {
+  return enqueueNotification(queue, input);
+}
+
+describe('notifier service', () => {
+  it('pages PagerDuty and posts to Slack for a new level 3 incident, and records both on the timeline', async () => {
+    const service = await start();
+    const id = await openIncident(t, { alertname: 'DatabaseFailover', severity: 'critical', level: 3 });
+    const { state } = await settled(`opened-${id}`);
+    expect(state).toBe('completed');
+
+    expect(pagerDutyFor(id).map((r) => r.body.event_action)).toEqual(['trigger']);
+    expect(pd.alerts.get(id)).toBe('triggered');
+    expect(slackPostsFor(id)).toHaveLength(1);
+    const entries = await notifications(id);
+    expect(entries.map((e) => [e.channel, e.event, e.result]).sort()).toEqual([
+      ['pagerduty', 'incident_opened', 'delivered'],
+      ['slack', 'incident_opened', 'delivered'],
+    ]);
+    const metrics = await service.metrics.registry.getSingleMetricAsString('hermes_notifications_total');
+    expect(metrics).toMatch(
+      /hermes_notifications_total\{channel="slack",result="delivered",service="notifier"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /hermes_notifications_total\{channel="pagerduty",result="delivered",service="notifier"\} 1/,
+    );
+  });
+
+  it('threads later events, puts Approve / Deny on approval requests, and acknowledges then resolves on PagerDuty', async () => {
+    await start();
+    const id = await openIncident(t, { alertname: 'DatabaseFailover', severity: 'critical', level: 3 });
+    await settled(`opened-${id}`);
+    const approval = await send({
+      eventId: `apr-${id}`,
+      incidentId: id,
+      event: 'approval_requested',
+      severity: 'warning',
+      title: 'Approve rollback_deployment?',
+      text: 'The agent wants to roll back orders-api to v41.',
+      approvalId: 'apr_123',
+    });
+    await settled(approval);
+    const resolved = await send({
+      eventId: `res-${id}`,
+      incidentId: id,
+      event: 'resolved',
+      title: 'Resolved',
+      text: 'ok',
+    });
+    await settled(resolved);
+
+    const [opened, approvalPost, resolvedPost] = slackPostsFor(id);
+    expect(approvalPost?.body.thread_ts).toBe(opened?.ts);
+    expect(resolvedPost?.body.thread_ts).toBe(opened?.ts);
+    expect(JSON.stringify(approvalPost?.body.blocks)).toContain('"action_id":"approve","style":"primary"');
+    expect(pagerDutyFor(id).map((r) => r.body.event_action)).toEqual(['trigger', 'acknowledge', 'resolve']);
+    expect(pd.alerts.get(id)).toBe('resolved');
+  });
+
+  it('retries a failed channel without posting twice to the one that already succeeded', async () => {
+    await start();
+    const id = await openIncident(t, { alertname: 'HighLatency', severity: 'warning', level: 2 });
+    pd.script({ status: 500 }, { status: 502 });
+    const jobId = await send({
+      incidentId: id,
+      event: 'escalated',
+      severity: 'critical',
+      title: 'Escalated',
+      text: 'The agent could not fix this.',
+    });
+    const { job, state } = await settled(jobId);
+    expect(state).toBe('completed');
+    // Two failed runs, then the one that succeeded.
+    expect(job.attemptsMade).toBe(3);
+    expect(slackPostsFor(id)).toHaveLength(1);
+    expect(pagerDutyFor(id)).toHaveLength(1);
+    const entries = await notifications(id);
+    expect(entries.map((e) => [e.channel, e.result]).sort()).toEqual([
+      ['pagerduty', 'delivered'],
+      ['slack', 'delivered'],
+    ]);
+  });
+
+  it('honours 429 Retry-After by rate limiting the queue, then delivers once', async () => {
+    const service = await start();
+    const id = await openIncident(t, { alertname: 'DiskSpaceLow', level: 1 });
+    slack.script({ status: 429, retryAfterSeconds: 1 });
+    const jobId = await send({ incidentId: id, event: 'fixed', title: 'Disk cleaned', text: 'Freed 3 GiB.' });
+    const { job, state } = await settled(jobId);
+    expect(state).toBe('completed');
+    // The rate-limited run went back to the queue without spending an attempt: only the success counts.
+    expect(job.attemptsMade).toBe(1);
+    const attempts = slack.requests.filter((r) => JSON.stringify(r.body).includes(id));
+    expect(attempts).toHaveLength(2);
+    expect(slackPostsFor(id)).toHaveLength(1);
+    const metrics = await service.metrics.registry.getSingleMetricAsString('hermes_notifications_total');
+    expect(metrics).toMatch(/channel="slack",result="rate_limited",service="notifier"\} 1/);
+  });
+
+  it("fails fast on a 4xx with the channel's message in the log and on the timeline", async () => {
+    const { logger, lines } = captureLogs();
+    await start({ PAGERDUTY_ROUTING_KEY: 'not-the-key' }, logger);
+    const id = await openIncident(t, { alertname: 'HighLatency', level: 2 });
+    const jobId = await send({
+      incidentId: id,
+      event: 'escalated',
+      severity: 'critical',
+      title: 'Escalated',
+      text: 'x',
+    });
+    const { job, state } = await settled(jobId);
+    expect(state).toBe('failed');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toContain('pagerduty');
+    const failure = (await notifications(id)).find((e) => e.channel === 'pagerduty');
+    expect(failure).toMatchObject({ result: 'failed', event: 'escalated' });
+    expect(String(failure?.error)).toContain("'routing_key' is invalid");
+    expect(slackPostsFor(id)).toHaveLength(1);
+    const logged = lines.find((line) => line.msg === 'notification failed' && line.channel === 'pagerduty');
+    expect(String(logged?.error)).toContain('Event object is invalid');
+    expect(JSON.stringify(lines)).not.toContain(pd.routingKey);
+  });
+
+  it('fails a malformed job at once with a clear reason', async () => {
+    const { logger, lines } = captureLogs();
+    await start({}, logger);
+    await queue.add(
+      'incident_opened',
+      { incidentId: 'inc 1', event: 'paged' } as unknown as NotificationJob,
+      {
+        jobId: 'bad-job',
+      },
+    );
+    const { job, state } = await settled('bad-job');
+    expect(state).toBe('failed');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toContain('invalid notification job bad-job');
+    expect(job.failedReason).toContain('eventId');
+    expect(lines.some((line) => String(line.msg).startsWith('invalid notification job bad-job'))).toBe(true);
+  });
+
+  it('logs every event to the console when no channel is configured, saying so once at start', async () => {
+    const { logger, lines } = captureLogs();
+    await start(
+      { SLACK_BOT_TOKEN: '', SLACK_CHANNEL: '', PAGERDUTY_ROUTING_KEY: '', NOTIFIER_ROUTES_FILE: '' },
+      logger,
+    );
+    const id = await openIncident(t, { alertname: 'DiskSpaceLow', level: 1 });
+    const first = await send({ incidentId: id, event: 'incident_opened', title: 'Disk low', text: 'first' });
+    const second = await send({ incidentId: id, event: 'diagnosis', title: 'Old logs', text: 'second' });
+    await settled(first);
+    await settled(second);
+    const events = lines.filter((line) => line.notification);
+    expect(events.map((line) => (line.notification as { text: string }).text).sort()).toEqual([
+      'first',
+      'second',
+    ]);
+    expect(lines.filter((line) => String(line.msg).startsWith('slack not configured'))).toHaveLength(1);
+    expect((await notifications(id)).map((e) => e.channel)).toEqual(['console', 'console']);
+  });
+
+  it('uses the channels named on the job instead of the routing rules', async () => {
+    const smtp = await startSmtpSink();
+    try {
+      await start({ SMTP_URL: smtp.url, EMAIL_TO: 'oncall@example.com' });
+      const id = await openIncident(t, { alertname: 'DatabaseFailover', level: 3 });
+      await settled(`opened-${id}`);
+      const before = slackPostsFor(id).length;
+      const jobId = await send({
+        incidentId: id,
+        event: 'message',
+        title: 'FYI',
+        text: 'by email',
+        channels: ['email'],
+      });
+      await settled(jobId);
+      expect(slackPostsFor(id)).toHaveLength(before);
+      expect(smtp.messages.filter((m) => m.raw.includes('Subject: [Hermes] [L3] FYI'))).toHaveLength(1);
+    } finally {
+      await smtp.close();
+    }
+  });
+});
