@@ -1,0 +1,101 @@
+import type { Queue } from 'bullmq';
+import type { ApprovalStore } from '../../shared/approvals.js';
+import { actionHash, canonicalJson } from '../../shared/canonical.js';
+import { randomId } from '../../shared/ids.js';
+import type { IncidentStore } from '../../shared/incidents.js';
+import { enqueueNotification } from '../../shared/notify.js';
+import type { Level } from '../../shared/schemas/incident.js';
+import type { ActionJob, NotificationJob } from '../../shared/schemas/jobs.js';
+import type { Tier } from './policy.js';
+
+export type SpendResult = { ok: true } | { ok: false; decision: 'blocked' | 'denied'; reason: string };
+
+/** Creates approval requests for actions that need a human, and spends granted ones exactly once. */
+export class ApprovalFlow {
+  constructor(
+    private readonly approvals: ApprovalStore,
+    private readonly incidents: IncidentStore,
+    private readonly notifications: Queue<NotificationJob>,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async request(job: ActionJob, args: Record<string, unknown>, tier: Tier, level: Level): Promise<string> {
+    const id = randomId('apr');
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.ttlSeconds * 1000).toISOString();
+    const asked = job.approvalRequest;
+    const advisory = job.tool === 'request_human_confirmation';
+    const description =
+      asked?.description ??
+      (advisory && typeof args.action_description === 'string' ? args.action_description : undefined) ??
+      `${job.tool} ${canonicalJson(args)}`.slice(0, 2_000);
+    const reason =
+      asked?.reason ??
+      (typeof args.reason === 'string' && args.reason ? args.reason : undefined) ??
+      (advisory
+        ? 'the agent asks for a human decision'
+        : `${tier} tool on a level-${level} incident needs a human approval`);
+    const riskArg = args.risk_level;
+    const risk =
+      asked?.risk ??
+      (riskArg === 'low' || riskArg === 'medium' || riskArg === 'high'
+        ? riskArg
+        : tier === 'confirm'
+          ? 'high'
+          : 'medium');
+    const rollbackPlan =
+      asked?.rollbackPlan ?? (typeof args.rollback_plan === 'string' ? args.rollback_plan : undefined);
+    await this.approvals.create({
+      id,
+      incidentId: job.incidentId,
+      actionId: job.actionId,
+      tool: job.tool,
+      args,
+      argsHash: actionHash(job.tool, args),
+      description,
+      reason,
+      risk,
+      rollbackPlan,
+      status: 'pending',
+      requestedAt: now.toISOString(),
+      expiresAt,
+    });
+    await this.incidents.setStatus(job.incidentId, 'awaiting_approval', 'executor', {
+      from: ['open', 'diagnosing'],
+      message: `waiting for a human to approve ${job.tool} (${id})`,
+    });
+    await enqueueNotification(this.notifications, {
+      eventId: `approval-${id}`,
+      incidentId: job.incidentId,
+      event: 'approval_requested',
+      severity: 'warning',
+      title: `Approval needed: ${job.tool}`,
+      text: `${description}\nReason: ${reason}\nRisk: ${risk}${rollbackPlan ? `\nRollback: ${rollbackPlan}` : ''}\nExpires: ${expiresAt}`,
+      approvalId: id,
+      details: { tool: job.tool, args, risk, expiresAt, actionId: job.actionId },
+    });
+    return id;
+  }
+
+  /** Only a human-approved job may spend an approval, and only on the exact action it was granted for. */
+  async spend(job: ActionJob, approvalId: string, args: Record<string, unknown>): Promise<SpendResult> {
+    if (!job.requestedBy.startsWith('human:'))
+      return {
+        ok: false,
+        decision: 'blocked',
+        reason: 'an approval id is accepted only on a human-approved job',
+      };
+    const approval = await this.approvals.get(approvalId);
+    if (!approval || approval.incidentId !== job.incidentId)
+      return {
+        ok: false,
+        decision: 'blocked',
+        reason: `approval ${approvalId} does not exist for this incident`,
+      };
+    const refused = await this.approvals.consume(approvalId, job.tool, actionHash(job.tool, args));
+    if (refused === null) return { ok: true };
+    if (refused === 'not_approved:denied')
+      return { ok: false, decision: 'denied', reason: `denied by ${approval.decidedBy ?? 'a human'}` };
+    return { ok: false, decision: 'blocked', reason: `approval ${approvalId}: ${refused}` };
+  }
+}

@@ -1,0 +1,91 @@
+import { renderArgv, runCommand, TemplateError } from './command.js';
+import { checkCleanPaths, cleanOldFiles } from './disk.js';
+import type { BackendConfig, PolicyFile } from './policy.js';
+
+export type BackendResult =
+  | { ok: true; result: unknown }
+  | { ok: false; decision: 'failed' | 'unknown_outcome'; reason: string; result?: unknown };
+
+/**
+ * How a tool changes the world. To add Kubernetes or Docker: add a `kind` to the policy's backend
+ * schema and a case in `createBackend` returning an object with these three methods.
+ */
+export interface Backend {
+  /** Refusals that depend on the world (paths, templates), checked before approvals and limits. */
+  precheck(args: Record<string, unknown>): Promise<string | null>;
+  /** What would run, recorded in dry-run mode. */
+  describe(args: Record<string, unknown>): Promise<unknown>;
+  run(args: Record<string, unknown>): Promise<BackendResult>;
+}
+
+export function createBackend(config: BackendConfig, policy: PolicyFile): Backend {
+  switch (config.kind) {
+    case 'command':
+      return commandBackend(config.argv, {
+        timeoutMs: (config.timeoutSeconds ?? policy.command.timeoutSeconds) * 1000,
+        maxOutputBytes: policy.command.maxOutputBytes,
+      });
+    case 'disk':
+      return diskBackend(config.roots);
+  }
+}
+
+function commandBackend(template: string[], options: { timeoutMs: number; maxOutputBytes: number }): Backend {
+  const render = (args: Record<string, unknown>) => renderArgv(template, args);
+  return {
+    async precheck(args) {
+      try {
+        render(args);
+        return null;
+      } catch (error) {
+        if (error instanceof TemplateError) return error.message;
+        throw error;
+      }
+    },
+    async describe(args) {
+      return { argv: render(args) };
+    },
+    async run(args) {
+      const argv = render(args);
+      const outcome = await runCommand(argv, options);
+      const result = { argv, ...outcome };
+      if (outcome.spawnError) return { ok: false, decision: 'failed', reason: outcome.spawnError, result };
+      if (outcome.timedOut)
+        return {
+          ok: false,
+          decision: 'unknown_outcome',
+          reason: `timed out after ${options.timeoutMs} ms and was killed; it may have partly run`,
+          result,
+        };
+      if (outcome.exitCode !== 0)
+        return {
+          ok: false,
+          decision: 'failed',
+          reason: `exited with ${outcome.exitCode ?? outcome.signal}`,
+          result,
+        };
+      return { ok: true, result };
+    },
+  };
+}
+
+function diskBackend(roots: string[]): Backend {
+  const paths = (args: Record<string, unknown>) => args.paths as string[];
+  return {
+    async precheck(args) {
+      const check = await checkCleanPaths(paths(args), roots);
+      return check.ok ? null : check.reason;
+    },
+    async describe(args) {
+      const check = await checkCleanPaths(paths(args), roots);
+      return { clean: check.ok ? check.paths : [], minAgeDays: args.min_age_days };
+    },
+    async run(args) {
+      // Re-checked at run time: the tree may have changed since the precheck.
+      const check = await checkCleanPaths(paths(args), roots);
+      if (!check.ok) return { ok: false, decision: 'failed', reason: check.reason };
+      const report = await cleanOldFiles(check.paths, args.min_age_days as number, roots);
+      return { ok: true, result: report };
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { baseEnvSchema, envInt } from '../../shared/env.js';
+
+export const executorEnvSchema = baseEnvSchema.extend({
+  POLICY_FILE: z.string().min(1).default('config/policy.yaml'),
+  EXECUTION_MODE: z.enum(['live', 'dry-run']).default('live'),
+  EXECUTOR_CONCURRENCY: envInt(4, 1),
+  /** How long a human has to answer an approval request. */
+  APPROVAL_TTL_SECONDS: envInt(30 * 60, 1),
+  APPROVAL_SWEEP_SECONDS: envInt(5, 1),
+});
+export type ExecutorEnv = z.infer<typeof executorEnvSchema>;

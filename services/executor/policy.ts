@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
+
+export const tierSchema = z.enum(['read', 'safe', 'confirm', 'forbidden']);
+export type Tier = z.infer<typeof tierSchema>;
+
+const argName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'argument names are snake_case');
+const seconds = z.number().int().min(1);
+
+const backendSchema = z.discriminatedUnion('kind', [
+  /** argv template; `{arg}` is replaced by that argument's value. Run with execFile, never a shell. */
+  z.strictObject({
+    kind: z.literal('command'),
+    argv: z.array(z.string().min(1)).min(1),
+    timeoutSeconds: seconds.optional(),
+  }),
+  /** Native file cleaning under these roots (clean_disk_space). */
+  z.strictObject({ kind: z.literal('disk'), roots: z.array(z.string().startsWith('/')).min(1) }),
+]);
+export type BackendConfig = z.infer<typeof backendSchema>;
+
+const toolSchema = z
+  .strictObject({
+    tier: tierSchema,
+    description: z.string().optional(),
+    args: z.record(argName, argSpecSchema).optional(),
+    /** Rolling-window limit, counted per value of the `per` argument (or per tool without it). */
+    rateLimit: z
+      .strictObject({
+        per: argName.optional(),
+        max: z.number().int().min(1),
+        windowSeconds: seconds,
+        /** Reason when refused; `{value}` (the `per` argument), `{count}` and `{max}` are filled in. */
+        message: z.string().optional(),
+      })
+      .optional(),
+    /** For scaling tools: the target (`replicas`, or current + `delta`) stays within baseline + maxAboveBaseline. */
+    scale: z
+      .strictObject({
+        baseline: z.number().int().min(0),
+        baselines: z.record(z.string(), z.number().int().min(0)).default({}),
+        maxAboveBaseline: z.number().int().min(0).default(2),
+        minReplicas: z.number().int().min(0).default(1),
+      })
+      .optional(),
+    backend: backendSchema.optional(),
+  })
+  .superRefine((tool, ctx) => {
+    const stateChanging = tool.tier === 'safe' || tool.tier === 'confirm';
+    if (stateChanging && !tool.backend)
+      ctx.addIssue({ code: 'custom', path: ['backend'], message: `a ${tool.tier} tool needs a backend` });
+    if (tool.rateLimit?.per && tool.args?.[tool.rateLimit.per]?.type !== 'name')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rateLimit', 'per'],
+        message: 'must name an argument of type name',
+      });
+    if (tool.backend?.kind === 'command') {
+      tool.backend.argv.forEach((part, index) => {
+        for (const [, name] of part.matchAll(/\{([^}]*)\}/g)) {
+          const spec = name ? tool.args?.[name] : undefined;
+          const computed = tool.scale && name === 'replicas';
+          if (!computed && !(spec && ARGV_SAFE_TYPES.has(spec.type)))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['backend', 'argv', index],
+              message: `{${name}} must be an argument of type name or integer`,
+            });
+        }
+      });
+    }
+  });
+
+export const policySchema = z.strictObject({
+  version: z.literal(1),
+  /** Cap on state-changing actions across all tools, per rolling hour. */
+  limits: z.strictObject({ stateChangesPerHour: z.number().int().min(1) }),
+  breaker: z.strictObject({
+    failureThreshold: z.number().int().min(1),
+    windowSeconds: seconds,
+    cooldownSeconds: seconds,
+  }),
+  command: z
+    .strictObject({
+      timeoutSeconds: seconds.default(60),
+      maxOutputBytes: z.number().int().min(256).default(16_384),
+    })
+    .default({ timeoutSeconds: 60, maxOutputBytes: 16_384 }),
+  tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/), toolSchema),
+});
+export type PolicyFile = z.infer<typeof policySchema>;
+export type ToolPolicy = PolicyFile['tools'][string];
+
+export interface Policy extends PolicyFile {
+  /** Unknown tools resolve to undefined: the caller treats them as forbidden. */
+  tool(
+    name: string,
+  ): (ToolPolicy & { name: string; argsSchema: z.ZodType<Record<string, unknown>> }) | undefined;
+}
+
+export class PolicyError extends Error {}
+
+export function loadPolicy(path: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PolicyError(`${path}: cannot read policy file: ${(error as Error).message}`);
+  }
+  return parsePolicy(text, path);
+}
+
+/** Parses and validates a policy; errors name the file, line and column, and the problem. */
+export function parsePolicy(text: string, path = '<policy>'): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = lineCounter.linePos(yamlError.pos[0]);
+    throw new PolicyError(`${path}:${pos.line}:${pos.col}: ${yamlError.message.split('\n')[0]}`);
+  }
+  const result = policySchema.safeParse(doc.toJS());
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const where = positionOf(doc, lineCounter, issue.path);
+      const field = issue.path.join('.') || '(root)';
+      return `${path}:${where}: ${field}: ${issue.message}`;
+    });
+    throw new PolicyError(`invalid policy: ${problems.join('; ')}`);
+  }
+  const file = result.data;
+  const compiled = new Map(
+    Object.entries(file.tools).map(([name, tool]) => [
+      name,
+      { ...tool, name, argsSchema: buildArgsSchema(tool.args) },
+    ]),
+  );
+  return { ...file, tool: (name) => compiled.get(name) };
+}
+
+/** The line:col of the deepest node on `path` that exists in the document. */
+function positionOf(
+  doc: ReturnType<typeof parseDocument>,
+  lineCounter: LineCounter,
+  path: readonly PropertyKey[],
+): string {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return `${pos.line}:${pos.col}`;
+    }
+  }
+  return '1:1';
+}

@@ -1,0 +1,229 @@
+import type { Queue } from 'bullmq';
+import type { AutomationControl } from '../../shared/control.js';
+import type { IncidentStore } from '../../shared/incidents.js';
+import { enqueueNotification } from '../../shared/notify.js';
+import {
+  type ActionJob,
+  type ActionOutcome,
+  actionJobSchema,
+  type NotificationJob,
+  type TriageJob,
+} from '../../shared/schemas/jobs.js';
+import type { ApprovalFlow } from './approval-flow.js';
+import { formatIssues } from './args.js';
+import type { Backend } from './backends.js';
+import type { CircuitBreaker } from './breaker.js';
+import type { ActionClaims, Claim } from './claims.js';
+import type { Policy } from './policy.js';
+import type { RateLimiter, RollingLimit } from './rate-limit.js';
+import type { DecisionRecorder } from './recorder.js';
+import { type ReplicaCounts, scaleTarget } from './scale.js';
+
+export interface ProcessorDeps {
+  policy: Policy;
+  backends: ReadonlyMap<string, Backend>;
+  mode: 'live' | 'dry-run';
+  incidents: IncidentStore;
+  control: AutomationControl;
+  claims: ActionClaims;
+  limiter: RateLimiter;
+  breaker: CircuitBreaker;
+  replicas: ReplicaCounts;
+  approvalFlow: ApprovalFlow;
+  recorder: DecisionRecorder;
+  notifications: Queue<NotificationJob>;
+  triage: Queue<TriageJob>;
+}
+
+type Decision = Omit<ActionOutcome, 'actionId' | 'durationMs'>;
+
+const HOUR_MS = 3_600_000;
+const READ_ONLY_NOTE = { note: 'read-only tools run in triage; nothing was run by the executor' };
+
+/**
+ * Decides and (maybe) runs one action job. Every answer is an ActionOutcome; only infrastructure
+ * failures (Redis down) throw. The requester's words are never trusted: tier from the policy, level
+ * from the incident record, limits and breaker from Redis.
+ */
+export class ActionProcessor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async handle(raw: unknown): Promise<ActionOutcome> {
+    const started = Date.now();
+    const parsed = actionJobSchema.safeParse(raw);
+    if (!parsed.success) {
+      const id = (raw as { actionId?: unknown } | null)?.actionId;
+      const outcome: ActionOutcome = {
+        actionId: typeof id === 'string' ? id.slice(0, 100) : 'invalid',
+        decision: 'blocked',
+        reason: `invalid action job: ${formatIssues(parsed.error)}`,
+        durationMs: Date.now() - started,
+      };
+      await this.deps.recorder.rejected(raw, outcome);
+      return outcome;
+    }
+    const job = parsed.data;
+    const earlier = await this.deps.claims.claim(job.actionId);
+    if (earlier) return this.repeated(job, earlier, started);
+
+    const decision = await this.decide(job);
+    const outcome: ActionOutcome = { actionId: job.actionId, ...decision, durationMs: Date.now() - started };
+    await this.deps.recorder.record(job, outcome);
+    await this.deps.claims.finish(job.actionId, outcome);
+    if (job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run')) {
+      await this.deps.triage.add(
+        'triage',
+        { incidentId: job.incidentId, trigger: 'approval_executed', actionId: job.actionId },
+        { jobId: `triage-${job.incidentId}-${job.actionId}` },
+      );
+    }
+    return outcome;
+  }
+
+  /** The action id was seen before: answer from the record, never run it again. */
+  private async repeated(job: ActionJob, claim: Claim, started: number): Promise<ActionOutcome> {
+    if (claim.state === 'done') return claim.outcome;
+    const outcome: ActionOutcome = {
+      actionId: job.actionId,
+      decision: 'unknown_outcome',
+      reason: `an earlier attempt of ${job.actionId} started at ${claim.at} and did not report back; not run again`,
+      durationMs: Date.now() - started,
+    };
+    await this.deps.recorder.record(job, outcome);
+    // If that attempt was still alive and has finished meanwhile, its record is the truth.
+    const now = await this.deps.claims.get(job.actionId);
+    if (now?.state === 'done') await this.deps.recorder.record(job, now.outcome);
+    return outcome;
+  }
+
+  private async decide(job: ActionJob): Promise<Decision> {
+    const { policy, incidents } = this.deps;
+    const tool = policy.tool(job.tool);
+    if (!tool) return blocked(`Unknown tool ${job.tool} requires explicit allowlist`);
+    if (tool.tier === 'forbidden') return blocked(`${job.tool} is absolutely forbidden`);
+    const parsedArgs = tool.argsSchema.safeParse(job.args);
+    if (!parsedArgs.success)
+      return blocked(`invalid arguments for ${job.tool}: ${formatIssues(parsedArgs.error)}`);
+    const args = parsedArgs.data;
+    const level = await incidents.getLevel(job.incidentId);
+    if (level === null) return blocked(`unknown incident ${job.incidentId}`);
+
+    if (tool.tier === 'read') {
+      if (job.approvalId) {
+        const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
+        if (!spent.ok) return { decision: spent.decision, reason: spent.reason };
+        return { decision: 'executed', reason: `answered by ${job.requestedBy}`, result: READ_ONLY_NOTE };
+      }
+      if (job.tool === 'request_human_confirmation') {
+        const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level);
+        return { decision: 'pending_approval', reason: 'waiting for a human answer', approvalId };
+      }
+      return { decision: 'executed', result: READ_ONLY_NOTE };
+    }
+
+    if (level === 3)
+      return blocked(`incident ${job.incidentId} is level 3 (escalate): no state-changing tool may run`);
+    const paused = await this.deps.control.isPaused();
+    if (paused.paused)
+      return blocked(
+        `automation is paused (kill switch) by ${paused.by ?? 'unknown'} since ${paused.at ?? '?'}`,
+      );
+
+    let runArgs = args;
+    if (tool.scale) {
+      const service = String(args.service);
+      const target = scaleTarget(tool.scale, args, await this.deps.replicas.get(service));
+      if (!target.ok) return blocked(target.reason);
+      runArgs = { ...args, replicas: target.replicas };
+    }
+    const backend = this.deps.backends.get(tool.name);
+    if (!backend) return blocked(`${job.tool} has no backend configured`);
+    const refused = await backend.precheck(runArgs);
+    if (refused) return blocked(refused);
+
+    if (job.approvalId) {
+      const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
+      if (!spent.ok) return { decision: spent.decision, reason: spent.reason };
+    } else if (tool.tier === 'confirm' || level === 2) {
+      const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level);
+      const why = tool.tier === 'confirm' ? `${job.tool} always needs` : `level-2 incidents need`;
+      return { decision: 'pending_approval', reason: `${why} a human approval`, approvalId };
+    }
+
+    const breaker = await this.deps.breaker.check(job.actionId);
+    if (!breaker.allowed) return blocked(breaker.reason);
+    const limits: RollingLimit[] = [
+      { name: 'global', max: policy.limits.stateChangesPerHour, windowMs: HOUR_MS },
+    ];
+    const rate = tool.rateLimit;
+    const scopeValue = rate?.per ? String(args[rate.per]) : '';
+    if (rate)
+      limits.push({ name: `${tool.name}:${scopeValue}`, max: rate.max, windowMs: rate.windowSeconds * 1000 });
+    const taken = await this.deps.limiter.take(job.actionId, limits);
+    if (!taken.ok) {
+      if (taken.limit.name === 'global')
+        return blocked(
+          `global cap reached: ${taken.count} state-changing actions in the last hour (limit: ${taken.limit.max})`,
+        );
+      const message =
+        rate?.message ??
+        `${job.tool} ran {count} times for ${rate?.per ?? 'this tool'} {value} in its window (limit: {max})`;
+      return blocked(
+        message
+          .replaceAll('{value}', scopeValue)
+          .replaceAll('{count}', String(taken.count))
+          .replaceAll('{max}', String(taken.limit.max)),
+      );
+    }
+
+    if (this.deps.mode === 'dry-run')
+      return {
+        decision: 'dry_run',
+        reason: 'EXECUTION_MODE=dry-run: allowed, not run',
+        result: { wouldRun: await backend.describe(runArgs) },
+      };
+    return this.run(job, tool.name, backend, runArgs);
+  }
+
+  private async run(
+    job: ActionJob,
+    toolName: string,
+    backend: Backend,
+    args: Record<string, unknown>,
+  ): Promise<Decision> {
+    let result: Awaited<ReturnType<Backend['run']>>;
+    try {
+      result = await backend.run(args);
+    } catch (error) {
+      result = { ok: false, decision: 'failed', reason: (error as Error).message };
+    }
+    if (result.ok) {
+      await this.deps.breaker.recordSuccess();
+      if (this.deps.policy.tool(toolName)?.scale)
+        await this.deps.replicas.set(String(args.service), args.replicas as number);
+      return { decision: 'executed', result: result.result };
+    }
+    await this.countFailure(job.incidentId, `failed:${job.actionId}`);
+    return { decision: result.decision, reason: result.reason, result: result.result };
+  }
+
+  /** A failed or ineffective action; pages once when it is the one that opens the breaker. */
+  async countFailure(incidentId: string, member: string): Promise<void> {
+    const { opened, failures } = await this.deps.breaker.recordFailure(member);
+    if (!opened) return;
+    const state = await this.deps.breaker.state();
+    await enqueueNotification(this.deps.notifications, {
+      eventId: `breaker-${state.openedAt ?? Date.now()}`,
+      incidentId,
+      event: 'breaker_open',
+      severity: 'critical',
+      title: 'Executor circuit breaker open: automated fixes stopped',
+      text: `${failures} failed or ineffective actions in the breaker window (last: ${member}). Every state change is refused until the cooldown passes; a human should look now.`,
+      details: { failures, trigger: member },
+    });
+  }
+}
+
+function blocked(reason: string): Decision {
+  return { decision: 'blocked', reason };
+}

@@ -1,0 +1,86 @@
+import type { IncidentStore } from '../../shared/incidents.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Metrics } from '../../shared/metrics.js';
+import type { ActionJob, ActionOutcome } from '../../shared/schemas/jobs.js';
+import type { AuditLog } from './audit.js';
+
+/** Writes one decision everywhere it belongs: incident actions and timeline, audit chain, metrics, log. */
+export class DecisionRecorder {
+  constructor(
+    private readonly incidents: IncidentStore,
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly mode: 'live' | 'dry-run',
+    private readonly knownTool: (tool: string) => boolean,
+  ) {}
+
+  async record(job: ActionJob, outcome: ActionOutcome): Promise<void> {
+    const at = new Date().toISOString();
+    if (await this.incidents.exists(job.incidentId)) {
+      await this.incidents.recordAction(job.incidentId, {
+        id: job.actionId,
+        tool: job.tool,
+        args: job.args,
+        requestedBy: job.requestedBy,
+        decision: outcome.decision,
+        reason: outcome.reason,
+        result: outcome.result,
+        approvalId: outcome.approvalId ?? job.approvalId,
+        durationMs: outcome.durationMs,
+        at,
+      });
+      await this.incidents.appendTimeline(job.incidentId, {
+        type: 'action',
+        by: 'executor',
+        tool: job.tool,
+        actionId: job.actionId,
+        decision: outcome.decision,
+        reason: outcome.reason,
+        at,
+      });
+    }
+    await this.audit.append({
+      at,
+      event: 'action',
+      mode: this.mode,
+      actionId: job.actionId,
+      incidentId: job.incidentId,
+      tool: job.tool,
+      args: job.args,
+      requestedBy: job.requestedBy,
+      approvalId: outcome.approvalId ?? job.approvalId ?? null,
+      decision: outcome.decision,
+      reason: outcome.reason ?? null,
+      durationMs: outcome.durationMs,
+    });
+    this.metrics.actions.inc({
+      tool: this.knownTool(job.tool) ? job.tool : 'unlisted',
+      decision: outcome.decision,
+    });
+    this.logger.info(
+      {
+        actionId: job.actionId,
+        incidentId: job.incidentId,
+        tool: job.tool,
+        decision: outcome.decision,
+        reason: outcome.reason,
+      },
+      'action decided',
+    );
+  }
+
+  /** A job that failed validation: audited with its reason, nothing else touched. */
+  async rejected(raw: unknown, outcome: ActionOutcome): Promise<void> {
+    await this.audit.append({
+      at: new Date().toISOString(),
+      event: 'rejected_job',
+      actionId: outcome.actionId,
+      decision: outcome.decision,
+      reason: outcome.reason ?? null,
+      payload: JSON.stringify(raw ?? null).slice(0, 2_000),
+    });
+    this.metrics.actions.inc({ tool: 'invalid', decision: outcome.decision });
+    this.logger.warn({ actionId: outcome.actionId, reason: outcome.reason }, 'malformed action job rejected');
+  }
+}

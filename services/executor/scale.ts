@@ -1,0 +1,50 @@
+import type { Keyspace } from '../../shared/keys.js';
+import type { RedisConnection } from '../../shared/redis.js';
+import type { ToolPolicy } from './policy.js';
+
+type ScalePolicy = NonNullable<ToolPolicy['scale']>;
+
+export type ScaleTarget = { ok: true; replicas: number } | { ok: false; reason: string };
+
+/** The target replica count for `{service, replicas}` or `{service, delta}`, within baseline + max. */
+export function scaleTarget(
+  policy: ScalePolicy,
+  args: Record<string, unknown>,
+  current: number | null,
+): ScaleTarget {
+  const service = String(args.service);
+  const baseline = policy.baselines[service] ?? policy.baseline;
+  const { replicas, delta } = args as { replicas?: number; delta?: number };
+  if ((replicas === undefined) === (delta === undefined))
+    return { ok: false, reason: 'scale_service needs exactly one of replicas or delta' };
+  const target = replicas ?? (current ?? baseline) + (delta as number);
+  const ceiling = baseline + policy.maxAboveBaseline;
+  if (target > ceiling)
+    return {
+      ok: false,
+      reason: `${target} replicas of ${service} is more than +${policy.maxAboveBaseline} above its baseline of ${baseline}`,
+    };
+  if (target < policy.minReplicas)
+    return {
+      ok: false,
+      reason: `${target} replicas of ${service} is below the minimum of ${policy.minReplicas}`,
+    };
+  return { ok: true, replicas: target };
+}
+
+/** Replica counts the executor last set, per service (a delta is applied to these). */
+export class ReplicaCounts {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: Keyspace,
+  ) {}
+
+  async get(service: string): Promise<number | null> {
+    const raw = await this.redis.hget(this.keys.exec('replicas'), service);
+    return raw === null ? null : Number(raw);
+  }
+
+  async set(service: string, replicas: number): Promise<void> {
+    await this.redis.hset(this.keys.exec('replicas'), service, String(replicas));
+  }
+}

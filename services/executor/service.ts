@@ -1,0 +1,109 @@
+import { type Job, Worker } from 'bullmq';
+import { ApprovalStore } from '../../shared/approvals.js';
+import { AutomationControl } from '../../shared/control.js';
+import { IncidentStore } from '../../shared/incidents.js';
+import { keyspace } from '../../shared/keys.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
+import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createRedis, waitForRedis } from '../../shared/redis.js';
+import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import { ApprovalFlow } from './approval-flow.js';
+import { AuditLog } from './audit.js';
+import { type Backend, createBackend } from './backends.js';
+import { CircuitBreaker } from './breaker.js';
+import { ActionClaims } from './claims.js';
+import type { ExecutorEnv } from './env.js';
+import { FeedbackHandler } from './feedback.js';
+import { loadPolicy } from './policy.js';
+import { ActionProcessor } from './processor.js';
+import { RateLimiter } from './rate-limit.js';
+import { DecisionRecorder } from './recorder.js';
+import { ReplicaCounts } from './scale.js';
+import { startSweeper, sweepExpiredApprovals } from './sweeper.js';
+
+export interface ExecutorHandle {
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export async function startExecutor(
+  env: ExecutorEnv,
+  deps: { logger?: Logger } = {},
+): Promise<ExecutorHandle> {
+  const logger = deps.logger ?? createLogger('executor', env.LOG_LEVEL);
+  // A bad policy stops the start before any connection is opened.
+  const policy = loadPolicy(env.POLICY_FILE);
+  const backends = new Map<string, Backend>();
+  for (const [name, tool] of Object.entries(policy.tools))
+    if (tool.backend) backends.set(name, createBackend(tool.backend, policy));
+
+  const keys = keyspace(env.HERMES_PREFIX);
+  const command = createRedis(env, 'command');
+  const blocking = createRedis(env, 'blocking');
+  const connections = [command, blocking];
+  for (const connection of connections)
+    connection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  await waitForRedis(command, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
+
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications, command, keys.bullPrefix);
+  const triage = createQueue<TriageJob>(QUEUE.triage, command, keys.bullPrefix);
+  const incidents = new IncidentStore(command, keys);
+  const approvals = new ApprovalStore(command, keys);
+  const audit = new AuditLog(command, keys);
+  const breaker = new CircuitBreaker(command, keys, policy.breaker);
+  const metrics = createMetrics('executor');
+  const processor = new ActionProcessor({
+    policy,
+    backends,
+    mode: env.EXECUTION_MODE,
+    incidents,
+    control: new AutomationControl(command, keys),
+    claims: new ActionClaims(command, keys),
+    limiter: new RateLimiter(command, keys),
+    breaker,
+    replicas: new ReplicaCounts(command, keys),
+    approvalFlow: new ApprovalFlow(approvals, incidents, notifications, env.APPROVAL_TTL_SECONDS),
+    recorder: new DecisionRecorder(incidents, audit, metrics, logger, env.EXECUTION_MODE, (tool) =>
+      Boolean(policy.tool(tool)),
+    ),
+    notifications,
+    triage,
+  });
+  const feedback = new FeedbackHandler(incidents, breaker, audit, (incidentId, member) =>
+    processor.countFailure(incidentId, member),
+  );
+
+  const worker = new Worker(
+    QUEUE.actions,
+    async (job: Job) => (job.name === 'feedback' ? feedback.handle(job.data) : processor.handle(job.data)),
+    { connection: blocking, prefix: keys.bullPrefix, concurrency: env.EXECUTOR_CONCURRENCY },
+  );
+  worker.on('error', (error) => logger.error({ err: error.message }, 'executor worker error'));
+  await worker.waitUntilReady();
+  const sweeper = startSweeper(
+    () => sweepExpiredApprovals(approvals, incidents, notifications),
+    env.APPROVAL_SWEEP_SECONDS * 1000,
+    logger,
+  );
+  logger.info(
+    {
+      mode: env.EXECUTION_MODE,
+      policy: env.POLICY_FILE,
+      tools: backends.size,
+      concurrency: env.EXECUTOR_CONCURRENCY,
+    },
+    'executor started',
+  );
+
+  return {
+    metrics,
+    async close() {
+      await sweeper.stop();
+      // Waits for running actions to finish and record their outcome.
+      await worker.close();
+      await Promise.all([notifications.close(), triage.close()]);
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}

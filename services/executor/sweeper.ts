@@ -1,0 +1,52 @@
+import type { Queue } from 'bullmq';
+import type { ApprovalStore } from '../../shared/approvals.js';
+import type { IncidentStore } from '../../shared/incidents.js';
+import type { Logger } from '../../shared/logger.js';
+import { enqueueNotification } from '../../shared/notify.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
+
+/** Marks overdue approvals expired, notes it on the incident and tells the humans. */
+export async function sweepExpiredApprovals(
+  approvals: ApprovalStore,
+  incidents: IncidentStore,
+  notifications: Queue<NotificationJob>,
+): Promise<number> {
+  const expired = await approvals.expireDue();
+  for (const approval of expired) {
+    await incidents.appendTimeline(approval.incidentId, {
+      type: 'approval',
+      by: 'executor',
+      tool: approval.tool,
+      approvalId: approval.id,
+      actionId: approval.actionId,
+      decision: 'expired',
+      message: `nobody answered by ${approval.expiresAt}`,
+    });
+    await enqueueNotification(notifications, {
+      eventId: `decided-${approval.id}`,
+      incidentId: approval.incidentId,
+      event: 'approval_decided',
+      severity: 'warning',
+      title: `${approval.tool} approval expired`,
+      text: `Nobody approved ${approval.tool} before ${approval.expiresAt}; it will not run.`,
+      approvalId: approval.id,
+    });
+  }
+  return expired.length;
+}
+
+/** Runs the sweep every `intervalMs`, one sweep at a time; `stop()` waits for a running sweep. */
+export function startSweeper(sweep: () => Promise<unknown>, intervalMs: number, logger: Logger) {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running
+      .then(sweep)
+      .catch((error: Error) => logger.warn({ err: error.message }, 'approval sweep failed'));
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

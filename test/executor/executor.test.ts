@@ -1,0 +1,410 @@
+import { Queue } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../services/executor/audit.js';
+import { AutomationControl } from '../../shared/control.js';
+import { QUEUE } from '../../shared/queues.js';
+import { openIncident } from '../support/incidents.js';
+import { type ExecutorHarness, startExecutorHarness } from './harness.js';
+
+let h: ExecutorHarness;
+
+beforeEach(async () => {
+  h = await startExecutorHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const restart = (service = 'api') => ({ service, host: 'app-server-01', reason: 'crashed' });
+
+async function jobsIn(queue: string): Promise<{ name: string; data: Record<string, unknown> }[]> {
+  const q = new Queue(queue, { connection: h.t.redis, prefix: h.t.keys.bullPrefix });
+  const jobs = await q.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed']);
+  await q.close();
+  return jobs.map((job) => ({ name: job.name, data: job.data }));
+}
+
+describe('seed rules', () => {
+  it('allows restart_service 3 times per service per hour, then blocks with the seed reason', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+    const decisions = [];
+    for (let i = 0; i < 4; i++)
+      decisions.push(await h.submit({ incidentId, tool: 'restart_service', args: restart('api') }));
+    expect(decisions.map((d) => d.decision)).toEqual(['executed', 'executed', 'executed', 'blocked']);
+    expect(decisions[3]?.reason).toBe('Service api restarted 3 times this hour (limit: 3)');
+    expect(h.runs()).toEqual(['restart api', 'restart api', 'restart api']);
+    // The limit is per service: another service still restarts.
+    const other = await h.submit({ incidentId, tool: 'restart_service', args: restart('worker') });
+    expect(other.decision).toBe('executed');
+
+    const incident = await h.incidents.get(incidentId);
+    expect(incident?.actions.map((a) => a.decision).sort()).toEqual(
+      ['blocked', 'executed', 'executed', 'executed', 'executed'].sort(),
+    );
+    const timeline = incident?.timeline.filter((e) => e.type === 'action') ?? [];
+    expect(timeline).toHaveLength(5);
+    expect(timeline[3]).toMatchObject({ by: 'executor', tool: 'restart_service', decision: 'blocked' });
+    const audit = await verifyAuditChain(h.t.redis, h.t.keys);
+    expect(audit).toEqual({ ok: true, entries: 5 });
+  });
+
+  it('refuses disk cleaning of protected paths and min_age_days < 7', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'DiskSpaceLow' });
+    for (const path of ['/', '/etc', '/usr/lib', '/bin/ls']) {
+      const outcome = await h.submit({
+        incidentId,
+        tool: 'clean_disk_space',
+        args: { host: 'app-server-01', paths: [path], min_age_days: 30 },
+      });
+      expect(outcome).toMatchObject({ decision: 'blocked', reason: `Path ${path} is protected` });
+    }
+    const young = await h.submit({
+      incidentId,
+      tool: 'clean_disk_space',
+      args: { host: 'app-server-01', paths: [h.diskRoot], min_age_days: 3 },
+    });
+    expect(young.decision).toBe('blocked');
+    expect(young.reason).toContain('min_age_days must be >= 7');
+  });
+
+  it('refuses unknown tools and forbidden tools, whoever asks', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const unknown = await h.submit({ incidentId, tool: 'format_disk', args: {} });
+    expect(unknown).toMatchObject({
+      decision: 'blocked',
+      reason: 'Unknown tool format_disk requires explicit allowlist',
+    });
+    const forbidden = await h.submit({
+      incidentId,
+      tool: 'drop_table',
+      args: {},
+      requestedBy: 'human:alice',
+    });
+    expect(forbidden).toMatchObject({ decision: 'blocked', reason: 'drop_table is absolutely forbidden' });
+    expect(await h.approvals.listPending()).toEqual([]);
+  });
+});
+
+describe('levels come from the incident record', () => {
+  it('refuses every state change on a level-3 incident even when the job claims level 1', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'DatabaseFailover' });
+    expect(await h.incidents.getLevel(incidentId)).toBe(3);
+    for (const [tool, args] of [
+      ['restart_service', restart()],
+      ['scale_service', { service: 'api', delta: 1 }],
+      ['rollback_deployment', { service: 'api', reason: 'bad deploy' }],
+    ] as const) {
+      const outcome = await h.submit({ incidentId, tool, args, level: 1, tier: 'read' });
+      expect(outcome.decision).toBe('blocked');
+      expect(outcome.reason).toContain('level 3');
+    }
+    expect(h.runs()).toEqual([]);
+    expect(await h.approvals.listPending()).toEqual([]);
+  });
+
+  it('turns a safe tool on a level-2 incident into an approval request', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'HighLatency' });
+    const outcome = await h.submit({ incidentId, tool: 'restart_service', args: restart() });
+    expect(outcome.decision).toBe('pending_approval');
+    expect(outcome.approvalId).toMatch(/^apr_/);
+    expect(h.runs()).toEqual([]);
+    expect(await h.incidents.getStatus(incidentId)).toBe('awaiting_approval');
+  });
+
+  it('blocks actions for an incident that does not exist', async () => {
+    const outcome = await h.submit({ incidentId: 'inc_nope', tool: 'restart_service', args: restart() });
+    expect(outcome).toMatchObject({ decision: 'blocked', reason: 'unknown incident inc_nope' });
+    expect(h.runs()).toEqual([]);
+  });
+});
+
+describe('approvals', () => {
+  it('refuses a confirm tool without approval, then runs it once with a human approval', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const args = { service: 'api', reason: 'bad deploy' };
+    const first = await h.submit({
+      incidentId,
+      tool: 'rollback_deployment',
+      args,
+      approvalRequest: { reason: 'deploy 42 broke checkout', risk: 'medium' },
+    });
+    expect(first.decision).toBe('pending_approval');
+    const approvalId = first.approvalId as string;
+    const approval = await h.approvals.get(approvalId);
+    expect(approval).toMatchObject({
+      tool: 'rollback_deployment',
+      reason: 'deploy 42 broke checkout',
+      status: 'pending',
+    });
+    expect(h.runs()).toEqual([]);
+    const notifications = await jobsIn(QUEUE.notifications);
+    expect(notifications.find((n) => n.name === 'approval_requested')?.data).toMatchObject({ approvalId });
+
+    // The agent cannot spend the approval itself, even with the id.
+    const agentTry = await h.submit({ incidentId, tool: 'rollback_deployment', args, approvalId });
+    expect(agentTry.decision).toBe('blocked');
+    // Not approved yet.
+    const early = await h.submit({
+      incidentId,
+      tool: 'rollback_deployment',
+      args,
+      approvalId,
+      requestedBy: 'human:alice',
+    });
+    expect(early).toMatchObject({
+      decision: 'blocked',
+      reason: `approval ${approvalId}: not_approved:pending`,
+    });
+
+    expect((await h.approvals.decide(approvalId, 'approved', 'alice')).ok).toBe(true);
+    // Different args than approved: refused.
+    const mismatch = await h.submit({
+      incidentId,
+      tool: 'rollback_deployment',
+      args: { service: 'payments', reason: 'bad deploy' },
+      approvalId,
+      requestedBy: 'human:alice',
+    });
+    expect(mismatch.reason).toContain('action_mismatch');
+    const run = await h.submit({
+      actionId: `run-${approvalId}`,
+      incidentId,
+      tool: 'rollback_deployment',
+      args,
+      approvalId,
+      requestedBy: 'human:alice',
+    });
+    expect(run.decision).toBe('executed');
+    expect(h.runs()).toEqual(['rollback api']);
+    const again = await h.submit({
+      incidentId,
+      tool: 'rollback_deployment',
+      args,
+      approvalId,
+      requestedBy: 'human:alice',
+    });
+    expect(again).toMatchObject({ decision: 'blocked', reason: `approval ${approvalId}: already_used` });
+    expect(h.runs()).toEqual(['rollback api']);
+
+    const triage = await jobsIn(QUEUE.triage);
+    expect(triage.map((j) => j.data)).toContainEqual({
+      incidentId,
+      trigger: 'approval_executed',
+      actionId: `run-${approvalId}`,
+    });
+  });
+
+  it('records a denied approval as denied and runs nothing', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const args = { service: 'api', reason: 'bad deploy' };
+    const first = await h.submit({ incidentId, tool: 'rollback_deployment', args });
+    const approvalId = first.approvalId as string;
+    await h.approvals.decide(approvalId, 'denied', 'bob');
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'rollback_deployment',
+      args,
+      approvalId,
+      requestedBy: 'human:bob',
+    });
+    expect(outcome).toMatchObject({ decision: 'denied', reason: 'denied by bob' });
+    expect(h.runs()).toEqual([]);
+  });
+
+  it('turns request_human_confirmation into an advisory approval that runs nothing when approved', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const args = {
+      action_description: 'Fail over the primary DB?',
+      reason: 'replica lag',
+      risk_level: 'high',
+    };
+    const first = await h.submit({ incidentId, tool: 'request_human_confirmation', args });
+    expect(first.decision).toBe('pending_approval');
+    const approvalId = first.approvalId as string;
+    expect(await h.approvals.get(approvalId)).toMatchObject({
+      risk: 'high',
+      description: 'Fail over the primary DB?',
+    });
+    await h.approvals.decide(approvalId, 'approved', 'carol');
+    const answer = await h.submit({
+      incidentId,
+      tool: 'request_human_confirmation',
+      args,
+      approvalId,
+      requestedBy: 'human:carol',
+    });
+    expect(answer.decision).toBe('executed');
+    expect(h.runs()).toEqual([]);
+  });
+});
+
+describe('validation', () => {
+  it('rejects malformed job payloads with a reason and no side effect', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const before = await h.incidents.get(incidentId);
+    const cases: Record<string, unknown>[] = [
+      { incidentId, tool: 'restart_service', args: 'restart everything' },
+      { incidentId, tool: 'restart_service', args: restart(), requestedBy: 'root' },
+      { incidentId: '../../etc', tool: 'restart_service', args: restart() },
+      { incidentId, tool: '', args: restart() },
+    ];
+    for (const job of cases) {
+      const outcome = await h.submit(job);
+      expect(outcome.decision).toBe('blocked');
+      expect(outcome.reason).toMatch(/^invalid action job: /);
+    }
+    const after = await h.incidents.get(incidentId);
+    expect(after?.actions).toEqual(before?.actions);
+    expect(after?.timeline.length).toBe(before?.timeline.length);
+    expect(h.runs()).toEqual([]);
+    expect(await h.t.redis.keys(h.t.keys.exec('*'))).toEqual([]);
+  });
+
+  it('rejects bad tool arguments with the zod reason and runs nothing', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const injection = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: 'api; rm -rf /', host: 'h', reason: 'x' },
+    });
+    expect(injection.decision).toBe('blocked');
+    expect(injection.reason).toContain('service must match');
+    const option = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: '--now', host: 'h', reason: 'x' },
+    });
+    expect(option.decision).toBe('blocked');
+    const missing = await h.submit({ incidentId, tool: 'restart_service', args: { service: 'api' } });
+    expect(missing.reason).toContain('host is required');
+    expect(h.runs()).toEqual([]);
+  });
+});
+
+describe('idempotency', () => {
+  it('runs an action once when two executors race on the same action id', async () => {
+    await h.startAnother();
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const job = {
+      actionId: 'act-race',
+      incidentId,
+      tool: 'restart_service',
+      args: restart(),
+      requestedBy: 'agent',
+    };
+    // Two deliveries of one action at once: the queue's jobId dedup is bypassed on purpose.
+    const outcomes = await Promise.all([h.submit({ ...job }), h.submit({ ...job, actionId: 'act-race' })]);
+    expect(outcomes.every((o) => o.actionId === 'act-race')).toBe(true);
+    expect(h.runs()).toEqual(['restart api']);
+    // A later redelivery (after the job was removed) answers from the record.
+    await h.actions.remove('act-race');
+    const redelivered = await h.submit({ ...job });
+    expect(redelivered.decision).toBe('executed');
+    expect(h.runs()).toEqual(['restart api']);
+  });
+
+  it('reports an action whose earlier attempt died mid-run as unknown_outcome and does not rerun it', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    // What a crash leaves: the claim taken, no outcome.
+    await h.t.redis.set(
+      h.t.keys.exec('claim:act-crashed'),
+      JSON.stringify({ state: 'running', at: '2026-01-01T00:00:00Z' }),
+    );
+    const outcome = await h.submit({
+      actionId: 'act-crashed',
+      incidentId,
+      tool: 'restart_service',
+      args: restart(),
+    });
+    expect(outcome.decision).toBe('unknown_outcome');
+    expect(h.runs()).toEqual([]);
+    expect((await h.incidents.getAction(incidentId, 'act-crashed'))?.decision).toBe('unknown_outcome');
+  });
+});
+
+describe('circuit breaker and kill switch', () => {
+  it('opens after repeated failures, pages once, and blocks every state change', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'QueueBacklog', service: 'orders' });
+    const fail = () =>
+      h.submit({ incidentId, tool: 'restart_consumers', args: { service: 'orders', reason: 'lag' } });
+    const first = await fail();
+    expect(first.decision).toBe('failed');
+    expect(first.reason).toBe('exited with 1');
+    expect((await fail()).decision).toBe('failed');
+    const third = await fail();
+    expect(third.decision).toBe('blocked');
+    expect(third.reason).toContain('circuit breaker open');
+    const blocked = await h.submit({ incidentId, tool: 'restart_service', args: restart() });
+    expect(blocked.reason).toContain('circuit breaker open');
+    expect(h.runs()).toEqual(['consumers orders', 'consumers orders']);
+    const pages = (await jobsIn(QUEUE.notifications)).filter((n) => n.name === 'breaker_open');
+    expect(pages).toHaveLength(1);
+    expect(pages[0]?.data).toMatchObject({ severity: 'critical', incidentId });
+  });
+
+  it('counts ineffective fixes reported by triage toward the breaker, only for executed actions', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const a = await h.submit({ incidentId, tool: 'restart_service', args: restart('a') });
+    const b = await h.submit({ incidentId, tool: 'restart_service', args: restart('b') });
+    const unknown = (await h.submit(
+      { incidentId, actionId: 'act-never-ran', effective: false },
+      'feedback',
+    )) as unknown as { counted: boolean };
+    expect(unknown.counted).toBe(false);
+    for (const action of [a, b]) {
+      const fb = (await h.submit(
+        { actionId: `fb-${action.actionId}`, incidentId, effective: false, detail: 'still down' } as never,
+        'feedback',
+      )) as unknown as { counted: boolean };
+      expect(fb.counted).toBe(false);
+    }
+    // Feedback jobs carry the action id they are about.
+    const counted = [];
+    for (const action of [a, b]) {
+      const added = await h.actions.add(
+        'feedback',
+        { incidentId, actionId: action.actionId, effective: false },
+        { jobId: `feedback-${action.actionId}` },
+      );
+      counted.push(added);
+    }
+    const { QueueEvents } = await import('bullmq');
+    const events = new QueueEvents(QUEUE.actions, {
+      connection: { url: h.t.url },
+      prefix: h.t.keys.bullPrefix,
+    });
+    for (const job of counted) expect(await job.waitUntilFinished(events, 10_000)).toEqual({ counted: true });
+    await events.close();
+    const next = await h.submit({ incidentId, tool: 'restart_service', args: restart('c') });
+    expect(next.reason).toContain('circuit breaker open');
+  });
+
+  it('refuses every state change while automation is paused', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    await new AutomationControl(h.t.redis, h.t.keys).pause('oncall');
+    const outcome = await h.submit({ incidentId, tool: 'restart_service', args: restart() });
+    expect(outcome.decision).toBe('blocked');
+    expect(outcome.reason).toContain('paused');
+    expect(h.runs()).toEqual([]);
+    const read = await h.submit({ incidentId, tool: 'get_service_logs', args: { service: 'api' } });
+    expect(read.decision).toBe('executed');
+  });
+});
+
+describe('scale_service', () => {
+  it('allows at most +2 above the baseline', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    expect(
+      (await h.submit({ incidentId, tool: 'scale_service', args: { service: 'api', replicas: 5 } })).reason,
+    ).toBe('5 replicas of api is more than +2 above its baseline of 2');
+    expect(
+      (await h.submit({ incidentId, tool: 'scale_service', args: { service: 'api', delta: 2 } })).decision,
+    ).toBe('executed');
+    const more = await h.submit({ incidentId, tool: 'scale_service', args: { service: 'api', delta: 1 } });
+    expect(more).toMatchObject({
+      decision: 'blocked',
+      reason: '5 replicas of api is more than +2 above its baseline of 2',
+    });
+    expect(h.runs()).toEqual(['scale api --replicas=4']);
+  });
+});
