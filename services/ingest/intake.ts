@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { randomId } from '../../shared/ids.js';
 import type { Keyspace } from '../../shared/keys.js';
+import { luaScript } from '../../shared/lua.js';
 import { enqueueNotification } from '../../shared/notify.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanager.js';
@@ -8,6 +9,8 @@ import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
 import { INTAKE_LUA } from './intake-script.js';
+
+const intakeScript = luaScript(INTAKE_LUA);
 
 export interface IntakeSettings {
   stormThreshold: number;
@@ -48,20 +51,21 @@ export class Intake {
     const now = new Date();
     const alerts = webhook.alerts.map((alert) => this.describe(alert, webhook, now));
     const reply = JSON.parse(
-      (await this.redis.eval(
-        INTAKE_LUA,
-        1,
-        this.keys.stormOpened,
-        this.keys.bullPrefix,
-        now.toISOString(),
-        String(now.getTime()),
-        String(this.settings.stormThreshold),
-        String(this.settings.stormWindowSeconds * 1000),
-        String(this.settings.stormTriageBudget),
-        randomId('inc'),
-        String(this.settings.dedupTtlSeconds),
-        String(this.settings.timelineAlertCap),
-        ...alerts,
+      (await intakeScript(
+        this.redis,
+        [this.keys.stormOpened],
+        [
+          this.keys.bullPrefix,
+          now.toISOString(),
+          String(now.getTime()),
+          String(this.settings.stormThreshold),
+          String(this.settings.stormWindowSeconds * 1000),
+          String(this.settings.stormTriageBudget),
+          randomId('inc'),
+          String(this.settings.dedupTtlSeconds),
+          String(this.settings.timelineAlertCap),
+          ...alerts,
+        ],
       )) as string,
     ) as ScriptReply;
     const results = asArray(reply.r);

@@ -21,7 +21,7 @@ function findBinary(candidates: string[]): string {
   throw new Error(`${candidates.join(' or ')} not found. ${MONITORING_INSTALL_HINT}`);
 }
 
-interface Running {
+export interface Running {
   url: string;
   process: ChildProcess;
   output(): string;
@@ -66,16 +66,18 @@ export interface Monitoring {
   stop(): Promise<void>;
 }
 
-/**
- * Real Prometheus and Alertmanager on free loopback ports, tuned for tests: 1 s scrape and rule
- * evaluation, `--rules.alert.resend-delay=1s`, 1 s group_wait/group_interval, resolved alerts sent.
- */
-export async function startMonitoring(options: MonitoringOptions): Promise<Monitoring> {
-  const prometheusBin = findBinary(['prometheus']);
-  const alertmanagerBin = findBinary(['prometheus-alertmanager', 'alertmanager']);
-  const dir = mkdtempSync(join(tmpdir(), 'hermes-monitoring-'));
-  const [promPort, amPort] = [await freePort(), await freePort()];
+export interface AlertmanagerOptions {
+  webhookUrl: string;
+  webhookToken?: string;
+  port?: number;
+  dir?: string;
+}
 
+/** A real Alertmanager on a loopback port, posting every group to `webhookUrl` after 1 s. */
+export async function startAlertmanager(options: AlertmanagerOptions): Promise<Running> {
+  const alertmanagerBin = findBinary(['prometheus-alertmanager', 'alertmanager']);
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hermes-alertmanager-'));
+  const amPort = options.port ?? (await freePort());
   writeFileSync(
     join(dir, 'alertmanager.yml'),
     stringify({
@@ -102,6 +104,28 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
       ],
     }),
   );
+  return launch(
+    alertmanagerBin,
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'am-data')}`,
+      `--web.listen-address=127.0.0.1:${amPort}`,
+      '--cluster.listen-address=',
+    ],
+    `http://127.0.0.1:${amPort}/-/ready`,
+    `http://127.0.0.1:${amPort}`,
+  );
+}
+
+/**
+ * Real Prometheus and Alertmanager on free loopback ports, tuned for tests: 1 s scrape and rule
+ * evaluation, `--rules.alert.resend-delay=1s`, 1 s group_wait/group_interval, resolved alerts sent.
+ */
+export async function startMonitoring(options: MonitoringOptions): Promise<Monitoring> {
+  const prometheusBin = findBinary(['prometheus']);
+  const dir = mkdtempSync(join(tmpdir(), 'hermes-monitoring-'));
+  const [promPort, amPort] = [await freePort(), await freePort()];
+
   writeFileSync(join(dir, 'rules.yml'), stringify({ groups: options.ruleGroups }));
   writeFileSync(
     join(dir, 'prometheus.yml'),
@@ -116,17 +140,7 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
     }),
   );
 
-  const alertmanager = await launch(
-    alertmanagerBin,
-    [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'am-data')}`,
-      `--web.listen-address=127.0.0.1:${amPort}`,
-      '--cluster.listen-address=',
-    ],
-    `http://127.0.0.1:${amPort}/-/ready`,
-    `http://127.0.0.1:${amPort}`,
-  );
+  const alertmanager = await startAlertmanager({ ...options, port: amPort, dir });
   let prometheus: Running;
   try {
     prometheus = await launch(
