@@ -13,6 +13,11 @@ import type { Delivery, Notification } from './types.js';
 
 /** Per (eventId, channel) outcome markers live as long as failed jobs are kept. */
 const DONE_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * Rate-limited runs do not spend attempts; after this many for one job, a 429 counts as an ordinary
+ * failure (backoff, attempts) so a channel that never stops answering 429 cannot hold the queue forever.
+ */
+export const MAX_RATE_LIMITED_RUNS = 20;
 
 export interface ProcessorDeps {
   channels: Channels;
@@ -68,7 +73,11 @@ export function createNotificationProcessor(deps: ProcessorDeps) {
     });
   }
 
-  async function deliverTo(channel: Channel, delivery: Delivery, lastAttempt: boolean): Promise<Outcome> {
+  async function deliverTo(
+    channel: Channel,
+    delivery: Delivery,
+    run: { lastAttempt: boolean; mayRateLimit: boolean },
+  ): Promise<Outcome> {
     const doneKey = deps.keys.notify(`done:${delivery.notification.eventId}:${channel}`);
     const previous = await deps.redis.get(doneKey);
     if (previous) return { channel, state: previous === 'failed' ? 'failed' : 'done' };
@@ -91,11 +100,13 @@ export function createNotificationProcessor(deps: ProcessorDeps) {
       }
       return { channel, state: 'done' };
     } catch (caught) {
-      const error =
+      let error =
         caught instanceof DeliveryError
           ? caught
           : new DeliveryError('transient', `${channel}: ${(caught as Error).message ?? String(caught)}`);
-      if (error.kind === 'permanent' || (error.kind === 'transient' && lastAttempt)) {
+      if (error.kind === 'rate_limited' && !run.mayRateLimit)
+        error = new DeliveryError('transient', error.message);
+      if (error.kind === 'permanent' || (error.kind === 'transient' && run.lastAttempt)) {
         await deps.redis.set(doneKey, 'failed', 'EX', DONE_TTL_SECONDS);
         await record(delivery, channel, 'failed', error.message);
         logger.error({ ...log, error: error.message, kind: error.kind }, 'notification failed');
@@ -125,9 +136,12 @@ export function createNotificationProcessor(deps: ProcessorDeps) {
       notification,
       incident: await deps.incidents.getSummary(notification.incidentId),
     };
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const run = {
+      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      mayRateLimit: job.attemptsStarted - job.attemptsMade <= MAX_RATE_LIMITED_RUNS,
+    };
     const outcomes = await Promise.all(
-      targetChannels(deps, delivery).map((channel) => deliverTo(channel, delivery, lastAttempt)),
+      targetChannels(deps, delivery).map((channel) => deliverTo(channel, delivery, run)),
     );
 
     const limited = outcomes.flatMap((o) => (o.state === 'rate_limited' ? [o.error.retryAfterMs ?? 0] : []));

@@ -23,6 +23,9 @@ export async function startNotifier(
   const rules = loadRoutes(env.NOTIFIER_ROUTES_FILE);
   const redis = createRedis(env, 'command');
   const blocking = createRedis(env, 'blocking');
+  for (const connection of [redis, blocking]) {
+    connection.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
+  }
   const channels = createChannels(env, { redis, keys, logger });
   try {
     await waitForRedis(redis);

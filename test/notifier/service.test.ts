@@ -1,7 +1,8 @@
 import type { Job, Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { notifierEnvSchema } from '../../services/notifier/env.js';
-import { startNotifier } from '../../services/notifier/service.js';
+import { MAX_RATE_LIMITED_RUNS } from '../../services/notifier/processor.js';
+import { EMAIL_DIGEST_JOB, startNotifier } from '../../services/notifier/service.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
@@ -185,6 +186,23 @@ describe('notifier service', () => {
     expect(metrics).toMatch(/channel="slack",result="rate_limited",service="notifier"\} 1/);
   });
 
+  it('stops letting a channel that always answers 429 hold the queue: it then spends attempts', async () => {
+    await start();
+    const id = await openIncident(t, { alertname: 'DiskSpaceLow', level: 1 });
+    slack.script(
+      ...Array.from({ length: MAX_RATE_LIMITED_RUNS + 1 }, () => ({
+        status: 429 as const,
+        retryAfterSeconds: 0,
+      })),
+    );
+    const jobId = await send({ incidentId: id, event: 'fixed', title: 'Disk cleaned', text: 'Freed 3 GiB.' });
+    const { job, state } = await settled(jobId);
+    expect(state).toBe('completed');
+    // The last 429 counted as an ordinary failed attempt; the retry after backoff delivered.
+    expect(job.attemptsMade).toBe(2);
+    expect(slackPostsFor(id)).toHaveLength(1);
+  });
+
   it("fails fast on a 4xx with the channel's message in the log and on the timeline", async () => {
     const { logger, lines } = captureLogs();
     await start({ PAGERDUTY_ROUTING_KEY: 'not-the-key' }, logger);
@@ -245,6 +263,33 @@ describe('notifier service', () => {
     ]);
     expect(lines.filter((line) => String(line.msg).startsWith('slack not configured'))).toHaveLength(1);
     expect((await notifications(id)).map((e) => e.channel)).toEqual(['console', 'console']);
+  });
+
+  it('in digest mode schedules the digest and sends queued events as one email', async () => {
+    const smtp = await startSmtpSink();
+    try {
+      await start({ SMTP_URL: smtp.url, EMAIL_TO: 'oncall@example.com', EMAIL_MODE: 'digest' });
+      expect(await queue.getJobScheduler(EMAIL_DIGEST_JOB)).toMatchObject({ every: 60 * 60_000 });
+      const id = await openIncident(t, { alertname: 'HighLatency', level: 2 });
+      for (const text of ['one', 'two']) {
+        const jobId = await send({
+          incidentId: id,
+          event: 'message',
+          title: `Note ${text}`,
+          text,
+          channels: ['email'],
+        });
+        await settled(jobId);
+      }
+      expect(smtp.messages).toHaveLength(0);
+      expect((await notifications(id)).map((e) => e.result)).toEqual(['queued', 'queued']);
+      await queue.add(EMAIL_DIGEST_JOB, {} as NotificationJob, { jobId: 'digest-now' });
+      expect((await settled('digest-now')).state).toBe('completed');
+      expect(smtp.messages).toHaveLength(1);
+      expect(smtp.messages[0]?.raw).toContain('Subject: [Hermes] digest: 2 notifications');
+    } finally {
+      await smtp.close();
+    }
   });
 
   it('uses the channels named on the job instead of the routing rules', async () => {
