@@ -9,7 +9,8 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *       candidate storm incident id, dedup TTL seconds, timeline alert cap, then one JSON per alert:
  *       { fp, startsAt, status, ck, ckText, level, severity, priority, id, alertname, instance, service,
  *         labels, annotations, generatorURL, entry }
- * Returns JSON { r: [[code, incidentId]…], opened: [[id, priority, storm]…], resolved: [id…], pending: [[id, priority]…] }
+ * Returns JSON { r: [[code, incidentId]…], opened: [[id, priority, storm, severity, level, alertname]…],
+ *   resolved: [id…], pending: [[id, priority, storm]…] }
  * where code is 'new' | 'dup' | 'update'.
  */
 export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
@@ -39,7 +40,7 @@ local function create(id, a, level, severity, priority, storm, investigate)
   redis.call('ZADD', P .. ':incidents:status:open', nowMs, id)
   if investigate then
     redis.call('SADD', backlogKey, id)
-    table.insert(out.opened, { id, priority, storm and 1 or 0 })
+    table.insert(out.opened, { id, priority, storm and 1 or 0, severity, level, storm and 'AlertStorm' or a.alertname })
   end
 end
 

@@ -30,7 +30,7 @@ export interface IntakeResult {
 
 interface ScriptReply {
   r: [code: 'new' | 'dup' | 'update', incidentId: string][];
-  opened: [id: string, priority: number, storm: number][];
+  opened: [id: string, priority: number, storm: number, severity: string, level: number, alertname: string][];
   resolved: string[];
   pending: [id: string, priority: number, storm: number][];
 }
@@ -122,7 +122,9 @@ export class Intake {
   }
 
   /** Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. */
-  private async enqueueTriage(incidents: [string, number, number][]): Promise<void> {
+  private async enqueueTriage(
+    incidents: [id: string, priority: number, ...rest: unknown[]][],
+  ): Promise<void> {
     if (incidents.length === 0) return;
     await this.triageQueue.addBulk(
       incidents.map(([incidentId, priority]) => ({
@@ -133,19 +135,22 @@ export class Intake {
     );
   }
 
-  /** Level-3 and storm incidents page humans at once; the rest are announced by triage. */
-  private async afterOpen(opened: [string, number, number][]): Promise<void> {
-    for (const [incidentId, priority, storm] of opened) {
-      if (priority !== 1) continue;
+  /** Announces every new incident; the notifier's routes decide who hears (level 3 and storms page). */
+  private async afterOpen(opened: ScriptReply['opened']): Promise<void> {
+    for (const [incidentId, , storm, severity, level, alertname] of opened) {
       await enqueueNotification(this.notificationQueue, {
         eventId: `${storm ? 'storm' : 'opened'}-${incidentId}`,
         incidentId,
         event: storm ? 'storm_opened' : 'incident_opened',
-        severity: 'critical',
-        title: storm ? 'Alert storm: alerts are being coalesced' : 'Level 3 incident: human needed',
+        severity: storm || level === 3 ? 'critical' : notificationSeverity(severity),
+        title: storm
+          ? 'Alert storm: alerts are being coalesced'
+          : `New level ${level} incident: ${alertname}`,
         text: storm
           ? 'Too many incidents opened at once. Further alerts join this storm incident; critical ones are still investigated.'
-          : 'This incident is level 3: the agent will not change anything. Please take over.',
+          : level === 3
+            ? 'This incident is level 3: the agent will not change anything. Please take over.'
+            : 'Hermes is investigating.',
       });
     }
   }
@@ -165,6 +170,11 @@ export class Intake {
       });
     }
   }
+}
+
+function notificationSeverity(severity: string): 'info' | 'warning' | 'critical' {
+  if (severity === 'critical') return 'critical';
+  return severity === 'info' ? 'info' : 'warning';
 }
 
 const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed']);

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { keysUnder, post, startTestIngest, triageJobs } from './harness.js';
@@ -126,7 +128,7 @@ describe('POST /webhooks/alertmanager', () => {
     expect(reopened.incidents[0]).not.toBe(opened.incidents[0]);
   });
 
-  it('classifies by alertname, honours the automation_level label, and pages level 3 at once', async () => {
+  it('classifies by alertname, honours the automation_level label, and announces level 3 as critical', async () => {
     const body = webhookBody([
       { alertname: 'DiskSpaceLow', instance: 'a', fingerprint: 'd1' },
       { alertname: 'DatabaseFailover', instance: 'b', fingerprint: 'd2', severity: 'critical' },
@@ -140,10 +142,17 @@ describe('POST /webhooks/alertmanager', () => {
     const priority = new Map(jobs.map((j) => [j.data.incidentId, j.opts.priority ?? 0]));
     expect(priority.get(incidents[1])).toBe(1);
     expect(priority.get(incidents[0])).toBeLessThan(priority.get(incidents[3]) ?? 0);
-    const pages = await t.redis.keys(`${t.keys.bullPrefix}:notifications:opened-*`);
-    expect(pages.sort()).toEqual(
-      [incidents[1], incidents[2]].map((id) => `${t.keys.bullPrefix}:notifications:opened-${id}`).sort(),
-    );
+    const queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+    const announced = await queue.getJobs(['waiting']);
+    await queue.close();
+    const severityOf = new Map(announced.map((job) => [job.data.incidentId, job.data.severity]));
+    expect(announced.every((job) => job.data.event === 'incident_opened')).toBe(true);
+    expect(incidents.map((id: string) => severityOf.get(id))).toEqual([
+      'warning',
+      'critical',
+      'critical',
+      'info',
+    ]);
   });
 });
 
