@@ -20,7 +20,7 @@ export const RECORD_RUN = fileURLToPath(new URL('./fixtures/record-run.mjs', imp
  * A policy like config/policy.yaml, but whose commands run the record-run fixture (a real process
  * that appends to `marker`), disk cleaning under `diskRoot`, and a small breaker threshold.
  */
-export function testPolicy(marker: string, diskRoot: string, extra = ''): string {
+export function testPolicy(marker: string, diskRoot: string): string {
   const run = (code: number, ...args: string[]) =>
     JSON.stringify([process.execPath, RECORD_RUN, marker, String(code), ...args]);
   return `
@@ -71,7 +71,7 @@ tools:
       reason: { type: text }
     backend: { kind: command, argv: ${run(0, 'rollback', '{service}')} }
   drop_table: { tier: forbidden }
-${extra}`;
+`;
 }
 
 export interface ExecutorHarness {
@@ -84,7 +84,12 @@ export interface ExecutorHarness {
   actions: Queue;
   executor: ExecutorHandle;
   /** Adds an action job (jobId = actionId, as triage does) and waits for the executor's outcome. */
-  submit(job: Partial<ActionJob> & Record<string, unknown>, name?: string): Promise<ActionOutcome>;
+  submit(
+    job: Partial<ActionJob> & Record<string, unknown>,
+    options?: { jobId?: string },
+  ): Promise<ActionOutcome>;
+  /** Adds a `feedback` job and waits for its result. */
+  feedback(job: Record<string, unknown>): Promise<unknown>;
   /** Lines the record-run fixture wrote: one per real process run. */
   runs(): string[];
   startAnother(): Promise<ExecutorHandle>;
@@ -94,20 +99,21 @@ export interface ExecutorHarness {
 let counter = 0;
 
 export async function startExecutorHarness(
-  options: { mode?: 'live' | 'dry-run'; t?: TestRedis; extraPolicy?: string } = {},
+  options: { mode?: 'live' | 'dry-run'; t?: TestRedis; env?: Record<string, string> } = {},
 ): Promise<ExecutorHarness> {
   const t = options.t ?? (await openTestRedis());
   const dir = mkdtempSync(join(tmpdir(), 'hermes-exec-'));
   const marker = join(dir, 'runs.log');
   const diskRoot = join(dir, 'logs');
   const policyPath = join(dir, 'policy.yaml');
-  writeFileSync(policyPath, testPolicy(marker, diskRoot, options.extraPolicy));
+  writeFileSync(policyPath, testPolicy(marker, diskRoot));
   const env = parseEnv(executorEnvSchema, {
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,
     POLICY_FILE: policyPath,
     EXECUTION_MODE: options.mode ?? 'live',
     LOG_LEVEL: 'silent',
+    ...options.env,
   });
   const logger = createLogger('executor', 'silent');
   const started: ExecutorHandle[] = [];
@@ -130,11 +136,15 @@ export async function startExecutorHarness(
     approvals: new ApprovalStore(t.redis, t.keys),
     actions,
     executor,
-    async submit(job, name = 'action') {
+    async submit(job, submitOptions = {}) {
       const actionId = (job.actionId as string | undefined) ?? `act-${process.pid}-${++counter}`;
       const data = { actionId, requestedBy: 'agent', args: {}, ...job };
-      const added: Job = await actions.add(name, data, { jobId: actionId });
+      const added: Job = await actions.add('action', data, { jobId: submitOptions.jobId ?? actionId });
       return (await added.waitUntilFinished(events, 20_000)) as ActionOutcome;
+    },
+    async feedback(job) {
+      const added: Job = await actions.add('feedback', job, { jobId: `feedback-${++counter}` });
+      return added.waitUntilFinished(events, 20_000);
     },
     runs() {
       return existsSync(marker) ? readFileSync(marker, 'utf8').trim().split('\n').filter(Boolean) : [];

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../services/executor/audit.js';
+import { openIncident } from '../support/incidents.js';
+import { eventually } from '../support/redis.js';
+import { type ExecutorHarness, startExecutorHarness } from './harness.js';
+
+let h: ExecutorHarness;
+afterEach(async () => {
+  await h.close();
+});
+
+const restart = { service: 'api', host: 'app-server-01', reason: 'crashed' };
+
+describe('EXECUTION_MODE=dry-run', () => {
+  it('takes the same decisions and accounting, and runs nothing', async () => {
+    h = await startExecutorHarness({ mode: 'dry-run' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const outcomes = [];
+    for (let i = 0; i < 4; i++)
+      outcomes.push(await h.submit({ incidentId, tool: 'restart_service', args: restart }));
+    expect(outcomes.map((o) => o.decision)).toEqual(['dry_run', 'dry_run', 'dry_run', 'blocked']);
+    expect(outcomes[0]?.result).toMatchObject({
+      wouldRun: { argv: expect.arrayContaining(['restart', 'api']) },
+    });
+    expect(outcomes[3]?.reason).toBe('Service api restarted 3 times this hour (limit: 3)');
+    expect((await h.submit({ incidentId, tool: 'drop_table', args: {} })).decision).toBe('blocked');
+    expect(h.runs()).toEqual([]);
+    const incident = await h.incidents.get(incidentId);
+    expect(incident?.actions.filter((a) => a.decision === 'dry_run')).toHaveLength(3);
+    expect((await verifyAuditChain(h.t.redis, h.t.keys)).ok).toBe(true);
+  });
+});
+
+describe('approval expiry', () => {
+  it('expires unanswered approvals, notes it on the timeline and notifies', async () => {
+    h = await startExecutorHarness({ env: { APPROVAL_TTL_SECONDS: '1', APPROVAL_SWEEP_SECONDS: '1' } });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'rollback_deployment',
+      args: { service: 'api', reason: 'x' },
+    });
+    const approvalId = outcome.approvalId as string;
+    await eventually(
+      async () => (await h.approvals.get(approvalId))?.status === 'expired',
+      'the approval to expire',
+    );
+    const entry = await eventually(
+      async () =>
+        (await h.incidents.get(incidentId))?.timeline.find(
+          (e) => e.type === 'approval' && e.decision === 'expired',
+        ),
+      'the expiry on the timeline',
+    );
+    expect(entry).toMatchObject({ approvalId, by: 'executor' });
+    const job = await eventually(
+      async () =>
+        (await h.t.redis.exists(`${h.t.keys.bullPrefix}:notifications:decided-${approvalId}`)) === 1,
+      'the approval_decided notification',
+    );
+    expect(job).toBe(true);
+    // A late approval cannot be spent.
+    expect((await h.approvals.decide(approvalId, 'approved', 'late')).ok).toBe(false);
+  });
+});

@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog, verifyAuditChain } from '../../services/executor/audit.js';
+import { CircuitBreaker } from '../../services/executor/breaker.js';
+import { RateLimiter } from '../../services/executor/rate-limit.js';
+import { openTestRedis, type TestRedis } from '../support/redis.js';
+
+let t: TestRedis;
+beforeEach(async () => {
+  t = await openTestRedis();
+});
+afterEach(async () => {
+  await t.close();
+});
+
+describe('audit chain', () => {
+  it('chains concurrent appends from several writers without forking', async () => {
+    const writers = [new AuditLog(t.redis, t.keys), new AuditLog(t.redis.duplicate(), t.keys)];
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (writers[i % 2] as AuditLog).append({ n: i, decision: 'executed' }),
+      ),
+    );
+    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({ ok: true, entries: 40 });
+  });
+
+  it('detects an edited entry', async () => {
+    const audit = new AuditLog(t.redis, t.keys);
+    for (let i = 0; i < 5; i++) await audit.append({ n: i, decision: i === 2 ? 'blocked' : 'executed' });
+    const entries = (await t.redis.xrange(t.keys.audit, '-', '+')) as [string, string[]][];
+    // Rewrite the stream with entry 2's decision changed but its stored hashes kept.
+    await t.redis.del(t.keys.audit);
+    for (const [id, fields] of entries) {
+      const edited = fields.map((f) => f.replace('"decision":"blocked"', '"decision":"executed"'));
+      await t.redis.xadd(t.keys.audit, id, ...edited);
+    }
+    const result = await verifyAuditChain(t.redis, t.keys);
+    expect(result).toEqual({ ok: false, entries: 2, brokenAt: entries[2]?.[0] });
+  });
+
+  it('detects a removed last entry through the head', async () => {
+    const audit = new AuditLog(t.redis, t.keys);
+    for (let i = 0; i < 3; i++) await audit.append({ n: i });
+    const last = (await t.redis.xrevrange(t.keys.audit, '+', '-', 'COUNT', 1))[0]?.[0] as string;
+    await t.redis.xdel(t.keys.audit, last);
+    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({ ok: false, entries: 2, brokenAt: 'head' });
+  });
+
+  it('detects a removed middle entry', async () => {
+    const audit = new AuditLog(t.redis, t.keys);
+    for (let i = 0; i < 3; i++) await audit.append({ n: i });
+    const entries = await t.redis.xrange(t.keys.audit, '-', '+');
+    await t.redis.xdel(t.keys.audit, entries[1]?.[0] as string);
+    expect(await verifyAuditChain(t.redis, t.keys)).toMatchObject({ ok: false, brokenAt: entries[2]?.[0] });
+  });
+});
+
+describe('rate limiter', () => {
+  it('never lets concurrent takers overshoot a limit', async () => {
+    const limiter = new RateLimiter(t.redis, t.keys);
+    const limits = [{ name: 'restart:api', max: 3, windowMs: 3_600_000 }];
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => limiter.take(`a${i}`, limits)));
+    expect(results.filter((r) => r.ok)).toHaveLength(3);
+  });
+
+  it('takes nothing from any window when one of them is full', async () => {
+    const limiter = new RateLimiter(t.redis, t.keys);
+    const global = { name: 'global', max: 10, windowMs: 3_600_000 };
+    const tight = { name: 'tool:x', max: 1, windowMs: 3_600_000 };
+    expect((await limiter.take('a1', [global, tight])).ok).toBe(true);
+    expect(await limiter.take('a2', [global, tight])).toMatchObject({ ok: false, limit: tight, count: 1 });
+    expect(await t.redis.zcard(t.keys.exec('rl:global'))).toBe(1);
+  });
+
+  it('rolls the window: old entries stop counting', async () => {
+    const limiter = new RateLimiter(t.redis, t.keys);
+    const limit = [{ name: 'w', max: 2, windowMs: 60_000 }];
+    const start = 1_700_000_000_000;
+    expect((await limiter.take('a', limit, start)).ok).toBe(true);
+    expect((await limiter.take('b', limit, start + 30_000)).ok).toBe(true);
+    expect((await limiter.take('c', limit, start + 59_000)).ok).toBe(false);
+    expect((await limiter.take('d', limit, start + 61_000)).ok).toBe(true);
+  });
+});
+
+describe('circuit breaker', () => {
+  const settings = { failureThreshold: 2, windowSeconds: 60, cooldownSeconds: 30 };
+  const t0 = 1_700_000_000_000;
+
+  it('opens after N failures in the window, half-opens after the cooldown, closes on success', async () => {
+    const breaker = new CircuitBreaker(t.redis, t.keys, settings);
+    expect((await breaker.recordFailure('f1', t0)).opened).toBe(false);
+    expect((await breaker.check('a1', t0 + 1)).allowed).toBe(true);
+    expect((await breaker.recordFailure('f2', t0 + 2)).opened).toBe(true);
+    expect((await breaker.recordFailure('f3', t0 + 3)).opened).toBe(false);
+    expect(await breaker.check('a2', t0 + 10_000)).toMatchObject({ allowed: false });
+    // After the cooldown: one probe at a time.
+    expect((await breaker.check('probe', t0 + 31_000)).allowed).toBe(true);
+    expect(await breaker.check('other', t0 + 31_001)).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('half-open'),
+    });
+    await breaker.recordSuccess();
+    expect((await breaker.check('other', t0 + 31_002)).allowed).toBe(true);
+    expect((await breaker.state()).state).toBe('closed');
+  });
+
+  it('re-opens when the half-open probe fails', async () => {
+    const breaker = new CircuitBreaker(t.redis, t.keys, settings);
+    await breaker.recordFailure('f1', t0);
+    await breaker.recordFailure('f2', t0);
+    expect((await breaker.check('probe', t0 + 31_000)).allowed).toBe(true);
+    expect((await breaker.recordFailure('probe-failed', t0 + 32_000)).opened).toBe(true);
+    expect((await breaker.check('next', t0 + 33_000)).allowed).toBe(false);
+  });
+
+  it('forgets failures older than the window', async () => {
+    const breaker = new CircuitBreaker(t.redis, t.keys, settings);
+    await breaker.recordFailure('f1', t0);
+    expect((await breaker.recordFailure('f2', t0 + 61_000)).opened).toBe(false);
+  });
+});
