@@ -23,7 +23,8 @@ describe('config/policy.yaml', () => {
 
   it('has exactly the design tool-tier table', () => {
     const byTier: Record<string, string[]> = {};
-    for (const [name, tool] of Object.entries(policy.tools)) (byTier[tool.tier] ??= []).push(name);
+    for (const [name, tool] of Object.entries(policy.tools))
+      byTier[tool.tier] = [...(byTier[tool.tier] ?? []), name];
     for (const [tier, tools] of Object.entries(DESIGN_TIERS))
       expect(byTier[tier]?.sort()).toEqual([...tools].sort());
     expect(policy.tool('anything_else')).toBeUndefined();

@@ -14,12 +14,14 @@ afterEach(async () => {
 
 describe('audit chain', () => {
   it('chains concurrent appends from several writers without forking', async () => {
-    const writers = [new AuditLog(t.redis, t.keys), new AuditLog(t.redis.duplicate(), t.keys)];
+    const second = t.redis.duplicate();
+    const writers = [new AuditLog(t.redis, t.keys), new AuditLog(second, t.keys)];
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         (writers[i % 2] as AuditLog).append({ n: i, decision: 'executed' }),
       ),
     );
+    second.disconnect();
     expect(await verifyAuditChain(t.redis, t.keys)).toEqual({ ok: true, entries: 40 });
   });
 
