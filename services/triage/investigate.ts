@@ -125,7 +125,7 @@ export class Investigator {
     }
     return this.verifyAndClose(
       incident,
-      fixes.filter((f) => f.decision === 'executed').map((f) => f.actionId),
+      fixes.map((f) => f.actionId),
       result.summary,
       'alert',
       signal,
@@ -146,24 +146,19 @@ export class Investigator {
         }).`,
       );
     }
-    return this.verifyAndClose(
-      incident,
-      record.decision === 'executed' ? [record.id] : [],
-      `Approved ${record.tool} ran.`,
-      record.id,
-      signal,
-    );
+    return this.verifyAndClose(incident, [record.id], `Approved ${record.tool} ran.`, record.id, signal);
   }
 
   private async verifyAndClose(
     incident: IncidentSummary,
-    executedActionIds: string[],
+    /** Executed or dry-run actions; the executor decides which verdicts count for its breaker. */
+    fixActionIds: string[],
     summary: string,
     round: string,
     signal: AbortSignal,
   ): Promise<string> {
     const verdict = await this.deps.verifier.verify(incident, signal);
-    for (const actionId of executedActionIds) {
+    for (const actionId of fixActionIds) {
       await this.deps.actions.feedback(incident.id, actionId, verdict.fixed, verdict.detail);
     }
     await this.deps.store.appendTimeline(incident.id, {
