@@ -260,7 +260,7 @@ describe('approvals', () => {
     const { incident, approval, decisions } = await awaitingLatency(world);
     expect(await decisions.decide(approval.id, 'denied', 'bob', 'not now')).toMatchObject({ ok: true });
     const w = world;
-    const escalated = await eventually(async () => {
+    await eventually(async () => {
       const current = await w.store.get(incident.id);
       return current?.status === 'escalated' ? current : null;
     }, 'incident escalated after deny');
