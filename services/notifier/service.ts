@@ -29,15 +29,17 @@ export async function startNotifier(
   const channels = createChannels(env, { redis, keys, logger });
   try {
     await waitForRedis(redis);
+    const queue = createQueue(QUEUE.notifications, redis, keys.bullPrefix);
     if (channels.email && env.EMAIL_MODE === 'digest') {
-      const queue = createQueue(QUEUE.notifications, redis, keys.bullPrefix);
       await queue.upsertJobScheduler(
         EMAIL_DIGEST_JOB,
         { every: env.EMAIL_DIGEST_MINUTES * 60_000 },
         { name: EMAIL_DIGEST_JOB, opts: { attempts: 5, backoff: { type: 'exponential', delay: 30_000 } } },
       );
-      await queue.close();
+    } else {
+      await queue.removeJobScheduler(EMAIL_DIGEST_JOB);
     }
+    await queue.close();
   } catch (error) {
     await channels.close();
     redis.disconnect();

@@ -252,17 +252,21 @@ describe('notifier service', () => {
       logger,
     );
     const id = await openIncident(t, { alertname: 'DiskSpaceLow', level: 1 });
-    const first = await send({ incidentId: id, event: 'incident_opened', title: 'Disk low', text: 'first' });
+    const first = await send({ incidentId: id, event: 'fixed', title: 'Disk cleaned', text: 'first' });
     const second = await send({ incidentId: id, event: 'diagnosis', title: 'Old logs', text: 'second' });
-    await settled(first);
-    await settled(second);
-    const events = lines.filter((line) => line.notification);
-    expect(events.map((line) => (line.notification as { text: string }).text).sort()).toEqual([
-      'first',
-      'second',
-    ]);
+    // Ingest announces every new incident too; with no channel configured, that is logged as well.
+    const ids = [`opened-${id}`, first, second];
+    for (const jobId of ids) await settled(jobId);
+    const logged = lines.flatMap((line) => {
+      const notification = line.notification as { eventId: string; text: string } | undefined;
+      return notification ? [notification.eventId] : [];
+    });
+    expect(logged.sort()).toEqual([...ids].sort());
+    const texts = lines.map((line) => (line.notification as { text?: string } | undefined)?.text);
+    expect(texts).toContain('first');
+    expect(texts).toContain('second');
     expect(lines.filter((line) => String(line.msg).startsWith('slack not configured'))).toHaveLength(1);
-    expect((await notifications(id)).map((e) => e.channel)).toEqual(['console', 'console']);
+    expect((await notifications(id)).map((e) => e.channel)).toEqual(['console', 'console', 'console']);
   });
 
   it('in digest mode schedules the digest and sends queued events as one email', async () => {
@@ -290,6 +294,22 @@ describe('notifier service', () => {
     } finally {
       await smtp.close();
     }
+  });
+
+  it('close() lets an in-flight delivery finish before it returns', async () => {
+    const service = await start();
+    const id = await openIncident(t, { alertname: 'DiskSpaceLow', level: 1 });
+    slack.script({ delayMs: 300 });
+    const jobId = await send({ incidentId: id, event: 'fixed', title: 'Disk cleaned', text: 'Freed 3 GiB.' });
+    await eventually(
+      async () => slack.requests.some((r) => JSON.stringify(r.body).includes(id)),
+      'slack request',
+    );
+    expect(slackPostsFor(id)).toHaveLength(0);
+    await service.close();
+    running = running.filter((s) => s !== service);
+    expect(await queue.getJobState(jobId)).toBe('completed');
+    expect(slackPostsFor(id)).toHaveLength(1);
   });
 
   it('uses the channels named on the job instead of the routing rules', async () => {

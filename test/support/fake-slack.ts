@@ -23,7 +23,9 @@ export interface SlackRequest {
 export type SlackScript =
   | { status: 429; retryAfterSeconds?: number }
   | { status: number; text?: string }
-  | { okFalse: string };
+  | { okFalse: string }
+  /** Answer normally, but only after this long (to catch a request in flight). */
+  | { delayMs: number };
 
 export interface FakeSlack {
   baseUrl: string;
@@ -58,7 +60,11 @@ export async function startFakeSlack(options: { token?: string; channel?: string
     }
     const record: SlackRequest = { kind, headers: req.headers, raw, body: parseJson(raw), delivered: false };
     requests.push(record);
-    const answer = scripted.shift();
+    let answer = scripted.shift();
+    if (answer && 'delayMs' in answer) {
+      await new Promise((resolve) => setTimeout(resolve, (answer as { delayMs: number }).delayMs));
+      answer = undefined;
+    }
     if (answer && 'okFalse' in answer) return json(res, 200, { ok: false, error: answer.okFalse });
     if (answer?.status === 429) {
       const seconds = 'retryAfterSeconds' in answer ? (answer.retryAfterSeconds ?? 1) : 1;
