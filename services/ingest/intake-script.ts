@@ -117,6 +117,9 @@ for i = 10, #ARGV do
     local id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
     if a.status == 'resolved' and status == 'firing' then
       redis.call('SET', dedupKey, id .. '|resolved', 'EX', dedupTtl)
+      if tonumber(redis.call('HGET', inc(id), 'alertCount')) <= timelineCap then
+        redis.call('RPUSH', inc(id, ':timeline'), a.entry)
+      end
       resolve_fp(id, a)
       table.insert(out.r, { 'update', id })
     else
