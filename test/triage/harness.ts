@@ -5,6 +5,7 @@ import { triageEnvSchema } from '../../services/triage/env.js';
 import { startTriage } from '../../services/triage/service.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import type { Metrics } from '../../shared/metrics.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { Incident, IncidentStatus, TimelineEntry } from '../../shared/schemas/incident.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
@@ -28,7 +29,7 @@ export function writeFile(name: string, content: string): string {
   return path;
 }
 
-export async function startTestTriage(t: TestRedis, env: Record<string, string>) {
+export async function startTestTriage(t: TestRedis, env: Record<string, string>, metrics?: Metrics) {
   return startTriage(
     parseEnv(triageEnvSchema, {
       REDIS_URL: t.url,
@@ -40,6 +41,7 @@ export async function startTestTriage(t: TestRedis, env: Record<string, string>)
       VERIFY_INTERVAL_MS: '50',
       ...env,
     }),
+    { metrics },
   );
 }
 

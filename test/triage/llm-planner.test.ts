@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../shared/incidents.js';
+import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import {
   byAlert,
   call,
@@ -57,17 +58,21 @@ afterEach(async () => {
   await t.close();
 });
 
-async function start(env: Record<string, string> = {}) {
-  const triage = await startTestTriage(t, {
-    HERMES_BASE_URL: model.url,
-    PROMETHEUS_URL: prometheus.url,
-    PLANNER: 'llm',
-    LOG_DIR: logDir({
-      api: ['INFO started', 'ERROR connection refused to db:5432', 'WARN slow request'],
-    }),
-    RUNBOOKS_FILE: writeFile('runbooks.yaml', READ_ONLY_RUNBOOKS),
-    ...env,
-  });
+async function start(env: Record<string, string> = {}, metrics?: Metrics) {
+  const triage = await startTestTriage(
+    t,
+    {
+      HERMES_BASE_URL: model.url,
+      PROMETHEUS_URL: prometheus.url,
+      PLANNER: 'llm',
+      LOG_DIR: logDir({
+        api: ['INFO started', 'ERROR connection refused to db:5432', 'WARN slow request'],
+      }),
+      RUNBOOKS_FILE: writeFile('runbooks.yaml', READ_ONLY_RUNBOOKS),
+      ...env,
+    },
+    metrics,
+  );
   closers.push(() => triage.close());
   return triage;
 }
@@ -107,6 +112,31 @@ describe('llm planner', () => {
     const events = (await notificationsFor(t, id)).map((n) => n.event);
     expect(events).toEqual(expect.arrayContaining(['diagnosis', 'escalated']));
     expect(await t.redis.sismember(t.keys.triageBacklog, id)).toBe(0);
+  });
+
+  it('send_notification queues a message on the chosen channel; model requests and tokens are counted', async () => {
+    model.behaviour = script([
+      call('send_notification', {
+        channel: 'slack',
+        severity: 'warning',
+        message: 'Investigating disk usage',
+      }),
+      text('Told the team.'),
+    ]);
+    const metrics = createMetrics('triage-test');
+    await start({}, metrics);
+    const id = await openIncident(t, { alertname: 'MysteryAlert' });
+    await waitForStatus(t, id, ['escalated']);
+    const message = (await notificationsFor(t, id)).find((n) => n.event === 'message');
+    expect(message).toMatchObject({
+      channels: ['slack'],
+      severity: 'warning',
+      text: 'Investigating disk usage',
+    });
+    const requests = await metrics.llmRequests.get();
+    expect(requests.values.find((v) => v.labels.result === 'ok')?.value).toBe(2);
+    const tokens = await metrics.llmTokens.get();
+    expect(tokens.values.find((v) => v.labels.kind === 'prompt')?.value).toBeGreaterThan(0);
   });
 
   it('survives malformed, unknown, invalid and Hermes-text tool calls and hands the errors back', async () => {

@@ -15,6 +15,7 @@ import {
   text,
 } from '../support/fake-openai.js';
 import { eventually, testRedisUrl } from '../support/redis.js';
+import { notificationsFor } from './harness.js';
 import { startWorld, type World } from './world.js';
 
 const scenario = (name: string): Scenario => {
@@ -149,6 +150,8 @@ describe('safety through the real executor', () => {
       expect(checks.filter((c) => !c.pass)).toEqual([]);
       expect(decisionsOf(incident, 'restart_service')).toEqual(['dry_run']);
       expect(incident.status).toBe('resolved');
+      const events = (await notificationsFor(world.t, incident.id)).map((n) => n.event);
+      expect(events).toEqual(expect.arrayContaining(['diagnosis', 'fixed']));
     } finally {
       await world?.close();
       world = undefined;
