@@ -68,8 +68,10 @@ export class ActionProcessor {
 
     const decision = await this.decide(job);
     const outcome: ActionOutcome = { actionId: job.actionId, ...decision, durationMs: Date.now() - started };
-    await this.deps.recorder.record(job, outcome);
+    // Finished before recorded: a concurrent duplicate that recorded `unknown_outcome` re-reads the
+    // claim afterwards, so whichever order they interleave in, the executed record is written last.
     await this.deps.claims.finish(job.actionId, outcome);
+    await this.deps.recorder.record(job, outcome);
     if (job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run')) {
       await this.deps.triage.add(
         'triage',

@@ -96,14 +96,19 @@ export async function startExecutor(
     'executor started',
   );
 
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    await sweeper.stop();
+    // Waits for running actions to finish and record their outcome.
+    await worker.close();
+    await Promise.all([notifications.close(), triage.close()]);
+    for (const connection of connections) connection.disconnect();
+  };
   return {
     metrics,
-    async close() {
-      await sweeper.stop();
-      // Waits for running actions to finish and record their outcome.
-      await worker.close();
-      await Promise.all([notifications.close(), triage.close()]);
-      for (const connection of connections) connection.disconnect();
+    close() {
+      closing ??= close();
+      return closing;
     },
   };
 }

@@ -306,6 +306,24 @@ describe('idempotency', () => {
     expect(h.runs()).toEqual(['restart api']);
   });
 
+  it('finishes and records an in-flight action when closed', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'DBConnectionPoolExhausted' });
+    const pending = h.submit({
+      actionId: 'act-slow',
+      incidentId,
+      tool: 'restart_db_pool',
+      args: { service: 'db', reason: 'pool' },
+    });
+    await eventually(
+      async () => (await h.t.redis.exists(h.t.keys.exec('claim:act-slow'))) === 1,
+      'the action to start',
+    );
+    await h.executor.close();
+    expect(h.runs()).toEqual(['slow db']);
+    expect((await h.incidents.getAction(incidentId, 'act-slow'))?.decision).toBe('executed');
+    expect((await pending).decision).toBe('executed');
+  });
+
   it('reports an action whose earlier attempt died mid-run as unknown_outcome and does not rerun it', async () => {
     const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
     // What a crash leaves: the claim taken, no outcome.

@@ -49,6 +49,12 @@ tools:
       service: { type: name }
       reason: { type: text }
     backend: { kind: command, argv: ${run(1, 'consumers', '{service}')} }
+  restart_db_pool:
+    tier: safe
+    args:
+      service: { type: name }
+      reason: { type: text }
+    backend: { kind: command, argv: ${run(0, 'slow', '{service}')} }
   clean_disk_space:
     tier: safe
     args:
