@@ -112,6 +112,24 @@ describe('levels come from the incident record', () => {
     expect(await h.incidents.getStatus(incidentId)).toBe('awaiting_approval');
   });
 
+  it('runs a level-2 safe action once a human approves it, still within the limits', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'HighLatency', service: 'api' });
+    const args = restart();
+    const asked = await h.submit({ incidentId, tool: 'restart_service', args });
+    const approvalId = asked.approvalId as string;
+    await h.approvals.decide(approvalId, 'approved', 'dana');
+    const run = await h.submit({
+      actionId: `run-${approvalId}`,
+      incidentId,
+      tool: 'restart_service',
+      args,
+      approvalId,
+      requestedBy: 'human:dana',
+    });
+    expect(run.decision).toBe('executed');
+    expect(h.runs()).toEqual(['restart api']);
+  });
+
   it('blocks actions for an incident that does not exist', async () => {
     const outcome = await h.submit({ incidentId: 'inc_nope', tool: 'restart_service', args: restart() });
     expect(outcome).toMatchObject({ decision: 'blocked', reason: 'unknown incident inc_nope' });

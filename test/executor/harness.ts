@@ -20,12 +20,12 @@ export const RECORD_RUN = fileURLToPath(new URL('./fixtures/record-run.mjs', imp
  * A policy like config/policy.yaml, but whose commands run the record-run fixture (a real process
  * that appends to `marker`), disk cleaning under `diskRoot`, and a small breaker threshold.
  */
-export function testPolicy(marker: string, diskRoot: string): string {
+export function testPolicy(marker: string, diskRoot: string, globalCap = 50): string {
   const run = (code: number, ...args: string[]) =>
     JSON.stringify([process.execPath, RECORD_RUN, marker, String(code), ...args]);
   return `
 version: 1
-limits: { stateChangesPerHour: 50 }
+limits: { stateChangesPerHour: ${globalCap} }
 breaker: { failureThreshold: 2, windowSeconds: 3600, cooldownSeconds: 3600 }
 command: { timeoutSeconds: 20, maxOutputBytes: 1024 }
 tools:
@@ -105,14 +105,19 @@ export interface ExecutorHarness {
 let counter = 0;
 
 export async function startExecutorHarness(
-  options: { mode?: 'live' | 'dry-run'; t?: TestRedis; env?: Record<string, string> } = {},
+  options: {
+    mode?: 'live' | 'dry-run';
+    t?: TestRedis;
+    env?: Record<string, string>;
+    globalCap?: number;
+  } = {},
 ): Promise<ExecutorHarness> {
   const t = options.t ?? (await openTestRedis());
   const dir = mkdtempSync(join(tmpdir(), 'hermes-exec-'));
   const marker = join(dir, 'runs.log');
   const diskRoot = join(dir, 'logs');
   const policyPath = join(dir, 'policy.yaml');
-  writeFileSync(policyPath, testPolicy(marker, diskRoot));
+  writeFileSync(policyPath, testPolicy(marker, diskRoot, options.globalCap));
   const env = parseEnv(executorEnvSchema, {
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,

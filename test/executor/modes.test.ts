@@ -63,3 +63,25 @@ describe('approval expiry', () => {
     expect((await h.approvals.decide(approvalId, 'approved', 'late')).ok).toBe(false);
   });
 });
+
+describe('global cap', () => {
+  it('caps state-changing actions across all tools and services per rolling hour', async () => {
+    h = await startExecutorHarness({ globalCap: 2 });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const outcomes = [];
+    for (const service of ['a', 'b', 'c'])
+      outcomes.push(await h.submit({ incidentId, tool: 'restart_service', args: { ...restart, service } }));
+    expect(outcomes.map((o) => o.decision)).toEqual(['executed', 'executed', 'blocked']);
+    expect(outcomes[2]?.reason).toBe(
+      'global cap reached: 2 state-changing actions in the last hour (limit: 2)',
+    );
+    expect(h.runs()).toEqual(['restart a', 'restart b']);
+    const metrics = await h.executor.metrics.registry.getSingleMetricAsString('hermes_actions_total');
+    expect(metrics).toContain(
+      'hermes_actions_total{tool="restart_service",decision="executed",service="executor"} 2',
+    );
+    expect(metrics).toContain(
+      'hermes_actions_total{tool="restart_service",decision="blocked",service="executor"} 1',
+    );
+  });
+});
