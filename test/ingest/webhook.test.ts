@@ -118,7 +118,10 @@ describe('POST /webhooks/alertmanager', () => {
     expect(closed).toMatchObject({ accepted: 1, duplicates: 0 });
     const incident = await store.get(opened.incidents[0]);
     expect(incident).toMatchObject({ status: 'resolved', alertCount: 1 });
-    expect(incident?.timeline.filter((e) => e.type === 'alert').map((e) => e.status)).toEqual(['firing', 'resolved']);
+    expect(incident?.timeline.filter((e) => e.type === 'alert').map((e) => e.status)).toEqual([
+      'firing',
+      'resolved',
+    ]);
     const replay = await (
       await post(ingest.url, webhookBody([{ ...alert, status: 'resolved' }], 'resolved'))
     ).json();
