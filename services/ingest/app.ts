@@ -9,12 +9,14 @@ import { z } from 'zod';
 import type { ApprovalStore } from '../../shared/approvals.js';
 import type { AutomationControl } from '../../shared/control.js';
 import type { IncidentStore } from '../../shared/incidents.js';
+import type { Keyspace } from '../../shared/keys.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { alertmanagerWebhookSchema } from '../../shared/schemas/alertmanager.js';
 import { approvalDecisionBodySchema } from '../../shared/schemas/approval.js';
 import { incidentStatusSchema } from '../../shared/schemas/incident.js';
+import { verifyAuditChain } from '../executor/audit.js';
 import type { ApprovalDecisions } from './approval-decisions.js';
 import { requireToken } from './auth.js';
 import type { IngestEnv } from './env.js';
@@ -23,6 +25,7 @@ import type { Intake } from './intake.js';
 export interface IngestAppDeps {
   env: IngestEnv;
   redis: RedisConnection;
+  keys: Keyspace;
   intake: Intake;
   incidents: IncidentStore;
   approvals: ApprovalStore;
@@ -149,6 +152,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     logger.warn('automation resumed');
     return c.json(await deps.control.isPaused());
   });
+
+  app.get('/api/audit/verify', admin, async (c) => c.json(await verifyAuditChain(deps.redis, deps.keys)));
 
   if (deps.slackInteractions) app.route('/slack/interactions', deps.slackInteractions);
 

@@ -72,6 +72,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   const app = createIngestApp({
     env,
     redis,
+    keys,
     intake,
     incidents,
     approvals,

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AuditLog } from '../../services/executor/audit.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../ingest/harness.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
@@ -42,6 +43,20 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   expect(JSON.parse((await hermes('status', '--json')).stdout)).toMatchObject({ paused: true, by: 'alice' });
   await hermes('resume');
   expect((await hermes('status')).stdout.trim()).toBe('automation running');
+});
+
+it('verifies the audit chain and exits 2 when it has been tampered with', async () => {
+  const audit = new AuditLog(t.redis, t.keys);
+  await audit.append({ decision: 'executed', tool: 'restart_service' });
+  await audit.append({ decision: 'blocked', tool: 'delete_database' });
+  expect((await hermes('audit', 'verify')).stdout.trim()).toBe('audit chain intact: 2 entries');
+
+  const [first] = (await t.redis.xrange(t.keys.audit, '-', '+', 'COUNT', 1)) as [string, string[]][];
+  expect(await t.redis.xdel(t.keys.audit, first?.[0] ?? 'missing')).toBe(1);
+  await expect(hermes('audit', 'verify')).rejects.toMatchObject({
+    code: 2,
+    stdout: expect.stringMatching(/AUDIT CHAIN BROKEN/),
+  });
 });
 
 it('fails with a clear message and exit code on errors', async () => {
