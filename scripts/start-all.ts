@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole system on one machine with embedded defaults. Starts a local redis-server
  * (AOF on, data under ./data/redis, reused across restarts) unless REDIS_URL or REDIS_CLUSTER_NODES
- * is set, then runs ingest, triage, executor and notifier as child processes with prefixed output.
+ * is set, then runs ingest, triage, executor and notifier as child processes with prefixed output,
+ * in dry-run unless EXECUTION_MODE says otherwise.
  * Ctrl-C stops the services gracefully (they finish or return their jobs), then Redis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -129,6 +130,11 @@ process.on('SIGTERM', () => void stopAll(0));
 
 const env: NodeJS.ProcessEnv = { ...process.env };
 if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) env.REDIS_URL = await startLocalRedis();
+if (!env.EXECUTION_MODE) {
+  // A first run on someone's machine must not restart their services: decide everything, run nothing.
+  env.EXECUTION_MODE = 'dry-run';
+  log('EXECUTION_MODE=dry-run (decisions are recorded, nothing runs); set EXECUTION_MODE=live to act');
+}
 for (const name of SERVICES) startService(name, env);
 log(
   `started ${SERVICES.join(', ')}; webhook at http://127.0.0.1:${env.PORT ?? 8080}/webhooks/alertmanager (Ctrl-C stops)`,
