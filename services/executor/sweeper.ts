@@ -5,7 +5,10 @@ import type { Logger } from '../../shared/logger.js';
 import { enqueueNotification } from '../../shared/notify.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
 
-/** Marks overdue approvals expired, notes it on the incident and tells the humans. */
+/**
+ * Marks overdue approvals expired, closes the action they were holding (denied), hands the incident
+ * to humans (escalated) and tells them.
+ */
 export async function sweepExpiredApprovals(
   approvals: ApprovalStore,
   incidents: IncidentStore,
@@ -21,6 +24,18 @@ export async function sweepExpiredApprovals(
       actionId: approval.actionId,
       decision: 'expired',
       message: `nobody answered by ${approval.expiresAt}`,
+    });
+    const action = await incidents.getAction(approval.incidentId, approval.actionId);
+    if (action?.decision === 'pending_approval') {
+      await incidents.recordAction(approval.incidentId, {
+        ...action,
+        decision: 'denied',
+        reason: `approval ${approval.id} expired unanswered at ${approval.expiresAt}`,
+      });
+    }
+    await incidents.setStatus(approval.incidentId, 'escalated', 'executor', {
+      from: ['awaiting_approval'],
+      message: `approval for ${approval.tool} expired; a human owns this incident now`,
     });
     await enqueueNotification(notifications, {
       eventId: `decided-${approval.id}`,

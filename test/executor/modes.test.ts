@@ -53,6 +53,14 @@ describe('approval expiry', () => {
       'the expiry on the timeline',
     );
     expect(entry).toMatchObject({ approvalId, by: 'executor' });
+    const incident = await eventually(async () => {
+      const current = await h.incidents.get(incidentId);
+      return current?.status === 'escalated' ? current : null;
+    }, 'the incident to escalate');
+    expect(incident.actions.find((a) => a.id === outcome.actionId)).toMatchObject({
+      decision: 'denied',
+      reason: expect.stringMatching(/expired unanswered/),
+    });
     const job = await eventually(
       async () =>
         (await h.t.redis.exists(`${h.t.keys.bullPrefix}:notifications:decided-${approvalId}`)) === 1,
