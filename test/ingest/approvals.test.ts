@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { IngestHandle } from '../../services/ingest/service.js';
+import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
+import { slackInteractionRequest } from '../support/fake-slack.js';
+import { openIncident } from '../support/incidents.js';
+import { eventually } from '../support/redis.js';
+import { startTestIngest } from './harness.js';
+
+const SECRET = 'slack-signing-secret';
+const admin = { authorization: 'Bearer approvals-admin', 'content-type': 'application/json' };
+let h: ExecutorHarness;
+let ingest: IngestHandle;
+
+beforeEach(async () => {
+  h = await startExecutorHarness();
+  ingest = await startTestIngest(h.t, { ADMIN_TOKEN: 'approvals-admin', SLACK_SIGNING_SECRET: SECRET });
+});
+afterEach(async () => {
+  await ingest.close();
+  await h.close();
+});
+
+async function pendingRollback() {
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+  const outcome = await h.submit({
+    incidentId,
+    tool: 'rollback_deployment',
+    args: { service: 'api', reason: 'bad deploy' },
+  });
+  expect(outcome.decision).toBe('pending_approval');
+  return { incidentId, approvalId: outcome.approvalId as string };
+}
+
+async function actionDecision(incidentId: string, approvalId: string) {
+  return eventually(
+    async () => (await h.incidents.getAction(incidentId, `run-${approvalId}`))?.decision,
+    `the executor's decision on run-${approvalId}`,
+  );
+}
+
+it('approving through the API makes the executor run that exact action once', async () => {
+  const { incidentId, approvalId } = await pendingRollback();
+  const listed = await (await fetch(`${ingest.url}/api/approvals`, { headers: admin })).json();
+  expect(listed.approvals.map((a: { id: string }) => a.id)).toEqual([approvalId]);
+
+  const approved = await fetch(`${ingest.url}/api/approvals/${approvalId}/approve`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ by: 'alice', comment: 'go' }),
+  });
+  expect(approved.status).toBe(200);
+  expect((await approved.json()).approval).toMatchObject({ status: 'approved', decidedBy: 'alice' });
+  expect(await actionDecision(incidentId, approvalId)).toBe('executed');
+  expect(h.runs()).toHaveLength(1);
+
+  const again = await fetch(`${ingest.url}/api/approvals/${approvalId}/approve`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ by: 'mallory' }),
+  });
+  expect(again.status).toBe(409);
+  expect((await again.json()).error).toMatch(/already_(approved|used)/);
+  expect(h.runs()).toHaveLength(1);
+  const incident = await h.incidents.get(incidentId);
+  expect(incident?.timeline.some((e) => e.type === 'approval' && e.decidedBy === 'alice')).toBe(true);
+});
+
+it('a signed Slack Deny click denies it, runs nothing, and hands the incident to humans', async () => {
+  const { incidentId, approvalId } = await pendingRollback();
+  const click = slackInteractionRequest({ signingSecret: SECRET, approvalId, action: 'deny' });
+  const res = await fetch(`${ingest.url}/slack/interactions`, {
+    method: 'POST',
+    headers: click.headers,
+    body: click.body,
+  });
+  expect(res.status).toBe(200);
+  expect(await actionDecision(incidentId, approvalId)).toBe('denied');
+  expect(h.runs()).toEqual([]);
+  expect((await h.approvals.get(approvalId))?.decidedBy).toBe('slack-oncall');
+  expect((await h.incidents.getSummary(incidentId))?.status).toBe('escalated');
+});
+
+it('refuses unsigned, tampered and replayed Slack clicks, and API calls without the admin token', async () => {
+  const { approvalId } = await pendingRollback();
+  const click = slackInteractionRequest({ signingSecret: SECRET, approvalId, action: 'approve' });
+  const forged = slackInteractionRequest({ signingSecret: 'not-the-secret', approvalId, action: 'approve' });
+  const old = slackInteractionRequest({
+    signingSecret: SECRET,
+    approvalId,
+    action: 'approve',
+    timestamp: Math.floor(Date.now() / 1000) - 600,
+  });
+  const post = (headers: Record<string, string>, body: string) =>
+    fetch(`${ingest.url}/slack/interactions`, { method: 'POST', headers, body });
+  expect((await post({ 'content-type': click.headers['content-type'] as string }, click.body)).status).toBe(
+    401,
+  );
+  expect((await post(forged.headers, forged.body)).status).toBe(401);
+  expect((await post(old.headers, old.body)).status).toBe(401);
+  expect((await post(click.headers, click.body.replace('approve', 'approvE'))).status).toBe(401);
+  const noToken = await fetch(`${ingest.url}/api/approvals/${approvalId}/approve`, {
+    method: 'POST',
+    body: JSON.stringify({ by: 'eve' }),
+  });
+  expect(noToken.status).toBe(401);
+  expect((await h.approvals.get(approvalId))?.status).toBe('pending');
+  expect(h.runs()).toEqual([]);
+});
