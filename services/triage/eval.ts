@@ -9,15 +9,30 @@ import { type LocalRedis, startRedisServer } from '../../test/support/redis-serv
 import { startWorld } from '../../test/triage/world.js';
 import { SCENARIOS } from './scenarios.js';
 
-const { values } = parseArgs({
-  options: {
-    'base-url': { type: 'string', default: process.env.HERMES_BASE_URL ?? 'http://localhost:11434/v1' },
-    model: { type: 'string', default: process.env.HERMES_MODEL ?? 'nous-hermes-2-mixtral-8x7b-dpo' },
-    'api-key': { type: 'string', default: process.env.HERMES_API_KEY ?? 'ollama' },
-    only: { type: 'string' },
-    'timeout-seconds': { type: 'string', default: '300' },
-  },
-});
+const USAGE =
+  'usage: npm run eval -- [--base-url URL] [--model NAME] [--api-key KEY] [--only SCENARIO] [--timeout-seconds N]';
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        'base-url': { type: 'string', default: process.env.HERMES_BASE_URL ?? 'http://localhost:11434/v1' },
+        model: { type: 'string', default: process.env.HERMES_MODEL ?? 'nous-hermes-2-mixtral-8x7b-dpo' },
+        'api-key': { type: 'string', default: process.env.HERMES_API_KEY ?? 'ollama' },
+        only: { type: 'string' },
+        'timeout-seconds': { type: 'string', default: '300' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+})();
+if (values.help) {
+  process.stdout.write(`${USAGE}\nScenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+  process.exit(0);
+}
 
 const scenarios = SCENARIOS.filter(
   (s) => !values.only || s.name.toLowerCase().includes(values.only.toLowerCase()),
