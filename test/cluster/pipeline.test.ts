@@ -40,7 +40,7 @@ function writePolicy(marker: string): string {
   const recorder = join(dir, 'restart.mjs');
   writeFileSync(
     recorder,
-    "import { appendFileSync } from 'node:fs';\nappendFileSync(process.argv[2], `${process.argv[3]}\\n`);\n",
+    "import { appendFileSync } from 'node:fs';\nappendFileSync(process.argv[2], process.argv[3] + '\\n');\n",
   );
   const policy = parse(readFileSync(resolve('config/policy.yaml'), 'utf8'));
   policy.tools.restart_service.backend.argv = [process.execPath, recorder, marker, '{service}'];
