@@ -21,6 +21,7 @@ import type { ApprovalDecisions } from './approval-decisions.js';
 import { requireToken } from './auth.js';
 import type { IngestEnv } from './env.js';
 import type { Intake } from './intake.js';
+import { createConsoleApp } from './ui/app.js';
 
 export interface IngestAppDeps {
   env: IngestEnv;
@@ -52,7 +53,8 @@ const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by });
 export function createIngestApp(deps: IngestAppDeps): Hono {
   const { env, metrics, logger } = deps;
   const app = new Hono();
-  const admin = requireToken(env.ADMIN_TOKEN);
+  // The incident console's session cookie (with its CSRF header on writes) also passes.
+  const admin = requireToken(env.ADMIN_TOKEN, { allowSession: true });
 
   app.use('*', async (c, next) => {
     const started = process.hrtime.bigint();
@@ -154,6 +156,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   });
 
   app.get('/api/audit/verify', admin, async (c) => c.json(await verifyAuditChain(deps.redis, deps.keys)));
+
+  app.route('/ui', createConsoleApp(deps));
 
   if (deps.slackInteractions) app.route('/slack/interactions', deps.slackInteractions);
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { CSRF_HEADER, macEqual, sessionCookieFrom, verifySession } from './ui/session.js';
 
 /** Compares secrets in constant time (hashing first makes the lengths equal). */
 export function safeEqual(given: string, expected: string): boolean {
@@ -8,13 +9,17 @@ export function safeEqual(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Requires `Authorization: Bearer <token>` when a token is configured. With `allowBasic`, HTTP Basic
- * with the token as password also passes, so a browser can open Bull Board.
+ * with the token as password also passes, so a browser can open Bull Board. With `allowSession`, the
+ * incident console's session cookie also passes; a mutating request must then carry the session's
+ * CSRF token in `x-csrf-token` (403 otherwise).
  */
 export function requireToken(
   token: string | undefined,
-  options: { allowBasic?: boolean } = {},
+  options: { allowBasic?: boolean; allowSession?: boolean } = {},
 ): MiddlewareHandler {
   return async (c, next) => {
     if (!token) return next();
@@ -27,6 +32,14 @@ export function requireToken(
       presented = decoded.slice(decoded.indexOf(':') + 1);
     }
     if (presented !== undefined && safeEqual(presented, token)) return next();
+    if (options.allowSession && presented === undefined) {
+      const session = verifySession(token, sessionCookieFrom(c.req.header('cookie')));
+      if (session) {
+        if (SAFE_METHODS.has(c.req.method) || macEqual(c.req.header(CSRF_HEADER) ?? '', session.csrf))
+          return next();
+        return c.json({ error: `missing or invalid ${CSRF_HEADER} header` }, 403);
+      }
+    }
     if (options.allowBasic) c.header('WWW-Authenticate', 'Basic realm="hermes"');
     return c.json({ error: 'unauthorized' }, 401);
   };

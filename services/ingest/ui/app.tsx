@@ -1,0 +1,219 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import type { JSX } from 'hono/jsx/jsx-runtime';
+import { z } from 'zod';
+import type { ApprovalStore } from '../../../shared/approvals.js';
+import type { AutomationControl } from '../../../shared/control.js';
+import type { IncidentStore } from '../../../shared/incidents.js';
+import { keyspace } from '../../../shared/keys.js';
+import type { RedisConnection } from '../../../shared/redis.js';
+import { safeEqual } from '../auth.js';
+import type { IngestEnv } from '../env.js';
+import { AutomationStatusReader } from './automation-status.js';
+import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
+import { UI_BASE } from './paths.js';
+import {
+  clearedCookieHeader,
+  issueSession,
+  macEqual,
+  type Session,
+  sessionCookieFrom,
+  sessionCookieHeader,
+  sessionUserSchema,
+  verifySession,
+} from './session.js';
+import { ApprovalList } from './views/approvals.js';
+import { AuditPanel, AutomationPanel } from './views/automation.js';
+import { IncidentDetail } from './views/incident.js';
+import { IncidentTable } from './views/incidents.js';
+import { LoginPage } from './views/login.js';
+import { IncidentPage, NotFoundPage, OverviewPage } from './views/pages.js';
+
+export interface ConsoleDeps {
+  env: Pick<IngestEnv, 'ADMIN_TOKEN' | 'HERMES_PREFIX'>;
+  redis: RedisConnection;
+  incidents: IncidentStore;
+  approvals: ApprovalStore;
+  control: AutomationControl;
+}
+
+type ConsoleEnv = { Variables: { session: Session } };
+
+const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+const ASSETS = {
+  'console.css': { body: asset('console.css'), type: 'text/css; charset=utf-8' },
+  'console.js': { body: asset('console.js'), type: 'text/javascript; charset=utf-8' },
+};
+
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+};
+
+const loginBodySchema = z.object({
+  name: sessionUserSchema,
+  token: z.string().max(1_000).optional(),
+  next: z.string().max(500).optional(),
+});
+
+const logoutBodySchema = z.object({ csrf: z.string().max(200) });
+
+/**
+ * The incident console, mounted at /ui by ingest. Pages are server-rendered; a small script polls the
+ * `live/*` fragments (ETag, 304 when unchanged) and sends approvals and pauses to the JSON API.
+ */
+export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
+  const token = deps.env.ADMIN_TOKEN;
+  // Without ADMIN_TOKEN everything is open anyway; the session then only carries the user's name.
+  const secret = token ?? randomBytes(32).toString('hex');
+  const status = new AutomationStatusReader(deps.redis, keyspace(deps.env.HERMES_PREFIX), deps.control);
+  const app = new Hono<ConsoleEnv>();
+
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  });
+
+  // The login page needs the stylesheet; the script is served only to a signed-in browser (below).
+  app.get('/assets/console.css', (c) => serveAsset(c, 'console.css'));
+
+  app.get('/login', (c) =>
+    c.html(<LoginPage next={safeNext(c.req.query('next'))} needsToken={token !== undefined} />),
+  );
+  app.post('/login', async (c) => {
+    const body = loginBodySchema.safeParse(await c.req.parseBody().catch(() => undefined));
+    const next = safeNext(body.success ? body.data.next : undefined);
+    if (!body.success)
+      return c.html(
+        <LoginPage
+          next={next}
+          needsToken={token !== undefined}
+          error="Enter your name (letters, digits, _.@+-)."
+        />,
+        400,
+      );
+    if (token !== undefined && !safeEqual(body.data.token ?? '', token))
+      return c.html(
+        <LoginPage next={next} needsToken name={body.data.name} error="That token is not the admin token." />,
+        401,
+      );
+    c.header('set-cookie', sessionCookieHeader(issueSession(secret, body.data.name), isHttps(c)));
+    return c.redirect(next, 303);
+  });
+
+  const requireSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+    const session = verifySession(secret, sessionCookieFrom(c.req.header('cookie')));
+    if (!session) {
+      if (c.req.path.startsWith(`${UI_BASE}/live/`)) return c.json({ error: 'unauthorized' }, 401);
+      return c.redirect(`${UI_BASE}/login?next=${encodeURIComponent(c.req.path)}`, 303);
+    }
+    c.set('session', session);
+    c.header('cache-control', 'no-store');
+    await next();
+  };
+  // Registered after the public routes above, so it guards everything else.
+  app.use('*', requireSession);
+
+  app.get('/assets/console.js', (c) => serveAsset(c, 'console.js'));
+
+  app.post('/logout', async (c) => {
+    const body = logoutBodySchema.safeParse(await c.req.parseBody().catch(() => undefined));
+    if (!body.success || !macEqual(body.data.csrf, c.get('session').csrf))
+      return c.json({ error: 'invalid CSRF token' }, 403);
+    c.header('set-cookie', clearedCookieHeader(isHttps(c)));
+    return c.redirect(`${UI_BASE}/login`, 303);
+  });
+
+  const user = (c: Context<ConsoleEnv>) => ({ name: c.get('session').user, csrf: c.get('session').csrf });
+
+  app.get('/', async (c) => {
+    const filter = filterSchema.safeParse(c.req.query());
+    if (!filter.success) return c.json({ error: 'invalid filter', details: filter.error.issues }, 400);
+    const [automation, audit, approvals, list] = await Promise.all([
+      status.read(),
+      status.verifyAudit(),
+      deps.approvals.listPending(),
+      listIncidents(deps.incidents, filter.data),
+    ]);
+    return c.html(
+      <OverviewPage
+        user={user(c)}
+        filter={filter.data}
+        status={automation}
+        audit={audit}
+        approvals={approvals}
+        incidents={list.incidents}
+        truncated={list.truncated}
+        now={Date.now()}
+      />,
+    );
+  });
+
+  app.get('/incidents/:id', async (c) => {
+    const incident = await deps.incidents.get(c.req.param('id'));
+    if (!incident) return c.html(<NotFoundPage user={user(c)} what="No incident has this id." />, 404);
+    const approvals = await approvalsFor(deps.approvals, incident);
+    return c.html(<IncidentPage user={user(c)} incident={incident} approvals={approvals} now={Date.now()} />);
+  });
+
+  app.get('/live/automation', async (c) => fragment(c, <AutomationPanel status={await status.read()} />));
+  app.get('/live/audit', async (c) =>
+    fragment(c, <AuditPanel audit={await status.verifyAudit()} checkedAt={new Date().toISOString()} />),
+  );
+  app.get('/live/approvals', async (c) =>
+    fragment(
+      c,
+      <ApprovalList
+        approvals={await deps.approvals.listPending()}
+        now={Date.now()}
+        showIncident
+        empty="Nothing is waiting for a human."
+      />,
+    ),
+  );
+  app.get('/live/incidents', async (c) => {
+    const filter = filterSchema.safeParse(c.req.query());
+    if (!filter.success) return c.json({ error: 'invalid filter', details: filter.error.issues }, 400);
+    const list = await listIncidents(deps.incidents, filter.data);
+    return fragment(
+      c,
+      <IncidentTable incidents={list.incidents} now={Date.now()} truncated={list.truncated} />,
+    );
+  });
+  app.get('/live/incidents/:id', async (c) => {
+    const incident = await deps.incidents.get(c.req.param('id'));
+    if (!incident) return c.json({ error: 'incident not found' }, 404);
+    const approvals = await approvalsFor(deps.approvals, incident);
+    return fragment(c, <IncidentDetail incident={incident} approvals={approvals} now={Date.now()} />);
+  });
+
+  return app;
+}
+
+function serveAsset(c: Context, name: keyof typeof ASSETS): Response {
+  const file = ASSETS[name];
+  return c.body(file.body, 200, { 'content-type': file.type, 'cache-control': 'no-cache' });
+}
+
+/** A live region's HTML with a content ETag: an unchanged region costs the browser a 304 and no DOM work. */
+async function fragment(c: Context, node: JSX.Element): Promise<Response> {
+  const html = (await node).toString();
+  const etag = `W/"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`;
+  c.header('etag', etag);
+  c.header('cache-control', 'no-cache');
+  if (c.req.header('if-none-match') === etag) return c.body(null, 304);
+  return c.html(html);
+}
+
+/** Only a console path: `next` must never send a signed-in user to another site. */
+function safeNext(raw: string | undefined): string {
+  return raw && /^\/ui(\/[A-Za-z0-9_\-/]*)?$/.test(raw) ? raw : UI_BASE;
+}
+
+function isHttps(c: Context): boolean {
+  return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { AutomationControl } from '../../../shared/control.js';
+import type { Keyspace } from '../../../shared/keys.js';
+import type { RedisConnection } from '../../../shared/redis.js';
+import { type AuditVerification, verifyAuditChain } from '../../executor/audit.js';
+
+export interface BreakerView {
+  /** `unknown`: the breaker hash holds something this console cannot read. */
+  state: 'closed' | 'open' | 'half_open' | 'unknown';
+  openedAt?: string;
+  reopenAt?: string;
+}
+
+export interface AutomationStatus {
+  paused: { paused: boolean; by?: string; at?: string };
+  /** From the newest audited action: the executor does not publish its configured mode anywhere else. */
+  mode: { mode: 'live' | 'dry-run'; at: string } | null;
+  breaker: BreakerView;
+}
+
+const breakerHashSchema = z.object({
+  state: z.enum(['closed', 'open', 'half_open']).default('closed'),
+  openedAt: z.coerce.number().optional(),
+  reopenAt: z.coerce.number().optional(),
+});
+
+const auditedModeSchema = z.object({ mode: z.enum(['live', 'dry-run']), at: z.string() });
+
+/** How many audit entries back to look for one that carries the executor's mode. */
+const MODE_LOOKBACK = 50;
+
+/** Read-only view of executor state for the console; nothing here writes. */
+export class AutomationStatusReader {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: Keyspace,
+    private readonly control: AutomationControl,
+  ) {}
+
+  async read(): Promise<AutomationStatus> {
+    const [paused, mode, breaker] = await Promise.all([this.control.isPaused(), this.mode(), this.breaker()]);
+    return { paused, mode, breaker };
+  }
+
+  verifyAudit(): Promise<AuditVerification> {
+    return verifyAuditChain(this.redis, this.keys);
+  }
+
+  private async mode(): Promise<AutomationStatus['mode']> {
+    const entries = (await this.redis.xrevrange(this.keys.audit, '+', '-', 'COUNT', MODE_LOOKBACK)) as [
+      string,
+      string[],
+    ][];
+    for (const [, fields] of entries) {
+      const at = fields.indexOf('data');
+      if (at < 0 || at % 2 !== 0) continue;
+      const parsed = auditedModeSchema.safeParse(safeJson(fields[at + 1]));
+      if (parsed.success) return parsed.data;
+    }
+    return null;
+  }
+
+  // The hash CircuitBreaker (services/executor/breaker.ts) keeps; an open breaker past reopenAt lets
+  // the next action through as a half-open probe.
+  private async breaker(): Promise<BreakerView> {
+    const parsed = breakerHashSchema.safeParse(await this.redis.hgetall(this.keys.exec('breaker')));
+    if (!parsed.success) return { state: 'unknown' };
+    const { state, openedAt, reopenAt } = parsed.data;
+    return {
+      state,
+      ...(openedAt ? { openedAt: new Date(openedAt).toISOString() } : {}),
+      ...(reopenAt ? { reopenAt: new Date(reopenAt).toISOString() } : {}),
+    };
+  }
+}
+
+function safeJson(raw: string | undefined): unknown {
+  try {
+    return raw === undefined ? undefined : JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import type { ApprovalStore } from '../../../shared/approvals.js';
+import type { IncidentStore } from '../../../shared/incidents.js';
+import type { Approval } from '../../../shared/schemas/approval.js';
+import {
+  type Incident,
+  type IncidentSummary,
+  incidentStatusSchema,
+} from '../../../shared/schemas/incident.js';
+import type { IncidentFilter } from './views/incidents.js';
+
+/** The list fetches this many (status filtered in Redis, level here) before rendering. */
+const LIST_LIMIT = 200;
+
+export const filterSchema = z.object({
+  status: z.union([z.literal('').transform(() => undefined), incidentStatusSchema]).optional(),
+  level: z
+    .union([
+      z.literal('').transform(() => undefined),
+      z.enum(['1', '2', '3']).transform((l) => Number(l) as 1 | 2 | 3),
+    ])
+    .optional(),
+});
+
+export async function listIncidents(
+  incidents: IncidentStore,
+  filter: IncidentFilter,
+): Promise<{ incidents: IncidentSummary[]; truncated: boolean }> {
+  const page = await incidents.list({ status: filter.status, limit: LIST_LIMIT });
+  return {
+    incidents: filter.level ? page.incidents.filter((i) => i.level === filter.level) : page.incidents,
+    truncated: page.nextCursor !== null,
+  };
+}
+
+/** Every approval this incident asked for (pending and decided), oldest first. */
+export async function approvalsFor(approvals: ApprovalStore, incident: Incident): Promise<Approval[]> {
+  const ids = new Set<string>();
+  for (const entry of incident.timeline) if (typeof entry.approvalId === 'string') ids.add(entry.approvalId);
+  for (const action of incident.actions) if (action.approvalId) ids.add(action.approvalId);
+  for (const pending of await approvals.listPending())
+    if (pending.incidentId === incident.id) ids.add(pending.id);
+  const found = await Promise.all([...ids].map((id) => approvals.get(id)));
+  return found
+    .filter((a): a is Approval => a !== null && a.incidentId === incident.id)
+    .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+}

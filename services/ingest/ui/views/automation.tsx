@@ -1,0 +1,69 @@
+import type { AuditVerification } from '../../../executor/audit.js';
+import type { AutomationStatus } from '../automation-status.js';
+
+export function AutomationPanel(props: { status: AutomationStatus }) {
+  const { paused, mode, breaker } = props.status;
+  return (
+    <dl class="facts">
+      <div class={paused.paused ? 'fact bad' : 'fact ok'}>
+        <dt>Automation</dt>
+        <dd>
+          {paused.paused ? (
+            <>
+              <strong>Paused</strong> by {paused.by ?? 'unknown'}{' '}
+              {paused.at && <time datetime={paused.at}>at {paused.at}</time>}{' '}
+              <button type="button" data-post="/api/automation/resume" data-done="Automation resumed">
+                Resume automation
+              </button>
+            </>
+          ) : (
+            <>
+              <strong>Running</strong>{' '}
+              <button
+                type="button"
+                class="danger"
+                data-post="/api/automation/pause"
+                data-done="Automation paused"
+              >
+                Pause automation
+              </button>
+            </>
+          )}
+        </dd>
+      </div>
+      <div class={mode?.mode === 'live' ? 'fact warn' : 'fact'}>
+        <dt>Execution mode</dt>
+        <dd>
+          {mode ? (
+            <>
+              <strong>{mode.mode === 'live' ? 'Live' : 'Dry-run'}</strong>{' '}
+              <span class="muted">(as of the executor's last audited action, {mode.at})</span>
+            </>
+          ) : (
+            <span class="muted">unknown: the executor has not audited an action yet</span>
+          )}
+        </dd>
+      </div>
+      <div class={breaker.state === 'closed' ? 'fact ok' : 'fact bad'}>
+        <dt>Circuit breaker</dt>
+        <dd>
+          <strong>{breaker.state.replace('_', '-')}</strong>
+          {breaker.state === 'open' && breaker.reopenAt && (
+            <span class="muted"> (actions blocked until {breaker.reopenAt})</span>
+          )}
+        </dd>
+      </div>
+    </dl>
+  );
+}
+
+export function AuditPanel(props: { audit: AuditVerification; checkedAt: string }) {
+  const { audit } = props;
+  return (
+    <p class={audit.ok ? 'fact ok' : 'fact bad'}>
+      <strong>Audit chain {audit.ok ? 'verified' : 'BROKEN'}</strong>: {audit.entries} entries
+      {audit.brokenAt && <> intact before {audit.brokenAt}</>}{' '}
+      <span class="muted">(checked {props.checkedAt})</span>
+    </p>
+  );
+}

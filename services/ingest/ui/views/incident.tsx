@@ -1,0 +1,208 @@
+import type { Approval } from '../../../../shared/schemas/approval.js';
+import type { ActionRecord, Incident, TimelineEntry } from '../../../../shared/schemas/incident.js';
+import { age, pretty, safeHref } from '../format.js';
+import { ApprovalList } from './approvals.js';
+
+/** Longer tool outputs and results show this much, with the rest behind a disclosure. */
+const PREVIEW_CHARS = 300;
+
+export function IncidentDetail(props: { incident: Incident; approvals: Approval[]; now: number }) {
+  const { incident } = props;
+  const prometheus = safeHref(incident.generatorURL);
+  const runbook = safeHref(incident.annotations.runbook_url ?? incident.annotations.runbook);
+  return (
+    <>
+      <section aria-labelledby="incident-title" class={incident.storm ? 'card storm' : 'card'}>
+        <h1 id="incident-title">
+          {incident.alertname || incident.id}{' '}
+          <span class={`badge level-${incident.level}`}>L{incident.level}</span>{' '}
+          <span class={`badge status-${incident.status}`}>{incident.status.replace('_', ' ')}</span>
+          {incident.storm && <span class="badge storm">STORM</span>}
+        </h1>
+        <dl class="kv">
+          <dt>Severity</dt>
+          <dd>{incident.severity}</dd>
+          <dt>Instance</dt>
+          <dd>{incident.instance || '—'}</dd>
+          <dt>Service</dt>
+          <dd>{incident.service || '—'}</dd>
+          <dt>Alerts</dt>
+          <dd>
+            {String(incident.alertCount)} received, {String(incident.firingCount)} firing
+          </dd>
+          <dt>Opened</dt>
+          <dd>
+            <time datetime={incident.createdAt}>{incident.createdAt}</time> (
+            {age(incident.createdAt, props.now)} ago)
+          </dd>
+          {incident.summary && (
+            <>
+              <dt>Summary</dt>
+              <dd>{incident.summary}</dd>
+            </>
+          )}
+          <dt>Links</dt>
+          <dd class="links">
+            {prometheus ? <a href={prometheus}>Prometheus</a> : <span class="muted">no Prometheus link</span>}
+            {runbook ? <a href={runbook}>Runbook</a> : <span class="muted">no runbook_url annotation</span>}
+            <a href="/admin/queues">Bull Board</a>
+          </dd>
+        </dl>
+      </section>
+      <section aria-labelledby="approvals-title" class="card">
+        <h2 id="approvals-title">Approvals</h2>
+        <ApprovalList
+          approvals={props.approvals}
+          now={props.now}
+          showIncident={false}
+          empty="No approval was requested for this incident."
+        />
+      </section>
+      <section aria-labelledby="actions-title" class="card">
+        <h2 id="actions-title">Actions and the executor's decisions</h2>
+        <Actions actions={incident.actions} />
+      </section>
+      <section aria-labelledby="timeline-title" class="card">
+        <h2 id="timeline-title">Timeline</h2>
+        <ol class="timeline">
+          {incident.timeline.map((entry, index) => (
+            <TimelineItem entry={entry} index={index} />
+          ))}
+        </ol>
+      </section>
+    </>
+  );
+}
+
+function Actions(props: { actions: ActionRecord[] }) {
+  if (props.actions.length === 0) return <p class="muted">No state-changing action was requested.</p>;
+  return (
+    <ul class="actions">
+      {props.actions.map((action) => (
+        <li class={`action decision-${action.decision}`} data-action={action.id}>
+          <span class={`badge decision-${action.decision}`}>{decisionLabel(action.decision)}</span>{' '}
+          <strong>{action.tool}</strong> <code>{pretty(action.args)}</code>
+          <div>
+            requested by {action.requestedBy}
+            {action.reason && <> · reason: {action.reason}</>}
+            {action.durationMs !== undefined && <> · {String(action.durationMs)} ms</>}
+          </div>
+          {action.result !== undefined && (
+            <Output id={`action-${action.id}-result`} text={pretty(action.result)} />
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function decisionLabel(decision: string): string {
+  return decision === 'blocked' ? 'BLOCKED' : decision.replace('_', ' ');
+}
+
+function Output(props: { id: string; text: string }) {
+  if (props.text.length <= PREVIEW_CHARS) return <pre class="output">{props.text}</pre>;
+  return (
+    <details id={props.id} class="output">
+      <summary>
+        <code>{props.text.slice(0, PREVIEW_CHARS)}…</code>{' '}
+        <span class="more">show all {props.text.length} characters</span>
+      </summary>
+      <pre>{props.text}</pre>
+    </details>
+  );
+}
+
+function TimelineItem(props: { entry: TimelineEntry; index: number }) {
+  const e = props.entry;
+  const blocked = e.type === 'action' && e.decision === 'blocked';
+  return (
+    <li class={`entry type-${e.type}${blocked ? ' blocked' : ''}`}>
+      <div class="when">
+        <time datetime={e.at}>{e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>
+        <span class={`badge type-${e.type}`}>{e.type.replace('_', ' ')}</span>
+        {e.by && <span class="muted">by {e.by}</span>}
+      </div>
+      <EntryBody entry={e} index={props.index} blocked={blocked} />
+    </li>
+  );
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+function EntryBody(props: { entry: TimelineEntry; index: number; blocked: boolean }) {
+  const e = props.entry;
+  switch (e.type) {
+    case 'alert': {
+      const labels = (e.labels ?? {}) as Record<string, string>;
+      const annotations = (e.annotations ?? {}) as Record<string, string>;
+      const link = safeHref(text(e.generatorURL));
+      return (
+        <div>
+          <strong>{text(e.status) ?? 'alert'}</strong> {labels.alertname} on {labels.instance}
+          {annotations.description && <> — {annotations.description}</>}
+          {link && (
+            <>
+              {' '}
+              <a href={link}>Prometheus</a>
+            </>
+          )}
+          <div class="muted">fingerprint {text(e.fingerprint)}</div>
+        </div>
+      );
+    }
+    case 'tool_call':
+      return (
+        <div>
+          <strong>{e.tool}</strong> <code>{pretty(e.args ?? {})}</code>{' '}
+          {e.ok === false && <span class="badge bad">failed</span>}
+          {text(e.decision) && (
+            <span class={`badge decision-${e.decision}`}>{decisionLabel(String(e.decision))}</span>
+          )}
+          {e.output !== undefined && <Output id={`entry-${props.index}-output`} text={pretty(e.output)} />}
+        </div>
+      );
+    case 'action':
+      return (
+        <div>
+          {props.blocked && <strong class="blocked-label">BLOCKED </strong>}
+          <strong>{e.tool}</strong> →{' '}
+          <span class={`badge decision-${e.decision}`}>{decisionLabel(String(e.decision ?? ''))}</span>
+          {text(e.reason) && <> · {String(e.reason)}</>}
+        </div>
+      );
+    case 'approval':
+      return (
+        <div>
+          <strong>{e.tool}</strong> {String(e.decision ?? '')}
+          {text(e.decidedBy) && <> by {String(e.decidedBy)}</>}
+          {text(e.comment) && <>: {String(e.comment)}</>}
+          {e.message && <> — {e.message}</>}
+        </div>
+      );
+    case 'notification':
+      return (
+        <div>
+          {String(e.event ?? 'notification')} via <strong>{String(e.channel ?? '?')}</strong>:{' '}
+          <span class={e.result === 'failed' ? 'badge bad' : 'badge ok'}>{String(e.result ?? '?')}</span>
+          {text(e.error) && <> · {String(e.error)}</>}
+        </div>
+      );
+    case 'status':
+      return (
+        <div>
+          status → <strong>{String(e.status ?? '')}</strong>
+          {e.message && <> · {e.message}</>}
+        </div>
+      );
+    default:
+      return (
+        <div>
+          {text(e.planner) && <span class="muted">[{String(e.planner)}] </span>}
+          {e.message && <span class="message">{e.message}</span>}
+        </div>
+      );
+  }
+}

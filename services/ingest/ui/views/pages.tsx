@@ -1,0 +1,102 @@
+import type { Approval } from '../../../../shared/schemas/approval.js';
+import type { Incident, IncidentSummary } from '../../../../shared/schemas/incident.js';
+import type { AuditVerification } from '../../../executor/audit.js';
+import type { AutomationStatus } from '../automation-status.js';
+import { UI_BASE } from '../paths.js';
+import { ApprovalList } from './approvals.js';
+import { AuditPanel, AutomationPanel } from './automation.js';
+import { IncidentDetail } from './incident.js';
+import { FilterForm, filterQuery, type IncidentFilter, IncidentTable } from './incidents.js';
+import { Layout, Live, type PageUser } from './layout.js';
+
+/** How often each live region is re-fetched; each fetch is a 304 unless its HTML changed. */
+export const REFRESH_MS = {
+  incidents: 2_000,
+  approvals: 2_000,
+  automation: 2_000,
+  audit: 15_000,
+  incident: 2_000,
+};
+
+export function OverviewPage(props: {
+  user: PageUser;
+  filter: IncidentFilter;
+  status: AutomationStatus;
+  audit: AuditVerification;
+  approvals: Approval[];
+  incidents: IncidentSummary[];
+  truncated: boolean;
+  now: number;
+}) {
+  const checkedAt = new Date(props.now).toISOString();
+  return (
+    <Layout title="Incidents" user={props.user}>
+      <h1 class="sr-only">On-call overview</h1>
+      <section class="card" aria-labelledby="automation-title">
+        <h2 id="automation-title">Automation</h2>
+        <Live id="live-automation" src={`${UI_BASE}/live/automation`} intervalMs={REFRESH_MS.automation}>
+          <AutomationPanel status={props.status} />
+        </Live>
+        <Live id="live-audit" src={`${UI_BASE}/live/audit`} intervalMs={REFRESH_MS.audit}>
+          <AuditPanel audit={props.audit} checkedAt={checkedAt} />
+        </Live>
+      </section>
+      <section class="card" aria-labelledby="approvals-title">
+        <h2 id="approvals-title">Pending approvals</h2>
+        <Live id="live-approvals" src={`${UI_BASE}/live/approvals`} intervalMs={REFRESH_MS.approvals}>
+          <ApprovalList
+            approvals={props.approvals}
+            now={props.now}
+            showIncident
+            empty="Nothing is waiting for a human."
+          />
+        </Live>
+      </section>
+      <section class="card" aria-labelledby="incidents-title">
+        <h2 id="incidents-title">Incidents</h2>
+        <FilterForm filter={props.filter} />
+        <Live
+          id="live-incidents"
+          src={`${UI_BASE}/live/incidents${filterQuery(props.filter)}`}
+          intervalMs={REFRESH_MS.incidents}
+        >
+          <IncidentTable incidents={props.incidents} now={props.now} truncated={props.truncated} />
+        </Live>
+      </section>
+    </Layout>
+  );
+}
+
+export function IncidentPage(props: {
+  user: PageUser;
+  incident: Incident;
+  approvals: Approval[];
+  now: number;
+}) {
+  return (
+    <Layout title={props.incident.alertname || props.incident.id} user={props.user}>
+      <p>
+        <a href={UI_BASE}>← All incidents</a>
+      </p>
+      <Live
+        id="live-incident"
+        src={`${UI_BASE}/live/incidents/${props.incident.id}`}
+        intervalMs={REFRESH_MS.incident}
+      >
+        <IncidentDetail incident={props.incident} approvals={props.approvals} now={props.now} />
+      </Live>
+    </Layout>
+  );
+}
+
+export function NotFoundPage(props: { user: PageUser; what: string }) {
+  return (
+    <Layout title="Not found" user={props.user}>
+      <h1>Not found</h1>
+      <p>{props.what}</p>
+      <p>
+        <a href={UI_BASE}>All incidents</a>
+      </p>
+    </Layout>
+  );
+}

@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestHandle } from '../../services/ingest/service.js';
+import { issueSession } from '../../services/ingest/ui/session.js';
+import { post, startTestIngest } from '../ingest/harness.js';
+import { webhookBody } from '../support/incidents.js';
+import { openTestRedis, type TestRedis } from '../support/redis.js';
+
+const TOKEN = 'console-admin-token';
+
+let t: TestRedis;
+let ingest: IngestHandle;
+
+beforeAll(async () => {
+  t = await openTestRedis();
+  ingest = await startTestIngest(t, { ADMIN_TOKEN: TOKEN });
+});
+afterAll(async () => {
+  await ingest.close();
+  await t.close();
+});
+
+async function login(fields: Record<string, string>, base = ingest.url): Promise<Response> {
+  return fetch(`${base}/ui/login`, {
+    method: 'POST',
+    body: new URLSearchParams(fields),
+    redirect: 'manual',
+  });
+}
+
+/** Signs in and returns the cookie pair and the CSRF token the page carries. */
+async function signIn(name = 'alice'): Promise<{ cookie: string; csrf: string }> {
+  const res = await login({ name, token: TOKEN });
+  expect(res.status).toBe(303);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const page = await (await fetch(`${ingest.url}/ui`, { headers: { cookie } })).text();
+  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(page)?.[1];
+  if (!csrf) throw new Error('no csrf meta on the console page');
+  return { cookie, csrf };
+}
+
+function pause(headers: Record<string, string>): Promise<Response> {
+  return fetch(`${ingest.url}/api/automation/pause`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ by: 'mallory' }),
+  });
+}
+
+async function paused(): Promise<boolean> {
+  return (await t.redis.exists(t.keys.paused)) === 1;
+}
+
+describe('console auth', () => {
+  it('reaches nothing without a session: pages redirect to the login form, fragments, script and API answer 401', async () => {
+    const page = await fetch(`${ingest.url}/ui/incidents/whatever`, { redirect: 'manual' });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/ui/login?next=%2Fui%2Fincidents%2Fwhatever');
+    for (const path of ['/ui', '/ui/']) {
+      const res = await fetch(`${ingest.url}${path}`, { redirect: 'manual' });
+      expect(res.status, path).toBe(303);
+    }
+    for (const path of ['/ui/live/incidents', '/ui/live/approvals', '/ui/live/automation', '/ui/live/audit'])
+      expect((await fetch(`${ingest.url}${path}`)).status, path).toBe(401);
+    expect((await fetch(`${ingest.url}/ui/assets/console.js`, { redirect: 'manual' })).status).toBe(303);
+    expect((await fetch(`${ingest.url}/api/incidents`)).status).toBe(401);
+    const form = await fetch(`${ingest.url}/ui/login`);
+    expect(form.status).toBe(200);
+    expect(form.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await form.text()).toContain('<label for="token">Admin token</label>');
+  });
+
+  it('refuses a wrong token without setting a cookie', async () => {
+    const res = await login({ name: 'alice', token: 'not-the-token' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(await res.text()).toContain('That token is not the admin token.');
+    expect((await login({ name: 'bad name!', token: TOKEN })).status).toBe(400);
+  });
+
+  it('sets an HttpOnly SameSite=Strict session cookie that never contains the token', async () => {
+    const res = await login({ name: 'alice', token: TOKEN, next: '/ui/incidents/abc' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/ui/incidents/abc');
+    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^hermes_session=v1\.alice\./);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).not.toContain(TOKEN);
+  });
+
+  it('never redirects off the console after login', async () => {
+    for (const next of ['//evil.example/ui', 'https://evil.example', '/ui/../admin', '/api/incidents'])
+      expect((await login({ name: 'alice', token: TOKEN, next })).headers.get('location'), next).toBe('/ui');
+  });
+
+  it('lets the session read the API, but every write needs the CSRF header', async () => {
+    const { cookie, csrf } = await signIn();
+    expect((await fetch(`${ingest.url}/api/incidents`, { headers: { cookie } })).status).toBe(200);
+
+    const bare = await pause({ cookie });
+    expect(bare.status).toBe(403);
+    expect(await bare.json()).toEqual({ error: 'missing or invalid x-csrf-token header' });
+    expect((await pause({ cookie, 'x-csrf-token': `${csrf.slice(0, -2)}xx` })).status).toBe(403);
+    const other = await signIn('bob');
+    expect((await pause({ cookie, 'x-csrf-token': other.csrf })).status).toBe(403);
+    expect(await paused()).toBe(false);
+
+    const ok = await pause({ cookie, 'x-csrf-token': csrf });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ paused: true, by: 'mallory' });
+    await t.redis.del(t.keys.paused);
+  });
+
+  it('keeps Bearer exactly as before: a wrong Bearer fails even next to a valid cookie', async () => {
+    const { cookie, csrf } = await signIn();
+    expect(
+      (await fetch(`${ingest.url}/api/incidents`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(200);
+    expect(
+      (await fetch(`${ingest.url}/api/incidents`, { headers: { authorization: 'Bearer nope', cookie } }))
+        .status,
+    ).toBe(401);
+    expect((await pause({ authorization: 'Bearer nope', cookie, 'x-csrf-token': csrf })).status).toBe(401);
+    expect(await paused()).toBe(false);
+  });
+
+  it('rejects forged, tampered, expired and other-token sessions', async () => {
+    const { cookie } = await signIn();
+    const value = cookie.slice('hermes_session='.length);
+    const forged = [
+      value.replace('v1.alice.', 'v1.admin.'),
+      `${value.slice(0, -3)}abc`,
+      issueSession('some-other-token', 'alice'),
+      issueSession(TOKEN, 'alice', Date.now() - 13 * 3600 * 1000),
+      'v1.alice.99999999999999.nonce.',
+    ];
+    for (const bad of forged) {
+      const headers = { cookie: `hermes_session=${bad}` };
+      expect((await fetch(`${ingest.url}/api/incidents`, { headers })).status, bad).toBe(401);
+      expect((await fetch(`${ingest.url}/ui`, { headers, redirect: 'manual' })).status, bad).toBe(303);
+    }
+  });
+
+  it('signs out only with the CSRF token, and the cookie is cleared', async () => {
+    const { cookie, csrf } = await signIn();
+    const logout = (body: Record<string, string>) =>
+      fetch(`${ingest.url}/ui/logout`, {
+        method: 'POST',
+        headers: { cookie },
+        body: new URLSearchParams(body),
+        redirect: 'manual',
+      });
+    expect((await logout({ csrf: 'wrong' })).status).toBe(403);
+    const res = await logout({ csrf });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('set-cookie')).toMatch(/^hermes_session=; .*Max-Age=0/);
+  });
+});
+
+describe('console pages', () => {
+  it('serves live fragments with an ETag: 304 while unchanged, new HTML when an incident arrives', async () => {
+    const { cookie } = await signIn();
+    const url = `${ingest.url}/ui/live/incidents?level=2`;
+    const first = await fetch(url, { headers: { cookie } });
+    expect(first.status).toBe(200);
+    const etag = first.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^W\/".+"$/);
+    const same = await fetch(url, { headers: { cookie, 'if-none-match': etag } });
+    expect(same.status).toBe(304);
+
+    const res = await post(
+      ingest.url,
+      webhookBody([{ alertname: 'EtagProbe', instance: 'etag-01', level: 2 }]),
+    );
+    expect(res.status).toBe(202);
+    const changed = await fetch(url, { headers: { cookie, 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(await changed.text()).toContain('EtagProbe');
+    const level1 = await fetch(`${ingest.url}/ui/live/incidents?level=1`, { headers: { cookie } });
+    expect(await level1.text()).not.toContain('EtagProbe');
+    expect((await fetch(`${ingest.url}/ui/live/incidents?level=7`, { headers: { cookie } })).status).toBe(
+      400,
+    );
+  });
+
+  it('escapes alert content and links only http(s) URLs', async () => {
+    const { cookie } = await signIn();
+    const body = webhookBody([
+      {
+        alertname: 'Xss<script>alert(1)</script>',
+        instance: '"><img src=x onerror=alert(2)>',
+        annotations: { description: '<b>bold</b>', runbook_url: 'javascript:alert(3)' },
+      },
+    ]);
+    const [alert] = body.alerts;
+    if (alert) alert.generatorURL = 'javascript:alert(4)';
+    const res = await post(ingest.url, body);
+    const id = (await res.json()).incidents[0];
+    const list = await (await fetch(`${ingest.url}/ui`, { headers: { cookie } })).text();
+    const page = await (await fetch(`${ingest.url}/ui/incidents/${id}`, { headers: { cookie } })).text();
+    for (const html of [list, page]) {
+      expect(html).not.toContain('<script>alert');
+      expect(html).not.toContain('<img src=x');
+      expect(html).not.toMatch(/href="javascript:/i);
+      expect(html).toContain('Xss&lt;script&gt;');
+    }
+    expect(page).toContain('&lt;b&gt;bold&lt;/b&gt;');
+    expect(page).toContain('no runbook_url annotation');
+    expect(page).toContain('no Prometheus link');
+  });
+
+  it('answers 404 for an unknown incident', async () => {
+    const { cookie } = await signIn();
+    expect((await fetch(`${ingest.url}/ui/incidents/inc-nope`, { headers: { cookie } })).status).toBe(404);
+    expect((await fetch(`${ingest.url}/ui/live/incidents/inc-nope`, { headers: { cookie } })).status).toBe(
+      404,
+    );
+  });
+});
+
+describe('console without ADMIN_TOKEN', () => {
+  it('asks only for a name, and the API stays open as before', async () => {
+    const open = await startTestIngest(t);
+    try {
+      const form = await (await fetch(`${open.url}/ui/login`)).text();
+      expect(form).not.toContain('Admin token');
+      const res = await login({ name: 'carol' }, open.url);
+      expect(res.status).toBe(303);
+      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
+      const page = await (await fetch(`${open.url}/ui`, { headers: { cookie } })).text();
+      expect(page).toContain('Signed in as carol');
+      expect((await fetch(`${open.url}/api/incidents`)).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});
