@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RedisConnection } from '../../shared/redis.js';
-import type { IncidentSummary } from '../../shared/schemas/incident.js';
+import type { ActionRecord, IncidentSummary } from '../../shared/schemas/incident.js';
 import type { TriageJob } from '../../shared/schemas/jobs.js';
 import type { ActionClient } from './actions.js';
 import { type ChatModel, LlmUnavailableError } from './llm/model.js';
@@ -65,8 +65,32 @@ export class Investigator {
     }
     if (incident.level === 3 || incident.storm) return this.escalateWithoutActing(incident);
 
+    // An earlier attempt (crashed worker, stalled job, retry) may already have changed something:
+    // verify that instead of planning again, so no action runs twice.
+    const earlier = previous === 'diagnosing' ? await this.earlierFixes(incident.id) : [];
+    if (earlier.length > 0) {
+      const tools = earlier.map((a) => a.tool).join(', ');
+      return this.verifyAndClose(
+        incident,
+        earlier.map((a) => a.id),
+        `Resumed after an interrupted attempt that had already run ${tools}.`,
+        'alert',
+        signal,
+      );
+    }
+
     const result = await this.plan(incident, signal);
     return this.conclude(incident, result, signal);
+  }
+
+  private async earlierFixes(incidentId: string): Promise<ActionRecord[]> {
+    const incident = await this.deps.store.get(incidentId);
+    return (incident?.actions ?? []).filter(
+      (a) =>
+        a.requestedBy === 'agent' &&
+        a.tool !== 'request_human_confirmation' &&
+        (a.decision === 'executed' || a.decision === 'dry_run'),
+    );
   }
 
   private async plan(incident: IncidentSummary, signal: AbortSignal): Promise<PlanResult> {
