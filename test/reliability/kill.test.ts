@@ -1,0 +1,142 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { IncidentStore } from '../../shared/incidents.js';
+import { keyspace } from '../../shared/keys.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { ActionJob, NotificationJob } from '../../shared/schemas/jobs.js';
+import { startFakePrometheus } from '../support/fake-prometheus.js';
+import { openIncident } from '../support/incidents.js';
+import { eventually, type TestRedis } from '../support/redis.js';
+import { startRedisServer } from '../support/redis-server.js';
+import { markerLines, type RunningService, startService, tempDir, writeTestPolicy } from './processes.js';
+
+/**
+ * Real processes killed with SIGKILL. BullMQ notices a dead worker's job once its lock (30 s) has
+ * expired, so each test waits for real stalled-job recovery; the two run concurrently.
+ */
+type Cleanups = (() => Promise<void>)[];
+
+async function runCleanups(cleanups: Cleanups): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+}
+
+async function world(tag: string, cleanups: Cleanups) {
+  const server = await startRedisServer();
+  const dir = tempDir(tag);
+  const prefix = `rel${tag}`;
+  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const t: TestRedis = { url: server.url, prefix, keys: keyspace(prefix), redis, close: async () => {} };
+  const services: RunningService[] = [];
+  cleanups.push(async () => {
+    for (const service of services) await service.stop();
+    redis.disconnect();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (name: 'triage' | 'executor', env: Record<string, string>) => {
+    const service = await startService(name, { REDIS_URL: server.url, HERMES_PREFIX: prefix, ...env });
+    services.push(service);
+    return service;
+  };
+  return { t, dir, marker: join(dir, 'runs.log'), store: new IncidentStore(redis, t.keys), start };
+}
+
+describe.concurrent('kill -9', () => {
+  it('of a triage worker mid-investigation: the incident is picked up again and finishes; no action runs twice', async ({
+    onTestFinished,
+  }) => {
+    const cleanups: Cleanups = [];
+    onTestFinished(() => runCleanups(cleanups));
+    const w = await world('triage', cleanups);
+    let firing = true;
+    const prometheus = await startFakePrometheus((query) =>
+      firing && query.includes('ServiceDown') ? [{ metric: { service: 'checkout' }, value: 0 }] : [],
+    );
+    cleanups.push(() => prometheus.close());
+    await w.start('executor', { POLICY_FILE: writeTestPolicy(w.dir, w.marker, 0) });
+    const triageEnv = {
+      PLANNER: 'runbook',
+      PROMETHEUS_URL: prometheus.url,
+      VERIFY_WINDOW_SECONDS: '300',
+      VERIFY_INTERVAL_MS: '200',
+    };
+    const first = await w.start('triage', triageEnv);
+    const id = await openIncident(w.t, {
+      alertname: 'ServiceDown',
+      service: 'checkout',
+      severity: 'critical',
+    });
+
+    // The restart ran and triage is now verifying it: kill the worker there.
+    await eventually(
+      async () => markerLines(w.marker).some((l) => l.startsWith('end')),
+      'the restart',
+      20_000,
+    );
+    const queriesBefore = prometheus.queries.length;
+    await eventually(async () => prometheus.queries.length > queriesBefore, 'verification', 10_000);
+    await first.crash();
+    expect(await w.store.getStatus(id)).toBe('diagnosing');
+
+    await w.start('triage', triageEnv);
+    firing = false;
+    await eventually(
+      async () => (await w.store.getStatus(id)) === 'resolved',
+      'the incident resolved',
+      100_000,
+    );
+
+    const incident = await w.store.get(id);
+    const executed = incident?.actions.filter(
+      (a) => a.tool === 'restart_service' && a.decision === 'executed',
+    );
+    expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual(['start checkout']);
+    expect(executed).toHaveLength(1);
+  }, 150_000);
+
+  it('of the executor mid-action: the action is marked unknown_outcome, not re-run, and humans are told', async ({
+    onTestFinished,
+  }) => {
+    const cleanups: Cleanups = [];
+    onTestFinished(() => runCleanups(cleanups));
+    const w = await world('executor', cleanups);
+    const actions = createQueue<ActionJob>(QUEUE.actions, w.t.redis, w.t.keys.bullPrefix);
+    const notifications = createQueue<NotificationJob>(QUEUE.notifications, w.t.redis, w.t.keys.bullPrefix);
+    cleanups.push(async () => {
+      await Promise.all([actions.close(), notifications.close()]);
+    });
+    const policy = writeTestPolicy(w.dir, w.marker, 15);
+    const first = await w.start('executor', { POLICY_FILE: policy });
+    await w.start('triage', { PLANNER: 'runbook', ACTION_TIMEOUT_MS: '120000', VERIFY_WINDOW_SECONDS: '0' });
+    const id = await openIncident(w.t, {
+      alertname: 'ServiceDown',
+      service: 'payments',
+      severity: 'critical',
+    });
+
+    await eventually(async () => markerLines(w.marker).length > 0, 'the restart to start', 20_000);
+    const [action] = await actions.getJobs(['active']);
+    expect(action?.data.tool).toBe('restart_service');
+    await first.crash();
+    await w.start('executor', { POLICY_FILE: policy });
+    const settled = await eventually(
+      async () => {
+        const record = await w.store.getAction(id, String(action?.id));
+        return record?.decision === 'unknown_outcome' ? record : undefined;
+      },
+      'unknown_outcome after stalled-job recovery',
+      100_000,
+    );
+    expect(settled.reason).toMatch(/did not report back; not run again/);
+    await eventually(async () => (await w.store.getStatus(id)) === 'escalated', 'escalation', 20_000);
+
+    const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
+    const escalated = jobs.filter((j) => j.data.incidentId === id && j.data.event === 'escalated');
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]?.data.severity).toBe('critical');
+    // The orphaned first run may still finish by itself; it was never started a second time.
+    expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual(['start payments']);
+  }, 150_000);
+});
