@@ -44,6 +44,7 @@ const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.
 const ASSETS = {
   'console.css': { body: asset('console.css'), type: 'text/css; charset=utf-8' },
   'console.js': { body: asset('console.js'), type: 'text/javascript; charset=utf-8' },
+  'icon.svg': { body: asset('icon.svg'), type: 'image/svg+xml' },
 };
 
 const SECURITY_HEADERS = {
@@ -78,8 +79,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
   });
 
-  // The login page needs the stylesheet; the script is served only to a signed-in browser (below).
+  // The login page needs the stylesheet and icon; the script is served only to a signed-in browser (below).
   app.get('/assets/console.css', (c) => serveAsset(c, 'console.css'));
+  app.get('/assets/icon.svg', (c) => serveAsset(c, 'icon.svg'));
 
   app.get('/login', (c) =>
     c.html(<LoginPage next={safeNext(c.req.query('next'))} needsToken={token !== undefined} />),

@@ -44,7 +44,7 @@ export function ApprovalCard(props: { approval: Approval; now: number; showIncid
           <>
             <dt>Decided</dt>
             <dd class="decided">
-              {a.status} by {a.decidedBy ?? 'unknown'}
+              {a.status === 'used' ? 'approved' : a.status} by {a.decidedBy ?? 'unknown'}
               {a.decidedAt && (
                 <>
                   {' '}
@@ -52,6 +52,7 @@ export function ApprovalCard(props: { approval: Approval; now: number; showIncid
                 </>
               )}
               {a.comment && <>: {a.comment}</>}
+              {a.status === 'used' && <> · handed to the executor</>}
             </dd>
           </>
         )}

@@ -13,6 +13,7 @@ export function Layout(props: { title: string; user?: PageUser; children: Child 
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Hermes`}</title>
+        <link rel="icon" href={`${UI_BASE}/assets/icon.svg`} type="image/svg+xml" />
         <link rel="stylesheet" href={`${UI_BASE}/assets/console.css`} />
         {props.user && (
           <>

@@ -1,0 +1,246 @@
+import { mkdirSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IncidentStore } from '../../shared/incidents.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { ActionJob } from '../../shared/schemas/jobs.js';
+import { post } from '../ingest/harness.js';
+import { webhookBody } from '../support/incidents.js';
+import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
+import { launchChromium } from './browser.js';
+import { type ConsoleStack, startConsoleStack } from './stack.js';
+
+const ARTIFACTS = 'test-artifacts/ui';
+const WAIT = { timeout: 15_000 };
+/** The last line of a log long enough that the console must truncate get_service_logs' output. */
+const LAST_LOG_LINE = 'WARN checkout request 199 took 2300ms (p99 budget 500ms) END-OF-LOG';
+const LOG = Array.from({ length: 200 }, (_, i) =>
+  i === 199 ? LAST_LOG_LINE : `WARN checkout request ${i} took ${1000 + i}ms (p99 budget 500ms)`,
+);
+
+let t: TestRedis;
+let stack: ConsoleStack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let store: IncidentStore;
+let incidentId: string;
+const pageErrors: string[] = [];
+let navigations = 0;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchChromium();
+  t = await openTestRedis();
+  store = new IncidentStore(t.redis, t.keys);
+  stack = await startConsoleStack(t, LOG);
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(`${message.text()} (${message.location().url})`);
+  });
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) navigations++;
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await stack?.stop();
+  await t?.close();
+});
+
+describe('incident console in headless Chromium', () => {
+  it('logs in with the keyboard alone', async () => {
+    await page.goto(`${stack.ingest.url}/ui`);
+    expect(new URL(page.url()).pathname).toBe('/ui/login');
+    await page.focus('#name');
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(stack.token);
+    await page.keyboard.press('Enter');
+    await page.waitForURL((url) => url.pathname === '/ui', WAIT);
+    await page.getByText('Signed in as alice').waitFor(WAIT);
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'hermes_session')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+  });
+
+  it('shows a fresh incident without a reload', async () => {
+    const before = navigations;
+    await page.evaluate(() => {
+      (window as unknown as { stillHere: boolean }).stillHere = true;
+    });
+    const res = await post(
+      stack.ingest.url,
+      webhookBody([
+        {
+          alertname: 'HighLatency',
+          severity: 'critical',
+          service: 'checkout',
+          instance: 'web-01:9100',
+          annotations: {
+            description: 'p99 latency above 2s',
+            runbook_url: 'https://runbooks.example/high-latency',
+          },
+        },
+      ]),
+    );
+    expect(res.status).toBe(202);
+    incidentId = (await res.json()).incidents[0];
+    const row = page.locator(`tr[data-incident="${incidentId}"]`);
+    await row.waitFor(WAIT);
+    await expect(row.textContent()).resolves.toMatch(/L2.*critical.*HighLatency.*web-01:9100.*<1m.*1/s);
+    expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    expect(navigations).toBe(before);
+  });
+
+  it('opens the incident: tool calls with expandable output, links, and the pending approval', async () => {
+    await page.locator(`tr[data-incident="${incidentId}"] a`).click();
+    await page.waitForURL((url) => url.pathname === `/ui/incidents/${incidentId}`, WAIT);
+    await page.locator('li.entry.type-tool_call', { hasText: 'get_service_logs' }).waitFor(WAIT);
+    await page.locator('li.entry.type-tool_call', { hasText: 'check_system_resources' }).waitFor(WAIT);
+    expect(await page.locator('li.entry.type-alert').first().textContent()).toContain('p99 latency above 2s');
+    await expect(page.getByRole('link', { name: 'Runbook' }).getAttribute('href')).resolves.toBe(
+      'https://runbooks.example/high-latency',
+    );
+    await expect(
+      page.getByRole('link', { name: 'Prometheus' }).first().getAttribute('href'),
+    ).resolves.toMatch(/^http:\/\/prometheus\.test:9090\/graph/);
+    await expect(
+      page.getByRole('main').getByRole('link', { name: 'Bull Board' }).getAttribute('href'),
+    ).resolves.toBe('/admin/queues');
+
+    const logs = page.locator('li.entry.type-tool_call', { hasText: 'get_service_logs' }).locator('details');
+    await expect(logs.locator('pre').isVisible()).resolves.toBe(false);
+    await logs.locator('summary').click();
+    await logs.locator('pre', { hasText: 'END-OF-LOG' }).waitFor(WAIT);
+
+    const approve = page.locator('button[data-post$="/approve"]');
+    await approve.waitFor(WAIT);
+    const card = page.locator('article.approval');
+    const text = (await card.textContent()) ?? '';
+    expect(text).toContain('risk low');
+    expect(text).toContain('runbook HighLatency: response time above threshold');
+    expect(text).toContain('Scale checkout back to its baseline');
+    expect(text).toMatch(/\d+m left/);
+
+    // Live refreshes keep an expanded output open.
+    const etagRefreshes = await waitForRefresh(page, `/ui/live/incidents/${incidentId}`);
+    expect(etagRefreshes).toBeGreaterThan(0);
+    await expect(logs.evaluate((d) => (d as HTMLDetailsElement).open)).resolves.toBe(true);
+  });
+
+  it("approves the pending action and shows the executor's decision arriving", async () => {
+    const approvalId = ((await page.locator('article.approval').getAttribute('id')) ?? '').replace(
+      'approval-',
+      '',
+    );
+    await page.locator('button[data-post$="/approve"]').click();
+    await page.locator('#flash', { hasText: 'approved by alice' }).waitFor(WAIT);
+    await page.locator('article.approval dd.decided', { hasText: 'approved by alice' }).waitFor(WAIT);
+    const action = await eventually(
+      async () =>
+        (await store.get(incidentId))?.actions.find(
+          (a) => a.approvalId === approvalId && a.decision === 'dry_run',
+        ),
+      "the executor's dry_run decision for the approved action",
+      15_000,
+    );
+    await page.locator(`li.action[data-action="${action.id}"]`, { hasText: 'dry run' }).waitFor(WAIT);
+    await page.locator('li.entry.type-approval', { hasText: 'approved by alice' }).waitFor(WAIT);
+  });
+
+  it('marks a blocked action clearly', async () => {
+    const actions = createQueue<ActionJob>(QUEUE.actions, t.redis, t.keys.bullPrefix);
+    try {
+      await actions.add(
+        'action',
+        {
+          actionId: 'act-ui-drop',
+          incidentId,
+          tool: 'drop_table',
+          args: { table: 'orders' },
+          requestedBy: 'agent',
+        },
+        { jobId: 'act-ui-drop' },
+      );
+    } finally {
+      await actions.close();
+    }
+    const blocked = page.locator('li.action[data-action="act-ui-drop"]');
+    await blocked.waitFor(WAIT);
+    expect(await blocked.textContent()).toContain('BLOCKED');
+    await page.locator('li.entry.blocked', { hasText: 'drop_table' }).waitFor(WAIT);
+    await page.screenshot({ path: `${ARTIFACTS}/incident.png`, fullPage: true });
+  });
+
+  it('pauses automation and shows dry-run, breaker and audit state', async () => {
+    await page.getByRole('link', { name: '← All incidents' }).click();
+    await page.waitForURL((url) => url.pathname === '/ui', WAIT);
+    const automation = page.locator('#live-automation');
+    expect(await automation.textContent()).toMatch(/Execution mode\s*Dry-run/);
+    expect(await automation.textContent()).toMatch(/Circuit breaker\s*closed/);
+    expect(await page.locator('#live-audit').textContent()).toMatch(/Audit chain verified: [1-9]\d* entries/);
+
+    await page.getByRole('button', { name: 'Pause automation' }).click();
+    await automation.getByText('Paused').waitFor(WAIT);
+    expect(await automation.textContent()).toContain('by alice');
+    expect(JSON.parse((await t.redis.get(t.keys.paused)) ?? '{}')).toMatchObject({ by: 'alice' });
+    await page.getByRole('button', { name: 'Resume automation' }).waitFor(WAIT);
+  });
+
+  it('makes a storm stand out and filters by level', async () => {
+    const storm = webhookBody(
+      Array.from({ length: 6 }, (_, i) => ({ alertname: `StormProbe${i}`, instance: `node-${i}` })),
+    );
+    expect((await post(stack.ingest.url, storm)).status).toBe(202);
+    const stormRow = page.locator('tr.storm');
+    await stormRow.first().waitFor(WAIT);
+    expect(await stormRow.first().textContent()).toContain('STORM');
+    await page.screenshot({ path: `${ARTIFACTS}/incidents.png`, fullPage: true });
+
+    await page.selectOption('#filter-level', '3');
+    await page.waitForURL((url) => url.search === '?level=3', WAIT);
+    await page.locator(`tr[data-incident="${incidentId}"]`).waitFor({ state: 'detached', ...WAIT });
+    const levels = await page.locator('#live-incidents tbody tr td:first-child').allTextContents();
+    expect(levels.length).toBeGreaterThan(0);
+    for (const level of levels) expect(level).toContain('L3');
+    await page.selectOption('#filter-level', '');
+  });
+
+  it('reads on a phone', async () => {
+    const phone = await context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${stack.ingest.url}/ui`);
+      await phone.locator(`tr[data-incident="${incidentId}"]`).waitFor(WAIT);
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      await phone.screenshot({ path: `${ARTIFACTS}/incidents-phone.png`, fullPage: true });
+    } finally {
+      await phone.close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+/** Waits until the page has fetched `path` again (a live poll), and returns how many times it did. */
+async function waitForRefresh(page: Page, path: string): Promise<number> {
+  let count = 0;
+  const seen = (response: { url(): string }) => {
+    if (new URL(response.url()).pathname === path) count++;
+  };
+  page.on('response', seen);
+  try {
+    await eventually(async () => count >= 2, `two polls of ${path}`, 10_000);
+  } finally {
+    page.off('response', seen);
+  }
+  return count;
+}
