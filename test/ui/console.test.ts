@@ -214,6 +214,21 @@ describe('incident console in headless Chromium', () => {
     await page.selectOption('#filter-level', '');
   });
 
+  it('denies an approval and shows who decided', async () => {
+    const approvals = page.locator('#live-approvals article.approval');
+    const before = await approvals.count();
+    expect(before).toBeGreaterThan(0);
+    const id = ((await approvals.first().getAttribute('id')) ?? '').replace('approval-', '');
+    await approvals.first().locator('button[data-post$="/deny"]').click();
+    await page.locator('#flash', { hasText: 'denied by alice' }).waitFor(WAIT);
+    await page.locator(`#approval-${id}`).waitFor({ state: 'detached', ...WAIT });
+    expect(
+      await stack.ingest.app
+        .request(`/api/approvals`, { headers: { authorization: `Bearer ${stack.token}` } })
+        .then((r) => r.json()),
+    ).not.toMatchObject({ approvals: [expect.objectContaining({ id })] });
+  });
+
   it('reads on a phone', async () => {
     const phone = await context.newPage();
     try {
@@ -227,6 +242,11 @@ describe('incident console in headless Chromium', () => {
       await phone.close();
     }
     expect(pageErrors).toEqual([]);
+  });
+
+  it('tells the user when the session has ended instead of failing silently', async () => {
+    await context.clearCookies();
+    await page.getByRole('link', { name: 'Sign in again' }).waitFor(WAIT);
   });
 });
 

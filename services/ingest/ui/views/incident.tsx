@@ -201,6 +201,7 @@ function EntryBody(props: { entry: TimelineEntry; index: number; blocked: boolea
       return (
         <div>
           {text(e.planner) && <span class="muted">[{String(e.planner)}] </span>}
+          {text(e.outcome) && <span class="badge">{String(e.outcome).replace('_', ' ')}</span>}
           {e.message && <span class="message">{e.message}</span>}
         </div>
       );
