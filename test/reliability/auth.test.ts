@@ -96,7 +96,9 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
       }
     }
     expect(await t.redis.get(t.keys.paused)).toBeNull();
-    console.log(`[reliability] auth: ${tried} unauthenticated requests on ${PROTECTED.length} routes, all 401`);
+    console.log(
+      `[reliability] auth: ${tried} unauthenticated requests on ${PROTECTED.length} routes, all 401`,
+    );
   });
 
   it('lets the right token through (Bull Board also by Basic auth)', async () => {
@@ -230,17 +232,5 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
     expect(message).toMatch(/SLACK_WEBHOOK_URL: .*\(got "\[redacted\]"\)/);
     expect(message).toMatch(/PAGERDUTY_EVENTS_URL/);
     expect(message).not.toContain('secret-path-value');
-  });
-    } catch (error) {
-      message = (error as Error).message;
-    }
-    expect(message).toMatch(/HERMES_BASE_URL/);
-    try {
-      parseEnv(ingestEnvSchema, { INGEST_TOKEN: INGEST_TOKEN, MAX_BODY_BYTES: '1' });
-    } catch (error) {
-      message += (error as Error).message;
-    }
-    expect(message).toMatch(/MAX_BODY_BYTES/);
-    expect(message).not.toContain(INGEST_TOKEN);
   });
 });
