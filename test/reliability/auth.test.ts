@@ -222,10 +222,12 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
   });
 
   it('never prints a secret in a configuration error', () => {
-    const webhook = 'https://hooks.slack.com/services/T0/B0/secret-path-value';
     let message = '';
     try {
-      parseEnv(notifierEnvSchema, { SLACK_WEBHOOK_URL: `${webhook} oops`, PAGERDUTY_EVENTS_URL: 'nope' });
+      parseEnv(notifierEnvSchema, {
+        SLACK_WEBHOOK_URL: 'hooks.slack.com/services/T0/B0/secret-path-value',
+        PAGERDUTY_EVENTS_URL: 'nope',
+      });
     } catch (error) {
       message = (error as Error).message;
     }
