@@ -125,7 +125,8 @@ async function handle(fake: FakeOpenAI, req: IncomingMessage, res: ServerRespons
   while (turn.kind === 'delay') {
     const { ms, then } = turn;
     await new Promise((resolve) => setTimeout(resolve, ms));
-    if (req.destroyed || res.destroyed) return;
+    // Not req.destroyed: Node sets it once the request body has been read, long before the client leaves.
+    if (res.destroyed || req.socket.destroyed) return;
     turn = then;
   }
   if (turn.kind === 'http_error') return send(res, turn.status, turn.body);
