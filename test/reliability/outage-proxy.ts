@@ -36,7 +36,11 @@ export async function startOutageProxy(target: string): Promise<OutageProxy> {
         ([name]) => !['host', 'connection', 'content-length'].includes(name),
       ),
     ) as Record<string, string>;
-    const answer = await fetch(`${target}${req.url ?? '/'}`, { method: req.method, headers, body: payload });
+    const answer = await fetch(`${target}${req.url ?? '/'}`, {
+      method: req.method ?? 'POST',
+      headers,
+      body: new Uint8Array(payload),
+    });
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
     res.end(Buffer.from(await answer.arrayBuffer()));
   });
