@@ -81,6 +81,11 @@ export async function startExecutor(
   );
   worker.on('error', (error) => logger.error({ err: error.message }, 'executor worker error'));
   await worker.waitUntilReady();
+  // Published for the console and CLI: whether this executor runs actions or only records them.
+  await command.set(
+    keys.exec('mode'),
+    JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
+  );
   const sweeper = startSweeper(
     () => sweepExpiredApprovals(approvals, incidents, notifications),
     env.APPROVAL_SWEEP_SECONDS * 1000,

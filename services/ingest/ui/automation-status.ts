@@ -13,7 +13,7 @@ export interface BreakerView {
 
 export interface AutomationStatus {
   paused: { paused: boolean; by?: string; at?: string };
-  /** From the newest audited action: the executor does not publish its configured mode anywhere else. */
+  /** As the executor published it at start-up (`exec:mode`); null before any executor has started. */
   mode: { mode: 'live' | 'dry-run'; at: string } | null;
   breaker: BreakerView;
 }
@@ -24,10 +24,7 @@ const breakerHashSchema = z.object({
   reopenAt: z.coerce.number().optional(),
 });
 
-const auditedModeSchema = z.object({ mode: z.enum(['live', 'dry-run']), at: z.string() });
-
-/** How many audit entries back to look for one that carries the executor's mode. */
-const MODE_LOOKBACK = 50;
+const publishedModeSchema = z.object({ mode: z.enum(['live', 'dry-run']), at: z.string() });
 
 /** Read-only view of executor state for the console; nothing here writes. */
 export class AutomationStatusReader {
@@ -47,17 +44,8 @@ export class AutomationStatusReader {
   }
 
   private async mode(): Promise<AutomationStatus['mode']> {
-    const entries = (await this.redis.xrevrange(this.keys.audit, '+', '-', 'COUNT', MODE_LOOKBACK)) as [
-      string,
-      string[],
-    ][];
-    for (const [, fields] of entries) {
-      const at = fields.indexOf('data');
-      if (at < 0 || at % 2 !== 0) continue;
-      const parsed = auditedModeSchema.safeParse(safeJson(fields[at + 1]));
-      if (parsed.success) return parsed.data;
-    }
-    return null;
+    const parsed = publishedModeSchema.safeParse(safeJson(await this.redis.get(this.keys.exec('mode'))));
+    return parsed.success ? parsed.data : null;
   }
 
   // The hash CircuitBreaker (services/executor/breaker.ts) keeps; an open breaker past reopenAt lets
@@ -74,9 +62,9 @@ export class AutomationStatusReader {
   }
 }
 
-function safeJson(raw: string | undefined): unknown {
+function safeJson(raw: string | null): unknown {
   try {
-    return raw === undefined ? undefined : JSON.parse(raw);
+    return raw === null ? undefined : JSON.parse(raw);
   } catch {
     return undefined;
   }

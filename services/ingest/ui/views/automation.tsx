@@ -37,10 +37,10 @@ export function AutomationPanel(props: { status: AutomationStatus }) {
           {mode ? (
             <>
               <strong>{mode.mode === 'live' ? 'Live' : 'Dry-run'}</strong>{' '}
-              <span class="muted">(as of the executor's last audited action, {mode.at})</span>
+              <span class="muted">(reported by the executor at start-up, {mode.at})</span>
             </>
           ) : (
-            <span class="muted">unknown: the executor has not audited an action yet</span>
+            <span class="muted">unknown: no executor has started yet</span>
           )}
         </dd>
       </div>
