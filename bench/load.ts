@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { percentile } from './services.js';
 
 export interface LoadResult {
   requests: number;
@@ -101,14 +102,13 @@ export async function runLoad(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     requests: bodies.length,
     alerts: bodies.length * alertsPerBody,
     errors,
     seconds,
     alertsPerSecond: (bodies.length * alertsPerBody) / seconds,
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
   };
 }

@@ -5,7 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { benchExecutorDecisions } from './executor-decisions.js';
 import { benchIngestThroughput } from './ingest-throughput.js';
+import { benchStorm } from './storm.js';
+import { benchTriageScaling } from './triage-scaling.js';
 
 const f = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -37,6 +40,66 @@ rows.push(
     'target ≥ 2×; batches of 100 (half duplicates), 4 connections, 20,000 alerts',
   ],
 );
+
+const storm = await benchStorm();
+rows.push(
+  [
+    'storm: alerts accepted in the storm',
+    `${f(storm.alertsAccepted)} / ${f(storm.alertsSent)}`,
+    `500 services × 4 alertnames × 5 pods, paced over ${f(storm.sendSeconds, 1)} s in batches of 100; POST p99 ${f(storm.postP99Ms, 1)} ms, ${storm.errors} errors`,
+  ],
+  [
+    'storm: investigations started',
+    f(storm.investigations),
+    `${f(storm.distinctCorrelated)} distinct correlated incidents; ${f(storm.incidentsOpened)} incidents opened (storm threshold ${storm.stormThreshold}/60 s, then only critical ones while ≤ STORM_TRIAGE_BUDGET=${storm.triageBudget} wait)`,
+  ],
+  [
+    'storm: investigations per 1,000 alerts',
+    f(storm.investigationsPer1000, 1),
+    'lower is better; runbook planner, executor in dry-run',
+  ],
+  [
+    'storm: triage queue peak (waiting)',
+    f(storm.maxTriageQueued),
+    `sampled every 50 ms; bounded by threshold + budget = ${storm.stormThreshold + storm.triageBudget}`,
+  ],
+  [
+    'storm: critical level-1 alert → triage worker picks it up',
+    storm.probePickupMs === null ? 'not picked up' : `${f(storm.probePickupMs)} ms`,
+    'one new ServiceDown (critical) posted halfway through the storm; target ≤ 1,000 ms',
+  ],
+  [
+    'storm: ingest RSS before / peak / after (MiB)',
+    `${f(storm.rssBeforeMiB)} / ${f(storm.rssPeakMiB)} / ${f(storm.rssAfterMiB)}`,
+    'before = after a 5,000-alert warm-up on the same path',
+  ],
+);
+
+const executor = await benchExecutorDecisions();
+rows.push(
+  [
+    'executor: decision per action p50 / p99',
+    `${f(executor.p50Ms, 2)} / ${f(executor.p99Ms, 2)} ms`,
+    `claim, policy + args, level, kill switch, precheck, breaker, rate limits, record + audit; one at a time, dry-run (${Object.entries(
+      executor.decisions,
+    )
+      .map(([decision, n]) => `${f(n)} ${decision}`)
+      .join(', ')})`,
+  ],
+  [
+    'executor: actions/s',
+    f(executor.actionsPerSecond),
+    `${f(executor.actions)} action jobs through one executor process (concurrency 4); in-process one at a time: ${f(executor.inProcessPerSecond)}/s`,
+  ],
+);
+
+const scaling = await benchTriageScaling();
+for (const point of scaling)
+  rows.push([
+    `triage: ${point.processes} worker process${point.processes > 1 ? 'es' : ''} (incidents/s)`,
+    f(point.incidentsPerSecond, 1),
+    `${point.incidents} incidents in ${f(point.seconds, 1)} s; scaling efficiency ${f(point.efficiency * 100)} %; model answers each turn after 200 ms, 2 turns per incident, concurrency 4 per process`,
+  ]);
 
 const table = [
   '| measure | value | notes |',

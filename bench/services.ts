@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Queue } from 'bullmq';
 import { freePort } from '../test/support/redis-server.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -19,7 +21,7 @@ export async function spawnService(
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'services', name, 'main.ts')], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_CHILD_STDOUT ? 'inherit' : 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   if (name === 'ingest') {
@@ -45,4 +47,25 @@ export async function spawnService(
       await exited;
     },
   };
+}
+
+/** Resident set size of a process in MiB, from /proc (Linux). */
+export function rssMiB(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kb) / 1024;
+}
+
+/** Worker processes say nothing when ready; BullMQ's client list does. */
+export async function waitForWorkers(queue: Queue, count: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await queue.getWorkersCount()) < count) {
+    if (Date.now() > deadline) throw new Error(`${count} ${queue.name} workers did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }

@@ -1,0 +1,170 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { parse, stringify } from 'yaml';
+import { ApprovalFlow } from '../services/executor/approval-flow.js';
+import { AuditLog } from '../services/executor/audit.js';
+import { type Backend, createBackend } from '../services/executor/backends.js';
+import { CircuitBreaker } from '../services/executor/breaker.js';
+import { ActionClaims } from '../services/executor/claims.js';
+import { loadPolicy } from '../services/executor/policy.js';
+import { ActionProcessor } from '../services/executor/processor.js';
+import { RateLimiter } from '../services/executor/rate-limit.js';
+import { DecisionRecorder } from '../services/executor/recorder.js';
+import { ReplicaCounts } from '../services/executor/scale.js';
+import { ApprovalStore } from '../shared/approvals.js';
+import { AutomationControl } from '../shared/control.js';
+import { randomId } from '../shared/ids.js';
+import { IncidentStore } from '../shared/incidents.js';
+import { keyspace } from '../shared/keys.js';
+import { createLogger } from '../shared/logger.js';
+import { createMetrics } from '../shared/metrics.js';
+import { QUEUE } from '../shared/queues.js';
+import type { ActionJob } from '../shared/schemas/jobs.js';
+import { openIncident } from '../test/support/incidents.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+import { percentile, spawnService, waitForWorkers } from './services.js';
+
+export interface ExecutorDecisions {
+  p50Ms: number;
+  p99Ms: number;
+  inProcessPerSecond: number;
+  actionsPerSecond: number;
+  actions: number;
+  decisions: Record<string, number>;
+}
+
+const SEQUENTIAL = 2_000;
+const THROUGH_QUEUE = 4_000;
+const SERVICES = 50;
+
+/**
+ * The executor's whole decision per action — idempotency claim, policy tier and argument schema,
+ * incident level, kill switch, backend precheck, breaker, rolling rate limits, then the record
+ * (incident actions + timeline, hash-chained audit) — in dry-run so nothing runs. Latency: one action
+ * at a time through ActionProcessor.handle on a real Redis. Throughput: action jobs through a real
+ * executor process (default concurrency) from one addBulk until the last job finished.
+ */
+export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
+  const redisServer = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'everysec']);
+  const dir = mkdtempSync(join(tmpdir(), 'hermes-bench-exec-'));
+  const policyFile = join(dir, 'policy.yaml');
+  writeFileSync(policyFile, stringify(roomyPolicy()));
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const prefix = 'execbench';
+  const keys = keyspace(prefix);
+  const t = { url: redisServer.url, prefix, keys, redis, close: async () => {} };
+  const notifications = new Queue(QUEUE.notifications, { connection: redis, prefix: keys.bullPrefix });
+  const triage = new Queue(QUEUE.triage, { connection: redis, prefix: keys.bullPrefix });
+  const actions = new Queue<ActionJob>(QUEUE.actions, { connection: redis, prefix: keys.bullPrefix });
+  const executor = await spawnService('executor', {
+    REDIS_URL: redisServer.url,
+    HERMES_PREFIX: prefix,
+    LOG_LEVEL: 'error',
+    EXECUTION_MODE: 'dry-run',
+    POLICY_FILE: policyFile,
+  });
+  try {
+    const incidents = await Promise.all(
+      Array.from({ length: SERVICES }, (_, i) =>
+        openIncident(t, { alertname: 'ServiceDown', service: `svc-${i}`, level: 1 }),
+      ),
+    );
+    const job = (i: number): ActionJob => ({
+      actionId: randomId('act'),
+      incidentId: incidents[i % SERVICES] as string,
+      tool: 'restart_service',
+      args: { service: `svc-${i % SERVICES}`, host: `node-${i % 7}`, reason: 'bench' },
+      requestedBy: 'agent',
+    });
+
+    const processor = inProcessExecutor(redis, keys, policyFile, notifications, triage);
+    const decisions: Record<string, number> = {};
+    for (let i = 0; i < 200; i++) await processor.handle(job(i));
+    const latencies: number[] = [];
+    const sequentialStarted = performance.now();
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const t0 = performance.now();
+      const outcome = await processor.handle(job(i));
+      latencies.push(performance.now() - t0);
+      decisions[outcome.decision] = (decisions[outcome.decision] ?? 0) + 1;
+    }
+    const inProcessPerSecond = SEQUENTIAL / ((performance.now() - sequentialStarted) / 1000);
+    latencies.sort((a, b) => a - b);
+
+    await waitForWorkers(actions, 1);
+    const queued = Array.from({ length: THROUGH_QUEUE }, (_, i) => job(i));
+    const started = performance.now();
+    await actions.addBulk(queued.map((data) => ({ name: 'action', data, opts: { jobId: data.actionId } })));
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const counts = await actions.getJobCounts('completed', 'failed');
+      if ((counts.completed ?? 0) + (counts.failed ?? 0) >= THROUGH_QUEUE) break;
+      if (Date.now() > deadline) throw new Error(`executor did not finish: ${JSON.stringify(counts)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      inProcessPerSecond,
+      actionsPerSecond: THROUGH_QUEUE / seconds,
+      actions: THROUGH_QUEUE,
+      decisions,
+    };
+  } finally {
+    await executor.stop();
+    await Promise.all([notifications.close(), triage.close(), actions.close()]);
+    redis.disconnect();
+    await redisServer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** config/policy.yaml with limits high enough that every action in the run is allowed. */
+function roomyPolicy(): unknown {
+  const policy = parse(readFileSync(resolve(import.meta.dirname, '../config/policy.yaml'), 'utf8'));
+  policy.limits.stateChangesPerHour = 1_000_000;
+  policy.tools.restart_service.rateLimit.max = 1_000_000;
+  return policy;
+}
+
+/** The same parts startExecutor wires, in this process so each decision can be timed alone. */
+function inProcessExecutor(
+  redis: Redis,
+  keys: ReturnType<typeof keyspace>,
+  policyFile: string,
+  notifications: Queue,
+  triage: Queue,
+): ActionProcessor {
+  const policy = loadPolicy(policyFile);
+  const backends = new Map<string, Backend>();
+  for (const [name, tool] of Object.entries(policy.tools))
+    if (tool.backend) backends.set(name, createBackend(tool.backend, policy));
+  const incidents = new IncidentStore(redis, keys);
+  const metrics = createMetrics('executor-bench');
+  return new ActionProcessor({
+    policy,
+    backends,
+    mode: 'dry-run',
+    incidents,
+    control: new AutomationControl(redis, keys),
+    claims: new ActionClaims(redis, keys),
+    limiter: new RateLimiter(redis, keys),
+    breaker: new CircuitBreaker(redis, keys, policy.breaker),
+    replicas: new ReplicaCounts(redis, keys),
+    approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, notifications, 1_800),
+    recorder: new DecisionRecorder(
+      incidents,
+      new AuditLog(redis, keys),
+      metrics,
+      createLogger('executor-bench', 'silent'),
+      'dry-run',
+      (tool) => Boolean(policy.tool(tool)),
+    ),
+    notifications,
+    triage,
+  });
+}
