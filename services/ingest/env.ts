@@ -17,7 +17,7 @@ export const ingestEnvSchema = baseEnvSchema.extend({
     .default('alertname,service|job,instance'),
   STORM_THRESHOLD: envInt(50, 1),
   STORM_WINDOW_SECONDS: envInt(60, 1),
-  /** While a storm lasts, at most this many incidents wait for triage; the rest join the storm incident. */
+  /** Per storm: at most this many critical alerts get their own investigation (and only while fewer wait). */
   STORM_TRIAGE_BUDGET: envInt(20, 0),
   DEDUP_TTL_SECONDS: envInt(30 * 24 * 3600, 60),
 });

@@ -95,12 +95,16 @@ local function open_or_join(a)
   local recent = redis.call('ZCARD', P .. ':storm:opened')
   local id = a.id
   if recent >= threshold then
-    local investigate = a.severity == 'critical' and redis.call('SCARD', backlogKey) < budget
+    -- During a storm only critical alerts get their own investigation: at most "budget" per storm,
+    -- and only while fewer than "budget" incidents wait for triage.
+    local storm = storm_incident()
+    local admitted = tonumber(redis.call('HGET', inc(storm), 'admitted') or '0')
+    local investigate = a.severity == 'critical' and admitted < budget and redis.call('SCARD', backlogKey) < budget
     if not investigate then
-      id = storm_incident()
-      redis.call('SET', corrKey, id, 'EX', dedupTtl)
-      return id
+      redis.call('SET', corrKey, storm, 'EX', dedupTtl)
+      return storm
     end
+    redis.call('HINCRBY', inc(storm), 'admitted', 1)
   end
   create(id, a, a.level, a.severity, a.priority, false, true)
   redis.call('ZADD', P .. ':storm:opened', nowMs, id)
