@@ -51,16 +51,24 @@ export class ChatModel {
     options: { timeoutMs: number; signal?: AbortSignal | undefined },
   ): Promise<Completion> {
     let response: OpenAI.Chat.Completions.ChatCompletion;
+    // The openai client never removes the abort listener it adds to a signal, so each request gets its
+    // own short-lived controller instead of the long-lived shutdown signal.
+    const request = new AbortController();
+    const forwardAbort = () => request.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', forwardAbort, { once: true });
+    if (options.signal?.aborted) forwardAbort();
     try {
       response = await this.client.chat.completions.create(
         { model: this.settings.model, messages, tools, tool_choice: 'auto', temperature: 0.1 },
-        { timeout: Math.min(options.timeoutMs, this.settings.requestTimeoutMs), signal: options.signal },
+        { timeout: Math.min(options.timeoutMs, this.settings.requestTimeoutMs), signal: request.signal },
       );
     } catch (error) {
       const timeout = error instanceof OpenAI.APIConnectionTimeoutError;
       this.metrics?.llmRequests.inc({ result: timeout ? 'timeout' : 'error' });
       this.probed = { at: Date.now(), ok: false };
       throw new LlmUnavailableError(`model request failed: ${(error as Error).message}`);
+    } finally {
+      options.signal?.removeEventListener('abort', forwardAbort);
     }
     const message = response.choices?.[0]?.message;
     if (!message) {

@@ -1,0 +1,34 @@
+import { getEventListeners } from 'node:events';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ChatModel } from '../../services/triage/llm/model.js';
+import { type FakeOpenAI, startFakeOpenAI, text } from '../support/fake-openai.js';
+
+let model: FakeOpenAI;
+beforeAll(async () => {
+  model = await startFakeOpenAI(() => text('ok'));
+});
+afterAll(async () => {
+  await model.close();
+});
+
+it('leaves no abort listener behind on the long-lived shutdown signal, request after request', async () => {
+  const chat = new ChatModel({
+    baseURL: model.url,
+    apiKey: 'test',
+    model: 'fake',
+    requestTimeoutMs: 5_000,
+    maxRetries: 0,
+    probeTimeoutMs: 1_000,
+    probeTtlMs: 0,
+  });
+  const shutdown = new AbortController();
+  for (let i = 0; i < 15; i++) {
+    const completion = await chat.complete([{ role: 'user', content: `hello ${i}` }], [], {
+      timeoutMs: 5_000,
+      signal: shutdown.signal,
+    });
+    expect(completion.message.content).toBe('ok');
+  }
+  expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  expect(model.requests).toHaveLength(15);
+});
