@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole system on one machine with embedded defaults. Starts a local redis-server
- * (AOF on, data under ./data/redis, reused across restarts) unless REDIS_URL or REDIS_CLUSTER_NODES
+ * (AOF on, data under ./data/redis or $HERMES_DATA_DIR/redis, reused across restarts) unless REDIS_URL or REDIS_CLUSTER_NODES
  * is set, then runs ingest, triage, executor and notifier as child processes with prefixed output,
  * in dry-run unless EXECUTION_MODE says otherwise.
  * Ctrl-C stops the services gracefully (they finish or return their jobs), then Redis.
@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { pingUntilReady } from '../shared/redis.js';
 
 const SERVICES = ['ingest', 'executor', 'notifier', 'triage'] as const;
 const root = resolve(import.meta.dirname, '..');
@@ -30,7 +30,7 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 async function startLocalRedis(): Promise<string> {
-  const dir = join(root, 'data', 'redis');
+  const dir = join(resolve(root, process.env.HERMES_DATA_DIR ?? 'data'), 'redis');
   mkdirSync(dir, { recursive: true });
   let port = Number(process.env.HERMES_REDIS_PORT ?? 6399);
   while (!(await portIsFree(port))) port++;
@@ -59,20 +59,11 @@ async function startLocalRedis(): Promise<string> {
     process.exit(1);
   });
   const url = `redis://127.0.0.1:${port}`;
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      await client.connect();
-      await client.ping();
-      client.disconnect();
-      log(`redis-server on ${url} (AOF in ${dir})`);
-      return url;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  if (!(await pingUntilReady(url, 10_000, () => redisServer?.exitCode !== null))) {
+    throw new Error('redis-server did not start');
   }
-  throw new Error('redis-server did not start');
+  log(`redis-server on ${url} (AOF in ${dir})`);
+  return url;
 }
 
 function startService(name: (typeof SERVICES)[number], env: NodeJS.ProcessEnv): void {

@@ -54,3 +54,26 @@ export async function waitForRedis(redis: RedisConnection, timeoutMs = 10_000): 
     redis.on('ready', onReady);
   });
 }
+
+/** Polls a freshly started redis-server until it answers PING; false when `deadlineMs` passes or `gaveUp()`. */
+export async function pingUntilReady(
+  url: string,
+  deadlineMs: number,
+  gaveUp: () => boolean = () => false,
+): Promise<boolean> {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline && !gaveUp()) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return true;
+    } catch {
+      // not listening yet
+    } finally {
+      client.disconnect();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { pingUntilReady } from '../../shared/redis.js';
 
 export const INSTALL_HINT =
   'No Redis for the tests: set REDIS_URL, start a container runtime for Testcontainers, ' +
@@ -96,20 +96,6 @@ export async function startRedisServer(
 }
 
 async function waitForPing(url: string, died: () => boolean, output: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (died()) throw new Error(`redis-server exited: ${output()}`);
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      if ((await client.ping()) === 'PONG') return;
-    } catch {
-      // not up yet
-    } finally {
-      client.disconnect();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`redis-server did not answer on ${url}: ${output()}`);
+  if (await pingUntilReady(url, 10_000, died)) return;
+  throw new Error(`redis-server ${died() ? 'exited' : `did not answer on ${url}`}: ${output()}`);
 }
