@@ -1,5 +1,6 @@
-import { lstat, readdir, realpath, unlink } from 'node:fs/promises';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, open, readdir, readlink, realpath, unlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 /** Never cleaned, even when a policy lists them as roots (the seed's list). */
 export const PROTECTED_PATHS = ['/', '/etc', '/usr', '/bin'];
@@ -55,10 +56,16 @@ export interface CleanReport {
 }
 
 const LISTED = 100;
+const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /**
  * Deletes regular files older than `minAgeDays` under already-checked real paths. Symlinks are never
- * followed nor deleted; a directory whose real path moved outside `roots` mid-walk is skipped.
+ * followed nor deleted.
+ *
+ * Every directory is opened (O_NOFOLLOW) and then only addressed through its descriptor, as
+ * `/proc/self/fd/<fd>/<name>`: the kernel resolves that through the directory actually opened, so a
+ * directory renamed or swapped for a symlink after the check cannot redirect a delete outside the
+ * roots. Each opened directory's real location is re-checked against the roots before use.
  */
 export async function cleanOldFiles(
   paths: readonly string[],
@@ -71,35 +78,64 @@ export async function cleanOldFiles(
     (root): root is string => root !== null && !isProtected(root),
   );
   const report: CleanReport = { files: 0, bytes: 0, deleted: [], skippedSymlinks: 0, errors: [] };
+  const note = (where: string, error: Error) => {
+    if (report.errors.length < LISTED) report.errors.push(`${where}: ${error.message}`);
+  };
 
-  const consider = async (path: string): Promise<void> => {
-    const stat = await lstat(path);
+  /** Opens a directory without following a symlink and returns it with its verified real location. */
+  const openDirectory = async (path: string): Promise<{ dir: FileHandle; real: string } | null> => {
+    const dir = await open(path, DIRECTORY_FLAGS);
+    const real = await readlink(`/proc/self/fd/${dir.fd}`).catch(() => null);
+    if (real && !isProtected(real) && realRoots.some((root) => isWithin(real, root))) return { dir, real };
+    await dir.close();
+    return null;
+  };
+
+  /** Considers one entry of an opened directory. */
+  const consider = async (dir: FileHandle, real: string, name: string): Promise<void> => {
+    const pinned = `/proc/self/fd/${dir.fd}/${name}`;
+    const stat = await lstat(pinned);
     if (stat.isSymbolicLink()) {
       report.skippedSymlinks++;
       return;
     }
-    if (stat.isDirectory()) return walk(path);
+    if (stat.isDirectory()) return walk(pinned);
     if (!stat.isFile() || stat.mtimeMs >= cutoff) return;
-    await unlink(path);
+    await unlink(pinned);
     report.files++;
     report.bytes += stat.size;
-    if (report.deleted.length < LISTED) report.deleted.push(path);
+    if (report.deleted.length < LISTED) report.deleted.push(join(real, name));
   };
 
-  const walk = async (dir: string): Promise<void> => {
-    const real = await realpath(dir);
-    if (real !== dir || isProtected(real) || !realRoots.some((root) => isWithin(real, root))) return;
-    for (const name of await readdir(dir)) {
-      await consider(join(dir, name)).catch((error: Error) => {
-        if (report.errors.length < LISTED) report.errors.push(`${join(dir, name)}: ${error.message}`);
-      });
+  const walk = async (path: string): Promise<void> => {
+    const opened = await openDirectory(path);
+    if (!opened) return;
+    try {
+      for (const name of await readdir(`/proc/self/fd/${opened.dir.fd}`)) {
+        await consider(opened.dir, opened.real, name).catch((error: Error) =>
+          note(join(opened.real, name), error),
+        );
+      }
+    } finally {
+      await opened.dir.close();
     }
   };
 
   for (const path of paths) {
-    await consider(path).catch((error: Error) => {
-      report.errors.push(`${path}: ${error.message}`);
-    });
+    const stat = await lstat(path).catch((error: Error) => note(path, error));
+    if (!stat) continue;
+    if (stat.isSymbolicLink()) report.skippedSymlinks++;
+    else if (stat.isDirectory()) await walk(path).catch((error: Error) => note(path, error));
+    else {
+      // A single file: pin its parent directory, then treat the file as one of its entries.
+      const parent = await openDirectory(dirname(path)).catch((error: Error) => note(path, error));
+      if (!parent) continue;
+      try {
+        await consider(parent.dir, parent.real, basename(path)).catch((error: Error) => note(path, error));
+      } finally {
+        await parent.dir.close();
+      }
+    }
   }
   return report;
 }

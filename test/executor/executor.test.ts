@@ -276,7 +276,8 @@ describe('validation', () => {
     expect(after?.actions).toEqual(before?.actions);
     expect(after?.timeline.length).toBe(before?.timeline.length);
     expect(h.runs()).toEqual([]);
-    expect(await h.t.redis.keys(h.t.keys.exec('*'))).toEqual([]);
+    // Only the mode the executor published at start-up: no claim, limit or breaker state.
+    expect(await h.t.redis.keys(h.t.keys.exec('*'))).toEqual([h.t.keys.exec('mode')]);
   });
 
   it('rejects bad tool arguments with the zod reason and runs nothing', async () => {

@@ -112,13 +112,11 @@ describe('disk cleaning path attacks: nothing outside the allowed root is ever d
   });
 
   /**
-   * KNOWN BUG, reported to the executor owner (services/executor/disk.ts cleanOldFiles): the walk
-   * checks a directory's realpath, then readdir/lstat/unlink by path; a directory swapped for a
-   * symlink in between makes unlink follow it and delete files outside the root. Reproduces within a
-   * few hundred rounds here. `it.fails` keeps CI green while it holds and turns red once it is fixed:
-   * then make this a plain `it`.
+   * A directory swapped for a symlink between the check and the deletes: cleanOldFiles pins each
+   * directory by descriptor, so the swap cannot redirect a delete outside the root. (Before it did,
+   * this reproduced within a few hundred rounds.)
    */
-  it.fails(`races: a directory swapped for a symlink between check and delete (up to ${RACE_ROUNDS} rounds)`, async () => {
+  it(`races: a directory swapped for a symlink between check and delete (up to ${RACE_ROUNDS} rounds)`, async () => {
     const deadline = Date.now() + RACE_BUDGET_MS;
     let rounds = 0;
     for (let round = 0; round < RACE_ROUNDS && Date.now() < deadline; round++) {
