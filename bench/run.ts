@@ -25,12 +25,12 @@ const rows: string[][] = [];
 const ingest = await benchIngestThroughput();
 rows.push(
   [
-    'ingest: Hermes webhook (alerts/s)',
+    'ingest: Hermes webhook (alerts/s), Redis appendfsync always',
     f(ingest.hermes.alertsPerSecond),
     `p50 ${f(ingest.hermes.p50Ms, 1)} ms, p99 ${f(ingest.hermes.p99Ms, 1)} ms, ${ingest.hermes.errors} errors`,
   ],
   [
-    'ingest: Alertmanager /api/v2/alerts (alerts/s)',
+    'ingest: Alertmanager /api/v2/alerts (alerts/s), receiver without integrations',
     f(ingest.alertmanager.alertsPerSecond),
     `p50 ${f(ingest.alertmanager.p50Ms, 1)} ms, p99 ${f(ingest.alertmanager.p99Ms, 1)} ms, ${ingest.alertmanager.errors} errors`,
   ],

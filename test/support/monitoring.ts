@@ -67,7 +67,8 @@ export interface Monitoring {
 }
 
 export interface AlertmanagerOptions {
-  webhookUrl: string;
+  /** Without one, the receiver has no integrations: Alertmanager accepts and groups, sends nothing. */
+  webhookUrl?: string;
   webhookToken?: string;
   port?: number;
   dir?: string;
@@ -89,18 +90,20 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<R
         repeat_interval: '1h',
       },
       receivers: [
-        {
-          name: 'hermes',
-          webhook_configs: [
-            {
-              url: options.webhookUrl,
-              send_resolved: true,
-              ...(options.webhookToken
-                ? { http_config: { authorization: { type: 'Bearer', credentials: options.webhookToken } } }
-                : {}),
-            },
-          ],
-        },
+        options.webhookUrl
+          ? {
+              name: 'hermes',
+              webhook_configs: [
+                {
+                  url: options.webhookUrl,
+                  send_resolved: true,
+                  ...(options.webhookToken
+                    ? { http_config: { authorization: { type: 'Bearer', credentials: options.webhookToken } } }
+                    : {}),
+                },
+              ],
+            }
+          : { name: 'hermes' },
       ],
     }),
   );
