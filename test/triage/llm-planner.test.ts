@@ -161,6 +161,9 @@ describe('llm planner', () => {
       ['(unparsed)', false],
     ]);
     expect(String(entries[0]?.output)).toContain('slow request');
+    // The prose around a Hermes-text call is the model's reasoning: kept on the timeline, block removed.
+    const reasoning = incident.timeline.filter((e) => e.type === 'summary' && e.kind === 'reasoning');
+    expect(reasoning[0]?.message).toBe('Let me check.');
     const errors = model.requests.slice(2, 6).map((r) => String(r.messages.at(-1)?.content));
     expect(errors[0]).toContain('not valid JSON');
     expect(errors[1]).toContain('unknown tool');

@@ -60,6 +60,8 @@ export class LlmPlanner implements Planner {
       if (toolCalls.length === 0) {
         return { kind: 'finished', summary: stripToolCalls(message.content) || '(no summary)', calls };
       }
+      const reasoning = stripToolCalls(message.content);
+      if (reasoning) await this.toolbox.noteReasoning(incident, reasoning);
       messages.push({
         role: 'assistant',
         content: message.content ?? null,

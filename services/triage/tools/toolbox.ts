@@ -75,6 +75,16 @@ export class Toolbox {
     });
   }
 
+  /** Records what the model said alongside its tool calls (its reasoning), truncated like tool output. */
+  async noteReasoning(incident: IncidentSummary, text: string): Promise<void> {
+    await this.deps.store.appendTimeline(incident.id, {
+      type: 'summary',
+      kind: 'reasoning',
+      message: this.truncate(text),
+      by: 'triage',
+    });
+  }
+
   /** Records a call that never ran (unparsable or refused) and returns the error for the model. */
   async reject(
     incident: IncidentSummary,
