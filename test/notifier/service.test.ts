@@ -146,6 +146,31 @@ describe('notifier service', () => {
     expect(pd.alerts.get(id)).toBe('resolved');
   });
 
+  it('keeps a burst of events for a new incident in one Slack thread', async () => {
+    await start({ PAGERDUTY_ROUTING_KEY: '' });
+    const id = await openIncident(t, { alertname: 'DatabaseFailover', severity: 'critical', level: 3 });
+    // The first post is slow, so the other events arrive while the thread is being started.
+    slack.script({ delayMs: 400 });
+    const events = await Promise.all(
+      ['escalated', 'diagnosis', 'message'].map((event, i) =>
+        send({
+          eventId: `burst-${i}-${id}`,
+          incidentId: id,
+          event: event as 'message',
+          title: event,
+          text: event,
+        }),
+      ),
+    );
+    for (const eventId of [`opened-${id}`, ...events])
+      expect((await settled(eventId)).state).toBe('completed');
+    const posts = slackPostsFor(id);
+    expect(posts).toHaveLength(4);
+    const roots = posts.filter((post) => !post.body.thread_ts);
+    expect(roots).toHaveLength(1);
+    expect(posts.filter((post) => post.body.thread_ts === roots[0]?.ts)).toHaveLength(3);
+  });
+
   it('retries a failed channel without posting twice to the one that already succeeded', async () => {
     await start();
     const id = await openIncident(t, { alertname: 'HighLatency', severity: 'warning', level: 2 });

@@ -56,7 +56,7 @@ async function viaWebApi(
   delivery: Delivery,
 ): Promise<DeliveryResult> {
   const threadKey = settings.keys.notify(`slack-thread:${delivery.notification.incidentId}`);
-  const threadTs = await settings.redis.get(threadKey);
+  const threadTs = await threadFor(settings, delivery, threadKey);
   const body = {
     channel: bot.channel,
     ...slackMessage(delivery),
@@ -85,9 +85,42 @@ async function viaWebApi(
     }
     throw new DeliveryError(TRANSIENT_ERRORS.has(answer.error) ? 'transient' : 'permanent', message);
   }
-  // The first message posted for an incident becomes its thread; NX keeps that under concurrency.
+  // The first message posted for an incident becomes its thread.
   if (!threadTs) await settings.redis.set(threadKey, answer.ts, 'EX', THREAD_TTL_SECONDS, 'NX');
   return { result: 'delivered', detail: `ts ${answer.ts}` };
+}
+
+const THREAD_CLAIM_MS = 15_000;
+const THREAD_WAIT_MS = 3_000;
+
+/**
+ * The incident's thread ts, or null when this delivery is the one that starts the thread. Concurrent
+ * deliveries for a new incident race for a short claim; the losers wait for the winner's ts, and if
+ * it does not appear in time they retry later rather than start a second thread.
+ */
+async function threadFor(
+  settings: SlackSettings,
+  delivery: Delivery,
+  threadKey: string,
+): Promise<string | null> {
+  const existing = await settings.redis.get(threadKey);
+  if (existing) return existing;
+  const claimKey = `${threadKey}:claim`;
+  const claimed = await settings.redis.set(
+    claimKey,
+    delivery.notification.eventId,
+    'PX',
+    THREAD_CLAIM_MS,
+    'NX',
+  );
+  if (claimed || (await settings.redis.get(claimKey)) === delivery.notification.eventId) return null;
+  const deadline = Date.now() + THREAD_WAIT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const ts = await settings.redis.get(threadKey);
+    if (ts) return ts;
+  }
+  throw new DeliveryError('transient', "slack: another delivery is starting this incident's thread");
 }
 
 function safeJson(text: string): unknown {
