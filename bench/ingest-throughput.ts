@@ -1,3 +1,4 @@
+import { webhookEnvelope } from '../bin/webhook.js';
 import { startAlertmanager } from '../test/support/monitoring.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { type LoadResult, makeBatches, runLoad } from './load.js';
@@ -47,18 +48,7 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
 type Batch = ReturnType<typeof makeBatches>[number];
 
 function webhook(alerts: Batch): string {
-  return JSON.stringify({
-    version: '4',
-    groupKey: 'bench',
-    truncatedAlerts: 0,
-    status: 'firing',
-    receiver: 'hermes',
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager.bench',
-    alerts: alerts.map((a) => ({ status: 'firing', ...a })),
-  });
+  return JSON.stringify(webhookEnvelope(alerts.map((a) => ({ status: 'firing' as const, ...a }))));
 }
 
 function postable(alerts: Batch): string {

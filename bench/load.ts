@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { post } from '../test/support/http.js';
 import { percentile } from './services.js';
 
 export interface LoadResult {
@@ -60,33 +61,10 @@ export async function runLoad(
   headers: Record<string, string> = {},
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  const target = new URL(url);
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
-  const send = (body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          agent,
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            ...headers,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const send = async (body: string) => (await post(agent, url, body, headers)).status;
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: connections }, async () => {

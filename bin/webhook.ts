@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AlertmanagerWebhook } from '../shared/schemas/alertmanager.js';
+import type { Alert, AlertmanagerWebhook } from '../shared/schemas/alertmanager.js';
 
 export interface TestAlertSpec {
   alertname: string;
@@ -9,20 +9,27 @@ export interface TestAlertSpec {
   description: string;
 }
 
-/** An Alertmanager v4 webhook body carrying these alerts, fresh fingerprints and startsAt. */
-export function alertmanagerBody(specs: TestAlertSpec[]): AlertmanagerWebhook {
-  const now = new Date().toISOString();
+/** The Alertmanager v4 webhook envelope around `alerts`, as a webhook receiver gets it. */
+export function webhookEnvelope(alerts: Alert[], status: Alert['status'] = 'firing'): AlertmanagerWebhook {
   return {
     version: '4',
-    groupKey: `{}:{alertname="${specs[0]?.alertname ?? ''}"}`,
+    groupKey: `{}:{alertname="${alerts[0]?.labels.alertname ?? ''}"}`,
     truncatedAlerts: 0,
-    status: 'firing',
+    status,
     receiver: 'hermes',
     groupLabels: {},
     commonLabels: {},
     commonAnnotations: {},
-    externalURL: 'http://hermes-cli',
-    alerts: specs.map((spec) => ({
+    externalURL: 'http://alertmanager.local:9093',
+    alerts,
+  };
+}
+
+/** An Alertmanager v4 webhook body carrying these alerts, fresh fingerprints and startsAt. */
+export function alertmanagerBody(specs: TestAlertSpec[]): AlertmanagerWebhook {
+  const now = new Date().toISOString();
+  return webhookEnvelope(
+    specs.map((spec) => ({
       status: 'firing',
       labels: {
         alertname: spec.alertname,
@@ -36,5 +43,5 @@ export function alertmanagerBody(specs: TestAlertSpec[]): AlertmanagerWebhook {
       generatorURL: '',
       fingerprint: randomBytes(8).toString('hex'),
     })),
-  };
+  );
 }

@@ -3,10 +3,11 @@ import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyspace } from '../../shared/keys.js';
+import { post } from '../support/http.js';
 import { type LocalRedis, startRedisServer } from '../support/redis-server.js';
 import { account } from './accounting.js';
 import { type RunningService, startService } from './processes.js';
-import { post, stormAlerts, webhookJson } from './sender.js';
+import { stormAlerts, webhookJson } from './sender.js';
 
 /** npm test: 20 s at 2,500 alerts/s; the full run: RELIABILITY_LOAD_SECONDS=60 RELIABILITY_LOAD_RATE=5000. */
 const SECONDS = Number(process.env.RELIABILITY_LOAD_SECONDS ?? 20);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { webhookEnvelope } from '../../bin/webhook.js';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
 import { Intake } from '../../services/ingest/intake.js';
@@ -26,18 +27,7 @@ export function webhookBody(
   alerts: TestAlert[],
   status: 'firing' | 'resolved' = 'firing',
 ): AlertmanagerWebhook {
-  return {
-    version: '4',
-    groupKey: '{}:{alertname="test"}',
-    truncatedAlerts: 0,
-    status,
-    receiver: 'hermes',
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager.test:9093',
-    alerts: alerts.map(toAlert),
-  };
+  return webhookEnvelope(alerts.map(toAlert), status);
 }
 
 export function toAlert(alert: TestAlert): Alert {
