@@ -6,19 +6,25 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *
  * KEYS[1]: the storm window key (routes the script to the prefix's cluster slot).
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget,
- *       candidate storm incident id, dedup TTL seconds, timeline alert cap, then one JSON per alert:
- *       { fp, startsAt, status, ck, ckText, level, severity, priority, id, alertname, instance, service,
- *         labels, annotations, generatorURL, entry }
+ *       candidate storm incident id, dedup TTL seconds, timeline alert cap, then ALERT_FIELDS values
+ *       per alert: kind, fp, startsAt, status, ck, ckText, level, severity, priority, id, entry (the
+ *       alert's timeline entry JSON, which carries its labels, annotations and generatorURL).
+ *       kind 'F' is a full record; kind 'P' is a probe for an alert ingest believes is a duplicate
+ *       (only fp, startsAt, status set): if it is not one after all, its index comes back in `retry`
+ *       and ingest sends it again in full.
  * Returns JSON { r: [[code, incidentId]…], opened: [[id, priority, storm, severity, level, alertname]…],
- *   resolved: [id…], pending: [[id, priority, storm]…] }
+ *   resolved: [id…], pending: [[id, priority, storm]…], retry: [index…] }
  * where code is 'new' | 'dup' | 'update'.
  */
+/** Values per alert in the script's ARGV. */
+export const ALERT_FIELDS = 11;
+
 export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
 local P, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local stormCandidate, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 local backlogKey = P .. ':ingest:triage-backlog'
-local out = { r = {}, opened = {}, resolved = {}, pending = {} }
+local out = { r = {}, opened = {}, resolved = {}, pending = {}, retry = {} }
 local pendingSeen = {}
 
 local function inc(id, suffix) return P .. ':inc:' .. id .. (suffix or '') end
@@ -29,18 +35,24 @@ local function is_closed(id)
 end
 
 local function create(id, a, level, severity, priority, storm, investigate)
-  redis.call('HSET', inc(id), 'level', level, 'alertname', storm and 'AlertStorm' or a.alertname,
-    'severity', severity, 'instance', storm and '' or a.instance, 'service', storm and '' or a.service,
-    'correlationKey', storm and 'storm' or a.ckText, 'storm', storm and '1' or '0', 'priority', priority,
-    'alertCount', 0, 'firingCount', 0, 'labels', storm and '{}' or a.labels,
-    'annotations', storm and '{}' or a.annotations, 'generatorURL', storm and '' or a.generatorURL,
+  local alertname, instance, service, labels, annotations, generatorURL = 'AlertStorm', '', '', '{}', '{}', ''
+  if not storm then
+    local e = cjson.decode(a.entry)
+    local l = e.labels or {}
+    alertname, instance, service = l.alertname or '', l.instance or '', l.service or l.job or ''
+    labels, annotations, generatorURL = cjson.encode(l), cjson.encode(e.annotations or {}), e.generatorURL or ''
+  end
+  redis.call('HSET', inc(id), 'level', level, 'alertname', alertname, 'severity', severity,
+    'instance', instance, 'service', service, 'correlationKey', storm and 'storm' or a.ckText,
+    'storm', storm and '1' or '0', 'priority', priority, 'alertCount', 0, 'firingCount', 0,
+    'labels', labels, 'annotations', annotations, 'generatorURL', generatorURL,
     'createdAt', now, 'createdMs', nowMs)
   redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMs, 'updatedAt', now)
   redis.call('ZADD', P .. ':incidents', nowMs, id)
   redis.call('ZADD', P .. ':incidents:status:open', nowMs, id)
   if investigate then
     redis.call('SADD', backlogKey, id)
-    table.insert(out.opened, { id, priority, storm and 1 or 0, severity, level, storm and 'AlertStorm' or a.alertname })
+    table.insert(out.opened, { id, priority, storm and 1 or 0, severity, level, alertname })
   end
 end
 
@@ -112,13 +124,21 @@ local function open_or_join(a)
   return id
 end
 
-for i = 10, #ARGV do
-  local a = cjson.decode(ARGV[i])
+local STRIDE = ${ALERT_FIELDS}
+for i = 10, #ARGV, STRIDE do
+  local a = { probe = ARGV[i] == 'P', fp = ARGV[i + 1], startsAt = ARGV[i + 2], status = ARGV[i + 3],
+    ck = ARGV[i + 4], ckText = ARGV[i + 5], level = tonumber(ARGV[i + 6]), severity = ARGV[i + 7],
+    priority = tonumber(ARGV[i + 8]), id = ARGV[i + 9], entry = ARGV[i + 10] }
   local dedupKey = P .. ':dedup:' .. a.fp .. ':' .. a.startsAt
   local seen = redis.call('GET', dedupKey)
+  local id, status
   if seen then
     local sep = string.find(seen, '|', 1, true)
-    local id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
+    id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
+  end
+  if a.probe and not (seen and not (a.status == 'resolved' and status == 'firing')) then
+    table.insert(out.retry, (i - 10) / STRIDE)
+  elseif seen then
     if a.status == 'resolved' and status == 'firing' then
       redis.call('SET', dedupKey, id .. '|resolved', 'EX', dedupTtl)
       if tonumber(redis.call('HGET', inc(id), 'alertCount')) <= timelineCap then
@@ -137,7 +157,6 @@ for i = 10, #ARGV do
         tonumber(redis.call('HGET', inc(id), 'storm')) })
     end
   else
-    local id
     if a.status == 'firing' then
       id = open_or_join(a)
       attach(id, a, true)

@@ -8,7 +8,7 @@ import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanag
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
-import { INTAKE_LUA } from './intake-script.js';
+import { ALERT_FIELDS, INTAKE_LUA } from './intake-script.js';
 
 const intakeScript = luaScript(INTAKE_LUA);
 
@@ -33,6 +33,7 @@ interface ScriptReply {
   opened: [id: string, priority: number, storm: number, severity: string, level: number, alertname: string][];
   resolved: string[];
   pending: [id: string, priority: number, storm: number][];
+  retry: number[];
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
@@ -49,29 +50,26 @@ export class Intake {
 
   async ingest(webhook: AlertmanagerWebhook): Promise<IntakeResult> {
     const now = new Date();
-    const alerts = webhook.alerts.map((alert) => this.describe(alert, webhook, now));
-    const reply = JSON.parse(
-      (await intakeScript(
-        this.redis,
-        [this.keys.stormOpened],
-        [
-          this.keys.bullPrefix,
-          now.toISOString(),
-          String(now.getTime()),
-          String(this.settings.stormThreshold),
-          String(this.settings.stormWindowSeconds * 1000),
-          String(this.settings.stormTriageBudget),
-          randomId('inc'),
-          String(this.settings.dedupTtlSeconds),
-          String(this.settings.timelineAlertCap),
-          ...alerts,
-        ],
-      )) as string,
-    ) as ScriptReply;
-    const results = asArray(reply.r);
-    const opened = asArray(reply.opened);
-    const resolved = asArray(reply.resolved);
-    await this.enqueueTriage([...opened, ...asArray(reply.pending)]);
+    // Re-sent alerts (repeat_interval, HA peers, every group_interval) are most of the traffic: one MGET
+    // spots them, so they cross to the script as small probes instead of fully described records.
+    const seen = await this.redis.mget(webhook.alerts.map((a) => this.keys.dedup(a.fingerprint, a.startsAt)));
+    const first = await this.run(
+      webhook.alerts.map((alert, i) =>
+        looksDuplicate(alert, seen[i] ?? null) ? probe(alert) : this.describe(alert, webhook, now),
+      ),
+      now,
+    );
+    const retry = asArray(first.retry).map((index) => webhook.alerts[index] as Alert);
+    const second = retry.length
+      ? await this.run(
+          retry.map((a) => this.describe(a, webhook, now)),
+          now,
+        )
+      : undefined;
+    const results = [...asArray(first.r), ...asArray(second?.r)];
+    const opened = [...asArray(first.opened), ...asArray(second?.opened)];
+    const resolved = [...asArray(first.resolved), ...asArray(second?.resolved)];
+    await this.enqueueTriage([...opened, ...asArray(first.pending), ...asArray(second?.pending)]);
     await this.afterOpen(opened);
     await this.afterResolve(resolved);
     return {
@@ -83,42 +81,59 @@ export class Intake {
     };
   }
 
-  private describe(alert: Alert, webhook: AlertmanagerWebhook, now: Date): string {
+  private async run(records: string[][], now: Date): Promise<ScriptReply> {
+    const reply = await intakeScript(
+      this.redis,
+      [this.keys.stormOpened],
+      [
+        this.keys.bullPrefix,
+        now.toISOString(),
+        String(now.getTime()),
+        String(this.settings.stormThreshold),
+        String(this.settings.stormWindowSeconds * 1000),
+        String(this.settings.stormTriageBudget),
+        randomId('inc'),
+        String(this.settings.dedupTtlSeconds),
+        String(this.settings.timelineAlertCap),
+        ...records.flat(),
+      ],
+    );
+    return JSON.parse(reply as string) as ScriptReply;
+  }
+
+  /** The script's full record for an alert (ALERT_FIELDS values). */
+  private describe(alert: Alert, webhook: AlertmanagerWebhook, now: Date): string[] {
     const labels = { ...webhook.commonLabels, ...alert.labels };
     const annotations = { ...webhook.commonAnnotations, ...alert.annotations };
     const level = this.classifier.level(labels);
     const severity = labels.severity ?? 'warning';
     const correlation = this.correlate(labels);
-    return JSON.stringify({
-      fp: alert.fingerprint,
-      startsAt: alert.startsAt,
+    const entry = {
+      at: now.toISOString(),
+      type: 'alert',
+      by: 'ingest',
       status: alert.status,
-      ck: correlation.hash,
-      ckText: correlation.readable,
-      level,
-      severity,
-      priority: priorityFor(level, severity),
-      id: randomId('inc'),
-      alertname: labels.alertname ?? '',
-      instance: labels.instance ?? '',
-      service: labels.service ?? labels.job ?? '',
-      labels: JSON.stringify(labels),
-      annotations: JSON.stringify(annotations),
+      fingerprint: alert.fingerprint,
+      startsAt: alert.startsAt,
+      endsAt: alert.endsAt,
+      labels,
+      annotations,
       generatorURL: alert.generatorURL,
-      entry: JSON.stringify({
-        at: now.toISOString(),
-        type: 'alert',
-        by: 'ingest',
-        status: alert.status,
-        fingerprint: alert.fingerprint,
-        startsAt: alert.startsAt,
-        endsAt: alert.endsAt,
-        labels,
-        annotations,
-        generatorURL: alert.generatorURL,
-        receiver: webhook.receiver,
-      }),
-    });
+      receiver: webhook.receiver,
+    };
+    return [
+      'F',
+      alert.fingerprint,
+      alert.startsAt,
+      alert.status,
+      correlation.hash,
+      correlation.readable,
+      String(level),
+      severity,
+      String(priorityFor(level, severity)),
+      randomId('inc'),
+      JSON.stringify(entry),
+    ];
   }
 
   /** Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. */
@@ -178,6 +193,17 @@ function notificationSeverity(severity: string): 'info' | 'warning' | 'critical'
 }
 
 const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed']);
+
+/** Already recorded with a status that makes this a re-send (`<incidentId>|<status>` in Redis). */
+function looksDuplicate(alert: Alert, stored: string | null): boolean {
+  return stored !== null && (alert.status === 'firing' || stored.endsWith('|resolved'));
+}
+
+function probe(alert: Alert): string[] {
+  const record = ['P', alert.fingerprint, alert.startsAt, alert.status];
+  while (record.length < ALERT_FIELDS) record.push('');
+  return record;
+}
 
 function asArray<T>(value: T[] | Record<string, never> | undefined): T[] {
   return Array.isArray(value) ? value : [];

@@ -94,7 +94,9 @@ async function crashAndFollow(): Promise<{
   return { incident: resolved, toAlertMs, toFixMs, toResolvedMs };
 }
 
-function assertDelivered(s: Stack, incidentId: string) {
+async function assertDelivered(s: Stack, incidentId: string) {
+  // The resolve is delivered asynchronously after the incident resolves.
+  await eventually(async () => s.pagerduty.alerts.get(incidentId) === 'resolved', 'PagerDuty to be resolved');
   const pages = s.pagerduty.accepted().filter((r) => r.body.dedup_key === incidentId);
   const actions = pages.map((r) => r.body.event_action);
   expect(actions[0]).toBe('trigger');
@@ -128,7 +130,7 @@ describe('end to end: real Prometheus and Alertmanager, a real failing process',
     const restart = incident.actions.find((a) => a.tool === 'restart_service');
     expect(restart).toMatchObject({ decision: 'executed', args: { service: SERVICE, host: '127.0.0.1' } });
     expect(incident.timeline.some((e) => e.type === 'alert' && e.status === 'resolved')).toBe(true);
-    assertDelivered(stack, incident.id);
+    await assertDelivered(stack, incident.id);
   });
 
   it('LLM planner on the fake model: the same crash is diagnosed and fixed through the executor', async () => {
@@ -152,6 +154,6 @@ describe('end to end: real Prometheus and Alertmanager, a real failing process',
     expect(model.requests.length).toBeGreaterThanOrEqual(2);
     expect(incident.actions.find((a) => a.tool === 'restart_service')?.decision).toBe('executed');
     expect(incident.timeline.some((e) => e.type === 'tool_call' && e.tool === 'get_service_logs')).toBe(true);
-    assertDelivered(stack, incident.id);
+    await assertDelivered(stack, incident.id);
   });
 });
