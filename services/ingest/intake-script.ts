@@ -150,8 +150,10 @@ for i = 10, #ARGV, STRIDE do
       redis.call('EXPIRE', dedupKey, dedupTtl)
       table.insert(out.r, { 'dup', id })
     end
-    -- A retried webhook re-ensures the triage job of an incident still waiting for one.
-    if not pendingSeen[id] and redis.call('SISMEMBER', backlogKey, id) == 1 then
+    -- A retried webhook re-ensures the triage job of an incident still waiting for one (when the
+    -- first attempt stored the incident but failed before queueing its job: no BullMQ job hash).
+    if not pendingSeen[id] and redis.call('SISMEMBER', backlogKey, id) == 1
+      and redis.call('EXISTS', P .. ':triage:triage-' .. id) == 0 then
       pendingSeen[id] = true
       table.insert(out.pending, { id, tonumber(redis.call('HGET', inc(id), 'priority')),
         tonumber(redis.call('HGET', inc(id), 'storm')) })

@@ -70,3 +70,24 @@ it('sends an alert in full after all when the duplicate it looked like has vanis
     await close();
   }
 });
+
+it('re-queues the triage job when a retried webhook finds its incident stored but never queued', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
+  try {
+    const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'q1' }]);
+    const [id] = (await intake.ingest(body)).incidents;
+    // As if ingest had crashed between storing the incident and queueing its job.
+    await (await triage.getJob(`triage-${id}`))?.remove();
+    expect(await triage.getJob(`triage-${id}`)).toBeUndefined();
+    expect(await intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect((await triage.getJob(`triage-${id}`))?.data).toEqual({ incidentId: id, trigger: 'alert' });
+    // While the job exists, re-sends leave it alone.
+    const before = await triage.getJobCounts();
+    await intake.ingest(body);
+    expect(await triage.getJobCounts()).toEqual(before);
+  } finally {
+    await triage.close();
+    await close();
+  }
+});
