@@ -98,7 +98,9 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<R
                   url: options.webhookUrl,
                   send_resolved: true,
                   ...(options.webhookToken
-                    ? { http_config: { authorization: { type: 'Bearer', credentials: options.webhookToken } } }
+                    ? {
+                        http_config: { authorization: { type: 'Bearer', credentials: options.webhookToken } },
+                      }
                     : {}),
                 },
               ],
