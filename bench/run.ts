@@ -51,7 +51,7 @@ rows.push(
   [
     'storm: investigations started',
     f(storm.investigations),
-    `${f(storm.distinctCorrelated)} distinct correlated incidents; ${f(storm.incidentsOpened)} incidents opened (storm threshold ${storm.stormThreshold}/60 s, then only critical ones while ≤ STORM_TRIAGE_BUDGET=${storm.triageBudget} wait)`,
+    `${f(storm.distinctCorrelated)} distinct correlated incidents; ${f(storm.incidentsOpened)} incidents opened (storm threshold ${storm.stormThreshold}/60 s, then at most STORM_TRIAGE_BUDGET=${storm.triageBudget} critical ones per storm, while fewer than that wait)`,
   ],
   [
     'storm: investigations per 1,000 alerts',
