@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { randomId } from '../../shared/ids.js';
 import type { Keyspace } from '../../shared/keys.js';
 import { luaScript } from '../../shared/lua.js';
-import { enqueueNotification } from '../../shared/notify.js';
+import { enqueueNotification, enqueueNotifications } from '../../shared/notify.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanager.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
@@ -152,8 +152,9 @@ export class Intake {
 
   /** Announces every new incident; the notifier's routes decide who hears (level 3 and storms page). */
   private async afterOpen(opened: ScriptReply['opened']): Promise<void> {
-    for (const [incidentId, , storm, severity, level, alertname] of opened) {
-      await enqueueNotification(this.notificationQueue, {
+    await enqueueNotifications(
+      this.notificationQueue,
+      opened.map(([incidentId, , storm, severity, level, alertname]) => ({
         eventId: `${storm ? 'storm' : 'opened'}-${incidentId}`,
         incidentId,
         event: storm ? 'storm_opened' : 'incident_opened',
@@ -166,8 +167,8 @@ export class Intake {
           : level === 3
             ? 'This incident is level 3: the agent will not change anything. Please take over.'
             : 'Hermes is investigating.',
-      });
-    }
+      })),
+    );
   }
 
   /** Resolved incidents need no investigation: drop a still-waiting triage job and tell the team. */
