@@ -56,22 +56,31 @@ local function create(id, a, level, severity, priority, storm, investigate)
   end
 end
 
+-- Per-batch memo of the current storm incident (cleared if this batch resolves it).
+local stormMemo
 local function storm_incident()
+  if stormMemo then return stormMemo end
   local id = redis.call('GET', P .. ':storm:current')
-  if id and not is_closed(id) then return id end
+  if id and not is_closed(id) then
+    stormMemo = id
+    return id
+  end
   create(stormCandidate, nil, 3, 'critical', 1, true, true)
   redis.call('SET', P .. ':storm:current', stormCandidate)
   redis.call('RPUSH', inc(stormCandidate, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
     message = 'Alert storm: more than ' .. threshold .. ' incidents in ' .. (windowMs / 1000) ..
       ' s. Further alerts are coalesced here; critical ones are still investigated within the triage budget.' }))
+  stormMemo = stormCandidate
   return stormCandidate
 end
+
+-- Incidents whose firing count and updatedAt are written once, after the whole batch.
+local touched = {}
 
 local function attach(id, a, firing)
   local count = redis.call('HINCRBY', inc(id), 'alertCount', 1)
   redis.call('HSET', inc(id, ':alerts'), a.fp, a.entry)
   if firing then redis.call('SADD', inc(id, ':firing'), a.fp) else redis.call('SREM', inc(id, ':firing'), a.fp) end
-  redis.call('HSET', inc(id), 'firingCount', redis.call('SCARD', inc(id, ':firing')))
   redis.call('SET', P .. ':fp:' .. a.fp, id, 'EX', dedupTtl)
   if count <= timelineCap then
     redis.call('RPUSH', inc(id, ':timeline'), a.entry)
@@ -79,7 +88,7 @@ local function attach(id, a, firing)
     redis.call('RPUSH', inc(id, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
       message = 'More than ' .. timelineCap .. ' alerts: the rest are counted in alertCount and listed in fingerprints.' }))
   end
-  redis.call('HSET', inc(id, ':state'), 'updatedAt', now)
+  touched[id] = true
 end
 
 local function resolve_fp(id, a)
@@ -93,25 +102,31 @@ local function resolve_fp(id, a)
     set_status(P, id, 'resolved', entry, now, '')
     if redis.call('HGET', inc(id), 'storm') == '1' then
       if redis.call('GET', P .. ':storm:current') == id then redis.call('DEL', P .. ':storm:current') end
+      stormMemo = nil
     end
     redis.call('SREM', backlogKey, id)
     table.insert(out.resolved, id)
   end
 end
 
+-- Incidents opened within the storm window, counted once per batch and kept up to date locally.
+local recentOpened
 local function open_or_join(a)
   local corrKey = P .. ':corr:' .. a.ck
   local existing = redis.call('GET', corrKey)
   if existing and not is_closed(existing) then return existing end
-  redis.call('ZREMRANGEBYSCORE', P .. ':storm:opened', '-inf', nowMs - windowMs)
-  local recent = redis.call('ZCARD', P .. ':storm:opened')
+  if not recentOpened then
+    redis.call('ZREMRANGEBYSCORE', P .. ':storm:opened', '-inf', nowMs - windowMs)
+    recentOpened = redis.call('ZCARD', P .. ':storm:opened')
+  end
   local id = a.id
-  if recent >= threshold then
+  if recentOpened >= threshold then
     -- During a storm only critical alerts get their own investigation: at most "budget" per storm,
     -- and only while fewer than "budget" incidents wait for triage.
     local storm = storm_incident()
-    local admitted = tonumber(redis.call('HGET', inc(storm), 'admitted') or '0')
-    local investigate = a.severity == 'critical' and admitted < budget and redis.call('SCARD', backlogKey) < budget
+    local investigate = a.severity == 'critical'
+      and tonumber(redis.call('HGET', inc(storm), 'admitted') or '0') < budget
+      and redis.call('SCARD', backlogKey) < budget
     if not investigate then
       redis.call('SET', corrKey, storm, 'EX', dedupTtl)
       return storm
@@ -120,6 +135,7 @@ local function open_or_join(a)
   end
   create(id, a, a.level, a.severity, a.priority, false, true)
   redis.call('ZADD', P .. ':storm:opened', nowMs, id)
+  recentOpened = recentOpened + 1
   redis.call('SET', corrKey, id, 'EX', dedupTtl)
   return id
 end
@@ -179,6 +195,10 @@ for i = 10, #ARGV, STRIDE do
     redis.call('SET', dedupKey, id .. '|' .. a.status, 'EX', dedupTtl)
     table.insert(out.r, { 'new', id })
   end
+end
+for id in pairs(touched) do
+  redis.call('HSET', inc(id), 'firingCount', redis.call('SCARD', inc(id, ':firing')))
+  redis.call('HSET', inc(id, ':state'), 'updatedAt', now)
 end
 return cjson.encode(out)
 `;
