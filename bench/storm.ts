@@ -24,6 +24,8 @@ export interface StormResult {
   rssBeforeMiB: number;
   rssPeakMiB: number;
   rssAfterMiB: number;
+  /** After a second, unpaced storm of as many new alerts: equal to rssAfterMiB when memory is flat. */
+  rssAfterSecondMiB: number;
 }
 
 const SERVICES = 500;
@@ -116,6 +118,9 @@ export async function benchStorm(): Promise<StormResult> {
     const rssAfterMiB = rssMiB(ingest.process.pid);
     const done = await triageQueue.getJobCounts('completed', 'failed');
     const investigations = (done.completed ?? 0) + (done.failed ?? 0);
+    const second = stormAlerts();
+    for (let i = 0; i < second.length; i += BATCH) await post(second.slice(i, i + BATCH));
+    const rssAfterSecondMiB = rssMiB(ingest.process.pid);
     let probePickupMs: number | null = null;
     if (probed) {
       const job = await triageQueue.getJob(`triage-${probed.incidentId}`);
@@ -139,6 +144,7 @@ export async function benchStorm(): Promise<StormResult> {
       rssBeforeMiB,
       rssPeakMiB,
       rssAfterMiB,
+      rssAfterSecondMiB,
     };
   } finally {
     await Promise.all([triageQueue.close(), actionQueue.close()]);
