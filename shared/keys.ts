@@ -24,6 +24,7 @@ export function keyspace(prefix = 'hermes') {
     stormOpened: `${p}:storm:opened`,
     stormCurrent: `${p}:storm:current`,
     triageBacklog: `${p}:ingest:triage-backlog`,
+    loginFailures: (address: string) => `${p}:ingest:login-failures:${address}`,
     approval: (id: string) => `${p}:approval:${id}`,
     approvalsPending: `${p}:approvals:pending`,
     paused: `${p}:control:paused`,

@@ -77,6 +77,23 @@ describe('console auth', () => {
     expect((await login({ name: 'bad name!', token: TOKEN })).status).toBe(400);
   });
 
+  it('throttles an address after 10 wrong tokens, even when the 11th try is right', async () => {
+    const own = await openTestRedis();
+    const guarded = await startTestIngest(own, { ADMIN_TOKEN: TOKEN });
+    try {
+      for (let i = 0; i < 10; i++)
+        expect((await login({ name: 'mallory', token: `guess-${i}` }, guarded.url)).status).toBe(401);
+      const locked = await login({ name: 'mallory', token: TOKEN }, guarded.url);
+      expect(locked.status).toBe(429);
+      expect(locked.headers.get('retry-after')).toBe('300');
+      expect(locked.headers.get('set-cookie')).toBeNull();
+      expect(await locked.text()).toContain('Too many failed sign-ins');
+    } finally {
+      await guarded.close();
+      await own.close();
+    }
+  });
+
   it('sets an HttpOnly SameSite=Strict session cookie that never contains the token', async () => {
     const res = await login({ name: 'alice', token: TOKEN, next: '/ui/incidents/abc' });
     expect(res.status).toBe(303);

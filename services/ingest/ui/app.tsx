@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import { z } from 'zod';
@@ -61,6 +62,10 @@ const loginBodySchema = z.object({
   next: z.string().max(500).optional(),
 });
 
+/** Wrong tokens allowed per client address within the window (counted in Redis, so across replicas). */
+const LOGIN_FAILURE_LIMIT = 10;
+const LOGIN_FAILURE_WINDOW_SECONDS = 300;
+
 const logoutBodySchema = z.object({ csrf: z.string().max(200) });
 
 /**
@@ -71,7 +76,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const token = deps.env.ADMIN_TOKEN;
   // Without ADMIN_TOKEN everything is open anyway; the session then only carries the user's name.
   const secret = token ?? randomBytes(32).toString('hex');
-  const status = new AutomationStatusReader(deps.redis, keyspace(deps.env.HERMES_PREFIX), deps.control);
+  const keys = keyspace(deps.env.HERMES_PREFIX);
+  const status = new AutomationStatusReader(deps.redis, keys, deps.control);
   const app = new Hono<ConsoleEnv>();
 
   app.use('*', async (c, next) => {
@@ -98,11 +104,27 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
         />,
         400,
       );
-    if (token !== undefined && !safeEqual(body.data.token ?? '', token))
+    const failures = keys.loginFailures(getConnInfo(c).remote.address ?? 'unknown');
+    const failed = Number((await deps.redis.get(failures)) ?? 0);
+    if (failed >= LOGIN_FAILURE_LIMIT) {
+      c.header('retry-after', String(LOGIN_FAILURE_WINDOW_SECONDS));
+      return c.html(
+        <LoginPage
+          next={next}
+          needsToken={token !== undefined}
+          name={body.data.name}
+          error="Too many failed sign-ins from this address; try again in a few minutes."
+        />,
+        429,
+      );
+    }
+    if (token !== undefined && !safeEqual(body.data.token ?? '', token)) {
+      await deps.redis.multi().incr(failures).expire(failures, LOGIN_FAILURE_WINDOW_SECONDS).exec();
       return c.html(
         <LoginPage next={next} needsToken name={body.data.name} error="That token is not the admin token." />,
         401,
       );
+    }
     c.header('set-cookie', sessionCookieHeader(issueSession(secret, body.data.name), isHttps(c)));
     return c.redirect(next, 303);
   });
