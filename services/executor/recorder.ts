@@ -17,43 +17,24 @@ export class DecisionRecorder {
 
   async record(job: ActionJob, outcome: ActionOutcome): Promise<void> {
     const at = new Date().toISOString();
-    if (await this.incidents.exists(job.incidentId)) {
-      await this.incidents.recordAction(job.incidentId, {
-        id: job.actionId,
+    // The incident's records and the audit chain are independent writes: made concurrently.
+    await Promise.all([
+      this.recordOnIncident(job, outcome, at),
+      this.audit.append({
+        at,
+        event: 'action',
+        mode: this.mode,
+        actionId: job.actionId,
+        incidentId: job.incidentId,
         tool: job.tool,
         args: job.args,
         requestedBy: job.requestedBy,
+        approvalId: outcome.approvalId ?? job.approvalId ?? null,
         decision: outcome.decision,
-        reason: outcome.reason,
-        result: outcome.result,
-        approvalId: outcome.approvalId ?? job.approvalId,
+        reason: outcome.reason ?? null,
         durationMs: outcome.durationMs,
-        at,
-      });
-      await this.incidents.appendTimeline(job.incidentId, {
-        type: 'action',
-        by: 'executor',
-        tool: job.tool,
-        actionId: job.actionId,
-        decision: outcome.decision,
-        reason: outcome.reason,
-        at,
-      });
-    }
-    await this.audit.append({
-      at,
-      event: 'action',
-      mode: this.mode,
-      actionId: job.actionId,
-      incidentId: job.incidentId,
-      tool: job.tool,
-      args: job.args,
-      requestedBy: job.requestedBy,
-      approvalId: outcome.approvalId ?? job.approvalId ?? null,
-      decision: outcome.decision,
-      reason: outcome.reason ?? null,
-      durationMs: outcome.durationMs,
-    });
+      }),
+    ]);
     this.metrics.actions.inc({
       tool: this.knownTool(job.tool) ? job.tool : 'unlisted',
       decision: outcome.decision,
@@ -68,6 +49,33 @@ export class DecisionRecorder {
       },
       'action decided',
     );
+  }
+
+  private async recordOnIncident(job: ActionJob, outcome: ActionOutcome, at: string): Promise<void> {
+    if (!(await this.incidents.exists(job.incidentId))) return;
+    await Promise.all([
+      this.incidents.recordAction(job.incidentId, {
+        id: job.actionId,
+        tool: job.tool,
+        args: job.args,
+        requestedBy: job.requestedBy,
+        decision: outcome.decision,
+        reason: outcome.reason,
+        result: outcome.result,
+        approvalId: outcome.approvalId ?? job.approvalId,
+        durationMs: outcome.durationMs,
+        at,
+      }),
+      this.incidents.appendTimeline(job.incidentId, {
+        type: 'action',
+        by: 'executor',
+        tool: job.tool,
+        actionId: job.actionId,
+        decision: outcome.decision,
+        reason: outcome.reason,
+        at,
+      }),
+    ]);
   }
 
   /** A job that failed validation: audited with its reason, nothing else touched. */
