@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
+import type { Alert } from '../shared/schemas/alertmanager.js';
 import { post } from '../test/support/http.js';
 import { percentile } from './services.js';
 
@@ -13,14 +14,8 @@ export interface LoadResult {
   p99Ms: number;
 }
 
-export interface BenchAlert {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  generatorURL: string;
-  fingerprint: string;
-}
+/** An alert as Alertmanager holds it; the webhook adds `status`. */
+export type BenchAlert = Omit<Alert, 'status'>;
 
 /**
  * `count` distinct alerts over `services` services, and the order to send them in: each batch of

@@ -1,20 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { webhookEnvelope } from '../../bin/webhook.js';
+import type { Alert } from '../../shared/schemas/alertmanager.js';
 import { post } from '../support/http.js';
 
-export interface StormAlert {
-  status: 'firing';
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  generatorURL: string;
-  fingerprint: string;
-}
-
 /** `count` distinct firing alerts spread over `services` services. */
-export function stormAlerts(count: number, services = 200): StormAlert[] {
+export function stormAlerts(count: number, services = 200): Alert[] {
   const startsAt = new Date().toISOString();
   const run = randomBytes(3).toString('hex');
   return Array.from({ length: count }, (_, i) => ({
@@ -34,7 +25,7 @@ export function stormAlerts(count: number, services = 200): StormAlert[] {
   }));
 }
 
-export function webhookJson(alerts: StormAlert[]): string {
+export function webhookJson(alerts: Alert[]): string {
   return JSON.stringify(webhookEnvelope(alerts));
 }
 
