@@ -35,8 +35,10 @@ export function createClassifier(file?: string): Classifier {
   const table: Record<string, Level> = { ...DEFAULT_LEVELS, ...config.levels };
   return {
     level(labels) {
-      const override = levelSchema.safeParse(Number(labels.automation_level));
-      if (labels.automation_level !== undefined && override.success) return override.data;
+      if (labels.automation_level !== undefined) {
+        const override = levelSchema.safeParse(Number(labels.automation_level));
+        if (override.success) return override.data;
+      }
       return table[labels.alertname ?? ''] ?? config.default_level;
     },
   };

@@ -1,11 +1,15 @@
 import { sha256 } from '../../shared/canonical.js';
 
+const HASH_MEMO_SIZE = 10_000;
+
 /**
  * Builds correlation keys from a spec like `alertname,service|job,instance`: alerts whose values
  * agree on every term (a term `a|b` takes the first label present) belong to one incident.
  */
 export function createCorrelator(spec: string) {
   const terms = spec.split(',').map((term) => term.split('|'));
+  // Alerts of one group share a key: remembering recent hashes spares a digest per alert.
+  const hashes = new Map<string, string>();
   return (labels: Record<string, string>) => {
     const readable = terms
       .map((names) => {
@@ -13,6 +17,12 @@ export function createCorrelator(spec: string) {
         return `${name}=${labels[name as string] ?? ''}`;
       })
       .join(',');
-    return { readable, hash: sha256(readable).slice(0, 32) };
+    let hash = hashes.get(readable);
+    if (hash === undefined) {
+      hash = sha256(readable).slice(0, 32);
+      if (hashes.size >= HASH_MEMO_SIZE) hashes.clear();
+      hashes.set(readable, hash);
+    }
+    return { readable, hash };
   };
 }
