@@ -24,6 +24,8 @@ export function keyspace(prefix = 'hermes') {
     stormOpened: `${p}:storm:opened`,
     stormCurrent: `${p}:storm:current`,
     triageBacklog: `${p}:ingest:triage-backlog`,
+    /** Written once per Redis dataset: a flushed or replaced Redis has none or another. */
+    ingestEpoch: `${p}:ingest:epoch`,
     loginFailures: (address: string) => `${p}:ingest:login-failures:${address}`,
     approval: (id: string) => `${p}:approval:${id}`,
     approvalsPending: `${p}:approvals:pending`,

@@ -20,5 +20,7 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   /** Per storm: at most this many critical alerts get their own investigation (and only while fewer wait). */
   STORM_TRIAGE_BUDGET: envInt(20, 0),
   DEDUP_TTL_SECONDS: envInt(30 * 24 * 3600, 60),
+  /** Recorded alerts each ingest process remembers, to answer their re-sends without Redis (0: off). */
+  DEDUP_CACHE_SIZE: envInt(50_000, 0),
 });
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;

@@ -9,6 +9,7 @@ import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
 import { ALERT_FIELDS, INTAKE_LUA } from './intake-script.js';
+import { RecentAlerts } from './recent-alerts.js';
 
 const intakeScript = luaScript(INTAKE_LUA);
 
@@ -17,6 +18,8 @@ export interface IntakeSettings {
   stormWindowSeconds: number;
   stormTriageBudget: number;
   dedupTtlSeconds: number;
+  /** How many recorded alerts each process remembers to answer re-sends without Redis (0: none). */
+  dedupCacheSize: number;
   timelineAlertCap: number;
 }
 
@@ -46,39 +49,72 @@ export class Intake {
     private readonly classifier: Classifier,
     private readonly correlate: ReturnType<typeof createCorrelator>,
     private readonly settings: IntakeSettings,
-  ) {}
+  ) {
+    // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
+    this.recent = new RecentAlerts(
+      settings.dedupCacheSize,
+      Math.min(300_000, settings.dedupTtlSeconds * 500),
+    );
+  }
+
+  private readonly recent: RecentAlerts;
 
   async ingest(webhook: AlertmanagerWebhook): Promise<IntakeResult> {
     const now = new Date();
-    // Re-sent alerts (repeat_interval, HA peers, every group_interval) are most of the traffic: one MGET
-    // spots them, so they cross to the script as small probes instead of fully described records.
-    const seen = await this.redis.mget(webhook.alerts.map((a) => this.keys.dedup(a.fingerprint, a.startsAt)));
-    const first = await this.run(
-      webhook.alerts.map((alert, i) =>
-        looksDuplicate(alert, seen[i] ?? null) ? probe(alert) : this.describe(alert, webhook, now),
-      ),
-      now,
-    );
-    const retry = asArray(first.retry).map((index) => webhook.alerts[index] as Alert);
-    const second = retry.length
+    const nowMs = now.getTime();
+    const alerts = webhook.alerts;
+    // Re-sends of alerts this process recorded are answered from memory; the rest need Redis.
+    const incidentOf = alerts.map((alert) => this.recent.duplicateOf(alert, nowMs));
+    const misses: number[] = [];
+    for (let i = 0; i < alerts.length; i++) if (incidentOf[i] === undefined) misses.push(i);
+    // One MGET reads Redis' epoch (is the cache still about this Redis?) and the misses' dedup
+    // records: re-sends cross to the script as small probes instead of fully described records.
+    const [epoch, ...seen] = await this.redis.mget([
+      this.keys.ingestEpoch,
+      ...misses.map((i) => this.keys.dedup((alerts[i] as Alert).fingerprint, (alerts[i] as Alert).startsAt)),
+    ]);
+    if (!this.recent.adopt(epoch ?? (await this.newEpoch())) && misses.length < alerts.length) {
+      return this.ingest(webhook);
+    }
+    const firstRecords = misses.map((i, k) => {
+      const alert = alerts[i] as Alert;
+      return looksDuplicate(alert, seen[k] ?? null) ? probe(alert) : this.describe(alert, webhook, now);
+    });
+    const first = firstRecords.length ? await this.run(firstRecords, now) : undefined;
+    const retried = asArray(first?.retry).map((k) => misses[k] as number);
+    const second = retried.length
       ? await this.run(
-          retry.map((a) => this.describe(a, webhook, now)),
+          retried.map((i) => this.describe(alerts[i] as Alert, webhook, now)),
           now,
         )
       : undefined;
-    const results = [...asArray(first.r), ...asArray(second?.r)];
-    const opened = [...asArray(first.opened), ...asArray(second?.opened)];
-    const resolved = [...asArray(first.resolved), ...asArray(second?.resolved)];
-    await this.enqueueTriage([...opened, ...asArray(first.pending), ...asArray(second?.pending)]);
+    const retriedSet = new Set(retried);
+    const order = [...misses.filter((i) => !retriedSet.has(i)), ...retried];
+    const results = [...asArray(first?.r), ...asArray(second?.r)];
+    let accepted = 0;
+    results.forEach(([code, id], k) => {
+      incidentOf[order[k] as number] = id;
+      if (code !== 'dup') accepted++;
+    });
+    const opened = [...asArray(first?.opened), ...asArray(second?.opened)];
+    const resolved = [...asArray(first?.resolved), ...asArray(second?.resolved)];
+    await this.enqueueTriage([...opened, ...asArray(first?.pending), ...asArray(second?.pending)]);
     await this.afterOpen(opened);
     await this.afterResolve(resolved);
+    for (const i of misses) this.recent.remember(alerts[i] as Alert, incidentOf[i] as string, nowMs);
     return {
-      accepted: results.filter(([code]) => code !== 'dup').length,
-      duplicates: results.filter(([code]) => code === 'dup').length,
-      incidents: [...new Set(results.map(([, id]) => id))],
+      accepted,
+      duplicates: alerts.length - accepted,
+      incidents: [...new Set(incidentOf as string[])],
       opened: opened.map(([id]) => id),
       resolved,
     };
+  }
+
+  /** Marks this Redis (again, if it was flushed or replaced) so caches can tell it is the same one. */
+  private async newEpoch(): Promise<string> {
+    await this.redis.set(this.keys.ingestEpoch, randomId('epoch'), 'NX');
+    return (await this.redis.get(this.keys.ingestEpoch)) as string;
   }
 
   private async run(records: string[][], now: Date): Promise<ScriptReply> {

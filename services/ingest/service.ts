@@ -56,6 +56,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
       stormWindowSeconds: env.STORM_WINDOW_SECONDS,
       stormTriageBudget: env.STORM_TRIAGE_BUDGET,
       dedupTtlSeconds: env.DEDUP_TTL_SECONDS,
+      dedupCacheSize: env.DEDUP_CACHE_SIZE,
       timelineAlertCap: TIMELINE_ALERT_CAP,
     },
   );

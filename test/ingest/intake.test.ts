@@ -32,6 +32,7 @@ function intakeOn(redis: RedisConnection) {
       stormWindowSeconds: 60,
       stormTriageBudget: 20,
       dedupTtlSeconds: 3600,
+      dedupCacheSize: 1000,
       timelineAlertCap: 50,
     },
   );
@@ -77,17 +78,91 @@ it('re-queues the triage job when a retried webhook finds its incident stored bu
   try {
     const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'q1' }]);
     const [id] = (await intake.ingest(body)).incidents;
-    // As if ingest had crashed between storing the incident and queueing its job.
+    // As if ingest had crashed between storing the incident and queueing its job: the retry reaches
+    // another (or a restarted) process, which remembers nothing.
     await (await triage.getJob(`triage-${id}`))?.remove();
     expect(await triage.getJob(`triage-${id}`)).toBeUndefined();
-    expect(await intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
+    const restarted = intakeOn(t.redis);
+    expect(await restarted.intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
     expect((await triage.getJob(`triage-${id}`))?.data).toEqual({ incidentId: id, trigger: 'alert' });
     // While the job exists, re-sends leave it alone.
     const before = await triage.getJobCounts();
-    await intake.ingest(body);
+    await intakeOn(t.redis).intake.ingest(body);
     expect(await triage.getJobCounts()).toEqual(before);
+    await restarted.close();
   } finally {
     await triage.close();
+    await close();
+  }
+});
+
+/** Counts the commands an Intake sends, by name. */
+function counting(redis: RedisConnection) {
+  const calls: Record<string, number> = {};
+  const proxy = new Proxy(redis, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { proxy, calls };
+}
+
+it('answers re-sends of alerts it recorded without reading their records or running the script', async () => {
+  const { proxy, calls } = counting(t.redis);
+  const { intake, close } = intakeOn(proxy);
+  try {
+    const body = webhookBody([
+      { alertname: 'ServiceDown', instance: 'a', fingerprint: 'c1' },
+      { alertname: 'ServiceDown', instance: 'b', fingerprint: 'c2' },
+    ]);
+    const first = await intake.ingest(body);
+    expect(first).toMatchObject({ accepted: 2, duplicates: 0 });
+    for (const key of Object.keys(calls)) delete calls[key];
+
+    const again = await intake.ingest(body);
+    expect(again).toMatchObject({ accepted: 0, duplicates: 2, incidents: first.incidents });
+    // One MGET of the epoch alone, no dedup keys, no script.
+    expect(calls).toEqual({ mget: 1 });
+    const store = new IncidentStore(t.redis, t.keys);
+    expect((await store.get(first.incidents[0] as string))?.alertCount).toBe(1);
+  } finally {
+    await close();
+  }
+});
+
+it('sends a resolution of a remembered firing alert to Redis, which resolves the incident', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  try {
+    const startsAt = new Date().toISOString();
+    const alert = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'r1', startsAt };
+    const [id] = (await intake.ingest(webhookBody([alert]))).incidents;
+    const resolved = await intake.ingest(webhookBody([{ ...alert, status: 'resolved' }], 'resolved'));
+    expect(resolved).toMatchObject({ accepted: 1, duplicates: 0, resolved: [id] });
+    // Now the resolution itself is remembered.
+    const again = await intake.ingest(webhookBody([{ ...alert, status: 'resolved' }], 'resolved'));
+    expect(again).toMatchObject({ accepted: 0, duplicates: 1, resolved: [] });
+  } finally {
+    await close();
+  }
+});
+
+it('forgets what it remembered when Redis is flushed, so re-sent alerts are recorded again', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  try {
+    const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'f1' }]);
+    const [before] = (await intake.ingest(body)).incidents;
+    await t.redis.flushall();
+    const after = await intake.ingest(body);
+    expect(after).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(after.incidents[0]).not.toBe(before);
+    const store = new IncidentStore(t.redis, t.keys);
+    expect((await store.get(after.incidents[0] as string))?.alertCount).toBe(1);
+  } finally {
     await close();
   }
 });

@@ -70,6 +70,7 @@ export async function openIncident(t: TestRedis, alert: TestAlert): Promise<stri
         stormWindowSeconds: 60,
         stormTriageBudget: 100,
         dedupTtlSeconds: 3600,
+        dedupCacheSize: 1000,
         timelineAlertCap: 50,
       },
     );

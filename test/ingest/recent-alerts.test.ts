@@ -1,0 +1,53 @@
+import { expect, it } from 'vitest';
+import { RecentAlerts } from '../../services/ingest/recent-alerts.js';
+import { toAlert } from '../support/incidents.js';
+
+const firing = (fingerprint: string) => toAlert({ alertname: 'ServiceDown', fingerprint, startsAt: 't0' });
+const resolved = (fingerprint: string) => ({ ...firing(fingerprint), status: 'resolved' as const });
+
+it('answers a re-sent firing alert with its incident, but not its resolution', () => {
+  const recent = new RecentAlerts(10, 60_000);
+  recent.adopt('epoch-1');
+  recent.remember(firing('a'), 'inc_a', 0);
+  expect(recent.duplicateOf(firing('a'), 1)).toBe('inc_a');
+  expect(recent.duplicateOf(resolved('a'), 1)).toBeUndefined();
+  expect(recent.duplicateOf({ ...firing('a'), startsAt: 't1' }, 1)).toBeUndefined();
+  recent.remember(resolved('a'), 'inc_a', 2);
+  expect(recent.duplicateOf(resolved('a'), 3)).toBe('inc_a');
+  expect(recent.duplicateOf(firing('a'), 3)).toBe('inc_a');
+});
+
+it('stops answering once an entry is older than its maximum age', () => {
+  const recent = new RecentAlerts(10, 1_000);
+  recent.adopt('epoch-1');
+  recent.remember(firing('a'), 'inc_a', 0);
+  expect(recent.duplicateOf(firing('a'), 1_000)).toBe('inc_a');
+  expect(recent.duplicateOf(firing('a'), 1_001)).toBeUndefined();
+});
+
+it('holds at most its capacity, dropping the oldest first', () => {
+  const recent = new RecentAlerts(2, 60_000);
+  recent.adopt('epoch-1');
+  recent.remember(firing('a'), 'inc_a', 0);
+  recent.remember(firing('b'), 'inc_b', 0);
+  recent.remember(firing('a'), 'inc_a', 1);
+  recent.remember(firing('c'), 'inc_c', 1);
+  expect(recent.size).toBe(2);
+  expect(recent.duplicateOf(firing('b'), 2)).toBeUndefined();
+  expect(recent.duplicateOf(firing('a'), 2)).toBe('inc_a');
+  expect(recent.duplicateOf(firing('c'), 2)).toBe('inc_c');
+});
+
+it('forgets everything under another epoch, and remembers nothing with capacity 0', () => {
+  const recent = new RecentAlerts(10, 60_000);
+  expect(recent.adopt('epoch-1')).toBe(false);
+  recent.remember(firing('a'), 'inc_a', 0);
+  expect(recent.adopt('epoch-1')).toBe(true);
+  expect(recent.adopt('epoch-2')).toBe(false);
+  expect(recent.duplicateOf(firing('a'), 1)).toBeUndefined();
+
+  const off = new RecentAlerts(0, 60_000);
+  off.adopt('epoch-1');
+  off.remember(firing('a'), 'inc_a', 0);
+  expect(off.duplicateOf(firing('a'), 1)).toBeUndefined();
+});
