@@ -1,6 +1,7 @@
 import type { Alert } from '../../shared/schemas/alertmanager.js';
 
 interface Recorded {
+  startsAt: string;
   incidentId: string;
   status: Alert['status'];
   atMs: number;
@@ -14,9 +15,13 @@ interface Recorded {
  * exist: it is added after Redis confirmed the record, it is younger than `maxAgeMs` (well inside the
  * record's TTL), and it belongs to the current Redis epoch (a key ingest writes once; a flushed or
  * replaced Redis has none or another, which empties the cache). Anything else goes to Redis.
+ *
+ * Two generations of at most capacity/2 entries each: when the newer fills up, the older is dropped
+ * whole (deleting Map entries one by one from the front gets slow in V8).
  */
 export class RecentAlerts {
-  private readonly entries = new Map<string, Recorded>();
+  private newer = new Map<string, Recorded>();
+  private older = new Map<string, Recorded>();
   private epoch: string | null = null;
 
   constructor(
@@ -27,16 +32,17 @@ export class RecentAlerts {
   /** True when the entries were recorded under this epoch; otherwise forgets them all. */
   adopt(epoch: string): boolean {
     if (epoch === this.epoch) return true;
-    this.entries.clear();
+    this.newer = new Map();
+    this.older = new Map();
     this.epoch = epoch;
     return false;
   }
 
   /** The incident a re-sent alert belongs to, or undefined when Redis has to decide. */
   duplicateOf(alert: Alert, nowMs: number): string | undefined {
-    if (this.capacity === 0) return undefined;
-    const recorded = this.entries.get(entryKey(alert));
-    if (!recorded || nowMs - recorded.atMs > this.maxAgeMs) return undefined;
+    const recorded = this.newer.get(alert.fingerprint) ?? this.older.get(alert.fingerprint);
+    if (!recorded || recorded.startsAt !== alert.startsAt || nowMs - recorded.atMs > this.maxAgeMs)
+      return undefined;
     // A resolved alert is news unless its resolution is what was recorded.
     if (alert.status === 'resolved' && recorded.status !== 'resolved') return undefined;
     return recorded.incidentId;
@@ -45,20 +51,21 @@ export class RecentAlerts {
   /** Call only once Redis holds the alert with this status (and its incident's jobs are queued). */
   remember(alert: Alert, incidentId: string, nowMs: number): void {
     if (this.capacity === 0) return;
-    const key = entryKey(alert);
-    this.entries.delete(key);
-    this.entries.set(key, { incidentId, status: alert.status, atMs: nowMs });
-    if (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    // One entry per fingerprint: its latest firing (a new startsAt) replaces the one before.
+    this.newer.set(alert.fingerprint, {
+      startsAt: alert.startsAt,
+      incidentId,
+      status: alert.status,
+      atMs: nowMs,
+    });
+    if (this.newer.size >= Math.ceil(this.capacity / 2)) {
+      this.older = this.newer;
+      this.newer = new Map();
     }
   }
 
+  /** Entries held (an alert remembered in both generations counts twice). */
   get size(): number {
-    return this.entries.size;
+    return this.newer.size + this.older.size;
   }
-}
-
-function entryKey(alert: Alert): string {
-  return `${alert.fingerprint} ${alert.startsAt}`;
 }

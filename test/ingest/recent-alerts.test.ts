@@ -25,17 +25,20 @@ it('stops answering once an entry is older than its maximum age', () => {
   expect(recent.duplicateOf(firing('a'), 1_001)).toBeUndefined();
 });
 
-it('holds at most its capacity, dropping the oldest first', () => {
-  const recent = new RecentAlerts(2, 60_000);
+it('holds at most its capacity, dropping the oldest half first', () => {
+  const recent = new RecentAlerts(4, 60_000);
   recent.adopt('epoch-1');
-  recent.remember(firing('a'), 'inc_a', 0);
-  recent.remember(firing('b'), 'inc_b', 0);
-  recent.remember(firing('a'), 'inc_a', 1);
-  recent.remember(firing('c'), 'inc_c', 1);
+  for (const fp of ['a', 'b', 'c']) recent.remember(firing(fp), `inc_${fp}`, 0);
+  expect(recent.size).toBe(3);
+  expect(['a', 'b', 'c'].map((fp) => recent.duplicateOf(firing(fp), 1))).toEqual(['inc_a', 'inc_b', 'inc_c']);
+  recent.remember(firing('d'), 'inc_d', 1);
   expect(recent.size).toBe(2);
-  expect(recent.duplicateOf(firing('b'), 2)).toBeUndefined();
-  expect(recent.duplicateOf(firing('a'), 2)).toBe('inc_a');
-  expect(recent.duplicateOf(firing('c'), 2)).toBe('inc_c');
+  expect(['a', 'b', 'c', 'd'].map((fp) => recent.duplicateOf(firing(fp), 2))).toEqual([
+    undefined,
+    undefined,
+    'inc_c',
+    'inc_d',
+  ]);
 });
 
 it('forgets everything under another epoch, and remembers nothing with capacity 0', () => {
