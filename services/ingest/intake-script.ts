@@ -6,31 +6,34 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *
  * KEYS[1]: the storm window key (routes the script to the prefix's cluster slot).
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget,
- *       candidate storm incident id, dedup TTL seconds, timeline alert cap, then ALERT_FIELDS values
- *       per alert: kind, fp, startsAt, status, ck, ckText, level, severity, priority, id, entry (the
- *       alert's timeline entry JSON, which carries its labels, annotations and generatorURL).
- *       kind 'F' is a full record; kind 'P' is a probe for an alert ingest believes is a duplicate
- *       (only fp, startsAt, status set): if it is not one after all, its index comes back in `retry`
- *       and ingest sends it again in full.
+ *       candidate storm incident id, dedup TTL seconds, timeline alert cap, then the records as one
+ *       JSON array, then one timeline entry JSON per full record (it carries the alert's labels,
+ *       annotations and generatorURL), in the records' order.
+ *       A full record is [fp, startsAt, status, ck, ckText, level, severity, priority, id]; a probe,
+ *       for an alert ingest believes is a duplicate, is [fp, startsAt, status]: if it is not one after
+ *       all, its index comes back in `retry` and ingest sends it again in full.
  * Returns JSON { r: [[code, incidentId]…], opened: [[id, priority, storm, severity, level, alertname]…],
  *   resolved: [id…], pending: [[id, priority, storm]…], retry: [index…] }
  * where code is 'new' | 'dup' | 'update'.
  */
-/** Values per alert in the script's ARGV. */
-export const ALERT_FIELDS = 11;
-
 export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
 local P, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local stormCandidate, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 local backlogKey = P .. ':ingest:triage-backlog'
 local out = { r = {}, opened = {}, resolved = {}, pending = {}, retry = {} }
-local pendingSeen = {}
+local pendingChecked = {}
 
 local function inc(id, suffix) return P .. ':inc:' .. id .. (suffix or '') end
 
+-- Incident statuses read in this batch (this script is the only writer while it runs).
+local statusOf = {}
 local function is_closed(id)
-  local s = redis.call('HGET', inc(id, ':state'), 'status')
+  local s = statusOf[id]
+  if s == nil then
+    s = redis.call('HGET', inc(id, ':state'), 'status') or false
+    statusOf[id] = s
+  end
   return (not s) or s == 'resolved' or s == 'failed'
 end
 
@@ -48,6 +51,7 @@ local function create(id, a, level, severity, priority, storm, investigate)
     'labels', labels, 'annotations', annotations, 'generatorURL', generatorURL,
     'createdAt', now, 'createdMs', nowMs)
   redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMs, 'updatedAt', now)
+  statusOf[id] = 'open'
   redis.call('ZADD', P .. ':incidents', nowMs, id)
   redis.call('ZADD', P .. ':incidents:status:open', nowMs, id)
   if investigate then
@@ -77,6 +81,11 @@ end
 -- Incidents whose firing count and updatedAt are written once, after the whole batch.
 local touched = {}
 
+local function timeline_overflow()
+  return cjson.encode({ at = now, type = 'summary', by = 'ingest',
+    message = 'More than ' .. timelineCap .. ' alerts: the rest are counted in alertCount and listed in fingerprints.' })
+end
+
 local function attach(id, a, firing)
   local count = redis.call('HINCRBY', inc(id), 'alertCount', 1)
   redis.call('HSET', inc(id, ':alerts'), a.fp, a.entry)
@@ -85,11 +94,51 @@ local function attach(id, a, firing)
   if count <= timelineCap then
     redis.call('RPUSH', inc(id, ':timeline'), a.entry)
   elseif count == timelineCap + 1 then
-    redis.call('RPUSH', inc(id, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
-      message = 'More than ' .. timelineCap .. ' alerts: the rest are counted in alertCount and listed in fingerprints.' }))
+    redis.call('RPUSH', inc(id, ':timeline'), timeline_overflow())
   end
   touched[id] = true
 end
+
+-- New firing alerts are gathered per incident and written with one command per structure (flush).
+local gathered = {}
+
+local function gather(id, a)
+  local g = gathered[id]
+  if not g then
+    g = { base = tonumber(redis.call('HGET', inc(id), 'alertCount')) or 0, alerts = {}, firing = {}, timeline = {} }
+    gathered[id] = g
+  end
+  local n = #g.firing + 1
+  g.firing[n] = a.fp
+  g.alerts[2 * n - 1], g.alerts[2 * n] = a.fp, a.entry
+  if g.base + n <= timelineCap then
+    g.timeline[#g.timeline + 1] = a.entry
+  elseif g.base + n == timelineCap + 1 then
+    g.timeline[#g.timeline + 1] = timeline_overflow()
+  end
+  redis.call('SET', P .. ':fp:' .. a.fp, id, 'EX', dedupTtl)
+  touched[id] = true
+end
+
+-- unpack() has a stack limit: large batches are written in slices.
+local function call_in_slices(command, key, values, width)
+  for first = 1, #values, 1000 * width do
+    redis.call(command, key, unpack(values, first, math.min(#values, first + 1000 * width - 1)))
+  end
+end
+
+local function flush()
+  for id, g in pairs(gathered) do
+    redis.call('HINCRBY', inc(id), 'alertCount', #g.firing)
+    call_in_slices('HSET', inc(id, ':alerts'), g.alerts, 2)
+    call_in_slices('SADD', inc(id, ':firing'), g.firing, 1)
+    if #g.timeline > 0 then call_in_slices('RPUSH', inc(id, ':timeline'), g.timeline, 1) end
+  end
+  gathered = {}
+end
+
+-- Correlation key → incident for this batch (forgotten when an incident resolves).
+local joined = {}
 
 local function resolve_fp(id, a)
   redis.call('SREM', inc(id, ':firing'), a.fp)
@@ -100,11 +149,13 @@ local function resolve_fp(id, a)
     local entry = cjson.encode({ at = now, type = 'status', by = 'ingest', status = 'resolved',
       message = 'All alerts of this incident resolved' })
     set_status(P, id, 'resolved', entry, now, '')
+    statusOf[id] = 'resolved'
     if redis.call('HGET', inc(id), 'storm') == '1' then
       if redis.call('GET', P .. ':storm:current') == id then redis.call('DEL', P .. ':storm:current') end
       stormMemo = nil
     end
     redis.call('SREM', backlogKey, id)
+    joined = {}
     table.insert(out.resolved, id)
   end
 end
@@ -112,9 +163,13 @@ end
 -- Incidents opened within the storm window, counted once per batch and kept up to date locally.
 local recentOpened
 local function open_or_join(a)
+  if joined[a.ck] then return joined[a.ck] end
   local corrKey = P .. ':corr:' .. a.ck
   local existing = redis.call('GET', corrKey)
-  if existing and not is_closed(existing) then return existing end
+  if existing and not is_closed(existing) then
+    joined[a.ck] = existing
+    return existing
+  end
   if not recentOpened then
     redis.call('ZREMRANGEBYSCORE', P .. ':storm:opened', '-inf', nowMs - windowMs)
     recentOpened = redis.call('ZCARD', P .. ':storm:opened')
@@ -129,6 +184,7 @@ local function open_or_join(a)
       and redis.call('SCARD', backlogKey) < budget
     if not investigate then
       redis.call('SET', corrKey, storm, 'EX', dedupTtl)
+      joined[a.ck] = storm
       return storm
     end
     redis.call('HINCRBY', inc(storm), 'admitted', 1)
@@ -137,23 +193,31 @@ local function open_or_join(a)
   redis.call('ZADD', P .. ':storm:opened', nowMs, id)
   recentOpened = recentOpened + 1
   redis.call('SET', corrKey, id, 'EX', dedupTtl)
+  joined[a.ck] = id
   return id
 end
 
-local STRIDE = ${ALERT_FIELDS}
-for i = 10, #ARGV, STRIDE do
-  local a = { probe = ARGV[i] == 'P', fp = ARGV[i + 1], startsAt = ARGV[i + 2], status = ARGV[i + 3],
-    ck = ARGV[i + 4], ckText = ARGV[i + 5], level = tonumber(ARGV[i + 6]), severity = ARGV[i + 7],
-    priority = tonumber(ARGV[i + 8]), id = ARGV[i + 9], entry = ARGV[i + 10] }
+local records = cjson.decode(ARGV[10])
+local nextEntry = 11
+for index, rec in ipairs(records) do
+  local a = { probe = #rec == 3, fp = rec[1], startsAt = rec[2], status = rec[3] }
+  if not a.probe then
+    a.ck, a.ckText, a.level, a.severity, a.priority, a.id = rec[4], rec[5], rec[6], rec[7], rec[8], rec[9]
+    a.entry = ARGV[nextEntry]
+    nextEntry = nextEntry + 1
+  end
+  -- Resolutions read what earlier alerts of this batch wrote.
+  if a.status == 'resolved' then flush() end
   local dedupKey = P .. ':dedup:' .. a.fp .. ':' .. a.startsAt
-  local seen = redis.call('GET', dedupKey)
+  -- Reading refreshes the record's TTL: an alert is remembered for DEDUP_TTL_SECONDS after it was last sent.
+  local seen = redis.call('GETEX', dedupKey, 'EX', dedupTtl)
   local id, status
   if seen then
     local sep = string.find(seen, '|', 1, true)
     id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
   end
   if a.probe and not (seen and not (a.status == 'resolved' and status == 'firing')) then
-    table.insert(out.retry, (i - 10) / STRIDE)
+    table.insert(out.retry, index - 1)
   elseif seen then
     if a.status == 'resolved' and status == 'firing' then
       redis.call('SET', dedupKey, id .. '|resolved', 'EX', dedupTtl)
@@ -163,21 +227,21 @@ for i = 10, #ARGV, STRIDE do
       resolve_fp(id, a)
       table.insert(out.r, { 'update', id })
     else
-      redis.call('EXPIRE', dedupKey, dedupTtl)
       table.insert(out.r, { 'dup', id })
     end
     -- A retried webhook re-ensures the triage job of an incident still waiting for one (when the
     -- first attempt stored the incident but failed before queueing its job: no BullMQ job hash).
-    if not pendingSeen[id] and redis.call('SISMEMBER', backlogKey, id) == 1
-      and redis.call('EXISTS', P .. ':triage:triage-' .. id) == 0 then
-      pendingSeen[id] = true
-      table.insert(out.pending, { id, tonumber(redis.call('HGET', inc(id), 'priority')),
-        tonumber(redis.call('HGET', inc(id), 'storm')) })
+    if not pendingChecked[id] then
+      pendingChecked[id] = true
+      if redis.call('SISMEMBER', backlogKey, id) == 1 and redis.call('EXISTS', P .. ':triage:triage-' .. id) == 0 then
+        table.insert(out.pending, { id, tonumber(redis.call('HGET', inc(id), 'priority')),
+          tonumber(redis.call('HGET', inc(id), 'storm')) })
+      end
     end
   else
     if a.status == 'firing' then
       id = open_or_join(a)
-      attach(id, a, true)
+      gather(id, a)
     else
       local known = redis.call('GET', P .. ':fp:' .. a.fp)
       if known and redis.call('EXISTS', inc(known)) == 1 then
@@ -196,6 +260,7 @@ for i = 10, #ARGV, STRIDE do
     table.insert(out.r, { 'new', id })
   end
 end
+flush()
 for id in pairs(touched) do
   redis.call('HSET', inc(id), 'firingCount', redis.call('SCARD', inc(id, ':firing')))
   redis.call('HSET', inc(id, ':state'), 'updatedAt', now)

@@ -8,7 +8,7 @@ import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanag
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
-import { ALERT_FIELDS, INTAKE_LUA } from './intake-script.js';
+import { INTAKE_LUA } from './intake-script.js';
 import { RecentAlerts } from './recent-alerts.js';
 
 const intakeScript = luaScript(INTAKE_LUA);
@@ -29,6 +29,12 @@ export interface IntakeResult {
   incidents: string[];
   opened: string[];
   resolved: string[];
+}
+
+/** A full record carries the alert's timeline entry; a probe (fingerprint, startsAt, status) does not. */
+interface ScriptRecord {
+  fields: (string | number)[];
+  entry?: string;
 }
 
 interface ScriptReply {
@@ -62,6 +68,7 @@ export class Intake {
   async ingest(webhook: AlertmanagerWebhook): Promise<IntakeResult> {
     const now = new Date();
     const nowMs = now.getTime();
+    const at = now.toISOString();
     const alerts = webhook.alerts;
     // Re-sends of alerts this process recorded are answered from memory; the rest need Redis.
     const incidentOf = alerts.map((alert) => this.recent.duplicateOf(alert, nowMs));
@@ -76,15 +83,19 @@ export class Intake {
     if (!this.recent.adopt(epoch ?? (await this.newEpoch())) && misses.length < alerts.length) {
       return this.ingest(webhook);
     }
-    const firstRecords = misses.map((i, k) => {
-      const alert = alerts[i] as Alert;
-      return looksDuplicate(alert, seen[k] ?? null) ? probe(alert) : this.describe(alert, webhook, now);
-    });
-    const first = firstRecords.length ? await this.run(firstRecords, now) : undefined;
+    const first = misses.length
+      ? await this.run(
+          misses.map((i, k) => {
+            const alert = alerts[i] as Alert;
+            return looksDuplicate(alert, seen[k] ?? null) ? probe(alert) : this.describe(alert, webhook, at);
+          }),
+          now,
+        )
+      : undefined;
     const retried = asArray(first?.retry).map((k) => misses[k] as number);
     const second = retried.length
       ? await this.run(
-          retried.map((i) => this.describe(alerts[i] as Alert, webhook, now)),
+          retried.map((i) => this.describe(alerts[i] as Alert, webhook, at)),
           now,
         )
       : undefined;
@@ -117,7 +128,9 @@ export class Intake {
     return (await this.redis.get(this.keys.ingestEpoch)) as string;
   }
 
-  private async run(records: string[][], now: Date): Promise<ScriptReply> {
+  private async run(records: ScriptRecord[], now: Date): Promise<ScriptReply> {
+    const entries: string[] = [];
+    for (const record of records) if (record.entry !== undefined) entries.push(record.entry);
     const reply = await intakeScript(
       this.redis,
       [this.keys.stormOpened],
@@ -131,21 +144,21 @@ export class Intake {
         randomId('inc'),
         String(this.settings.dedupTtlSeconds),
         String(this.settings.timelineAlertCap),
-        ...records.flat(),
+        JSON.stringify(records.map((record) => record.fields)),
+        ...entries,
       ],
     );
     return JSON.parse(reply as string) as ScriptReply;
   }
 
-  /** The script's full record for an alert (ALERT_FIELDS values). */
-  private describe(alert: Alert, webhook: AlertmanagerWebhook, now: Date): string[] {
-    const labels = { ...webhook.commonLabels, ...alert.labels };
-    const annotations = { ...webhook.commonAnnotations, ...alert.annotations };
+  /** The script's full record for an alert: its fields and its timeline entry. */
+  private describe(alert: Alert, webhook: AlertmanagerWebhook, at: string): ScriptRecord {
+    const labels = withCommon(webhook.commonLabels, alert.labels);
     const level = this.classifier.level(labels);
     const severity = labels.severity ?? 'warning';
     const correlation = this.correlate(labels);
     const entry = {
-      at: now.toISOString(),
+      at,
       type: 'alert',
       by: 'ingest',
       status: alert.status,
@@ -153,23 +166,24 @@ export class Intake {
       startsAt: alert.startsAt,
       endsAt: alert.endsAt,
       labels,
-      annotations,
+      annotations: withCommon(webhook.commonAnnotations, alert.annotations),
       generatorURL: alert.generatorURL,
       receiver: webhook.receiver,
     };
-    return [
-      'F',
-      alert.fingerprint,
-      alert.startsAt,
-      alert.status,
-      correlation.hash,
-      correlation.readable,
-      String(level),
-      severity,
-      String(priorityFor(level, severity)),
-      randomId('inc'),
-      JSON.stringify(entry),
-    ];
+    return {
+      fields: [
+        alert.fingerprint,
+        alert.startsAt,
+        alert.status,
+        correlation.hash,
+        correlation.readable,
+        level,
+        severity,
+        priorityFor(level, severity),
+        randomId('inc'),
+      ],
+      entry: JSON.stringify(entry),
+    };
   }
 
   /** Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. */
@@ -236,10 +250,14 @@ function looksDuplicate(alert: Alert, stored: string | null): boolean {
   return stored !== null && (alert.status === 'firing' || stored.endsWith('|resolved'));
 }
 
-function probe(alert: Alert): string[] {
-  const record = ['P', alert.fingerprint, alert.startsAt, alert.status];
-  while (record.length < ALERT_FIELDS) record.push('');
-  return record;
+function probe(alert: Alert): ScriptRecord {
+  return { fields: [alert.fingerprint, alert.startsAt, alert.status] };
+}
+
+/** Alertmanager's alert labels already hold the common ones; only a hand-made body may lack some. */
+function withCommon(common: Record<string, string>, own: Record<string, string>): Record<string, string> {
+  for (const name in common) if (!(name in own)) return { ...common, ...own };
+  return own;
 }
 
 function asArray<T>(value: T[] | Record<string, never> | undefined): T[] {
