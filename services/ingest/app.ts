@@ -4,7 +4,6 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { ApprovalStore } from '../../shared/approvals.js';
 import type { AutomationControl } from '../../shared/control.js';
@@ -19,6 +18,7 @@ import { incidentStatusSchema } from '../../shared/schemas/incident.js';
 import { verifyAuditChain } from '../executor/audit.js';
 import type { ApprovalDecisions } from './approval-decisions.js';
 import { requireToken } from './auth.js';
+import { readBody } from './body.js';
 import type { IngestEnv } from './env.js';
 import type { Intake } from './intake.js';
 import { createConsoleApp } from './ui/app.js';
@@ -75,39 +75,35 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json({ error: 'internal error' }, 500);
   });
 
-  app.post(
-    '/webhooks/alertmanager',
-    requireToken(env.INGEST_TOKEN),
-    bodyLimit({
-      maxSize: env.MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: `body larger than MAX_BODY_BYTES (${env.MAX_BODY_BYTES} bytes)` }, 413),
-    }),
-    async (c) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch (error) {
-        metrics.alertsReceived.inc({ result: 'rejected' });
-        return c.json({ error: 'body is not valid JSON', details: (error as Error).message }, 400);
-      }
-      const parsed = alertmanagerWebhookSchema.safeParse(body);
-      if (!parsed.success) {
-        const alerts = (body as { alerts?: unknown })?.alerts;
-        metrics.alertsReceived.inc(
-          { result: 'rejected' },
-          Array.isArray(alerts) ? Math.max(alerts.length, 1) : 1,
-        );
-        return c.json({ error: 'invalid Alertmanager webhook body', details: parsed.error.issues }, 400);
-      }
-      const result = await deps.intake.ingest(parsed.data);
-      metrics.alertsReceived.inc({ result: 'accepted' }, result.accepted);
-      metrics.alertsReceived.inc({ result: 'duplicate' }, result.duplicates);
-      return c.json(
-        { accepted: result.accepted, duplicates: result.duplicates, incidents: result.incidents },
-        202,
+  app.post('/webhooks/alertmanager', requireToken(env.INGEST_TOKEN), async (c) => {
+    const text = await readBody(c, env.MAX_BODY_BYTES);
+    if (text === null) {
+      return c.json({ error: `body larger than MAX_BODY_BYTES (${env.MAX_BODY_BYTES} bytes)` }, 413);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      metrics.alertsReceived.inc({ result: 'rejected' });
+      return c.json({ error: 'body is not valid JSON', details: (error as Error).message }, 400);
+    }
+    const parsed = alertmanagerWebhookSchema.safeParse(body);
+    if (!parsed.success) {
+      const alerts = (body as { alerts?: unknown })?.alerts;
+      metrics.alertsReceived.inc(
+        { result: 'rejected' },
+        Array.isArray(alerts) ? Math.max(alerts.length, 1) : 1,
       );
-    },
-  );
+      return c.json({ error: 'invalid Alertmanager webhook body', details: parsed.error.issues }, 400);
+    }
+    const result = await deps.intake.ingest(parsed.data);
+    metrics.alertsReceived.inc({ result: 'accepted' }, result.accepted);
+    metrics.alertsReceived.inc({ result: 'duplicate' }, result.duplicates);
+    return c.json(
+      { accepted: result.accepted, duplicates: result.duplicates, incidents: result.incidents },
+      202,
+    );
+  });
 
   app.get('/api/incidents', admin, async (c) => {
     const query = listQuerySchema.safeParse(c.req.query());

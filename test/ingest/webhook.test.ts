@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { IncidentStore } from '../../shared/incidents.js';
@@ -196,6 +197,40 @@ describe('bad input', () => {
     expect(res.status).toBe(413);
     expect((await res.json()).error).toMatch(/MAX_BODY_BYTES/);
     expect(await keysUnder(t)).toEqual([]);
+  });
+
+  it('answers 413 to an oversized body sent in chunks without Content-Length, and goes on serving', async () => {
+    const body = JSON.stringify({ ...firing, commonAnnotations: { padding: 'x'.repeat(5 * 1024 * 1024) } });
+    const chunks = Array.from({ length: 5 }, (_, i) =>
+      body.slice((i * body.length) / 5, ((i + 1) * body.length) / 5),
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${ingest.url}/webhooks/alertmanager`, {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+      expect(status).toBe(413);
+      expect(await keysUnder(t)).toEqual([]);
+      const next = await fetch(`${ingest.url}/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(firing),
+      });
+      expect(next.status).toBe(202);
+    } finally {
+      agent.destroy();
+    }
   });
 });
 
