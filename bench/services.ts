@@ -13,27 +13,36 @@ export interface ServiceProcess {
 }
 
 /** Runs one Hermes service as its own process, as in production. */
-export async function spawnService(
+export function spawnService(
   name: 'ingest' | 'triage' | 'executor' | 'notifier',
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
-  const port = name === 'ingest' ? await freePort() : 0;
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'services', name, 'main.ts')], {
+  return spawnScript(resolve(root, 'services', name, 'main.ts'), env, name === 'ingest');
+}
+
+/** Runs a TypeScript file as its own process on a free PORT; with `http`, waits for its /readyz. */
+export async function spawnScript(
+  file: string,
+  env: Record<string, string> = {},
+  http = true,
+): Promise<ServiceProcess> {
+  const port = http ? await freePort() : 0;
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', process.env.BENCH_CHILD_STDOUT ? 'inherit' : 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  if (name === 'ingest') {
+  if (http) {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+      if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode}`);
       try {
         if ((await fetch(`${url}/readyz`)).ok) break;
       } catch {
         // starting
       }
-      if (Date.now() > deadline) throw new Error(`${name} did not become ready`);
+      if (Date.now() > deadline) throw new Error(`${file} did not become ready`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
