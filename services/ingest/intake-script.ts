@@ -12,7 +12,7 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *       A full record is [fp, startsAt, status, ck, ckText, level, severity, priority, id]; a probe,
  *       for an alert ingest believes is a duplicate, is [fp, startsAt, status]: if it is not one after
  *       all, its index comes back in `retry` and ingest sends it again in full.
- * Returns JSON { r: [[code, incidentId]…], opened: [[id, priority, storm, severity, level, alertname]…],
+ * Returns JSON { r: [code, incidentId, code, incidentId…] (one pair per record not retried), opened: [[id, priority, storm, severity, level, alertname]…],
  *   resolved: [id…], pending: [[id, priority, storm]…], retry: [index…] }
  * where code is 'new' | 'dup' | 'update'.
  */
@@ -22,6 +22,7 @@ local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumb
 local stormCandidate, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 local backlogKey = P .. ':ingest:triage-backlog'
 local out = { r = {}, opened = {}, resolved = {}, pending = {}, retry = {} }
+local r = out.r
 local pendingChecked = {}
 
 local function inc(id, suffix) return P .. ':inc:' .. id .. (suffix or '') end
@@ -225,9 +226,9 @@ for index, rec in ipairs(records) do
         redis.call('RPUSH', inc(id, ':timeline'), a.entry)
       end
       resolve_fp(id, a)
-      table.insert(out.r, { 'update', id })
+      r[#r + 1], r[#r + 2] = 'update', id
     else
-      table.insert(out.r, { 'dup', id })
+      r[#r + 1], r[#r + 2] = 'dup', id
     end
     -- A retried webhook re-ensures the triage job of an incident still waiting for one (when the
     -- first attempt stored the incident but failed before queueing its job: no BullMQ job hash).
@@ -257,7 +258,7 @@ for index, rec in ipairs(records) do
       end
     end
     redis.call('SET', dedupKey, id .. '|' .. a.status, 'EX', dedupTtl)
-    table.insert(out.r, { 'new', id })
+    r[#r + 1], r[#r + 2] = 'new', id
   end
 end
 flush()

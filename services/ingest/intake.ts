@@ -38,7 +38,8 @@ interface ScriptRecord {
 }
 
 interface ScriptReply {
-  r: [code: 'new' | 'dup' | 'update', incidentId: string][];
+  /** Flat: code, incident id, code, incident id… */
+  r: string[];
   opened: [id: string, priority: number, storm: number, severity: string, level: number, alertname: string][];
   resolved: string[];
   pending: [id: string, priority: number, storm: number][];
@@ -103,10 +104,10 @@ export class Intake {
     const order = [...misses.filter((i) => !retriedSet.has(i)), ...retried];
     const results = [...asArray(first?.r), ...asArray(second?.r)];
     let accepted = 0;
-    results.forEach(([code, id], k) => {
-      incidentOf[order[k] as number] = id;
-      if (code !== 'dup') accepted++;
-    });
+    for (let k = 0; k < order.length; k++) {
+      incidentOf[order[k] as number] = results[2 * k + 1];
+      if (results[2 * k] !== 'dup') accepted++;
+    }
     const opened = [...asArray(first?.opened), ...asArray(second?.opened)];
     const resolved = [...asArray(first?.resolved), ...asArray(second?.resolved)];
     await this.enqueueTriage([...opened, ...asArray(first?.pending), ...asArray(second?.pending)]);
