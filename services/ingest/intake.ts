@@ -81,9 +81,8 @@ export class Intake {
       this.keys.ingestEpoch,
       ...misses.map((i) => this.keys.dedup((alerts[i] as Alert).fingerprint, (alerts[i] as Alert).startsAt)),
     ]);
-    if (!this.recent.adopt(epoch ?? (await this.newEpoch())) && misses.length < alerts.length) {
-      return this.ingest(webhook);
-    }
+    const current = epoch ?? (await this.newEpoch());
+    if (!this.recent.adopt(current) && misses.length < alerts.length) return this.ingest(webhook);
     const first = misses.length
       ? await this.run(
           misses.map((i, k) => {
@@ -113,7 +112,7 @@ export class Intake {
     await this.enqueueTriage([...opened, ...asArray(first?.pending), ...asArray(second?.pending)]);
     await this.afterOpen(opened);
     await this.afterResolve(resolved);
-    for (const i of misses) this.recent.remember(alerts[i] as Alert, incidentOf[i] as string, nowMs);
+    for (const i of misses) this.recent.remember(alerts[i] as Alert, incidentOf[i] as string, nowMs, current);
     return {
       accepted,
       duplicates: alerts.length - accepted,
@@ -121,6 +120,11 @@ export class Intake {
       opened: opened.map(([id]) => id),
       resolved,
     };
+  }
+
+  /** After the connection to Redis dropped: what it held may not be what is remembered. */
+  forgetRecentAlerts(): void {
+    this.recent.forget();
   }
 
   /** Marks this Redis (again, if it was flushed or replaced) so caches can tell it is the same one. */

@@ -32,10 +32,19 @@ export class RecentAlerts {
   /** True when the entries were recorded under this epoch; otherwise forgets them all. */
   adopt(epoch: string): boolean {
     if (epoch === this.epoch) return true;
-    this.newer = new Map();
-    this.older = new Map();
+    this.forget();
     this.epoch = epoch;
     return false;
+  }
+
+  /**
+   * Forgets everything, and refuses entries from requests that adopted the epoch before: for when
+   * the connection to Redis dropped (a failover may have lost the last writes, epoch and all).
+   */
+  forget(): void {
+    this.newer = new Map();
+    this.older = new Map();
+    this.epoch = null;
   }
 
   /** The incident a re-sent alert belongs to, or undefined when Redis has to decide. */
@@ -48,9 +57,12 @@ export class RecentAlerts {
     return recorded.incidentId;
   }
 
-  /** Call only once Redis holds the alert with this status (and its incident's jobs are queued). */
-  remember(alert: Alert, incidentId: string, nowMs: number): void {
-    if (this.capacity === 0) return;
+  /**
+   * Call only once Redis holds the alert with this status (and its incident's jobs are queued), with
+   * the epoch adopted before Redis was asked: entries from before a `forget()` are dropped.
+   */
+  remember(alert: Alert, incidentId: string, nowMs: number, epoch: string): void {
+    if (this.capacity === 0 || epoch !== this.epoch) return;
     // One entry per fingerprint: its latest firing (a new startsAt) replaces the one before.
     this.newer.set(alert.fingerprint, {
       startsAt: alert.startsAt,

@@ -60,6 +60,8 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
       timelineAlertCap: TIMELINE_ALERT_CAP,
     },
   );
+  // A failover can lose the last acknowledged writes: alerts remembered as recorded are checked again.
+  for (const event of ['close', '-node', 'node error']) redis.on(event, () => intake.forgetRecentAlerts());
   const slackInteractions = env.SLACK_SIGNING_SECRET
     ? createSlackInteractionsApp({
         signingSecret: env.SLACK_SIGNING_SECRET,

@@ -162,6 +162,29 @@ describe('POST /webhooks/alertmanager', () => {
   });
 });
 
+describe('recent-alert cache', () => {
+  it('asks Redis again about remembered alerts once the connection dropped (a failover may have lost them)', async () => {
+    const body = webhookBody([{ alertname: 'ServiceDown', instance: 'fo-1', fingerprint: 'failover1' }]);
+    expect(await (await post(ingest.url, body)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await (await post(ingest.url, body)).json()).toMatchObject({ accepted: 0, duplicates: 1 });
+
+    // The promoted replica never got the alert's record, and the failover cut ingest's connection.
+    const [record] = await t.redis.keys(`${t.keys.bullPrefix}:dedup:failover1:*`);
+    await t.redis.del(record as string);
+    await t.redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+
+    let reply: Response | undefined;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      reply = await post(ingest.url, body);
+      if (reply.status !== 503) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(reply?.status).toBe(202);
+    expect(await reply?.json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await t.redis.keys(`${t.keys.bullPrefix}:dedup:failover1:*`)).toHaveLength(1);
+  });
+});
+
 describe('bad input', () => {
   const cases: [string, string | object, number][] = [
     ['missing alerts', { version: '4', status: 'firing' }, 400],
