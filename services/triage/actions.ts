@@ -1,5 +1,6 @@
 import type { Queue, QueueEvents } from 'bullmq';
-import { randomId } from '../../shared/ids.js';
+import { actionHash, sha256 } from '../../shared/canonical.js';
+import type { IncidentStore } from '../../shared/incidents.js';
 import {
   type ActionJob,
   type ActionOutcome,
@@ -15,6 +16,7 @@ export class ActionClient {
     private readonly queue: Queue,
     private readonly events: QueueEvents,
     private readonly timeoutMs: number,
+    private readonly store: IncidentStore,
   ) {}
 
   async request(input: {
@@ -23,7 +25,7 @@ export class ActionClient {
     args: Record<string, unknown>;
     approvalRequest?: ApprovalRequest | undefined;
   }): Promise<ActionOutcome> {
-    const actionId = randomId('act');
+    const actionId = await this.nextActionId(input.incidentId, input.tool, input.args);
     const job: ActionJob = actionJobSchema.parse({
       actionId,
       incidentId: input.incidentId,
@@ -56,6 +58,24 @@ export class ActionClient {
       };
     }
     return parsed.data;
+  }
+
+  /**
+   * The n-th request of one tool with the same arguments for an incident gets the n-th id of a fixed
+   * sequence, n counting the requests the executor has already decided. So a request repeated after a
+   * crash (triage died before the executor decided) gets the id it had, and the executor, which runs an
+   * id at most once, runs it once; a deliberate repeat after a decision gets a new id.
+   */
+  private async nextActionId(
+    incidentId: string,
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<string> {
+    const request = actionHash(tool, args);
+    for (let n = 0; ; n++) {
+      const actionId = `act_${sha256(`${incidentId}:${request}:${n}`).slice(0, 32)}`;
+      if (!(await this.store.getAction(incidentId, actionId))) return actionId;
+    }
   }
 
   /** After verification: tells the executor's breaker whether an executed action worked. */

@@ -53,7 +53,7 @@ export async function startTriage(
   const notifications = createQueue(QUEUE.notifications, command, keys.bullPrefix);
   const actionEvents = createQueueEvents(QUEUE.actions, eventsConnection, keys.bullPrefix);
   await actionEvents.waitUntilReady();
-  const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS);
+  const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS, store);
   const prometheus = env.PROMETHEUS_URL ? new PrometheusClient(env.PROMETHEUS_URL) : undefined;
   const toolbox = new Toolbox({
     store,
