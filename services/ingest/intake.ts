@@ -8,6 +8,7 @@ import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanag
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
+import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { INTAKE_LUA } from './intake-script.js';
 import { RecentAlerts } from './recent-alerts.js';
 
@@ -65,16 +66,42 @@ export class Intake {
   }
 
   private readonly recent: RecentAlerts;
+  private readonly inFlight = new InFlightAlerts();
 
   async ingest(webhook: AlertmanagerWebhook): Promise<IntakeResult> {
     const now = new Date();
-    const nowMs = now.getTime();
-    const at = now.toISOString();
     const alerts = webhook.alerts;
     // Re-sends of alerts this process recorded are answered from memory; the rest need Redis.
-    const incidentOf = alerts.map((alert) => this.recent.duplicateOf(alert, nowMs));
+    const incidentOf = alerts.map((alert) => this.recent.duplicateOf(alert, now.getTime()));
+    // Re-sends of alerts another request of this process is recording right now wait for that one.
+    const joined = new Map<number, Promise<string>>();
     const misses: number[] = [];
-    for (let i = 0; i < alerts.length; i++) if (incidentOf[i] === undefined) misses.push(i);
+    for (let i = 0; i < alerts.length; i++) {
+      if (incidentOf[i] !== undefined) continue;
+      const recording = this.inFlight.join(alerts[i] as Alert);
+      if (recording) joined.set(i, recording);
+      else misses.push(i);
+    }
+    const recording = this.inFlight.begin(misses.map((i) => alerts[i] as Alert));
+    try {
+      return await this.record(webhook, alerts, incidentOf, misses, joined, now, recording);
+    } catch (error) {
+      recording.fail(error as Error);
+      throw error;
+    }
+  }
+
+  private async record(
+    webhook: AlertmanagerWebhook,
+    alerts: Alert[],
+    incidentOf: (string | undefined)[],
+    misses: number[],
+    joined: Map<number, Promise<string>>,
+    now: Date,
+    recording: Recording,
+  ): Promise<IntakeResult> {
+    const nowMs = now.getTime();
+    const at = now.toISOString();
     // One MGET reads Redis' epoch (is the cache still about this Redis?) and the misses' dedup
     // records: re-sends cross to the script as small probes instead of fully described records.
     const [epoch, ...seen] = await this.redis.mget([
@@ -82,7 +109,11 @@ export class Intake {
       ...misses.map((i) => this.keys.dedup((alerts[i] as Alert).fingerprint, (alerts[i] as Alert).startsAt)),
     ]);
     const current = epoch ?? (await this.newEpoch());
-    if (!this.recent.adopt(current) && misses.length < alerts.length) return this.ingest(webhook);
+    if (!this.recent.adopt(current) && misses.length + joined.size < alerts.length) {
+      // Cached answers were about another Redis: start again (joined recordings have to finish first).
+      recording.fail(new Error('Redis epoch changed; retry'));
+      return this.ingest(webhook);
+    }
     const first = misses.length
       ? await this.run(
           misses.map((i, k) => {
@@ -113,6 +144,8 @@ export class Intake {
     await this.afterOpen(opened);
     await this.afterResolve(resolved);
     for (const i of misses) this.recent.remember(alerts[i] as Alert, incidentOf[i] as string, nowMs, current);
+    recording.settle(misses.map((i) => incidentOf[i] as string));
+    for (const [i, recorded] of joined) incidentOf[i] = await recorded;
     return {
       accepted,
       duplicates: alerts.length - accepted,

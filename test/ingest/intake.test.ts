@@ -166,3 +166,73 @@ it('forgets what it remembered when Redis is flushed, so re-sent alerts are reco
     await close();
   }
 });
+
+it('answers re-sends of alerts another request is recording once that one has, without asking Redis about them', async () => {
+  const { proxy, calls } = counting(t.redis);
+  const asked: string[] = [];
+  const recording = new Proxy(proxy, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === 'mget')
+        return (keys: string[]) => {
+          asked.push(...keys);
+          return value.call(target, keys);
+        };
+      return value;
+    },
+  });
+  const { intake, close } = intakeOn(recording);
+  try {
+    const a = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'j1' };
+    const b = { alertname: 'ServiceDown', instance: 'b', fingerprint: 'j2' };
+    const [first, second] = await Promise.all([
+      intake.ingest(webhookBody([a])),
+      intake.ingest(webhookBody([a, b])),
+    ]);
+    expect(first).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(second).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(second.incidents).toContain(first.incidents[0]);
+    // Redis was asked about each alert once: j1 by the first request, j2 by the second.
+    expect(asked.filter((key) => key.includes(':dedup:'))).toEqual([
+      expect.stringContaining(':dedup:j1:'),
+      expect.stringContaining(':dedup:j2:'),
+    ]);
+    expect(calls.evalsha).toBe(2);
+    const store = new IncidentStore(t.redis, t.keys);
+    expect((await store.get(first.incidents[0] as string))?.alertCount).toBe(1);
+  } finally {
+    await close();
+  }
+});
+
+it('fails a request that waited on a recording which failed, so the sender retries it', async () => {
+  let failNext = true;
+  const flaky = new Proxy(t.redis, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (prop === 'evalsha')
+        return async (...args: unknown[]) => {
+          if (failNext) {
+            failNext = false;
+            await new Promise((r) => setTimeout(r, 50));
+            throw new Error('Connection is closed.');
+          }
+          return value.apply(target, args);
+        };
+      return value.bind(target);
+    },
+  });
+  const { intake, close } = intakeOn(flaky);
+  try {
+    const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'k1' }]);
+    const results = await Promise.allSettled([intake.ingest(body), intake.ingest(body)]);
+    // Both with the storage error, which the webhook answers with 503.
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'))).toEqual(
+      ['Connection is closed.', 'Connection is closed.'],
+    );
+    expect(await intake.ingest(body)).toMatchObject({ accepted: 1, duplicates: 0 });
+  } finally {
+    await close();
+  }
+});
