@@ -20,7 +20,7 @@ import type { ApprovalDecisions } from './approval-decisions.js';
 import { requireToken } from './auth.js';
 import { readBody } from './body.js';
 import type { IngestEnv } from './env.js';
-import type { Intake } from './intake.js';
+import { type Intake, StorageChangedError } from './intake.js';
 import { createConsoleApp } from './ui/app.js';
 
 export interface IngestAppDeps {
@@ -67,7 +67,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   });
 
   app.onError((error, c) => {
-    if (isRedisUnavailable(error)) {
+    if (isRedisUnavailable(error) || error instanceof StorageChangedError) {
       logger.warn({ err: error.message, path: c.req.path }, 'redis unavailable: answering 503');
       return c.json({ error: 'storage unavailable, retry later' }, 503);
     }

@@ -32,6 +32,24 @@ export interface IntakeResult {
   resolved: string[];
 }
 
+/** A webhook between reading the recent-alert cache and asking Redis about the rest. */
+interface PendingRequest {
+  alerts: Alert[];
+  /** Incident per alert, where already known (from the cache). */
+  incidentOf: (string | undefined)[];
+  /** The epoch the cache answered under. */
+  cachedUnder: string | null;
+  /** Indexes of the alerts this request asks Redis about. */
+  misses: number[];
+  /** Indexes of alerts another request is recording, with that recording. */
+  joined: Map<number, Promise<string>>;
+  now: Date;
+  recording: Recording;
+}
+
+/** Redis changed under a request (flushed, failed over): the sender should retry (503). */
+export class StorageChangedError extends Error {}
+
 /** A full record carries the alert's timeline entry; a probe (fingerprint, startsAt, status) does not. */
 interface ScriptRecord {
   fields: (string | number)[];
@@ -72,6 +90,7 @@ export class Intake {
     const now = new Date();
     const alerts = webhook.alerts;
     // Re-sends of alerts this process recorded are answered from memory; the rest need Redis.
+    const cachedUnder = this.recent.epoch;
     const incidentOf = alerts.map((alert) => this.recent.duplicateOf(alert, now.getTime()));
     // Re-sends of alerts another request of this process is recording right now wait for that one.
     const joined = new Map<number, Promise<string>>();
@@ -84,22 +103,15 @@ export class Intake {
     }
     const recording = this.inFlight.begin(misses.map((i) => alerts[i] as Alert));
     try {
-      return await this.record(webhook, alerts, incidentOf, misses, joined, now, recording);
+      return await this.record(webhook, { alerts, incidentOf, cachedUnder, misses, joined, now, recording });
     } catch (error) {
       recording.fail(error as Error);
       throw error;
     }
   }
 
-  private async record(
-    webhook: AlertmanagerWebhook,
-    alerts: Alert[],
-    incidentOf: (string | undefined)[],
-    misses: number[],
-    joined: Map<number, Promise<string>>,
-    now: Date,
-    recording: Recording,
-  ): Promise<IntakeResult> {
+  private async record(webhook: AlertmanagerWebhook, request: PendingRequest): Promise<IntakeResult> {
+    const { alerts, incidentOf, cachedUnder, misses, joined, now, recording } = request;
     const nowMs = now.getTime();
     const at = now.toISOString();
     // One MGET reads Redis' epoch (is the cache still about this Redis?) and the misses' dedup
@@ -109,9 +121,12 @@ export class Intake {
       ...misses.map((i) => this.keys.dedup((alerts[i] as Alert).fingerprint, (alerts[i] as Alert).startsAt)),
     ]);
     const current = epoch ?? (await this.newEpoch());
-    if (!this.recent.adopt(current) && misses.length + joined.size < alerts.length) {
-      // Cached answers were about another Redis: start again (joined recordings have to finish first).
-      recording.fail(new Error('Redis epoch changed; retry'));
+    this.recent.adopt(current);
+    if (current !== cachedUnder && misses.length + joined.size < alerts.length) {
+      // Cached answers were about another Redis: start again. Requests waiting on this one retry.
+      recording.fail(
+        new StorageChangedError('Redis was flushed or replaced while this alert was being recorded'),
+      );
       return this.ingest(webhook);
     }
     const first = misses.length

@@ -22,18 +22,23 @@ interface Recorded {
 export class RecentAlerts {
   private newer = new Map<string, Recorded>();
   private older = new Map<string, Recorded>();
-  private epoch: string | null = null;
+  private current: string | null = null;
 
   constructor(
     private readonly capacity: number,
     private readonly maxAgeMs: number,
   ) {}
 
+  /** The Redis epoch the entries belong to (null: none yet, or forgotten). */
+  get epoch(): string | null {
+    return this.current;
+  }
+
   /** True when the entries were recorded under this epoch; otherwise forgets them all. */
   adopt(epoch: string): boolean {
-    if (epoch === this.epoch) return true;
+    if (epoch === this.current) return true;
     this.forget();
-    this.epoch = epoch;
+    this.current = epoch;
     return false;
   }
 
@@ -44,7 +49,7 @@ export class RecentAlerts {
   forget(): void {
     this.newer = new Map();
     this.older = new Map();
-    this.epoch = null;
+    this.current = null;
   }
 
   /** The incident a re-sent alert belongs to, or undefined when Redis has to decide. */
@@ -62,7 +67,7 @@ export class RecentAlerts {
    * the epoch adopted before Redis was asked: entries from before a `forget()` are dropped.
    */
   remember(alert: Alert, incidentId: string, nowMs: number, epoch: string): void {
-    if (this.capacity === 0 || epoch !== this.epoch) return;
+    if (this.capacity === 0 || epoch !== this.current) return;
     // One entry per fingerprint: its latest firing (a new startsAt) replaces the one before.
     this.newer.set(alert.fingerprint, {
       startsAt: alert.startsAt,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
-import { Intake } from '../../services/ingest/intake.js';
+import { Intake, StorageChangedError } from '../../services/ingest/intake.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
@@ -183,8 +183,9 @@ it('answers re-sends of alerts another request is recording once that one has, w
   });
   const { intake, close } = intakeOn(recording);
   try {
-    const a = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'j1' };
-    const b = { alertname: 'ServiceDown', instance: 'b', fingerprint: 'j2' };
+    const startsAt = new Date().toISOString();
+    const a = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'j1', startsAt };
+    const b = { alertname: 'ServiceDown', instance: 'b', fingerprint: 'j2', startsAt };
     const [first, second] = await Promise.all([
       intake.ingest(webhookBody([a])),
       intake.ingest(webhookBody([a, b])),
@@ -232,6 +233,44 @@ it('fails a request that waited on a recording which failed, so the sender retri
       ['Connection is closed.', 'Connection is closed.'],
     );
     expect(await intake.ingest(body)).toMatchObject({ accepted: 1, duplicates: 0 });
+  } finally {
+    await close();
+  }
+});
+
+it('starts again when Redis was replaced under a request, and fails those waiting on it with a retryable error', async () => {
+  let replaceNow = false;
+  const replacing = new Proxy(t.redis, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (prop === 'mget')
+        return async (keys: string[]) => {
+          if (replaceNow) {
+            replaceNow = false;
+            await target.set(t.keys.ingestEpoch, 'another-redis');
+          }
+          return value.call(target, keys);
+        };
+      return value.bind(target);
+    },
+  });
+  const { intake, close } = intakeOn(replacing);
+  try {
+    const startsAt = new Date().toISOString();
+    const x = { alertname: 'ServiceDown', instance: 'x', fingerprint: 'e1', startsAt };
+    const y = { alertname: 'ServiceDown', instance: 'y', fingerprint: 'e2', startsAt };
+    await intake.ingest(webhookBody([x]));
+    replaceNow = true;
+    // The first answers x from memory, then finds another epoch; the second waits on its y.
+    const [first, second] = await Promise.allSettled([
+      intake.ingest(webhookBody([x, y])),
+      intake.ingest(webhookBody([y])),
+    ]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { accepted: 1, duplicates: 1 } });
+    expect(second.status).toBe('rejected');
+    expect((second as PromiseRejectedResult).reason).toBeInstanceOf(StorageChangedError);
+    expect(await intake.ingest(webhookBody([y]))).toMatchObject({ accepted: 0, duplicates: 1 });
   } finally {
     await close();
   }
