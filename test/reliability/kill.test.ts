@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import type { ActionJob, NotificationJob } from '../../shared/schemas/jobs.js';
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
@@ -94,6 +94,53 @@ describe.concurrent('kill -9', () => {
     );
     expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual(['start checkout']);
     expect(executed).toHaveLength(1);
+  }, 150_000);
+
+  it('of a triage worker whose action still waits for an executor: asked again under the same id, run once', async ({
+    onTestFinished,
+  }) => {
+    const cleanups: Cleanups = [];
+    onTestFinished(() => runCleanups(cleanups));
+    const w = await world('undecided', cleanups);
+    const actions = createQueue<ActionJob>(QUEUE.actions, w.t.redis, w.t.keys.bullPrefix);
+    const eventsConnection = w.t.redis.duplicate();
+    const events = createQueueEvents(QUEUE.actions, eventsConnection, w.t.keys.bullPrefix);
+    await events.waitUntilReady();
+    const duplicated: string[] = [];
+    events.on('duplicated', ({ jobId }) => duplicated.push(jobId));
+    cleanups.push(async () => {
+      await Promise.all([actions.close(), events.close()]);
+      eventsConnection.disconnect();
+    });
+    // No executor yet (it is down, or far behind): the restart triage asks for waits in the queue.
+    const triageEnv = { PLANNER: 'runbook', ACTION_TIMEOUT_MS: '120000', VERIFY_WINDOW_SECONDS: '0' };
+    const first = await w.start('triage', triageEnv);
+    const id = await openIncident(w.t, { alertname: 'ServiceDown', service: 'orders', severity: 'critical' });
+    const [waiting] = await eventually(
+      async () => {
+        const jobs = await actions.getJobs(['waiting', 'prioritized']);
+        return jobs.length > 0 ? jobs : undefined;
+      },
+      'the restart request',
+      20_000,
+    );
+    await first.crash();
+
+    // The next triage process resumes the investigation once the dead worker's lock expires, and asks
+    // for the restart again: the same action id, so the queue still holds one request.
+    await w.start('triage', triageEnv);
+    await eventually(async () => duplicated.includes(String(waiting?.id)), 'the same request again', 100_000);
+    expect(await actions.getJobs(['waiting', 'prioritized'])).toHaveLength(1);
+
+    await w.start('executor', { POLICY_FILE: writeTestPolicy(w.dir, w.marker, 0) });
+    await eventually(
+      async () => ['resolved', 'escalated'].includes(String(await w.store.getStatus(id))),
+      'the investigation to finish',
+      30_000,
+    );
+    expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual(['start orders']);
+    const incident = await w.store.get(id);
+    expect(incident?.actions.filter((a) => a.tool === 'restart_service')).toHaveLength(1);
   }, 150_000);
 
   it('of the executor mid-action: the action is marked unknown_outcome, not re-run, and humans are told', async ({
