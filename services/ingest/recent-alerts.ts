@@ -34,12 +34,11 @@ export class RecentAlerts {
     return this.current;
   }
 
-  /** True when the entries were recorded under this epoch; otherwise forgets them all. */
-  adopt(epoch: string): boolean {
-    if (epoch === this.current) return true;
+  /** Keeps the entries if they were recorded under this epoch; otherwise forgets them all. */
+  adopt(epoch: string): void {
+    if (epoch === this.current) return;
     this.forget();
     this.current = epoch;
-    return false;
   }
 
   /**

@@ -43,10 +43,13 @@ it('holds at most its capacity, dropping the oldest half first', () => {
 
 it('forgets everything under another epoch, and remembers nothing with capacity 0', () => {
   const recent = new RecentAlerts(10, 60_000);
-  expect(recent.adopt('epoch-1')).toBe(false);
+  expect(recent.epoch).toBeNull();
+  recent.adopt('epoch-1');
   recent.remember(firing('a'), 'inc_a', 0, 'epoch-1');
-  expect(recent.adopt('epoch-1')).toBe(true);
-  expect(recent.adopt('epoch-2')).toBe(false);
+  recent.adopt('epoch-1');
+  expect(recent.duplicateOf(firing('a'), 1)).toBe('inc_a');
+  recent.adopt('epoch-2');
+  expect(recent.epoch).toBe('epoch-2');
   expect(recent.duplicateOf(firing('a'), 1)).toBeUndefined();
 
   const off = new RecentAlerts(0, 60_000);
@@ -65,7 +68,8 @@ it('after forget(), drops what requests that started before it try to remember',
   recent.remember(firing('b'), 'inc_b', 1, 'epoch-1');
   expect(recent.duplicateOf(firing('b'), 2)).toBeUndefined();
   // The next request reads the epoch again and starts afresh.
-  expect(recent.adopt('epoch-1')).toBe(false);
+  expect(recent.epoch).toBeNull();
+  recent.adopt('epoch-1');
   recent.remember(firing('b'), 'inc_b', 3, 'epoch-1');
   expect(recent.duplicateOf(firing('b'), 4)).toBe('inc_b');
 });
