@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collectOutput } from '../support/output.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
 let dir: string;
@@ -25,15 +26,9 @@ function startMain(env: Record<string, string>): {
     env: { PATH: process.env.PATH ?? '', REDIS_URL: t.url, HERMES_PREFIX: t.prefix, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, output: () => output, exited };
+  return { child, output, exited };
 }
 
 describe('services/executor/main.ts', () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { collectOutput } from '../support/output.js';
 import { freePort } from '../support/redis-server.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -29,13 +30,7 @@ export async function startService(name: ServiceName, env: Record<string, string
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   const waitExit = () =>
     exited() ? Promise.resolve() : new Promise<void>((done) => child.once('exit', () => done()));
@@ -44,16 +39,16 @@ export async function startService(name: ServiceName, env: Record<string, string
   // Workers announce themselves at info level; ingest is ready when /readyz says so.
   const ready = `${name === 'triage' ? 'triage worker' : name} started`;
   for (;;) {
-    if (exited()) throw new Error(`${name} exited during start: ${output}`);
-    if (name === 'ingest' ? await isReady(url) : output.includes(ready)) break;
-    if (Date.now() > deadline) throw new Error(`${name} did not start: ${output}`);
+    if (exited()) throw new Error(`${name} exited during start: ${output()}`);
+    if (name === 'ingest' ? await isReady(url) : output().includes(ready)) break;
+    if (Date.now() > deadline) throw new Error(`${name} did not start: ${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     name,
     url,
     child,
-    output: () => output,
+    output,
     async crash() {
       if (exited()) return;
       const done = waitExit();

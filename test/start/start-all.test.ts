@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { toAlert } from '../support/incidents.js';
+import { collectOutput } from '../support/output.js';
 import { eventually } from '../support/redis.js';
 import { freePort } from '../support/redis-server.js';
 
@@ -29,20 +30,14 @@ async function npmStart(port: number, redisPort: number): Promise<Running> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await eventually(
     async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok,
     'ingest to be ready',
     30_000,
   );
-  return { child, output: () => output, exited };
+  return { child, output, exited };
 }
 
 it('npm start runs every service on a local AOF Redis, stops gracefully on Ctrl-C, and keeps its data', async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { collectOutput } from './output.js';
 import { freePort } from './redis-server.js';
 
 export const MONITORING_INSTALL_HINT =
@@ -29,25 +30,19 @@ export interface Running {
 
 async function launch(binary: string, args: string[], readyUrl: string, url: string): Promise<Running> {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${binary} exited: ${output.slice(-2000)}`);
+    if (child.exitCode !== null) throw new Error(`${binary} exited: ${output().slice(-2000)}`);
     try {
-      if ((await fetch(readyUrl)).ok) return { url, process: child, output: () => output };
+      if ((await fetch(readyUrl)).ok) return { url, process: child, output };
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
-  throw new Error(`${binary} not ready at ${readyUrl}: ${output.slice(-2000)}`);
+  throw new Error(`${binary} not ready at ${readyUrl}: ${output().slice(-2000)}`);
 }
 
 export interface MonitoringOptions {

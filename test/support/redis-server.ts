@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pingUntilReady } from '../../shared/redis.js';
+import { collectOutput } from './output.js';
 
 export const INSTALL_HINT =
   'No Redis for the tests: set REDIS_URL, start a container runtime for Testcontainers, ' +
@@ -65,19 +66,9 @@ export async function startRedisServer(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const output = collectOutput(child);
   const url = `redis://127.0.0.1:${port}`;
-  await waitForPing(
-    url,
-    () => child.exitCode !== null,
-    () => output,
-  );
+  await waitForPing(url, () => child.exitCode !== null, output);
   const ownsDir = !options.dir;
   return {
     url,
