@@ -4,24 +4,35 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  * One atomic script per webhook batch: dedupe, correlate, storm-guard, open or update incidents.
  * Atomicity is what makes "two replicas, same alert, same instant → one incident" hold.
  *
- * KEYS[1]: the storm window key (routes the script to the prefix's cluster slot).
+ * KEYS[1]: the storm window key (routes the script to the prefix's cluster slot); KEYS[2]: Redis'
+ *       ingest epoch (written once, so a flushed or replaced Redis has none or another).
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget,
- *       candidate storm incident id, dedup TTL seconds, timeline alert cap, then the records as one
- *       JSON array, then one timeline entry JSON per full record (it carries the alert's labels,
- *       annotations and generatorURL), in the records' order.
- *       A full record is [fp, startsAt, status, ck, ckText, level, severity, priority, id]; a probe,
- *       for an alert ingest believes is a duplicate, is [fp, startsAt, status]: if it is not one after
- *       all, its index comes back in `retry` and ingest sends it again in full.
- * Returns JSON { r: [code, incidentId, code, incidentId…] (one pair per record not retried), opened: [[id, priority, storm, severity, level, alertname]…],
- *   resolved: [id…], pending: [[id, priority, storm]…], retry: [index…] }
- * where code is 'new' | 'dup' | 'update'.
+ *       candidate storm incident id, dedup TTL seconds, timeline alert cap, candidate epoch, the epoch
+ *       the caller's memory answered under ('' if it answered nothing), then the records as one JSON
+ *       array of [fp, startsAt, status, ck, ckText, level, severity, priority, id], then one timeline
+ *       entry JSON per record (it carries the alert's labels, annotations and generatorURL).
+ * Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId…] (one pair per record),
+ *   opened: [[id, priority, storm, severity, level, alertname]…], resolved: [id…], pending: [[id, priority, storm]…] }
+ * where code is 'new' | 'dup' | 'update'. With `stale` (the caller's memory was about another
+ * epoch) nothing was written and nothing else is returned.
  */
 export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
 local P, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local stormCandidate, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 local backlogKey = P .. ':ingest:triage-backlog'
-local out = { r = {}, opened = {}, resolved = {}, pending = {}, retry = {} }
+local out = { r = {}, opened = {}, resolved = {}, pending = {} }
+
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[10]
+  redis.call('SET', KEYS[2], epoch)
+end
+out.epoch = epoch
+if ARGV[11] ~= '' and ARGV[11] ~= epoch then
+  out.stale = 1
+  return cjson.encode(out)
+end
 local r = out.r
 local pendingChecked = {}
 
@@ -128,6 +139,15 @@ local function call_in_slices(command, key, values, width)
   end
 end
 
+local function mget_in_slices(keys)
+  local values = {}
+  for first = 1, #keys, 1000 do
+    local slice = redis.call('MGET', unpack(keys, first, math.min(#keys, first + 999)))
+    for k = 1, #slice do values[first + k - 1] = slice[k] end
+  end
+  return values
+end
+
 local function flush()
   for id, g in pairs(gathered) do
     redis.call('HINCRBY', inc(id), 'alertCount', #g.firing)
@@ -140,6 +160,12 @@ end
 
 -- Correlation key → incident for this batch (forgotten when an incident resolves).
 local joined = {}
+-- Correlation records: read for the whole batch up front, then as this batch writes them.
+local corrOf = {}
+local function set_corr(ck, id)
+  redis.call('SET', P .. ':corr:' .. ck, id, 'EX', dedupTtl)
+  corrOf[ck] = id
+end
 
 local function resolve_fp(id, a)
   redis.call('SREM', inc(id, ':firing'), a.fp)
@@ -165,8 +191,8 @@ end
 local recentOpened
 local function open_or_join(a)
   if joined[a.ck] then return joined[a.ck] end
-  local corrKey = P .. ':corr:' .. a.ck
-  local existing = redis.call('GET', corrKey)
+  local existing = corrOf[a.ck]
+  if existing == nil then existing = redis.call('GET', P .. ':corr:' .. a.ck) end
   if existing and not is_closed(existing) then
     joined[a.ck] = existing
     return existing
@@ -184,7 +210,7 @@ local function open_or_join(a)
       and tonumber(redis.call('HGET', inc(storm), 'admitted') or '0') < budget
       and redis.call('SCARD', backlogKey) < budget
     if not investigate then
-      redis.call('SET', corrKey, storm, 'EX', dedupTtl)
+      set_corr(a.ck, storm)
       joined[a.ck] = storm
       return storm
     end
@@ -193,35 +219,51 @@ local function open_or_join(a)
   create(id, a, a.level, a.severity, a.priority, false, true)
   redis.call('ZADD', P .. ':storm:opened', nowMs, id)
   recentOpened = recentOpened + 1
-  redis.call('SET', corrKey, id, 'EX', dedupTtl)
+  set_corr(a.ck, id)
   joined[a.ck] = id
   return id
 end
 
-local records = cjson.decode(ARGV[10])
-local nextEntry = 11
+local records = cjson.decode(ARGV[12])
+-- Dedup records of the whole batch in one read; what this batch writes is kept in "written".
+local dedupKeys = {}
+for index, rec in ipairs(records) do dedupKeys[index] = P .. ':dedup:' .. rec[1] .. ':' .. rec[2] end
+local recorded = mget_in_slices(dedupKeys)
+local written = {}
+local cks = {}
 for index, rec in ipairs(records) do
-  local a = { probe = #rec == 3, fp = rec[1], startsAt = rec[2], status = rec[3] }
-  if not a.probe then
-    a.ck, a.ckText, a.level, a.severity, a.priority, a.id = rec[4], rec[5], rec[6], rec[7], rec[8], rec[9]
-    a.entry = ARGV[nextEntry]
-    nextEntry = nextEntry + 1
+  if not recorded[index] and rec[3] == 'firing' and corrOf[rec[4]] == nil then
+    corrOf[rec[4]] = false
+    cks[#cks + 1] = rec[4]
   end
+end
+local corrKeys = {}
+for k, ck in ipairs(cks) do corrKeys[k] = P .. ':corr:' .. ck end
+for k, value in ipairs(mget_in_slices(corrKeys)) do corrOf[cks[k]] = value end
+
+local function set_dedup(key, value)
+  redis.call('SET', key, value, 'EX', dedupTtl)
+  written[key] = value
+end
+
+for index, rec in ipairs(records) do
+  local a = { fp = rec[1], startsAt = rec[2], status = rec[3], ck = rec[4], ckText = rec[5], level = rec[6],
+    severity = rec[7], priority = rec[8], id = rec[9], entry = ARGV[12 + index] }
   -- Resolutions read what earlier alerts of this batch wrote.
   if a.status == 'resolved' then flush() end
-  local dedupKey = P .. ':dedup:' .. a.fp .. ':' .. a.startsAt
-  -- Reading refreshes the record's TTL: an alert is remembered for DEDUP_TTL_SECONDS after it was last sent.
-  local seen = redis.call('GETEX', dedupKey, 'EX', dedupTtl)
+  local dedupKey = dedupKeys[index]
+  local seen = written[dedupKey]
+  if seen == nil then
+    seen = recorded[index]
+    -- An alert is remembered for DEDUP_TTL_SECONDS after it was last sent.
+    if seen then redis.call('EXPIRE', dedupKey, dedupTtl) end
+  end
   local id, status
   if seen then
     local sep = string.find(seen, '|', 1, true)
     id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
-  end
-  if a.probe and not (seen and not (a.status == 'resolved' and status == 'firing')) then
-    table.insert(out.retry, index - 1)
-  elseif seen then
     if a.status == 'resolved' and status == 'firing' then
-      redis.call('SET', dedupKey, id .. '|resolved', 'EX', dedupTtl)
+      set_dedup(dedupKey, id .. '|resolved')
       if tonumber(redis.call('HGET', inc(id), 'alertCount')) <= timelineCap then
         redis.call('RPUSH', inc(id, ':timeline'), a.entry)
       end
@@ -257,7 +299,7 @@ for index, rec in ipairs(records) do
         resolve_fp(id, a)
       end
     end
-    redis.call('SET', dedupKey, id .. '|' .. a.status, 'EX', dedupTtl)
+    set_dedup(dedupKey, id .. '|' .. a.status)
     r[#r + 1], r[#r + 2] = 'new', id
   end
 end

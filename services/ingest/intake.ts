@@ -50,19 +50,22 @@ interface PendingRequest {
 /** Redis changed under a request (flushed, failed over): the sender should retry (503). */
 export class StorageChangedError extends Error {}
 
-/** A full record carries the alert's timeline entry; a probe (fingerprint, startsAt, status) does not. */
+/** An alert as the script takes it: its fields and its timeline entry. */
 interface ScriptRecord {
   fields: (string | number)[];
-  entry?: string;
+  entry: string;
 }
 
 interface ScriptReply {
+  /** The Redis epoch the script ran under. */
+  epoch: string;
+  /** Set when the caller's memory was about another epoch: nothing was done. */
+  stale?: 1;
   /** Flat: code, incident id, code, incident id… */
   r: string[];
   opened: [id: string, priority: number, storm: number, severity: string, level: number, alertname: string][];
   resolved: string[];
   pending: [id: string, priority: number, storm: number][];
-  retry: number[];
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
@@ -112,53 +115,44 @@ export class Intake {
 
   private async record(webhook: AlertmanagerWebhook, request: PendingRequest): Promise<IntakeResult> {
     const { alerts, incidentOf, cachedUnder, misses, joined, now, recording } = request;
-    const nowMs = now.getTime();
-    const at = now.toISOString();
-    // One MGET reads Redis' epoch (is the cache still about this Redis?) and the misses' dedup
-    // records: re-sends cross to the script as small probes instead of fully described records.
-    const [epoch, ...seen] = await this.redis.mget([
-      this.keys.ingestEpoch,
-      ...misses.map((i) => this.keys.dedup((alerts[i] as Alert).fingerprint, (alerts[i] as Alert).startsAt)),
-    ]);
-    const current = epoch ?? (await this.newEpoch());
-    this.recent.adopt(current);
-    if (current !== cachedUnder && misses.length + joined.size < alerts.length) {
+    // Answers from memory hold only if Redis is still the one they were about (same epoch).
+    const usedMemory = misses.length + joined.size < alerts.length;
+    let reply: ScriptReply | undefined;
+    if (misses.length > 0) {
+      const at = now.toISOString();
+      reply = await this.run(
+        misses.map((i) => this.describe(alerts[i] as Alert, webhook, at)),
+        now,
+        usedMemory ? (cachedUnder as string) : '',
+      );
+      this.recent.adopt(reply.epoch);
+    } else if (usedMemory && (await this.redis.get(this.keys.ingestEpoch)) !== cachedUnder) {
+      this.recent.forget();
+      return this.ingest(webhook);
+    }
+    if (reply?.stale) {
       // Cached answers were about another Redis: start again. Requests waiting on this one retry.
       recording.fail(
         new StorageChangedError('Redis was flushed or replaced while this alert was being recorded'),
       );
       return this.ingest(webhook);
     }
-    const first = misses.length
-      ? await this.run(
-          misses.map((i, k) => {
-            const alert = alerts[i] as Alert;
-            return looksDuplicate(alert, seen[k] ?? null) ? probe(alert) : this.describe(alert, webhook, at);
-          }),
-          now,
-        )
-      : undefined;
-    const retried = asArray(first?.retry).map((k) => misses[k] as number);
-    const second = retried.length
-      ? await this.run(
-          retried.map((i) => this.describe(alerts[i] as Alert, webhook, at)),
-          now,
-        )
-      : undefined;
-    const retriedSet = new Set(retried);
-    const order = [...misses.filter((i) => !retriedSet.has(i)), ...retried];
-    const results = [...asArray(first?.r), ...asArray(second?.r)];
+    const results = asArray(reply?.r);
     let accepted = 0;
-    for (let k = 0; k < order.length; k++) {
-      incidentOf[order[k] as number] = results[2 * k + 1];
+    for (let k = 0; k < misses.length; k++) {
+      incidentOf[misses[k] as number] = results[2 * k + 1];
       if (results[2 * k] !== 'dup') accepted++;
     }
-    const opened = [...asArray(first?.opened), ...asArray(second?.opened)];
-    const resolved = [...asArray(first?.resolved), ...asArray(second?.resolved)];
-    await this.enqueueTriage([...opened, ...asArray(first?.pending), ...asArray(second?.pending)]);
+    const opened = asArray(reply?.opened);
+    const resolved = asArray(reply?.resolved);
+    await this.enqueueTriage([...opened, ...asArray(reply?.pending)]);
     await this.afterOpen(opened);
     await this.afterResolve(resolved);
-    for (const i of misses) this.recent.remember(alerts[i] as Alert, incidentOf[i] as string, nowMs, current);
+    if (reply) {
+      const nowMs = now.getTime();
+      for (const i of misses)
+        this.recent.remember(alerts[i] as Alert, incidentOf[i] as string, nowMs, reply.epoch);
+    }
     recording.settle(misses.map((i) => incidentOf[i] as string));
     for (const [i, recorded] of joined) incidentOf[i] = await recorded;
     return {
@@ -175,18 +169,10 @@ export class Intake {
     this.recent.forget();
   }
 
-  /** Marks this Redis (again, if it was flushed or replaced) so caches can tell it is the same one. */
-  private async newEpoch(): Promise<string> {
-    await this.redis.set(this.keys.ingestEpoch, randomId('epoch'), 'NX');
-    return (await this.redis.get(this.keys.ingestEpoch)) as string;
-  }
-
-  private async run(records: ScriptRecord[], now: Date): Promise<ScriptReply> {
-    const entries: string[] = [];
-    for (const record of records) if (record.entry !== undefined) entries.push(record.entry);
+  private async run(records: ScriptRecord[], now: Date, cachedUnder: string): Promise<ScriptReply> {
     const reply = await intakeScript(
       this.redis,
-      [this.keys.stormOpened],
+      [this.keys.stormOpened, this.keys.ingestEpoch],
       [
         this.keys.bullPrefix,
         now.toISOString(),
@@ -197,8 +183,10 @@ export class Intake {
         randomId('inc'),
         String(this.settings.dedupTtlSeconds),
         String(this.settings.timelineAlertCap),
+        randomId('epoch'),
+        cachedUnder,
         JSON.stringify(records.map((record) => record.fields)),
-        ...entries,
+        ...records.map((record) => record.entry),
       ],
     );
     return JSON.parse(reply as string) as ScriptReply;
@@ -297,15 +285,6 @@ function notificationSeverity(severity: string): 'info' | 'warning' | 'critical'
 }
 
 const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed']);
-
-/** Already recorded with a status that makes this a re-send (`<incidentId>|<status>` in Redis). */
-function looksDuplicate(alert: Alert, stored: string | null): boolean {
-  return stored !== null && (alert.status === 'firing' || stored.endsWith('|resolved'));
-}
-
-function probe(alert: Alert): ScriptRecord {
-  return { fields: [alert.fingerprint, alert.startsAt, alert.status] };
-}
 
 /** Alertmanager's alert labels already hold the common ones; only a hand-made body may lack some. */
 function withCommon(common: Record<string, string>, own: Record<string, string>): Record<string, string> {
