@@ -27,6 +27,9 @@ const TOKEN = 'bench-ingest-token';
  * warmed up alike, then measured in alternating rounds (new alerts each round); the median round counts.
  */
 export async function benchIngestThroughput(): Promise<IngestThroughput> {
+  // No receiver integration: Alertmanager spends nothing on failing deliveries, only on intake.
+  // Started first: if it is not installed, the bench fails before anything else is running.
+  const alertmanager = await startAlertmanager({});
   // fsync on every write: each 202 means the alerts are on disk, not only in Redis' memory.
   const redis = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
   const ingest = await spawnService('ingest', {
@@ -35,8 +38,6 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
     INGEST_TOKEN: TOKEN,
   });
   const ceiling = await spawnScript(resolve(import.meta.dirname, 'ceiling-server.ts'));
-  // No receiver integration: Alertmanager spends nothing on failing deliveries, only on intake.
-  const alertmanager = await startAlertmanager({});
   // Alertmanager holding tens of thousands of alerts keeps working between requests (group timers):
   // it is stopped (SIGSTOP) except during its own turns, so that it does not slow the others down.
   const alertmanagerTurn = async <T>(turn: () => Promise<T>): Promise<T> => {

@@ -144,7 +144,7 @@ it('answers re-sends of alerts another request is recording once that one has, w
         return (...args: unknown[]) => {
           // The records: [fingerprint, startsAt, …] per alert, one JSON argument after the keys.
           const records = args.find((arg) => typeof arg === 'string' && arg.startsWith('[['));
-          asked.push(...(JSON.parse(records as string) as string[][]).map(([fingerprint]) => fingerprint));
+          asked.push(...(JSON.parse(records as string) as [string, ...unknown[]][]).map(([fingerprint]) => fingerprint));
           return value.apply(target, args);
         };
       return value;
