@@ -19,7 +19,6 @@ export function keyspace(prefix = 'hermes') {
     incidentIndex: `${p}:incidents`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
     dedup: (fingerprint: string, startsAt: string) => `${p}:dedup:${fingerprint}:${startsAt}`,
-    fingerprintIncident: (fingerprint: string) => `${p}:fp:${fingerprint}`,
     correlation: (key: string) => `${p}:corr:${key}`,
     stormOpened: `${p}:storm:opened`,
     stormCurrent: `${p}:storm:current`,

@@ -7,9 +7,9 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  * KEYS[1]: the storm window key (routes the script to the prefix's cluster slot); KEYS[2]: Redis'
  *       ingest epoch (written once, so a flushed or replaced Redis has none or another).
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget,
- *       candidate storm incident id, dedup TTL seconds, timeline alert cap, candidate epoch, the epoch
+ *       a fresh id (a new storm incident takes it, the incident of record n takes `<id>-<n>`), dedup TTL seconds, timeline alert cap, candidate epoch, the epoch
  *       the caller's memory answered under ('' if it answered nothing), then the records as one JSON
- *       array of [fp, startsAt, status, ck, ckText, level, severity, priority, id], then one timeline
+ *       array of [fp, startsAt, status, ck, ckText, level, severity, priority], then one timeline
  *       entry JSON per record (it carries the alert's labels, annotations and generatorURL).
  * Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId…] (one pair per record),
  *   opened: [[id, priority, storm, severity, level, alertname]…], resolved: [id…], pending: [[id, priority, storm]…] }
@@ -19,7 +19,7 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
 export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
 local P, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local stormCandidate, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+local freshId, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 local backlogKey = P .. ':ingest:triage-backlog'
 local out = { r = {}, opened = {}, resolved = {}, pending = {} }
 
@@ -81,13 +81,13 @@ local function storm_incident()
     stormMemo = id
     return id
   end
-  create(stormCandidate, nil, 3, 'critical', 1, true, true)
-  redis.call('SET', P .. ':storm:current', stormCandidate)
-  redis.call('RPUSH', inc(stormCandidate, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
+  create(freshId, nil, 3, 'critical', 1, true, true)
+  redis.call('SET', P .. ':storm:current', freshId)
+  redis.call('RPUSH', inc(freshId, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
     message = 'Alert storm: more than ' .. threshold .. ' incidents in ' .. (windowMs / 1000) ..
       ' s. Further alerts are coalesced here; critical ones are still investigated within the triage budget.' }))
-  stormMemo = stormCandidate
-  return stormCandidate
+  stormMemo = freshId
+  return freshId
 end
 
 -- Incidents whose firing count and updatedAt are written once, after the whole batch.
@@ -102,7 +102,6 @@ local function attach(id, a, firing)
   local count = redis.call('HINCRBY', inc(id), 'alertCount', 1)
   redis.call('HSET', inc(id, ':alerts'), a.fp, a.entry)
   if firing then redis.call('SADD', inc(id, ':firing'), a.fp) else redis.call('SREM', inc(id, ':firing'), a.fp) end
-  redis.call('SET', P .. ':fp:' .. a.fp, id, 'EX', dedupTtl)
   if count <= timelineCap then
     redis.call('RPUSH', inc(id, ':timeline'), a.entry)
   elseif count == timelineCap + 1 then
@@ -128,7 +127,6 @@ local function gather(id, a)
   elseif g.base + n == timelineCap + 1 then
     g.timeline[#g.timeline + 1] = timeline_overflow()
   end
-  redis.call('SET', P .. ':fp:' .. a.fp, id, 'EX', dedupTtl)
   touched[id] = true
 end
 
@@ -160,8 +158,16 @@ end
 
 -- Correlation key → incident for this batch (forgotten when an incident resolves).
 local joined = {}
--- Correlation records: read for the whole batch up front, then as this batch writes them.
+-- Correlation key → latest incident: read for the whole batch up front, then as this batch writes them.
 local corrOf = {}
+local function corr_of(ck)
+  local id = corrOf[ck]
+  if id == nil then
+    id = redis.call('GET', P .. ':corr:' .. ck)
+    corrOf[ck] = id
+  end
+  return id
+end
 local function set_corr(ck, id)
   redis.call('SET', P .. ':corr:' .. ck, id, 'EX', dedupTtl)
   corrOf[ck] = id
@@ -191,8 +197,7 @@ end
 local recentOpened
 local function open_or_join(a)
   if joined[a.ck] then return joined[a.ck] end
-  local existing = corrOf[a.ck]
-  if existing == nil then existing = redis.call('GET', P .. ':corr:' .. a.ck) end
+  local existing = corr_of(a.ck)
   if existing and not is_closed(existing) then
     joined[a.ck] = existing
     return existing
@@ -248,7 +253,7 @@ end
 
 for index, rec in ipairs(records) do
   local a = { fp = rec[1], startsAt = rec[2], status = rec[3], ck = rec[4], ckText = rec[5], level = rec[6],
-    severity = rec[7], priority = rec[8], id = rec[9], entry = ARGV[12 + index] }
+    severity = rec[7], priority = rec[8], id = freshId .. '-' .. index, entry = ARGV[12 + index] }
   -- Resolutions read what earlier alerts of this batch wrote.
   if a.status == 'resolved' then flush() end
   local dedupKey = dedupKeys[index]
@@ -286,7 +291,9 @@ for index, rec in ipairs(records) do
       id = open_or_join(a)
       gather(id, a)
     else
-      local known = redis.call('GET', P .. ':fp:' .. a.fp)
+      -- A resolution whose firing we did not see (or under another startsAt: a new episode of the
+      -- series) belongs to its correlation group's incident.
+      local known = corr_of(a.ck)
       if known and redis.call('EXISTS', inc(known)) == 1 then
         id = known
         attach(id, a, false)

@@ -221,7 +221,6 @@ export class Intake {
         level,
         severity,
         priorityFor(level, severity),
-        randomId('inc'),
       ],
       entry: JSON.stringify(entry),
     };
