@@ -2,11 +2,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { CSRF_HEADER, macEqual, sessionCookieFrom, verifySession } from './ui/session.js';
 
-/** Compares secrets in constant time (hashing first makes the lengths equal). */
+const digest = (secret: string) => createHash('sha256').update(secret).digest();
+
+/** Compares secrets in constant time (digests have equal lengths). */
 export function safeEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** `safeEqual` against one expected secret, digested once rather than on every request. */
+function matcher(expected: string): (given: string) => boolean {
+  const expectedDigest = digest(expected);
+  return (given) => timingSafeEqual(digest(given), expectedDigest);
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -21,6 +27,7 @@ export function requireToken(
   token: string | undefined,
   options: { allowBasic?: boolean; allowSession?: boolean } = {},
 ): MiddlewareHandler {
+  const matches = token ? matcher(token) : () => false;
   return async (c, next) => {
     if (!token) return next();
     const header = c.req.header('authorization') ?? '';
@@ -31,7 +38,7 @@ export function requireToken(
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       presented = decoded.slice(decoded.indexOf(':') + 1);
     }
-    if (presented !== undefined && safeEqual(presented, token)) return next();
+    if (presented !== undefined && matches(presented)) return next();
     if (options.allowSession && presented === undefined) {
       const session = verifySession(token, sessionCookieFrom(c.req.header('cookie')));
       if (session) {

@@ -11,12 +11,19 @@ export function createCorrelator(spec: string) {
   // Alerts of one group share a key: remembering recent hashes spares a digest per alert.
   const hashes = new Map<string, string>();
   return (labels: Record<string, string>) => {
-    const readable = terms
-      .map((names) => {
-        const name = names.find((n) => labels[n] !== undefined) ?? names[0];
-        return `${name}=${labels[name as string] ?? ''}`;
-      })
-      .join(',');
+    // A loop rather than map/find/join: this runs for every new alert.
+    let readable = '';
+    for (let t = 0; t < terms.length; t++) {
+      const names = terms[t] as string[];
+      let name = names[0] as string;
+      for (const candidate of names) {
+        if (labels[candidate] !== undefined) {
+          name = candidate;
+          break;
+        }
+      }
+      readable += `${t === 0 ? '' : ','}${name}=${labels[name] ?? ''}`;
+    }
     let hash = hashes.get(readable);
     if (hash === undefined) {
       hash = sha256(readable).slice(0, 32);
