@@ -144,7 +144,11 @@ it('answers re-sends of alerts another request is recording once that one has, w
         return (...args: unknown[]) => {
           // The records: [fingerprint, startsAt, …] per alert, one JSON argument after the keys.
           const records = args.find((arg) => typeof arg === 'string' && arg.startsWith('[['));
-          asked.push(...(JSON.parse(records as string) as [string, ...unknown[]][]).map(([fingerprint]) => fingerprint));
+          asked.push(
+            ...(JSON.parse(records as string) as [string, ...unknown[]][]).map(
+              ([fingerprint]) => fingerprint,
+            ),
+          );
           return value.apply(target, args);
         };
       return value;
@@ -237,6 +241,38 @@ it('starts again when Redis was replaced under a request, and fails those waitin
     expect(second.status).toBe('rejected');
     expect((second as PromiseRejectedResult).reason).toBeInstanceOf(StorageChangedError);
     expect(await intake.ingest(webhookBody([y]))).toMatchObject({ accepted: 0, duplicates: 1 });
+  } finally {
+    await close();
+  }
+});
+
+it('reads what earlier alerts of the same batch wrote: re-sends, resolutions and a group re-opening', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  try {
+    const startsAt = new Date().toISOString();
+    const a = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'b1', startsAt };
+    const b = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'b2', startsAt };
+    // a fires twice, resolves (its incident closes), then b of the same group fires: a new incident.
+    const result = await intake.ingest(webhookBody([a, a, { ...a, status: 'resolved' }, b]));
+    expect(result).toMatchObject({ accepted: 3, duplicates: 1 });
+    const [first, second] = result.incidents;
+    expect(result.resolved).toEqual([first]);
+    expect(second).not.toBe(first);
+    const store = new IncidentStore(t.redis, t.keys);
+    expect(await store.get(first as string)).toMatchObject({
+      status: 'resolved',
+      alertCount: 1,
+      firingCount: 0,
+    });
+    expect(await store.get(second as string)).toMatchObject({
+      status: 'open',
+      alertCount: 1,
+      firingCount: 1,
+    });
+    // A resolution under another startsAt (a new episode of the series) finds the group's incident.
+    const later = { ...b, startsAt: new Date(Date.now() + 1000).toISOString(), status: 'resolved' as const };
+    const resolved = await intake.ingest(webhookBody([later], 'resolved'));
+    expect(resolved).toMatchObject({ accepted: 1, incidents: [second], resolved: [second] });
   } finally {
     await close();
   }
