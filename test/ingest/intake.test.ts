@@ -277,3 +277,20 @@ it('reads what earlier alerts of the same batch wrote: re-sends, resolutions and
     await close();
   }
 });
+
+it('keeps joining a group opened earlier in the batch after another incident of the batch resolved', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  try {
+    const startsAt = new Date().toISOString();
+    const x1 = { alertname: 'ServiceDown', instance: 'x', fingerprint: 'g1', startsAt };
+    const y = { alertname: 'ServiceDown', instance: 'y', fingerprint: 'g2', startsAt };
+    const x2 = { alertname: 'ServiceDown', instance: 'x', fingerprint: 'g3', startsAt };
+    const result = await intake.ingest(webhookBody([x1, y, { ...y, status: 'resolved' }, x2]));
+    expect(result).toMatchObject({ accepted: 4, duplicates: 0 });
+    expect(result.incidents).toHaveLength(2);
+    const store = new IncidentStore(t.redis, t.keys);
+    expect(await store.get(result.incidents[0] as string)).toMatchObject({ status: 'open', alertCount: 2 });
+  } finally {
+    await close();
+  }
+});
