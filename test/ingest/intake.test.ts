@@ -63,6 +63,20 @@ it('re-queues the triage job when a retried webhook finds its incident stored bu
   }
 });
 
+type Evalsha = (...args: unknown[]) => Promise<unknown>;
+
+/** The connection with its EVALSHA (what runs the intake script) wrapped by `around`. */
+function aroundScript(redis: RedisConnection, around: (run: Evalsha, args: unknown[]) => Promise<unknown>) {
+  return new Proxy(redis, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (prop === 'evalsha') return (...args: unknown[]) => around(value.bind(target), args);
+      return value.bind(target);
+    },
+  });
+}
+
 /** Counts the commands an Intake sends, by name. */
 function counting(redis: RedisConnection) {
   const calls: Record<string, number> = {};
@@ -137,22 +151,13 @@ it('forgets what it remembered when Redis is flushed, so re-sent alerts are reco
 it('answers re-sends of alerts another request is recording once that one has, without asking Redis about them', async () => {
   const { proxy, calls } = counting(t.redis);
   const asked: string[] = [];
-  const recording = new Proxy(proxy, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === 'evalsha')
-        return (...args: unknown[]) => {
-          // The records: [fingerprint, startsAt, …] per alert, one JSON argument after the keys.
-          const records = args.find((arg) => typeof arg === 'string' && arg.startsWith('[['));
-          asked.push(
-            ...(JSON.parse(records as string) as [string, ...unknown[]][]).map(
-              ([fingerprint]) => fingerprint,
-            ),
-          );
-          return value.apply(target, args);
-        };
-      return value;
-    },
+  const recording = aroundScript(proxy, (run, args) => {
+    // The records: [fingerprint, startsAt, …] per alert, one JSON argument after the keys.
+    const records = args.find((arg) => typeof arg === 'string' && arg.startsWith('[['));
+    asked.push(
+      ...(JSON.parse(records as string) as [string, ...unknown[]][]).map(([fingerprint]) => fingerprint),
+    );
+    return run(...args);
   });
   const { intake, close } = intakeOn(recording);
   try {
@@ -178,21 +183,11 @@ it('answers re-sends of alerts another request is recording once that one has, w
 
 it('fails a request that waited on a recording which failed, so the sender retries it', async () => {
   let failNext = true;
-  const flaky = new Proxy(t.redis, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      if (prop === 'evalsha')
-        return async (...args: unknown[]) => {
-          if (failNext) {
-            failNext = false;
-            await new Promise((r) => setTimeout(r, 50));
-            throw new Error('Connection is closed.');
-          }
-          return value.apply(target, args);
-        };
-      return value.bind(target);
-    },
+  const flaky = aroundScript(t.redis, async (run, args) => {
+    if (!failNext) return run(...args);
+    failNext = false;
+    await new Promise((r) => setTimeout(r, 50));
+    throw new Error('Connection is closed.');
   });
   const { intake, close } = intakeOn(flaky);
   try {
@@ -210,20 +205,12 @@ it('fails a request that waited on a recording which failed, so the sender retri
 
 it('starts again when Redis was replaced under a request, and fails those waiting on it with a retryable error', async () => {
   let replaceNow = false;
-  const replacing = new Proxy(t.redis, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      if (prop === 'evalsha')
-        return async (...args: unknown[]) => {
-          if (replaceNow) {
-            replaceNow = false;
-            await target.set(t.keys.ingestEpoch, 'another-redis');
-          }
-          return value.apply(target, args);
-        };
-      return value.bind(target);
-    },
+  const replacing = aroundScript(t.redis, async (run, args) => {
+    if (replaceNow) {
+      replaceNow = false;
+      await t.redis.set(t.keys.ingestEpoch, 'another-redis');
+    }
+    return run(...args);
   });
   const { intake, close } = intakeOn(replacing);
   try {
