@@ -77,6 +77,11 @@ function aroundScript(redis: RedisConnection, around: (run: Evalsha, args: unkno
   });
 }
 
+/** A ServiceDown alert; with the correlator above, alerts on one instance are one group. */
+function serviceDown(instance: string, fingerprint: string, startsAt: string) {
+  return { alertname: 'ServiceDown', instance, fingerprint, startsAt };
+}
+
 /** Counts the commands an Intake sends, by name. */
 function counting(redis: RedisConnection) {
   const calls: Record<string, number> = {};
@@ -120,7 +125,7 @@ it('sends a resolution of a remembered firing alert to Redis, which resolves the
   const { intake, close } = intakeOn(t.redis);
   try {
     const startsAt = new Date().toISOString();
-    const alert = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'r1', startsAt };
+    const alert = serviceDown('a', 'r1', startsAt);
     const [id] = (await intake.ingest(webhookBody([alert]))).incidents;
     const resolved = await intake.ingest(webhookBody([{ ...alert, status: 'resolved' }], 'resolved'));
     expect(resolved).toMatchObject({ accepted: 1, duplicates: 0, resolved: [id] });
@@ -162,8 +167,8 @@ it('answers re-sends of alerts another request is recording once that one has, w
   const { intake, close } = intakeOn(recording);
   try {
     const startsAt = new Date().toISOString();
-    const a = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'j1', startsAt };
-    const b = { alertname: 'ServiceDown', instance: 'b', fingerprint: 'j2', startsAt };
+    const a = serviceDown('a', 'j1', startsAt);
+    const b = serviceDown('b', 'j2', startsAt);
     const [first, second] = await Promise.all([
       intake.ingest(webhookBody([a])),
       intake.ingest(webhookBody([a, b])),
@@ -215,8 +220,8 @@ it('starts again when Redis was replaced under a request, and fails those waitin
   const { intake, close } = intakeOn(replacing);
   try {
     const startsAt = new Date().toISOString();
-    const x = { alertname: 'ServiceDown', instance: 'x', fingerprint: 'e1', startsAt };
-    const y = { alertname: 'ServiceDown', instance: 'y', fingerprint: 'e2', startsAt };
+    const x = serviceDown('x', 'e1', startsAt);
+    const y = serviceDown('y', 'e2', startsAt);
     await intake.ingest(webhookBody([x]));
     replaceNow = true;
     // The first answers x from memory, then finds another epoch; the second waits on its y.
@@ -237,8 +242,8 @@ it('reads what earlier alerts of the same batch wrote: re-sends, resolutions and
   const { intake, close } = intakeOn(t.redis);
   try {
     const startsAt = new Date().toISOString();
-    const a = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'b1', startsAt };
-    const b = { alertname: 'ServiceDown', instance: 'a', fingerprint: 'b2', startsAt };
+    const a = serviceDown('a', 'b1', startsAt);
+    const b = serviceDown('a', 'b2', startsAt);
     // a fires twice, resolves (its incident closes), then b of the same group fires: a new incident.
     const result = await intake.ingest(webhookBody([a, a, { ...a, status: 'resolved' }, b]));
     expect(result).toMatchObject({ accepted: 3, duplicates: 1 });
@@ -269,9 +274,9 @@ it('keeps joining a group opened earlier in the batch after another incident of 
   const { intake, close } = intakeOn(t.redis);
   try {
     const startsAt = new Date().toISOString();
-    const x1 = { alertname: 'ServiceDown', instance: 'x', fingerprint: 'g1', startsAt };
-    const y = { alertname: 'ServiceDown', instance: 'y', fingerprint: 'g2', startsAt };
-    const x2 = { alertname: 'ServiceDown', instance: 'x', fingerprint: 'g3', startsAt };
+    const x1 = serviceDown('x', 'g1', startsAt);
+    const y = serviceDown('y', 'g2', startsAt);
+    const x2 = serviceDown('x', 'g3', startsAt);
     const result = await intake.ingest(webhookBody([x1, y, { ...y, status: 'resolved' }, x2]));
     expect(result).toMatchObject({ accepted: 4, duplicates: 0 });
     expect(result.incidents).toHaveLength(2);
