@@ -12,22 +12,19 @@ import type { Keyspace } from '../../shared/keys.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { RedisConnection } from '../../shared/redis.js';
-import { alertmanagerWebhookSchema } from '../../shared/schemas/alertmanager.js';
 import { approvalDecisionBodySchema } from '../../shared/schemas/approval.js';
 import { incidentStatusSchema } from '../../shared/schemas/incident.js';
 import { verifyAuditChain } from '../executor/audit.js';
 import type { ApprovalDecisions } from './approval-decisions.js';
 import { requireToken } from './auth.js';
-import { readBody } from './body.js';
 import type { IngestEnv } from './env.js';
-import { type Intake, StorageChangedError } from './intake.js';
+import { isStorageUnavailable } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
 
 export interface IngestAppDeps {
   env: IngestEnv;
   redis: RedisConnection;
   keys: Keyspace;
-  intake: Intake;
   incidents: IncidentStore;
   approvals: ApprovalStore;
   decisions: ApprovalDecisions;
@@ -67,42 +64,12 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   });
 
   app.onError((error, c) => {
-    if (isRedisUnavailable(error) || error instanceof StorageChangedError) {
+    if (isStorageUnavailable(error)) {
       logger.warn({ err: error.message, path: c.req.path }, 'redis unavailable: answering 503');
       return c.json({ error: 'storage unavailable, retry later' }, 503);
     }
     logger.error({ err: error, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
-  });
-
-  app.post('/webhooks/alertmanager', requireToken(env.INGEST_TOKEN), async (c) => {
-    const text = await readBody(c, env.MAX_BODY_BYTES);
-    if (text === null) {
-      return c.json({ error: `body larger than MAX_BODY_BYTES (${env.MAX_BODY_BYTES} bytes)` }, 413);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (error) {
-      metrics.alertsReceived.inc({ result: 'rejected' });
-      return c.json({ error: 'body is not valid JSON', details: (error as Error).message }, 400);
-    }
-    const parsed = alertmanagerWebhookSchema.safeParse(body);
-    if (!parsed.success) {
-      const alerts = (body as { alerts?: unknown })?.alerts;
-      metrics.alertsReceived.inc(
-        { result: 'rejected' },
-        Array.isArray(alerts) ? Math.max(alerts.length, 1) : 1,
-      );
-      return c.json({ error: 'invalid Alertmanager webhook body', details: parsed.error.issues }, 400);
-    }
-    const result = await deps.intake.ingest(parsed.data);
-    metrics.alertsReceived.inc({ result: 'accepted' }, result.accepted);
-    metrics.alertsReceived.inc({ result: 'duplicate' }, result.duplicates);
-    return c.json(
-      { accepted: result.accepted, duplicates: result.duplicates, incidents: result.incidents },
-      202,
-    );
   });
 
   app.get('/api/incidents', admin, async (c) => {
@@ -188,11 +155,5 @@ async function updateQueueDepth(queues: Queue[], metrics: Metrics): Promise<void
       const depth = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
       metrics.queueDepth.set({ queue: queue.name }, depth);
     }),
-  );
-}
-
-function isRedisUnavailable(error: Error): boolean {
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|max retries|Command timed out|enableOfflineQueue|ETIMEDOUT|CLUSTERDOWN|LOADING/i.test(
-    error.message,
   );
 }

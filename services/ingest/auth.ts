@@ -10,9 +10,23 @@ export function safeEqual(given: string, expected: string): boolean {
 }
 
 /** `safeEqual` against one expected secret, digested once rather than on every request. */
-function matcher(expected: string): (given: string) => boolean {
+export function matcher(expected: string): (given: string) => boolean {
   const expectedDigest = digest(expected);
   return (given) => timingSafeEqual(digest(given), expectedDigest);
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */
+export function bearerToken(header: string): string | undefined {
+  const [scheme, value = ''] = header.split(' ', 2);
+  return scheme?.toLowerCase() === 'bearer' ? value : undefined;
+}
+
+/** The password of an `Authorization: Basic …` header. */
+function basicPassword(header: string): string | undefined {
+  const [scheme, value = ''] = header.split(' ', 2);
+  if (scheme?.toLowerCase() !== 'basic') return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  return decoded.slice(decoded.indexOf(':') + 1);
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -31,13 +45,8 @@ export function requireToken(
   return async (c, next) => {
     if (!token) return next();
     const header = c.req.header('authorization') ?? '';
-    const [scheme, value = ''] = header.split(' ', 2);
-    let presented: string | undefined;
-    if (scheme?.toLowerCase() === 'bearer') presented = value;
-    if (options.allowBasic && scheme?.toLowerCase() === 'basic') {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      presented = decoded.slice(decoded.indexOf(':') + 1);
-    }
+    let presented = bearerToken(header);
+    if (options.allowBasic && presented === undefined) presented = basicPassword(header);
     if (presented !== undefined && matches(presented)) return next();
     if (options.allowSession && presented === undefined) {
       const session = verifySession(token, sessionCookieFrom(c.req.header('cookie')));

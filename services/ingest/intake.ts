@@ -11,6 +11,7 @@ import type { createCorrelator } from './correlation.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { INTAKE_LUA } from './intake-script.js';
 import { RecentAlerts } from './recent-alerts.js';
+import { StorageChangedError } from './storage-errors.js';
 
 const intakeScript = luaScript(INTAKE_LUA);
 
@@ -46,9 +47,6 @@ interface PendingRequest {
   now: Date;
   recording: Recording;
 }
-
-/** Redis changed under a request (flushed, failed over): the sender should retry (503). */
-export class StorageChangedError extends Error {}
 
 /** An alert as the script takes it: its fields and its timeline entry. */
 interface ScriptRecord {

@@ -1,5 +1,6 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { AutomationControl } from '../../shared/control.js';
@@ -17,6 +18,7 @@ import { createCorrelator } from './correlation.js';
 import type { IngestEnv } from './env.js';
 import { Intake } from './intake.js';
 import { createSlackInteractionsApp } from './slack-interactions.js';
+import { createWebhookHandler, isWebhookRequest } from './webhook.js';
 
 export interface IngestHandle {
   app: Hono;
@@ -72,21 +74,26 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   if (!env.INGEST_TOKEN) logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts');
   if (!env.ADMIN_TOKEN) logger.warn('ADMIN_TOKEN is not set: the incidents API and Bull Board are open');
 
+  const metrics = createMetrics('ingest');
   const app = createIngestApp({
     env,
     redis,
     keys,
-    intake,
     incidents,
     approvals,
     decisions,
     control: new AutomationControl(redis, keys),
     queues,
-    metrics: createMetrics('ingest'),
+    metrics,
     logger,
     slackInteractions,
   });
-  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST });
+  const handleWebhook = createWebhookHandler({ env, intake, metrics, logger });
+  const handleOther = getRequestListener(app.fetch, { hostname: env.HOST });
+  const server = createServer((req, res) =>
+    isWebhookRequest(req) ? handleWebhook(req, res) : handleOther(req, res),
+  );
+  server.listen(env.PORT, env.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

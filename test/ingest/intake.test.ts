@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
-import { Intake, StorageChangedError } from '../../services/ingest/intake.js';
+import { Intake } from '../../services/ingest/intake.js';
+import { StorageChangedError } from '../../services/ingest/storage-errors.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';

@@ -329,6 +329,14 @@ describe('incidents API', () => {
     expect(text).toMatch(/hermes_alerts_received_total\{result="duplicate",service="ingest"\} 1/);
     expect(text).toMatch(/hermes_alerts_received_total\{result="rejected",service="ingest"\} 1/);
     expect(text).toMatch(/hermes_queue_depth\{queue="triage",service="ingest"\} 1/);
-    expect(text).toMatch(/hermes_http_request_duration_seconds_bucket/);
+    expect(text).toMatch(
+      /hermes_http_request_duration_seconds_count\{service="ingest",method="POST",route="\/webhooks\/alertmanager",status="202"\} 2/,
+    );
+    expect(text).toMatch(
+      /hermes_http_request_duration_seconds_count\{service="ingest",method="POST",route="\/webhooks\/alertmanager",status="400"\} 1/,
+    );
+    expect(text).toMatch(
+      /hermes_http_request_duration_seconds_count\{service="ingest",method="GET",route="\/healthz"/,
+    );
   });
 });

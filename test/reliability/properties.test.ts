@@ -20,6 +20,7 @@ import {
   notificationJobSchema,
   triageJobSchema,
 } from '../../shared/schemas/jobs.js';
+import { post } from '../ingest/harness.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { markerLines, tempDir, writeTestPolicy } from './processes.js';
@@ -105,11 +106,7 @@ describe('malformed input gets a clear error and writes nothing', () => {
         async (text) => {
           if (isValidWebhook(text)) return;
           count('webhook bodies');
-          const response = await ingest.app.request('/webhooks/alertmanager', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: text,
-          });
+          const response = await post(ingest.url, text);
           expect(response.status).toBe(400);
           const reply = (await response.json()) as { error: string; details: unknown };
           expect(reply.error).toMatch(/invalid Alertmanager webhook body|not valid JSON/);
@@ -178,11 +175,7 @@ describe('malformed input gets a clear error and writes nothing', () => {
 
   it('action jobs and tool arguments: the executor blocks them with a reason and runs nothing', async () => {
     const incident = webhookBody([{ alertname: 'ServiceDown', service: 'checkout' }]);
-    const opened = await ingest.app.request('/webhooks/alertmanager', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(incident),
-    });
+    const opened = await post(ingest.url, incident);
     const incidentId = ((await opened.json()) as { incidents: string[] }).incidents[0] as string;
     const hostile = fc.oneof(
       fc.string(),
