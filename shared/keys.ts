@@ -18,7 +18,8 @@ export function keyspace(prefix = 'hermes') {
     incidentFiring: (id: string) => `${p}:inc:${id}:firing`,
     incidentIndex: `${p}:incidents`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
-    dedup: (fingerprint: string, startsAt: string) => `${p}:dedup:${fingerprint}:${startsAt}`,
+    /** Alerts recorded in one DEDUP_TTL_SECONDS period: a hash `<fingerprint>:<startsAt>` → `<incident>|<status>`. */
+    dedup: (period: number) => `${p}:dedup:${period}`,
     correlation: (key: string) => `${p}:corr:${key}`,
     stormOpened: `${p}:storm:opened`,
     stormCurrent: `${p}:storm:current`,

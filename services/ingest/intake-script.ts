@@ -8,7 +8,7 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *       ingest epoch (written once, so a flushed or replaced Redis has none or another).
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget, a fresh id
  *       (a new storm incident takes it, a new incident for record n takes `<id>-<n>`), dedup TTL
- *       seconds, timeline alert cap, candidate epoch, the epoch the caller's memory answered under
+ *       seconds (the length of a dedup period), timeline alert cap, candidate epoch, the epoch the caller's memory answered under
  *       ('' if it answered nothing), then the records as one JSON array of
  *       [fp, startsAt, status, ck, ckText, level, severity, priority], then one timeline entry JSON
  *       per record (it carries the alert's labels, annotations and generatorURL).
@@ -18,9 +18,10 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  * epoch) nothing was written and nothing else is returned.
  */
 export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
-local P, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- Numbers that only go back to Redis stay strings: Lua formats a number with sprintf on every call.
+local P, now, nowMs, nowMsText = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[3]
 local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local freshId, dedupTtl, timelineCap = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+local freshId, dedupTtl, timelineCap = ARGV[7], ARGV[8], tonumber(ARGV[9])
 local backlogKey = P .. ':ingest:triage-backlog'
 local out = { r = {}, opened = {}, resolved = {}, pending = {} }
 
@@ -62,11 +63,11 @@ local function create(id, a, level, severity, priority, storm, investigate)
     'instance', instance, 'service', service, 'correlationKey', storm and 'storm' or a.ckText,
     'storm', storm and '1' or '0', 'priority', priority, 'alertCount', 0, 'firingCount', 0,
     'labels', labels, 'annotations', annotations, 'generatorURL', generatorURL,
-    'createdAt', now, 'createdMs', nowMs)
-  redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMs, 'updatedAt', now)
+    'createdAt', now, 'createdMs', nowMsText)
+  redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMsText, 'updatedAt', now)
   statusOf[id] = 'open'
-  redis.call('ZADD', P .. ':incidents', nowMs, id)
-  redis.call('ZADD', P .. ':incidents:status:open', nowMs, id)
+  redis.call('ZADD', P .. ':incidents', nowMsText, id)
+  redis.call('ZADD', P .. ':incidents:status:open', nowMsText, id)
   if investigate then
     redis.call('SADD', backlogKey, id)
     table.insert(out.opened, { id, priority, storm and 1 or 0, severity, level, alertname })
@@ -138,14 +139,18 @@ local function call_in_slices(command, key, values, width)
   end
 end
 
-local function mget_in_slices(keys)
+local function read_in_slices(command, key, names)
   local values = {}
-  for first = 1, #keys, 1000 do
-    local slice = redis.call('MGET', unpack(keys, first, math.min(#keys, first + 999)))
+  for first = 1, #names, 1000 do
+    local last = math.min(#names, first + 999)
+    local slice = key and redis.call(command, key, unpack(names, first, last))
+      or redis.call(command, unpack(names, first, last))
     for k = 1, #slice do values[first + k - 1] = slice[k] end
   end
   return values
 end
+local function mget_in_slices(keys) return read_in_slices('MGET', nil, keys) end
+local function hmget_in_slices(key, fields) return read_in_slices('HMGET', key, fields) end
 
 local function flush()
   for id, g in pairs(gathered) do
@@ -207,7 +212,7 @@ local function open_or_join(a)
     redis.call('ZREMRANGEBYSCORE', P .. ':storm:opened', '-inf', nowMs - windowMs)
     recentOpened = redis.call('ZCARD', P .. ':storm:opened')
   end
-  local id = a.id
+  local id = freshId .. '-' .. a.index
   if recentOpened >= threshold then
     -- During a storm only critical alerts get their own investigation: at most "budget" per storm,
     -- and only while fewer than "budget" incidents wait for triage.
@@ -223,7 +228,7 @@ local function open_or_join(a)
     redis.call('HINCRBY', inc(storm), 'admitted', 1)
   end
   create(id, a, a.level, a.severity, a.priority, false, true)
-  redis.call('ZADD', P .. ':storm:opened', nowMs, id)
+  redis.call('ZADD', P .. ':storm:opened', nowMsText, id)
   recentOpened = recentOpened + 1
   set_corr(a.ck, id)
   joined[a.ck] = id
@@ -232,10 +237,37 @@ end
 
 local records = cjson.decode(ARGV[12])
 -- Dedup records of the whole batch in one read; what this batch writes is kept in "written".
-local dedupKeys = {}
-for index, rec in ipairs(records) do dedupKeys[index] = P .. ':dedup:' .. rec[1] .. ':' .. rec[2] end
-local recorded = mget_in_slices(dedupKeys)
-local written = {}
+-- Dedup records: one hash per DEDUP_TTL_SECONDS period, "<fp>:<startsAt>" → "<incident>|<status>",
+-- written with one HSET per batch. A record is looked up in this period and the previous one, so it
+-- is remembered for one to two periods after it was last sent (a re-send found only in the previous
+-- period is carried forward).
+local periodMs = tonumber(dedupTtl) * 1000
+local period = math.floor(nowMs / periodMs)
+local currentKey, previousKey = P .. ':dedup:' .. period, P .. ':dedup:' .. (period - 1)
+local fields = {}
+for index, rec in ipairs(records) do fields[index] = rec[1] .. ':' .. rec[2] end
+local recorded = hmget_in_slices(currentKey, fields)
+local older, olderAt = {}, {}
+for index = 1, #fields do
+  if not recorded[index] then
+    older[#older + 1] = fields[index]
+    olderAt[#older] = index
+  end
+end
+local carried = {}
+for k, value in ipairs(hmget_in_slices(previousKey, older)) do
+  if value then
+    recorded[olderAt[k]] = value
+    carried[olderAt[k]] = true
+  end
+end
+-- What this batch writes: kept in "written" for later records of the batch, stored at the end.
+local written, writes = {}, {}
+local function set_dedup(field, value)
+  written[field] = value
+  writes[#writes + 1], writes[#writes + 2] = field, value
+end
+
 local cks = {}
 for index, rec in ipairs(records) do
   if not recorded[index] and rec[3] == 'firing' and corrOf[rec[4]] == nil then
@@ -247,29 +279,23 @@ local corrKeys = {}
 for k, ck in ipairs(cks) do corrKeys[k] = P .. ':corr:' .. ck end
 for k, value in ipairs(mget_in_slices(corrKeys)) do corrOf[cks[k]] = value end
 
-local function set_dedup(key, value)
-  redis.call('SET', key, value, 'EX', dedupTtl)
-  written[key] = value
-end
-
 for index, rec in ipairs(records) do
   local a = { fp = rec[1], startsAt = rec[2], status = rec[3], ck = rec[4], ckText = rec[5], level = rec[6],
-    severity = rec[7], priority = rec[8], id = freshId .. '-' .. index, entry = ARGV[12 + index] }
+    severity = rec[7], priority = rec[8], index = index, entry = ARGV[12 + index] }
   -- Resolutions read what earlier alerts of this batch wrote.
   if a.status == 'resolved' then flush() end
-  local dedupKey = dedupKeys[index]
-  local seen = written[dedupKey]
+  local field = fields[index]
+  local seen = written[field]
   if seen == nil then
     seen = recorded[index]
-    -- An alert is remembered for DEDUP_TTL_SECONDS after it was last sent.
-    if seen then redis.call('EXPIRE', dedupKey, dedupTtl) end
+    if carried[index] then set_dedup(field, seen) end
   end
   local id, status
   if seen then
     local sep = string.find(seen, '|', 1, true)
     id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
     if a.status == 'resolved' and status == 'firing' then
-      set_dedup(dedupKey, id .. '|resolved')
+      set_dedup(field, id .. '|resolved')
       if tonumber(redis.call('HGET', inc(id), 'alertCount')) <= timelineCap then
         redis.call('RPUSH', inc(id, ':timeline'), a.entry)
       end
@@ -301,17 +327,22 @@ for index, rec in ipairs(records) do
         resolve_fp(id, a)
       else
         -- Resolved before we ever saw it firing: record it on an incident that is already resolved.
-        id = a.id
+        id = freshId .. '-' .. index
         create(id, a, a.level, a.severity, a.priority, false, false)
         attach(id, a, false)
         resolve_fp(id, a)
       end
     end
-    set_dedup(dedupKey, id .. '|' .. a.status)
+    set_dedup(field, id .. '|' .. a.status)
     r[#r + 1], r[#r + 2] = 'new', id
   end
 end
 flush()
+if #writes > 0 then
+  call_in_slices('HSET', currentKey, writes, 2)
+  -- Kept through the next period, when this period's records are still looked up.
+  redis.call('PEXPIREAT', currentKey, (period + 2) * periodMs)
+end
 for id in pairs(touched) do
   redis.call('HSET', inc(id), 'firingCount', redis.call('SCARD', inc(id, ':firing')))
   redis.call('HSET', inc(id, ':state'), 'updatedAt', now)

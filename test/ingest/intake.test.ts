@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
-import { Intake } from '../../services/ingest/intake.js';
+import { Intake, type IntakeSettings } from '../../services/ingest/intake.js';
 import { StorageChangedError } from '../../services/ingest/storage-errors.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
@@ -18,7 +18,7 @@ afterEach(async () => {
   await t.close();
 });
 
-function intakeOn(redis: RedisConnection) {
+function intakeOn(redis: RedisConnection, settings: Partial<IntakeSettings> = {}) {
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
   const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
   const intake = new Intake(
@@ -35,6 +35,7 @@ function intakeOn(redis: RedisConnection) {
       dedupTtlSeconds: 3600,
       dedupCacheSize: 1000,
       timelineAlertCap: 50,
+      ...settings,
     },
   );
   return { intake, close: () => Promise.all([triage.close(), notifications.close()]) };
@@ -117,6 +118,35 @@ it('answers re-sends of alerts it recorded without reading their records or runn
     expect(calls).toEqual({ get: 1 });
     const store = new IncidentStore(t.redis, t.keys);
     expect((await store.get(first.incidents[0] as string))?.alertCount).toBe(1);
+  } finally {
+    await close();
+  }
+});
+
+it('remembers an alert for one to two DEDUP_TTL_SECONDS periods after it was last sent', async () => {
+  const hourMs = 3600_000;
+  let shiftMs = 0;
+  // The script's clock (ARGV[3], now in ms) moved forward by shiftMs.
+  const later = aroundScript(t.redis, (run, args) => {
+    const shifted = [...args];
+    shifted[6] = String(Number(args[6]) + shiftMs);
+    return run(...shifted);
+  });
+  const { intake, close } = intakeOn(later, { dedupTtlSeconds: 3600, dedupCacheSize: 0 });
+  try {
+    const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'p1' }]);
+    expect(await intake.ingest(body)).toMatchObject({ accepted: 1 });
+    // Re-sent an hour later: still known, and carried into that hour's period.
+    shiftMs = hourMs;
+    expect(await intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
+    shiftMs = 2 * hourMs;
+    expect(await intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
+    // Not sent for two whole periods: forgotten, so it is news again.
+    shiftMs = 4 * hourMs;
+    expect(await intake.ingest(body)).toMatchObject({ accepted: 1, duplicates: 0 });
+    const periods = await t.redis.keys(`${t.keys.bullPrefix}:dedup:*`);
+    expect(periods).toHaveLength(4);
+    for (const key of periods) expect(await t.redis.pttl(key)).toBeGreaterThan(0);
   } finally {
     await close();
   }
