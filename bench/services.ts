@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Queue } from 'bullmq';
+import { INGEST_NODE_FLAGS } from '../services/ingest/node-flags.js';
 import { freePort } from '../test/support/redis-server.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -17,17 +18,19 @@ export function spawnService(
   name: 'ingest' | 'triage' | 'executor' | 'notifier',
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
-  return spawnScript(resolve(root, 'services', name, 'main.ts'), env, name === 'ingest');
+  const flags = name === 'ingest' ? INGEST_NODE_FLAGS : [];
+  return spawnScript(resolve(root, 'services', name, 'main.ts'), env, name === 'ingest', flags);
 }
 
-/** Runs a TypeScript file as its own process on a free PORT; with `http`, waits for its /readyz. */
+/** Runs a TypeScript file as its own Node process on a free PORT; with `http`, waits for its /readyz. */
 export async function spawnScript(
   file: string,
   env: Record<string, string> = {},
   http = true,
+  nodeFlags: string[] = [],
 ): Promise<ServiceProcess> {
   const port = http ? await freePort() : 0;
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', process.env.BENCH_CHILD_STDOUT ? 'inherit' : 'ignore', 'inherit'],

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { INGEST_NODE_FLAGS } from '../services/ingest/node-flags.js';
 import { pingUntilReady } from '../shared/redis.js';
 
 const SERVICES = ['ingest', 'executor', 'notifier', 'triage'] as const;
@@ -67,13 +68,18 @@ async function startLocalRedis(): Promise<string> {
 }
 
 function startService(name: (typeof SERVICES)[number], env: NodeJS.ProcessEnv): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'main.ts')], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Own process group: a terminal's Ctrl-C reaches only us, and we stop the services once, in order.
-    detached: true,
-  });
+  const flags = name === 'ingest' ? INGEST_NODE_FLAGS : [];
+  const child = spawn(
+    process.execPath,
+    [...flags, '--import', 'tsx', join(root, 'services', name, 'main.ts')],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: a terminal's Ctrl-C reaches only us, and we stop the services once, in order.
+      detached: true,
+    },
+  );
   const prefix = `[${name}] `.padEnd(11);
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';

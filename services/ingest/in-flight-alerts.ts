@@ -1,10 +1,16 @@
 import type { Alert } from '../../shared/schemas/alertmanager.js';
 
+/** One request's recording: the incident of each of its alerts once settled, or its error. */
+interface Batch {
+  incidents: Promise<string[]>;
+}
+
 interface Pending {
   startsAt: string;
   status: Alert['status'];
-  /** The incident, once the owning request has recorded the alert; its error if that failed. */
-  recorded: Promise<string>;
+  batch: Batch;
+  /** This alert's place in its batch. */
+  index: number;
 }
 
 export interface Recording {
@@ -17,6 +23,9 @@ export interface Recording {
  * Alerts a request of this process is recording right now. HA peers and retries send the same alert
  * at the same moment: a second request joins the first instead of asking Redis, and answers only once
  * the first has recorded it (so its 202 still means "in Redis"), or fails with the first's error.
+ *
+ * One promise per recording, not per alert: most alerts are never joined, and a webhook's worth of
+ * promises per request was a measurable share of ingest's garbage collection.
  */
 export class InFlightAlerts {
   private readonly pending = new Map<string, Pending>();
@@ -26,30 +35,39 @@ export class InFlightAlerts {
     const pending = this.pending.get(alert.fingerprint);
     if (!pending || pending.startsAt !== alert.startsAt) return undefined;
     if (alert.status === 'resolved' && pending.status !== 'resolved') return undefined;
-    return pending.recorded;
+    return pending.batch.incidents.then((ids) => ids[pending.index] as string);
   }
 
   /** Registers alerts about to be recorded. */
   begin(alerts: Alert[]): Recording {
-    const outcomes: { resolve(id: string): void; reject(error: Error): void }[] = [];
-    const entries = alerts.map((alert) => {
-      const recorded = new Promise<string>((resolve, reject) => outcomes.push({ resolve, reject }));
-      // Nobody may join: a failure must not become an unhandled rejection.
-      recorded.catch(() => undefined);
-      const entry: Pending = { startsAt: alert.startsAt, status: alert.status, recorded };
-      this.pending.set(alert.fingerprint, entry);
-      return entry;
-    });
-    const finish = (each: (k: number) => void) => {
-      entries.forEach((entry, k) => {
-        const fingerprint = (alerts[k] as Alert).fingerprint;
-        if (this.pending.get(fingerprint) === entry) this.pending.delete(fingerprint);
-        each(k);
-      });
+    let settle!: (incidentIds: string[]) => void;
+    let fail!: (error: Error) => void;
+    const batch: Batch = {
+      incidents: new Promise<string[]>((resolve, reject) => {
+        settle = resolve;
+        fail = reject;
+      }),
+    };
+    // Nobody may join: a failure must not become an unhandled rejection.
+    batch.incidents.catch(() => undefined);
+    for (let index = 0; index < alerts.length; index++) {
+      const alert = alerts[index] as Alert;
+      this.pending.set(alert.fingerprint, { startsAt: alert.startsAt, status: alert.status, batch, index });
+    }
+    const finish = () => {
+      for (const alert of alerts) {
+        if (this.pending.get(alert.fingerprint)?.batch === batch) this.pending.delete(alert.fingerprint);
+      }
     };
     return {
-      settle: (incidentIds) => finish((k) => outcomes[k]?.resolve(incidentIds[k] as string)),
-      fail: (error) => finish((k) => outcomes[k]?.reject(error)),
+      settle: (incidentIds) => {
+        finish();
+        settle(incidentIds);
+      },
+      fail: (error) => {
+        finish();
+        fail(error);
+      },
     };
   }
 }

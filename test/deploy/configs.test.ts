@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_LEVELS } from '../../services/ingest/classify.js';
+import { INGEST_NODE_FLAGS } from '../../services/ingest/node-flags.js';
 
 const read = (path: string) => parse(readFileSync(path, 'utf8'));
 
@@ -66,5 +67,15 @@ describe('deploy/', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
     expect(dockerfile).toMatch(/^USER hermes$/m);
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+  });
+
+  it('starts ingest with its V8 flags everywhere it is started', () => {
+    const main = 'services/ingest/main.ts';
+    const command = ['node', ...INGEST_NODE_FLAGS, '--import', 'tsx', main];
+    expect(read('docker-compose.yml').services.ingest.command).toEqual(command);
+    const cmd = /^CMD (.*)$/m.exec(readFileSync('Dockerfile', 'utf8'))?.[1];
+    expect(JSON.parse(cmd ?? 'null')).toEqual(command);
+    const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts;
+    expect(scripts['start:ingest']).toBe(command.join(' '));
   });
 });
