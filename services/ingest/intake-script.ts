@@ -236,7 +236,6 @@ local function open_or_join(a)
 end
 
 local records = cjson.decode(ARGV[12])
--- Dedup records of the whole batch in one read; what this batch writes is kept in "written".
 -- Dedup records: one hash per DEDUP_TTL_SECONDS period, "<fp>:<startsAt>" → "<incident>|<status>",
 -- written with one HSET per batch. A record is looked up in this period and the previous one, so it
 -- is remembered for one to two periods after it was last sent (a re-send found only in the previous
@@ -279,9 +278,11 @@ local corrKeys = {}
 for k, ck in ipairs(cks) do corrKeys[k] = P .. ':corr:' .. ck end
 for k, value in ipairs(mget_in_slices(corrKeys)) do corrOf[cks[k]] = value end
 
+-- One table for the record at hand, refilled per record (the helpers above keep none of it).
+local a = {}
 for index, rec in ipairs(records) do
-  local a = { fp = rec[1], startsAt = rec[2], status = rec[3], ck = rec[4], ckText = rec[5], level = rec[6],
-    severity = rec[7], priority = rec[8], index = index, entry = ARGV[12 + index] }
+  a.fp, a.startsAt, a.status, a.ck, a.ckText = rec[1], rec[2], rec[3], rec[4], rec[5]
+  a.level, a.severity, a.priority, a.index, a.entry = rec[6], rec[7], rec[8], index, ARGV[12 + index]
   -- Resolutions read what earlier alerts of this batch wrote.
   if a.status == 'resolved' then flush() end
   local field = fields[index]
