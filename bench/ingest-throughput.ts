@@ -3,7 +3,7 @@ import { webhookEnvelope } from '../bin/webhook.js';
 import { startAlertmanager } from '../test/support/monitoring.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { type LoadResult, makeBatches, runLoad } from './load.js';
-import { spawnScript, spawnService } from './services.js';
+import { cpuMs, spawnScript, spawnService } from './services.js';
 
 export interface IngestThroughput {
   hermes: LoadResult;
@@ -12,6 +12,8 @@ export interface IngestThroughput {
   ceiling: LoadResult;
   ratio: number;
   rounds: { hermes: number; alertmanager: number; ceiling: number }[];
+  /** CPU ms per 100-alert request over the measured rounds, per process (both cores count). */
+  cpuPerRequest: { ingest: number; redis: number; alertmanager: number };
 }
 
 const ALERTS = 20_000;
@@ -61,14 +63,33 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
     ceiling: (batches: Batch[]) =>
       runLoad(`${ceiling.url}/webhooks/alertmanager`, batches.map(webhook), BATCH, CONNECTIONS),
   };
+  // What each request costs the processes serving it, to see which one limits the rate.
+  const cpu = { ingest: 0, redis: 0, alertmanager: 0 };
+  const requests = { hermes: 0, alertmanager: 0 };
+  const timed = async (
+    target: keyof typeof requests,
+    pids: Partial<Record<keyof typeof cpu, number | undefined>>,
+    run: () => Promise<LoadResult>,
+  ) => {
+    const before = Object.entries(pids).map(([name, pid]) => [name, cpuMs(pid)] as const);
+    const result = await run();
+    for (const [name, used] of before)
+      cpu[name as keyof typeof cpu] += cpuMs(pids[name as keyof typeof cpu]) - used;
+    requests[target] += result.requests;
+    return result;
+  };
   try {
     for (const send of Object.values(targets)) await send(makeBatches(WARMUP, BATCH));
     const results: Record<keyof typeof targets, LoadResult>[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const batches = makeBatches(ALERTS, BATCH);
       results.push({
-        hermes: await targets.hermes(batches),
-        alertmanager: await targets.alertmanager(batches),
+        hermes: await timed('hermes', { ingest: ingest.process.pid, redis: redis.process.pid }, () =>
+          targets.hermes(batches),
+        ),
+        alertmanager: await timed('alertmanager', { alertmanager: alertmanager.process.pid }, () =>
+          targets.alertmanager(batches),
+        ),
         ceiling: await targets.ceiling(batches),
       });
     }
@@ -88,6 +109,11 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
         alertmanager: r.alertmanager.alertsPerSecond,
         ceiling: r.ceiling.alertsPerSecond,
       })),
+      cpuPerRequest: {
+        ingest: cpu.ingest / requests.hermes,
+        redis: cpu.redis / requests.hermes,
+        alertmanager: cpu.alertmanager / requests.alertmanager,
+      },
     };
   } finally {
     alertmanager.process.kill('SIGCONT');
