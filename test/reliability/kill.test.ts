@@ -179,8 +179,13 @@ describe.concurrent('kill -9', () => {
     expect(settled.reason).toMatch(/did not report back; not run again/);
     await eventually(async () => (await w.store.getStatus(id)) === 'escalated', 'escalation', 20_000);
 
-    const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
-    const escalated = jobs.filter((j) => j.data.incidentId === id && j.data.event === 'escalated');
+    // Triage queues the notification right after it changes the status: wait for it too.
+    const escalatedJobs = async () =>
+      (await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed'])).filter(
+        (j) => j.data.incidentId === id && j.data.event === 'escalated',
+      );
+    await eventually(async () => (await escalatedJobs()).length > 0, 'the escalation notification', 10_000);
+    const escalated = await escalatedJobs();
     expect(escalated).toHaveLength(1);
     expect(escalated[0]?.data.severity).toBe('critical');
     // The orphaned first run may still finish by itself; it was never started a second time.
