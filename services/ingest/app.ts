@@ -18,7 +18,7 @@ import { verifyAuditChain } from '../executor/audit.js';
 import type { ApprovalDecisions } from './approval-decisions.js';
 import { requireToken } from './auth.js';
 import type { IngestEnv } from './env.js';
-import { isStorageUnavailable } from './storage-errors.js';
+import { failureReply } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
 
 export interface IngestAppDeps {
@@ -64,12 +64,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   });
 
   app.onError((error, c) => {
-    if (isStorageUnavailable(error)) {
-      logger.warn({ err: error.message, path: c.req.path }, 'redis unavailable: answering 503');
-      return c.json({ error: 'storage unavailable, retry later' }, 503);
-    }
-    logger.error({ err: error, path: c.req.path }, 'request failed');
-    return c.json({ error: 'internal error' }, 500);
+    const { status, body } = failureReply(error, logger, c.req.path);
+    return c.json(body, status);
   });
 
   app.get('/api/incidents', admin, async (c) => {

@@ -1,5 +1,10 @@
+import type { Logger } from '../../shared/logger.js';
+
+/** Redis changed under a request (flushed, failed over): the sender should retry (503). */
+export class StorageChangedError extends Error {}
+
 /** Errors that mean "Redis is away or was replaced": the sender should retry later (503). */
-export function isStorageUnavailable(error: Error): boolean {
+function isStorageUnavailable(error: Error): boolean {
   return (
     error instanceof StorageChangedError ||
     /Stream isn't writeable|Connection is closed|ECONNREFUSED|max retries|Command timed out|enableOfflineQueue|ETIMEDOUT|CLUSTERDOWN|LOADING/i.test(
@@ -8,5 +13,16 @@ export function isStorageUnavailable(error: Error): boolean {
   );
 }
 
-/** Redis changed under a request (flushed, failed over): the sender should retry (503). */
-export class StorageChangedError extends Error {}
+/** The answer to a request that failed, logged: 503 (retry later) while storage is away, else 500. */
+export function failureReply(
+  error: Error,
+  logger: Logger,
+  path: string,
+): { status: 503 | 500; body: { error: string } } {
+  if (isStorageUnavailable(error)) {
+    logger.warn({ err: error.message, path }, 'redis unavailable: answering 503');
+    return { status: 503, body: { error: 'storage unavailable, retry later' } };
+  }
+  logger.error({ err: error, path }, 'request failed');
+  return { status: 500, body: { error: 'internal error' } };
+}

@@ -6,7 +6,7 @@ import { bearerToken, matcher } from './auth.js';
 import { readBody } from './body.js';
 import type { IngestEnv } from './env.js';
 import type { Intake } from './intake.js';
-import { isStorageUnavailable } from './storage-errors.js';
+import { failureReply } from './storage-errors.js';
 
 export const WEBHOOK_PATH = '/webhooks/alertmanager';
 
@@ -80,19 +80,10 @@ export function createWebhookHandler(deps: WebhookDeps): (req: IncomingMessage, 
     };
   };
 
-  const failure = (error: Error): Reply => {
-    if (isStorageUnavailable(error)) {
-      logger.warn({ err: error.message, path: WEBHOOK_PATH }, 'redis unavailable: answering 503');
-      return { status: 503, body: { error: 'storage unavailable, retry later' } };
-    }
-    logger.error({ err: error, path: WEBHOOK_PATH }, 'request failed');
-    return { status: 500, body: { error: 'internal error' } };
-  };
-
   return (req, res) => {
     const started = process.hrtime.bigint();
     answer(req)
-      .catch(failure)
+      .catch((error: Error) => failureReply(error, logger, WEBHOOK_PATH))
       .then(({ status, body }) => {
         const json = JSON.stringify(body);
         res.writeHead(status, {
