@@ -8,8 +8,8 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *       ingest epoch (written once, so a flushed or replaced Redis has none or another).
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget, a fresh id
  *       (a new storm incident takes it, a new incident for record n takes `<id>-<n>`), dedup TTL
- *       seconds (the length of a dedup period), timeline alert cap, candidate epoch, the epoch the caller's memory answered under
- *       ('' if it answered nothing), then the records as one JSON array of
+ *       seconds (the length of a dedup period), timeline alert cap, candidate epoch, the epoch the
+ *       caller's memory answered under ('' if it answered nothing), then the records as one JSON array of
  *       [fp, startsAt, status, ck, ckText, level, severity, priority], then one timeline entry JSON
  *       per record (it carries the alert's labels, annotations and generatorURL).
  * Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId…] (one pair per record),
