@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Queue } from 'bullmq';
-import { INGEST_NODE_FLAGS } from '../services/ingest/node-flags.js';
+import { nodeFlagsFor } from '../services/ingest/node-flags.js';
 import { freePort } from '../test/support/redis-server.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -18,8 +18,7 @@ export function spawnService(
   name: 'ingest' | 'triage' | 'executor' | 'notifier',
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
-  const flags = name === 'ingest' ? INGEST_NODE_FLAGS : [];
-  return spawnScript(resolve(root, 'services', name, 'main.ts'), env, name === 'ingest', flags);
+  return spawnScript(resolve(root, 'services', name, 'main.ts'), env, name === 'ingest', nodeFlagsFor(name));
 }
 
 /** Runs a TypeScript file as its own Node process on a free PORT; with `http`, waits for its /readyz. */

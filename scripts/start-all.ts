@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { INGEST_NODE_FLAGS } from '../services/ingest/node-flags.js';
+import { nodeFlagsFor } from '../services/ingest/node-flags.js';
 import { pingUntilReady } from '../shared/redis.js';
 
 const SERVICES = ['ingest', 'executor', 'notifier', 'triage'] as const;
@@ -68,10 +68,9 @@ async function startLocalRedis(): Promise<string> {
 }
 
 function startService(name: (typeof SERVICES)[number], env: NodeJS.ProcessEnv): void {
-  const flags = name === 'ingest' ? INGEST_NODE_FLAGS : [];
   const child = spawn(
     process.execPath,
-    [...flags, '--import', 'tsx', join(root, 'services', name, 'main.ts')],
+    [...nodeFlagsFor(name), '--import', 'tsx', join(root, 'services', name, 'main.ts')],
     {
       cwd: root,
       env,

@@ -6,3 +6,8 @@
  * (64 MiB was slower again).
  */
 export const INGEST_NODE_FLAGS = ['--max-semi-space-size=32'];
+
+/** The V8 flags a service's process starts with. */
+export function nodeFlagsFor(service: string): string[] {
+  return service === 'ingest' ? INGEST_NODE_FLAGS : [];
+}
