@@ -5,6 +5,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
@@ -20,7 +21,7 @@ import { ActionProcessor } from './processor.js';
 import { RateLimiter } from './rate-limit.js';
 import { DecisionRecorder } from './recorder.js';
 import { ReplicaCounts } from './scale.js';
-import { startSweeper, sweepExpiredApprovals } from './sweeper.js';
+import { sweepExpiredApprovals } from './sweeper.js';
 
 export interface ExecutorHandle {
   metrics: Metrics;
@@ -86,10 +87,11 @@ export async function startExecutor(
     keys.exec('mode'),
     JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
   );
-  const sweeper = startSweeper(
+  const sweeper = startPeriodic(
     () => sweepExpiredApprovals(approvals, incidents, notifications),
     env.APPROVAL_SWEEP_SECONDS * 1000,
     logger,
+    'approval sweep',
   );
   logger.info(
     {

@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { ApprovalStore } from '../../shared/approvals.js';
 import type { IncidentStore } from '../../shared/incidents.js';
-import type { Logger } from '../../shared/logger.js';
 import { enqueueNotification } from '../../shared/notify.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
 
@@ -48,20 +47,4 @@ export async function sweepExpiredApprovals(
     });
   }
   return expired.length;
-}
-
-/** Runs the sweep every `intervalMs`, one sweep at a time; `stop()` waits for a running sweep. */
-export function startSweeper(sweep: () => Promise<unknown>, intervalMs: number, logger: Logger) {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running
-      .then(sweep)
-      .catch((error: Error) => logger.warn({ err: error.message }, 'approval sweep failed'));
-  }, intervalMs);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
 }
