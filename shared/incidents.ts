@@ -1,4 +1,5 @@
 import type { Keyspace } from './keys.js';
+import { outboxEntry } from './outbox.js';
 import type { RedisConnection } from './redis.js';
 import {
   type ActionRecord,
@@ -13,6 +14,12 @@ import {
   type TimelineEntry,
   timelineEntrySchema,
 } from './schemas/incident.js';
+import type { NotificationJob } from './schemas/jobs.js';
+
+/** Whether `setStatus` moved the incident (and so recorded its notice): it returned another status. */
+export function statusChanged(previous: IncidentStatus | null, status: IncidentStatus): boolean {
+  return previous !== null && previous !== status;
+}
 
 /**
  * Lua: `set_status(P, id, status, entryJson, now, allowed)` moves incident `id` (keys under prefix `P`)
@@ -36,11 +43,13 @@ local function set_status(P, id, status, entryJson, now, allowed)
 end
 `;
 
-// KEYS[1]: the incident's state key (routes the script to the right cluster node).
-// ARGV: prefix, id, status, entry JSON, now ISO, allowed-from list, summary ('' = keep).
+// KEYS[1]: the incident's state key (routes the script to the right cluster node); KEYS[2]: the outbox.
+// ARGV: prefix, id, status, entry JSON, now ISO, allowed-from list, summary ('' = keep), then the
+// notice's eventId ('' = none) and outbox entry, recorded only if the status changed.
 const SET_STATUS_LUA = `${LUA_SET_STATUS_FN}
 local previous = set_status(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 if previous and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[7]) end
+if previous and previous ~= ARGV[3] and ARGV[8] ~= '' then redis.call('HSET', KEYS[2], ARGV[8], ARGV[9]) end
 return previous
 `;
 
@@ -164,26 +173,42 @@ export class IncidentStore {
    * Moves the incident to `status` (indexes and a timeline entry, atomically).
    * With `from`, only when the current status is one of them. Returns the previous status,
    * or null when the incident does not exist or the guard refused.
+   * With `notice`, the notification announcing the change is recorded in the outbox in the same
+   * script, if the status changed (see `statusChanged`); the caller then delivers it.
    */
   async setStatus(
     id: string,
     status: IncidentStatus,
     by: string,
-    options: { from?: readonly IncidentStatus[]; message?: string; summary?: string } = {},
+    options: {
+      from?: readonly IncidentStatus[];
+      message?: string;
+      summary?: string;
+      notice?: NotificationJob;
+    } = {},
   ): Promise<IncidentStatus | null> {
-    const now = new Date().toISOString();
-    const entry: TimelineEntry = { at: now, type: 'status', by, status, message: options.message };
+    const now = new Date();
+    const entry: TimelineEntry = {
+      at: now.toISOString(),
+      type: 'status',
+      by,
+      status,
+      message: options.message,
+    };
     const previous = await this.redis.eval(
       SET_STATUS_LUA,
-      1,
+      2,
       this.keys.incidentState(id),
+      this.keys.outbox,
       this.keys.bullPrefix,
       id,
       status,
       JSON.stringify(entry),
-      now,
+      entry.at,
       (options.from ?? []).join(','),
       options.summary ?? '',
+      options.notice?.eventId ?? '',
+      options.notice ? outboxEntry(options.notice, now.getTime()) : '',
     );
     const parsed = incidentStatusSchema.safeParse(previous);
     return parsed.success ? parsed.data : null;

@@ -34,6 +34,8 @@ export function keyspace(prefix = 'hermes') {
     exec: (name: string) => `${p}:exec:${name}`,
     audit: `${p}:audit`,
     auditHead: `${p}:audit:head`,
+    /** Notices recorded with the state change they announce, until queued (see shared/outbox.ts). */
+    outbox: `${p}:outbox`,
     /** Notifier-only state: delivery idempotency and Slack threads. */
     notify: (name: string) => `${p}:notify:${name}`,
     /** Triage-only state. */

@@ -28,6 +28,8 @@ export const notifierEnvSchema = baseEnvSchema
     NOTIFIER_RETRY_AFTER_DEFAULT_MS: envInt(5_000, 0),
     /** Longest pause a Retry-After may impose on the queue. */
     NOTIFIER_RETRY_AFTER_MAX_MS: envInt(10 * 60_000, 0),
+    /** How often notices left in the outbox by a process that died are queued, once this old. */
+    OUTBOX_RELAY_SECONDS: envInt(10, 1),
   })
   .superRefine((env, ctx) => {
     if (env.SLACK_BOT_TOKEN && !env.SLACK_CHANNEL) {

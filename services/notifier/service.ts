@@ -3,6 +3,8 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { NotificationOutbox } from '../../shared/outbox.js';
+import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import { createChannels } from './channels/registry.js';
@@ -27,9 +29,9 @@ export async function startNotifier(
     connection.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
   }
   const channels = createChannels(env, { redis, keys, logger });
+  const queue = createQueue(QUEUE.notifications, redis, keys.bullPrefix);
   try {
     await waitForRedis(redis);
-    const queue = createQueue(QUEUE.notifications, redis, keys.bullPrefix);
     if (channels.email && env.EMAIL_MODE === 'digest') {
       await queue.upsertJobScheduler(
         EMAIL_DIGEST_JOB,
@@ -39,8 +41,8 @@ export async function startNotifier(
     } else {
       await queue.removeJobScheduler(EMAIL_DIGEST_JOB);
     }
-    await queue.close();
   } catch (error) {
+    await queue.close();
     await channels.close();
     redis.disconnect();
     blocking.disconnect();
@@ -81,12 +83,25 @@ export async function startNotifier(
   });
   worker.on('error', (error) => logger.error({ err: error }, 'notifier worker error'));
   await worker.waitUntilReady();
+  const outbox = new NotificationOutbox(redis, keys, queue);
+  const relayMs = env.OUTBOX_RELAY_SECONDS * 1000;
+  const relay = startPeriodic(
+    async () => {
+      const relayed = await outbox.relay(relayMs, logger);
+      if (relayed > 0) logger.warn({ notifications: relayed }, 'queued notices a crashed process left');
+    },
+    relayMs,
+    logger,
+    'outbox relay',
+  );
   logger.info({ concurrency: env.NOTIFIER_CONCURRENCY }, 'notifier started');
 
   return {
     metrics,
     async close() {
+      await relay.stop();
       await worker.close();
+      await queue.close();
       await channels.close();
       await Promise.all([redis.quit(), blocking.quit()]);
     },

@@ -1,12 +1,12 @@
-import type { Queue } from 'bullmq';
-import type { IncidentStore } from '../../shared/incidents.js';
+import { type IncidentStore, statusChanged } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
+import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
-import type { ActionRecord, IncidentSummary } from '../../shared/schemas/incident.js';
-import type { TriageJob } from '../../shared/schemas/jobs.js';
+import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
+import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import type { ActionClient } from './actions.js';
 import { type ChatModel, LlmUnavailableError } from './llm/model.js';
-import { notifyTransition } from './notifications.js';
+import { transitionNotice } from './notifications.js';
 import type { Planner, PlanResult } from './planners/types.js';
 import type { Toolbox } from './tools/toolbox.js';
 import type { Verifier } from './verify.js';
@@ -15,7 +15,8 @@ export interface InvestigatorDeps {
   redis: RedisConnection;
   backlogKey: string;
   store: IncidentStore;
-  notifications: Queue;
+  /** Transition notices go through it, so a crash right after a transition cannot lose one. */
+  outbox: NotificationOutbox;
   actions: ActionClient;
   toolbox: Toolbox;
   verifier: Verifier;
@@ -48,21 +49,19 @@ export class Investigator {
     if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId, signal);
     if (incident.status !== 'open' && incident.status !== 'diagnosing') return `skipped: ${incident.status}`;
 
-    const previous = await store.setStatus(incident.id, 'diagnosing', BY, {
-      from: ['open', 'diagnosing'],
-      message: `investigating (level ${incident.level})`,
-    });
-    if (previous === null) return 'skipped: status changed';
-    if (previous === 'open') {
-      await notifyTransition(
-        this.deps.notifications,
+    const previous = await this.transition(
+      incident,
+      'diagnosing',
+      { from: ['open', 'diagnosing'], message: `investigating (level ${incident.level})` },
+      transitionNotice(
         incident,
         'diagnosis',
         'info',
         `Hermes is investigating ${incident.alertname} on ${incident.instance} (level ${incident.level}).`,
         'alert',
-      );
-    }
+      ),
+    );
+    if (previous === null) return 'skipped: status changed';
     if (incident.level === 3 || incident.storm) return this.escalateWithoutActing(incident);
 
     // An earlier attempt (crashed worker, stalled job, retry) may already have changed something:
@@ -197,21 +196,16 @@ export class Investigator {
         `The fix did not clear the alert (${verdict.detail}). ${summary}`,
         round,
       );
-    const previous = await this.deps.store.setStatus(incident.id, 'resolved', BY, {
-      from: ['open', 'diagnosing', 'awaiting_approval', 'escalated'],
-      message: `fixed and verified: ${verdict.detail}`,
-      summary,
-    });
-    if (previous !== null) {
-      await notifyTransition(
-        this.deps.notifications,
-        incident,
-        'fixed',
-        'info',
-        `${summary}\nVerified: ${verdict.detail}.`,
-        round,
-      );
-    }
+    await this.transition(
+      incident,
+      'resolved',
+      {
+        from: ['open', 'diagnosing', 'awaiting_approval', 'escalated'],
+        message: `fixed and verified: ${verdict.detail}`,
+        summary,
+      },
+      transitionNotice(incident, 'fixed', 'info', `${summary}\nVerified: ${verdict.detail}.`, round),
+    );
     return 'resolved';
   }
 
@@ -228,22 +222,13 @@ export class Investigator {
   }
 
   private async escalate(incident: IncidentSummary, text: string, round = 'alert'): Promise<string> {
-    const previous = await this.deps.store.setStatus(incident.id, 'escalated', BY, {
-      from: ['open', 'diagnosing', 'awaiting_approval'],
-      message: text.slice(0, 2_000),
-      summary: text,
-    });
-    if (previous !== null && previous !== 'escalated') {
-      const critical = incident.level === 3 || incident.storm || incident.severity === 'critical';
-      await notifyTransition(
-        this.deps.notifications,
-        incident,
-        'escalated',
-        critical ? 'critical' : 'warning',
-        text,
-        round,
-      );
-    }
+    const critical = incident.level === 3 || incident.storm || incident.severity === 'critical';
+    await this.transition(
+      incident,
+      'escalated',
+      { from: ['open', 'diagnosing', 'awaiting_approval'], message: text.slice(0, 2_000), summary: text },
+      transitionNotice(incident, 'escalated', critical ? 'critical' : 'warning', text, round),
+    );
     return 'escalated';
   }
 
@@ -251,19 +236,29 @@ export class Investigator {
   async markFailed(incidentId: string, error: Error): Promise<void> {
     const incident = await this.deps.store.getSummary(incidentId);
     if (!incident) return;
-    const previous = await this.deps.store.setStatus(incidentId, 'failed', BY, {
-      from: ['open', 'diagnosing'],
-      message: `triage failed: ${error.message}`.slice(0, 2_000),
-    });
-    if (previous !== null) {
-      await notifyTransition(
-        this.deps.notifications,
+    await this.transition(
+      incident,
+      'failed',
+      { from: ['open', 'diagnosing'], message: `triage failed: ${error.message}`.slice(0, 2_000) },
+      transitionNotice(
         incident,
         'failed',
         'critical',
         `Triage could not investigate this incident: ${error.message}. A human must take over.`,
         'alert',
-      );
-    }
+      ),
+    );
+  }
+
+  /** Changes the status and, if it changed, announces it (the notice is recorded with the change). */
+  private async transition(
+    incident: IncidentSummary,
+    status: IncidentStatus,
+    options: { from: IncidentStatus[]; message: string; summary?: string },
+    notice: NotificationJob,
+  ): Promise<IncidentStatus | null> {
+    const previous = await this.deps.store.setStatus(incident.id, status, BY, { ...options, notice });
+    if (statusChanged(previous, status)) await this.deps.outbox.deliver(notice);
+    return previous;
   }
 }

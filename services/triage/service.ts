@@ -3,6 +3,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import { triageJobSchema } from '../../shared/schemas/jobs.js';
@@ -81,7 +82,7 @@ export async function startTriage(
     redis: command,
     backlogKey: keys.triageBacklog,
     store,
-    notifications,
+    outbox: new NotificationOutbox(command, keys, notifications),
     actions,
     toolbox,
     verifier: new Verifier(store, prometheus, env.VERIFY_WINDOW_SECONDS * 1000, env.VERIFY_INTERVAL_MS),

@@ -3,12 +3,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { notifierEnvSchema } from '../../services/notifier/env.js';
 import { MAX_RATE_LIMITED_RUNS } from '../../services/notifier/processor.js';
 import { EMAIL_DIGEST_JOB, startNotifier } from '../../services/notifier/service.js';
+import { transitionNotice } from '../../services/triage/notifications.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
 import { enqueueNotification, type NotificationInput } from '../../shared/notify.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
-import type { TimelineEntry } from '../../shared/schemas/incident.js';
+import type { IncidentSummary, TimelineEntry } from '../../shared/schemas/incident.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { type FakeSlack, type SlackRequest, startFakeSlack } from '../support/fake-slack.js';
@@ -113,6 +114,26 @@ describe('notifier service', () => {
     expect(metrics).toMatch(
       /hermes_notifications_total\{channel="pagerduty",result="delivered",service="notifier"\} 1/,
     );
+  });
+
+  it('delivers the escalation notice a triage process recorded with the status change but died before queueing', async () => {
+    const { logger, lines } = captureLogs();
+    await start({ OUTBOX_RELAY_SECONDS: '1' }, logger);
+    const id = await openIncident(t, { alertname: 'ServiceDown', severity: 'critical', service: 'api' });
+    await settled(`opened-${id}`);
+    const store = new IncidentStore(t.redis, t.keys);
+    const incident = (await store.getSummary(id)) as IncidentSummary;
+    const notice = transitionNotice(incident, 'escalated', 'critical', 'The fix did not help.', 'alert');
+    // What triage does first; it is killed before queueing the notice.
+    await store.setStatus(id, 'escalated', 'triage', { notice });
+
+    const { state } = await settled(notice.eventId);
+    expect(state).toBe('completed');
+    const delivered = (await notifications(id)).filter((entry) => entry.event === 'escalated');
+    expect(delivered.map((entry) => entry.result)).toContain('delivered');
+    expect(JSON.stringify(slackPostsFor(id).at(-1)?.body)).toContain('The fix did not help.');
+    expect(await t.redis.hlen(t.keys.outbox)).toBe(0);
+    expect(lines.some((line) => line.msg === 'queued notices a crashed process left')).toBe(true);
   });
 
   it('threads later events, puts Approve / Deny on approval requests, and acknowledges then resolves on PagerDuty', async () => {

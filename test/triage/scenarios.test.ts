@@ -217,6 +217,10 @@ describe('safety through the real executor', () => {
     world.stillFiring.add('ServiceDown');
     const { incident } = await world.run(scenario('Service crash'));
     expect(incident.status).toBe('escalated');
+    // Each transition's notice was queued and then cleared from the outbox it was recorded in.
+    const events = (await notificationsFor(world.t, incident.id)).map((n) => n.event);
+    expect(events).toEqual(expect.arrayContaining(['diagnosis', 'escalated']));
+    expect(await world.t.redis.hlen(world.t.keys.outbox)).toBe(0);
     const actionId = incident.actions.find((a) => a.tool === 'restart_service')?.id;
     const actions = createQueue<ActionJob>(QUEUE.actions, world.t.redis, world.t.keys.bullPrefix);
     try {

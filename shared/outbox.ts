@@ -1,0 +1,64 @@
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import type { Keyspace } from './keys.js';
+import type { Logger } from './logger.js';
+import { enqueueNotifications } from './notify.js';
+import type { RedisConnection } from './redis.js';
+import { type NotificationJob, notificationJobSchema } from './schemas/jobs.js';
+
+const outboxEntrySchema = z.object({
+  recordedMs: z.number(),
+  job: notificationJobSchema,
+});
+
+/** The outbox field for a notice: written by the script that makes the change it announces. */
+export function outboxEntry(job: NotificationJob, nowMs = Date.now()): string {
+  return JSON.stringify({ recordedMs: nowMs, job: notificationJobSchema.parse(job) });
+}
+
+/**
+ * Notifications recorded in the same Redis script as the state change they announce (a hash
+ * eventId → entry), so that a process dying between the change and the enqueue cannot lose them:
+ * the writer queues the job right after the change and clears the entry; the notifier's relay
+ * queues whatever a dead writer left behind. The eventId is the job id, so queueing twice is a no-op.
+ */
+export class NotificationOutbox {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: Keyspace,
+    private readonly queue: Queue,
+  ) {}
+
+  /** Queues a notice its writer recorded, then clears it. */
+  async deliver(job: NotificationJob): Promise<void> {
+    await enqueueNotifications(this.queue, [job]);
+    await this.redis.hdel(this.keys.outbox, job.eventId);
+  }
+
+  /** Queues the notices recorded at least `minAgeMs` ago (their writers are presumed dead). */
+  async relay(minAgeMs: number, logger: Logger, nowMs = Date.now()): Promise<number> {
+    const recorded = await this.redis.hgetall(this.keys.outbox);
+    let relayed = 0;
+    for (const [eventId, raw] of Object.entries(recorded)) {
+      const entry = parseEntry(raw);
+      if (!entry) {
+        logger.error({ eventId, entry: raw.slice(0, 500) }, 'unreadable outbox entry dropped');
+        await this.redis.hdel(this.keys.outbox, eventId);
+        continue;
+      }
+      if (nowMs - entry.recordedMs < minAgeMs) continue;
+      await this.deliver(entry.job);
+      relayed++;
+    }
+    return relayed;
+  }
+}
+
+function parseEntry(raw: string) {
+  try {
+    const parsed = outboxEntrySchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
