@@ -33,7 +33,7 @@ rows.push(
     `p50 ${f(ingest.hermes.p50Ms, 1)} ms, p99 ${f(ingest.hermes.p99Ms, 1)} ms, ${ingest.hermes.errors} errors; ${rounds('hermes')}; CPU per request: ingest ${f(ingest.cpuPerRequest.ingest, 2)} ms + Redis ${f(ingest.cpuPerRequest.redis, 2)} ms`,
   ],
   [
-    'ingest: Alertmanager /api/v2/alerts (alerts/s), receiver without integrations',
+    'ingest: Alertmanager /api/v2/alerts (alerts/s), receiver without integrations, default group timers',
     f(ingest.alertmanager.alertsPerSecond),
     `p50 ${f(ingest.alertmanager.p50Ms, 1)} ms, p99 ${f(ingest.alertmanager.p99Ms, 1)} ms, ${ingest.alertmanager.errors} errors; ${rounds('alertmanager')}; CPU per request: ${f(ingest.cpuPerRequest.alertmanager, 2)} ms`,
   ],

@@ -67,9 +67,19 @@ export interface AlertmanagerOptions {
   webhookToken?: string;
   port?: number;
   dir?: string;
+  /**
+   * `fast` (1 s group_wait and group_interval: tests see notifications quickly) or Alertmanager's own
+   * defaults (30 s, 5 m, 4 h), under which it does not flush every group every second.
+   */
+  groupTimers?: 'fast' | 'defaults';
 }
 
-/** A real Alertmanager on a loopback port, posting every group to `webhookUrl` after 1 s. */
+const GROUP_TIMERS = {
+  fast: { group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+  defaults: { group_wait: '30s', group_interval: '5m', repeat_interval: '4h' },
+};
+
+/** A real Alertmanager on a loopback port, posting every group to `webhookUrl` (after 1 s unless told otherwise). */
 export async function startAlertmanager(options: AlertmanagerOptions): Promise<Running> {
   const alertmanagerBin = findBinary(['prometheus-alertmanager', 'alertmanager']);
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hermes-alertmanager-'));
@@ -80,9 +90,7 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<R
       route: {
         receiver: 'hermes',
         group_by: ['alertname', 'service', 'instance'],
-        group_wait: '1s',
-        group_interval: '1s',
-        repeat_interval: '1h',
+        ...GROUP_TIMERS[options.groupTimers ?? 'fast'],
       },
       receivers: [
         options.webhookUrl
