@@ -3,23 +3,27 @@ import type { RedisConnection } from './redis.js';
 import { type Approval, type ApprovalStatus, approvalSchema } from './schemas/approval.js';
 
 /**
- * Moves an approval out of `pending` atomically, so two clicks (or two replicas) decide once.
- * KEYS: approval hash, pending index. ARGV: new status, by, comment, now ISO, now ms.
+ * Moves an approval out of `pending` atomically, so two clicks (or two replicas) decide once, and
+ * marks it unsettled until its consequences are recorded (see ApprovalDecisions and the sweeper).
+ * KEYS: approval hash, pending index, unsettled index. ARGV: new status, by, comment, now ISO, now ms.
  * Returns 'ok' or the reason it refused.
  */
 const DECIDE_LUA = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'not_found' end
 if status ~= 'pending' then return 'already_' .. status end
+local id = redis.call('HGET', KEYS[1], 'id')
 local expires = tonumber(redis.call('HGET', KEYS[1], 'expiresMs'))
+local reply = 'ok'
 if expires and tonumber(ARGV[5]) >= expires then
   redis.call('HSET', KEYS[1], 'status', 'expired', 'decidedAt', ARGV[4])
-  redis.call('ZREM', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
-  return 'expired'
+  reply = 'expired'
+else
+  redis.call('HSET', KEYS[1], 'status', ARGV[1], 'decidedBy', ARGV[2], 'comment', ARGV[3], 'decidedAt', ARGV[4])
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'decidedBy', ARGV[2], 'comment', ARGV[3], 'decidedAt', ARGV[4])
-redis.call('ZREM', KEYS[2], redis.call('HGET', KEYS[1], 'id'))
-return 'ok'
+redis.call('ZREM', KEYS[2], id)
+redis.call('ZADD', KEYS[3], ARGV[5], id)
+return reply
 `;
 
 /**
@@ -81,9 +85,10 @@ export class ApprovalStore {
     const now = new Date();
     const reply = (await this.redis.eval(
       DECIDE_LUA,
-      2,
+      3,
       this.keys.approval(id),
       this.keys.approvalsPending,
+      this.keys.approvalsUnsettled,
       status,
       by,
       comment,
@@ -108,6 +113,23 @@ export class ApprovalStore {
     return reply === 'ok' ? null : reply;
   }
 
+  /** Decided or expired approvals whose consequences are not all recorded yet, oldest first. */
+  async unsettled(limit = 100): Promise<Approval[]> {
+    const ids = await this.redis.zrange(this.keys.approvalsUnsettled, 0, limit - 1);
+    const approvals: Approval[] = [];
+    for (const id of ids) {
+      const approval = await this.get(id);
+      if (approval) approvals.push(approval);
+      else await this.settled(id);
+    }
+    return approvals;
+  }
+
+  /** The decision's consequences are all recorded. */
+  async settled(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.approvalsUnsettled, id);
+  }
+
   /** Executor's sweeper: marks overdue pending approvals expired and returns them. */
   async expireDue(now = Date.now()): Promise<Approval[]> {
     const ids = await this.redis.zrangebyscore(this.keys.approvalsPending, '-inf', now);
@@ -122,9 +144,10 @@ export class ApprovalStore {
   private async decideExpired(id: string, now: number): Promise<Approval | null> {
     const reply = (await this.redis.eval(
       DECIDE_LUA,
-      2,
+      3,
       this.keys.approval(id),
       this.keys.approvalsPending,
+      this.keys.approvalsUnsettled,
       'expired',
       'system',
       '',

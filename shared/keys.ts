@@ -29,6 +29,8 @@ export function keyspace(prefix = 'hermes') {
     loginFailures: (address: string) => `${p}:ingest:login-failures:${address}`,
     approval: (id: string) => `${p}:approval:${id}`,
     approvalsPending: `${p}:approvals:pending`,
+    /** Approvals decided or expired whose consequences are not all recorded yet (a zset by decision time). */
+    approvalsUnsettled: `${p}:approvals:unsettled`,
     paused: `${p}:control:paused`,
     /** Executor-only state: rate limits, breaker, idempotency claims. */
     exec: (name: string) => `${p}:exec:${name}`,

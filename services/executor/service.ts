@@ -1,4 +1,5 @@
 import { type Job, Worker } from 'bullmq';
+import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { AutomationControl } from '../../shared/control.js';
 import { IncidentStore } from '../../shared/incidents.js';
@@ -8,7 +9,7 @@ import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
-import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
 import { type Backend, createBackend } from './backends.js';
@@ -21,7 +22,7 @@ import { ActionProcessor } from './processor.js';
 import { RateLimiter } from './rate-limit.js';
 import { DecisionRecorder } from './recorder.js';
 import { ReplicaCounts } from './scale.js';
-import { sweepExpiredApprovals } from './sweeper.js';
+import { sweepApprovals } from './sweeper.js';
 
 export interface ExecutorHandle {
   metrics: Metrics;
@@ -49,6 +50,8 @@ export async function startExecutor(
 
   const notifications = createQueue<NotificationJob>(QUEUE.notifications, command, keys.bullPrefix);
   const triage = createQueue<TriageJob>(QUEUE.triage, command, keys.bullPrefix);
+  // For settling approval decisions whose deciding process died (the sweeper).
+  const actions = createQueue<ActionJob>(QUEUE.actions, command, keys.bullPrefix);
   const incidents = new IncidentStore(command, keys);
   const approvals = new ApprovalStore(command, keys);
   const audit = new AuditLog(command, keys);
@@ -87,8 +90,9 @@ export async function startExecutor(
     keys.exec('mode'),
     JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
   );
+  const decisions = new ApprovalDecisions(approvals, incidents, actions, notifications);
   const sweeper = startPeriodic(
-    () => sweepExpiredApprovals(approvals, incidents, notifications),
+    () => sweepApprovals(approvals, decisions),
     env.APPROVAL_SWEEP_SECONDS * 1000,
     logger,
     'approval sweep',
@@ -108,7 +112,7 @@ export async function startExecutor(
     await sweeper.stop();
     // Waits for running actions to finish and record their outcome.
     await worker.close();
-    await Promise.all([notifications.close(), triage.close()]);
+    await Promise.all([notifications.close(), triage.close(), actions.close()]);
     for (const connection of connections) connection.disconnect();
   };
   return {

@@ -1,50 +1,26 @@
-import type { Queue } from 'bullmq';
+import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import type { ApprovalStore } from '../../shared/approvals.js';
-import type { IncidentStore } from '../../shared/incidents.js';
-import { enqueueNotification } from '../../shared/notify.js';
-import type { NotificationJob } from '../../shared/schemas/jobs.js';
+
+/** How long a human decision may take to record its consequences before the sweeper does it. */
+export const SETTLE_GRACE_MS = 30_000;
 
 /**
- * Marks overdue approvals expired, closes the action they were holding (denied), hands the incident
- * to humans (escalated) and tells them.
+ * Marks overdue approvals expired and settles them (action denied, incident escalated, humans told),
+ * and settles the decisions whose deciding process died before recording their consequences.
+ * Returns how many approvals it expired.
  */
-export async function sweepExpiredApprovals(
+export async function sweepApprovals(
   approvals: ApprovalStore,
-  incidents: IncidentStore,
-  notifications: Queue<NotificationJob>,
+  decisions: ApprovalDecisions,
+  now = Date.now(),
 ): Promise<number> {
-  const expired = await approvals.expireDue();
-  for (const approval of expired) {
-    await incidents.appendTimeline(approval.incidentId, {
-      type: 'approval',
-      by: 'executor',
-      tool: approval.tool,
-      approvalId: approval.id,
-      actionId: approval.actionId,
-      decision: 'expired',
-      message: `nobody answered by ${approval.expiresAt}`,
-    });
-    const action = await incidents.getAction(approval.incidentId, approval.actionId);
-    if (action?.decision === 'pending_approval') {
-      await incidents.recordAction(approval.incidentId, {
-        ...action,
-        decision: 'denied',
-        reason: `approval ${approval.id} expired unanswered at ${approval.expiresAt}`,
-      });
-    }
-    await incidents.setStatus(approval.incidentId, 'escalated', 'executor', {
-      from: ['awaiting_approval'],
-      message: `approval for ${approval.tool} expired; a human owns this incident now`,
-    });
-    await enqueueNotification(notifications, {
-      eventId: `decided-${approval.id}`,
-      incidentId: approval.incidentId,
-      event: 'approval_decided',
-      severity: 'warning',
-      title: `${approval.tool} approval expired`,
-      text: `Nobody approved ${approval.tool} before ${approval.expiresAt}; it will not run.`,
-      approvalId: approval.id,
-    });
+  const expired = await approvals.expireDue(now);
+  for (const approval of expired) await decisions.settle(approval, 'executor');
+  for (const approval of await approvals.unsettled()) {
+    const decidedMs = Date.parse(approval.decidedAt ?? '');
+    // Expired ones have no other settler; a human decision is normally settled by ingest right away.
+    if (approval.status === 'expired' || !(now - decidedMs < SETTLE_GRACE_MS))
+      await decisions.settle(approval, 'executor');
   }
   return expired.length;
 }

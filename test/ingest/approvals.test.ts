@@ -1,5 +1,11 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SETTLE_GRACE_MS, sweepApprovals } from '../../services/executor/sweeper.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
+import { ApprovalDecisions } from '../../shared/approval-decisions.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { Approval } from '../../shared/schemas/approval.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { slackInteractionRequest } from '../support/fake-slack.js';
 import { openIncident } from '../support/incidents.js';
@@ -105,4 +111,68 @@ it('refuses unsigned, tampered and replayed Slack clicks, and API calls without 
   expect(noToken.status).toBe(401);
   expect((await h.approvals.get(approvalId))?.status).toBe('pending');
   expect(h.runs()).toEqual([]);
+});
+
+describe('a decision whose deciding process died before its consequences', () => {
+  let notifications: Queue<NotificationJob>;
+  beforeEach(() => {
+    notifications = createQueue<NotificationJob>(QUEUE.notifications, h.t.redis, h.t.keys.bullPrefix);
+  });
+  afterEach(() => notifications.close());
+  const decisions = () => new ApprovalDecisions(h.approvals, h.incidents, h.actions, notifications);
+  const approvalEntries = async (incidentId: string) =>
+    ((await h.incidents.get(incidentId))?.timeline ?? []).filter((e) => e.type === 'approval');
+
+  it('is settled by the executor sweeper once the grace period has passed, exactly once', async () => {
+    const { incidentId, approvalId } = await pendingRollback();
+    // What ingest does first; it is killed before queueing the action or writing anything else.
+    expect((await h.approvals.decide(approvalId, 'approved', 'alice', 'go')).ok).toBe(true);
+    expect((await h.approvals.unsettled()).map((a) => a.id)).toEqual([approvalId]);
+
+    await sweepApprovals(h.approvals, decisions(), Date.now() + 1_000);
+    expect(await h.actions.getJob(`run-${approvalId}`)).toBeUndefined();
+
+    const later = Date.now() + SETTLE_GRACE_MS + 1_000;
+    await sweepApprovals(h.approvals, decisions(), later);
+    expect(await actionDecision(incidentId, approvalId)).toBe('executed');
+    expect(h.runs()).toHaveLength(1);
+    expect(await h.approvals.unsettled()).toEqual([]);
+    expect((await notifications.getJob(`decided-${approvalId}`))?.data.title).toBe(
+      'rollback_deployment approved by alice',
+    );
+
+    // Settling again (a sweeper that died before settling) changes nothing.
+    await decisions().settle((await h.approvals.get(approvalId)) as Approval, 'executor');
+    expect(await approvalEntries(incidentId)).toHaveLength(1);
+    expect(h.runs()).toHaveLength(1);
+  });
+
+  it('a decision through ingest leaves nothing unsettled', async () => {
+    const { approvalId } = await pendingRollback();
+    const denied = await fetch(`${ingest.url}/api/approvals/${approvalId}/deny`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ by: 'bob' }),
+    });
+    expect(denied.status).toBe(200);
+    expect(await h.approvals.unsettled()).toEqual([]);
+  });
+
+  it('a click after expiry, before the sweeper saw it, still escalates the incident and tells the humans', async () => {
+    const { incidentId, approvalId } = await pendingRollback();
+    await h.t.redis.hset(h.t.keys.approval(approvalId), 'expiresMs', String(Date.now() - 1));
+    const late = await h.approvals.decide(approvalId, 'approved', 'alice');
+    expect(late).toEqual({ ok: false, reason: 'expired' });
+    // The approval left the pending index, so only the unsettled one leads the sweeper to it.
+    expect(await h.approvals.expireDue()).toEqual([]);
+
+    await sweepApprovals(h.approvals, decisions());
+    expect((await h.incidents.getSummary(incidentId))?.status).toBe('escalated');
+    expect(
+      (await h.incidents.getAction(incidentId, (await h.approvals.get(approvalId))?.actionId as string))
+        ?.decision,
+    ).toBe('denied');
+    expect((await approvalEntries(incidentId)).map((e) => e.decision)).toEqual(['expired']);
+    expect(await h.approvals.unsettled()).toEqual([]);
+  });
 });

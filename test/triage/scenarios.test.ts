@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ApprovalDecisions } from '../../services/ingest/approval-decisions.js';
 import { SCENARIOS, type Scenario } from '../../services/triage/scenarios.js';
+import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { Incident } from '../../shared/schemas/incident.js';
