@@ -13,7 +13,8 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *       [fp, startsAt, status, ck, ckText, level, severity, priority], then one timeline entry JSON
  *       per record (it carries the alert's labels, annotations and generatorURL).
  * Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId…] (one pair per record),
- *   opened: [[id, priority, storm, severity, level, alertname]…], resolved: [id…], pending: [[id, priority, storm]…] }
+ *   opened: [[id, priority, storm, severity, level, alertname]…], resolved: [id…], pending: [same as opened…] }
+ * where pending are incidents a re-sent alert belongs to that still wait for a triage job nobody queued.
  * where code is 'new' | 'dup' | 'update'. With `stale` (the caller's memory was about another
  * epoch) nothing was written and nothing else is returned.
  */
@@ -310,8 +311,8 @@ for index, rec in ipairs(records) do
     if not pendingChecked[id] then
       pendingChecked[id] = true
       if redis.call('SISMEMBER', backlogKey, id) == 1 and redis.call('EXISTS', P .. ':triage:triage-' .. id) == 0 then
-        table.insert(out.pending, { id, tonumber(redis.call('HGET', inc(id), 'priority')),
-          tonumber(redis.call('HGET', inc(id), 'storm')) })
+        local c = redis.call('HMGET', inc(id), 'priority', 'storm', 'severity', 'level', 'alertname')
+        table.insert(out.pending, { id, tonumber(c[1]), tonumber(c[2]), c[3], tonumber(c[4]), c[5] })
       end
     end
   else

@@ -54,6 +54,15 @@ interface ScriptRecord {
   entry: string;
 }
 
+type OpenedIncident = [
+  id: string,
+  priority: number,
+  storm: number,
+  severity: string,
+  level: number,
+  alertname: string,
+];
+
 interface ScriptReply {
   /** The Redis epoch the script ran under. */
   epoch: string;
@@ -61,9 +70,10 @@ interface ScriptReply {
   stale?: 1;
   /** Flat: code, incident id, code, incident id… */
   r: string[];
-  opened: [id: string, priority: number, storm: number, severity: string, level: number, alertname: string][];
+  opened: OpenedIncident[];
   resolved: string[];
-  pending: [id: string, priority: number, storm: number][];
+  /** Incidents stored by an earlier attempt that died before queueing their jobs. */
+  pending: OpenedIncident[];
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
@@ -143,8 +153,11 @@ export class Intake {
     }
     const opened = asArray(reply?.opened);
     const resolved = asArray(reply?.resolved);
-    await this.enqueueTriage([...opened, ...asArray(reply?.pending)]);
-    await this.afterOpen(opened);
+    // Announced before their triage jobs are queued, so an incident found still waiting for its job
+    // (pending) may be unannounced too: announced again, which its event id makes a no-op if not.
+    const unqueued = [...opened, ...asArray(reply?.pending)];
+    await this.afterOpen(unqueued);
+    await this.enqueueTriage(unqueued);
     await this.afterResolve(resolved);
     if (reply) {
       const nowMs = now.getTime();
@@ -225,9 +238,7 @@ export class Intake {
   }
 
   /** Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. */
-  private async enqueueTriage(
-    incidents: [id: string, priority: number, ...rest: unknown[]][],
-  ): Promise<void> {
+  private async enqueueTriage(incidents: OpenedIncident[]): Promise<void> {
     if (incidents.length === 0) return;
     await this.triageQueue.addBulk(
       incidents.map(([incidentId, priority]) => ({
@@ -239,7 +250,7 @@ export class Intake {
   }
 
   /** Announces every new incident; the notifier's routes decide who hears (level 3 and storms page). */
-  private async afterOpen(opened: ScriptReply['opened']): Promise<void> {
+  private async afterOpen(opened: OpenedIncident[]): Promise<void> {
     await enqueueNotifications(
       this.notificationQueue,
       opened.map(([incidentId, , storm, severity, level, alertname]) => ({

@@ -41,26 +41,33 @@ function intakeOn(redis: RedisConnection, settings: Partial<IntakeSettings> = {}
   return { intake, close: () => Promise.all([triage.close(), notifications.close()]) };
 }
 
-it('re-queues the triage job when a retried webhook finds its incident stored but never queued', async () => {
+it('re-queues the triage job and the announcement when a retried webhook finds its incident stored but never queued', async () => {
   const { intake, close } = intakeOn(t.redis);
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
   try {
     const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'q1' }]);
     const [id] = (await intake.ingest(body)).incidents;
-    // As if ingest had crashed between storing the incident and queueing its job: the retry reaches
+    // As if ingest had crashed between storing the incident and queueing its jobs: the retry reaches
     // another (or a restarted) process, which remembers nothing.
     await (await triage.getJob(`triage-${id}`))?.remove();
+    await (await notifications.getJob(`opened-${id}`))?.remove();
     expect(await triage.getJob(`triage-${id}`)).toBeUndefined();
     const restarted = intakeOn(t.redis);
     expect(await restarted.intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
     expect((await triage.getJob(`triage-${id}`))?.data).toEqual({ incidentId: id, trigger: 'alert' });
+    expect((await notifications.getJob(`opened-${id}`))?.data).toMatchObject({
+      incidentId: id,
+      event: 'incident_opened',
+      title: 'New level 1 incident: ServiceDown',
+    });
     // While the job exists, re-sends leave it alone.
     const before = await triage.getJobCounts();
     await intakeOn(t.redis).intake.ingest(body);
     expect(await triage.getJobCounts()).toEqual(before);
     await restarted.close();
   } finally {
-    await triage.close();
+    await Promise.all([triage.close(), notifications.close()]);
     await close();
   }
 });
