@@ -21,6 +21,7 @@ import { IncidentStore } from '../shared/incidents.js';
 import { keyspace } from '../shared/keys.js';
 import { createLogger } from '../shared/logger.js';
 import { createMetrics } from '../shared/metrics.js';
+import { NotificationOutbox } from '../shared/outbox.js';
 import { QUEUE } from '../shared/queues.js';
 import type { ActionJob } from '../shared/schemas/jobs.js';
 import { openIncident } from '../test/support/incidents.js';
@@ -164,7 +165,7 @@ function inProcessExecutor(
       'dry-run',
       (tool) => Boolean(policy.tool(tool)),
     ),
-    notifications,
+    outbox: new NotificationOutbox(redis, keys, notifications),
     triage,
   });
 }

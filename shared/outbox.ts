@@ -11,7 +11,10 @@ const outboxEntrySchema = z.object({
   job: notificationJobSchema,
 });
 
-/** The outbox field for a notice: written by the script that makes the change it announces. */
+/**
+ * The outbox field for a notice: written by the script that makes the change it announces (the
+ * breaker's script builds the same shape in Lua).
+ */
 export function outboxEntry(job: NotificationJob, nowMs = Date.now()): string {
   return JSON.stringify({ recordedMs: nowMs, job: notificationJobSchema.parse(job) });
 }
@@ -33,6 +36,14 @@ export class NotificationOutbox {
   async deliver(job: NotificationJob): Promise<void> {
     await enqueueNotifications(this.queue, [job]);
     await this.redis.hdel(this.keys.outbox, job.eventId);
+  }
+
+  /** Queues a notice a script recorded, by its event id (nothing if it is no longer there). */
+  async deliverRecorded(eventId: string): Promise<void> {
+    const raw = await this.redis.hget(this.keys.outbox, eventId);
+    const entry = raw === null ? null : parseEntry(raw);
+    // An unreadable entry stays for the relay, which logs and drops it.
+    if (entry) await this.deliver(entry.job);
   }
 
   /** Queues the notices recorded at least `minAgeMs` ago (their writers are presumed dead). */

@@ -1,5 +1,6 @@
 import type { Keyspace } from '../../shared/keys.js';
 import type { RedisConnection } from '../../shared/redis.js';
+import { type NotificationJob, notificationJobSchema } from '../../shared/schemas/jobs.js';
 
 /**
  * KEYS: breaker hash, failures sorted set. ARGV: now ms, action id, cooldown ms.
@@ -22,7 +23,9 @@ return {'probe', ''}
 `;
 
 /**
- * KEYS: breaker hash, failures sorted set. ARGV: now ms, member, window ms, threshold, cooldown ms.
+ * KEYS: breaker hash, failures sorted set, outbox. ARGV: now ms, member, window ms, threshold,
+ * cooldown ms, then the notice to record if this failure opens the breaker: its eventId ('' = none)
+ * and its job JSON, whose text's {failures} and details.failures get the count.
  * Returns {'opened', count} when this failure opened the breaker, else {state, count}.
  */
 const FAILURE_LUA = `
@@ -36,6 +39,12 @@ local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 if state == 'half_open' or (state == 'closed' and count >= tonumber(ARGV[4])) then
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'state', 'open', 'openedAt', ARGV[1], 'reopenAt', now + tonumber(ARGV[5]))
+  if ARGV[6] ~= '' then
+    local job = cjson.decode(ARGV[7])
+    job.text = string.gsub(job.text, '{failures}', tostring(count))
+    if type(job.details) == 'table' then job.details.failures = count end
+    redis.call('HSET', KEYS[3], ARGV[6], cjson.encode({ recordedMs = now, job = job }))
+  end
   return {'opened', count}
 end
 return {state, count}
@@ -60,6 +69,7 @@ export type BreakerCheck = { allowed: true } | { allowed: false; reason: string 
 export class CircuitBreaker {
   private readonly stateKey: string;
   private readonly failuresKey: string;
+  private readonly outboxKey: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -68,6 +78,7 @@ export class CircuitBreaker {
   ) {
     this.stateKey = keys.exec('breaker');
     this.failuresKey = keys.exec('breaker:failures');
+    this.outboxKey = keys.outbox;
   }
 
   async check(actionId: string, now = Date.now()): Promise<BreakerCheck> {
@@ -89,18 +100,28 @@ export class CircuitBreaker {
     return { allowed: false, reason: `circuit breaker half-open: probe ${detail} is in progress` };
   }
 
-  /** Counts a failed or ineffective action; returns whether this one opened the breaker. */
-  async recordFailure(member: string, now = Date.now()): Promise<{ opened: boolean; failures: number }> {
+  /**
+   * Counts a failed or ineffective action; returns whether this one opened the breaker. If it did,
+   * `notice` (with `{failures}` in its text) is recorded in the outbox in the same script.
+   */
+  async recordFailure(
+    member: string,
+    now = Date.now(),
+    notice?: NotificationJob,
+  ): Promise<{ opened: boolean; failures: number }> {
     const [state, count] = (await this.redis.eval(
       FAILURE_LUA,
-      2,
+      3,
       this.stateKey,
       this.failuresKey,
+      this.outboxKey,
       String(now),
       member,
       String(this.settings.windowSeconds * 1000),
       String(this.settings.failureThreshold),
       String(this.settings.cooldownSeconds * 1000),
+      notice?.eventId ?? '',
+      notice ? JSON.stringify(notificationJobSchema.parse(notice)) : '',
     )) as [string, number];
     return { opened: state === 'opened', failures: count };
   }

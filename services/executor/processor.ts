@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { AutomationControl } from '../../shared/control.js';
 import type { IncidentStore } from '../../shared/incidents.js';
-import { enqueueNotification } from '../../shared/notify.js';
+import type { NotificationOutbox } from '../../shared/outbox.js';
 import {
   type ActionJob,
   type ActionOutcome,
@@ -31,7 +31,8 @@ export interface ProcessorDeps {
   replicas: ReplicaCounts;
   approvalFlow: ApprovalFlow;
   recorder: DecisionRecorder;
-  notifications: Queue<NotificationJob>;
+  /** Carries the breaker-open page. */
+  outbox: NotificationOutbox;
   triage: Queue<TriageJob>;
 }
 
@@ -209,20 +210,23 @@ export class ActionProcessor {
     return { decision: result.decision, reason: result.reason, result: result.result };
   }
 
-  /** A failed or ineffective action; pages once when it is the one that opens the breaker. */
+  /**
+   * A failed or ineffective action; pages once when it is the one that opens the breaker (the page
+   * is recorded with the opening, so dying right after cannot lose it).
+   */
   async countFailure(incidentId: string, member: string): Promise<void> {
-    const { opened, failures } = await this.deps.breaker.recordFailure(member);
-    if (!opened) return;
-    const state = await this.deps.breaker.state();
-    await enqueueNotification(this.deps.notifications, {
-      eventId: `breaker-${state.openedAt ?? Date.now()}`,
+    const now = Date.now();
+    const notice: NotificationJob = {
+      eventId: `breaker-${now}`,
       incidentId,
       event: 'breaker_open',
       severity: 'critical',
       title: 'Executor circuit breaker open: automated fixes stopped',
-      text: `${failures} failed or ineffective actions in the breaker window (last: ${member}). Every state change is refused until the cooldown passes; a human should look now.`,
-      details: { failures, trigger: member },
-    });
+      text: `{failures} failed or ineffective actions in the breaker window (last: ${member}). Every state change is refused until the cooldown passes; a human should look now.`,
+      details: { failures: 0, trigger: member },
+    };
+    const { opened } = await this.deps.breaker.recordFailure(member, now, notice);
+    if (opened) await this.deps.outbox.deliverRecorded(notice.eventId);
   }
 }
 

@@ -6,6 +6,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { NotificationOutbox } from '../../shared/outbox.js';
 import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
@@ -71,7 +72,7 @@ export async function startExecutor(
     recorder: new DecisionRecorder(incidents, audit, metrics, logger, env.EXECUTION_MODE, (tool) =>
       Boolean(policy.tool(tool)),
     ),
-    notifications,
+    outbox: new NotificationOutbox(command, keys, notifications),
     triage,
   });
   const feedback = new FeedbackHandler(incidents, breaker, audit, (incidentId, member) =>

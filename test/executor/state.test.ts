@@ -2,6 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, verifyAuditChain } from '../../services/executor/audit.js';
 import { CircuitBreaker } from '../../services/executor/breaker.js';
 import { RateLimiter } from '../../services/executor/rate-limit.js';
+import { createLogger } from '../../shared/logger.js';
+import { NotificationOutbox } from '../../shared/outbox.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
 let t: TestRedis;
@@ -113,6 +117,36 @@ describe('circuit breaker', () => {
     expect((await breaker.check('probe', t0 + 31_000)).allowed).toBe(true);
     expect((await breaker.recordFailure('probe-failed', t0 + 32_000)).opened).toBe(true);
     expect((await breaker.check('next', t0 + 33_000)).allowed).toBe(false);
+  });
+
+  it('records the page in the outbox with the opening, with the count, so dying right after cannot lose it', async () => {
+    const breaker = new CircuitBreaker(t.redis, t.keys, settings);
+    const notice = (n: number): NotificationJob => ({
+      eventId: `breaker-${t0 + n}`,
+      incidentId: 'inc_1',
+      event: 'breaker_open',
+      severity: 'critical',
+      title: 'breaker open',
+      text: '{failures} failures in the window',
+      details: { failures: 0, trigger: `f${n}` },
+    });
+    await breaker.recordFailure('f1', t0 + 1, notice(1));
+    expect(await t.redis.hlen(t.keys.outbox)).toBe(0);
+    expect((await breaker.recordFailure('f2', t0 + 2, notice(2))).opened).toBe(true);
+
+    const queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+    try {
+      // The executor died before queueing it: the notifier's relay does.
+      const outbox = new NotificationOutbox(t.redis, t.keys, queue);
+      expect(await outbox.relay(0, createLogger('notifier', 'silent'))).toBe(1);
+      expect((await queue.getJob(`breaker-${t0 + 2}`))?.data).toMatchObject({
+        event: 'breaker_open',
+        text: '2 failures in the window',
+        details: { failures: 2, trigger: 'f2' },
+      });
+    } finally {
+      await queue.close();
+    }
   });
 
   it('forgets failures older than the window', async () => {
