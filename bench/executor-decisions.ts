@@ -146,6 +146,7 @@ function inProcessExecutor(
     if (tool.backend) backends.set(name, createBackend(tool.backend, policy));
   const incidents = new IncidentStore(redis, keys);
   const metrics = createMetrics('executor-bench');
+  const outbox = new NotificationOutbox(redis, keys, notifications);
   return new ActionProcessor({
     policy,
     backends,
@@ -156,7 +157,7 @@ function inProcessExecutor(
     limiter: new RateLimiter(redis, keys),
     breaker: new CircuitBreaker(redis, keys, policy.breaker),
     replicas: new ReplicaCounts(redis, keys),
-    approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, notifications, 1_800),
+    approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, outbox, 1_800),
     recorder: new DecisionRecorder(
       incidents,
       new AuditLog(redis, keys),
@@ -165,7 +166,7 @@ function inProcessExecutor(
       'dry-run',
       (tool) => Boolean(policy.tool(tool)),
     ),
-    outbox: new NotificationOutbox(redis, keys, notifications),
+    outbox,
     triage,
   });
 }

@@ -1,6 +1,8 @@
 import type { Keyspace } from './keys.js';
+import { outboxEntry } from './outbox.js';
 import type { RedisConnection } from './redis.js';
 import { type Approval, type ApprovalStatus, approvalSchema } from './schemas/approval.js';
+import type { NotificationJob } from './schemas/jobs.js';
 
 /**
  * Moves an approval out of `pending` atomically, so two clicks (or two replicas) decide once, and
@@ -49,8 +51,8 @@ export class ApprovalStore {
     readonly keys: Keyspace,
   ) {}
 
-  /** Executor only. */
-  async create(approval: Approval): Promise<void> {
+  /** Executor only: the request, and the notice asking for it recorded in the outbox with it. */
+  async create(approval: Approval, notice: NotificationJob): Promise<void> {
     const parsed = approvalSchema.parse(approval);
     await this.redis
       .multi()
@@ -59,6 +61,7 @@ export class ApprovalStore {
         expiresMs: String(Date.parse(parsed.expiresAt)),
       })
       .zadd(this.keys.approvalsPending, Date.parse(parsed.expiresAt), parsed.id)
+      .hset(this.keys.outbox, notice.eventId, outboxEntry(notice))
       .exec();
   }
 

@@ -1,9 +1,8 @@
-import type { Queue } from 'bullmq';
 import type { ApprovalStore } from '../../shared/approvals.js';
 import { actionHash, canonicalJson } from '../../shared/canonical.js';
 import { randomId } from '../../shared/ids.js';
 import type { IncidentStore } from '../../shared/incidents.js';
-import { enqueueNotification } from '../../shared/notify.js';
+import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import type { ActionJob, NotificationJob } from '../../shared/schemas/jobs.js';
 import type { Tier } from './policy.js';
@@ -15,7 +14,7 @@ export class ApprovalFlow {
   constructor(
     private readonly approvals: ApprovalStore,
     private readonly incidents: IncidentStore,
-    private readonly notifications: Queue<NotificationJob>,
+    private readonly outbox: NotificationOutbox,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -45,26 +44,7 @@ export class ApprovalFlow {
           : 'medium');
     const rollbackPlan =
       asked?.rollbackPlan ?? (typeof args.rollback_plan === 'string' ? args.rollback_plan : undefined);
-    await this.approvals.create({
-      id,
-      incidentId: job.incidentId,
-      actionId: job.actionId,
-      tool: job.tool,
-      args,
-      argsHash: actionHash(job.tool, args),
-      description,
-      reason,
-      risk,
-      rollbackPlan,
-      status: 'pending',
-      requestedAt: now.toISOString(),
-      expiresAt,
-    });
-    await this.incidents.setStatus(job.incidentId, 'awaiting_approval', 'executor', {
-      from: ['open', 'diagnosing'],
-      message: `waiting for a human to approve ${job.tool} (${id})`,
-    });
-    await enqueueNotification(this.notifications, {
+    const notice: NotificationJob = {
       eventId: `approval-${id}`,
       incidentId: job.incidentId,
       event: 'approval_requested',
@@ -73,7 +53,31 @@ export class ApprovalFlow {
       text: `${description}\nReason: ${reason}\nRisk: ${risk}${rollbackPlan ? `\nRollback: ${rollbackPlan}` : ''}\nExpires: ${expiresAt}`,
       approvalId: id,
       details: { tool: job.tool, args, risk, expiresAt, actionId: job.actionId },
+    };
+    // The request and its notice are written together: dying before queueing it cannot lose it.
+    await this.approvals.create(
+      {
+        id,
+        incidentId: job.incidentId,
+        actionId: job.actionId,
+        tool: job.tool,
+        args,
+        argsHash: actionHash(job.tool, args),
+        description,
+        reason,
+        risk,
+        rollbackPlan,
+        status: 'pending',
+        requestedAt: now.toISOString(),
+        expiresAt,
+      },
+      notice,
+    );
+    await this.incidents.setStatus(job.incidentId, 'awaiting_approval', 'executor', {
+      from: ['open', 'diagnosing'],
+      message: `waiting for a human to approve ${job.tool} (${id})`,
     });
+    await this.outbox.deliver(notice);
     return id;
   }
 

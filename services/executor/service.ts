@@ -58,6 +58,7 @@ export async function startExecutor(
   const audit = new AuditLog(command, keys);
   const breaker = new CircuitBreaker(command, keys, policy.breaker);
   const metrics = createMetrics('executor');
+  const outbox = new NotificationOutbox(command, keys, notifications);
   const processor = new ActionProcessor({
     policy,
     backends,
@@ -68,11 +69,11 @@ export async function startExecutor(
     limiter: new RateLimiter(command, keys),
     breaker,
     replicas: new ReplicaCounts(command, keys),
-    approvalFlow: new ApprovalFlow(approvals, incidents, notifications, env.APPROVAL_TTL_SECONDS),
+    approvalFlow: new ApprovalFlow(approvals, incidents, outbox, env.APPROVAL_TTL_SECONDS),
     recorder: new DecisionRecorder(incidents, audit, metrics, logger, env.EXECUTION_MODE, (tool) =>
       Boolean(policy.tool(tool)),
     ),
-    outbox: new NotificationOutbox(command, keys, notifications),
+    outbox,
     triage,
   });
   const feedback = new FeedbackHandler(incidents, breaker, audit, (incidentId, member) =>

@@ -130,19 +130,28 @@ describe('config/redis-acl', () => {
 
   it('does not let triage approve its own approval requests', async () => {
     const now = Date.now();
-    await new ApprovalStore(connect('executor'), keys).create({
-      id: 'apr_acl',
-      incidentId,
-      actionId: 'act-acl-2',
-      tool: 'rollback_deployment',
-      args: {},
-      argsHash: 'h',
-      reason: 'test',
-      risk: 'high',
-      status: 'pending',
-      requestedAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + 60_000).toISOString(),
-    });
+    await new ApprovalStore(connect('executor'), keys).create(
+      {
+        id: 'apr_acl',
+        incidentId,
+        actionId: 'act-acl-2',
+        tool: 'rollback_deployment',
+        args: {},
+        argsHash: 'h',
+        reason: 'test',
+        risk: 'high',
+        status: 'pending',
+        requestedAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 60_000).toISOString(),
+      },
+      {
+        eventId: 'approval-apr_acl',
+        incidentId,
+        event: 'approval_requested',
+        title: 'Approval needed: rollback_deployment',
+        text: 'test',
+      },
+    );
     await expect(new ApprovalStore(triage, keys).decide('apr_acl', 'approved', 'mallory')).rejects.toThrow(
       /NOPERM|can't access/,
     );

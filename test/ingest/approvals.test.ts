@@ -149,6 +149,9 @@ describe('a decision whose deciding process died before its consequences', () =>
 
   it('a decision through ingest leaves nothing unsettled', async () => {
     const { approvalId } = await pendingRollback();
+    // The request's notice was written with the approval, then queued and cleared.
+    expect((await notifications.getJob(`approval-${approvalId}`))?.data.event).toBe('approval_requested');
+    expect(await h.t.redis.hlen(h.t.keys.outbox)).toBe(0);
     const denied = await fetch(`${ingest.url}/api/approvals/${approvalId}/deny`, {
       method: 'POST',
       headers: admin,

@@ -126,7 +126,13 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
         requestedAt: new Date().toISOString(),
         expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
       };
-      await new ApprovalStore(t.redis, t.keys).create(value);
+      await new ApprovalStore(t.redis, t.keys).create(value, {
+        eventId: `approval-${value.id}`,
+        incidentId,
+        event: 'approval_requested',
+        title: 'Approval needed: scale_service',
+        text: 'latency',
+      });
       return value;
     };
     const actionJobs = async (approvalId: string) => {
