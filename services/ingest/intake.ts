@@ -2,7 +2,8 @@ import type { Queue } from 'bullmq';
 import { randomId } from '../../shared/ids.js';
 import type { Keyspace } from '../../shared/keys.js';
 import { luaScript } from '../../shared/lua.js';
-import { enqueueNotification, enqueueNotifications } from '../../shared/notify.js';
+import { enqueueNotifications } from '../../shared/notify.js';
+import { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanager.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
@@ -88,6 +89,7 @@ export class Intake {
     private readonly settings: IntakeSettings,
   ) {
     // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
+    this.outbox = new NotificationOutbox(redis, keys, notificationQueue);
     this.recent = new RecentAlerts(
       settings.dedupCacheSize,
       Math.min(300_000, settings.dedupTtlSeconds * 500),
@@ -96,6 +98,7 @@ export class Intake {
 
   private readonly recent: RecentAlerts;
   private readonly inFlight = new InFlightAlerts();
+  private readonly outbox: NotificationOutbox;
 
   async ingest(webhook: AlertmanagerWebhook): Promise<IntakeResult> {
     const now = new Date();
@@ -270,19 +273,15 @@ export class Intake {
     );
   }
 
-  /** Resolved incidents need no investigation: drop a still-waiting triage job and tell the team. */
+  /**
+   * Resolved incidents need no investigation: drop a still-waiting triage job and tell the team (the
+   * script recorded the notice in the outbox).
+   */
   private async afterResolve(resolved: string[]): Promise<void> {
     for (const incidentId of resolved) {
       const job = await this.triageQueue.getJob(`triage-${incidentId}`);
       if (job && QUEUED_STATES.has(await job.getState())) await job.remove().catch(() => undefined);
-      await enqueueNotification(this.notificationQueue, {
-        eventId: `resolved-${incidentId}`,
-        incidentId,
-        event: 'resolved',
-        severity: 'info',
-        title: 'Resolved',
-        text: 'All alerts of this incident have resolved.',
-      });
+      await this.outbox.deliverRecorded(`resolved-${incidentId}`);
     }
   }
 }

@@ -4,6 +4,8 @@ import { createCorrelator } from '../../services/ingest/correlation.js';
 import { Intake, type IntakeSettings } from '../../services/ingest/intake.js';
 import { StorageChangedError } from '../../services/ingest/storage-errors.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { createLogger } from '../../shared/logger.js';
+import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
@@ -321,6 +323,54 @@ it('keeps joining a group opened earlier in the batch after another incident of 
     const store = new IncidentStore(t.redis, t.keys);
     expect(await store.get(result.incidents[0] as string)).toMatchObject({ status: 'open', alertCount: 2 });
   } finally {
+    await close();
+  }
+});
+
+it("records a resolution's notice with it, so ingest dying right after the script cannot lose it", async () => {
+  const { intake, close } = intakeOn(t.redis);
+  const died = aroundScript(t.redis, async (run, args) => {
+    await run(...args);
+    throw new Error('ingest died here');
+  });
+  const dying = intakeOn(died);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  try {
+    const alert = serviceDown('r', 'res1', new Date().toISOString());
+    const [id] = (await intake.ingest(webhookBody([alert]))).incidents;
+    await expect(dying.intake.ingest(webhookBody([{ ...alert, status: 'resolved' }]))).rejects.toThrow(
+      'ingest died here',
+    );
+    expect(await new IncidentStore(t.redis, t.keys).getStatus(id as string)).toBe('resolved');
+    expect(await notifications.getJob(`resolved-${id}`)).toBeUndefined();
+
+    const relayed = await new NotificationOutbox(t.redis, t.keys, notifications).relay(
+      0,
+      createLogger('notifier', 'silent'),
+    );
+    expect(relayed).toBe(1);
+    expect((await notifications.getJob(`resolved-${id}`))?.data).toMatchObject({
+      incidentId: id,
+      event: 'resolved',
+      title: 'Resolved',
+    });
+  } finally {
+    await Promise.all([notifications.close(), dying.close()]);
+    await close();
+  }
+});
+
+it('queues the notice of a resolution it records and clears it from the outbox', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  try {
+    const alert = serviceDown('r', 'res2', new Date().toISOString());
+    const [id] = (await intake.ingest(webhookBody([alert]))).incidents;
+    expect((await intake.ingest(webhookBody([{ ...alert, status: 'resolved' }]))).resolved).toEqual([id]);
+    expect((await notifications.getJob(`resolved-${id}`))?.data.event).toBe('resolved');
+    expect(await t.redis.hlen(t.keys.outbox)).toBe(0);
+  } finally {
+    await notifications.close();
     await close();
   }
 });
