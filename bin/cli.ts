@@ -187,11 +187,12 @@ async function main(): Promise<void> {
       const json = (await call('GET', '/api/audit/verify')) as {
         ok: boolean;
         entries: number;
+        trimmed: boolean;
         brokenAt?: string;
       };
       output(json, () =>
         json.ok
-          ? `audit chain intact: ${json.entries} entries`
+          ? `audit chain intact: ${json.entries} entries${json.trimmed ? ' (older ones trimmed: AUDIT_MAX_ENTRIES)' : ''}`
           : `AUDIT CHAIN BROKEN at entry ${json.brokenAt}`,
       );
       if (!json.ok) process.exitCode = 2;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseEnvSchema, envInt } from '../../shared/env.js';
+import { DEFAULT_AUDIT_MAX_ENTRIES } from './audit.js';
 
 export const executorEnvSchema = baseEnvSchema.extend({
   POLICY_FILE: z.string().min(1).default('config/policy.yaml'),
@@ -7,6 +8,8 @@ export const executorEnvSchema = baseEnvSchema.extend({
   EXECUTOR_CONCURRENCY: envInt(4, 1),
   /** How long a human has to answer an approval request. */
   APPROVAL_TTL_SECONDS: envInt(30 * 60, 1),
+  /** Audit entries kept in Redis; older ones are dropped (the retained chain still verifies). */
+  AUDIT_MAX_ENTRIES: envInt(DEFAULT_AUDIT_MAX_ENTRIES, 100),
   APPROVAL_SWEEP_SECONDS: envInt(5, 1),
 });
 export type ExecutorEnv = z.infer<typeof executorEnvSchema>;

@@ -55,7 +55,7 @@ export async function startExecutor(
   const actions = createQueue<ActionJob>(QUEUE.actions, command, keys.bullPrefix);
   const incidents = new IncidentStore(command, keys);
   const approvals = new ApprovalStore(command, keys);
-  const audit = new AuditLog(command, keys);
+  const audit = new AuditLog(command, keys, env.AUDIT_MAX_ENTRIES);
   const breaker = new CircuitBreaker(command, keys, policy.breaker);
   const metrics = createMetrics('executor');
   const outbox = new NotificationOutbox(command, keys, notifications);

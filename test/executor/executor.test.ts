@@ -46,7 +46,7 @@ describe('seed rules', () => {
     expect(timeline).toHaveLength(5);
     expect(timeline[3]).toMatchObject({ by: 'executor', tool: 'restart_service', decision: 'blocked' });
     const audit = await verifyAuditChain(h.t.redis, h.t.keys);
-    expect(audit).toEqual({ ok: true, entries: 5 });
+    expect(audit).toEqual({ ok: true, entries: 5, trimmed: false });
   });
 
   it('refuses disk cleaning of protected paths and min_age_days < 7', async () => {

@@ -92,7 +92,7 @@ describe('config/redis-acl', () => {
     expect(h.runs()).toEqual(['restart api']);
     const incidents = new IncidentStore(triage, keys);
     expect((await incidents.getAction(incidentId, 'act-acl-1'))?.decision).toBe('executed');
-    expect(await verifyAuditChain(triage, keys)).toEqual({ ok: true, entries: 1 });
+    expect(await verifyAuditChain(triage, keys)).toEqual({ ok: true, entries: 1, trimmed: false });
     // Triage's own legitimate writes.
     await incidents.appendTimeline(incidentId, { type: 'tool_call', by: 'triage', tool: 'get_service_logs' });
     expect(await incidents.setStatus(incidentId, 'diagnosing', 'triage')).not.toBeNull();

@@ -26,7 +26,7 @@ describe('audit chain', () => {
       ),
     );
     second.disconnect();
-    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({ ok: true, entries: 40 });
+    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({ ok: true, entries: 40, trimmed: false });
   });
 
   it('detects an edited entry', async () => {
@@ -40,7 +40,7 @@ describe('audit chain', () => {
       await t.redis.xadd(t.keys.audit, id, ...edited);
     }
     const result = await verifyAuditChain(t.redis, t.keys);
-    expect(result).toEqual({ ok: false, entries: 2, brokenAt: entries[2]?.[0] });
+    expect(result).toEqual({ ok: false, entries: 2, trimmed: false, brokenAt: entries[2]?.[0] });
   });
 
   it('detects a removed last entry through the head', async () => {
@@ -48,7 +48,12 @@ describe('audit chain', () => {
     for (let i = 0; i < 3; i++) await audit.append({ n: i });
     const last = (await t.redis.xrevrange(t.keys.audit, '+', '-', 'COUNT', 1))[0]?.[0] as string;
     await t.redis.xdel(t.keys.audit, last);
-    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({ ok: false, entries: 2, brokenAt: 'head' });
+    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({
+      ok: false,
+      entries: 2,
+      trimmed: false,
+      brokenAt: 'head',
+    });
   });
 
   it('detects a removed middle entry', async () => {
@@ -85,6 +90,26 @@ describe('rate limiter', () => {
     expect((await limiter.take('b', limit, start + 30_000)).ok).toBe(true);
     expect((await limiter.take('c', limit, start + 59_000)).ok).toBe(false);
     expect((await limiter.take('d', limit, start + 61_000)).ok).toBe(true);
+  });
+});
+
+describe('audit retention', () => {
+  it('keeps the newest entries and still verifies them, from the hash of the last one dropped', async () => {
+    const audit = new AuditLog(t.redis, t.keys, 100);
+    for (let i = 0; i < 250; i++) await audit.append({ n: i, decision: 'executed' });
+    const kept = (await t.redis.xrange(t.keys.audit, '-', '+')) as [string, string[]][];
+    expect(kept.length).toBeGreaterThanOrEqual(100);
+    expect(kept.length).toBeLessThanOrEqual(101);
+    expect(kept.at(-1)?.[1]).toContain('{"decision":"executed","n":249}');
+    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({
+      ok: true,
+      entries: kept.length,
+      trimmed: true,
+    });
+
+    // Dropping one more by hand (not through a trim) breaks the chain at the new first entry.
+    await t.redis.xdel(t.keys.audit, kept[0]?.[0] as string);
+    expect(await verifyAuditChain(t.redis, t.keys)).toMatchObject({ ok: false, brokenAt: kept[1]?.[0] });
   });
 });
 
