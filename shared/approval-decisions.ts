@@ -45,27 +45,35 @@ export class ApprovalDecisions {
   async settle(approval: Approval, recordedBy: string): Promise<void> {
     if (approval.status === 'approved' || approval.status === 'denied')
       await this.afterDecision(approval, approval.status, recordedBy);
+    // Spent: its action job ran (so it was queued); what came after it may not have been recorded.
+    else if (approval.status === 'used') await this.afterDecision(approval, 'approved', recordedBy, false);
     else if (approval.status === 'expired') await this.afterExpiry(approval);
     await this.approvals.settled(approval.id);
   }
 
-  private async afterDecision(approval: Approval, decision: Decision, recordedBy: string): Promise<void> {
+  private async afterDecision(
+    approval: Approval,
+    decision: Decision,
+    recordedBy: string,
+    queueAction = true,
+  ): Promise<void> {
     const by = approval.decidedBy ?? 'unknown';
     const comment = approval.comment ?? '';
     const actionId = `run-${approval.id}`;
     // The job id makes a repeat a no-op.
-    await this.actionQueue.add(
-      'action',
-      {
-        actionId,
-        incidentId: approval.incidentId,
-        tool: approval.tool,
-        args: approval.args,
-        requestedBy: `human:${by}`,
-        approvalId: approval.id,
-      },
-      { jobId: actionId },
-    );
+    if (queueAction)
+      await this.actionQueue.add(
+        'action',
+        {
+          actionId,
+          incidentId: approval.incidentId,
+          tool: approval.tool,
+          args: approval.args,
+          requestedBy: `human:${by}`,
+          approvalId: approval.id,
+        },
+        { jobId: actionId },
+      );
     if (!(await this.onTimeline(approval, decision))) {
       await this.incidents.appendTimeline(approval.incidentId, {
         type: 'approval',

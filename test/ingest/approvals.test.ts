@@ -147,6 +147,36 @@ describe('a decision whose deciding process died before its consequences', () =>
     expect(h.runs()).toHaveLength(1);
   });
 
+  it('records what is missing without running the action again once the executor has spent it', async () => {
+    const { incidentId, approvalId } = await pendingRollback();
+    expect((await h.approvals.decide(approvalId, 'approved', 'alice')).ok).toBe(true);
+    // Ingest queued the action job and died before the timeline entry and the notice.
+    await h.actions.add(
+      'action',
+      {
+        actionId: `run-${approvalId}`,
+        incidentId,
+        tool: 'rollback_deployment',
+        args: { service: 'api', reason: 'bad deploy' },
+        requestedBy: 'human:alice',
+        approvalId,
+      },
+      { jobId: `run-${approvalId}` },
+    );
+    expect(await actionDecision(incidentId, approvalId)).toBe('executed');
+    expect((await h.approvals.get(approvalId))?.status).toBe('used');
+
+    await sweepApprovals(h.approvals, decisions(), Date.now() + SETTLE_GRACE_MS + 1_000);
+    expect((await approvalEntries(incidentId)).map((e) => [e.decision, e.decidedBy])).toEqual([
+      ['approved', 'alice'],
+    ]);
+    expect((await notifications.getJob(`decided-${approvalId}`))?.data.title).toBe(
+      'rollback_deployment approved by alice',
+    );
+    expect(h.runs()).toHaveLength(1);
+    expect(await h.approvals.unsettled()).toEqual([]);
+  });
+
   it('a decision through ingest leaves nothing unsettled', async () => {
     const { approvalId } = await pendingRollback();
     // The request's notice was written with the approval, then queued and cleared.
