@@ -88,8 +88,8 @@ export class Intake {
     private readonly correlate: ReturnType<typeof createCorrelator>,
     private readonly settings: IntakeSettings,
   ) {
-    // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
     this.outbox = new NotificationOutbox(redis, keys, notificationQueue);
+    // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
     this.recent = new RecentAlerts(
       settings.dedupCacheSize,
       Math.min(300_000, settings.dedupTtlSeconds * 500),
