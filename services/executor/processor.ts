@@ -67,7 +67,7 @@ export class ActionProcessor {
     const earlier = await this.deps.claims.claim(job.actionId);
     if (earlier) return this.repeated(job, earlier, started);
 
-    const decision = await this.decide(job);
+    const decision = await this.decideInTurn(job);
     const outcome: ActionOutcome = { actionId: job.actionId, ...decision, durationMs: Date.now() - started };
     // Finished before recorded: a concurrent duplicate that recorded `unknown_outcome` re-reads the
     // claim afterwards, so whichever order they interleave in, the executed record is written last.
@@ -97,6 +97,14 @@ export class ActionProcessor {
     const now = await this.deps.claims.get(job.actionId);
     if (now?.state === 'done') await this.deps.recorder.record(job, now.outcome);
     return outcome;
+  }
+
+  /** Scale actions of one service are decided and run one at a time: each applies its delta to the last. */
+  private async decideInTurn(job: ActionJob): Promise<Decision> {
+    if (!this.deps.policy.tool(job.tool)?.scale) return this.decide(job);
+    const service = String(job.args.service).slice(0, 200);
+    const decision = await this.deps.replicas.exclusive(service, job.actionId, () => this.decide(job));
+    return decision ?? blocked(`another scale_service of ${service} held its lock for too long`);
   }
 
   private async decide(job: ActionJob): Promise<Decision> {

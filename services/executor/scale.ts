@@ -32,12 +32,40 @@ export function scaleTarget(
   return { ok: true, replicas: target };
 }
 
+/** Longer than any scale command may run (a holder that died frees it after this). */
+const LOCK_TTL_MS = 5 * 60_000;
+const LOCK_POLL_MS = 50;
+
+const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /** Replica counts the executor last set, per service (a delta is applied to these). */
 export class ReplicaCounts {
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: Keyspace,
   ) {}
+
+  /**
+   * Runs `work` while no other scale action of `service` (on any executor replica) is between reading
+   * the count and writing it back: two concurrent deltas then apply one after the other. Returns
+   * undefined if the service stayed locked longer than a scale command may run.
+   */
+  async exclusive<T>(service: string, owner: string, work: () => Promise<T>): Promise<T | undefined> {
+    const key = this.keys.exec(`replicas:lock:${service}`);
+    const deadline = Date.now() + LOCK_TTL_MS;
+    while ((await this.redis.set(key, owner, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+    try {
+      return await work();
+    } finally {
+      await this.redis.eval(RELEASE_LUA, 1, key, owner);
+    }
+  }
 
   async get(service: string): Promise<number | null> {
     const raw = await this.redis.hget(this.keys.exec('replicas'), service);

@@ -433,4 +433,21 @@ describe('scale_service', () => {
     });
     expect(h.runs()).toEqual(['scale api --replicas=4']);
   });
+
+  it('applies concurrent deltas for one service one after the other', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const outcomes = await Promise.all(
+      [1, 1, 1].map((delta, n) =>
+        h.submit({
+          incidentId,
+          actionId: `scale-up-${n}`,
+          tool: 'scale_service',
+          args: { service: 'web', delta },
+        }),
+      ),
+    );
+    // Baseline 2, ceiling 4: two of the three +1s run (3, then 4), the third would make 5.
+    expect(outcomes.map((o) => o.decision).sort()).toEqual(['blocked', 'executed', 'executed']);
+    expect(h.runs().sort()).toEqual(['scale web --replicas=3', 'scale web --replicas=4']);
+  });
 });
