@@ -145,8 +145,7 @@ export class ApprovalDecisions {
   }
 
   private async onTimeline(approval: Approval, decision: string): Promise<boolean> {
-    const incident = await this.incidents.get(approval.incidentId);
-    return (incident?.timeline ?? []).some(
+    return (await this.incidents.timeline(approval.incidentId)).some(
       (entry) => entry.type === 'approval' && entry.approvalId === approval.id && entry.decision === decision,
     );
   }

@@ -112,11 +112,16 @@ export class IncidentStore {
     return {
       ...toSummary(id, core, state),
       fingerprints,
-      timeline: timeline.map((raw) => timelineEntrySchema.parse(JSON.parse(raw))),
+      timeline: timeline.map(parseTimelineEntry),
       actions: Object.values(actions)
         .map((raw) => actionRecordSchema.parse(JSON.parse(raw)))
         .sort((a, b) => a.at.localeCompare(b.at)),
     };
+  }
+
+  /** The incident's timeline alone (empty when there is none). */
+  async timeline(id: string): Promise<TimelineEntry[]> {
+    return (await this.redis.lrange(this.keys.incidentTimeline(id), 0, -1)).map(parseTimelineEntry);
   }
 
   /** Newest first. The cursor is opaque to callers: `<createdMs>:<id>` of the last item returned. */
@@ -252,4 +257,8 @@ function parseRecord(raw: string | undefined): Record<string, string> {
   if (!raw) return {};
   const value: unknown = JSON.parse(raw);
   return typeof value === 'object' && value !== null ? (value as Record<string, string>) : {};
+}
+
+function parseTimelineEntry(raw: string): TimelineEntry {
+  return timelineEntrySchema.parse(JSON.parse(raw));
 }

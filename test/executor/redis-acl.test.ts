@@ -16,6 +16,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { QUEUE } from '../../shared/queues.js';
 import type { ActionOutcome } from '../../shared/schemas/jobs.js';
+import { createPendingApproval } from '../support/approvals.js';
 import { openIncident } from '../support/incidents.js';
 import { type TestRedis, uniquePrefix } from '../support/redis.js';
 import { type LocalRedis, startRedisServer } from '../support/redis-server.js';
@@ -129,29 +130,11 @@ describe('config/redis-acl', () => {
   });
 
   it('does not let triage approve its own approval requests', async () => {
-    const now = Date.now();
-    await new ApprovalStore(connect('executor'), keys).create(
-      {
-        id: 'apr_acl',
-        incidentId,
-        actionId: 'act-acl-2',
-        tool: 'rollback_deployment',
-        args: {},
-        argsHash: 'h',
-        reason: 'test',
-        risk: 'high',
-        status: 'pending',
-        requestedAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + 60_000).toISOString(),
-      },
-      {
-        eventId: 'approval-apr_acl',
-        incidentId,
-        event: 'approval_requested',
-        title: 'Approval needed: rollback_deployment',
-        text: 'test',
-      },
-    );
+    await createPendingApproval(connect('executor'), keys, {
+      id: 'apr_acl',
+      incidentId,
+      actionId: 'act-acl-2',
+    });
     await expect(new ApprovalStore(triage, keys).decide('apr_acl', 'approved', 'mallory')).rejects.toThrow(
       /NOPERM|can't access/,
     );

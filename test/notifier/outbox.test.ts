@@ -1,13 +1,13 @@
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { transitionNotice } from '../../services/triage/notifications.js';
-import { ApprovalStore } from '../../shared/approvals.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { IncidentSummary } from '../../shared/schemas/incident.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
+import { createPendingApproval } from '../support/approvals.js';
 import { openIncident } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -79,32 +79,8 @@ describe('notices recorded with the status change', () => {
 
 describe('an approval request', () => {
   it('is written together with the notice asking for it', async () => {
-    const notice: NotificationJob = {
-      eventId: 'approval-apr_outbox',
-      incidentId: incident.id,
-      event: 'approval_requested',
-      title: 'Approval needed: rollback_deployment',
-      text: 'bad deploy',
-      approvalId: 'apr_outbox',
-    };
-    const now = Date.now();
-    await new ApprovalStore(t.redis, t.keys).create(
-      {
-        id: 'apr_outbox',
-        incidentId: incident.id,
-        actionId: 'act_outbox',
-        tool: 'rollback_deployment',
-        args: {},
-        argsHash: 'h',
-        reason: 'bad deploy',
-        risk: 'high',
-        status: 'pending',
-        requestedAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + 60_000).toISOString(),
-      },
-      notice,
-    );
-    expect(await recorded()).toEqual([notice.eventId]);
+    await createPendingApproval(t.redis, t.keys, { id: 'apr_outbox', incidentId: incident.id });
+    expect(await recorded()).toEqual(['approval-apr_outbox']);
   });
 });
 

@@ -11,6 +11,7 @@ import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { Approval } from '../../shared/schemas/approval.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
 import { signSlackRequest } from '../../shared/slack-signature.js';
+import { createPendingApproval } from '../support/approvals.js';
 import { openIncident } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -113,7 +114,7 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
     const approval = async (expiresInMs: number): Promise<Approval> => {
       const incidentId = await openIncident(t, { alertname: 'HighLatency', service: 'web' });
       const args = { service: 'web', delta: 1 };
-      const value: Approval = {
+      return createPendingApproval(t.redis, t.keys, {
         id: `apr_${Math.random().toString(36).slice(2)}`,
         incidentId,
         actionId: `act_${Math.random().toString(36).slice(2)}`,
@@ -122,18 +123,8 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
         argsHash: actionHash('scale_service', args),
         reason: 'latency',
         risk: 'low',
-        status: 'pending',
-        requestedAt: new Date().toISOString(),
-        expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
-      };
-      await new ApprovalStore(t.redis, t.keys).create(value, {
-        eventId: `approval-${value.id}`,
-        incidentId,
-        event: 'approval_requested',
-        title: 'Approval needed: scale_service',
-        text: 'latency',
+        expiresInMs,
       });
-      return value;
     };
     const actionJobs = async (approvalId: string) => {
       const queue = createQueue<ActionJob>(QUEUE.actions, t.redis, t.keys.bullPrefix);
