@@ -12,8 +12,24 @@ export interface IngestThroughput {
   ceiling: LoadResult;
   ratio: number;
   rounds: { hermes: number; alertmanager: number; ceiling: number }[];
-  /** CPU ms per 100-alert request over the measured rounds, per process (both cores count). */
-  cpuPerRequest: { ingest: number; redis: number; alertmanager: number };
+  /**
+   * CPU ms per 100-alert request over the measured rounds, per process (both cores count; Redis with
+   * its AOF rewrites), and the load generator's own per target.
+   */
+  cpuPerRequest: {
+    ingest: number;
+    redis: number;
+    alertmanager: number;
+    loadHermes: number;
+    loadAlertmanager: number;
+  };
+  /** Share of the machine busy during the measured rounds (0–1). */
+  machineBusy: { hermes: number; alertmanager: number };
+  /**
+   * The ratio if both sides kept the machine fully busy: CPU per request of Alertmanager and its load
+   * over Hermes' (ingest + Redis) and its load. CPU, not waiting, is what both end up bound by.
+   */
+  cpuBoundRatio: number;
 }
 
 const ALERTS = 20_000;
@@ -56,6 +72,10 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
   // which one limits the rate.
   const cpu = { ingest: 0, redis: 0, alertmanager: 0 };
   const requests = { hermes: 0, alertmanager: 0 };
+  const client = {
+    hermes: { cpu: 0, busySeconds: 0, seconds: 0 },
+    alertmanager: { cpu: 0, busySeconds: 0, seconds: 0 },
+  };
   let measuring = false;
   const timed = async (
     target: keyof typeof requests,
@@ -68,6 +88,9 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
     for (const [name, used] of before)
       cpu[name as keyof typeof cpu] += cpuMs(pids[name as keyof typeof cpu]) - used;
     requests[target] += result.requests;
+    client[target].cpu += result.clientCpuMsPerRequest * result.requests;
+    client[target].busySeconds += result.machineBusy * result.seconds;
+    client[target].seconds += result.seconds;
     return result;
   };
   const targets = {
@@ -102,6 +125,13 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
       results.map((r) => r[name]).sort((a, b) => a.alertsPerSecond - b.alertsPerSecond)[
         Math.floor(ROUNDS / 2)
       ] as LoadResult;
+    const cpuPerRequest = {
+      ingest: cpu.ingest / requests.hermes,
+      redis: cpu.redis / requests.hermes,
+      alertmanager: cpu.alertmanager / requests.alertmanager,
+      loadHermes: client.hermes.cpu / requests.hermes,
+      loadAlertmanager: client.alertmanager.cpu / requests.alertmanager,
+    };
     const hermes = median('hermes');
     const am = median('alertmanager');
     return {
@@ -114,11 +144,14 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
         alertmanager: r.alertmanager.alertsPerSecond,
         ceiling: r.ceiling.alertsPerSecond,
       })),
-      cpuPerRequest: {
-        ingest: cpu.ingest / requests.hermes,
-        redis: cpu.redis / requests.hermes,
-        alertmanager: cpu.alertmanager / requests.alertmanager,
+      cpuPerRequest,
+      machineBusy: {
+        hermes: client.hermes.busySeconds / client.hermes.seconds,
+        alertmanager: client.alertmanager.busySeconds / client.alertmanager.seconds,
       },
+      cpuBoundRatio:
+        (cpuPerRequest.alertmanager + cpuPerRequest.loadAlertmanager) /
+        (cpuPerRequest.ingest + cpuPerRequest.redis + cpuPerRequest.loadHermes),
     };
   } finally {
     alertmanager.process.kill('SIGCONT');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { Alert } from '../shared/schemas/alertmanager.js';
-import { percentile } from './services.js';
+import { machineCpuMs, percentile } from './services.js';
 
 export interface LoadResult {
   requests: number;
@@ -11,6 +11,10 @@ export interface LoadResult {
   alertsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU ms the load generator itself used per request (it shares the machine with the server). */
+  clientCpuMsPerRequest: number;
+  /** Share of the machine's cores that were busy while the load ran (0–1). */
+  machineBusy: number;
 }
 
 /** An alert as Alertmanager holds it; the webhook adds `status`. */
@@ -72,6 +76,8 @@ export async function runLoad(
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
+  const machineBefore = machineCpuMs();
+  const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: connections }, async () => {
@@ -88,6 +94,8 @@ export async function runLoad(
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const client = process.cpuUsage(clientBefore);
+  const machineAfter = machineCpuMs();
   latencies.sort((a, b) => a - b);
   return {
     requests: bodies.length,
@@ -97,6 +105,8 @@ export async function runLoad(
     alertsPerSecond: (bodies.length * alertsPerBody) / seconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
+    clientCpuMsPerRequest: (client.user + client.system) / 1000 / bodies.length,
+    machineBusy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
   };
 }
 

@@ -30,17 +30,22 @@ rows.push(
   [
     'ingest: Hermes webhook (alerts/s), Redis appendfsync always',
     f(ingest.hermes.alertsPerSecond),
-    `p50 ${f(ingest.hermes.p50Ms, 1)} ms, p99 ${f(ingest.hermes.p99Ms, 1)} ms, ${ingest.hermes.errors} errors; ${rounds('hermes')}; CPU per request: ingest ${f(ingest.cpuPerRequest.ingest, 2)} ms + Redis ${f(ingest.cpuPerRequest.redis, 2)} ms`,
+    `p50 ${f(ingest.hermes.p50Ms, 1)} ms, p99 ${f(ingest.hermes.p99Ms, 1)} ms, ${ingest.hermes.errors} errors; ${rounds('hermes')}; CPU per request: ingest ${f(ingest.cpuPerRequest.ingest, 2)} ms + Redis ${f(ingest.cpuPerRequest.redis, 2)} ms (load generator ${f(ingest.cpuPerRequest.loadHermes, 2)} ms); machine ${f(100 * ingest.machineBusy.hermes)} % busy`,
   ],
   [
     'ingest: Alertmanager /api/v2/alerts (alerts/s), receiver without integrations, default group timers',
     f(ingest.alertmanager.alertsPerSecond),
-    `p50 ${f(ingest.alertmanager.p50Ms, 1)} ms, p99 ${f(ingest.alertmanager.p99Ms, 1)} ms, ${ingest.alertmanager.errors} errors; ${rounds('alertmanager')}; CPU per request: ${f(ingest.cpuPerRequest.alertmanager, 2)} ms`,
+    `p50 ${f(ingest.alertmanager.p50Ms, 1)} ms, p99 ${f(ingest.alertmanager.p99Ms, 1)} ms, ${ingest.alertmanager.errors} errors; ${rounds('alertmanager')}; CPU per request: ${f(ingest.cpuPerRequest.alertmanager, 2)} ms (load generator ${f(ingest.cpuPerRequest.loadAlertmanager, 2)} ms); machine ${f(100 * ingest.machineBusy.alertmanager)} % busy`,
   ],
   [
     'ingest: Hermes / Alertmanager',
     `${f(ingest.ratio, 2)}×`,
     'target ≥ 2×; batches of 100 (half duplicates), 4 connections, 20,000 new alerts per round, median of 3 alternating rounds after 10,000 warm-up alerts each',
+  ],
+  [
+    'ingest: Hermes / Alertmanager if both kept the machine busy (CPU per request)',
+    `${f(ingest.cpuBoundRatio, 2)}×`,
+    `what the ratio tends to as both saturate the ${cpus().length} cores: Alertmanager + its load generator over ingest + Redis + its load generator, per request; 2× needs Hermes at ≤ ${f((ingest.cpuPerRequest.alertmanager + ingest.cpuPerRequest.loadAlertmanager) / 2 - ingest.cpuPerRequest.loadHermes, 2)} ms per request (ingest + Redis)`,
   ],
   [
     'ingest ceiling: body read + JSON.parse + zod, nothing stored (alerts/s)',

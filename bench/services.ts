@@ -62,12 +62,38 @@ export async function spawnScript(
 
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc (Linux), with its children's:
+ * those that exited (Redis' AOF rewrite is a forked child) and those still running.
+ */
 export function cpuMs(pid: number | undefined): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
   if (!Number.isFinite(ticks)) throw new Error(`no CPU times for process ${pid}`);
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  return (
+    (ticks * 1000) / CLOCK_TICKS_PER_SECOND + childPids(pid).reduce((sum, child) => sum + cpuMs(child), 0)
+  );
+}
+
+function childPids(pid: number | undefined): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    // It exited while being read: its time is in its parent's now.
+    return [];
+  }
+}
+
+/** CPU time the whole machine has been busy and in all, in ms summed over cores, from /proc/stat. */
+export function machineCpuMs(): { busy: number; total: number } {
+  const ticks = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((sum, t) => sum + t, 0);
+  // The idle and iowait columns.
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return {
+    busy: ((total - idle) * 1000) / CLOCK_TICKS_PER_SECOND,
+    total: (total * 1000) / CLOCK_TICKS_PER_SECOND,
+  };
 }
 
 /** Resident set size of a process in MiB, from /proc (Linux). */
