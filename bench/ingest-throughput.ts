@@ -71,14 +71,14 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
   // What each request costs the processes serving it (measured rounds only, load running), to see
   // which one limits the rate.
   const cpu = { ingest: 0, redis: 0, alertmanager: 0 };
-  const requests = { hermes: 0, alertmanager: 0 };
-  const client = {
-    hermes: { cpu: 0, busySeconds: 0, seconds: 0 },
-    alertmanager: { cpu: 0, busySeconds: 0, seconds: 0 },
+  // Per target: requests, the load generator's CPU ms, and seconds of load (plain and machine-busy).
+  const measured = {
+    hermes: { requests: 0, clientCpu: 0, seconds: 0, busySeconds: 0 },
+    alertmanager: { requests: 0, clientCpu: 0, seconds: 0, busySeconds: 0 },
   };
   let measuring = false;
   const timed = async (
-    target: keyof typeof requests,
+    target: keyof typeof measured,
     pids: Partial<Record<keyof typeof cpu, number | undefined>>,
     run: () => Promise<LoadResult>,
   ) => {
@@ -87,10 +87,11 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
     if (!measuring) return result;
     for (const [name, used] of before)
       cpu[name as keyof typeof cpu] += cpuMs(pids[name as keyof typeof cpu]) - used;
-    requests[target] += result.requests;
-    client[target].cpu += result.clientCpuMsPerRequest * result.requests;
-    client[target].busySeconds += result.machineBusy * result.seconds;
-    client[target].seconds += result.seconds;
+    const m = measured[target];
+    m.requests += result.requests;
+    m.clientCpu += result.clientCpuMsPerRequest * result.requests;
+    m.seconds += result.seconds;
+    m.busySeconds += result.machineBusy * result.seconds;
     return result;
   };
   const targets = {
@@ -126,11 +127,11 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
         Math.floor(ROUNDS / 2)
       ] as LoadResult;
     const cpuPerRequest = {
-      ingest: cpu.ingest / requests.hermes,
-      redis: cpu.redis / requests.hermes,
-      alertmanager: cpu.alertmanager / requests.alertmanager,
-      loadHermes: client.hermes.cpu / requests.hermes,
-      loadAlertmanager: client.alertmanager.cpu / requests.alertmanager,
+      ingest: cpu.ingest / measured.hermes.requests,
+      redis: cpu.redis / measured.hermes.requests,
+      alertmanager: cpu.alertmanager / measured.alertmanager.requests,
+      loadHermes: measured.hermes.clientCpu / measured.hermes.requests,
+      loadAlertmanager: measured.alertmanager.clientCpu / measured.alertmanager.requests,
     };
     const hermes = median('hermes');
     const am = median('alertmanager');
@@ -146,8 +147,8 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
       })),
       cpuPerRequest,
       machineBusy: {
-        hermes: client.hermes.busySeconds / client.hermes.seconds,
-        alertmanager: client.alertmanager.busySeconds / client.alertmanager.seconds,
+        hermes: measured.hermes.busySeconds / measured.hermes.seconds,
+        alertmanager: measured.alertmanager.busySeconds / measured.alertmanager.seconds,
       },
       cpuBoundRatio:
         (cpuPerRequest.alertmanager + cpuPerRequest.loadAlertmanager) /
