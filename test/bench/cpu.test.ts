@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { cpuMs, machineCpuMs } from '../../bench/services.js';
+
+// bash runs a child that burns 300 ms of CPU (not of wall time), then, with `stay`, idles until
+// killed; bash then waits on its stdin (a builtin: no other child).
+const burn = (stay: boolean) =>
+  `node -e 'const s = process.cpuUsage(); while (process.cpuUsage(s).user < 300000) {} ${stay ? 'setInterval(() => {}, 1000)' : ''}'; read line`;
+
+const hasChildren = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim() !== '';
+
+async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// The bench charges Redis for its AOF rewrites: forked children, running or already exited.
+it.each([
+  ['still running', true],
+  ['exited and reaped', false],
+])('counts the CPU of a process’s children that are %s', async (_, stay) => {
+  const shell = spawn('bash', ['-c', burn(stay)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  const pid = shell.pid as number;
+  try {
+    // bash itself only waits: anything near 300 ms is its child's.
+    await waitFor(() => cpuMs(pid) >= 250);
+    if (!stay) {
+      await waitFor(() => !hasChildren(pid));
+      expect(cpuMs(pid)).toBeGreaterThanOrEqual(250);
+    }
+  } finally {
+    process.kill(-pid, 'SIGKILL');
+    await once(shell, 'exit');
+  }
+});
+
+it('reads how long the machine was busy, within how long it ran in all', async () => {
+  const before = machineCpuMs();
+  await new Promise((r) => setTimeout(r, 200));
+  const after = machineCpuMs();
+  const busy = after.busy - before.busy;
+  const total = after.total - before.total;
+  expect(total).toBeGreaterThan(0);
+  expect(busy).toBeGreaterThanOrEqual(0);
+  expect(busy).toBeLessThanOrEqual(total);
+});
