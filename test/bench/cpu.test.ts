@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { cpuMs, machineCpuMs } from '../../bench/services.js';
+import { eventually } from '../support/redis.js';
 
 // bash runs a child that burns 300 ms of CPU (not of wall time), then, with `stay`, idles until
 // killed; bash then waits on its stdin (a builtin: no other child).
@@ -10,14 +11,6 @@ const burn = (stay: boolean) =>
   `node -e 'const s = process.cpuUsage(); while (process.cpuUsage(s).user < 300000) {} ${stay ? 'setInterval(() => {}, 1000)' : ''}'; read line`;
 
 const hasChildren = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim() !== '';
-
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // The bench charges Redis for its AOF rewrites: forked children, running or already exited.
 it.each([
@@ -28,9 +21,9 @@ it.each([
   const pid = shell.pid as number;
   try {
     // bash itself only waits: anything near 300 ms is its child's.
-    await waitFor(() => cpuMs(pid) >= 250);
+    await eventually(async () => cpuMs(pid) >= 250, 'the child’s CPU to be counted', 20_000);
     if (!stay) {
-      await waitFor(() => !hasChildren(pid));
+      await eventually(async () => !hasChildren(pid), 'the child to exit', 20_000);
       expect(cpuMs(pid)).toBeGreaterThanOrEqual(250);
     }
   } finally {
