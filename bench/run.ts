@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutorDecisions } from './executor-decisions.js';
 import { benchIngestHeap } from './ingest-heap.js';
-import { benchIngestThroughput } from './ingest-throughput.js';
+import { benchIngestThroughput, INGEST_LOAD } from './ingest-throughput.js';
 import { benchStorm } from './storm.js';
 import { benchTriageScaling } from './triage-scaling.js';
 
@@ -40,7 +40,7 @@ rows.push(
   [
     'ingest: Hermes / Alertmanager',
     `${f(ingest.ratio, 2)}×`,
-    'target ≥ 2×; batches of 100 (half duplicates), 4 connections, 20,000 new alerts per round, median of 3 alternating rounds after 10,000 warm-up alerts each',
+    `target ≥ 2×; batches of ${INGEST_LOAD.batch} (half duplicates), ${INGEST_LOAD.connections} connections, ${f(INGEST_LOAD.alerts)} new alerts per round, median of ${INGEST_LOAD.rounds} alternating rounds after ${f(INGEST_LOAD.warmup)} warm-up alerts each (a fresh Node process is still optimising its per-request code before that)`,
   ],
   [
     'ingest: Hermes / Alertmanager if both kept the machine busy (CPU per request)',
