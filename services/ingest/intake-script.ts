@@ -9,9 +9,10 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget, a fresh id
  *       (a new storm incident takes it, a new incident for record n takes `<id>-<n>`), dedup TTL
  *       seconds (the length of a dedup period), timeline alert cap, candidate epoch, the epoch the
- *       caller's memory answered under ('' if it answered nothing), then the records as one JSON array of
- *       [fp, startsAt, status, ck, ckText, level, severity, priority], then one timeline entry JSON
- *       per record (it carries the alert's labels, annotations and generatorURL).
+ *       caller's memory answered under ('' if it answered nothing), the webhook's receiver, then the records
+ *       as one JSON array of [fp, startsAt, status, ck, ckText, level, severity, priority], then each
+ *       record's alert as stored (shared/schemas/stored-alert.ts), which the script keeps as is in the
+ *       incident's alerts hash and expands into a timeline entry where the timeline takes one.
  * Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId…] (one pair per record),
  *   opened: [[id, priority, storm, severity, level, alertname]…], resolved: [id…], pending: [same as opened…] }
  * where pending are incidents a re-sent alert belongs to that still wait for a triage job nobody queued.
@@ -23,6 +24,7 @@ export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
 local P, now, nowMs, nowMsText = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[3]
 local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local freshId, dedupTtl, timelineCap = ARGV[7], ARGV[8], tonumber(ARGV[9])
+local receiver = ARGV[12]
 local backlogKey = P .. ':ingest:triage-backlog'
 local out = { r = {}, opened = {}, resolved = {}, pending = {} }
 
@@ -55,10 +57,10 @@ end
 local function create(id, a, level, severity, priority, storm, investigate)
   local alertname, instance, service, labels, annotations, generatorURL = 'AlertStorm', '', '', '{}', '{}', ''
   if not storm then
-    local e = cjson.decode(a.entry)
-    local l = e.labels or {}
+    local stored = cjson.decode(a.alert)
+    local l = stored[5]
     alertname, instance, service = l.alertname or '', l.instance or '', l.service or l.job or ''
-    labels, annotations, generatorURL = cjson.encode(l), cjson.encode(e.annotations or {}), e.generatorURL or ''
+    labels, annotations, generatorURL = cjson.encode(l), cjson.encode(stored[6]), stored[7]
   end
   redis.call('HSET', inc(id), 'level', level, 'alertname', alertname, 'severity', severity,
     'instance', instance, 'service', service, 'correlationKey', storm and 'storm' or a.ckText,
@@ -101,12 +103,19 @@ local function timeline_overflow()
     message = 'More than ' .. timelineCap .. ' alerts: the rest are counted in alertCount and listed in fingerprints.' })
 end
 
+-- An alert's timeline entry: its stored array as an object, with when and from which receiver.
+local function alert_entry(a)
+  local s = cjson.decode(a.alert)
+  return cjson.encode({ at = now, type = 'alert', by = 'ingest', status = s[1], fingerprint = s[2],
+    startsAt = s[3], endsAt = s[4], labels = s[5], annotations = s[6], generatorURL = s[7], receiver = receiver })
+end
+
 local function attach(id, a, firing)
   local count = redis.call('HINCRBY', inc(id), 'alertCount', 1)
-  redis.call('HSET', inc(id, ':alerts'), a.fp, a.entry)
+  redis.call('HSET', inc(id, ':alerts'), a.fp, a.alert)
   if firing then redis.call('SADD', inc(id, ':firing'), a.fp) else redis.call('SREM', inc(id, ':firing'), a.fp) end
   if count <= timelineCap then
-    redis.call('RPUSH', inc(id, ':timeline'), a.entry)
+    redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
   elseif count == timelineCap + 1 then
     redis.call('RPUSH', inc(id, ':timeline'), timeline_overflow())
   end
@@ -124,9 +133,9 @@ local function gather(id, a)
   end
   local n = #g.firing + 1
   g.firing[n] = a.fp
-  g.alerts[2 * n - 1], g.alerts[2 * n] = a.fp, a.entry
+  g.alerts[2 * n - 1], g.alerts[2 * n] = a.fp, a.alert
   if g.base + n <= timelineCap then
-    g.timeline[#g.timeline + 1] = a.entry
+    g.timeline[#g.timeline + 1] = alert_entry(a)
   elseif g.base + n == timelineCap + 1 then
     g.timeline[#g.timeline + 1] = timeline_overflow()
   end
@@ -182,7 +191,7 @@ end
 
 local function resolve_fp(id, a)
   redis.call('SREM', inc(id, ':firing'), a.fp)
-  redis.call('HSET', inc(id, ':alerts'), a.fp, a.entry)
+  redis.call('HSET', inc(id, ':alerts'), a.fp, a.alert)
   local firing = redis.call('SCARD', inc(id, ':firing'))
   redis.call('HSET', inc(id), 'firingCount', firing)
   if firing == 0 and not is_closed(id) then
@@ -241,7 +250,7 @@ local function open_or_join(a)
   return id
 end
 
-local records = cjson.decode(ARGV[12])
+local records = cjson.decode(ARGV[13])
 -- Dedup records: one hash per DEDUP_TTL_SECONDS period, "<fp>:<startsAt>" → "<incident>|<status>",
 -- written with one HSET per batch. A record is looked up in this period and the previous one, so it
 -- is remembered for one to two periods after it was last sent (a re-send found only in the previous
@@ -288,7 +297,7 @@ for k, value in ipairs(mget_in_slices(corrKeys)) do corrOf[cks[k]] = value end
 local a = {}
 for index, rec in ipairs(records) do
   a.fp, a.startsAt, a.status, a.ck, a.ckText = rec[1], rec[2], rec[3], rec[4], rec[5]
-  a.level, a.severity, a.priority, a.index, a.entry = rec[6], rec[7], rec[8], index, ARGV[12 + index]
+  a.level, a.severity, a.priority, a.index, a.alert = rec[6], rec[7], rec[8], index, ARGV[13 + index]
   -- Resolutions read what earlier alerts of this batch wrote.
   if a.status == 'resolved' then flush() end
   local field = fields[index]
@@ -304,7 +313,7 @@ for index, rec in ipairs(records) do
     if a.status == 'resolved' and status == 'firing' then
       set_dedup(field, id .. '|resolved')
       if tonumber(redis.call('HGET', inc(id), 'alertCount')) <= timelineCap then
-        redis.call('RPUSH', inc(id, ':timeline'), a.entry)
+        redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
       end
       resolve_fp(id, a)
       r[#r + 1], r[#r + 2] = 'update', id

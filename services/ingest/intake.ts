@@ -7,6 +7,7 @@ import { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanager.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import type { StoredAlert } from '../../shared/schemas/stored-alert.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
@@ -49,10 +50,10 @@ interface PendingRequest {
   recording: Recording;
 }
 
-/** An alert as the script takes it: its fields and its timeline entry. */
+/** An alert as the script takes it: its fields and the alert itself, as stored. */
 interface ScriptRecord {
   fields: (string | number)[];
-  entry: string;
+  alert: string;
 }
 
 type OpenedIncident = [
@@ -130,9 +131,9 @@ export class Intake {
     const usedMemory = misses.length + joined.size < alerts.length;
     let reply: ScriptReply | undefined;
     if (misses.length > 0) {
-      const at = now.toISOString();
       reply = await this.run(
-        misses.map((i) => this.describe(alerts[i] as Alert, webhook, at)),
+        misses.map((i) => this.describe(alerts[i] as Alert, webhook)),
+        webhook.receiver,
         now,
         usedMemory ? (cachedUnder as string) : '',
       );
@@ -183,7 +184,12 @@ export class Intake {
     this.recent.forget();
   }
 
-  private async run(records: ScriptRecord[], now: Date, cachedUnder: string): Promise<ScriptReply> {
+  private async run(
+    records: ScriptRecord[],
+    receiver: string,
+    now: Date,
+    cachedUnder: string,
+  ): Promise<ScriptReply> {
     const reply = await intakeScript(
       this.redis,
       [this.keys.stormOpened, this.keys.ingestEpoch],
@@ -199,32 +205,33 @@ export class Intake {
         String(this.settings.timelineAlertCap),
         randomId('epoch'),
         cachedUnder,
+        receiver,
         JSON.stringify(records.map((record) => record.fields)),
-        ...records.map((record) => record.entry),
+        ...records.map((record) => record.alert),
       ],
     );
     return JSON.parse(reply as string) as ScriptReply;
   }
 
-  /** The script's full record for an alert: its fields and its timeline entry. */
-  private describe(alert: Alert, webhook: AlertmanagerWebhook, at: string): ScriptRecord {
+  /**
+   * The script's record for an alert: its fields, and the alert as stored (the script expands it into
+   * a timeline entry where the timeline takes one). An array rather than an object: a third fewer
+   * bytes per alert in Redis' memory, AOF and rewrites.
+   */
+  private describe(alert: Alert, webhook: AlertmanagerWebhook): ScriptRecord {
     const labels = withCommon(webhook.commonLabels, alert.labels);
     const level = this.classifier.level(labels);
     const severity = labels.severity ?? 'warning';
     const correlation = this.correlate(labels);
-    const entry = {
-      at,
-      type: 'alert',
-      by: 'ingest',
-      status: alert.status,
-      fingerprint: alert.fingerprint,
-      startsAt: alert.startsAt,
-      endsAt: alert.endsAt,
+    const stored: StoredAlert = [
+      alert.status,
+      alert.fingerprint,
+      alert.startsAt,
+      alert.endsAt,
       labels,
-      annotations: withCommon(webhook.commonAnnotations, alert.annotations),
-      generatorURL: alert.generatorURL,
-      receiver: webhook.receiver,
-    };
+      withCommon(webhook.commonAnnotations, alert.annotations),
+      alert.generatorURL,
+    ];
     return {
       fields: [
         alert.fingerprint,
@@ -236,7 +243,7 @@ export class Intake {
         severity,
         priorityFor(level, severity),
       ],
-      entry: JSON.stringify(entry),
+      alert: JSON.stringify(stored),
     };
   }
 

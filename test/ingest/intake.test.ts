@@ -8,7 +8,9 @@ import { createLogger } from '../../shared/logger.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
+import type { Alert } from '../../shared/schemas/alertmanager.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import { storedAlertSchema } from '../../shared/schemas/stored-alert.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -371,6 +373,53 @@ it('queues the notice of a resolution it records and clears it from the outbox',
     expect(await t.redis.hlen(t.keys.outbox)).toBe(0);
   } finally {
     await notifications.close();
+    await close();
+  }
+});
+
+it('keeps every accepted alert whole in Redis past the timeline cap, and the first ones as timeline entries', async () => {
+  const { intake, close } = intakeOn(t.redis, { timelineAlertCap: 2 });
+  try {
+    const body = webhookBody(
+      ['c1', 'c2', 'c3'].map((fingerprint, n) => ({
+        alertname: 'ServiceDown',
+        instance: 'a',
+        fingerprint,
+        annotations: n === 0 ? ({} as Record<string, string>) : { description: `ünïcode / "quoted" ${n}` },
+      })),
+    );
+    body.commonLabels = { team: 'payments' };
+    const [id] = (await intake.ingest(body)).incidents;
+    const resolution = {
+      ...(body.alerts[2] as Alert),
+      status: 'resolved' as const,
+      endsAt: new Date().toISOString(),
+    };
+    await intake.ingest({ ...body, alerts: [resolution] });
+
+    const expected = [...body.alerts.slice(0, 2), resolution].map((alert) => ({
+      ...alert,
+      labels: { team: 'payments', ...alert.labels },
+    }));
+    const stored = await t.redis.hgetall(t.keys.incidentAlerts(id as string));
+    expect(Object.keys(stored).sort()).toEqual(['c1', 'c2', 'c3']);
+    for (const alert of expected) {
+      const [status, fingerprint, startsAt, endsAt, labels, annotations, generatorURL] =
+        storedAlertSchema.parse(JSON.parse(stored[alert.fingerprint] as string));
+      expect({ status, fingerprint, startsAt, endsAt, labels, annotations, generatorURL }).toEqual(alert);
+    }
+    const incident = await new IncidentStore(t.redis, t.keys).get(id as string);
+    expect(incident?.timeline.map((entry) => entry.type)).toEqual(['alert', 'alert', 'summary']);
+    expect(incident?.timeline.slice(0, 2)).toEqual(
+      expected.slice(0, 2).map((alert) => ({
+        at: expect.any(String),
+        type: 'alert',
+        by: 'ingest',
+        receiver: 'hermes',
+        ...alert,
+      })),
+    );
+  } finally {
     await close();
   }
 });
