@@ -15,7 +15,6 @@ export function keyspace(prefix = 'hermes') {
     incidentTimeline: (id: string) => `${p}:inc:${id}:timeline`,
     incidentActions: (id: string) => `${p}:inc:${id}:actions`,
     incidentAlerts: (id: string) => `${p}:inc:${id}:alerts`,
-    incidentFiring: (id: string) => `${p}:inc:${id}:firing`,
     incidentIndex: `${p}:incidents`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
     /** Alerts recorded in one DEDUP_TTL_SECONDS period: a hash `<fingerprint>:<startsAt>` → `<incident>|<status>`. */

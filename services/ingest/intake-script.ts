@@ -54,6 +54,18 @@ local function is_closed(id)
   return (not s) or s == 'resolved' or s == 'failed'
 end
 
+-- Each incident's count of firing alerts (its stored alerts whose status is firing): read once per
+-- batch, kept here as the batch changes it, written back for the incidents it touched.
+local firingOf = {}
+local function firing_count(id)
+  local n = firingOf[id]
+  if n == nil then
+    n = tonumber(redis.call('HGET', inc(id), 'firingCount')) or 0
+    firingOf[id] = n
+  end
+  return n
+end
+
 local function create(id, a, level, severity, priority, storm, investigate)
   local alertname, instance, service, labels, annotations, generatorURL = 'AlertStorm', '', '', '{}', '{}', ''
   if not storm then
@@ -69,6 +81,7 @@ local function create(id, a, level, severity, priority, storm, investigate)
     'createdAt', now, 'createdMs', nowMsText)
   redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMsText, 'updatedAt', now)
   statusOf[id] = 'open'
+  firingOf[id] = 0
   redis.call('ZADD', P .. ':incidents', nowMsText, id)
   redis.call('ZADD', P .. ':incidents:status:open', nowMsText, id)
   if investigate then
@@ -110,10 +123,17 @@ local function alert_entry(a)
     startsAt = s[3], endsAt = s[4], labels = s[5], annotations = s[6], generatorURL = s[7], receiver = receiver })
 end
 
-local function attach(id, a, firing)
+-- Whether a value of an incident's alerts hash is a firing alert (alerts stored before they were
+-- arrays are timeline entries, whose first "status" is the alert's).
+local function stored_firing(value)
+  if not value then return false end
+  if string.byte(value, 1) == 91 then return string.sub(value, 1, 10) == '["firing",' end
+  return string.match(value, '"status":"(%a+)"') == 'firing'
+end
+
+-- Counts an alert to its incident (its timeline takes the first ones); storing it is the caller's.
+local function attach(id, a)
   local count = redis.call('HINCRBY', inc(id), 'alertCount', 1)
-  redis.call('HSET', inc(id, ':alerts'), a.fp, a.alert)
-  if firing then redis.call('SADD', inc(id, ':firing'), a.fp) else redis.call('SREM', inc(id, ':firing'), a.fp) end
   if count <= timelineCap then
     redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
   elseif count == timelineCap + 1 then
@@ -164,9 +184,16 @@ local function hmget_in_slices(key, fields) return read_in_slices('HMGET', key, 
 
 local function flush()
   for id, g in pairs(gathered) do
+    -- Each fingerprint counts once, and not at all if the incident already holds it firing.
+    local firing, counted = firing_count(id), {}
+    for k, value in ipairs(hmget_in_slices(inc(id, ':alerts'), g.firing)) do
+      local fp = g.firing[k]
+      if not counted[fp] and not stored_firing(value) then firing = firing + 1 end
+      counted[fp] = true
+    end
+    firingOf[id] = firing
     redis.call('HINCRBY', inc(id), 'alertCount', #g.firing)
     call_in_slices('HSET', inc(id, ':alerts'), g.alerts, 2)
-    call_in_slices('SADD', inc(id, ':firing'), g.firing, 1)
     if #g.timeline > 0 then call_in_slices('RPUSH', inc(id, ':timeline'), g.timeline, 1) end
   end
   gathered = {}
@@ -189,11 +216,14 @@ local function set_corr(ck, id)
   corrOf[ck] = id
 end
 
+-- Stores a resolution on its incident; the incident resolves with its last firing alert.
 local function resolve_fp(id, a)
-  redis.call('SREM', inc(id, ':firing'), a.fp)
-  redis.call('HSET', inc(id, ':alerts'), a.fp, a.alert)
-  local firing = redis.call('SCARD', inc(id, ':firing'))
-  redis.call('HSET', inc(id), 'firingCount', firing)
+  local key = inc(id, ':alerts')
+  local firing = firing_count(id)
+  if stored_firing(redis.call('HGET', key, a.fp)) then firing = firing - 1 end
+  firingOf[id] = firing
+  touched[id] = true
+  redis.call('HSET', key, a.fp, a.alert)
   if firing == 0 and not is_closed(id) then
     local entry = cjson.encode({ at = now, type = 'status', by = 'ingest', status = 'resolved',
       message = 'All alerts of this incident resolved' })
@@ -339,13 +369,13 @@ for index, rec in ipairs(records) do
       local known = corr_of(a.ck)
       if known and redis.call('EXISTS', inc(known)) == 1 then
         id = known
-        attach(id, a, false)
+        attach(id, a)
         resolve_fp(id, a)
       else
         -- Resolved before we ever saw it firing: record it on an incident that is already resolved.
         id = freshId .. '-' .. index
         create(id, a, a.level, a.severity, a.priority, false, false)
-        attach(id, a, false)
+        attach(id, a)
         resolve_fp(id, a)
       end
     end
@@ -360,7 +390,7 @@ if #writes > 0 then
   redis.call('PEXPIREAT', currentKey, (period + 2) * periodMs)
 end
 for id in pairs(touched) do
-  redis.call('HSET', inc(id), 'firingCount', redis.call('SCARD', inc(id, ':firing')))
+  redis.call('HSET', inc(id), 'firingCount', firing_count(id))
   redis.call('HSET', inc(id, ':state'), 'updatedAt', now)
 end
 return cjson.encode(out)

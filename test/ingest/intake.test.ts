@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
@@ -419,6 +420,86 @@ it('keeps every accepted alert whole in Redis past the timeline cap, and the fir
         ...alert,
       })),
     );
+  } finally {
+    await close();
+  }
+});
+
+/** An incident's firing count, and how many of its stored alerts are firing. */
+async function firingOf(id: string) {
+  const stored = Object.values(await t.redis.hgetall(t.keys.incidentAlerts(id)));
+  const incident = await new IncidentStore(t.redis, t.keys).getSummary(id);
+  return {
+    firingCount: incident?.firingCount,
+    storedFiring: stored.filter((raw) => storedAlertSchema.parse(JSON.parse(raw))[0] === 'firing').length,
+    status: incident?.status,
+  };
+}
+
+it('keeps each incident firing count equal to its firing alerts, whatever order firings, re-fires and resolutions come in', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  let group = 0;
+  try {
+    const alert = fc.record({
+      fingerprint: fc.constantFrom('f1', 'f2', 'f3'),
+      startsAt: fc.constantFrom('2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z', '2026-01-01T02:00:00Z'),
+      status: fc.constantFrom('firing' as const, 'resolved' as const),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(alert, { minLength: 1, maxLength: 5 }), { maxLength: 8 }),
+        async (webhooks) => {
+          const alertname = `Group${group++}`;
+          const incidents = new Set<string>();
+          for (const alerts of webhooks) {
+            const body = webhookBody(alerts.map((a) => ({ alertname, instance: 'a', ...a })));
+            for (const id of (await intake.ingest(body)).incidents) incidents.add(id);
+            for (const id of incidents) {
+              const { firingCount, storedFiring, status } = await firingOf(id);
+              expect(firingCount).toBe(storedFiring);
+              expect(status === 'resolved').toBe(firingCount === 0);
+            }
+          }
+        },
+      ),
+      {
+        numRuns: 150,
+        // One fingerprint firing under two startsAt in its first webhook: one firing alert, not two.
+        examples: [
+          [
+            [
+              [
+                { fingerprint: 'f1', startsAt: '2026-01-01T00:00:00Z', status: 'firing' },
+                { fingerprint: 'f1', startsAt: '2026-01-01T01:00:00Z', status: 'firing' },
+              ],
+            ],
+          ],
+        ],
+      },
+    );
+  } finally {
+    await close();
+  }
+});
+
+it('counts alerts stored before they were arrays (timeline entries) by their status', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  try {
+    const first = webhookBody([serviceDown('a', 'legacy', '2026-01-01T00:00:00Z')]);
+    const [id] = (await intake.ingest(first)).incidents;
+    const legacy = {
+      at: new Date().toISOString(),
+      type: 'alert',
+      by: 'ingest',
+      ...first.alerts[0],
+      receiver: 'hermes',
+    };
+    await t.redis.hset(t.keys.incidentAlerts(id as string), 'legacy', JSON.stringify(legacy));
+    // The same alert firing again (a new startsAt) is already counted; its resolution resolves the incident.
+    await intake.ingest(webhookBody([serviceDown('a', 'legacy', '2026-01-01T01:00:00Z')]));
+    expect(await firingOf(id as string)).toEqual({ firingCount: 1, storedFiring: 1, status: 'open' });
+    const resolution = { ...serviceDown('a', 'legacy', '2026-01-01T01:00:00Z'), status: 'resolved' as const };
+    expect((await intake.ingest(webhookBody([resolution], 'resolved'))).resolved).toEqual([id]);
   } finally {
     await close();
   }
