@@ -213,11 +213,7 @@ export class Intake {
     return JSON.parse(reply as string) as ScriptReply;
   }
 
-  /**
-   * The script's record for an alert: its fields, and the alert as stored (the script expands it into
-   * a timeline entry where the timeline takes one). An array rather than an object: a third fewer
-   * bytes per alert in Redis' memory, AOF and rewrites.
-   */
+  /** The script's record for an alert: its fields, and the alert as its incident keeps it. */
   private describe(alert: Alert, webhook: AlertmanagerWebhook): ScriptRecord {
     const labels = withCommon(webhook.commonLabels, alert.labels);
     const level = this.classifier.level(labels);
