@@ -104,37 +104,22 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
     m.busySeconds += result.machineBusy * result.seconds;
     return result;
   };
+  const load = (url: string, bodies: string[], headers?: Record<string, string>) =>
+    runLoad(url, bodies, INGEST_LOAD.batch, INGEST_LOAD.connections, headers);
   const targets = {
     hermes: (batches: Batch[]) =>
       timed('hermes', { ingest: ingest.process.pid, redis: redis.process.pid }, () =>
-        runLoad(
-          `${ingest.url}/webhooks/alertmanager`,
-          batches.map(webhook),
-          INGEST_LOAD.batch,
-          INGEST_LOAD.connections,
-          {
-            authorization: `Bearer ${TOKEN}`,
-          },
-        ),
+        load(`${ingest.url}/webhooks/alertmanager`, batches.map(webhook), {
+          authorization: `Bearer ${TOKEN}`,
+        }),
       ),
     alertmanager: (batches: Batch[]) =>
       alertmanagerTurn(() =>
         timed('alertmanager', { alertmanager: alertmanager.process.pid }, () =>
-          runLoad(
-            `${alertmanager.url}/api/v2/alerts`,
-            batches.map(postable),
-            INGEST_LOAD.batch,
-            INGEST_LOAD.connections,
-          ),
+          load(`${alertmanager.url}/api/v2/alerts`, batches.map(postable)),
         ),
       ),
-    ceiling: (batches: Batch[]) =>
-      runLoad(
-        `${ceiling.url}/webhooks/alertmanager`,
-        batches.map(webhook),
-        INGEST_LOAD.batch,
-        INGEST_LOAD.connections,
-      ),
+    ceiling: (batches: Batch[]) => load(`${ceiling.url}/webhooks/alertmanager`, batches.map(webhook)),
   };
   try {
     for (const send of Object.values(targets)) await send(makeBatches(INGEST_LOAD.warmup, INGEST_LOAD.batch));
