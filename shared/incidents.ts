@@ -249,8 +249,17 @@ function toSummary(id: string, core: Record<string, string>, state: Record<strin
     generatorURL: core.generatorURL ?? '',
     summary: state.summary,
     createdAt: core.createdAt ?? '',
-    updatedAt: state.updatedAt ?? core.createdAt ?? '',
+    updatedAt: latest(state.updatedAt, core.alertedAt) ?? core.createdAt ?? '',
   };
+}
+
+/**
+ * The later of two ISO timestamps (they compare as text). Ingest stamps `alertedAt` on the incident
+ * itself when alerts arrive, sparing the state hash a write per alert batch.
+ */
+function latest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return a > b ? a : b;
 }
 
 function parseRecord(raw: string | undefined): Record<string, string> {

@@ -54,16 +54,17 @@ local function is_closed(id)
   return (not s) or s == 'resolved' or s == 'failed'
 end
 
--- Each incident's count of firing alerts (its stored alerts whose status is firing): read once per
--- batch, kept here as the batch changes it, written back for the incidents it touched.
-local firingOf = {}
-local function firing_count(id)
-  local n = firingOf[id]
-  if n == nil then
-    n = tonumber(redis.call('HGET', inc(id), 'firingCount')) or 0
-    firingOf[id] = n
+-- Each incident's alertCount and firingCount (its stored alerts whose status is firing): read once
+-- per batch, kept here as the batch changes them, written back once for the incidents it touched.
+local countsOf = {}
+local function counts(id)
+  local c = countsOf[id]
+  if c == nil then
+    local stored = redis.call('HMGET', inc(id), 'alertCount', 'firingCount')
+    c = { alerts = tonumber(stored[1]) or 0, firing = tonumber(stored[2]) or 0 }
+    countsOf[id] = c
   end
-  return n
+  return c
 end
 
 local function create(id, a, level, severity, priority, storm, investigate)
@@ -81,7 +82,7 @@ local function create(id, a, level, severity, priority, storm, investigate)
     'createdAt', now, 'createdMs', nowMsText)
   redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMsText, 'updatedAt', now)
   statusOf[id] = 'open'
-  firingOf[id] = 0
+  countsOf[id] = { alerts = 0, firing = 0 }
   redis.call('ZADD', P .. ':incidents', nowMsText, id)
   redis.call('ZADD', P .. ':incidents:status:open', nowMsText, id)
   if investigate then
@@ -108,7 +109,7 @@ local function storm_incident()
   return freshId
 end
 
--- Incidents whose firing count and updatedAt are written once, after the whole batch.
+-- Incidents whose counts and alertedAt are written once, after the whole batch.
 local touched = {}
 
 local function timeline_overflow()
@@ -133,7 +134,9 @@ end
 
 -- Counts an alert to its incident (its timeline takes the first ones); storing it is the caller's.
 local function attach(id, a)
-  local count = redis.call('HINCRBY', inc(id), 'alertCount', 1)
+  local c = counts(id)
+  c.alerts = c.alerts + 1
+  local count = c.alerts
   if count <= timelineCap then
     redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
   elseif count == timelineCap + 1 then
@@ -148,15 +151,17 @@ local gathered = {}
 local function gather(id, a)
   local g = gathered[id]
   if not g then
-    g = { base = tonumber(redis.call('HGET', inc(id), 'alertCount')) or 0, alerts = {}, firing = {}, timeline = {} }
+    g = { alerts = {}, firing = {}, timeline = {} }
     gathered[id] = g
   end
   local n = #g.firing + 1
   g.firing[n] = a.fp
   g.alerts[2 * n - 1], g.alerts[2 * n] = a.fp, a.alert
-  if g.base + n <= timelineCap then
+  local c = counts(id)
+  c.alerts = c.alerts + 1
+  if c.alerts <= timelineCap then
     g.timeline[#g.timeline + 1] = alert_entry(a)
-  elseif g.base + n == timelineCap + 1 then
+  elseif c.alerts == timelineCap + 1 then
     g.timeline[#g.timeline + 1] = timeline_overflow()
   end
   touched[id] = true
@@ -185,14 +190,12 @@ local function hmget_in_slices(key, fields) return read_in_slices('HMGET', key, 
 local function flush()
   for id, g in pairs(gathered) do
     -- Each fingerprint counts once, and not at all if the incident already holds it firing.
-    local firing, counted = firing_count(id), {}
+    local c, counted = counts(id), {}
     for k, value in ipairs(hmget_in_slices(inc(id, ':alerts'), g.firing)) do
       local fp = g.firing[k]
-      if not counted[fp] and not stored_firing(value) then firing = firing + 1 end
+      if not counted[fp] and not stored_firing(value) then c.firing = c.firing + 1 end
       counted[fp] = true
     end
-    firingOf[id] = firing
-    redis.call('HINCRBY', inc(id), 'alertCount', #g.firing)
     call_in_slices('HSET', inc(id, ':alerts'), g.alerts, 2)
     if #g.timeline > 0 then call_in_slices('RPUSH', inc(id, ':timeline'), g.timeline, 1) end
   end
@@ -219,12 +222,11 @@ end
 -- Stores a resolution on its incident; the incident resolves with its last firing alert.
 local function resolve_fp(id, a)
   local key = inc(id, ':alerts')
-  local firing = firing_count(id)
-  if stored_firing(redis.call('HGET', key, a.fp)) then firing = firing - 1 end
-  firingOf[id] = firing
+  local c = counts(id)
+  if stored_firing(redis.call('HGET', key, a.fp)) then c.firing = c.firing - 1 end
   touched[id] = true
   redis.call('HSET', key, a.fp, a.alert)
-  if firing == 0 and not is_closed(id) then
+  if c.firing == 0 and not is_closed(id) then
     local entry = cjson.encode({ at = now, type = 'status', by = 'ingest', status = 'resolved',
       message = 'All alerts of this incident resolved' })
     set_status(P, id, 'resolved', entry, now, '')
@@ -342,7 +344,7 @@ for index, rec in ipairs(records) do
     id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
     if a.status == 'resolved' and status == 'firing' then
       set_dedup(field, id .. '|resolved')
-      if tonumber(redis.call('HGET', inc(id), 'alertCount')) <= timelineCap then
+      if counts(id).alerts <= timelineCap then
         redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
       end
       resolve_fp(id, a)
@@ -390,8 +392,8 @@ if #writes > 0 then
   redis.call('PEXPIREAT', currentKey, (period + 2) * periodMs)
 end
 for id in pairs(touched) do
-  redis.call('HSET', inc(id), 'firingCount', firing_count(id))
-  redis.call('HSET', inc(id, ':state'), 'updatedAt', now)
+  local c = countsOf[id]
+  redis.call('HSET', inc(id), 'alertCount', c.alerts, 'firingCount', c.firing, 'alertedAt', now)
 end
 return cjson.encode(out)
 `;

@@ -313,6 +313,33 @@ it('reads what earlier alerts of the same batch wrote: re-sends, resolutions and
   }
 });
 
+it('moves the updatedAt of an incident when alerts join it, and counts them across batches', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  try {
+    const startsAt = new Date().toISOString();
+    const [id] = (await intake.ingest(webhookBody([serviceDown('u', 'u1', startsAt)]))).incidents;
+    const store = new IncidentStore(t.redis, t.keys);
+    const opened = await store.get(id as string);
+    await new Promise((r) => setTimeout(r, 5));
+    const joined = await intake.ingest(
+      webhookBody([serviceDown('u', 'u2', startsAt), serviceDown('u', 'u3', startsAt)]),
+    );
+    expect(joined.incidents).toEqual([id]);
+    const after = await store.get(id as string);
+    expect(after).toMatchObject({ alertCount: 3, firingCount: 3, createdAt: opened?.createdAt });
+    expect(Date.parse(after?.updatedAt as string)).toBeGreaterThan(Date.parse(opened?.updatedAt as string));
+    // A status change later than the last alert is what updatedAt then shows.
+    await new Promise((r) => setTimeout(r, 5));
+    await store.setStatus(id as string, 'diagnosing', 'test');
+    const diagnosing = await store.get(id as string);
+    expect(Date.parse(diagnosing?.updatedAt as string)).toBeGreaterThan(
+      Date.parse(after?.updatedAt as string),
+    );
+  } finally {
+    await close();
+  }
+});
+
 it('keeps joining a group opened earlier in the batch after another incident of the batch resolved', async () => {
   const { intake, close } = intakeOn(t.redis);
   try {
