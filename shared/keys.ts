@@ -17,9 +17,8 @@ export function keyspace(prefix = 'hermes') {
     incidentAlerts: (id: string) => `${p}:inc:${id}:alerts`,
     incidentIndex: `${p}:incidents`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
-    /** Alerts recorded in one DEDUP_TTL_SECONDS period: a hash `<fingerprint>:<startsAt>` → `<incident>|<status>`. */
-    dedup: (period: number) => `${p}:dedup:${period}`,
-    correlation: (key: string) => `${p}:corr:${key}`,
+    /** Correlation groups used in one DEDUP_TTL_SECONDS period: a hash correlation key → latest incident. */
+    groups: (period: number) => `${p}:groups:${period}`,
     stormOpened: `${p}:storm:opened`,
     stormCurrent: `${p}:storm:current`,
     triageBacklog: `${p}:ingest:triage-backlog`,

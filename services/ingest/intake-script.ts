@@ -8,11 +8,16 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *       ingest epoch (written once, so a flushed or replaced Redis has none or another).
  * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget, a fresh id
  *       (a new storm incident takes it, a new incident for record n takes `<id>-<n>`), dedup TTL
- *       seconds (the length of a dedup period), timeline alert cap, candidate epoch, the epoch the
- *       caller's memory answered under ('' if it answered nothing), the webhook's receiver, then the records
- *       as one JSON array of [fp, startsAt, status, ck, ckText, level, severity, priority], then each
- *       record's alert as stored (shared/schemas/stored-alert.ts), which the script keeps as is in the
- *       incident's alerts hash and expands into a timeline entry where the timeline takes one.
+ *       seconds (the length of a correlation period), timeline alert cap, candidate epoch, the epoch
+ *       the caller's memory answered under ('' if it answered nothing), the webhook's receiver, then
+ *       the records as one JSON array of [fp, episodeLength, status, ck, ckText, level, severity,
+ *       priority], then each record's alert as stored (shared/schemas/stored-alert.ts), which the
+ *       script keeps as is in the incident's alerts hash and expands into a timeline entry where the
+ *       timeline takes one. episodeLength is the length of the stored alert's JSON fingerprint and
+ *       startsAt with their commas (`"fp","startsAt",`): equal text there means the same alert.
+ * An alert is known by its correlation group's incident: the group's latest incident holds it (by
+ * fingerprint) with the same startsAt. So the script reads each incident's stored alerts once, and
+ * nothing else is stored per alert.
  * Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId…] (one pair per record),
  *   opened: [[id, priority, storm, severity, level, alertname]…], resolved: [id…], pending: [same as opened…] }
  * where pending are incidents a re-sent alert belongs to that still wait for a triage job nobody queued.
@@ -57,6 +62,8 @@ end
 -- Each incident's alertCount and firingCount (its stored alerts whose status is firing): read once
 -- per batch, kept here as the batch changes them, written back once for the incidents it touched.
 local countsOf = {}
+-- Each incident's stored alerts by fingerprint (false: none) that this batch read or wrote.
+local storedOf = {}
 local function counts(id)
   local c = countsOf[id]
   if c == nil then
@@ -83,6 +90,8 @@ local function create(id, a, level, severity, priority, storm, investigate)
   redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMsText, 'updatedAt', now)
   statusOf[id] = 'open'
   countsOf[id] = { alerts = 0, firing = 0 }
+  -- A new incident holds only what this batch gives it.
+  storedOf[id] = {}
   redis.call('ZADD', P .. ':incidents', nowMsText, id)
   redis.call('ZADD', P .. ':incidents:status:open', nowMsText, id)
   if investigate then
@@ -132,6 +141,31 @@ local function stored_firing(value)
   return string.match(value, '"status":"(%a+)"') == 'firing'
 end
 
+-- Where a stored alert's fingerprint and startsAt begin: after '["firing",' or '["resolved",'.
+local function episode_start(value) return string.byte(value, 3) == 102 and 11 or 13 end
+
+-- Whether a stored alert is the record's alert: same fingerprint (the hash field) and startsAt.
+local function same_episode(value, a)
+  if string.byte(value, 1) ~= 91 then return cjson.decode(value).startsAt == cjson.decode(a.alert)[3] end
+  local v, n, len = episode_start(value), episode_start(a.alert), a.episodeLength
+  return string.sub(value, v, v + len - 1) == string.sub(a.alert, n, n + len - 1)
+end
+
+-- An incident's stored alert for a fingerprint (false: none), as this batch left it.
+local function stored(id, fp)
+  local t = storedOf[id]
+  if not t then
+    t = {}
+    storedOf[id] = t
+  end
+  local value = t[fp]
+  if value == nil then
+    value = redis.call('HGET', inc(id, ':alerts'), fp) or false
+    t[fp] = value
+  end
+  return value
+end
+
 -- Counts an alert to its incident (its timeline takes the first ones); storing it is the caller's.
 local function attach(id, a)
   local c = counts(id)
@@ -151,13 +185,15 @@ local gathered = {}
 local function gather(id, a)
   local g = gathered[id]
   if not g then
-    g = { alerts = {}, firing = {}, timeline = {} }
+    g = { alerts = {}, timeline = {} }
     gathered[id] = g
   end
-  local n = #g.firing + 1
-  g.firing[n] = a.fp
-  g.alerts[2 * n - 1], g.alerts[2 * n] = a.fp, a.alert
   local c = counts(id)
+  -- A fingerprint counts once, and not at all if the incident already holds it firing.
+  if not stored_firing(stored(id, a.fp)) then c.firing = c.firing + 1 end
+  storedOf[id][a.fp] = a.alert
+  local n = #g.alerts
+  g.alerts[n + 1], g.alerts[n + 2] = a.fp, a.alert
   c.alerts = c.alerts + 1
   if c.alerts <= timelineCap then
     g.timeline[#g.timeline + 1] = alert_entry(a)
@@ -187,45 +223,41 @@ end
 local function mget_in_slices(keys) return read_in_slices('MGET', nil, keys) end
 local function hmget_in_slices(key, fields) return read_in_slices('HMGET', key, fields) end
 
+-- Timeline entries keep the batch's order: gathered alerts are written before a resolution's.
 local function flush()
   for id, g in pairs(gathered) do
-    -- Each fingerprint counts once, and not at all if the incident already holds it firing.
-    local c, counted = counts(id), {}
-    for k, value in ipairs(hmget_in_slices(inc(id, ':alerts'), g.firing)) do
-      local fp = g.firing[k]
-      if not counted[fp] and not stored_firing(value) then c.firing = c.firing + 1 end
-      counted[fp] = true
-    end
     call_in_slices('HSET', inc(id, ':alerts'), g.alerts, 2)
     if #g.timeline > 0 then call_in_slices('RPUSH', inc(id, ':timeline'), g.timeline, 1) end
   end
   gathered = {}
 end
 
+-- Correlation groups: one hash per DEDUP_TTL_SECONDS period, correlation key → the group's latest
+-- incident. A group is looked up in this period and the previous one (found only there, it is carried
+-- forward), so it is remembered for one to two periods after its last alert. Its incident's alerts
+-- hash then says whether an alert was seen before (same fingerprint and startsAt).
+local periodMs = tonumber(dedupTtl) * 1000
+local period = math.floor(nowMs / periodMs)
+local groupsKey, previousGroupsKey = P .. ':groups:' .. period, P .. ':groups:' .. (period - 1)
+-- Correlation key → incident (false: unknown) for every record of the batch, kept up to date.
+local groupOf = {}
+-- What this batch writes to this period's groups, at the end.
+local groupWrites = {}
+local function set_group(ck, id)
+  groupOf[ck] = id
+  groupWrites[ck] = id
+end
+
 -- Correlation key → incident for this batch (forgotten when an incident resolves).
 local joined = {}
--- Correlation key → latest incident: read for the whole batch up front, then as this batch writes them.
-local corrOf = {}
-local function corr_of(ck)
-  local id = corrOf[ck]
-  if id == nil then
-    id = redis.call('GET', P .. ':corr:' .. ck)
-    corrOf[ck] = id
-  end
-  return id
-end
-local function set_corr(ck, id)
-  redis.call('SET', P .. ':corr:' .. ck, id, 'EX', dedupTtl)
-  corrOf[ck] = id
-end
 
 -- Stores a resolution on its incident; the incident resolves with its last firing alert.
 local function resolve_fp(id, a)
-  local key = inc(id, ':alerts')
   local c = counts(id)
-  if stored_firing(redis.call('HGET', key, a.fp)) then c.firing = c.firing - 1 end
+  if stored_firing(stored(id, a.fp)) then c.firing = c.firing - 1 end
+  storedOf[id][a.fp] = a.alert
   touched[id] = true
-  redis.call('HSET', key, a.fp, a.alert)
+  redis.call('HSET', inc(id, ':alerts'), a.fp, a.alert)
   if c.firing == 0 and not is_closed(id) then
     local entry = cjson.encode({ at = now, type = 'status', by = 'ingest', status = 'resolved',
       message = 'All alerts of this incident resolved' })
@@ -250,7 +282,7 @@ end
 local recentOpened
 local function open_or_join(a)
   if joined[a.ck] then return joined[a.ck] end
-  local existing = corr_of(a.ck)
+  local existing = groupOf[a.ck]
   if existing and not is_closed(existing) then
     joined[a.ck] = existing
     return existing
@@ -268,7 +300,7 @@ local function open_or_join(a)
       and tonumber(redis.call('HGET', inc(storm), 'admitted') or '0') < budget
       and redis.call('SCARD', backlogKey) < budget
     if not investigate then
-      set_corr(a.ck, storm)
+      set_group(a.ck, storm)
       joined[a.ck] = storm
       return storm
     end
@@ -277,73 +309,65 @@ local function open_or_join(a)
   create(id, a, a.level, a.severity, a.priority, false, true)
   redis.call('ZADD', P .. ':storm:opened', nowMsText, id)
   recentOpened = recentOpened + 1
-  set_corr(a.ck, id)
+  set_group(a.ck, id)
   joined[a.ck] = id
   return id
 end
 
 local records = cjson.decode(ARGV[13])
--- Dedup records: one hash per DEDUP_TTL_SECONDS period, "<fp>:<startsAt>" → "<incident>|<status>",
--- written with one HSET per batch. A record is looked up in this period and the previous one, so it
--- is remembered for one to two periods after it was last sent (a re-send found only in the previous
--- period is carried forward).
-local periodMs = tonumber(dedupTtl) * 1000
-local period = math.floor(nowMs / periodMs)
-local currentKey, previousKey = P .. ':dedup:' .. period, P .. ':dedup:' .. (period - 1)
-local fields = {}
-for index, rec in ipairs(records) do fields[index] = rec[1] .. ':' .. rec[2] end
-local recorded = hmget_in_slices(currentKey, fields)
-local older, olderAt = {}, {}
-for index = 1, #fields do
-  if not recorded[index] then
-    older[#older + 1] = fields[index]
-    olderAt[#older] = index
-  end
-end
-local carried = {}
-for k, value in ipairs(hmget_in_slices(previousKey, older)) do
-  if value then
-    recorded[olderAt[k]] = value
-    carried[olderAt[k]] = true
-  end
-end
--- What this batch writes: kept in "written" for later records of the batch, stored at the end.
-local written, writes = {}, {}
-local function set_dedup(field, value)
-  written[field] = value
-  writes[#writes + 1], writes[#writes + 2] = field, value
-end
 
-local cks = {}
-for index, rec in ipairs(records) do
-  if not recorded[index] and rec[3] == 'firing' and corrOf[rec[4]] == nil then
-    corrOf[rec[4]] = false
+local cks, listed = {}, {}
+for _, rec in ipairs(records) do
+  if not listed[rec[4]] then
+    listed[rec[4]] = true
     cks[#cks + 1] = rec[4]
   end
 end
-local corrKeys = {}
-for k, ck in ipairs(cks) do corrKeys[k] = P .. ':corr:' .. ck end
-for k, value in ipairs(mget_in_slices(corrKeys)) do corrOf[cks[k]] = value end
+local missing = {}
+for k, id in ipairs(hmget_in_slices(groupsKey, cks)) do
+  groupOf[cks[k]] = id
+  if not id then missing[#missing + 1] = cks[k] end
+end
+local older = {}
+for k, id in ipairs(hmget_in_slices(previousGroupsKey, missing)) do
+  if id then set_group(missing[k], id) else older[#older + 1] = missing[k] end
+end
+-- Groups recorded before groups had periods (one corr:<key> string each) are carried forward too.
+local legacy = {}
+for k, ck in ipairs(older) do legacy[k] = P .. ':corr:' .. ck end
+for k, id in ipairs(mget_in_slices(legacy)) do
+  if id then set_group(older[k], id) end
+end
+
+-- The stored alerts this batch may repeat: one read per known incident.
+local wanted = {}
+for _, rec in ipairs(records) do
+  local id = groupOf[rec[4]]
+  if id then
+    local fps = wanted[id]
+    if not fps then
+      fps = {}
+      wanted[id] = fps
+    end
+    fps[#fps + 1] = rec[1]
+  end
+end
+for id, fps in pairs(wanted) do
+  local t = {}
+  storedOf[id] = t
+  for k, value in ipairs(hmget_in_slices(inc(id, ':alerts'), fps)) do t[fps[k]] = value end
+end
 
 -- One table for the record at hand, refilled per record (the helpers above keep none of it).
 local a = {}
 for index, rec in ipairs(records) do
-  a.fp, a.startsAt, a.status, a.ck, a.ckText = rec[1], rec[2], rec[3], rec[4], rec[5]
+  a.fp, a.episodeLength, a.status, a.ck, a.ckText = rec[1], rec[2], rec[3], rec[4], rec[5]
   a.level, a.severity, a.priority, a.index, a.alert = rec[6], rec[7], rec[8], index, ARGV[13 + index]
-  -- Resolutions read what earlier alerts of this batch wrote.
   if a.status == 'resolved' then flush() end
-  local field = fields[index]
-  local seen = written[field]
-  if seen == nil then
-    seen = recorded[index]
-    if carried[index] then set_dedup(field, seen) end
-  end
-  local id, status
-  if seen then
-    local sep = string.find(seen, '|', 1, true)
-    id, status = string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)
-    if a.status == 'resolved' and status == 'firing' then
-      set_dedup(field, id .. '|resolved')
+  local id = groupOf[a.ck]
+  local prior = id and stored(id, a.fp)
+  if prior and same_episode(prior, a) then
+    if a.status == 'resolved' and stored_firing(prior) then
       if counts(id).alerts <= timelineCap then
         redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
       end
@@ -365,31 +389,30 @@ for index, rec in ipairs(records) do
     if a.status == 'firing' then
       id = open_or_join(a)
       gather(id, a)
-    else
+    elseif id and redis.call('EXISTS', inc(id)) == 1 then
       -- A resolution whose firing we did not see (or under another startsAt: a new episode of the
-      -- series) belongs to its correlation group's incident.
-      local known = corr_of(a.ck)
-      if known and redis.call('EXISTS', inc(known)) == 1 then
-        id = known
-        attach(id, a)
-        resolve_fp(id, a)
-      else
-        -- Resolved before we ever saw it firing: record it on an incident that is already resolved.
-        id = freshId .. '-' .. index
-        create(id, a, a.level, a.severity, a.priority, false, false)
-        attach(id, a)
-        resolve_fp(id, a)
-      end
+      -- series) belongs to its group's incident.
+      attach(id, a)
+      resolve_fp(id, a)
+    else
+      -- Resolved before we ever saw it firing: record it on an incident that is already resolved.
+      id = freshId .. '-' .. index
+      create(id, a, a.level, a.severity, a.priority, false, false)
+      attach(id, a)
+      resolve_fp(id, a)
     end
-    set_dedup(field, id .. '|' .. a.status)
     r[#r + 1], r[#r + 2] = 'new', id
   end
 end
 flush()
-if #writes > 0 then
-  call_in_slices('HSET', currentKey, writes, 2)
-  -- Kept through the next period, when this period's records are still looked up.
-  redis.call('PEXPIREAT', currentKey, (period + 2) * periodMs)
+local groups = {}
+for ck, id in pairs(groupWrites) do
+  groups[#groups + 1], groups[#groups + 2] = ck, id
+end
+if #groups > 0 then
+  call_in_slices('HSET', groupsKey, groups, 2)
+  -- Kept through the next period, when this period's groups are still looked up.
+  redis.call('PEXPIREAT', groupsKey, (period + 2) * periodMs)
 end
 for id in pairs(touched) do
   local c = countsOf[id]

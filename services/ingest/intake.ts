@@ -231,7 +231,8 @@ export class Intake {
     return {
       fields: [
         alert.fingerprint,
-        alert.startsAt,
+        // `"<fingerprint>","<startsAt>",` in the stored JSON (see INTAKE_LUA).
+        JSON.stringify(alert.fingerprint).length + JSON.stringify(alert.startsAt).length + 2,
         alert.status,
         correlation.hash,
         correlation.readable,

@@ -147,6 +147,6 @@ describe('config/redis-acl', () => {
   it('keeps the executor out of incident cores and ingest state', async () => {
     const executor = connect('executor');
     await expect(executor.hset(keys.incident(incidentId), 'level', '1')).rejects.toThrow(/NOPERM/);
-    await expect(executor.hset(keys.dedup(0), 'fp:now', '1')).rejects.toThrow(/NOPERM/);
+    await expect(executor.hset(keys.groups(0), 'group', 'inc_1')).rejects.toThrow(/NOPERM/);
   });
 });

@@ -135,7 +135,7 @@ it('answers re-sends of alerts it recorded without reading their records or runn
   }
 });
 
-it('remembers an alert for one to two DEDUP_TTL_SECONDS periods after it was last sent', async () => {
+it('remembers an alert for one to two DEDUP_TTL_SECONDS periods after its group last sent one', async () => {
   const hourMs = 3600_000;
   let shiftMs = 0;
   // The script's clock (ARGV[3], now in ms) moved forward by shiftMs.
@@ -156,7 +156,7 @@ it('remembers an alert for one to two DEDUP_TTL_SECONDS periods after it was las
     // Not sent for two whole periods: forgotten, so it is news again.
     shiftMs = 4 * hourMs;
     expect(await intake.ingest(body)).toMatchObject({ accepted: 1, duplicates: 0 });
-    const periods = await t.redis.keys(`${t.keys.bullPrefix}:dedup:*`);
+    const periods = await t.redis.keys(`${t.keys.bullPrefix}:groups:*`);
     expect(periods).toHaveLength(4);
     for (const key of periods) expect(await t.redis.pttl(key)).toBeGreaterThan(0);
   } finally {
@@ -522,11 +522,42 @@ it('counts alerts stored before they were arrays (timeline entries) by their sta
       receiver: 'hermes',
     };
     await t.redis.hset(t.keys.incidentAlerts(id as string), 'legacy', JSON.stringify(legacy));
+    // Re-sent as it was, it is known by its fingerprint and startsAt.
+    const forgetful = intakeOn(t.redis, { dedupCacheSize: 0 });
+    expect(await forgetful.intake.ingest(first)).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+      incidents: [id],
+    });
+    await forgetful.close();
     // The same alert firing again (a new startsAt) is already counted; its resolution resolves the incident.
     await intake.ingest(webhookBody([serviceDown('a', 'legacy', '2026-01-01T01:00:00Z')]));
     expect(await firingOf(id as string)).toEqual({ firingCount: 1, storedFiring: 1, status: 'open' });
     const resolution = { ...serviceDown('a', 'legacy', '2026-01-01T01:00:00Z'), status: 'resolved' as const };
     expect((await intake.ingest(webhookBody([resolution], 'resolved'))).resolved).toEqual([id]);
+  } finally {
+    await close();
+  }
+});
+
+it('finds groups recorded before groups had periods (corr:<key> strings) and carries them forward', async () => {
+  const { intake, close } = intakeOn(t.redis, { dedupCacheSize: 0 });
+  try {
+    const startsAt = new Date().toISOString();
+    const body = webhookBody([serviceDown('up', 'g1', startsAt)]);
+    const [id] = (await intake.ingest(body)).incidents;
+    // As an earlier version left it: the group in a string key of its own, no period hashes.
+    const [period] = await t.redis.keys(`${t.keys.bullPrefix}:groups:*`);
+    const groups = Object.entries(await t.redis.hgetall(period as string));
+    expect(groups).toEqual([[expect.any(String), id]]);
+    const [key] = groups[0] as [string, string];
+    await t.redis.del(period as string);
+    await t.redis.set(`${t.keys.bullPrefix}:corr:${key}`, id as string);
+
+    expect(await intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1, incidents: [id] });
+    const joined = await intake.ingest(webhookBody([serviceDown('up', 'g2', startsAt)]));
+    expect(joined).toMatchObject({ accepted: 1, incidents: [id] });
+    expect(await t.redis.hget(period as string, key as string)).toBe(id);
   } finally {
     await close();
   }

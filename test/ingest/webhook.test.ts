@@ -165,13 +165,13 @@ describe('POST /webhooks/alertmanager', () => {
 describe('recent-alert cache', () => {
   it('asks Redis again about remembered alerts once the connection dropped (a failover may have lost them)', async () => {
     const body = webhookBody([{ alertname: 'ServiceDown', instance: 'fo-1', fingerprint: 'failover1' }]);
-    expect(await (await post(ingest.url, body)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    const first = (await (await post(ingest.url, body)).json()) as { incidents: string[] };
+    expect(first).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(await (await post(ingest.url, body)).json()).toMatchObject({ accepted: 0, duplicates: 1 });
 
-    // The promoted replica never got the alert's record, and the failover cut ingest's connection.
-    const [period] = await t.redis.keys(`${t.keys.bullPrefix}:dedup:*`);
-    const [record] = (await t.redis.hkeys(period as string)).filter((f) => f.startsWith('failover1:'));
-    await t.redis.hdel(period as string, record as string);
+    // The promoted replica never got the alert, and the failover cut ingest's connection.
+    const alerts = t.keys.incidentAlerts(first.incidents[0] as string);
+    expect(await t.redis.hdel(alerts, 'failover1')).toBe(1);
     await t.redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 
     let reply: Response | undefined;
@@ -182,7 +182,7 @@ describe('recent-alert cache', () => {
     }
     expect(reply?.status).toBe(202);
     expect(await reply?.json()).toMatchObject({ accepted: 1, duplicates: 0 });
-    expect(await t.redis.hexists(period as string, record as string)).toBe(1);
+    expect(await t.redis.hexists(alerts, 'failover1')).toBe(1);
   });
 });
 
