@@ -151,6 +151,38 @@ local function same_episode(value, a)
   return string.sub(value, v, v + len - 1) == string.sub(a.alert, n, n + len - 1)
 end
 
+-- Milliseconds since the epoch of an RFC 3339 time (Alertmanager's startsAt), or nil if it is not one.
+local function epoch_ms(text)
+  local y, mo, d, h, mi, s, rest = string.match(text, '^(%d%d%d%d)-(%d%d)-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$')
+  if not y then return nil end
+  y, mo = tonumber(y), tonumber(mo)
+  -- Days from the civil date (Howard Hinnant's algorithm).
+  if mo <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((mo + 9) % 12) + 2) / 5) + tonumber(d) - 1
+  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+  local ms = ((days * 24 + tonumber(h)) * 60 + tonumber(mi)) * 60000 + tonumber(s) * 1000
+  local fraction = string.match(rest, '^%.(%d+)')
+  if fraction then ms = ms + math.floor(tonumber('0.' .. fraction) * 1000) end
+  local sign, oh, om = string.match(rest, '([+-])(%d%d):?(%d%d)$')
+  if sign then
+    local offset = (tonumber(oh) * 60 + tonumber(om)) * 60000
+    ms = sign == '+' and ms - offset or ms + offset
+  elseif not string.match(rest, '[Zz]$') then
+    return nil
+  end
+  return ms
+end
+
+-- Whether the record's alert began before the stored one: a late re-send of an earlier episode.
+local function earlier_episode(a, value)
+  local started = epoch_ms(cjson.decode(a.alert)[3])
+  local decoded = cjson.decode(value)
+  local stored = epoch_ms(string.byte(value, 1) == 91 and decoded[3] or decoded.startsAt or '')
+  return started ~= nil and stored ~= nil and started < stored
+end
+
 -- An incident's stored alert for a fingerprint (false: none), as this batch left it.
 local function stored(id, fp)
   local t = storedOf[id]
@@ -366,7 +398,11 @@ for index, rec in ipairs(records) do
   if a.status == 'resolved' then flush() end
   local id = groupOf[a.ck]
   local prior = id and stored(id, a.fp)
-  if prior and same_episode(prior, a) then
+  local same = prior and same_episode(prior, a)
+  if prior and not same and earlier_episode(a, prior) then
+    -- Its incident already holds a later episode of this alert (HA peers and retries arrive late).
+    r[#r + 1], r[#r + 2] = 'dup', id
+  elseif same then
     if a.status == 'resolved' and stored_firing(prior) then
       if counts(id).alerts <= timelineCap then
         redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))

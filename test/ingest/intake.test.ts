@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
 import { Intake, type IntakeSettings } from '../../services/ingest/intake.js';
@@ -507,6 +507,77 @@ it('keeps each incident firing count equal to its firing alerts, whatever order 
   } finally {
     await close();
   }
+});
+
+describe('late re-sends of an earlier episode (HA peers, retries) change nothing', () => {
+  const first = '2026-01-01T10:00:00+02:00';
+  // Later than `first` (08:00 UTC), though it reads earlier as text.
+  const second = '2026-01-01T09:30:00Z';
+  const late = () => intakeOn(t.redis, { dedupCacheSize: 0 });
+
+  it('a resolution of the episode before, after the alert fired again on a new incident', async () => {
+    const { intake, close } = intakeOn(t.redis);
+    const peer = late();
+    try {
+      const [x] = (await intake.ingest(webhookBody([serviceDown('e', 'e1', first)]))).incidents;
+      const resolution = webhookBody(
+        [{ ...serviceDown('e', 'e1', first), status: 'resolved' as const }],
+        'resolved',
+      );
+      expect((await intake.ingest(resolution)).resolved).toEqual([x]);
+      const [y] = (await intake.ingest(webhookBody([serviceDown('e', 'e1', second)]))).incidents;
+      expect(y).not.toBe(x);
+      expect(await peer.intake.ingest(resolution)).toMatchObject({
+        accepted: 0,
+        duplicates: 1,
+        resolved: [],
+      });
+      expect(await firingOf(y as string)).toEqual({ firingCount: 1, storedFiring: 1, status: 'open' });
+      // And a late firing of the first episode, once the second resolved, opens nothing.
+      const secondResolved = webhookBody(
+        [{ ...serviceDown('e', 'e1', second), status: 'resolved' as const }],
+        'resolved',
+      );
+      expect((await intake.ingest(secondResolved)).resolved).toEqual([y]);
+      const refire = await peer.intake.ingest(webhookBody([serviceDown('e', 'e1', first)]));
+      expect(refire).toMatchObject({ accepted: 0, duplicates: 1, incidents: [y] });
+      expect(await firingOf(y as string)).toEqual({ firingCount: 0, storedFiring: 0, status: 'resolved' });
+    } finally {
+      await Promise.all([close(), peer.close()]);
+    }
+  });
+
+  it('a resolution of the episode before, after the next episode joined the same open incident', async () => {
+    const { intake, close } = intakeOn(t.redis);
+    const peer = late();
+    try {
+      const [x] = (
+        await intake.ingest(webhookBody([serviceDown('e', 'e1', first), serviceDown('e', 'e2', first)]))
+      ).incidents;
+      // The alert fired again under a new startsAt before its resolution got through.
+      await intake.ingest(webhookBody([serviceDown('e', 'e1', second)]));
+      const resolution = webhookBody(
+        [{ ...serviceDown('e', 'e1', first), status: 'resolved' as const }],
+        'resolved',
+      );
+      expect(await peer.intake.ingest(resolution)).toMatchObject({
+        accepted: 0,
+        duplicates: 1,
+        incidents: [x],
+      });
+      expect(await firingOf(x as string)).toEqual({ firingCount: 2, storedFiring: 2, status: 'open' });
+      // A resolution of a later episode than the one held still resolves it.
+      const third = '2026-01-01T12:00:00Z';
+      const later = webhookBody(
+        [{ ...serviceDown('e', 'e1', third), status: 'resolved' as const }],
+        'resolved',
+      );
+      expect(await peer.intake.ingest(later)).toMatchObject({ accepted: 1, incidents: [x] });
+      expect(await firingOf(x as string)).toEqual({ firingCount: 1, storedFiring: 1, status: 'open' });
+    } finally {
+      await Promise.all([close(), peer.close()]);
+    }
+  });
 });
 
 it('counts alerts stored before they were arrays (timeline entries) by their status', async () => {
