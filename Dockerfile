@@ -17,4 +17,4 @@ RUN groupadd --system hermes && useradd --system --gid hermes --home /app hermes
   && mkdir -p /app/data && chown hermes:hermes /app/data
 USER hermes
 EXPOSE 8080 9464
-CMD ["node", "--max-semi-space-size=32", "--import", "tsx", "services/ingest/main.ts"]
+CMD ["node", "--max-semi-space-size=32", "--single-threaded-gc", "--import", "tsx", "services/ingest/main.ts"]
