@@ -64,6 +64,8 @@ end
 local countsOf = {}
 -- Each incident's stored alerts by fingerprint (false: none) that this batch read or wrote.
 local storedOf = {}
+-- Incidents this batch opened: they hold only what the batch stored, so there is nothing to read.
+local openedHere = {}
 local function counts(id)
   local c = countsOf[id]
   if c == nil then
@@ -90,8 +92,8 @@ local function create(id, a, level, severity, priority, storm, investigate)
   redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMsText, 'updatedAt', now)
   statusOf[id] = 'open'
   countsOf[id] = { alerts = 0, firing = 0 }
-  -- A new incident holds only what this batch gives it.
   storedOf[id] = {}
+  openedHere[id] = true
   redis.call('ZADD', P .. ':incidents', nowMsText, id)
   redis.call('ZADD', P .. ':incidents:status:open', nowMsText, id)
   if investigate then
@@ -192,7 +194,7 @@ local function stored(id, fp)
   end
   local value = t[fp]
   if value == nil then
-    value = redis.call('HGET', inc(id, ':alerts'), fp) or false
+    value = not openedHere[id] and redis.call('HGET', inc(id, ':alerts'), fp) or false
     t[fp] = value
   end
   return value
