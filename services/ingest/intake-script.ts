@@ -69,8 +69,8 @@ local openedHere = {}
 local function counts(id)
   local c = countsOf[id]
   if c == nil then
-    local stored = redis.call('HMGET', inc(id), 'alertCount', 'firingCount')
-    c = { alerts = tonumber(stored[1]) or 0, firing = tonumber(stored[2]) or 0 }
+    local values = redis.call('HMGET', inc(id), 'alertCount', 'firingCount')
+    c = { alerts = tonumber(values[1]) or 0, firing = tonumber(values[2]) or 0 }
     countsOf[id] = c
   end
   return c
@@ -180,9 +180,9 @@ end
 -- Whether the record's alert began before the stored one: a late re-send of an earlier episode.
 local function earlier_episode(a, value)
   local started = epoch_ms(cjson.decode(a.alert)[3])
-  local decoded = cjson.decode(value)
-  local stored = epoch_ms(string.byte(value, 1) == 91 and decoded[3] or decoded.startsAt or '')
-  return started ~= nil and stored ~= nil and started < stored
+  local held = cjson.decode(value)
+  local heldStarted = epoch_ms(string.byte(value, 1) == 91 and held[3] or held.startsAt or '')
+  return started ~= nil and heldStarted ~= nil and started < heldStarted
 end
 
 -- An incident's stored alert for a fingerprint (false: none), as this batch left it.
