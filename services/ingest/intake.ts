@@ -231,8 +231,8 @@ export class Intake {
     return {
       fields: [
         alert.fingerprint,
-        // `"<fingerprint>","<startsAt>",` in the stored JSON (see INTAKE_LUA).
-        JSON.stringify(alert.fingerprint).length + JSON.stringify(alert.startsAt).length + 2,
+        // The length of `"<fingerprint>","<startsAt>",` in the stored JSON (see INTAKE_LUA).
+        JSON.stringify([alert.fingerprint, alert.startsAt]).length - 1,
         alert.status,
         correlation.hash,
         correlation.readable,
