@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 /** One registry per process, with the metric names that are part of the contract. */
 export function createMetrics(service: string) {
   const registry = new Registry();
@@ -55,7 +57,13 @@ export function createMetrics(service: string) {
       name: 'hermes_http_request_duration_seconds',
       help: 'HTTP request latency',
       labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    intakeScriptDuration: new Histogram({
+      name: 'hermes_ingest_intake_script_duration_seconds',
+      help: "From sending a webhook's intake script to Redis until ingest handles its reply (Redis' fsync included)",
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
   };

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { randomId } from '../../shared/ids.js';
 import type { Keyspace } from '../../shared/keys.js';
 import { luaScript } from '../../shared/lua.js';
+import type { Metrics } from '../../shared/metrics.js';
 import { enqueueNotifications } from '../../shared/notify.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
@@ -88,6 +89,7 @@ export class Intake {
     private readonly classifier: Classifier,
     private readonly correlate: ReturnType<typeof createCorrelator>,
     private readonly settings: IntakeSettings,
+    private readonly metrics?: Pick<Metrics, 'intakeScriptDuration'>,
   ) {
     this.outbox = new NotificationOutbox(redis, keys, notificationQueue);
     // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
@@ -190,6 +192,7 @@ export class Intake {
     now: Date,
     cachedUnder: string,
   ): Promise<ScriptReply> {
+    const sent = performance.now();
     const reply = await intakeScript(
       this.redis,
       [this.keys.stormOpened, this.keys.ingestEpoch],
@@ -210,6 +213,7 @@ export class Intake {
         ...records.map((record) => record.alert),
       ],
     );
+    this.metrics?.intakeScriptDuration.observe((performance.now() - sent) / 1000);
     return JSON.parse(reply as string) as ScriptReply;
   }
 

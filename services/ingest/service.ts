@@ -43,6 +43,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   for (const queue of queues)
     queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
 
+  const metrics = createMetrics('ingest');
   const incidents = new IncidentStore(redis, keys);
   const approvals = new ApprovalStore(redis, keys);
   const decisions = new ApprovalDecisions(approvals, incidents, actionQueue, notificationQueue);
@@ -61,6 +62,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
       dedupCacheSize: env.DEDUP_CACHE_SIZE,
       timelineAlertCap: TIMELINE_ALERT_CAP,
     },
+    metrics,
   );
   // A failover can lose the last acknowledged writes: alerts remembered as recorded are checked again.
   for (const event of ['close', '-node', 'node error']) redis.on(event, () => intake.forgetRecentAlerts());
@@ -74,7 +76,6 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   if (!env.INGEST_TOKEN) logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts');
   if (!env.ADMIN_TOKEN) logger.warn('ADMIN_TOKEN is not set: the incidents API and Bull Board are open');
 
-  const metrics = createMetrics('ingest');
   const app = createIngestApp({
     env,
     redis,

@@ -339,5 +339,7 @@ describe('incidents API', () => {
     expect(text).toMatch(
       /hermes_http_request_duration_seconds_count\{service="ingest",method="GET",route="\/healthz"/,
     );
+    // The re-send was answered from memory: one intake script in all.
+    expect(text).toMatch(/hermes_ingest_intake_script_duration_seconds_count\{service="ingest"\} 1\n/);
   });
 });
