@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { webhookEnvelope } from '../bin/webhook.js';
 import { startAlertmanager } from '../test/support/monitoring.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { type HistogramTotals, histogramDelta, histogramTotals } from './histogram.js';
 import { type LoadResult, makeBatches, runLoad } from './load.js';
 import { cpuMs, spawnScript, spawnService } from './services.js';
 
@@ -23,6 +24,12 @@ export interface IngestThroughput {
     loadHermes: number;
     loadAlertmanager: number;
   };
+  /**
+   * Mean ms per accepted webhook inside ingest (headers read → 202 sent), and per intake script from
+   * sending it to Redis until its reply was handled; scripts per webhook (the rest were answered
+   * from memory). From ingest's own /metrics over the measured rounds.
+   */
+  ingestTime: { webhookMs: number; scriptMs: number; scriptsPerWebhook: number };
   /** Share of the machine busy during the measured rounds (0–1). */
   machineBusy: { hermes: number; alertmanager: number };
   /**
@@ -104,15 +111,40 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
     m.busySeconds += result.machineBusy * result.seconds;
     return result;
   };
+  const ingestTimes = async () => {
+    const page = await (await fetch(`${ingest.url}/metrics`)).text();
+    return {
+      webhook: histogramTotals(page, 'hermes_http_request_duration_seconds', {
+        route: '/webhooks/alertmanager',
+        status: '202',
+      }),
+      script: histogramTotals(page, 'hermes_ingest_intake_script_duration_seconds'),
+    };
+  };
+  const ingestTotals: Record<'webhook' | 'script', HistogramTotals> = {
+    webhook: { sum: 0, count: 0 },
+    script: { sum: 0, count: 0 },
+  };
   const load = (url: string, bodies: string[], headers?: Record<string, string>) =>
     runLoad(url, bodies, INGEST_LOAD.batch, INGEST_LOAD.connections, headers);
   const targets = {
-    hermes: (batches: Batch[]) =>
-      timed('hermes', { ingest: ingest.process.pid, redis: redis.process.pid }, () =>
+    hermes: async (batches: Batch[]) => {
+      const before = await ingestTimes();
+      const result = await timed('hermes', { ingest: ingest.process.pid, redis: redis.process.pid }, () =>
         load(`${ingest.url}/webhooks/alertmanager`, batches.map(webhook), {
           authorization: `Bearer ${TOKEN}`,
         }),
-      ),
+      );
+      if (measuring) {
+        const after = await ingestTimes();
+        for (const name of ['webhook', 'script'] as const) {
+          const added = histogramDelta(before[name], after[name]);
+          ingestTotals[name].sum += added.sum;
+          ingestTotals[name].count += added.count;
+        }
+      }
+      return result;
+    },
     alertmanager: (batches: Batch[]) =>
       alertmanagerTurn(() =>
         timed('alertmanager', { alertmanager: alertmanager.process.pid }, () =>
@@ -157,6 +189,11 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
         ceiling: r.ceiling.alertsPerSecond,
       })),
       cpuPerRequest,
+      ingestTime: {
+        webhookMs: (1000 * ingestTotals.webhook.sum) / ingestTotals.webhook.count,
+        scriptMs: (1000 * ingestTotals.script.sum) / ingestTotals.script.count,
+        scriptsPerWebhook: ingestTotals.script.count / ingestTotals.webhook.count,
+      },
       machineBusy: {
         hermes: measured.hermes.busySeconds / measured.hermes.seconds,
         alertmanager: measured.alertmanager.busySeconds / measured.alertmanager.seconds,

@@ -33,6 +33,11 @@ rows.push(
     `p50 ${f(ingest.hermes.p50Ms, 1)} ms, p99 ${f(ingest.hermes.p99Ms, 1)} ms, ${ingest.hermes.errors} errors; ${rounds('hermes')}; CPU per request: ingest ${f(ingest.cpuPerRequest.ingest, 2)} ms + Redis ${f(ingest.cpuPerRequest.redis, 2)} ms (load generator ${f(ingest.cpuPerRequest.loadHermes, 2)} ms); machine ${f(100 * ingest.machineBusy.hermes)} % busy`,
   ],
   [
+    'ingest: where a webhook’s time goes (mean ms in ingest)',
+    f(ingest.ingestTime.webhookMs, 2),
+    `headers read → 202 sent, from ingest’s /metrics; of which ${f(ingest.ingestTime.scriptMs, 2)} ms from sending its intake script to Redis until ingest handled the reply (${f(ingest.ingestTime.scriptsPerWebhook, 2)} scripts per webhook; the rest were answered from memory). With ${INGEST_LOAD.connections} connections each request waits its turn at ingest’s one thread, then at Redis (script + fsync), so neither stays busy`,
+  ],
+  [
     'ingest: Alertmanager /api/v2/alerts (alerts/s), receiver without integrations, default group timers',
     f(ingest.alertmanager.alertsPerSecond),
     `p50 ${f(ingest.alertmanager.p50Ms, 1)} ms, p99 ${f(ingest.alertmanager.p99Ms, 1)} ms, ${ingest.alertmanager.errors} errors; ${rounds('alertmanager')}; CPU per request: ${f(ingest.cpuPerRequest.alertmanager, 2)} ms (load generator ${f(ingest.cpuPerRequest.loadAlertmanager, 2)} ms); machine ${f(100 * ingest.machineBusy.alertmanager)} % busy`,
