@@ -27,9 +27,10 @@ export interface IngestThroughput {
   /**
    * Mean ms per accepted webhook inside ingest (headers read → 202 sent), and per intake script from
    * sending it to Redis until its reply was handled; scripts per webhook (the rest were answered
-   * from memory). From ingest's own /metrics over the measured rounds.
+   * from memory). From ingest's own /metrics over the measured rounds. `cores`: the ingest process'
+   * CPU over those rounds' duration (1 = one core kept busy).
    */
-  ingestTime: { webhookMs: number; scriptMs: number; scriptsPerWebhook: number };
+  ingestTime: { webhookMs: number; scriptMs: number; scriptsPerWebhook: number; cores: number };
   /** Share of the machine busy during the measured rounds (0–1). */
   machineBusy: { hermes: number; alertmanager: number };
   /**
@@ -193,6 +194,7 @@ export async function benchIngestThroughput(): Promise<IngestThroughput> {
         webhookMs: (1000 * ingestTotals.webhook.sum) / ingestTotals.webhook.count,
         scriptMs: (1000 * ingestTotals.script.sum) / ingestTotals.script.count,
         scriptsPerWebhook: ingestTotals.script.count / ingestTotals.webhook.count,
+        cores: cpu.ingest / (1000 * measured.hermes.seconds),
       },
       machineBusy: {
         hermes: measured.hermes.busySeconds / measured.hermes.seconds,

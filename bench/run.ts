@@ -35,7 +35,7 @@ rows.push(
   [
     'ingest: where a webhook’s time goes (mean ms in ingest)',
     f(ingest.ingestTime.webhookMs, 2),
-    `headers read → 202 sent, from ingest’s /metrics; of which ${f(ingest.ingestTime.scriptMs, 2)} ms from sending its intake script to Redis until ingest handled the reply (${f(ingest.ingestTime.scriptsPerWebhook, 2)} scripts per webhook; the rest were answered from memory). With ${INGEST_LOAD.connections} connections each request waits its turn at ingest’s one thread, then at Redis (script + fsync), so neither stays busy`,
+    `headers read → 202 sent, from ingest’s /metrics; of which ${f(ingest.ingestTime.scriptMs, 2)} ms from sending its intake script to Redis until ingest handled the reply (${f(ingest.ingestTime.scriptsPerWebhook, 2)} scripts per webhook; the rest were answered from memory). The ingest process kept ${f(100 * ingest.ingestTime.cores)} % of a core busy: requests mostly wait for its one thread, replies from Redis included`,
   ],
   [
     'ingest: Alertmanager /api/v2/alerts (alerts/s), receiver without integrations, default group timers',
