@@ -235,8 +235,9 @@ export class Intake {
     return {
       fields: [
         alert.fingerprint,
-        // The length of `"<fingerprint>","<startsAt>",` in the stored JSON (see INTAKE_LUA).
-        JSON.stringify([alert.fingerprint, alert.startsAt]).length - 1,
+        // The length in bytes (Lua's strings are bytes) of `"<fingerprint>","<startsAt>",` in the
+        // stored JSON (see INTAKE_LUA); a fingerprint is ASCII that JSON does not escape (schema).
+        alert.fingerprint.length + Buffer.byteLength(JSON.stringify(alert.startsAt)) + 4,
         alert.status,
         correlation.hash,
         correlation.readable,

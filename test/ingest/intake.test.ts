@@ -135,6 +135,23 @@ it('answers re-sends of alerts it recorded without reading their records or runn
   }
 });
 
+it('tells episodes apart by their whole startsAt, escaped and non-ASCII characters included', async () => {
+  // No memory of recent alerts: Redis decides every time.
+  const { intake, close } = intakeOn(t.redis, { dedupCacheSize: 0 });
+  try {
+    for (const [k, startsAt] of ['2024-05-01T10:00:00Z', 'a"b\\c"d\\e"f', 'ünïcode ✓ \u0001'].entries()) {
+      const first = serviceDown('x', `ep${k}`, startsAt);
+      expect(await intake.ingest(webhookBody([first]))).toMatchObject({ accepted: 1 });
+      expect(await intake.ingest(webhookBody([first]))).toMatchObject({ accepted: 0, duplicates: 1 });
+      // Only the last character differs: another episode.
+      const next = serviceDown('x', `ep${k}`, `${startsAt.slice(0, -1)}#`);
+      expect(await intake.ingest(webhookBody([next]))).toMatchObject({ accepted: 1 });
+    }
+  } finally {
+    await close();
+  }
+});
+
 it('remembers an alert for one to two DEDUP_TTL_SECONDS periods after its group last sent one', async () => {
   const hourMs = 3600_000;
   let shiftMs = 0;
