@@ -13,7 +13,7 @@ import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
  *       the records as one JSON array of [fp, episodeLength, status, ck, ckText, level, severity,
  *       priority], then each record's alert as stored (shared/schemas/stored-alert.ts), which the
  *       script keeps as is in the incident's alerts hash and expands into a timeline entry where the
- *       timeline takes one. episodeLength is the length of the stored alert's JSON fingerprint and
+ *       timeline takes one. episodeLength is the length in bytes of the stored alert's JSON fingerprint and
  *       startsAt with their commas (`"fp","startsAt",`): equal text there means the same alert.
  * An alert is known by its correlation group's incident: the group's latest incident holds it (by
  * fingerprint) with the same startsAt. So the script reads each incident's stored alerts once, and
