@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
 
 export const tierSchema = z.enum(['read', 'safe', 'confirm', 'forbidden']);
@@ -45,6 +44,14 @@ const toolSchema = z
         minReplicas: z.number().int().min(0).default(1),
       })
       .optional(),
+    /**
+     * What the tool does on a remote target (ssh, docker): the target's own verb, applied to the
+     * incident's resource, or to `unit` (`{arg}` filled from name arguments, e.g. `{service}-consumers`).
+     * Without it the tool only acts on `local` targets, through `backend`.
+     */
+    operation: z
+      .strictObject({ verb: z.enum(['restart', 'reload', 'clean']), unit: z.string().min(1).optional() })
+      .optional(),
     backend: backendSchema.optional(),
   })
   .superRefine((tool, ctx) => {
@@ -57,6 +64,13 @@ const toolSchema = z
         path: ['rateLimit', 'per'],
         message: 'must name an argument of type name',
       });
+    for (const [, name] of tool.operation?.unit?.matchAll(/\{([^}]*)\}/g) ?? [])
+      if (!(name && tool.args?.[name]?.type === 'name'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['operation', 'unit'],
+          message: `{${name}} must be an argument of type name`,
+        });
     if (tool.backend?.kind === 'command') {
       tool.backend.argv.forEach((part, index) => {
         for (const [, name] of part.matchAll(/\{([^}]*)\}/g)) {
@@ -103,34 +117,15 @@ export interface Policy extends PolicyFile {
 export class PolicyError extends Error {}
 
 export function loadPolicy(path: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new PolicyError(`${path}: cannot read policy file: ${(error as Error).message}`);
-  }
-  return parsePolicy(text, path);
+  return compilePolicy(loadYamlConfig(path, policySchema, 'policy', PolicyError));
 }
 
 /** Parses and validates a policy; errors name the file, line and column, and the problem. */
 export function parsePolicy(text: string, path = '<policy>'): Policy {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const pos = lineCounter.linePos(yamlError.pos[0]);
-    throw new PolicyError(`${path}:${pos.line}:${pos.col}: ${yamlError.message.split('\n')[0]}`);
-  }
-  const result = policySchema.safeParse(doc.toJS());
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const where = positionOf(doc, lineCounter, issue.path);
-      const field = issue.path.join('.') || '(root)';
-      return `${path}:${where}: ${field}: ${issue.message}`;
-    });
-    throw new PolicyError(`invalid policy: ${problems.join('; ')}`);
-  }
-  const file = result.data;
+  return compilePolicy(parseYamlConfig(text, path, policySchema, 'policy', PolicyError));
+}
+
+function compilePolicy(file: PolicyFile): Policy {
   const compiled = new Map(
     Object.entries(file.tools).map(([name, tool]) => [
       name,
@@ -138,20 +133,4 @@ export function parsePolicy(text: string, path = '<policy>'): Policy {
     ]),
   );
   return { ...file, tool: (name) => compiled.get(name) };
-}
-
-/** The line:col of the deepest node on `path` that exists in the document. */
-function positionOf(
-  doc: ReturnType<typeof parseDocument>,
-  lineCounter: LineCounter,
-  path: readonly PropertyKey[],
-): string {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range) {
-      const pos = lineCounter.linePos(node.range[0]);
-      return `${pos.line}:${pos.col}`;
-    }
-  }
-  return '1:1';
 }
