@@ -15,6 +15,7 @@ import {
   timelineEntrySchema,
 } from './schemas/incident.js';
 import type { NotificationJob } from './schemas/jobs.js';
+import { storedAlertSchema } from './schemas/stored-alert.js';
 
 /** Whether `setStatus` moved the incident (and so recorded its notice): it returned another status. */
 export function statusChanged(previous: IncidentStatus | null, status: IncidentStatus): boolean {
@@ -117,6 +118,27 @@ export class IncidentStore {
         .map((raw) => actionRecordSchema.parse(JSON.parse(raw)))
         .sort((a, b) => a.at.localeCompare(b.at)),
     };
+  }
+
+  /**
+   * Status and labels of the alerts the incident holds (at most `limit`, in no particular order):
+   * what its scope and per-alert verification are derived from. An unreadable entry is skipped.
+   */
+  async storedAlerts(
+    id: string,
+    limit = 1_000,
+  ): Promise<{ status: string; labels: Record<string, string> }[]> {
+    const out: { status: string; labels: Record<string, string> }[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.incidentAlerts(id), cursor, 'COUNT', 200);
+      cursor = next;
+      for (let i = 1; i < flat.length && out.length < limit; i += 2) {
+        const parsed = storedAlertSchema.safeParse(safeJson(flat[i] as string));
+        if (parsed.success) out.push({ status: parsed.data[0], labels: parsed.data[4] });
+      }
+    } while (cursor !== '0' && out.length < limit);
+    return out;
   }
 
   /** The incident's timeline alone (empty when there is none). */
@@ -270,4 +292,12 @@ function parseRecord(raw: string | undefined): Record<string, string> {
 
 function parseTimelineEntry(raw: string): TimelineEntry {
   return timelineEntrySchema.parse(JSON.parse(raw));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 
-/**
- * Values that may be substituted into argv: no leading dash (so never an option), no spaces,
- * no shell or path metacharacters.
- */
-export const SAFE_ARG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+import { SAFE_NAME_PATTERN } from '../../shared/names.js';
+
+/** Values that may be substituted into argv (see SAFE_NAME_PATTERN). */
+export const SAFE_ARG_PATTERN = SAFE_NAME_PATTERN;
 
 const optional = { optional: z.boolean().default(false) };
 

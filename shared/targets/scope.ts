@@ -1,0 +1,82 @@
+import { hostOfInstance } from '../names.js';
+import { describePlacement, type Placement, type Targets } from './targets.js';
+
+/** The (target, resource) pairs an incident's alerts name; the only places its tools may touch. */
+export interface IncidentScope {
+  entries: Placement[];
+  /** Why some alerts have no target (deduplicated), for refusals that explain themselves. */
+  unplaced: string[];
+}
+
+export function scopeOf(
+  targets: Targets,
+  alertLabels: Iterable<Readonly<Record<string, string>>>,
+): IncidentScope {
+  const entries = new Map<string, Placement>();
+  const unplaced = new Set<string>();
+  for (const labels of alertLabels) {
+    const result = targets.place(labels);
+    if (!result.ok) {
+      unplaced.add(result.reason);
+      continue;
+    }
+    const { placement } = result;
+    entries.set(`${placement.target}\n${placement.host}\n${placement.resource ?? ''}`, placement);
+  }
+  return { entries: [...entries.values()], unplaced: [...unplaced] };
+}
+
+export function describeScope(scope: IncidentScope): string {
+  if (scope.entries.length === 0) return 'nothing (no target)';
+  return scope.entries.map((entry) => describePlacement(entry)).join('; ');
+}
+
+export type Located = { ok: true; placement: Placement } | { ok: false; reason: string };
+
+/**
+ * The one scope entry a request names. `host` may be given as the target host, the alert's instance
+ * or the instance without its port; omitted, it matches any entry (so a one-host incident needs none).
+ */
+export function locate(
+  scope: IncidentScope,
+  request: { host?: string | undefined; resource?: string | undefined; needsResource?: boolean },
+): Located {
+  if (scope.entries.length === 0)
+    return {
+      ok: false,
+      reason: `no target for this incident: ${scope.unplaced.join('; ') || 'it holds no alerts'}`,
+    };
+  const host = request.host?.toLowerCase();
+  const candidates = scope.entries.filter(
+    (entry) =>
+      (host === undefined ||
+        [entry.host, entry.instance, hostOfInstance(entry.instance)].some(
+          (name) => name.toLowerCase() === host,
+        )) &&
+      (request.resource === undefined || entry.resource === request.resource),
+  );
+  const asked = [
+    request.resource !== undefined ? `service ${request.resource}` : '',
+    request.host !== undefined ? `host ${request.host}` : '',
+  ]
+    .filter(Boolean)
+    .join(' on ');
+  if (candidates.length === 0)
+    return {
+      ok: false,
+      reason: `out of scope: ${asked || 'that'} is not named by this incident's alerts (scope: ${describeScope(scope)})`,
+    };
+  const distinct = new Set(candidates.map((c) => `${c.target}\n${c.host}\n${c.resource ?? ''}`));
+  if (distinct.size > 1)
+    return {
+      ok: false,
+      reason: `ambiguous: ${asked || 'the request'} matches ${distinct.size} places (${describeScope({ entries: candidates, unplaced: [] })}); name the host and service`,
+    };
+  const placement = candidates[0] as Placement;
+  if (request.needsResource && placement.resource === null)
+    return {
+      ok: false,
+      reason: `the alerts name no service or container on ${placement.host} (no service, job or container label)`,
+    };
+  return { ok: true, placement };
+}

@@ -1,0 +1,132 @@
+import { HOST_PATTERN, hostOfInstance, SAFE_NAME_PATTERN } from '../names.js';
+import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
+import { type TargetConfig, type TargetKind, TEMPLATE_PART, targetsFileSchema } from './schema.js';
+
+/** Where one alert's fix would act: the first target whose matchers all match its labels. */
+export interface Placement {
+  target: string;
+  kind: TargetKind;
+  /** The machine: the ssh host, the Docker endpoint's target name, or `localhost`. */
+  host: string;
+  /** The alert's instance label (host:port), kept to recognise the host as the model may name it. */
+  instance: string;
+  /** The unit, container or service acted on; null when the alert names none. */
+  resource: string | null;
+}
+
+export type PlacementResult = { ok: true; placement: Placement } | { ok: false; reason: string };
+
+export class TargetsError extends Error {}
+
+/** "api-gateway on api-server-03 via ssh", "container web-1 on docker-host via docker". */
+export function describePlacement(placement: Placement, resource = placement.resource): string {
+  const target = placement.target;
+  switch (placement.kind) {
+    case 'ssh':
+      return `${resource ? `${resource} on ` : ''}${placement.host} via ssh (target ${target})`;
+    case 'docker':
+      return resource ? `container ${resource} via docker (target ${target})` : `docker target ${target}`;
+    case 'local':
+      return `${resource ? `${resource} on ` : ''}the executor's own machine (local target ${target})`;
+  }
+}
+
+interface CompiledTarget {
+  config: TargetConfig;
+  matchers: [label: string, pattern: RegExp][];
+}
+
+/** The fleet as described by TARGETS_FILE: resolves an alert's labels to the place it names. */
+export class Targets {
+  private readonly compiled: CompiledTarget[];
+
+  constructor(readonly list: readonly TargetConfig[]) {
+    this.compiled = list.map((config) => ({
+      config,
+      matchers: Object.entries(config.match).map(([label, source]) => [label, new RegExp(`^(?:${source})$`)]),
+    }));
+  }
+
+  get(name: string): TargetConfig | undefined {
+    return this.list.find((target) => target.name === name);
+  }
+
+  place(labels: Readonly<Record<string, string>>): PlacementResult {
+    const label = (name: string) => (Object.hasOwn(labels, name) ? (labels[name] as string) : '');
+    const found = this.compiled.find(({ matchers }) =>
+      matchers.every(([name, pattern]) => pattern.test(label(name))),
+    );
+    const instance = label('instance');
+    if (!found) return { ok: false, reason: `no target in TARGETS_FILE matches ${describeLabels(labels)}` };
+    const { config } = found;
+    const values = { host: hostOfInstance(instance), instance, label };
+    let host: string;
+    let resource: string | null;
+    try {
+      host =
+        config.kind === 'ssh'
+          ? render(config.ssh.host, values)
+          : config.kind === 'docker'
+            ? config.name
+            : 'localhost';
+      resource = config.resource
+        ? render(config.resource, values)
+        : config.kind === 'docker'
+          ? render(config.container ?? '{{labels.container}}', values, false) ||
+            render('{{labels.name}}', values, false) ||
+            null
+          : label('service') || label('job') || null;
+    } catch (error) {
+      return { ok: false, reason: `target ${config.name}: ${(error as Error).message}` };
+    }
+    if (config.kind === 'ssh' && !HOST_PATTERN.test(host))
+      return { ok: false, reason: `target ${config.name}: host ${JSON.stringify(host)} is not a host name` };
+    if (resource !== null && !SAFE_NAME_PATTERN.test(resource))
+      return {
+        ok: false,
+        reason: `target ${config.name}: ${JSON.stringify(resource)} is not a valid unit or container name`,
+      };
+    return { ok: true, placement: { target: config.name, kind: config.kind, host, instance, resource } };
+  }
+}
+
+function render(
+  template: string,
+  values: { host: string; instance: string; label(name: string): string },
+  required = true,
+): string {
+  return template.replace(TEMPLATE_PART, (_, name: string) => {
+    const value =
+      name === 'host' ? values.host : name === 'instance' ? values.instance : values.label(name.slice(7));
+    if (!value && required)
+      throw new Error(
+        `the alert has no ${name === 'host' || name === 'instance' ? 'instance label' : `label ${name.slice(7)}`}`,
+      );
+    return value;
+  });
+}
+
+function describeLabels(labels: Readonly<Record<string, string>>): string {
+  const shown = ['alertname', 'instance', 'job', 'service', 'container']
+    .filter((name) => Object.hasOwn(labels, name))
+    .map((name) => `${name}=${JSON.stringify(labels[name])}`);
+  return shown.length ? shown.join(', ') : 'its labels';
+}
+
+export function loadTargets(path: string): Targets {
+  return new Targets(loadYamlConfig(path, targetsFileSchema, 'targets', TargetsError).targets);
+}
+
+export function parseTargets(text: string, path = '<targets>'): Targets {
+  return new Targets(parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets);
+}
+
+/** For readers that must keep running with a bad file (ingest): the error instead of a throw. */
+export function loadTargetsOrError(path: string): Targets | TargetsError {
+  try {
+    return loadTargets(path);
+  } catch (error) {
+    if (error instanceof TargetsError) return error;
+    throw error;
+  }
+}
