@@ -2,12 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAllowlist, runDiagnosis } from '../../services/triage/tools/diagnosis.js';
-import { FileLogSource, lineRank, parseLogSources } from '../../services/triage/tools/logs.js';
+import { FileLogSource, parseLogSources } from '../../services/triage/tools/logs.js';
 import {
   alertExpression,
   instanceMatcher,
   PrometheusClient,
 } from '../../services/triage/tools/prometheus.js';
+import { lineRank } from '../../shared/log-levels.js';
 import { type FakePrometheus, startFakePrometheus } from '../support/fake-prometheus.js';
 import { logDir, tempDir, writeFile } from './harness.js';
 

@@ -1,7 +1,8 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type LogLevel, levelAtLeast } from '../../../shared/log-levels.js';
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'all';
+export type { LogLevel };
 
 /** Where service logs come from. Files today; Loki or Kubernetes can implement the same shape. */
 export interface LogSource {
@@ -9,8 +10,6 @@ export interface LogSource {
 }
 
 const TAIL_BYTES = 1024 * 1024;
-const RANK = { error: 3, warn: 2, info: 1, all: 0 } as const;
-
 /** `service=/path,other=/path` → map. */
 export function parseLogSources(spec: string | undefined): Map<string, string> {
   const map = new Map<string, string>();
@@ -34,8 +33,7 @@ export class FileLogSource implements LogSource {
     const path = this.files.get(service) ?? (this.dir ? join(this.dir, `${service}.log`) : undefined);
     if (!path) throw new Error(`no log source configured for service ${service}`);
     const lines = await readTail(path);
-    const wanted = RANK[options.level];
-    return lines.filter((line) => lineRank(line) >= wanted).slice(-options.lines);
+    return lines.filter((line) => levelAtLeast(line, options.level)).slice(-options.lines);
   }
 }
 
@@ -56,27 +54,4 @@ async function readTail(path: string): Promise<string[]> {
   } finally {
     await handle.close();
   }
-}
-
-/** Severity of a log line: JSON `level` (pino numbers or names) or a level word in plain text. */
-export function lineRank(line: string): number {
-  if (line.startsWith('{')) {
-    try {
-      const level: unknown = (JSON.parse(line) as { level?: unknown }).level;
-      if (typeof level === 'number') return level >= 50 ? 3 : level >= 40 ? 2 : level >= 30 ? 1 : 0;
-      if (typeof level === 'string') return wordRank(level);
-    } catch {
-      // not JSON after all
-    }
-  }
-  const match = /\b(fatal|critical|crit|error|err|panic|warning|warn|info|notice)\b/i.exec(line);
-  return match ? wordRank(match[1] as string) : 0;
-}
-
-function wordRank(word: string): number {
-  const w = word.toLowerCase();
-  if (['fatal', 'critical', 'crit', 'error', 'err', 'panic'].includes(w)) return 3;
-  if (w === 'warn' || w === 'warning') return 2;
-  if (w === 'info' || w === 'notice') return 1;
-  return 0;
 }
