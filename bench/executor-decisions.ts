@@ -9,11 +9,13 @@ import { AuditLog } from '../services/executor/audit.js';
 import { type Backend, createBackend } from '../services/executor/backends.js';
 import { CircuitBreaker } from '../services/executor/breaker.js';
 import { ActionClaims } from '../services/executor/claims.js';
+import { ActionPlacer } from '../services/executor/placement.js';
 import { loadPolicy } from '../services/executor/policy.js';
 import { ActionProcessor } from '../services/executor/processor.js';
 import { RateLimiter } from '../services/executor/rate-limit.js';
 import { DecisionRecorder } from '../services/executor/recorder.js';
 import { ReplicaCounts } from '../services/executor/scale.js';
+import { TargetBackends } from '../services/executor/target-backends.js';
 import { ApprovalStore } from '../shared/approvals.js';
 import { AutomationControl } from '../shared/control.js';
 import { randomId } from '../shared/ids.js';
@@ -23,9 +25,12 @@ import { createLogger } from '../shared/logger.js';
 import { createMetrics } from '../shared/metrics.js';
 import { NotificationOutbox } from '../shared/outbox.js';
 import { QUEUE } from '../shared/queues.js';
+import { SshPool } from '../shared/remote/ssh.js';
 import type { ActionJob } from '../shared/schemas/jobs.js';
+import { loadTargets } from '../shared/targets/targets.js';
 import { openIncident } from '../test/support/incidents.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { LOCAL_TARGETS } from '../test/support/targets.js';
 import { percentile, spawnService, waitForWorkers } from './services.js';
 
 export interface ExecutorDecisions {
@@ -66,6 +71,7 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
     LOG_LEVEL: 'error',
     EXECUTION_MODE: 'dry-run',
     POLICY_FILE: policyFile,
+    TARGETS_FILE: LOCAL_TARGETS,
   });
   try {
     const incidents = await Promise.all(
@@ -141,15 +147,17 @@ function inProcessExecutor(
   triage: Queue,
 ): ActionProcessor {
   const policy = loadPolicy(policyFile);
-  const backends = new Map<string, Backend>();
+  const local = new Map<string, Backend>();
   for (const [name, tool] of Object.entries(policy.tools))
-    if (tool.backend) backends.set(name, createBackend(tool.backend, policy));
+    if (tool.backend) local.set(name, createBackend(tool.backend, policy));
+  const targets = loadTargets(LOCAL_TARGETS);
   const incidents = new IncidentStore(redis, keys);
   const metrics = createMetrics('executor-bench');
   const outbox = new NotificationOutbox(redis, keys, notifications);
   return new ActionProcessor({
     policy,
-    backends,
+    placer: new ActionPlacer(targets, incidents),
+    backends: new TargetBackends(policy, targets, local, new SshPool()),
     mode: 'dry-run',
     incidents,
     control: new AutomationControl(redis, keys),

@@ -18,16 +18,25 @@ export class ApprovalFlow {
     private readonly ttlSeconds: number,
   ) {}
 
-  async request(job: ActionJob, args: Record<string, unknown>, tier: Tier, level: Level): Promise<string> {
+  /** `operation` is the executor's own words for what would run, shown before the requester's. */
+  async request(
+    job: ActionJob,
+    args: Record<string, unknown>,
+    tier: Tier,
+    level: Level,
+    operation?: string,
+  ): Promise<string> {
     const id = randomId('apr');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.ttlSeconds * 1000).toISOString();
     const asked = job.approvalRequest;
     const advisory = job.tool === 'request_human_confirmation';
-    const description =
+    const requested =
       asked?.description ??
-      (advisory && typeof args.action_description === 'string' ? args.action_description : undefined) ??
-      `${job.tool} ${canonicalJson(args)}`.slice(0, 2_000);
+      (advisory && typeof args.action_description === 'string' ? args.action_description : undefined);
+    const description = operation
+      ? `${operation}${requested ? `\nRequested as: ${requested}` : ''}`.slice(0, 2_000)
+      : (requested ?? `${job.tool} ${canonicalJson(args)}`.slice(0, 2_000));
     const reason =
       asked?.reason ??
       (typeof args.reason === 'string' && args.reason ? args.reason : undefined) ??
@@ -52,7 +61,7 @@ export class ApprovalFlow {
       title: `Approval needed: ${job.tool}`,
       text: `${description}\nReason: ${reason}\nRisk: ${risk}${rollbackPlan ? `\nRollback: ${rollbackPlan}` : ''}\nExpires: ${expiresAt}`,
       approvalId: id,
-      details: { tool: job.tool, args, risk, expiresAt, actionId: job.actionId },
+      details: { tool: job.tool, args, risk, expiresAt, actionId: job.actionId, operation },
     };
     // The request and its notice are written together: dying before queueing it cannot lose it.
     await this.approvals.create(

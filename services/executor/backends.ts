@@ -4,11 +4,12 @@ import type { BackendConfig, PolicyFile } from './policy.js';
 
 export type BackendResult =
   | { ok: true; result: unknown }
-  | { ok: false; decision: 'failed' | 'unknown_outcome'; reason: string; result?: unknown };
+  /** `blocked`: refused before anything ran (a target's own refusal, an unpinned host key). */
+  | { ok: false; decision: 'blocked' | 'failed' | 'unknown_outcome'; reason: string; result?: unknown };
 
 /**
- * How a tool changes the world. To add Kubernetes or Docker: add a `kind` to the policy's backend
- * schema and a case in `createBackend` returning an object with these three methods.
+ * How a tool changes the world on one place. `createBackend` makes the policy's backends for `local`
+ * targets; remote kinds are in remote-backends.ts, chosen per target by TargetBackends.
  */
 export interface Backend {
   /** Refusals that depend on the world (paths, templates), checked before approvals and limits. */

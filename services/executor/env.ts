@@ -4,6 +4,7 @@ import { DEFAULT_AUDIT_MAX_ENTRIES } from './audit.js';
 
 export const executorEnvSchema = baseEnvSchema.extend({
   POLICY_FILE: z.string().min(1).default('config/policy.yaml'),
+  TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
   EXECUTION_MODE: z.enum(['live', 'dry-run']).default('live'),
   EXECUTOR_CONCURRENCY: envInt(4, 1),
   /** How long a human has to answer an approval request. */

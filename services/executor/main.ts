@@ -2,6 +2,7 @@ import { loadEnvOrExit } from '../../shared/env.js';
 import { runUntilSignal } from '../../shared/lifecycle.js';
 import { createLogger } from '../../shared/logger.js';
 import { serveMetrics } from '../../shared/metrics.js';
+import { TargetsError } from '../../shared/targets/targets.js';
 import { executorEnvSchema } from './env.js';
 import { PolicyError } from './policy.js';
 import { startExecutor } from './service.js';
@@ -19,7 +20,7 @@ await runUntilSignal(logger, async () => {
       },
     };
   } catch (error) {
-    if (error instanceof PolicyError) {
+    if (error instanceof PolicyError || error instanceof TargetsError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(78);
     }

@@ -9,19 +9,24 @@ import {
   type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
+import { describePlacement, type Placement } from '../../shared/targets/targets.js';
 import type { ApprovalFlow } from './approval-flow.js';
 import { formatIssues } from './args.js';
 import type { Backend } from './backends.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ActionClaims, Claim } from './claims.js';
+import type { ActionPlacer } from './placement.js';
 import type { Policy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
 import type { DecisionRecorder } from './recorder.js';
 import { type ReplicaCounts, scaleTarget } from './scale.js';
+import type { TargetBackends } from './target-backends.js';
 
 export interface ProcessorDeps {
   policy: Policy;
-  backends: ReadonlyMap<string, Backend>;
+  /** Where an action may act: the incident's own targets, never the requester's words. */
+  placer: ActionPlacer;
+  backends: TargetBackends;
   mode: 'live' | 'dry-run';
   incidents: IncidentStore;
   control: AutomationControl;
@@ -140,6 +145,9 @@ export class ActionProcessor {
         `automation is paused (kill switch) by ${paused.by ?? 'unknown'} since ${paused.at ?? '?'}`,
       );
 
+    const located = await this.deps.placer.place(job.incidentId, tool, args);
+    if (!located.ok) return blocked(located.reason);
+    const { placement } = located;
     let runArgs = args;
     if (tool.scale) {
       const service = String(args.service);
@@ -147,18 +155,19 @@ export class ActionProcessor {
       if (!target.ok) return blocked(target.reason);
       runArgs = { ...args, replicas: target.replicas };
     }
-    const backend = this.deps.backends.get(tool.name);
-    if (!backend) return blocked(`${job.tool} has no backend configured`);
+    const backend = this.deps.backends.for(tool.name, placement);
+    if (typeof backend === 'string') return blocked(backend);
     const refused = await backend.precheck(runArgs);
-    if (refused) return blocked(refused);
+    if (refused) return blocked(`${refused} (${describePlacement(placement)})`);
+    const operation = operationText(await backend.describe(runArgs), placement);
 
     if (job.approvalId) {
       const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
       if (!spent.ok) return { decision: spent.decision, reason: spent.reason };
     } else if (tool.tier === 'confirm' || level === 2) {
-      const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level);
+      const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level, operation);
       const why = tool.tier === 'confirm' ? `${job.tool} always needs` : `level-2 incidents need`;
-      return { decision: 'pending_approval', reason: `${why} a human approval`, approvalId };
+      return { decision: 'pending_approval', reason: `${why} a human approval to ${operation}`, approvalId };
     }
 
     const breaker = await this.deps.breaker.check(job.actionId);
@@ -167,7 +176,10 @@ export class ActionProcessor {
       { name: 'global', max: policy.limits.stateChangesPerHour, windowMs: HOUR_MS },
     ];
     const rate = tool.rateLimit;
-    const scopeValue = rate?.per ? String(args[rate.per]) : '';
+    // Limits count per place: restarting api-gateway on two hosts is two services' budgets.
+    const scopeValue = rate?.per
+      ? `${String(args[rate.per])}${placement.kind === 'local' ? '' : `@${placement.target}/${placement.host}`}`
+      : '';
     if (rate)
       limits.push({ name: `${tool.name}:${scopeValue}`, max: rate.max, windowMs: rate.windowSeconds * 1000 });
     const taken = await this.deps.limiter.take(job.actionId, limits);
@@ -190,10 +202,10 @@ export class ActionProcessor {
     if (this.deps.mode === 'dry-run')
       return {
         decision: 'dry_run',
-        reason: 'EXECUTION_MODE=dry-run: allowed, not run',
-        result: { wouldRun: await backend.describe(runArgs) },
+        reason: `EXECUTION_MODE=dry-run: would ${operation}; nothing was run`,
+        result: { operation, wouldRun: await backend.describe(runArgs) },
       };
-    return this.run(job, tool.name, backend, runArgs);
+    return this.run(job, tool.name, backend, runArgs, operation);
   }
 
   private async run(
@@ -201,6 +213,7 @@ export class ActionProcessor {
     toolName: string,
     backend: Backend,
     args: Record<string, unknown>,
+    operation: string,
   ): Promise<Decision> {
     let result: Awaited<ReturnType<Backend['run']>>;
     try {
@@ -212,9 +225,10 @@ export class ActionProcessor {
       await this.deps.breaker.recordSuccess();
       if (this.deps.policy.tool(toolName)?.scale)
         await this.deps.replicas.set(String(args.service), args.replicas as number);
-      return { decision: 'executed', result: result.result };
+      return { decision: 'executed', reason: `ran: ${operation}`, result: result.result };
     }
-    await this.countFailure(job.incidentId, `failed:${job.actionId}`);
+    // A refusal ran nothing on the target: it is reported, not counted as a failed fix.
+    if (result.decision !== 'blocked') await this.countFailure(job.incidentId, `failed:${job.actionId}`);
     return { decision: result.decision, reason: result.reason, result: result.result };
   }
 
@@ -236,6 +250,17 @@ export class ActionProcessor {
     const { opened } = await this.deps.breaker.recordFailure(member, now, notice);
     if (opened) await this.deps.outbox.deliverRecorded(notice.eventId);
   }
+}
+
+/** One line for humans: "restart api-gateway on api-server-03 via ssh". */
+function operationText(described: unknown, placement: Placement): string {
+  const value = described as { operation?: unknown; argv?: unknown; clean?: unknown } | null;
+  if (typeof value?.operation === 'string') return value.operation;
+  if (Array.isArray(value?.argv))
+    return `run \`${value.argv.join(' ')}\` on the executor's own machine (local target ${placement.target})`;
+  if (Array.isArray(value?.clean))
+    return `clean old files under ${value.clean.join(', ') || '(nothing)'} on the executor's own machine (local target ${placement.target})`;
+  return describePlacement(placement);
 }
 
 function blocked(reason: string): Decision {

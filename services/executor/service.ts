@@ -10,7 +10,9 @@ import { NotificationOutbox } from '../../shared/outbox.js';
 import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
+import { SshPool } from '../../shared/remote/ssh.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import { loadTargets } from '../../shared/targets/targets.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
 import { type Backend, createBackend } from './backends.js';
@@ -18,12 +20,14 @@ import { CircuitBreaker } from './breaker.js';
 import { ActionClaims } from './claims.js';
 import type { ExecutorEnv } from './env.js';
 import { FeedbackHandler } from './feedback.js';
+import { ActionPlacer } from './placement.js';
 import { loadPolicy } from './policy.js';
 import { ActionProcessor } from './processor.js';
 import { RateLimiter } from './rate-limit.js';
 import { DecisionRecorder } from './recorder.js';
 import { ReplicaCounts } from './scale.js';
 import { sweepApprovals } from './sweeper.js';
+import { TargetBackends } from './target-backends.js';
 
 export interface ExecutorHandle {
   metrics: Metrics;
@@ -37,9 +41,16 @@ export async function startExecutor(
   const logger = deps.logger ?? createLogger('executor', env.LOG_LEVEL);
   // A bad policy stops the start before any connection is opened.
   const policy = loadPolicy(env.POLICY_FILE);
-  const backends = new Map<string, Backend>();
+  const targets = loadTargets(env.TARGETS_FILE);
+  const localBackends = new Map<string, Backend>();
   for (const [name, tool] of Object.entries(policy.tools))
-    if (tool.backend) backends.set(name, createBackend(tool.backend, policy));
+    if (tool.backend) localBackends.set(name, createBackend(tool.backend, policy));
+  const backends = new TargetBackends(
+    policy,
+    targets,
+    localBackends,
+    new SshPool({ maxOutputBytes: policy.command.maxOutputBytes }),
+  );
 
   const keys = keyspace(env.HERMES_PREFIX);
   const command = createRedis(env, 'command');
@@ -61,6 +72,7 @@ export async function startExecutor(
   const outbox = new NotificationOutbox(command, keys, notifications);
   const processor = new ActionProcessor({
     policy,
+    placer: new ActionPlacer(targets, incidents),
     backends,
     mode: env.EXECUTION_MODE,
     incidents,
@@ -103,7 +115,8 @@ export async function startExecutor(
     {
       mode: env.EXECUTION_MODE,
       policy: env.POLICY_FILE,
-      tools: backends.size,
+      targets: env.TARGETS_FILE,
+      tools: localBackends.size,
       concurrency: env.EXECUTOR_CONCURRENCY,
     },
     'executor started',
@@ -115,6 +128,7 @@ export async function startExecutor(
     // Waits for running actions to finish and record their outcome.
     await worker.close();
     await Promise.all([notifications.close(), triage.close(), actions.close()]);
+    backends.close();
     for (const connection of connections) connection.disconnect();
   };
   return {

@@ -21,6 +21,7 @@ import type { Incident } from '../../shared/schemas/incident.js';
 import { type FakePrometheus, startFakePrometheus } from '../support/fake-prometheus.js';
 import { webhookBody } from '../support/incidents.js';
 import { eventually, uniquePrefix } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 import { type LocalCluster, startRedisCluster } from './redis-cluster.js';
 
 const TOKEN = 'cluster-ingest-token';
@@ -54,7 +55,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hermes-cluster-'));
   // Prometheus answers every query with no series: the alert expression has cleared after the fix.
   prometheus = await startFakePrometheus(() => []);
-  const common = { REDIS_CLUSTER_NODES: cluster.nodeList, HERMES_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  const common = {
+    REDIS_CLUSTER_NODES: cluster.nodeList,
+    HERMES_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    TARGETS_FILE: LOCAL_TARGETS,
+  };
   ingest = await startIngest(
     parseEnv(ingestEnvSchema, { ...common, PORT: '0', HOST: '127.0.0.1', INGEST_TOKEN: TOKEN }),
     { logger: silent() },

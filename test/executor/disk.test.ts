@@ -174,7 +174,7 @@ describe('clean_disk_space through the executor', () => {
     const outcome = await h.submit({
       incidentId,
       tool: 'clean_disk_space',
-      args: { host: 'h1', paths: [h.diskRoot] },
+      args: { host: 'app-server-01', paths: [h.diskRoot] },
     });
     expect(outcome).toMatchObject({ decision: 'executed', result: { files: 0, skippedSymlinks: 1 } });
     expect(existsSync(join(precious, 'data.db'))).toBe(true);

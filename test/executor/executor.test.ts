@@ -34,16 +34,17 @@ describe('seed rules', () => {
     expect(decisions.map((d) => d.decision)).toEqual(['executed', 'executed', 'executed', 'blocked']);
     expect(decisions[3]?.reason).toBe('Service api restarted 3 times this hour (limit: 3)');
     expect(h.runs()).toEqual(['restart api', 'restart api', 'restart api']);
-    // The limit is per service: another service still restarts.
-    const other = await h.submit({ incidentId, tool: 'restart_service', args: restart('worker') });
+    // The limit is per service: another service (its own incident) still restarts.
+    const worker = await openIncident(h.t, { alertname: 'ServiceDown', service: 'worker' });
+    const other = await h.submit({ incidentId: worker, tool: 'restart_service', args: restart('worker') });
     expect(other.decision).toBe('executed');
 
     const incident = await h.incidents.get(incidentId);
     expect(incident?.actions.map((a) => a.decision).sort()).toEqual(
-      ['blocked', 'executed', 'executed', 'executed', 'executed'].sort(),
+      ['blocked', 'executed', 'executed', 'executed'].sort(),
     );
     const timeline = incident?.timeline.filter((e) => e.type === 'action') ?? [];
-    expect(timeline).toHaveLength(5);
+    expect(timeline).toHaveLength(4);
     expect(timeline[3]).toMatchObject({ by: 'executor', tool: 'restart_service', decision: 'blocked' });
     const audit = await verifyAuditChain(h.t.redis, h.t.keys);
     expect(audit).toEqual({ ok: true, entries: 5, trimmed: false });
@@ -57,7 +58,10 @@ describe('seed rules', () => {
         tool: 'clean_disk_space',
         args: { host: 'app-server-01', paths: [path], min_age_days: 30 },
       });
-      expect(outcome).toMatchObject({ decision: 'blocked', reason: `Path ${path} is protected` });
+      expect(outcome.decision).toBe('blocked');
+      expect(outcome.reason).toBe(
+        `Path ${path} is protected (the executor's own machine (local target test-machine))`,
+      );
     }
     const young = await h.submit({
       incidentId,
@@ -69,7 +73,7 @@ describe('seed rules', () => {
   });
 
   it('refuses unknown tools and forbidden tools, whoever asks', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const unknown = await h.submit({ incidentId, tool: 'format_disk', args: {} });
     expect(unknown).toMatchObject({
       decision: 'blocked',
@@ -104,7 +108,7 @@ describe('levels come from the incident record', () => {
   });
 
   it('turns a safe tool on a level-2 incident into an approval request', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'HighLatency' });
+    const incidentId = await openIncident(h.t, { alertname: 'HighLatency', service: 'api' });
     const outcome = await h.submit({ incidentId, tool: 'restart_service', args: restart() });
     expect(outcome.decision).toBe('pending_approval');
     expect(outcome.approvalId).toMatch(/^apr_/);
@@ -139,7 +143,7 @@ describe('levels come from the incident record', () => {
 
 describe('approvals', () => {
   it('refuses a confirm tool without approval, then runs it once with a human approval', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const args = { service: 'api', reason: 'bad deploy' };
     const first = await h.submit({
       incidentId,
@@ -180,7 +184,7 @@ describe('approvals', () => {
     const mismatch = await h.submit({
       incidentId,
       tool: 'rollback_deployment',
-      args: { service: 'payments', reason: 'bad deploy' },
+      args: { service: 'api', reason: 'a different reason' },
       approvalId,
       requestedBy: 'human:alice',
     });
@@ -214,7 +218,7 @@ describe('approvals', () => {
   });
 
   it('records a denied approval as denied and runs nothing', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const args = { service: 'api', reason: 'bad deploy' };
     const first = await h.submit({ incidentId, tool: 'rollback_deployment', args });
     const approvalId = first.approvalId as string;
@@ -231,7 +235,7 @@ describe('approvals', () => {
   });
 
   it('turns request_human_confirmation into an advisory approval that runs nothing when approved', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const args = {
       action_description: 'Fail over the primary DB?',
       reason: 'replica lag',
@@ -259,7 +263,7 @@ describe('approvals', () => {
 
 describe('validation', () => {
   it('rejects malformed job payloads with a reason and no side effect', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const before = await h.incidents.get(incidentId);
     const cases: Record<string, unknown>[] = [
       { incidentId, tool: 'restart_service', args: 'restart everything' },
@@ -281,7 +285,7 @@ describe('validation', () => {
   });
 
   it('rejects bad tool arguments with the zod reason and runs nothing', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const injection = await h.submit({
       incidentId,
       tool: 'restart_service',
@@ -304,7 +308,7 @@ describe('validation', () => {
 describe('idempotency', () => {
   it('runs an action once when two executors race on the same action id', async () => {
     await h.startAnother();
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const job = { actionId: 'act-race', incidentId, tool: 'restart_service', args: restart() };
     // Duplicate deliveries of one action under different job ids (bypassing the queue's jobId dedup),
     // picked up concurrently by two executors.
@@ -326,7 +330,7 @@ describe('idempotency', () => {
   });
 
   it('finishes and records an in-flight action when closed', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'DBConnectionPoolExhausted' });
+    const incidentId = await openIncident(h.t, { alertname: 'DBConnectionPoolExhausted', service: 'db' });
     const pending = h.submit({
       actionId: 'act-slow',
       incidentId,
@@ -344,7 +348,7 @@ describe('idempotency', () => {
   });
 
   it('reports an action whose earlier attempt died mid-run as unknown_outcome and does not rerun it', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     // What a crash leaves: the claim taken, no outcome.
     await h.t.redis.set(
       h.t.keys.exec('claim:act-crashed'),
@@ -374,7 +378,8 @@ describe('circuit breaker and kill switch', () => {
     const third = await fail();
     expect(third.decision).toBe('blocked');
     expect(third.reason).toContain('circuit breaker open');
-    const blocked = await h.submit({ incidentId, tool: 'restart_service', args: restart() });
+    const api = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+    const blocked = await h.submit({ incidentId: api, tool: 'restart_service', args: restart() });
     expect(blocked.reason).toContain('circuit breaker open');
     expect(h.runs()).toEqual(['consumers orders', 'consumers orders']);
     const pages = (await jobsIn(QUEUE.notifications)).filter((n) => n.name === 'breaker_open');
@@ -383,30 +388,42 @@ describe('circuit breaker and kill switch', () => {
   });
 
   it('counts ineffective fixes reported by triage toward the breaker, only for executed actions', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
-    const a = await h.submit({ incidentId, tool: 'restart_service', args: restart('a') });
-    const b = await h.submit({ incidentId, tool: 'restart_service', args: restart('b') });
-    const refused = await h.submit({ incidentId, tool: 'drop_table', args: {} });
+    const incidents: Record<string, string> = {};
+    for (const service of ['a', 'b', 'c', 'd'])
+      incidents[service] = await openIncident(h.t, { alertname: 'ServiceDown', service });
+    const restartOn = (service: string) =>
+      h.submit({ incidentId: incidents[service], tool: 'restart_service', args: restart(service) });
+    const a = await restartOn('a');
+    const b = await restartOn('b');
+    const refused = await h.submit({ incidentId: incidents.a, tool: 'drop_table', args: {} });
     for (const actionId of ['act-never-ran', refused.actionId])
-      expect(await h.feedback({ incidentId, actionId, effective: false })).toMatchObject({ counted: false });
+      expect(await h.feedback({ incidentId: incidents.a, actionId, effective: false })).toMatchObject({
+        counted: false,
+      });
     expect(await h.feedback({ incidentId: 'x', effective: 'no' })).toMatchObject({ counted: false });
-    expect((await h.submit({ incidentId, tool: 'restart_service', args: restart('c') })).decision).toBe(
-      'executed',
-    );
+    expect((await restartOn('c')).decision).toBe('executed');
 
-    for (const action of [a, b])
+    for (const [service, action] of [
+      ['a', a],
+      ['b', b],
+    ] as const)
       expect(
-        await h.feedback({ incidentId, actionId: action.actionId, effective: false, detail: 'still down' }),
+        await h.feedback({
+          incidentId: incidents[service],
+          actionId: action.actionId,
+          effective: false,
+          detail: 'still down',
+        }),
       ).toEqual({
         counted: true,
       });
-    const next = await h.submit({ incidentId, tool: 'restart_service', args: restart('d') });
+    const next = await restartOn('d');
     expect(next.reason).toContain('circuit breaker open');
     expect(h.runs()).toEqual(['restart a', 'restart b', 'restart c']);
   });
 
   it('refuses every state change while automation is paused', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     await new AutomationControl(h.t.redis, h.t.keys).pause('oncall');
     const outcome = await h.submit({ incidentId, tool: 'restart_service', args: restart() });
     expect(outcome.decision).toBe('blocked');
@@ -419,7 +436,7 @@ describe('circuit breaker and kill switch', () => {
 
 describe('scale_service', () => {
   it('allows at most +2 above the baseline', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     expect(
       (await h.submit({ incidentId, tool: 'scale_service', args: { service: 'api', replicas: 5 } })).reason,
     ).toBe('5 replicas of api is more than +2 above its baseline of 2');
@@ -435,7 +452,7 @@ describe('scale_service', () => {
   });
 
   it('applies concurrent deltas for one service one after the other', async () => {
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'web' });
     const outcomes = await Promise.all(
       [1, 1, 1].map((delta, n) =>
         h.submit({

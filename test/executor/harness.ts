@@ -13,6 +13,7 @@ import { createLogger } from '../../shared/logger.js';
 import { QUEUE } from '../../shared/queues.js';
 import type { ActionJob, ActionOutcome } from '../../shared/schemas/jobs.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 
 export const RECORD_RUN = fileURLToPath(new URL('./fixtures/record-run.mjs', import.meta.url));
 
@@ -122,6 +123,7 @@ export async function startExecutorHarness(
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,
     POLICY_FILE: policyPath,
+    TARGETS_FILE: LOCAL_TARGETS,
     EXECUTION_MODE: options.mode ?? 'live',
     LOG_LEVEL: 'silent',
     ...options.env,

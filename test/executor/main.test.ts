@@ -44,6 +44,18 @@ describe('services/executor/main.ts', () => {
     expect(run.output()).toContain('tools.restart_service.tier');
   });
 
+  it('stops with the targets path, line and problem when the targets file is bad', async () => {
+    const targets = join(dir, 'targets.yaml');
+    writeFileSync(
+      targets,
+      'version: 1\ntargets:\n  - name: web\n    kind: ssh\n    match: { instance: "(" }\n',
+    );
+    const run = startMain({ TARGETS_FILE: targets });
+    expect(await run.exited).toBe(78);
+    expect(run.output()).toContain(`${targets}:5:`);
+    expect(run.output()).toContain('targets.0.match.instance');
+  });
+
   it('stops with one line naming a bad EXECUTION_MODE', async () => {
     const run = startMain({ EXECUTION_MODE: 'yolo' });
     expect(await run.exited).toBe(78);

@@ -14,7 +14,7 @@ const restart = { service: 'api', host: 'app-server-01', reason: 'crashed' };
 describe('EXECUTION_MODE=dry-run', () => {
   it('takes the same decisions and accounting, and runs nothing', async () => {
     h = await startExecutorHarness({ mode: 'dry-run' });
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const outcomes = [];
     for (let i = 0; i < 4; i++)
       outcomes.push(await h.submit({ incidentId, tool: 'restart_service', args: restart }));
@@ -34,7 +34,7 @@ describe('EXECUTION_MODE=dry-run', () => {
 describe('approval expiry', () => {
   it('expires unanswered approvals, notes it on the timeline and notifies', async () => {
     h = await startExecutorHarness({ env: { APPROVAL_TTL_SECONDS: '1', APPROVAL_SWEEP_SECONDS: '1' } });
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
     const outcome = await h.submit({
       incidentId,
       tool: 'rollback_deployment',
@@ -75,10 +75,11 @@ describe('approval expiry', () => {
 describe('global cap', () => {
   it('caps state-changing actions across all tools and services per rolling hour', async () => {
     h = await startExecutorHarness({ globalCap: 2 });
-    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown' });
     const outcomes = [];
-    for (const service of ['a', 'b', 'c'])
+    for (const service of ['a', 'b', 'c']) {
+      const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service });
       outcomes.push(await h.submit({ incidentId, tool: 'restart_service', args: { ...restart, service } }));
+    }
     expect(outcomes.map((o) => o.decision)).toEqual(['executed', 'executed', 'blocked']);
     expect(outcomes[2]?.reason).toBe(
       'global cap reached: 2 state-changing actions in the last hour (limit: 2)',

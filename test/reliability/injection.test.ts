@@ -12,6 +12,7 @@ import { createLogger } from '../../shared/logger.js';
 import { calls, hermesText, script, startFakeOpenAI, text } from '../support/fake-openai.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually, openTestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 import { markerLines, tempDir, writeTestPolicy } from './processes.js';
 
 const INJECTION =
@@ -57,7 +58,12 @@ describe('prompt injection in annotations and logs: a model that obeys it still 
       ]),
     );
     const logger = createLogger('test', 'silent');
-    const common = { REDIS_URL: t.url, HERMES_PREFIX: t.prefix, LOG_LEVEL: 'silent' };
+    const common = {
+      REDIS_URL: t.url,
+      HERMES_PREFIX: t.prefix,
+      LOG_LEVEL: 'silent',
+      TARGETS_FILE: LOCAL_TARGETS,
+    };
     const executor = await startExecutor(
       parseEnv(executorEnvSchema, { ...common, POLICY_FILE: writeTestPolicy(dir, marker, 0) }),
       { logger },

@@ -11,6 +11,7 @@ import { createLogger } from '../../shared/logger.js';
 import { call, delayed, httpError, startFakeOpenAI } from '../support/fake-openai.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually, openTestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 import { type Garbage, startGarbageModel } from './garbage-model.js';
 import { markerLines, tempDir, writeTestPolicy } from './processes.js';
 
@@ -72,7 +73,12 @@ describe.concurrent('the model endpoint misbehaves: incidents still reach an out
         const marker = join(dir, 'runs.log');
         const endpoint = await fault.endpoint();
         const logger = createLogger('test', 'silent');
-        const common = { REDIS_URL: t.url, HERMES_PREFIX: t.prefix, LOG_LEVEL: 'silent' };
+        const common = {
+          REDIS_URL: t.url,
+          HERMES_PREFIX: t.prefix,
+          LOG_LEVEL: 'silent',
+          TARGETS_FILE: LOCAL_TARGETS,
+        };
         const executor = await startExecutor(
           parseEnv(executorEnvSchema, { ...common, POLICY_FILE: writeTestPolicy(dir, marker, 0) }),
           { logger },

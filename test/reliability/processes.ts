@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { collectOutput } from '../support/output.js';
 import { freePort } from '../support/redis-server.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 export const SLOW_ACTION = join(import.meta.dirname, 'fixtures', 'slow-action.mjs');
@@ -27,7 +28,14 @@ export async function startService(name: ServiceName, env: Record<string, string
   const port = name === 'ingest' ? await freePort() : 0;
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'main.ts')], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      TARGETS_FILE: LOCAL_TARGETS,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child);

@@ -23,6 +23,7 @@ import {
 import { post } from '../ingest/harness.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 import { markerLines, tempDir, writeTestPolicy } from './processes.js';
 
 const RUNS = Number(process.env.RELIABILITY_PROPERTY_RUNS ?? 60);
@@ -79,7 +80,12 @@ describe('malformed input gets a clear error and writes nothing', () => {
     dir = tempDir('props');
     marker = join(dir, 'runs.log');
     const logger = createLogger('test', 'silent');
-    const common = { REDIS_URL: t.url, HERMES_PREFIX: t.prefix, LOG_LEVEL: 'silent' };
+    const common = {
+      REDIS_URL: t.url,
+      HERMES_PREFIX: t.prefix,
+      LOG_LEVEL: 'silent',
+      TARGETS_FILE: LOCAL_TARGETS,
+    };
     ingest = await startIngest(parseEnv(ingestEnvSchema, { ...common, PORT: '0', HOST: '127.0.0.1' }), {
       logger,
     });

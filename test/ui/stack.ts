@@ -13,6 +13,7 @@ import { parseEnv } from '../../shared/env.js';
 import { createLogger } from '../../shared/logger.js';
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import type { TestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 
 export interface ConsoleStack {
   ingest: IngestHandle;
@@ -26,7 +27,12 @@ export interface ConsoleStack {
  * entry the console shows is written by the real service that owns it.
  */
 export async function startConsoleStack(t: TestRedis, logLines: string[]): Promise<ConsoleStack> {
-  const common = { REDIS_URL: t.url, HERMES_PREFIX: t.prefix, LOG_LEVEL: 'silent' };
+  const common = {
+    REDIS_URL: t.url,
+    HERMES_PREFIX: t.prefix,
+    LOG_LEVEL: 'silent',
+    TARGETS_FILE: LOCAL_TARGETS,
+  };
   const silent = () => createLogger('ui-test', 'silent');
   const token = 'ui-admin-token';
   const dir = mkdtempSync(join(tmpdir(), 'hermes-ui-'));

@@ -1,0 +1,46 @@
+import { DockerTarget } from '../../shared/remote/docker.js';
+import type { SshPool } from '../../shared/remote/ssh.js';
+import type { Placement, Targets } from '../../shared/targets/targets.js';
+import type { Backend } from './backends.js';
+import type { Policy } from './policy.js';
+import { dockerBackend, sshBackend } from './remote-backends.js';
+
+/**
+ * The backend that carries out a tool on the place an incident names: the target kind decides how
+ * (ssh helper verb, Docker Engine API, or the policy's local backend where a target says `local`).
+ */
+export class TargetBackends {
+  private readonly docker = new Map<string, DockerTarget>();
+
+  constructor(
+    private readonly policy: Policy,
+    private readonly targets: Targets,
+    private readonly local: ReadonlyMap<string, Backend>,
+    private readonly ssh: SshPool,
+  ) {}
+
+  /** The backend, or why the tool cannot act there. */
+  for(toolName: string, placement: Placement): Backend | string {
+    const tool = this.policy.tool(toolName);
+    const target = this.targets.get(placement.target);
+    if (!tool || !target) return `${toolName} cannot act on target ${placement.target}`;
+    if (target.kind === 'local') return this.local.get(toolName) ?? `${toolName} has no backend configured`;
+    if (!tool.operation)
+      return `${toolName} has no operation for ${target.kind} targets (target ${target.name}); it only acts on local targets`;
+    if (target.kind === 'ssh') {
+      const roots = tool.backend?.kind === 'disk' ? tool.backend.roots : [];
+      return sshBackend(this.ssh, target.ssh, placement, tool.operation, roots);
+    }
+    let docker = this.docker.get(target.name);
+    if (!docker) {
+      docker = new DockerTarget(target.docker);
+      this.docker.set(target.name, docker);
+    }
+    return dockerBackend(docker, placement, tool.operation);
+  }
+
+  close(): void {
+    this.ssh.close();
+    for (const docker of this.docker.values()) docker.close();
+  }
+}
