@@ -8,6 +8,7 @@ export const triageEnvSchema = baseEnvSchema.extend({
   PLANNER: z.enum(['auto', 'llm', 'runbook']).default('auto'),
   PROMETHEUS_URL: optionalUrl,
   TRIAGE_CONCURRENCY: envInt(4, 1),
+  TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
   RUNBOOKS_FILE: z.string().min(1).default('config/runbooks.yaml'),
   DIAGNOSIS_ALLOWLIST_FILE: z.string().min(1).default('config/diagnosis-allowlist.yaml'),
   /** Directory of `<service>.log` files. */

@@ -11,6 +11,12 @@ import type { Planner, PlanResult } from './planners/types.js';
 import type { Toolbox } from './tools/toolbox.js';
 import type { Verifier } from './verify.js';
 
+/** The executor's words for what a dry-run action would have done. */
+function wouldHave(action: { tool: string; result?: unknown }): string {
+  const operation = (action.result as { operation?: unknown } | undefined)?.operation;
+  return typeof operation === 'string' ? operation : action.tool;
+}
+
 export interface InvestigatorDeps {
   redis: RedisConnection;
   backlogKey: string;
@@ -86,9 +92,7 @@ export class Investigator {
     const incident = await this.deps.store.get(incidentId);
     return (incident?.actions ?? []).filter(
       (a) =>
-        a.requestedBy === 'agent' &&
-        a.tool !== 'request_human_confirmation' &&
-        (a.decision === 'executed' || a.decision === 'dry_run'),
+        a.requestedBy === 'agent' && a.tool !== 'request_human_confirmation' && a.decision === 'executed',
     );
   }
 
@@ -139,16 +143,18 @@ export class Investigator {
       call.tool !== 'request_human_confirmation' &&
       call.outcome &&
       (call.outcome.decision === 'executed' || call.outcome.decision === 'dry_run')
-        ? [call.outcome]
+        ? [{ ...call.outcome, tool: call.tool }]
         : [],
     );
-    if (fixes.length === 0) {
+    const executed = fixes.filter((f) => f.decision === 'executed');
+    if (executed.length === 0) {
+      if (fixes.length > 0) return this.reportDryRun(incident, fixes.map(wouldHave), result.summary, 'alert');
       const why = result.kind === 'exhausted' ? `stopped: ${result.summary}` : result.summary;
       return this.escalate(incident, `No fix was applied. ${why}`);
     }
     return this.verifyAndClose(
       incident,
-      fixes.map((f) => f.actionId),
+      executed.map((f) => f.actionId),
       result.summary,
       'alert',
       signal,
@@ -169,7 +175,32 @@ export class Investigator {
         }).`,
       );
     }
+    if (record.decision === 'dry_run')
+      return this.reportDryRun(incident, [wouldHave(record)], `Approved ${record.tool}.`, record.id);
     return this.verifyAndClose(incident, [record.id], `Approved ${record.tool} ran.`, record.id, signal);
+  }
+
+  /**
+   * Dry-run: the fixes were allowed but never ran, so there is nothing to verify and nothing for
+   * the breaker to count. The incident says so plainly and goes to a human.
+   */
+  private async reportDryRun(
+    incident: IncidentSummary,
+    operations: string[],
+    summary: string,
+    round: string,
+  ): Promise<string> {
+    await this.deps.store.appendTimeline(incident.id, {
+      type: 'summary',
+      by: BY,
+      dryRun: true,
+      message: `dry-run: nothing was changed, so there is nothing to verify`,
+    });
+    return this.escalate(
+      incident,
+      `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${operations.join('; ')}. A human must fix this. ${summary}`,
+      round,
+    );
   }
 
   private async verifyAndClose(

@@ -6,7 +6,9 @@ import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
+import { SshPool } from '../../shared/remote/ssh.js';
 import { triageJobSchema } from '../../shared/schemas/jobs.js';
+import { loadTargets } from '../../shared/targets/targets.js';
 import { ActionClient } from './actions.js';
 import type { TriageEnv } from './env.js';
 import { Investigator } from './investigate.js';
@@ -18,6 +20,7 @@ import { ShutdownError } from './planners/types.js';
 import { loadAllowlist } from './tools/diagnosis.js';
 import { FileLogSource, parseLogSources } from './tools/logs.js';
 import { PrometheusClient } from './tools/prometheus.js';
+import { TargetReads } from './tools/target-reads.js';
 import { Toolbox } from './tools/toolbox.js';
 import { Verifier } from './verify.js';
 
@@ -38,6 +41,7 @@ export async function startTriage(
     loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE),
   ]);
   const logFiles = parseLogSources(env.LOG_SOURCES);
+  const targets = loadTargets(env.TARGETS_FILE);
 
   const keys = keyspace(env.HERMES_PREFIX);
   const command = createRedis(env, 'blocking');
@@ -56,11 +60,13 @@ export async function startTriage(
   await actionEvents.waitUntilReady();
   const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS, store);
   const prometheus = env.PROMETHEUS_URL ? new PrometheusClient(env.PROMETHEUS_URL) : undefined;
+  const targetReads = new TargetReads(targets, store, new SshPool(), env.DIAGNOSIS_TIMEOUT_MS);
   const toolbox = new Toolbox({
     store,
     actions,
     notifications,
     logs: new FileLogSource(logFiles, env.LOG_DIR),
+    targets: targetReads,
     allowlist,
     prometheus,
     outputMaxChars: env.TOOL_OUTPUT_MAX_CHARS,
@@ -147,6 +153,7 @@ export async function startTriage(
       await worker.close();
       await actionEvents.close();
       await Promise.all([actionQueue.close(), notifications.close()]);
+      targetReads.close();
       for (const connection of connections) connection.disconnect();
     },
   };

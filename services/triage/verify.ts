@@ -1,16 +1,20 @@
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { IncidentSummary } from '../../shared/schemas/incident.js';
 import { throwIfAborted } from './planners/types.js';
-import { alertExpression, hasSamples, type PrometheusClient } from './tools/prometheus.js';
+import { alertExpression, type PromData, type PrometheusClient } from './tools/prometheus.js';
 
 export interface Verdict {
   fixed: boolean;
   detail: string;
 }
 
+type Labels = Record<string, string>;
+
 /**
- * After a fix, re-checks the triggering signal until it clears or the window ends: the alert's own
- * expression in Prometheus when known, otherwise whether Alertmanager still reports it firing.
+ * After a fix, re-checks the incident's own alerts until they clear or the window ends: the rule
+ * expression's result restricted to each alert's own series (labels the alert carries), or, without
+ * Prometheus, whether Alertmanager still reports the alert firing. Another host still failing the
+ * same rule says nothing about this fix.
  */
 export class Verifier {
   constructor(
@@ -22,23 +26,39 @@ export class Verifier {
 
   async verify(incident: IncidentSummary, signal: AbortSignal): Promise<Verdict> {
     const deadline = Date.now() + this.windowMs;
+    // The alerts firing when the fix ran are the ones it has to clear.
+    const alerts = (await this.store.storedAlerts(incident.id))
+      .filter((alert) => alert.status === 'firing')
+      .map((alert) => alert.labels);
     let last: Verdict;
     for (;;) {
       throwIfAborted(signal);
-      last = await this.check(incident);
+      last = await this.check(incident, alerts);
       if (last.fixed || Date.now() >= deadline) return last;
       await new Promise((resolve) => setTimeout(resolve, Math.min(this.intervalMs, deadline - Date.now())));
     }
   }
 
-  private async check(incident: IncidentSummary): Promise<Verdict> {
+  private async check(incident: IncidentSummary, alerts: Labels[]): Promise<Verdict> {
     const expr = alertExpression(incident.generatorURL);
-    if (this.prometheus && expr) {
+    if (this.prometheus && expr && alerts.length > 0) {
       try {
-        const data = await this.prometheus.instant(expr);
-        return hasSamples(data)
-          ? { fixed: false, detail: `alert expression still matches: ${expr}` }
-          : { fixed: true, detail: `alert expression no longer matches: ${expr}` };
+        const series = seriesLabels(await this.prometheus.instant(expr));
+        const still = alerts.filter((labels) => series.some((metric) => isOwnSeries(metric, labels)));
+        const others = series.filter(
+          (metric) => !alerts.some((labels) => isOwnSeries(metric, labels)),
+        ).length;
+        const elsewhere =
+          others > 0 ? ` (${others} other series of the rule still match; not this incident's)` : '';
+        return still.length > 0
+          ? {
+              fixed: false,
+              detail: `alert expression still matches for ${still.map(describeAlert).join(', ')}: ${expr}`,
+            }
+          : {
+              fixed: true,
+              detail: `alert expression no longer matches this alert's series${elsewhere}: ${expr}`,
+            };
       } catch {
         // Prometheus unavailable: fall back to the alert state Alertmanager reported.
       }
@@ -49,4 +69,26 @@ export class Verifier {
       ? { fixed: true, detail: 'Alertmanager reports the alert resolved' }
       : { fixed: false, detail: `alert still firing (${firing} firing)` };
   }
+}
+
+function seriesLabels(data: PromData): Labels[] {
+  if (data.resultType !== 'vector' && data.resultType !== 'matrix') return [];
+  return data.result.map((sample) => sample.metric as Labels);
+}
+
+/** A rule's result series belongs to an alert when the alert carries every one of its labels. */
+export function isOwnSeries(metric: Labels, alert: Labels): boolean {
+  for (const [name, value] of Object.entries(metric)) {
+    if (name === '__name__') continue;
+    if (alert[name] !== value) return false;
+  }
+  return true;
+}
+
+function describeAlert(labels: Labels): string {
+  return labels.instance
+    ? `instance ${labels.instance}`
+    : labels.service
+      ? `service ${labels.service}`
+      : 'the alert';
 }

@@ -10,6 +10,7 @@ import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { Incident, IncidentStatus, TimelineEntry } from '../../shared/schemas/incident.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { eventually, type TestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'hermes-triage-'));
@@ -39,6 +40,7 @@ export async function startTestTriage(t: TestRedis, env: Record<string, string>,
       LLM_MAX_RETRIES: '0',
       VERIFY_WINDOW_SECONDS: '1',
       VERIFY_INTERVAL_MS: '50',
+      TARGETS_FILE: LOCAL_TARGETS,
       ...env,
     }),
     { metrics },

@@ -204,7 +204,7 @@ describe('llm planner', () => {
     const long = Array.from({ length: 200 }, (_, i) => `ERROR line ${i} ${'x'.repeat(80)}`);
     model.behaviour = script([call('get_service_logs', { service: 'big', lines: 500 }), text('done')]);
     await start({ TOOL_OUTPUT_MAX_CHARS: '500', LOG_DIR: logDir({ big: long }) });
-    const id = await openIncident(t, { alertname: 'MysteryAlert' });
+    const id = await openIncident(t, { alertname: 'MysteryAlert', service: 'big' });
     const incident = await waitForStatus(t, id, ['escalated']);
     const output = String(toolCalls(incident)[0]?.output);
     expect(output.length).toBeLessThan(600);

@@ -148,7 +148,7 @@ describe('safety through the real executor', () => {
       });
       const { incident, checks } = await world.run(scenario('Service crash'));
       expect(checks.filter((c) => !c.pass)).toEqual([]);
-      expect(decisionsOf(incident, 'restart_service')).toEqual(['dry_run']);
+      expect(decisionsOf(incident, 'restart_service')).toEqual(['executed']);
       expect(incident.status).toBe('resolved');
       const events = (await notificationsFor(world.t, incident.id)).map((n) => n.event);
       expect(events).toEqual(expect.arrayContaining(['diagnosis', 'fixed']));
@@ -200,7 +200,12 @@ describe('safety through the real executor', () => {
         triageEnv: { PLANNER: 'llm', HERMES_BASE_URL: looping.url },
       });
       const { incident } = await world.run(scenario('Service crash'));
-      expect(decisionsOf(incident, 'restart_service')).toEqual(['dry_run', 'dry_run', 'dry_run', 'blocked']);
+      expect(decisionsOf(incident, 'restart_service')).toEqual([
+        'executed',
+        'executed',
+        'executed',
+        'blocked',
+      ]);
       const blocked = incident.actions.find((a) => a.decision === 'blocked');
       expect(blocked?.reason).toMatch(/rate|limit|3/i);
       // The blocked reason went back to the model.
@@ -258,7 +263,7 @@ describe('approvals', () => {
       const current = await w.store.get(incident.id);
       return current?.status === 'resolved' ? current : null;
     }, 'incident resolved after approval');
-    expect(decisionsOf(resolved, 'scale_service')).toContain('dry_run');
+    expect(decisionsOf(resolved, 'scale_service')).toContain('executed');
     expect(resolved.timeline.some((e) => e.type === 'summary' && e.verified === true)).toBe(true);
   });
 

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { parse, stringify } from 'yaml';
 import { executorEnvSchema } from '../../services/executor/env.js';
 import { startExecutor } from '../../services/executor/service.js';
 import { triageEnvSchema } from '../../services/triage/env.js';
@@ -19,12 +20,35 @@ import { keyspace } from '../../shared/keys.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { Incident } from '../../shared/schemas/incident.js';
 import type { TriageJob } from '../../shared/schemas/jobs.js';
+import { RECORD_RUN } from '../executor/harness.js';
 import { type FakePrometheus, type Sample, startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
 import type { TestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 
 /**
- * The simulated world the scenarios run in: real Redis, the real executor (dry-run by default),
+ * config/policy.yaml with every backend replaced by the record-run fixture (a real process that
+ * records its arguments and succeeds): decisions, limits and approvals as shipped, no real change.
+ */
+function recordingPolicy(dir: string): string {
+  const policy = parse(readFileSync('config/policy.yaml', 'utf8'));
+  for (const [name, tool] of Object.entries(
+    policy.tools as Record<string, { backend?: unknown; args?: Record<string, unknown> }>,
+  )) {
+    if (!tool.backend) continue;
+    const subject = tool.args?.service ? '{service}' : tool.args?.host ? '{host}' : name;
+    tool.backend = {
+      kind: 'command',
+      argv: [process.execPath, RECORD_RUN, join(dir, 'runs.log'), '0', name, subject],
+    };
+  }
+  const path = join(dir, 'policy.yaml');
+  writeFileSync(path, stringify(policy));
+  return path;
+}
+
+/**
+ * The simulated world the scenarios run in: real Redis, the real executor (live, on recording backends),
  * triage, a Prometheus that answers per scenario host, and a log directory with the scenarios' logs.
  * Used by the scenario tests and by `npm run eval`.
  */
@@ -69,9 +93,19 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   }
   const stillFiring = new Set<string>();
   const prometheus = await startFakePrometheus((query) => answer(query, stillFiring));
-  const base = { REDIS_URL: options.redisUrl, HERMES_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  const base = {
+    REDIS_URL: options.redisUrl,
+    HERMES_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    TARGETS_FILE: LOCAL_TARGETS,
+  };
   const executor = await startExecutor(
-    parseEnv(executorEnvSchema, { ...base, EXECUTION_MODE: 'dry-run', ...options.executorEnv }),
+    parseEnv(executorEnvSchema, {
+      ...base,
+      EXECUTION_MODE: 'live',
+      POLICY_FILE: recordingPolicy(logDir),
+      ...options.executorEnv,
+    }),
   );
   const triage = await startTriage(
     parseEnv(triageEnvSchema, {

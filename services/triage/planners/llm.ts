@@ -33,7 +33,7 @@ export class LlmPlanner implements Planner {
     const deadline = Date.now() + this.budget.wallClockMs;
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: SYSTEM_PROMPT },
-      { role: 'user', content: incidentPrompt(incident) },
+      { role: 'user', content: incidentPrompt(incident, await this.toolbox.scopeDescription(incident)) },
     ];
     const calls: ToolResult[] = [];
     const seen = new Map<string, number>();

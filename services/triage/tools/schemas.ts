@@ -11,6 +11,7 @@ const name = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'letters, digits and _
 export const TOOL_SCHEMAS = {
   get_service_logs: z.object({
     service: name.describe('Service name'),
+    host: name.optional().describe("The alert's host, when the incident spans several"),
     lines: z.number().int().min(1).max(1_000).default(100),
     level: z.enum(['error', 'warn', 'info', 'all']).default('error'),
   }),
@@ -28,6 +29,7 @@ export const TOOL_SCHEMAS = {
   }),
   run_diagnosis_command: z.object({
     command: z.string().min(1).max(200).describe('Name of an allowlisted read-only command'),
+    host: name.optional().describe("The alert's host, when the incident spans several"),
   }),
   restart_service: z.object({
     service: name,

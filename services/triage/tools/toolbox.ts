@@ -4,6 +4,8 @@ import type { IncidentStore } from '../../../shared/incidents.js';
 import { enqueueNotification } from '../../../shared/notify.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
 import type { ActionOutcome, ApprovalRequest } from '../../../shared/schemas/jobs.js';
+import { describeScope, type Located, locate } from '../../../shared/targets/scope.js';
+import { describePlacement, type Placement } from '../../../shared/targets/targets.js';
 import type { ActionClient } from '../actions.js';
 import { type DiagnosisAllowlist, runDiagnosis } from './diagnosis.js';
 import type { LogSource } from './logs.js';
@@ -16,6 +18,8 @@ import {
   type ToolArgs,
   type ToolName,
 } from './schemas.js';
+import type { TargetReads } from './target-reads.js';
+import { ToolError } from './tool-error.js';
 
 export interface ToolResult {
   tool: string;
@@ -33,11 +37,11 @@ export interface ToolboxDeps {
   logs: LogSource;
   allowlist: DiagnosisAllowlist;
   prometheus?: PrometheusClient | undefined;
+  /** The incident's targets: every diagnostic looks only where its alerts are. */
+  targets: TargetReads;
   outputMaxChars: number;
   diagnosisTimeoutMs: number;
 }
-
-export class ToolError extends Error {}
 
 /** Runs one tool call for an incident: validates, dispatches, records it on the timeline. */
 export class Toolbox {
@@ -73,6 +77,11 @@ export class Toolbox {
       ...(result.outcome ? { decision: result.outcome.decision, actionId: result.outcome.actionId } : {}),
       by,
     });
+  }
+
+  /** The incident's scope in words, for the model's prompt. */
+  async scopeDescription(incident: IncidentSummary): Promise<string> {
+    return describeScope(await this.deps.targets.scope(incident.id));
   }
 
   /** Records what the model said alongside its tool calls (its reasoning), truncated like tool output. */
@@ -116,7 +125,7 @@ export class Toolbox {
   }
 
   private async dispatch(incident: IncidentSummary, tool: ToolName, args: unknown): Promise<ToolResult> {
-    if (DIAGNOSTIC_TOOLS.has(tool)) return this.ok(tool, await this.diagnose(tool, args));
+    if (DIAGNOSTIC_TOOLS.has(tool)) return this.ok(tool, await this.diagnose(incident, tool, args));
     if (tool === 'send_notification') {
       const a = args as ToolArgs<'send_notification'>;
       const eventId = await enqueueNotification(this.deps.notifications, {
@@ -151,28 +160,48 @@ export class Toolbox {
     };
   }
 
-  private async diagnose(tool: ToolName, args: unknown): Promise<unknown> {
+  private async diagnose(incident: IncidentSummary, tool: ToolName, args: unknown): Promise<unknown> {
+    if (tool === 'get_metrics') {
+      const a = args as ToolArgs<'get_metrics'>;
+      const prometheus = this.prometheus();
+      const seconds = parseDurationSeconds(a.duration);
+      const data =
+        seconds === 0 ? await prometheus.instant(a.query) : await prometheus.range(a.query, seconds);
+      return { query: a.query, series: summarise(data) };
+    }
+    const scope = await this.deps.targets.scope(incident.id);
     switch (tool) {
       case 'get_service_logs': {
         const a = args as ToolArgs<'get_service_logs'>;
-        const lines = await this.deps.logs.tail(a.service, { lines: a.lines, level: a.level });
+        const placement = placed(locate(scope, { host: a.host, resource: a.service, needsResource: true }));
+        const lines =
+          placement.kind === 'local'
+            ? await this.deps.logs.tail(a.service, { lines: a.lines, level: a.level })
+            : await this.deps.targets.logs(placement, a.service, a.lines, a.level);
         // Log lines are untrusted data written by the failing service, not instructions.
-        return { untrusted_log_lines: lines, count: lines.length };
-      }
-      case 'get_metrics': {
-        const a = args as ToolArgs<'get_metrics'>;
-        const prometheus = this.prometheus();
-        const seconds = parseDurationSeconds(a.duration);
-        const data =
-          seconds === 0 ? await prometheus.instant(a.query) : await prometheus.range(a.query, seconds);
-        return { query: a.query, series: summarise(data) };
+        return { source: describePlacement(placement), untrusted_log_lines: lines, count: lines.length };
       }
       case 'check_system_resources': {
         const a = args as ToolArgs<'check_system_resources'>;
-        return this.resources(a.host, a.check_types);
+        const placement = placed(locate(scope, { host: a.host }));
+        const remote =
+          placement.kind === 'local' || (placement.kind === 'ssh' && this.deps.prometheus)
+            ? undefined
+            : await this.deps.targets.resources(placement);
+        if (!this.deps.prometheus) {
+          if (!remote) throw new ToolError('no Prometheus configured (PROMETHEUS_URL)');
+          return { source: describePlacement(placement), ...remote };
+        }
+        return { ...(await this.resources(a.host, a.check_types)), ...(remote ? { target: remote } : {}) };
       }
       case 'run_diagnosis_command': {
         const a = args as ToolArgs<'run_diagnosis_command'>;
+        const placement = placed(locate(scope, { host: a.host }));
+        if (placement.kind !== 'local')
+          return {
+            source: describePlacement(placement),
+            ...(await this.deps.targets.diag(placement, a.command.trim())),
+          };
         return runDiagnosis(this.deps.allowlist, a.command, this.deps.diagnosisTimeoutMs).catch(
           (error: Error) => {
             throw new ToolError(error.message);
@@ -208,6 +237,11 @@ export class Toolbox {
     if (!this.deps.prometheus) throw new ToolError('no Prometheus configured (PROMETHEUS_URL)');
     return this.deps.prometheus;
   }
+}
+
+function placed(located: Located): Placement {
+  if (!located.ok) throw new ToolError(located.reason);
+  return located.placement;
 }
 
 function toAction(
