@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
+import type { IncidentTargets } from '../shared/targets/incident-targets.js';
 import { SCENARIOS } from './scenarios.js';
 import { alertmanagerBody } from './webhook.js';
 
@@ -126,11 +127,17 @@ async function main(): Promise<void> {
     }
     case 'incident': {
       const id = z.string().min(1).parse(arg);
-      const incident = (await call('GET', `/api/incidents/${encodeURIComponent(id)}`)) as Incident;
+      const incident = (await call('GET', `/api/incidents/${encodeURIComponent(id)}`)) as Incident &
+        Partial<IncidentTargets>;
       output(incident, () =>
         [
           `${incident.id}  level ${incident.level}  ${incident.status}  ${incident.alertname} on ${incident.instance || incident.service}`,
           `alerts: ${incident.alertCount} (${incident.firingCount} firing)  created ${incident.createdAt}`,
+          `where: ${
+            [...(incident.targets ?? []).map((t) => t.description), ...(incident.unplaced ?? [])].join(
+              '; ',
+            ) || 'no target: fixes are refused'
+          }`,
           incident.summary ? `summary: ${incident.summary}` : '',
           '',
           'timeline:',

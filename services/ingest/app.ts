@@ -15,6 +15,8 @@ import type { Metrics } from '../../shared/metrics.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { approvalDecisionBodySchema } from '../../shared/schemas/approval.js';
 import { incidentStatusSchema } from '../../shared/schemas/incident.js';
+import { incidentTargets } from '../../shared/targets/incident-targets.js';
+import type { Targets } from '../../shared/targets/targets.js';
 import { verifyAuditChain } from '../executor/audit.js';
 import { requireToken } from './auth.js';
 import type { IngestEnv } from './env.js';
@@ -26,6 +28,8 @@ export interface IngestAppDeps {
   redis: RedisConnection;
   keys: Keyspace;
   incidents: IncidentStore;
+  /** Where incidents are (TARGETS_FILE), or why that is unknown. */
+  targets: Targets | Error;
   approvals: ApprovalStore;
   decisions: ApprovalDecisions;
   control: AutomationControl;
@@ -76,7 +80,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
 
   app.get('/api/incidents/:id', admin, async (c) => {
     const incident = await deps.incidents.get(c.req.param('id'));
-    return incident ? c.json(incident) : c.json({ error: 'incident not found' }, 404);
+    if (!incident) return c.json({ error: 'incident not found' }, 404);
+    return c.json({ ...incident, ...(await incidentTargets(deps.incidents, deps.targets, incident.id)) });
   });
 
   app.get('/api/approvals', admin, async (c) => c.json({ approvals: await deps.approvals.listPending() }));

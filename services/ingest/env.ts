@@ -6,6 +6,8 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   HOST: z.string().default('0.0.0.0'),
   INGEST_TOKEN: optionalString,
   ADMIN_TOKEN: optionalString,
+  /** Read to show where each incident is; a bad file is reported on incidents, never stops intake. */
+  TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
   SLACK_SIGNING_SECRET: optionalString,
   MAX_BODY_BYTES: envInt(4 * 1024 * 1024, 1024),
   /** YAML file overriding alertname → level, the default level and the correlation labels. */

@@ -12,6 +12,7 @@ import { createMetrics } from '../../shared/metrics.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import { loadTargetsOrError } from '../../shared/targets/targets.js';
 import { createIngestApp } from './app.js';
 import { createClassifier } from './classify.js';
 import { createCorrelator } from './correlation.js';
@@ -76,8 +77,12 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   if (!env.INGEST_TOKEN) logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts');
   if (!env.ADMIN_TOKEN) logger.warn('ADMIN_TOKEN is not set: the incidents API and Bull Board are open');
 
+  const targets = loadTargetsOrError(env.TARGETS_FILE);
+  if (targets instanceof Error)
+    logger.error({ err: targets.message }, 'targets file unusable; incidents show no targets');
   const app = createIngestApp({
     env,
+    targets,
     redis,
     keys,
     incidents,

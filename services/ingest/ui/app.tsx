@@ -9,6 +9,8 @@ import type { AutomationControl } from '../../../shared/control.js';
 import type { IncidentStore } from '../../../shared/incidents.js';
 import { keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
+import { incidentTargets } from '../../../shared/targets/incident-targets.js';
+import type { Targets } from '../../../shared/targets/targets.js';
 import { safeEqual } from '../auth.js';
 import type { IngestEnv } from '../env.js';
 import { AutomationStatusReader } from './automation-status.js';
@@ -35,6 +37,7 @@ export interface ConsoleDeps {
   env: Pick<IngestEnv, 'ADMIN_TOKEN' | 'HERMES_PREFIX'>;
   redis: RedisConnection;
   incidents: IncidentStore;
+  targets: Targets | Error;
   approvals: ApprovalStore;
   control: AutomationControl;
 }
@@ -181,7 +184,16 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const incident = await deps.incidents.get(c.req.param('id'));
     if (!incident) return c.html(<NotFoundPage user={user(c)} what="No incident has this id." />, 404);
     const approvals = await approvalsFor(deps.approvals, incident);
-    return c.html(<IncidentPage user={user(c)} incident={incident} approvals={approvals} now={Date.now()} />);
+    const where = await incidentTargets(deps.incidents, deps.targets, incident.id);
+    return c.html(
+      <IncidentPage
+        user={user(c)}
+        incident={incident}
+        where={where}
+        approvals={approvals}
+        now={Date.now()}
+      />,
+    );
   });
 
   app.get('/live/automation', async (c) => fragment(c, <AutomationPanel status={await status.read()} />));
@@ -212,7 +224,11 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const incident = await deps.incidents.get(c.req.param('id'));
     if (!incident) return c.json({ error: 'incident not found' }, 404);
     const approvals = await approvalsFor(deps.approvals, incident);
-    return fragment(c, <IncidentDetail incident={incident} approvals={approvals} now={Date.now()} />);
+    const where = await incidentTargets(deps.incidents, deps.targets, incident.id);
+    return fragment(
+      c,
+      <IncidentDetail incident={incident} where={where} approvals={approvals} now={Date.now()} />,
+    );
   });
 
   return app;

@@ -1,12 +1,18 @@
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { ActionRecord, Incident, TimelineEntry } from '../../../../shared/schemas/incident.js';
+import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
 import { age, pretty, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
 
 /** Longer tool outputs and results show this much, with the rest behind a disclosure. */
 const PREVIEW_CHARS = 300;
 
-export function IncidentDetail(props: { incident: Incident; approvals: Approval[]; now: number }) {
+export function IncidentDetail(props: {
+  incident: Incident;
+  where: IncidentTargets;
+  approvals: Approval[];
+  now: number;
+}) {
   const { incident } = props;
   const prometheus = safeHref(incident.generatorURL);
   const runbook = safeHref(incident.annotations.runbook_url ?? incident.annotations.runbook);
@@ -26,6 +32,16 @@ export function IncidentDetail(props: { incident: Incident; approvals: Approval[
           <dd>{incident.instance || '—'}</dd>
           <dt>Service</dt>
           <dd>{incident.service || '—'}</dd>
+          <dt>Where</dt>
+          <dd class="where">
+            {props.where.targets.length === 0 && <span>no target: fixes are refused</span>}
+            {props.where.targets.map((t) => (
+              <div>{t.description}</div>
+            ))}
+            {props.where.unplaced.map((reason) => (
+              <div class="muted">{reason}</div>
+            ))}
+          </dd>
           <dt>Alerts</dt>
           <dd>
             {String(incident.alertCount)} received, {String(incident.firingCount)} firing

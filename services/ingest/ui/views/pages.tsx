@@ -1,5 +1,6 @@
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../../../../shared/schemas/incident.js';
+import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
 import type { AuditVerification } from '../../../executor/audit.js';
 import type { AutomationStatus } from '../automation-status.js';
 import { UI_BASE } from '../paths.js';
@@ -70,6 +71,7 @@ export function OverviewPage(props: {
 export function IncidentPage(props: {
   user: PageUser;
   incident: Incident;
+  where: IncidentTargets;
   approvals: Approval[];
   now: number;
 }) {
@@ -83,7 +85,12 @@ export function IncidentPage(props: {
         src={`${UI_BASE}/live/incidents/${props.incident.id}`}
         intervalMs={REFRESH_MS.incident}
       >
-        <IncidentDetail incident={props.incident} approvals={props.approvals} now={props.now} />
+        <IncidentDetail
+          incident={props.incident}
+          where={props.where}
+          approvals={props.approvals}
+          now={props.now}
+        />
       </Live>
     </Layout>
   );
