@@ -1,6 +1,6 @@
 // The restart command the executor runs for the demo service (argv only, no shell):
 //   node demo-ctl.mjs <state dir> restart <service>
-// Reads <state dir>/<service>.json ({ port, logFile, pidFile }), stops the old process if it still
+// Reads <state dir>/<service>.json ({ port, logFile, pidFile, address? }), stops the old process if it still
 // runs, starts a new one detached, and records its pid.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,12 @@ try {
 }
 const child = spawn(
   process.execPath,
-  [join(dirname(new URL(import.meta.url).pathname), 'demo-service.mjs'), String(state.port), state.logFile],
+  [
+    join(dirname(new URL(import.meta.url).pathname), 'demo-service.mjs'),
+    String(state.port),
+    state.logFile,
+    state.address ?? '127.0.0.1',
+  ],
   {
     detached: true,
     stdio: 'ignore',

@@ -18,6 +18,7 @@ import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
 import { type Monitoring, startMonitoring } from '../support/monitoring.js';
 import type { TestRedis } from '../support/redis.js';
 import { freePort } from '../support/redis-server.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
 
 const here = import.meta.dirname;
 const silent = () => createLogger('e2e', 'silent');
@@ -30,21 +31,23 @@ export class DemoService {
     readonly name: string,
     readonly port: number,
     readonly dir: string,
+    readonly address: string,
   ) {
     this.pidFile = join(dir, `${name}.pid`);
     this.logFile = join(dir, `${name}.log`);
     writeFileSync(
       join(dir, `${name}.json`),
-      JSON.stringify({ port, logFile: this.logFile, pidFile: this.pidFile }),
+      JSON.stringify({ port, logFile: this.logFile, pidFile: this.pidFile, address }),
     );
   }
 
-  static async create(name: string, dir: string): Promise<DemoService> {
-    return new DemoService(name, await freePort(), dir);
+  /** `address`: the loopback address it listens on (a test host's own, for the SSH fleet). */
+  static async create(name: string, dir: string, address = '127.0.0.1'): Promise<DemoService> {
+    return new DemoService(name, await freePort(), dir, address);
   }
 
   get target(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.address}:${this.port}`;
   }
 
   /** The argv the executor's policy runs to restart it (no shell). */
@@ -94,6 +97,10 @@ export interface StackOptions {
   dir: string;
   ruleGroups: unknown[];
   triageEnv: Record<string, string>;
+  /** Prometheus scrape jobs; default: the demo service alone. */
+  scrape?: Record<string, string[]>;
+  /** Where incidents act; default: the local target, restarting the demo through demo-ctl. */
+  targetsFile?: string;
 }
 
 /**
@@ -101,7 +108,12 @@ export interface StackOptions {
  * Alertmanager from the machine's packages; fake Slack and PagerDuty speaking their wire formats.
  */
 export async function startStack(t: TestRedis, options: StackOptions): Promise<Stack> {
-  const common = { REDIS_URL: t.url, HERMES_PREFIX: t.prefix, LOG_LEVEL: 'silent' };
+  const common = {
+    REDIS_URL: t.url,
+    HERMES_PREFIX: t.prefix,
+    LOG_LEVEL: 'silent',
+    TARGETS_FILE: options.targetsFile ?? LOCAL_TARGETS,
+  };
   const token = 'e2e-ingest-token';
   const slack = await startFakeSlack();
   const pagerduty = await startFakePagerDuty();
@@ -126,7 +138,7 @@ export async function startStack(t: TestRedis, options: StackOptions): Promise<S
     { logger: silent() },
   );
   const monitoring = await startMonitoring({
-    scrape: { [options.demo.name]: [options.demo.target] },
+    scrape: options.scrape ?? { [options.demo.name]: [options.demo.target] },
     ruleGroups: options.ruleGroups,
     webhookUrl: `${ingest.url}/webhooks/alertmanager`,
     webhookToken: token,
