@@ -64,6 +64,12 @@ describe('deploy/', () => {
     expect(compose.services.redis.command).toContain('--appendonly');
     expect(compose.services.triage.ports).toBeUndefined();
     expect(compose.services.triage.container_name).toBeUndefined();
+    // The executor is dry-run unless the operator says live; each service mounts only its own SSH key.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR:-default} syntax
+    expect(compose.services.executor.environment.EXECUTION_MODE).toBe('${EXECUTION_MODE:-dry-run}');
+    expect(compose.services.triage.volumes.join(' ')).toContain('triage_ed25519');
+    expect(compose.services.triage.volumes.join(' ')).not.toContain('executor_ed25519');
+    expect(compose.services.executor.volumes.join(' ')).toContain('executor_ed25519');
     const dockerfile = readFileSync('Dockerfile', 'utf8');
     expect(dockerfile).toMatch(/^USER hermes$/m);
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
