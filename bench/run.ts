@@ -8,6 +8,8 @@ import { cpus, totalmem } from 'node:os';
 import { benchExecutorDecisions } from './executor-decisions.js';
 import { benchIngestHeap } from './ingest-heap.js';
 import { benchIngestThroughput, INGEST_LOAD } from './ingest-throughput.js';
+import { benchRecovery } from './recovery.js';
+import { benchRemoteActions } from './remote-actions.js';
 import { benchStorm } from './storm.js';
 import { benchTriageScaling } from './triage-scaling.js';
 
@@ -121,6 +123,61 @@ rows.push(
     f(executor.actionsPerSecond),
     `${f(executor.actions)} action jobs through one executor process (concurrency 4); in-process one at a time: ${f(executor.inProcessPerSecond)}/s`,
   ],
+);
+
+const remote = await benchRemoteActions();
+const ms = (l: { p50Ms: number; p99Ms: number }) => `${f(l.p50Ms)} / ${f(l.p99Ms)} ms`;
+rows.push(
+  [
+    'remote action over SSH, warm connection: p50 / p99',
+    ms(remote.sshWarm),
+    `\`restart UNIT\` through hermes-remote on a real sshd host (ssh2 client, pooled connection), ${remote.sshWarm.n} in a row; OpenSSH's own multiplexed client measured about the same here: sshd's session set-up is most of it`,
+  ],
+  [
+    'remote action over SSH, cold connection: p50 / p99',
+    ms(remote.sshCold),
+    `a new connection (key exchange, pinned host key check, auth) per action, ${remote.sshCold.n} in a row`,
+  ],
+  [
+    'remote action via Docker: p50 / p99',
+    ms(remote.docker),
+    `container restart through the Engine API on a real dockerd (unix socket), ${remote.docker.n} in a row`,
+  ],
+  [
+    'executor: action job → outcome over SSH: p50 / p99',
+    ms(remote.executorSsh),
+    `a live executor process: decision (scope from the incident's alerts, limits, breaker, audit) and the restart on the host, ${remote.executorSsh.n} one at a time`,
+  ],
+  [
+    `executor: actions/s across ${remote.fleet.targets} SSH targets`,
+    f(remote.fleet.perSecond, 1),
+    `${remote.fleet.actions} restarts (${remote.fleet.executed} seen on the hosts) in ${f(remote.fleet.seconds, 1)} s; one executor process, default concurrency 4, ${remote.fleet.targets} sshd hosts on this machine`,
+  ],
+);
+
+const recovery = await benchRecovery();
+rows.push(
+  [
+    'time to recovery: crash → Prometheus sees it down',
+    ms(recovery.detection),
+    `${recovery.cycles} crashes of a demo service on a real sshd host; scrape interval 1 s`,
+  ],
+  [
+    'time to recovery: → incident in Hermes (rule, Alertmanager, webhook)',
+    ms(recovery.alerting),
+    'evaluation interval 1 s, Alertmanager group_wait 1 s (test timers; production defaults are slower)',
+  ],
+  [
+    'time to recovery: Hermes, webhook → restart applied on the host',
+    ms(recovery.hermes),
+    'goal < 1,000 ms p99: triage (runbook: logs over SSH with the read key), executor decision, restart over SSH with the write key',
+  ],
+  [
+    'time to recovery: restart → verified on the alert’s own series',
+    ms(recovery.verification),
+    'VERIFY_INTERVAL_MS 1000: the first re-check after the restart usually still sees the old scrape',
+  ],
+  ['time to recovery: crash → verified', ms(recovery.total), 'sum of the four'],
 );
 
 const scaling = await benchTriageScaling();

@@ -1,110 +1,32 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { IncidentStore } from '../../shared/incidents.js';
 import type { Incident } from '../../shared/schemas/incident.js';
-import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
-import { type SshTestFleet, startSshFleet } from '../support/ssh-hosts.js';
-import { DemoService, type Stack, startStack, tempDir } from './stack.js';
+import { eventually } from '../support/redis.js';
+import type { SshTestHost } from '../support/ssh-hosts.js';
+import { DEMO_SERVICE, demoUp, type SshStack, startSshStack } from './ssh-stack.js';
+import type { DemoService } from './stack.js';
 
-const SERVICE = 'demo-api';
-const RULES = [
-  {
-    name: 'fleet',
-    rules: [
-      {
-        alert: 'ServiceDown',
-        expr: `up{job="${SERVICE}"} == 0`,
-        labels: { severity: 'critical', service: SERVICE },
-        annotations: { summary: `${SERVICE} is down on {{ $labels.instance }}` },
-      },
-    ],
-  },
-];
+let s: SshStack;
 
-let t: TestRedis;
-let dir: ReturnType<typeof tempDir>;
-let fleet: SshTestFleet;
-let demos: DemoService[];
-let stack: Stack;
-
-/**
- * Two real SSH hosts, each running the demo service on its own address. Host 2 is the only one
- * with a target (the fleet's first host has none): its crash is fixed over SSH, host 1 stays down.
- */
+/** Two real SSH hosts; only host 2 has a target. Host 1's demo never starts. */
 beforeAll(async () => {
-  t = await openTestRedis();
-  dir = tempDir();
-  fleet = await startSshFleet({ hosts: 2, units: [SERVICE] });
-  demos = [];
-  for (const host of fleet.hosts) {
-    const demo = await DemoService.create(SERVICE, join(host.dir, 'units'), host.address);
-    demos.push(demo);
-    // The host's helper restarts the demo with demo-ctl and reads the demo's own log file.
-    const conf = join(host.dir, 'remote.conf');
-    const lines = readFileSync(conf, 'utf8')
-      .split('\n')
-      .filter((line) => !line.startsWith('restart =') && !line.startsWith(`log_file.${SERVICE} =`));
-    lines.push(`restart = ${demo.restartArgv().join(' ').replace('{service}', '{unit}')}`);
-    lines.push(`log_file.${SERVICE} = ${demo.logFile}`);
-    writeFileSync(conf, `${lines.join('\n')}\n`);
-  }
-  const [, host2] = fleet.hosts;
-  if (!host2) throw new Error('two hosts expected');
-  await (demos[1] as DemoService).start();
-  const targetsFile = join(dir.path, 'targets.yaml');
-  writeFileSync(
-    targetsFile,
-    stringify({
-      version: 1,
-      targets: [
-        {
-          name: 'host-2',
-          match: { instance: `${host2.address.replaceAll('.', '\\.')}:\\d+` },
-          kind: 'ssh',
-          ssh: {
-            port: host2.port,
-            user: 'root',
-            knownHosts: fleet.knownHostsPath,
-            keys: { read: fleet.readKeyPath, write: fleet.writeKeyPath },
-          },
-        },
-      ],
-    }),
-  );
-  stack = await startStack(t, {
-    demo: demos[1] as DemoService,
-    dir: dir.path,
-    ruleGroups: RULES,
-    scrape: { [SERVICE]: demos.map((demo) => demo.target) },
-    targetsFile,
-    triageEnv: { PLANNER: 'runbook', TARGETS_FILE: targetsFile },
-  });
+  s = await startSshStack({ hosts: 2, targeted: [1] });
+  await (s.demos[1] as DemoService).start();
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.stop();
-  for (const demo of demos ?? []) demo.stop();
-  await fleet?.stop();
-  dir?.remove();
-  await t?.close();
+  await s?.stop();
 });
-
-async function up(demo: DemoService): Promise<string | undefined> {
-  const query = encodeURIComponent(`up{job="${SERVICE}",instance="${demo.target}"}`);
-  const res = await fetch(`${stack.monitoring.prometheusUrl}/api/v1/query?query=${query}`);
-  const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
-  return body.data.result[0]?.value[1];
-}
 
 describe('end to end over SSH: real Prometheus, Alertmanager and sshd hosts', () => {
   it('host 2 crashes → alert → restarted on host 2 over SSH → its own series recovers → resolved; host 1 stays down, breaker closed', async () => {
-    const [demo1, demo2] = demos as [DemoService, DemoService];
-    const [host1, host2] = fleet.hosts as [SshTestFleet['hosts'][0], SshTestFleet['hosts'][0]];
-    const store = new IncidentStore(t.redis, t.keys);
+    const [demo1, demo2] = s.demos as [DemoService, DemoService];
+    const [host1, host2] = s.fleet.hosts as [SshTestHost, SshTestHost];
+    const store = new IncidentStore(s.t.redis, s.t.keys);
     await eventually(
-      async () => (await up(demo2)) === '1' && (await up(demo1)) === '0',
+      async () => (await demoUp(s.stack, demo2)) === '1' && (await demoUp(s.stack, demo1)) === '0',
       'Prometheus to see host 2 up and host 1 down',
       30_000,
     );
@@ -148,21 +70,23 @@ describe('end to end over SSH: real Prometheus, Alertmanager and sshd hosts', ()
       } ms, crash→resolved ${Date.parse(resolved.updatedAt) - crashedAt} ms`,
     );
 
-    expect(restarted.reason).toBe(`ran: restart ${SERVICE} on ${host2.address} via ssh`);
+    expect(restarted.reason).toBe(`ran: restart ${DEMO_SERVICE} on ${host2.address} via ssh`);
     expect(demo2.pid()).not.toBe(oldPid);
-    expect(await up(demo2)).toBe('1');
+    expect(await demoUp(s.stack, demo2)).toBe('1');
     // Verified on host 2's own series while host 1's series of the same rule still matches.
     const verdict = resolved.timeline.find((e) => e.type === 'summary' && e.verified === true);
     expect(verdict?.message).toMatch(
       /no longer matches this alert's series \(1 other series of the rule still match/,
     );
-    expect(await up(demo1)).toBe('0');
+    expect(await demoUp(s.stack, demo1)).toBe('0');
     expect((await store.get(host1Incident.id))?.actions.filter((a) => a.decision === 'executed')).toEqual([]);
-    const host1Restarts =
-      readFileSync(join(host1.dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? [];
-    expect(host1Restarts).toEqual([]);
+    // Hermes logged in to host 2 (triage's logs, the executor's restart) and never to host 1.
+    const logins = (host: { dir: string }) =>
+      readFileSync(join(host.dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g)?.length ?? 0;
+    expect(logins(host2)).toBeGreaterThanOrEqual(2);
+    expect(logins(host1)).toBe(0);
     // The breaker stayed closed: no failure or ineffective fix was counted.
-    expect(await t.redis.zcard(t.keys.exec('breaker:failures'))).toBe(0);
-    expect(await t.redis.hget(t.keys.exec('breaker'), 'state')).not.toBe('open');
+    expect(await s.t.redis.zcard(s.t.keys.exec('breaker:failures'))).toBe(0);
+    expect(await s.t.redis.hget(s.t.keys.exec('breaker'), 'state')).not.toBe('open');
   });
 });

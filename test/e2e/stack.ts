@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { executorEnvSchema } from '../../services/executor/env.js';
+import type { PolicyFile } from '../../services/executor/policy.js';
 import { startExecutor } from '../../services/executor/service.js';
 import { ingestEnvSchema } from '../../services/ingest/env.js';
 import { type IngestHandle, startIngest } from '../../services/ingest/service.js';
@@ -101,6 +102,8 @@ export interface StackOptions {
   scrape?: Record<string, string[]>;
   /** Where incidents act; default: the local target, restarting the demo through demo-ctl. */
   targetsFile?: string;
+  /** Changes to the shipped policy (after the demo's restart command is set). */
+  policyEdit?: ((policy: PolicyFile) => void) | undefined;
 }
 
 /**
@@ -120,6 +123,7 @@ export async function startStack(t: TestRedis, options: StackOptions): Promise<S
 
   const policy = parse(readFileSync(resolve('config/policy.yaml'), 'utf8'));
   policy.tools.restart_service.backend.argv = options.demo.restartArgv();
+  options.policyEdit?.(policy);
   const policyFile = join(options.dir, 'policy.yaml');
   writeFileSync(policyFile, stringify(policy));
   const routesFile = join(options.dir, 'routes.yaml');
