@@ -46,3 +46,8 @@ export function keyspace(prefix = 'hermes') {
 }
 
 export type Keyspace = ReturnType<typeof keyspace>;
+
+/** The executor's own state for dry-run: its limits and breaker never touch live mode's. */
+export function dryRunKeys(keys: Keyspace): Keyspace {
+  return { ...keys, exec: (name: string) => keys.exec(`dry-run:${name}`) };
+}

@@ -68,7 +68,11 @@ beforeAll(async () => {
   closers.push(ingest);
   closers.push(
     await startExecutor(
-      parseEnv(executorEnvSchema, { ...common, POLICY_FILE: writePolicy(join(dir, 'restarts.log')) }),
+      parseEnv(executorEnvSchema, {
+        ...common,
+        EXECUTION_MODE: 'live',
+        POLICY_FILE: writePolicy(join(dir, 'restarts.log')),
+      }),
       { logger: silent() },
     ),
   );

@@ -147,9 +147,12 @@ export async function startStack(t: TestRedis, options: StackOptions): Promise<S
     webhookUrl: `${ingest.url}/webhooks/alertmanager`,
     webhookToken: token,
   });
-  const executor = await startExecutor(parseEnv(executorEnvSchema, { ...common, POLICY_FILE: policyFile }), {
-    logger: silent(),
-  });
+  const executor = await startExecutor(
+    parseEnv(executorEnvSchema, { ...common, EXECUTION_MODE: 'live', POLICY_FILE: policyFile }),
+    {
+      logger: silent(),
+    },
+  );
   const notifier = await startNotifier(
     parseEnv(notifierEnvSchema, {
       ...common,

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../services/executor/audit.js';
+import { executorEnvSchema } from '../../services/executor/env.js';
+import { parseEnv } from '../../shared/env.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 import { type ExecutorHarness, startExecutorHarness } from './harness.js';
@@ -28,6 +30,31 @@ describe('EXECUTION_MODE=dry-run', () => {
     const incident = await h.incidents.get(incidentId);
     expect(incident?.actions.filter((a) => a.decision === 'dry_run')).toHaveLength(3);
     expect((await verifyAuditChain(h.t.redis, h.t.keys)).ok).toBe(true);
+  });
+});
+
+describe('dry-run accounting', () => {
+  it('is its own: dry-run restarts do not use up the live limits, and live ones do not show in dry-run', async () => {
+    h = await startExecutorHarness({ mode: 'dry-run' });
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+    for (let i = 0; i < 3; i++)
+      expect((await h.submit({ incidentId, tool: 'restart_service', args: restart })).decision).toBe(
+        'dry_run',
+      );
+    const live = await startExecutorHarness({ mode: 'live', t: h.t });
+    try {
+      // The dry-run executor is closed, so the live one takes the next job.
+      await h.executor.close();
+      const outcome = await live.submit({ incidentId, tool: 'restart_service', args: restart });
+      expect(outcome.decision).toBe('executed');
+      expect(live.runs()).toEqual(['restart api']);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('is the default when EXECUTION_MODE is not set', () => {
+    expect(parseEnv(executorEnvSchema, {}).EXECUTION_MODE).toBe('dry-run');
   });
 });
 

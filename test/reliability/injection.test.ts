@@ -65,7 +65,11 @@ describe('prompt injection in annotations and logs: a model that obeys it still 
       TARGETS_FILE: LOCAL_TARGETS,
     };
     const executor = await startExecutor(
-      parseEnv(executorEnvSchema, { ...common, POLICY_FILE: writeTestPolicy(dir, marker, 0) }),
+      parseEnv(executorEnvSchema, {
+        ...common,
+        EXECUTION_MODE: 'live',
+        POLICY_FILE: writeTestPolicy(dir, marker, 0),
+      }),
       { logger },
     );
     const triage = await startTriage(

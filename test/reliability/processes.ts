@@ -34,6 +34,8 @@ export async function startService(name: ServiceName, env: Record<string, string
       HOST: '127.0.0.1',
       PORT: String(port),
       TARGETS_FILE: LOCAL_TARGETS,
+      // These tests kill processes mid-action: the executor must really run them.
+      EXECUTION_MODE: 'live',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

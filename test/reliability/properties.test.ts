@@ -90,7 +90,11 @@ describe('malformed input gets a clear error and writes nothing', () => {
       logger,
     });
     executor = await startExecutor(
-      parseEnv(executorEnvSchema, { ...common, POLICY_FILE: writeTestPolicy(dir, marker, 0) }),
+      parseEnv(executorEnvSchema, {
+        ...common,
+        EXECUTION_MODE: 'live',
+        POLICY_FILE: writeTestPolicy(dir, marker, 0),
+      }),
       { logger },
     );
   });
