@@ -47,6 +47,11 @@ const FAULTS: Fault[] = [
   },
   { name: 'returning 500s', endpoint: fakeModel(() => httpError(500)) },
   { name: 'returning 429s', endpoint: fakeModel(() => httpError(429, 'rate limited')) },
+  // The client must not sleep an hour because the server says so: the budget wins, the runbook takes over.
+  {
+    name: 'returning 429 with Retry-After: 3600',
+    endpoint: fakeModel(() => httpError(429, 'rate limited', { 'retry-after': '3600' })),
+  },
   ...(['html', 'truncated-json', 'wrong-shape'] as Garbage[]).map((kind) => ({
     name: `returning garbage (${kind})`,
     endpoint: () => startGarbageModel(kind),
@@ -80,7 +85,11 @@ describe.concurrent('the model endpoint misbehaves: incidents still reach an out
           TARGETS_FILE: LOCAL_TARGETS,
         };
         const executor = await startExecutor(
-          parseEnv(executorEnvSchema, { ...common, POLICY_FILE: writeTestPolicy(dir, marker, 0) }),
+          parseEnv(executorEnvSchema, {
+            ...common,
+            EXECUTION_MODE: 'live',
+            POLICY_FILE: writeTestPolicy(dir, marker, 0),
+          }),
           { logger },
         );
         const triage = await startTriage(

@@ -13,7 +13,7 @@ export interface ChatRequest {
 /** One model turn: an answer (native tool calls and/or text), an HTTP error, or a delayed turn. */
 export type Turn =
   | { kind: 'answer'; content: string | null; toolCalls: { name: string; arguments: string }[] }
-  | { kind: 'http_error'; status: number; body: unknown }
+  | { kind: 'http_error'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'delay'; ms: number; then: Turn };
 
 export type Behaviour = (request: ChatRequest, turn: number) => Turn | Promise<Turn>;
@@ -43,8 +43,17 @@ export function hermesText(name: string, args: Record<string, unknown>, prose = 
   return text(`${prose}\n<tool_call>\n${JSON.stringify({ name, arguments: args })}\n</tool_call>`);
 }
 
-export function httpError(status: number, message = 'model exploded'): Turn {
-  return { kind: 'http_error', status, body: { error: { message, type: 'server_error' } } };
+export function httpError(
+  status: number,
+  message = 'model exploded',
+  headers?: Record<string, string>,
+): Turn {
+  return {
+    kind: 'http_error',
+    status,
+    body: { error: { message, type: 'server_error' } },
+    ...(headers ? { headers } : {}),
+  };
 }
 
 export function delayed(ms: number, then: Turn): Turn {
@@ -129,7 +138,7 @@ async function handle(fake: FakeOpenAI, req: IncomingMessage, res: ServerRespons
     if (res.destroyed || req.socket.destroyed) return;
     turn = then;
   }
-  if (turn.kind === 'http_error') return send(res, turn.status, turn.body);
+  if (turn.kind === 'http_error') return send(res, turn.status, turn.body, turn.headers);
   const promptTokens = Math.ceil(JSON.stringify(request.messages).length / 4);
   const completionTokens = Math.ceil(JSON.stringify(turn).length / 4);
   send(res, 200, {
@@ -164,8 +173,13 @@ async function handle(fake: FakeOpenAI, req: IncomingMessage, res: ServerRespons
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

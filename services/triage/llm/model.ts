@@ -33,11 +33,13 @@ export class ChatModel {
     private readonly settings: ModelSettings,
     private readonly metrics?: Metrics,
   ) {
+    // Retries are ours (see complete): the client would sleep for whatever Retry-After says,
+    // an hour included, deaf to budgets and shutdown.
     this.client = new OpenAI({
       baseURL: settings.baseURL,
       apiKey: settings.apiKey,
       timeout: settings.requestTimeoutMs,
-      maxRetries: settings.maxRetries,
+      maxRetries: 0,
     });
   }
 
@@ -45,7 +47,35 @@ export class ChatModel {
     return this.settings.model;
   }
 
+  /**
+   * One completion within `timeoutMs` in all, retries and their waits included. A retryable answer
+   * (429, 5xx, no connection) is retried up to `maxRetries` times, waiting as the server asks
+   * (Retry-After) or backing off; a wait that would not fit the time left fails at once, so the
+   * caller can fall back to the runbook instead of sleeping.
+   */
   async complete(
+    messages: ChatCompletionMessageParam[],
+    tools: ChatCompletionFunctionTool[],
+    options: { timeoutMs: number; signal?: AbortSignal | undefined },
+  ): Promise<Completion> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.completeOnce(messages, tools, {
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          signal: options.signal,
+        });
+      } catch (error) {
+        const wait = retryWaitMs(error, attempt);
+        const left = deadline - Date.now();
+        const retryable = wait !== null && attempt < this.settings.maxRetries && !options.signal?.aborted;
+        if (!retryable || wait > left) throw this.unavailable(error, retryable ? wait : null);
+        await abortableSleep(wait, options.signal);
+      }
+    }
+  }
+
+  private async completeOnce(
     messages: ChatCompletionMessageParam[],
     tools: ChatCompletionFunctionTool[],
     options: { timeoutMs: number; signal?: AbortSignal | undefined },
@@ -65,8 +95,7 @@ export class ChatModel {
     } catch (error) {
       const timeout = error instanceof OpenAI.APIConnectionTimeoutError;
       this.metrics?.llmRequests.inc({ result: timeout ? 'timeout' : 'error' });
-      this.probed = { at: Date.now(), ok: false };
-      throw new LlmUnavailableError(`model request failed: ${(error as Error).message}`);
+      throw error;
     } finally {
       options.signal?.removeEventListener('abort', forwardAbort);
     }
@@ -83,6 +112,17 @@ export class ChatModel {
     return { message, promptTokens, completionTokens };
   }
 
+  private unavailable(error: unknown, wantedWaitMs: number | null): LlmUnavailableError {
+    if (error instanceof LlmUnavailableError) return error;
+    this.probed = { at: Date.now(), ok: false };
+    const why = (error as Error).message;
+    return new LlmUnavailableError(
+      wantedWaitMs === null
+        ? `model request failed: ${why}`
+        : `model request failed: ${why}; it asked to retry in ${Math.round(wantedWaitMs / 1000)} s, more than the time left`,
+    );
+  }
+
   /** Whether the endpoint answers `GET /models`; cached so a storm does not probe per incident. */
   async reachable(): Promise<boolean> {
     if (this.probed && Date.now() - this.probed.at < this.settings.probeTtlMs) return this.probed.ok;
@@ -96,4 +136,41 @@ export class ChatModel {
     this.probed = { at: Date.now(), ok };
     return ok;
   }
+}
+
+const MAX_BACKOFF_MS = 8_000;
+
+/** How long to wait before retrying, or null when the failure is not worth retrying. */
+export function retryWaitMs(error: unknown, attempt: number): number | null {
+  if (error instanceof OpenAI.APIConnectionError) return backoff(attempt);
+  if (!(error instanceof OpenAI.APIError)) return null;
+  const status = error.status ?? 0;
+  if (status !== 408 && status !== 409 && status !== 429 && status < 500) return null;
+  const headers = error.headers;
+  const ms = Number(headers?.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms >= 0 && headers?.get('retry-after-ms') !== null) return ms;
+  const after = headers?.get('retry-after');
+  if (after) {
+    const seconds = Number(after);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+    const date = Date.parse(after);
+    if (Number.isFinite(date)) return Math.max(0, date - Date.now());
+  }
+  return backoff(attempt);
+}
+
+function backoff(attempt: number): number {
+  return Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt) * (0.75 + Math.random() * 0.25);
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
