@@ -74,10 +74,12 @@ export class ActionProcessor {
 
     const decision = await this.decideInTurn(job);
     const outcome: ActionOutcome = { actionId: job.actionId, ...decision, durationMs: Date.now() - started };
+    const late = ranAfterDeadline(job, outcome);
     // Finished before recorded: a concurrent duplicate that recorded `unknown_outcome` re-reads the
     // claim afterwards, so whichever order they interleave in, the executed record is written last.
     await this.deps.claims.finish(job.actionId, outcome);
     await this.deps.recorder.record(job, outcome);
+    if (late) await this.deps.outbox.deliver(lateNotice(job, outcome));
     if (job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run')) {
       await this.deps.triage.add(
         'triage',
@@ -139,6 +141,8 @@ export class ActionProcessor {
 
     if (level === 3)
       return blocked(`incident ${job.incidentId} is level 3 (escalate): no state-changing tool may run`);
+    const stale = staleness(job);
+    if (stale) return blocked(stale);
     const paused = await this.deps.control.isPaused();
     if (paused.paused)
       return blocked(
@@ -215,6 +219,9 @@ export class ActionProcessor {
     args: Record<string, unknown>,
     operation: string,
   ): Promise<Decision> {
+    // The checks above take time (locks, Redis): the requester may have given up meanwhile.
+    const stale = staleness(job);
+    if (stale) return blocked(stale);
     let result: Awaited<ReturnType<Backend['run']>>;
     try {
       result = await backend.run(args);
@@ -250,6 +257,34 @@ export class ActionProcessor {
     const { opened } = await this.deps.breaker.recordFailure(member, now, notice);
     if (opened) await this.deps.outbox.deliverRecorded(notice.eventId);
   }
+}
+
+/** Why an action is too late to run: its requester stopped waiting for the decision. */
+function staleness(job: ActionJob): string | null {
+  if (!job.deadline || Date.now() <= Date.parse(job.deadline)) return null;
+  return `stale: ${job.requestedBy} stopped waiting at ${job.deadline}; not run`;
+}
+
+/** An action that ran (or tried to) while its requester had already given up on it. */
+function ranAfterDeadline(job: ActionJob, outcome: ActionOutcome): boolean {
+  if (!job.deadline || Date.now() <= Date.parse(job.deadline)) return false;
+  return (
+    outcome.decision === 'executed' || outcome.decision === 'failed' || outcome.decision === 'unknown_outcome'
+  );
+}
+
+function lateNotice(job: ActionJob, outcome: ActionOutcome): NotificationJob {
+  return {
+    eventId: `late-${job.actionId}`,
+    incidentId: job.incidentId,
+    event: 'action',
+    severity: 'warning',
+    title: `${job.tool} finished after triage stopped waiting`,
+    text: `${job.tool} was still running when its requester gave up at ${job.deadline}; it ended ${outcome.decision}${
+      outcome.reason ? `: ${outcome.reason}` : ''
+    }. Earlier messages may say nothing was applied: this is what happened.`,
+    details: { actionId: job.actionId, decision: outcome.decision },
+  };
 }
 
 /** One line for humans: "restart api-gateway on api-server-03 via ssh". */

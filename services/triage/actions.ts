@@ -26,7 +26,9 @@ export class ActionClient {
     approvalRequest?: ApprovalRequest | undefined;
   }): Promise<ActionOutcome> {
     const actionId = await this.nextActionId(input.incidentId, input.tool, input.args);
+    const deadline = new Date(Date.now() + this.timeoutMs).toISOString();
     const job: ActionJob = actionJobSchema.parse({
+      deadline,
       actionId,
       incidentId: input.incidentId,
       tool: input.tool,
@@ -44,7 +46,9 @@ export class ActionClient {
       return {
         actionId,
         decision: timedOut ? 'unknown_outcome' : 'failed',
-        reason: timedOut ? `no decision from the executor within ${this.timeoutMs} ms` : message,
+        reason: timedOut
+          ? `no decision from the executor within ${this.timeoutMs} ms; it refuses the action after ${deadline}, and reports it if it was already running`
+          : message,
         durationMs: 0,
       };
     }

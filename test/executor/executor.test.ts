@@ -305,6 +305,39 @@ describe('validation', () => {
   });
 });
 
+describe('deadlines', () => {
+  it('refuses an action whose requester already stopped waiting, and runs nothing', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+    const deadline = new Date(Date.now() - 1_000).toISOString();
+    const outcome = await h.submit({ incidentId, tool: 'restart_service', args: restart(), deadline });
+    expect(outcome).toMatchObject({
+      decision: 'blocked',
+      reason: `stale: agent stopped waiting at ${deadline}; not run`,
+    });
+    expect(h.runs()).toEqual([]);
+  });
+
+  it('reports an action that was still running when its deadline passed', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'DBConnectionPoolExhausted', service: 'db' });
+    // restart_db_pool runs the `slow` fixture: about a second, longer than this deadline.
+    const deadline = new Date(Date.now() + 400).toISOString();
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_db_pool',
+      args: { service: 'db', reason: 'pool' },
+      deadline,
+    });
+    expect(outcome.decision).toBe('executed');
+    expect(h.runs()).toEqual(['slow db']);
+    const notices = (await jobsIn(QUEUE.notifications)).filter(
+      (n) => n.data.eventId === `late-${outcome.actionId}`,
+    );
+    expect(notices).toHaveLength(1);
+    expect(notices[0]?.data).toMatchObject({ event: 'action', severity: 'warning', incidentId });
+    expect(String(notices[0]?.data.text)).toContain('it ended executed');
+  });
+});
+
 describe('idempotency', () => {
   it('runs an action once when two executors race on the same action id', async () => {
     await h.startAnother();
