@@ -17,7 +17,9 @@ commands:
   approve <id> [--by NAME] [--comment TEXT]
   deny <id> [--by NAME] [--comment TEXT]
   pause [--by NAME] | resume           kill switch for all automation
-  status                               automation state
+  status                               kill switch, execution mode and circuit breaker
+  breaker reset --reason TEXT [--by NAME]
+                                       close the circuit breaker (audited, with who and why)
   audit verify                         verify the executor's hash-chained audit log
   fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
 
@@ -25,6 +27,27 @@ options:
   --url URL     ingest base URL (env HERMES_URL, default http://127.0.0.1:8080)
   --json        machine-readable output
 env: ADMIN_TOKEN for the API, INGEST_TOKEN for fire`;
+
+interface AutomationView {
+  paused: boolean;
+  by?: string;
+  at?: string;
+  mode: 'live' | 'dry-run' | null;
+  breaker: { state: string; openedAt?: string; reopenAt?: string };
+}
+
+function describeAutomation(view: AutomationView): string {
+  const breaker = view.breaker;
+  return [
+    `automation: ${view.paused ? `PAUSED by ${view.by} at ${view.at}` : 'running'}`,
+    `mode:       ${view.mode ?? 'unknown (no executor has started)'}`,
+    `breaker:    ${breaker.state.replace('_', '-')}${
+      breaker.state === 'open' && breaker.reopenAt
+        ? ` (state changes refused until ${breaker.reopenAt}; hermes breaker reset --reason … to close it)`
+        : ''
+    }`,
+  ].join('\n');
+}
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,6 +58,7 @@ const { values, positionals } = parseArgs({
     limit: { type: 'string' },
     by: { type: 'string', default: process.env.USER ?? 'cli' },
     comment: { type: 'string' },
+    reason: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -185,8 +209,22 @@ async function main(): Promise<void> {
       return;
     }
     case 'status': {
-      const json = (await call('GET', '/api/automation')) as { paused: boolean; by?: string; at?: string };
-      output(json, () => (json.paused ? `paused by ${json.by} at ${json.at}` : 'automation running'));
+      const json = (await call('GET', '/api/automation')) as AutomationView;
+      output(json, () => describeAutomation(json));
+      return;
+    }
+    case 'breaker': {
+      if (arg !== 'reset' || !values.reason)
+        throw new CliError('usage: hermes breaker reset --reason "why it is safe to act again" [--by NAME]');
+      const json = (await call('POST', '/api/automation/breaker/reset', {
+        by: values.by,
+        reason: values.reason,
+      })) as AutomationView & { reset: boolean };
+      output(json, () =>
+        json.reset
+          ? `circuit breaker closed by ${values.by}\n${describeAutomation(json)}`
+          : 'reset requested; no executor has carried it out yet (is one running?)',
+      );
       return;
     }
     case 'audit': {

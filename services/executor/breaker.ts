@@ -130,6 +130,13 @@ export class CircuitBreaker {
     await this.redis.eval(SUCCESS_LUA, 2, this.stateKey, this.failuresKey);
   }
 
+  /** A human closes the breaker: its state and its counted failures are forgotten. */
+  async reset(): Promise<{ was: string }> {
+    const was = (await this.redis.hget(this.stateKey, 'state')) ?? 'closed';
+    await this.redis.del(this.stateKey, this.failuresKey);
+    return { was };
+  }
+
   async state(): Promise<{ state: string; openedAt?: number }> {
     const raw = await this.redis.hgetall(this.stateKey);
     return { state: raw.state ?? 'closed', ...(raw.openedAt ? { openedAt: Number(raw.openedAt) } : {}) };

@@ -3,7 +3,7 @@ import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { AutomationControl } from '../../shared/control.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { keyspace } from '../../shared/keys.js';
+import { dryRunKeys, keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
@@ -11,7 +11,12 @@ import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
-import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import {
+  type ActionJob,
+  breakerResetJobSchema,
+  type NotificationJob,
+  type TriageJob,
+} from '../../shared/schemas/jobs.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
@@ -53,6 +58,8 @@ export async function startExecutor(
   );
 
   const keys = keyspace(env.HERMES_PREFIX);
+  // Dry-run keeps its own limits, breaker and replica counts: promoting to live starts clean.
+  const accounting = env.EXECUTION_MODE === 'dry-run' ? dryRunKeys(keys) : keys;
   const command = createRedis(env, 'command');
   const blocking = createRedis(env, 'blocking');
   const connections = [command, blocking];
@@ -67,7 +74,7 @@ export async function startExecutor(
   const incidents = new IncidentStore(command, keys);
   const approvals = new ApprovalStore(command, keys);
   const audit = new AuditLog(command, keys, env.AUDIT_MAX_ENTRIES);
-  const breaker = new CircuitBreaker(command, keys, policy.breaker);
+  const breaker = new CircuitBreaker(command, accounting, policy.breaker);
   const metrics = createMetrics('executor');
   const outbox = new NotificationOutbox(command, keys, notifications);
   const processor = new ActionProcessor({
@@ -78,9 +85,9 @@ export async function startExecutor(
     incidents,
     control: new AutomationControl(command, keys),
     claims: new ActionClaims(command, keys),
-    limiter: new RateLimiter(command, keys),
+    limiter: new RateLimiter(command, accounting),
     breaker,
-    replicas: new ReplicaCounts(command, keys),
+    replicas: new ReplicaCounts(command, accounting),
     approvalFlow: new ApprovalFlow(approvals, incidents, outbox, env.APPROVAL_TTL_SECONDS),
     recorder: new DecisionRecorder(incidents, audit, metrics, logger, env.EXECUTION_MODE, (tool) =>
       Boolean(policy.tool(tool)),
@@ -92,9 +99,28 @@ export async function startExecutor(
     processor.countFailure(incidentId, member),
   );
 
+  const resetBreaker = async (raw: unknown) => {
+    const parsed = breakerResetJobSchema.safeParse(raw);
+    if (!parsed.success) return { reset: false, reason: 'invalid breaker_reset job' };
+    const { was } = await breaker.reset();
+    await audit.append({
+      at: new Date().toISOString(),
+      event: 'breaker_reset',
+      mode: env.EXECUTION_MODE,
+      by: parsed.data.by,
+      reason: parsed.data.reason,
+      was,
+    });
+    logger.warn({ by: parsed.data.by, reason: parsed.data.reason, was }, 'circuit breaker closed by a human');
+    return { reset: true, was };
+  };
   const worker = new Worker(
     QUEUE.actions,
-    async (job: Job) => (job.name === 'feedback' ? feedback.handle(job.data) : processor.handle(job.data)),
+    async (job: Job) => {
+      if (job.name === 'feedback') return feedback.handle(job.data);
+      if (job.name === 'breaker_reset') return resetBreaker(job.data);
+      return processor.handle(job.data);
+    },
     { connection: blocking, prefix: keys.bullPrefix, concurrency: env.EXECUTOR_CONCURRENCY },
   );
   worker.on('error', (error) => logger.error({ err: error.message }, 'executor worker error'));

@@ -15,19 +15,24 @@ import type { Metrics } from '../../shared/metrics.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { approvalDecisionBodySchema } from '../../shared/schemas/approval.js';
 import { incidentStatusSchema } from '../../shared/schemas/incident.js';
+import { breakerResetJobSchema } from '../../shared/schemas/jobs.js';
 import { incidentTargets } from '../../shared/targets/incident-targets.js';
 import type { Targets } from '../../shared/targets/targets.js';
 import { verifyAuditChain } from '../executor/audit.js';
 import { requireToken } from './auth.js';
+import { requestBreakerReset } from './breaker-reset.js';
 import type { IngestEnv } from './env.js';
 import { failureReply } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
+import { AutomationStatusReader } from './ui/automation-status.js';
 
 export interface IngestAppDeps {
   env: IngestEnv;
   redis: RedisConnection;
   keys: Keyspace;
   incidents: IncidentStore;
+  /** The executor's queue: approvals and breaker resets are carried out by it. */
+  actions: Queue;
   /** Where incidents are (TARGETS_FILE), or why that is unknown. */
   targets: Targets | Error;
   approvals: ApprovalStore;
@@ -105,7 +110,19 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     });
   }
 
-  app.get('/api/automation', admin, async (c) => c.json(await deps.control.isPaused()));
+  const status = new AutomationStatusReader(deps.redis, deps.keys, deps.control);
+  const automation = async () => {
+    const { paused, mode, breaker } = await status.read();
+    return { ...paused, mode: mode?.mode ?? null, breaker };
+  };
+  app.get('/api/automation', admin, async (c) => c.json(await automation()));
+  app.post('/api/automation/breaker/reset', admin, async (c) => {
+    const body = breakerResetJobSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
+    const { done } = await requestBreakerReset(deps.actions, body.data);
+    logger.warn({ by: body.data.by, reason: body.data.reason, done }, 'circuit breaker reset requested');
+    return c.json({ reset: done, ...(await automation()) }, done ? 200 : 202);
+  });
   app.post('/api/automation/pause', admin, async (c) => {
     const body = pauseBodySchema.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);

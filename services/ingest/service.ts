@@ -83,6 +83,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   const app = createIngestApp({
     env,
     targets,
+    actions: actionQueue,
     redis,
     keys,
     incidents,

@@ -46,6 +46,11 @@ export const actionJobSchema = z.object({
   requestedBy: requesterSchema,
   approvalId: idSchema.optional(),
   approvalRequest: approvalRequestSchema.optional(),
+  /**
+   * When the requester stops waiting for the decision: after it the executor refuses to run the
+   * action, and an action that was already running when it passed is reported to humans.
+   */
+  deadline: z.iso.datetime().optional(),
 });
 export type ActionJob = z.infer<typeof actionJobSchema>;
 
@@ -60,6 +65,16 @@ export const actionFeedbackJobSchema = z.object({
   detail: z.string().max(2_000).optional(),
 });
 export type ActionFeedbackJob = z.infer<typeof actionFeedbackJobSchema>;
+
+/**
+ * ingest → executor, job name `breaker_reset` on the actions queue: a human closes the circuit
+ * breaker. Only the executor writes its state and the audit chain, so ingest asks it to.
+ */
+export const breakerResetJobSchema = z.object({
+  by: z.string().regex(/^[A-Za-z0-9_.@+-]{1,100}$/, 'by is a name of [A-Za-z0-9_.@+-]'),
+  reason: z.string().min(1).max(2_000),
+});
+export type BreakerResetJob = z.infer<typeof breakerResetJobSchema>;
 
 /** executor → requester: the job's return value. */
 export const actionOutcomeSchema = z.object({

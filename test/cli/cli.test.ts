@@ -42,7 +42,17 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   await hermes('pause', '--by', 'alice');
   expect(JSON.parse((await hermes('status', '--json')).stdout)).toMatchObject({ paused: true, by: 'alice' });
   await hermes('resume');
-  expect((await hermes('status')).stdout.trim()).toBe('automation running');
+  const status = (await hermes('status')).stdout;
+  expect(status).toMatch(/^automation: running$/m);
+  expect(status).toMatch(/^mode: +unknown \(no executor has started\)$/m);
+  expect(status).toMatch(/^breaker: +closed$/m);
+  await t.redis.hset(t.keys.exec('breaker'), 'state', 'open', 'reopenAt', Date.now() + 60_000);
+  expect((await hermes('status')).stdout).toMatch(
+    /^breaker: +open \(state changes refused until .*hermes breaker reset/m,
+  );
+  await expect(hermes('breaker', 'reset')).rejects.toMatchObject({
+    stderr: expect.stringMatching(/usage: hermes breaker reset --reason/),
+  });
 });
 
 it('verifies the audit chain and exits 2 when it has been tampered with', async () => {

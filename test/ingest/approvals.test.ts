@@ -209,3 +209,45 @@ describe('a decision whose deciding process died before its consequences', () =>
     expect(await h.approvals.unsettled()).toEqual([]);
   });
 });
+
+it('shows the circuit breaker and lets an admin close it, audited with who and why', async () => {
+  const breakerKey = h.t.keys.exec('breaker');
+  await h.t.redis.hset(breakerKey, 'state', 'open', 'openedAt', Date.now(), 'reopenAt', Date.now() + 600_000);
+  await h.t.redis.zadd(h.t.keys.exec('breaker:failures'), Date.now(), 'failed:x');
+  const before = await (await fetch(`${ingest.url}/api/automation`, { headers: admin })).json();
+  expect(before).toMatchObject({ paused: false, mode: 'live', breaker: { state: 'open' } });
+
+  const missingReason = await fetch(`${ingest.url}/api/automation/breaker/reset`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ by: 'dana' }),
+  });
+  expect(missingReason.status).toBe(400);
+
+  const reset = await fetch(`${ingest.url}/api/automation/breaker/reset`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ by: 'dana', reason: 'payments DB back after maintenance' }),
+  });
+  expect(reset.status).toBe(200);
+  expect(await reset.json()).toMatchObject({ reset: true, breaker: { state: 'closed' } });
+  expect(await h.t.redis.zcard(h.t.keys.exec('breaker:failures'))).toBe(0);
+  const entries = (await h.t.redis.xrange(h.t.keys.audit, '-', '+')) as [string, string[]][];
+  const audited = entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}'));
+  expect(audited).toContainEqual(
+    expect.objectContaining({
+      event: 'breaker_reset',
+      by: 'dana',
+      reason: 'payments DB back after maintenance',
+      was: 'open',
+    }),
+  );
+  // Every state change runs again.
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+  const outcome = await h.submit({
+    incidentId,
+    tool: 'restart_service',
+    args: { service: 'api', host: 'app-server-01', reason: 'x' },
+  });
+  expect(outcome.decision).toBe('executed');
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AutomationControl } from '../../../shared/control.js';
-import type { Keyspace } from '../../../shared/keys.js';
+import { dryRunKeys, type Keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import { type AuditVerification, verifyAuditChain } from '../../executor/audit.js';
 
@@ -35,8 +35,8 @@ export class AutomationStatusReader {
   ) {}
 
   async read(): Promise<AutomationStatus> {
-    const [paused, mode, breaker] = await Promise.all([this.control.isPaused(), this.mode(), this.breaker()]);
-    return { paused, mode, breaker };
+    const [paused, mode] = await Promise.all([this.control.isPaused(), this.mode()]);
+    return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live') };
   }
 
   verifyAudit(): Promise<AuditVerification> {
@@ -48,10 +48,11 @@ export class AutomationStatusReader {
     return parsed.success ? parsed.data : null;
   }
 
-  // The hash CircuitBreaker (services/executor/breaker.ts) keeps; an open breaker past reopenAt lets
-  // the next action through as a half-open probe.
-  private async breaker(): Promise<BreakerView> {
-    const parsed = breakerHashSchema.safeParse(await this.redis.hgetall(this.keys.exec('breaker')));
+  // The hash CircuitBreaker (services/executor/breaker.ts) keeps, in the running mode's own
+  // accounting; an open breaker past reopenAt lets the next action through as a half-open probe.
+  private async breaker(mode: 'live' | 'dry-run'): Promise<BreakerView> {
+    const keys = mode === 'dry-run' ? dryRunKeys(this.keys) : this.keys;
+    const parsed = breakerHashSchema.safeParse(await this.redis.hgetall(keys.exec('breaker')));
     if (!parsed.success) return { state: 'unknown' };
     const { state, openedAt, reopenAt } = parsed.data;
     return {

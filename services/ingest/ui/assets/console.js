@@ -76,20 +76,28 @@ async function refreshAll() {
 }
 
 async function post(button) {
+  // data-confirm: ask first; data-reason: ask why (sent as `reason`; cancelling sends nothing).
+  if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+  const body = { by: user };
+  if (button.dataset.reason) {
+    const reason = window.prompt(button.dataset.reason);
+    if (!reason?.trim()) return;
+    body.reason = reason.trim();
+  }
   button.disabled = true;
   try {
     const response = await fetch(button.dataset.post, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-      body: JSON.stringify({ by: user }),
+      body: JSON.stringify(body),
     });
     if (response.status === 401) return sessionExpired();
-    const body = await response.json().catch(() => ({}));
+    const answer = await response.json().catch(() => ({}));
     if (!response.ok)
-      return say(`${button.textContent.trim()} failed: ${body.error ?? response.status}`, true);
-    const decided = body.approval?.decidedBy ? ` by ${body.approval.decidedBy}` : '';
-    const paused = body.paused ? ` by ${body.by}` : '';
+      return say(`${button.textContent.trim()} failed: ${answer.error ?? response.status}`, true);
+    const decided = answer.approval?.decidedBy ? ` by ${answer.approval.decidedBy}` : '';
+    const paused = answer.paused ? ` by ${answer.by}` : '';
     say(`${button.dataset.done}${decided || paused}.`);
     await refreshAll();
   } catch (error) {

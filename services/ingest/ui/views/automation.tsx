@@ -23,6 +23,7 @@ export function AutomationPanel(props: { status: AutomationStatus }) {
                 type="button"
                 class="danger"
                 data-post="/api/automation/pause"
+                data-confirm="Pause all automation? The executor will refuse every state change until someone resumes it."
                 data-done="Automation paused"
               >
                 Pause automation
@@ -50,6 +51,19 @@ export function AutomationPanel(props: { status: AutomationStatus }) {
           <strong>{breaker.state.replace('_', '-')}</strong>
           {breaker.state === 'open' && breaker.reopenAt && (
             <span class="muted"> (actions blocked until {breaker.reopenAt})</span>
+          )}
+          {breaker.state !== 'closed' && (
+            <>
+              {' '}
+              <button
+                type="button"
+                data-post="/api/automation/breaker/reset"
+                data-reason="Why close the circuit breaker? (recorded in the audit trail)"
+                data-done="Circuit breaker closed"
+              >
+                Close the breaker
+              </button>
+            </>
           )}
         </dd>
       </div>
