@@ -8,6 +8,11 @@ export const triageEnvSchema = baseEnvSchema.extend({
   PLANNER: z.enum(['auto', 'llm', 'runbook']).default('auto'),
   PROMETHEUS_URL: optionalUrl,
   TRIAGE_CONCURRENCY: envInt(4, 1),
+  /**
+   * How long a triage worker's job lock lasts, and how often stalled jobs (a worker that died) are
+   * looked for; also how often incidents whose triage job ended without moving them are failed.
+   */
+  TRIAGE_LOCK_SECONDS: envInt(30, 1),
   TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
   RUNBOOKS_FILE: z.string().min(1).default('config/runbooks.yaml'),
   DIAGNOSIS_ALLOWLIST_FILE: z.string().min(1).default('config/diagnosis-allowlist.yaml'),

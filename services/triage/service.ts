@@ -4,6 +4,7 @@ import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
+import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
@@ -17,6 +18,7 @@ import { LlmPlanner } from './planners/llm.js';
 import { RunbookPlanner } from './planners/runbook.js';
 import { loadRunbooks } from './planners/runbooks.js';
 import { ShutdownError } from './planners/types.js';
+import { sweepStuckIncidents } from './stuck-incidents.js';
 import { loadAllowlist } from './tools/diagnosis.js';
 import { FileLogSource, parseLogSources } from './tools/logs.js';
 import { PrometheusClient } from './tools/prometheus.js';
@@ -54,6 +56,8 @@ export async function startTriage(
   await waitForRedis(command, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
 
   const store = new IncidentStore(command, keys);
+  const lockMs = env.TRIAGE_LOCK_SECONDS * 1000;
+  const triageQueue = createQueue(QUEUE.triage, command, keys.bullPrefix);
   const actionQueue = createQueue(QUEUE.actions, command, keys.bullPrefix);
   const notifications = createQueue(QUEUE.notifications, command, keys.bullPrefix);
   const actionEvents = createQueueEvents(QUEUE.actions, eventsConnection, keys.bullPrefix);
@@ -140,9 +144,34 @@ export async function startTriage(
         throw error;
       }
     },
-    { connection: blocking, prefix: keys.bullPrefix, concurrency: env.TRIAGE_CONCURRENCY },
+    {
+      connection: blocking,
+      prefix: keys.bullPrefix,
+      concurrency: env.TRIAGE_CONCURRENCY,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+    },
   );
   worker.on('error', (error) => logger.error({ err: error.message }, 'triage worker error'));
+  // A job can end without its processor running to the end: stalled too often (its workers died),
+  // or failed for good. The incident must still leave "diagnosing" and reach a human.
+  worker.on('failed', (job, error) => {
+    const payload = triageJobSchema.safeParse(job?.data);
+    if (!job || !payload.success) return;
+    const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    investigator
+      .markFailed(payload.data.incidentId, error)
+      .catch((err: Error) =>
+        logger.error({ err: err.message, jobId: job.id }, 'could not mark incident failed'),
+      );
+  });
+  const stuck = startPeriodic(
+    () => sweepStuckIncidents(store, triageQueue, 2 * lockMs, (id, why) => investigator.markFailed(id, why)),
+    lockMs,
+    logger,
+    'stuck incident sweep',
+  );
   await worker.waitUntilReady();
   logger.info({ concurrency: env.TRIAGE_CONCURRENCY, planner: env.PLANNER }, 'triage worker started');
 
@@ -150,9 +179,10 @@ export async function startTriage(
     async close() {
       // Running investigations stop at their next step and go back to the queue for a retry.
       shutdown.abort();
+      await stuck.stop();
       await worker.close();
       await actionEvents.close();
-      await Promise.all([actionQueue.close(), notifications.close()]);
+      await Promise.all([actionQueue.close(), notifications.close(), triageQueue.close()]);
       targetReads.close();
       for (const connection of connections) connection.disconnect();
     },

@@ -6,6 +6,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import type { ActionJob, NotificationJob } from '../../shared/schemas/jobs.js';
+import { delayed, startFakeOpenAI, text } from '../support/fake-openai.js';
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually, type TestRedis } from '../support/redis.js';
@@ -191,4 +192,95 @@ describe.concurrent('kill -9', () => {
     // The orphaned first run may still finish by itself; it was never started a second time.
     expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual(['start payments']);
   }, 150_000);
+});
+
+describe('a triage job that cannot finish', () => {
+  it('killed twice mid-investigation: BullMQ gives up on the stalled job, the incident fails and humans are told', async ({
+    onTestFinished,
+  }) => {
+    const cleanups: Cleanups = [];
+    onTestFinished(() => runCleanups(cleanups));
+    const w = await world('stalled', cleanups);
+    // A model that never answers in time: each triage process hangs in the investigation until killed.
+    const model = await startFakeOpenAI(() => delayed(120_000, text('too late')));
+    cleanups.push(() => model.close());
+    const triageEnv = {
+      PLANNER: 'llm',
+      HERMES_BASE_URL: model.url,
+      HERMES_MODEL: 'fake-hermes',
+      LLM_REQUEST_TIMEOUT_MS: '120000',
+      LLM_WALL_CLOCK_SECONDS: '300',
+      LLM_MAX_RETRIES: '0',
+      TRIAGE_LOCK_SECONDS: '2',
+    };
+    const id = await openIncident(w.t, { alertname: 'ServiceDown', service: 'checkout' });
+    for (let kill = 1; kill <= 2; kill++) {
+      const worker = await w.start('triage', triageEnv);
+      await eventually(async () => model.requests.length >= kill, `investigation ${kill} to start`, 30_000);
+      await worker.crash();
+      expect(await w.store.getStatus(id)).toBe('diagnosing');
+    }
+    // The next worker finds the job stalled past BullMQ's limit and fails it; the incident follows.
+    await w.start('triage', triageEnv);
+    const incident = await eventually(
+      async () => {
+        const found = await w.store.get(id);
+        return found?.status === 'failed' ? found : undefined;
+      },
+      'the incident to fail',
+      60_000,
+    );
+    expect(incident.timeline.at(-1)?.message).toMatch(
+      /^triage failed: job stalled more than allowable limit/,
+    );
+    const notifications = createQueue<NotificationJob>(QUEUE.notifications, w.t.redis, w.t.keys.bullPrefix);
+    cleanups.push(() => notifications.close());
+    const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'completed']);
+    expect(jobs.map((j) => j.data).filter((n) => n.incidentId === id && n.event === 'failed')).toHaveLength(
+      1,
+    );
+  }, 120_000);
+
+  it('removed from the queue mid-investigation: the sweep fails the incident and humans are told', async ({
+    onTestFinished,
+  }) => {
+    const cleanups: Cleanups = [];
+    onTestFinished(() => runCleanups(cleanups));
+    const w = await world('removed', cleanups);
+    const model = await startFakeOpenAI(() => delayed(120_000, text('too late')));
+    cleanups.push(() => model.close());
+    const worker = await w.start('triage', {
+      PLANNER: 'llm',
+      HERMES_BASE_URL: model.url,
+      HERMES_MODEL: 'fake-hermes',
+      LLM_REQUEST_TIMEOUT_MS: '120000',
+      LLM_MAX_RETRIES: '0',
+      TRIAGE_LOCK_SECONDS: '1',
+    });
+    const id = await openIncident(w.t, { alertname: 'ServiceDown', service: 'checkout' });
+    await eventually(async () => model.requests.length >= 1, 'the investigation to start', 30_000);
+    // An operator removes the job (Bull Board's "clean"): kill the worker holding it first.
+    await worker.crash();
+    const triage = createQueue(QUEUE.triage, w.t.redis, w.t.keys.bullPrefix);
+    cleanups.push(() => triage.close());
+    await eventually(
+      async () =>
+        (await triage.getJobState(`triage-${id}`)) === 'active' &&
+        (await triage.remove(`triage-${id}`)) === 1,
+      'the job to be removable',
+      30_000,
+    );
+    await w.start('triage', { TRIAGE_LOCK_SECONDS: '1' });
+    const incident = await eventually(
+      async () => {
+        const found = await w.store.get(id);
+        return found?.status === 'failed' ? found : undefined;
+      },
+      'the sweep to fail the incident',
+      30_000,
+    );
+    expect(incident.timeline.at(-1)?.message).toBe(
+      'triage failed: its triage job was removed from the queue while the incident was still diagnosing',
+    );
+  }, 90_000);
 });
