@@ -83,7 +83,7 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
       actionId: randomId('act'),
       incidentId: incidents[i % SERVICES] as string,
       tool: 'restart_service',
-      args: { service: `svc-${i % SERVICES}`, host: `node-${i % 7}`, reason: 'bench' },
+      args: { service: `svc-${i % SERVICES}`, host: 'app-server-01', reason: 'bench' },
       requestedBy: 'agent',
     });
 
@@ -156,6 +156,7 @@ function inProcessExecutor(
   const outbox = new NotificationOutbox(redis, keys, notifications);
   return new ActionProcessor({
     policy,
+    logger: createLogger('executor-bench', 'silent'),
     placer: new ActionPlacer(targets, incidents),
     backends: new TargetBackends(policy, targets, local, new SshPool()),
     mode: 'dry-run',

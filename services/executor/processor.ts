@@ -1,6 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { AutomationControl } from '../../shared/control.js';
+import { untilStored } from '../../shared/durably.js';
 import type { IncidentStore } from '../../shared/incidents.js';
+import type { Logger } from '../../shared/logger.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import {
   type ActionJob,
@@ -36,6 +38,7 @@ export interface ProcessorDeps {
   replicas: ReplicaCounts;
   approvalFlow: ApprovalFlow;
   recorder: DecisionRecorder;
+  logger: Logger;
   /** Carries the breaker-open page. */
   outbox: NotificationOutbox;
   triage: Queue<TriageJob>;
@@ -77,9 +80,18 @@ export class ActionProcessor {
     const late = ranAfterDeadline(job, outcome);
     // Finished before recorded: a concurrent duplicate that recorded `unknown_outcome` re-reads the
     // claim afterwards, so whichever order they interleave in, the executed record is written last.
-    await this.deps.claims.finish(job.actionId, outcome);
+    await untilStored(
+      () => this.deps.claims.finish(job.actionId, outcome),
+      `the claim of ${job.actionId}`,
+      this.deps.logger,
+    );
     await this.deps.recorder.record(job, outcome);
-    if (late) await this.deps.outbox.deliver(lateNotice(job, outcome));
+    if (late)
+      await untilStored(
+        () => this.deps.outbox.deliver(lateNotice(job, outcome)),
+        `the late notice of ${job.actionId}`,
+        this.deps.logger,
+      );
     if (job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run')) {
       await this.deps.triage.add(
         'triage',
@@ -228,14 +240,20 @@ export class ActionProcessor {
     } catch (error) {
       result = { ok: false, decision: 'failed', reason: (error as Error).message };
     }
+    // From here on something happened on the target: its bookkeeping must survive a Redis blip.
+    const durably = (what: string, write: () => Promise<unknown>) =>
+      untilStored(write, `${what} after ${job.actionId}`, this.deps.logger);
     if (result.ok) {
-      await this.deps.breaker.recordSuccess();
+      await durably('the breaker', () => this.deps.breaker.recordSuccess());
       if (this.deps.policy.tool(toolName)?.scale)
-        await this.deps.replicas.set(String(args.service), args.replicas as number);
+        await durably('the replica count', () =>
+          this.deps.replicas.set(String(args.service), args.replicas as number),
+        );
       return { decision: 'executed', reason: `ran: ${operation}`, result: result.result };
     }
     // A refusal ran nothing on the target: it is reported, not counted as a failed fix.
-    if (result.decision !== 'blocked') await this.countFailure(job.incidentId, `failed:${job.actionId}`);
+    if (result.decision !== 'blocked')
+      await durably('the failure count', () => this.countFailure(job.incidentId, `failed:${job.actionId}`));
     return { decision: result.decision, reason: result.reason, result: result.result };
   }
 

@@ -1,3 +1,4 @@
+import { untilStored } from '../../shared/durably.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
@@ -15,25 +16,33 @@ export class DecisionRecorder {
     private readonly knownTool: (tool: string) => boolean,
   ) {}
 
+  /**
+   * Each part is retried until stored: a decision is a fact (an action may have run), and a Redis
+   * blip must not leave the incident and the audit trail without it.
+   */
   async record(job: ActionJob, outcome: ActionOutcome): Promise<void> {
     const at = new Date().toISOString();
+    const durably = <T>(what: string, write: () => Promise<T>) =>
+      untilStored(write, `${what} of ${job.actionId}`, this.logger);
     // The incident's records and the audit chain are independent writes: made concurrently.
     await Promise.all([
-      this.recordOnIncident(job, outcome, at),
-      this.audit.append({
-        at,
-        event: 'action',
-        mode: this.mode,
-        actionId: job.actionId,
-        incidentId: job.incidentId,
-        tool: job.tool,
-        args: job.args,
-        requestedBy: job.requestedBy,
-        approvalId: outcome.approvalId ?? job.approvalId ?? null,
-        decision: outcome.decision,
-        reason: outcome.reason ?? null,
-        durationMs: outcome.durationMs,
-      }),
+      durably('the incident record', () => this.recordOnIncident(job, outcome, at)),
+      durably('the audit entry', () =>
+        this.audit.append({
+          at,
+          event: 'action',
+          mode: this.mode,
+          actionId: job.actionId,
+          incidentId: job.incidentId,
+          tool: job.tool,
+          args: job.args,
+          requestedBy: job.requestedBy,
+          approvalId: outcome.approvalId ?? job.approvalId ?? null,
+          decision: outcome.decision,
+          reason: outcome.reason ?? null,
+          durationMs: outcome.durationMs,
+        }),
+      ),
     ]);
     this.metrics.actions.inc({
       tool: this.knownTool(job.tool) ? job.tool : 'unlisted',

@@ -79,6 +79,7 @@ export async function startExecutor(
   const outbox = new NotificationOutbox(command, keys, notifications);
   const processor = new ActionProcessor({
     policy,
+    logger,
     placer: new ActionPlacer(targets, incidents),
     backends,
     mode: env.EXECUTION_MODE,

@@ -43,12 +43,13 @@ export class ActionClient {
     } catch (error) {
       const message = (error as Error).message;
       const timedOut = /timed out/i.test(message);
+      // Either way the executor may have acted: the outcome is unknown, never "nothing was run".
       return {
         actionId,
-        decision: timedOut ? 'unknown_outcome' : 'failed',
+        decision: 'unknown_outcome',
         reason: timedOut
           ? `no decision from the executor within ${this.timeoutMs} ms; it refuses the action after ${deadline}, and reports it if it was already running`
-          : message,
+          : `the executor's answer was lost (${message}); the action may have run: see the incident's actions`,
         durationMs: 0,
       };
     }

@@ -149,6 +149,14 @@ export class Investigator {
     const executed = fixes.filter((f) => f.decision === 'executed');
     if (executed.length === 0) {
       if (fixes.length > 0) return this.reportDryRun(incident, fixes.map(wouldHave), result.summary, 'alert');
+      const unknown = result.calls.filter((call) => call.outcome?.decision === 'unknown_outcome');
+      if (unknown.length > 0)
+        return this.escalate(
+          incident,
+          `Hermes cannot tell whether ${unknown
+            .map((call) => `${call.tool} (${call.outcome?.reason ?? 'no answer'})`)
+            .join('; ')} ran. Check the target before acting. ${result.summary}`,
+        );
       const why = result.kind === 'exhausted' ? `stopped: ${result.summary}` : result.summary;
       return this.escalate(incident, `No fix was applied. ${why}`);
     }

@@ -137,6 +137,7 @@ export async function startExecutorHarness(
   };
   const executor = await start();
   const connection = new Redis(t.url, { maxRetriesPerRequest: null });
+  connection.on('error', () => undefined);
   const actions = new Queue(QUEUE.actions, { connection, prefix: t.keys.bullPrefix });
   const events = new QueueEvents(QUEUE.actions, { connection: { url: t.url }, prefix: t.keys.bullPrefix });
   await events.waitUntilReady();
