@@ -189,11 +189,36 @@ describe('incident console in headless Chromium', () => {
     expect(await automation.textContent()).toMatch(/Circuit breaker\s*closed/);
     expect(await page.locator('#live-audit').textContent()).toMatch(/Audit chain verified: [1-9]\d* entries/);
 
+    // Pausing asks first: dismissing the question changes nothing, accepting it pauses.
+    page.once('dialog', (dialog) => dialog.dismiss());
     await page.getByRole('button', { name: 'Pause automation' }).click();
+    expect(await t.redis.get(t.keys.paused)).toBeNull();
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void dialog.accept();
+      }),
+    );
+    await page.getByRole('button', { name: 'Pause automation' }).click();
+    expect(await asked).toMatch(/^Pause all automation\?/);
     await automation.getByText('Paused').waitFor(WAIT);
     expect(await automation.textContent()).toContain('by alice');
     expect(JSON.parse((await t.redis.get(t.keys.paused)) ?? '{}')).toMatchObject({ by: 'alice' });
     await page.getByRole('button', { name: 'Resume automation' }).waitFor(WAIT);
+
+    // An open breaker shows with a button that asks why, then closes it through the executor.
+    await t.redis.hset(t.keys.exec('dry-run:breaker'), 'state', 'open', 'reopenAt', Date.now() + 600_000);
+    const close = page.getByRole('button', { name: 'Close the breaker' });
+    await close.waitFor(WAIT);
+    page.once('dialog', (dialog) => void dialog.accept('checked the payments hosts'));
+    await close.click();
+    await expect
+      .poll(() => automation.textContent(), { timeout: 15_000 })
+      .toMatch(/Circuit breaker\s*closed/);
+    const audit = (await t.redis.xrange(t.keys.audit, '-', '+')) as [string, string[]][];
+    expect(audit.map(([, f]) => f[f.indexOf('data') + 1] ?? '').join('\n')).toContain(
+      '"reason":"checked the payments hosts"',
+    );
   });
 
   it('makes a storm stand out and filters by level', async () => {
