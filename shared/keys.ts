@@ -13,7 +13,8 @@ export function keyspace(prefix = 'hermes') {
     incident: (id: string) => `${p}:inc:${id}`,
     incidentState: (id: string) => `${p}:inc:${id}:state`,
     incidentTimeline: (id: string) => `${p}:inc:${id}:timeline`,
-    incidentActions: (id: string) => `${p}:inc:${id}:actions`,
+    /** An incident's action records: outside `inc:*`, so only the executor may write them (ACL). */
+    incidentActions: (id: string) => `${p}:act:${id}`,
     incidentAlerts: (id: string) => `${p}:inc:${id}:alerts`,
     incidentIndex: `${p}:incidents`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,

@@ -144,6 +144,12 @@ describe('config/redis-acl', () => {
     );
   });
 
+  it('keeps ingest out of action records: only the executor writes what was decided', async () => {
+    const ingest = connect('ingest');
+    await expect(ingest.hset(keys.incidentActions(incidentId), 'act-forged', '{}')).rejects.toThrow(/NOPERM/);
+    await expect(ingest.del(keys.incidentActions(incidentId))).rejects.toThrow(/NOPERM/);
+  });
+
   it('keeps the executor out of incident cores and ingest state', async () => {
     const executor = connect('executor');
     await expect(executor.hset(keys.incident(incidentId), 'level', '1')).rejects.toThrow(/NOPERM/);
