@@ -36,6 +36,14 @@ interface AutomationView {
   breaker: { state: string; openedAt?: string; reopenAt?: string };
 }
 
+function describeWhere(incident: Partial<IncidentTargets>): string {
+  const places = (incident.targets ?? []).map((t) => t.description);
+  const unplaced = incident.unplaced ?? [];
+  if (places.length === 0)
+    return `no target, fixes are refused${unplaced.length ? ` (${unplaced.join('; ')})` : ''}`;
+  return [...places, ...unplaced.map((reason) => `and no target for some alerts: ${reason}`)].join('; ');
+}
+
 function describeAutomation(view: AutomationView): string {
   const breaker = view.breaker;
   return [
@@ -157,11 +165,7 @@ async function main(): Promise<void> {
         [
           `${incident.id}  level ${incident.level}  ${incident.status}  ${incident.alertname} on ${incident.instance || incident.service}`,
           `alerts: ${incident.alertCount} (${incident.firingCount} firing)  created ${incident.createdAt}`,
-          `where: ${
-            [...(incident.targets ?? []).map((t) => t.description), ...(incident.unplaced ?? [])].join(
-              '; ',
-            ) || 'no target: fixes are refused'
-          }`,
+          `where: ${describeWhere(incident)}`,
           incident.summary ? `summary: ${incident.summary}` : '',
           '',
           'timeline:',

@@ -38,6 +38,8 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   const shown = await hermes('incident', incidents[0]);
   expect(shown.stdout).toMatch(/level 1\s+open\s+ServiceDown on api-server-03/);
   expect(shown.stdout).toMatch(/alert\s+ingest/);
+  // Where the incident is, from the shipped targets file: the host its alert names, over SSH.
+  expect(shown.stdout).toMatch(/^where: api-gateway on api-server-03 via ssh \(target fleet\)$/m);
 
   await hermes('pause', '--by', 'alice');
   expect(JSON.parse((await hermes('status', '--json')).stdout)).toMatchObject({ paused: true, by: 'alice' });
