@@ -12,6 +12,7 @@ import { benchRecovery } from './recovery.js';
 import { benchRemoteActions } from './remote-actions.js';
 import { benchStorm } from './storm.js';
 import { benchTriageScaling } from './triage-scaling.js';
+import { benchVerificationPickup } from './verification-pickup.js';
 
 const f = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -179,6 +180,13 @@ rows.push(
   ],
   ['time to recovery: crash → verified', ms(recovery.total), 'sum of the four'],
 );
+
+const pickup = await benchVerificationPickup();
+rows.push([
+  `triage: level-3 incident → escalated while ${pickup.fixes} level-1 fixes are being verified`,
+  `${f(pickup.pickupMs)} ms`,
+  `runbook planner, TRIAGE_CONCURRENCY ${pickup.concurrency}; every fix's alert keeps firing, so all ${pickup.fixes} stay under verification (delayed re-check jobs, no worker held); target ≤ 1,000 ms`,
+]);
 
 const scaling = await benchTriageScaling();
 for (const point of scaling)

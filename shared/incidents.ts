@@ -141,6 +141,15 @@ export class IncidentStore {
     return out;
   }
 
+  /** The job that will re-check the incident's fix next (so a sweep can tell it is not stuck). */
+  async setVerifyJob(id: string, jobId: string): Promise<void> {
+    await this.redis.hset(this.keys.incidentState(id), 'verifyJob', jobId);
+  }
+
+  async getVerifyJob(id: string): Promise<string | null> {
+    return this.redis.hget(this.keys.incidentState(id), 'verifyJob');
+  }
+
   /** The incident's timeline alone (empty when there is none). */
   async timeline(id: string): Promise<TimelineEntry[]> {
     return (await this.redis.lrange(this.keys.incidentTimeline(id), 0, -1)).map(parseTimelineEntry);

@@ -1,9 +1,10 @@
+import type { Queue } from 'bullmq';
 import { type IncidentStore, statusChanged } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
-import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import type { NotificationJob, TriageJob, Verification } from '../../shared/schemas/jobs.js';
 import type { ActionClient } from './actions.js';
 import { type ChatModel, LlmUnavailableError } from './llm/model.js';
 import { transitionNotice } from './notifications.js';
@@ -26,6 +27,10 @@ export interface InvestigatorDeps {
   actions: ActionClient;
   toolbox: Toolbox;
   verifier: Verifier;
+  /** Re-checks of a fix are delayed jobs on this queue. */
+  triage: Queue;
+  verifyWindowMs: number;
+  verifyIntervalMs: number;
   llm: Planner;
   runbook: Planner;
   model: ChatModel;
@@ -38,7 +43,11 @@ export interface InvestigatorDeps {
 
 type ParsedTriageJob = Required<Pick<TriageJob, 'incidentId' | 'trigger'>> & {
   actionId?: string | undefined;
+  verification?: Verification | undefined;
 };
+
+/** Re-checks wait behind every new incident (whose priorities are 1-10). */
+const VERIFY_PRIORITY = 100;
 
 const BY = 'triage';
 
@@ -52,7 +61,8 @@ export class Investigator {
     const incident = await store.getSummary(job.incidentId);
     if (!incident) return 'skipped: no such incident';
     if (incident.status === 'resolved' || incident.status === 'failed') return `skipped: ${incident.status}`;
-    if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId, signal);
+    if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId);
+    if (job.trigger === 'verify') return this.continueVerification(incident, job.verification);
     if (incident.status !== 'open' && incident.status !== 'diagnosing') return `skipped: ${incident.status}`;
 
     const previous = await this.transition(
@@ -80,12 +90,11 @@ export class Investigator {
         earlier.map((a) => a.id),
         `Resumed after an interrupted attempt that had already run ${tools}.`,
         'alert',
-        signal,
       );
     }
 
     const result = await this.plan(incident, signal);
-    return this.conclude(incident, result, signal);
+    return this.conclude(incident, result);
   }
 
   private async earlierFixes(incidentId: string): Promise<ActionRecord[]> {
@@ -126,11 +135,7 @@ export class Investigator {
     }
   }
 
-  private async conclude(
-    incident: IncidentSummary,
-    result: PlanResult,
-    signal: AbortSignal,
-  ): Promise<string> {
+  private async conclude(incident: IncidentSummary, result: PlanResult): Promise<string> {
     const { store } = this.deps;
     await store.appendTimeline(incident.id, {
       type: 'summary',
@@ -165,15 +170,10 @@ export class Investigator {
       executed.map((f) => f.actionId),
       result.summary,
       'alert',
-      signal,
     );
   }
 
-  private async afterApproval(
-    incident: IncidentSummary,
-    actionId: string | undefined,
-    signal: AbortSignal,
-  ): Promise<string> {
+  private async afterApproval(incident: IncidentSummary, actionId: string | undefined): Promise<string> {
     const record = actionId ? await this.deps.store.getAction(incident.id, actionId) : null;
     if (!record || (record.decision !== 'executed' && record.decision !== 'dry_run')) {
       return this.escalate(
@@ -185,7 +185,7 @@ export class Investigator {
     }
     if (record.decision === 'dry_run')
       return this.reportDryRun(incident, [wouldHave(record)], `Approved ${record.tool}.`, record.id);
-    return this.verifyAndClose(incident, [record.id], `Approved ${record.tool} ran.`, record.id, signal);
+    return this.verifyAndClose(incident, [record.id], `Approved ${record.tool} ran.`, record.id);
   }
 
   /**
@@ -211,16 +211,59 @@ export class Investigator {
     );
   }
 
+  /**
+   * Checks a fix once now; if its alerts have not cleared yet and the window allows, the re-checks
+   * go on in delayed `verify` jobs, so no worker waits (a level-3 incident is never stuck behind
+   * fixes being verified).
+   */
   private async verifyAndClose(
     incident: IncidentSummary,
-    /** Executed or dry-run actions; the executor decides which verdicts count for its breaker. */
+    /** Executed actions: their verdict feeds the executor's breaker. */
     fixActionIds: string[],
     summary: string,
     round: string,
-    signal: AbortSignal,
   ): Promise<string> {
-    const verdict = await this.deps.verifier.verify(incident, signal);
-    for (const actionId of fixActionIds) {
+    const verification: Verification = {
+      actionIds: fixActionIds.slice(0, 50),
+      summary: summary.slice(0, 4_000),
+      round,
+      deadline: new Date(Date.now() + this.deps.verifyWindowMs).toISOString(),
+      attempt: 1,
+      alerts: await this.deps.verifier.firingAlerts(incident.id),
+    };
+    return this.recheck(incident, verification);
+  }
+
+  /** One re-check: settle on a verdict, or schedule the next one. */
+  private async recheck(incident: IncidentSummary, verification: Verification): Promise<string> {
+    const verdict = await this.deps.verifier.check(incident, verification.alerts);
+    if (verdict.fixed || Date.now() >= Date.parse(verification.deadline))
+      return this.settle(incident, verification, verdict);
+    const next = { ...verification, attempt: verification.attempt + 1 };
+    const jobId = `triage-${incident.id}-verify-${verification.round}-${next.attempt}`;
+    await this.deps.triage.add(
+      'verify',
+      { incidentId: incident.id, trigger: 'verify', verification: next },
+      { jobId, delay: this.deps.verifyIntervalMs, priority: VERIFY_PRIORITY },
+    );
+    await this.deps.store.setVerifyJob(incident.id, jobId);
+    return 'verifying';
+  }
+
+  private async continueVerification(incident: IncidentSummary, verification: Verification | undefined) {
+    if (!verification) return 'skipped: verify job without a verification';
+    if (incident.status !== 'diagnosing' && incident.status !== 'awaiting_approval')
+      return `skipped: ${incident.status}`;
+    return this.recheck(incident, verification);
+  }
+
+  private async settle(
+    incident: IncidentSummary,
+    verification: Verification,
+    verdict: { fixed: boolean; detail: string },
+  ): Promise<string> {
+    const { round, summary } = verification;
+    for (const actionId of verification.actionIds) {
       await this.deps.actions.feedback(incident.id, actionId, verdict.fixed, verdict.detail);
     }
     await this.deps.store.appendTimeline(incident.id, {

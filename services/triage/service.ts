@@ -95,7 +95,10 @@ export async function startTriage(
     outbox: new NotificationOutbox(command, keys, notifications),
     actions,
     toolbox,
-    verifier: new Verifier(store, prometheus, env.VERIFY_WINDOW_SECONDS * 1000, env.VERIFY_INTERVAL_MS),
+    verifier: new Verifier(store, prometheus),
+    triage: triageQueue,
+    verifyWindowMs: env.VERIFY_WINDOW_SECONDS * 1000,
+    verifyIntervalMs: env.VERIFY_INTERVAL_MS,
     llm: new LlmPlanner(model, toolbox, {
       maxIterations: env.LLM_MAX_ITERATIONS,
       maxTokens: env.LLM_TOKEN_BUDGET,

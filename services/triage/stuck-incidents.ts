@@ -5,6 +5,7 @@ import type { IncidentStatus } from '../../shared/schemas/incident.js';
 /** States in which an incident waits for its triage job; anything else ending the job leaves it stuck. */
 const WAITING: IncidentStatus[] = ['open', 'diagnosing'];
 const PAGE = 200;
+const PENDING = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-children']);
 
 /**
  * Finds incidents still waiting for triage whose triage job can no longer move them: failed (a
@@ -26,6 +27,9 @@ export async function sweepStuckIncidents(
       if (incident.storm || now - Date.parse(incident.updatedAt) < graceMs) continue;
       const state = await triage.getJobState(`triage-${incident.id}`);
       if (state !== 'failed' && state !== 'completed' && state !== 'unknown') continue;
+      // A fix being verified: the incident waits for its next re-check job, not for this one.
+      const verifyJob = await store.getVerifyJob(incident.id);
+      if (verifyJob && PENDING.has(await triage.getJobState(verifyJob))) continue;
       // An open incident with no job may be waiting in the storm backlog for its turn.
       if (status === 'open' && state === 'unknown') continue;
       const what = state === 'unknown' ? 'was removed from the queue' : `ended ${state}`;

@@ -1,6 +1,5 @@
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { IncidentSummary } from '../../shared/schemas/incident.js';
-import { throwIfAborted } from './planners/types.js';
 import { alertExpression, type PromData, type PrometheusClient } from './tools/prometheus.js';
 
 export interface Verdict {
@@ -10,8 +9,10 @@ export interface Verdict {
 
 type Labels = Record<string, string>;
 
+const MAX_ALERTS = 200;
+
 /**
- * After a fix, re-checks the incident's own alerts until they clear or the window ends: the rule
+ * After a fix, checks whether the incident's own alerts cleared: the rule
  * expression's result restricted to each alert's own series (labels the alert carries), or, without
  * Prometheus, whether Alertmanager still reports the alert firing. Another host still failing the
  * same rule says nothing about this fix.
@@ -20,26 +21,16 @@ export class Verifier {
   constructor(
     private readonly store: IncidentStore,
     private readonly prometheus: PrometheusClient | undefined,
-    private readonly windowMs: number,
-    private readonly intervalMs: number,
   ) {}
 
-  async verify(incident: IncidentSummary, signal: AbortSignal): Promise<Verdict> {
-    const deadline = Date.now() + this.windowMs;
-    // The alerts firing when the fix ran are the ones it has to clear.
-    const alerts = (await this.store.storedAlerts(incident.id))
+  /** The labels of the incident's alerts firing now: what a fix made now has to clear. */
+  async firingAlerts(incidentId: string): Promise<Labels[]> {
+    return (await this.store.storedAlerts(incidentId, MAX_ALERTS))
       .filter((alert) => alert.status === 'firing')
       .map((alert) => alert.labels);
-    let last: Verdict;
-    for (;;) {
-      throwIfAborted(signal);
-      last = await this.check(incident, alerts);
-      if (last.fixed || Date.now() >= deadline) return last;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.intervalMs, deadline - Date.now())));
-    }
   }
-
-  private async check(incident: IncidentSummary, alerts: Labels[]): Promise<Verdict> {
+  /** One re-check of those alerts. */
+  async check(incident: IncidentSummary, alerts: Labels[]): Promise<Verdict> {
     const expr = alertExpression(incident.generatorURL);
     if (this.prometheus && expr && alerts.length > 0) {
       try {

@@ -5,15 +5,30 @@ export const idSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,100}$/, 'ids are 1-100 characters of [A-Za-z0-9_-]');
 
+/** A fix being verified: what to re-check and until when (carried from one re-check job to the next). */
+export const verificationSchema = z.object({
+  actionIds: z.array(idSchema).min(1).max(50),
+  summary: z.string().max(4_000),
+  /** Which transition notices this round belongs to (`alert`, or the approved action's id). */
+  round: z.string().max(200),
+  deadline: z.iso.datetime(),
+  attempt: z.number().int().min(1),
+  /** Labels of the alerts that were firing when the fix ran: the ones it has to clear. */
+  alerts: z.array(z.record(z.string(), z.string())).max(200),
+});
+export type Verification = z.infer<typeof verificationSchema>;
+
 /**
  * → triage. `alert` (from ingest, jobId `triage-<incidentId>`): investigate a new incident.
  * `approval_executed` (from the executor, jobId `triage-<incidentId>-<actionId>`): a human-approved
- * action ran; verify it and close the incident.
+ * action ran; verify it and close the incident. `verify` (from triage itself, delayed): re-check a
+ * fix once; verification never holds a worker while it waits.
  */
 export const triageJobSchema = z.object({
   incidentId: idSchema,
-  trigger: z.enum(['alert', 'approval_executed']).default('alert'),
+  trigger: z.enum(['alert', 'approval_executed', 'verify']).default('alert'),
   actionId: idSchema.optional(),
+  verification: verificationSchema.optional(),
 });
 export type TriageJob = z.input<typeof triageJobSchema>;
 

@@ -88,5 +88,5 @@ describe('end to end over SSH: real Prometheus, Alertmanager and sshd hosts', ()
     // The breaker stayed closed: no failure or ineffective fix was counted.
     expect(await s.t.redis.zcard(s.t.keys.exec('breaker:failures'))).toBe(0);
     expect(await s.t.redis.hget(s.t.keys.exec('breaker'), 'state')).not.toBe('open');
-  });
+  }, 120_000);
 });
