@@ -20,7 +20,8 @@ commands:
   status                               kill switch, execution mode and circuit breaker
   breaker reset --reason TEXT [--by NAME]
                                        close the circuit breaker (audited, with who and why)
-  audit verify                         verify the executor's hash-chained audit log
+  audit verify [--seq N --hash H]      verify the executor's hash-chained audit log (against a
+                                       position from the executor's log, to catch truncation)
   fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
 
 options:
@@ -67,6 +68,8 @@ const { values, positionals } = parseArgs({
     by: { type: 'string', default: process.env.USER ?? 'cli' },
     comment: { type: 'string' },
     reason: { type: 'string' },
+    seq: { type: 'string' },
+    hash: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -232,17 +235,27 @@ async function main(): Promise<void> {
       return;
     }
     case 'audit': {
-      if (arg !== 'verify') throw new CliError('usage: hermes audit verify');
-      const json = (await call('GET', '/api/audit/verify')) as {
+      if (arg !== 'verify' || Boolean(values.seq) !== Boolean(values.hash))
+        throw new CliError(
+          'usage: hermes audit verify [--seq N --hash H]  (a position from the executor log)',
+        );
+      const witness = values.seq
+        ? `?${new URLSearchParams({ seq: values.seq, hash: values.hash ?? '' })}`
+        : '';
+      const json = (await call('GET', `/api/audit/verify${witness}`)) as {
         ok: boolean;
         entries: number;
         trimmed: boolean;
+        lastSeq?: number;
         brokenAt?: string;
+        problem?: string;
       };
       output(json, () =>
         json.ok
-          ? `audit chain intact: ${json.entries} entries${json.trimmed ? ' (older ones trimmed: AUDIT_MAX_ENTRIES)' : ''}`
-          : `AUDIT CHAIN BROKEN at entry ${json.brokenAt}`,
+          ? `audit chain intact: ${json.entries} entries, up to number ${json.lastSeq ?? json.entries}${
+              json.trimmed ? ' (older ones trimmed: AUDIT_MAX_ENTRIES)' : ''
+            }${values.seq ? `; matches the witnessed entry ${values.seq}` : ''}`
+          : `AUDIT CHAIN BROKEN at ${json.brokenAt}: ${json.problem ?? 'it does not verify'}`,
       );
       if (!json.ok) process.exitCode = 2;
       return;

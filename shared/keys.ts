@@ -35,6 +35,8 @@ export function keyspace(prefix = 'hermes') {
     exec: (name: string) => `${p}:exec:${name}`,
     audit: `${p}:audit`,
     auditHead: `${p}:audit:head`,
+    /** Entries ever appended: the sequence number of the newest one. */
+    auditSeq: `${p}:audit:seq`,
     /** Hash of the newest audit entry trimmed away: where the retained chain starts. */
     auditAnchor: `${p}:audit:anchor`,
     /** Notices recorded with the state change they announce, until queued (see shared/outbox.ts). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_AUDIT_MAX_ENTRIES } from '../../shared/audit-chain.js';
 import { baseEnvSchema, envInt } from '../../shared/env.js';
-import { DEFAULT_AUDIT_MAX_ENTRIES } from './audit.js';
 
 export const executorEnvSchema = baseEnvSchema.extend({
   POLICY_FILE: z.string().min(1).default('config/policy.yaml'),

@@ -129,7 +129,11 @@ export async function startExecutor(
   // Published for the console and CLI: whether this executor runs actions or only records them.
   await command.set(
     keys.exec('mode'),
-    JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
+    JSON.stringify({
+      mode: env.EXECUTION_MODE,
+      at: new Date().toISOString(),
+      auditMaxEntries: env.AUDIT_MAX_ENTRIES,
+    }),
   );
   const decisions = new ApprovalDecisions(approvals, incidents, actions, notifications);
   const sweeper = startPeriodic(

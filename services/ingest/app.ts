@@ -18,7 +18,6 @@ import { incidentStatusSchema } from '../../shared/schemas/incident.js';
 import { breakerResetJobSchema } from '../../shared/schemas/jobs.js';
 import { incidentTargets } from '../../shared/targets/incident-targets.js';
 import type { Targets } from '../../shared/targets/targets.js';
-import { verifyAuditChain } from '../executor/audit.js';
 import { requireToken } from './auth.js';
 import { requestBreakerReset } from './breaker-reset.js';
 import type { IngestEnv } from './env.js';
@@ -55,6 +54,16 @@ const listQuerySchema = z.object({
 });
 
 const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by });
+
+const witnessQuerySchema = z
+  .object({
+    seq: z.coerce.number().int().min(1).optional(),
+    hash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'hash is 64 hex digits')
+      .optional(),
+  })
+  .refine((q) => (q.seq === undefined) === (q.hash === undefined), 'give seq and hash together');
 
 export function createIngestApp(deps: IngestAppDeps): Hono {
   const { env, metrics, logger } = deps;
@@ -136,7 +145,13 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json(await deps.control.isPaused());
   });
 
-  app.get('/api/audit/verify', admin, async (c) => c.json(await verifyAuditChain(deps.redis, deps.keys)));
+  // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation.
+  app.get('/api/audit/verify', admin, async (c) => {
+    const query = witnessQuerySchema.safeParse(c.req.query());
+    if (!query.success) return c.json({ error: 'invalid witness', details: query.error.issues }, 400);
+    const { seq, hash } = query.data;
+    return c.json(await status.verifyAudit(seq !== undefined && hash ? { seq, hash } : undefined));
+  });
 
   app.route('/ui', createConsoleApp(deps));
 

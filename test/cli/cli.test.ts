@@ -61,7 +61,20 @@ it('verifies the audit chain and exits 2 when it has been tampered with', async 
   const audit = new AuditLog(t.redis, t.keys);
   await audit.append({ decision: 'executed', tool: 'restart_service' });
   await audit.append({ decision: 'blocked', tool: 'delete_database' });
-  expect((await hermes('audit', 'verify')).stdout.trim()).toBe('audit chain intact: 2 entries');
+  expect((await hermes('audit', 'verify')).stdout.trim()).toBe(
+    'audit chain intact: 2 entries, up to number 2',
+  );
+  const [, newest] = (await t.redis.xrevrange(t.keys.audit, '+', '-', 'COUNT', 1))[0] as [string, string[]];
+  const hash = newest[newest.indexOf('hash') + 1] as string;
+  expect((await hermes('audit', 'verify', '--seq', '2', '--hash', hash)).stdout.trim()).toBe(
+    'audit chain intact: 2 entries, up to number 2; matches the witnessed entry 2',
+  );
+  await expect(hermes('audit', 'verify', '--seq', '3', '--hash', hash)).rejects.toMatchObject({
+    code: 2,
+    stdout: expect.stringMatching(
+      /AUDIT CHAIN BROKEN at witness: entry 3 was witnessed but the chain ends at 2/,
+    ),
+  });
 
   const [first] = (await t.redis.xrange(t.keys.audit, '-', '+', 'COUNT', 1)) as [string, string[]][];
   expect(await t.redis.xdel(t.keys.audit, first?.[0] ?? 'missing')).toBe(1);

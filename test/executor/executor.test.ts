@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../services/executor/audit.js';
+import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { AutomationControl } from '../../shared/control.js';
 import { QUEUE } from '../../shared/queues.js';
 import { openIncident } from '../support/incidents.js';
@@ -47,7 +47,7 @@ describe('seed rules', () => {
     expect(timeline).toHaveLength(4);
     expect(timeline[3]).toMatchObject({ by: 'executor', tool: 'restart_service', decision: 'blocked' });
     const audit = await verifyAuditChain(h.t.redis, h.t.keys);
-    expect(audit).toEqual({ ok: true, entries: 5, trimmed: false });
+    expect(audit).toEqual({ ok: true, entries: 5, trimmed: false, lastSeq: 5 });
   });
 
   it('refuses disk cleaning of protected paths and min_age_days < 7', async () => {

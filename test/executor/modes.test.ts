@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../services/executor/audit.js';
 import { executorEnvSchema } from '../../services/executor/env.js';
+import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { parseEnv } from '../../shared/env.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';

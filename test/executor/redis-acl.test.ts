@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../services/executor/audit.js';
 import { ApprovalStore } from '../../shared/approvals.js';
+import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { QUEUE } from '../../shared/queues.js';
@@ -93,7 +93,12 @@ describe('config/redis-acl', () => {
     expect(h.runs()).toEqual(['restart api']);
     const incidents = new IncidentStore(triage, keys);
     expect((await incidents.getAction(incidentId, 'act-acl-1'))?.decision).toBe('executed');
-    expect(await verifyAuditChain(triage, keys)).toEqual({ ok: true, entries: 1, trimmed: false });
+    expect(await verifyAuditChain(triage, keys)).toEqual({
+      ok: true,
+      entries: 1,
+      trimmed: false,
+      lastSeq: 1,
+    });
     // Triage's own legitimate writes.
     await incidents.appendTimeline(incidentId, { type: 'tool_call', by: 'triage', tool: 'get_service_logs' });
     expect(await incidents.setStatus(incidentId, 'diagnosing', 'triage')).not.toBeNull();

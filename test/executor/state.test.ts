@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, verifyAuditChain } from '../../services/executor/audit.js';
+import { AuditLog } from '../../services/executor/audit.js';
 import { CircuitBreaker } from '../../services/executor/breaker.js';
 import { RateLimiter } from '../../services/executor/rate-limit.js';
+import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { createLogger } from '../../shared/logger.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
@@ -26,7 +27,12 @@ describe('audit chain', () => {
       ),
     );
     second.disconnect();
-    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({ ok: true, entries: 40, trimmed: false });
+    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({
+      ok: true,
+      entries: 40,
+      trimmed: false,
+      lastSeq: 40,
+    });
   });
 
   it('detects an edited entry', async () => {
@@ -40,7 +46,7 @@ describe('audit chain', () => {
       await t.redis.xadd(t.keys.audit, id, ...edited);
     }
     const result = await verifyAuditChain(t.redis, t.keys);
-    expect(result).toEqual({ ok: false, entries: 2, trimmed: false, brokenAt: entries[2]?.[0] });
+    expect(result).toMatchObject({ ok: false, entries: 2, trimmed: false, brokenAt: entries[2]?.[0] });
   });
 
   it('detects a removed last entry through the head', async () => {
@@ -48,12 +54,41 @@ describe('audit chain', () => {
     for (let i = 0; i < 3; i++) await audit.append({ n: i });
     const last = (await t.redis.xrevrange(t.keys.audit, '+', '-', 'COUNT', 1))[0]?.[0] as string;
     await t.redis.xdel(t.keys.audit, last);
-    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({
+    expect(await verifyAuditChain(t.redis, t.keys)).toMatchObject({
       ok: false,
       entries: 2,
       trimmed: false,
       brokenAt: 'head',
     });
+  });
+
+  it('detects the newest entry removed with the head and counter rewound, against a witness', async () => {
+    const audit = new AuditLog(t.redis, t.keys);
+    let witness = { seq: 0, hash: '' };
+    for (let i = 0; i < 3; i++) witness = await audit.append({ n: i });
+    const [last, previous] = (await t.redis.xrevrange(t.keys.audit, '+', '-', 'COUNT', 2)) as [
+      string,
+      string[],
+    ][];
+    // A careful intruder: drop the newest entry and make head and counter point at the one before.
+    await t.redis.xdel(t.keys.audit, last?.[0] as string);
+    await t.redis.set(t.keys.auditHead, previous?.[1][previous[1].indexOf('hash') + 1] as string);
+    await t.redis.set(t.keys.auditSeq, '2');
+    // Redis alone cannot tell (said so in the README) ...
+    expect(await verifyAuditChain(t.redis, t.keys)).toMatchObject({ ok: true, entries: 2, lastSeq: 2 });
+    // ... the position the executor logged with its decision can.
+    expect(await verifyAuditChain(t.redis, t.keys, { witness })).toMatchObject({
+      ok: false,
+      brokenAt: 'witness',
+      problem: 'entry 3 was witnessed but the chain ends at 2: entries were removed at the newest end',
+    });
+  });
+
+  it('detects the counter moved back without the entries', async () => {
+    const audit = new AuditLog(t.redis, t.keys);
+    for (let i = 0; i < 3; i++) await audit.append({ n: i });
+    await t.redis.set(t.keys.auditSeq, '2');
+    expect(await verifyAuditChain(t.redis, t.keys)).toMatchObject({ ok: false, brokenAt: 'seq' });
   });
 
   it('detects a removed middle entry', async () => {
@@ -100,16 +135,28 @@ describe('audit retention', () => {
     const kept = (await t.redis.xrange(t.keys.audit, '-', '+')) as [string, string[]][];
     expect(kept.length).toBeGreaterThanOrEqual(100);
     expect(kept.length).toBeLessThanOrEqual(101);
-    expect(kept.at(-1)?.[1]).toContain('{"decision":"executed","n":249}');
-    expect(await verifyAuditChain(t.redis, t.keys)).toEqual({
+    expect(kept.at(-1)?.[1]).toContain('{"decision":"executed","n":249,"seq":250}');
+    expect(await verifyAuditChain(t.redis, t.keys, { maxEntries: 100 })).toEqual({
       ok: true,
       entries: kept.length,
       trimmed: true,
+      lastSeq: 250,
     });
 
     // Dropping one more by hand (not through a trim) breaks the chain at the new first entry.
     await t.redis.xdel(t.keys.audit, kept[0]?.[0] as string);
     expect(await verifyAuditChain(t.redis, t.keys)).toMatchObject({ ok: false, brokenAt: kept[1]?.[0] });
+
+    // Moving the anchor along to hide it: the chain verifies, but fewer entries are kept than
+    // retention ever leaves, so the removal at the oldest end shows.
+    const first = kept[0]?.[1] as string[];
+    const firstSeq = JSON.parse(first[first.indexOf('data') + 1] as string).seq as number;
+    await t.redis.set(t.keys.auditAnchor, `${firstSeq}:${first[first.indexOf('hash') + 1]}`);
+    expect(await verifyAuditChain(t.redis, t.keys)).toMatchObject({ ok: true });
+    expect(await verifyAuditChain(t.redis, t.keys, { maxEntries: kept.length })).toMatchObject({
+      ok: false,
+      brokenAt: 'anchor',
+    });
   });
 });
 

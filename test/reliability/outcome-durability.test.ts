@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../services/executor/audit.js';
+import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { keyspace } from '../../shared/keys.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { openIncident } from '../support/incidents.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { type AuditVerification, type AuditWitness, verifyAuditChain } from '../../../shared/audit-chain.js';
 import type { AutomationControl } from '../../../shared/control.js';
 import { dryRunKeys, type Keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
-import { type AuditVerification, verifyAuditChain } from '../../executor/audit.js';
 
 export interface BreakerView {
   /** `unknown`: the breaker hash holds something this console cannot read. */
@@ -24,7 +24,11 @@ const breakerHashSchema = z.object({
   reopenAt: z.coerce.number().optional(),
 });
 
-const publishedModeSchema = z.object({ mode: z.enum(['live', 'dry-run']), at: z.string() });
+const publishedModeSchema = z.object({
+  mode: z.enum(['live', 'dry-run']),
+  at: z.string(),
+  auditMaxEntries: z.number().int().optional(),
+});
 
 /** Read-only view of executor state for the console; nothing here writes. */
 export class AutomationStatusReader {
@@ -39,8 +43,14 @@ export class AutomationStatusReader {
     return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live') };
   }
 
-  verifyAudit(): Promise<AuditVerification> {
-    return verifyAuditChain(this.redis, this.keys);
+  /** Verifies the chain with the retention the executor published, and a witness if one is given. */
+  async verifyAudit(witness?: AuditWitness): Promise<AuditVerification> {
+    const published = publishedModeSchema.safeParse(safeJson(await this.redis.get(this.keys.exec('mode'))));
+    const maxEntries = published.success ? published.data.auditMaxEntries : undefined;
+    return verifyAuditChain(this.redis, this.keys, {
+      ...(maxEntries !== undefined ? { maxEntries } : {}),
+      ...(witness ? { witness } : {}),
+    });
   }
 
   private async mode(): Promise<AutomationStatus['mode']> {

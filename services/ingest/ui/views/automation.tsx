@@ -1,4 +1,4 @@
-import type { AuditVerification } from '../../../executor/audit.js';
+import type { AuditVerification } from '../../../../shared/audit-chain.js';
 import type { AutomationStatus } from '../automation-status.js';
 
 export function AutomationPanel(props: { status: AutomationStatus }) {

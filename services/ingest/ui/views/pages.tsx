@@ -1,7 +1,7 @@
+import type { AuditVerification } from '../../../../shared/audit-chain.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
-import type { AuditVerification } from '../../../executor/audit.js';
 import type { AutomationStatus } from '../automation-status.js';
 import { UI_BASE } from '../paths.js';
 import { ApprovalList } from './approvals.js';
