@@ -349,6 +349,20 @@ local function open_or_join(a)
 end
 
 local records = cjson.decode(ARGV[13])
+-- Everything the batch needs is decoded and checked before its first write: a batch that cannot
+-- be stored whole leaves nothing behind (no empty incident, no backlog entry, no storm count).
+for index, rec in ipairs(records) do
+  for field = 1, 8 do
+    local value = rec[field]
+    if type(value) ~= 'string' and type(value) ~= 'number' then
+      error('record ' .. index .. ': field ' .. field .. ' is not a string or number')
+    end
+  end
+  local alert = ARGV[13 + index]
+  if type(alert) ~= 'string' or type(cjson.decode(alert)) ~= 'table' then
+    error('record ' .. index .. ': its stored alert is not a JSON array')
+  end
+end
 
 local cks, listed = {}, {}
 for _, rec in ipairs(records) do

@@ -650,3 +650,27 @@ it('finds groups recorded before groups had periods (corr:<key> strings) and car
     await close();
   }
 });
+
+it('leaves nothing behind when a batch cannot be stored whole, however often it is retried', async () => {
+  const { intake, close } = intakeOn(t.redis, { stormThreshold: 5 });
+  try {
+    const fresh = (n: number) =>
+      Array.from({ length: 3 }, (_, i) => ({ alertname: `Probe${n}-${i}`, instance: `node-${i}` }));
+    // A lone UTF-16 surrogate the script's JSON decoder rejects, after two alerts that are fine.
+    const poisoned = (n: number) =>
+      webhookBody([
+        ...fresh(n).slice(0, 2),
+        { alertname: 'Poison', annotations: { description: 'bad \ud800 text' } },
+      ]);
+    // Retried like Alertmanager retries a 5xx: before the script checked first, each attempt left
+    // incidents behind, and the storm threshold (5) turned the retries into a false storm.
+    for (let attempt = 0; attempt < 10; attempt++)
+      await expect(intake.ingest(poisoned(attempt))).rejects.toThrow();
+    expect(await t.redis.zcard(t.keys.incidentIndex)).toBe(0);
+    expect(await t.redis.scard(t.keys.triageBacklog)).toBe(0);
+    expect(await t.redis.zcard(t.keys.stormOpened)).toBe(0);
+    expect(await t.redis.get(t.keys.stormCurrent)).toBeNull();
+  } finally {
+    await close();
+  }
+});
