@@ -60,9 +60,10 @@ export class Investigator {
     if (job.trigger === 'alert') await this.deps.redis.srem(this.deps.backlogKey, job.incidentId);
     const incident = await store.getSummary(job.incidentId);
     if (!incident) return 'skipped: no such incident';
+    // A fix still gets its verdict when Alertmanager resolved the incident first: the breaker learns it worked.
+    if (job.trigger === 'verify') return this.continueVerification(incident, job.verification);
     if (incident.status === 'resolved' || incident.status === 'failed') return `skipped: ${incident.status}`;
     if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId);
-    if (job.trigger === 'verify') return this.continueVerification(incident, job.verification);
     if (incident.status !== 'open' && incident.status !== 'diagnosing') return `skipped: ${incident.status}`;
 
     const previous = await this.transition(
@@ -252,7 +253,7 @@ export class Investigator {
 
   private async continueVerification(incident: IncidentSummary, verification: Verification | undefined) {
     if (!verification) return 'skipped: verify job without a verification';
-    if (incident.status !== 'diagnosing' && incident.status !== 'awaiting_approval')
+    if (!['diagnosing', 'awaiting_approval', 'resolved'].includes(incident.status))
       return `skipped: ${incident.status}`;
     return this.recheck(incident, verification);
   }

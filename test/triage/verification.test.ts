@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createClassifier } from '../../services/ingest/classify.js';
+import { createCorrelator } from '../../services/ingest/correlation.js';
+import { Intake } from '../../services/ingest/intake.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
-import type { TriageJob } from '../../shared/schemas/jobs.js';
+import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { type FakePrometheus, startFakePrometheus } from '../support/fake-prometheus.js';
-import { openIncident } from '../support/incidents.js';
+import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 import { logDir, startTestTriage } from './harness.js';
 
@@ -26,6 +29,53 @@ beforeAll(async () => {
     VERIFY_INTERVAL_MS: '300',
   });
 });
+
+/** Alertmanager's resolved notification for an alert, through the real intake. */
+async function resolveAlert(
+  harness: ExecutorHarness,
+  alert: { fingerprint: string; startsAt: string; labels: Record<string, string> },
+) {
+  const triageQueue = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(
+    QUEUE.notifications,
+    harness.t.redis,
+    harness.t.keys.bullPrefix,
+  );
+  try {
+    const intake = new Intake(
+      harness.t.redis,
+      harness.t.keys,
+      triageQueue,
+      notifications,
+      createClassifier(),
+      createCorrelator('alertname,service|job,instance,test_incident'),
+      {
+        stormThreshold: 10_000,
+        stormWindowSeconds: 60,
+        stormTriageBudget: 100,
+        dedupTtlSeconds: 3600,
+        dedupCacheSize: 0,
+        timelineAlertCap: 50,
+      },
+    );
+    await intake.ingest(
+      webhookBody(
+        [
+          {
+            alertname: alert.labels.alertname as string,
+            status: 'resolved',
+            fingerprint: alert.fingerprint,
+            startsAt: alert.startsAt,
+            labels: alert.labels,
+          },
+        ],
+        'resolved',
+      ),
+    );
+  } finally {
+    await Promise.all([triageQueue.close(), notifications.close()]);
+  }
+}
 
 afterAll(async () => {
   await triage?.close();
@@ -65,9 +115,33 @@ it('verifying fixes holds no worker: a level-3 incident is picked at once while 
   expect(pickedInMs).toBeLessThan(5_000);
   for (const id of fixes) expect(await store.getStatus(id)).toBe('diagnosing');
 
+  // Alertmanager reports the first fix's alert resolved before its next re-check: the incident
+  // resolves at once, and the fix still gets its verdict (the breaker learns it worked).
+  const [first] = fixes as [string];
+  const [fingerprint, raw] = Object.entries(await h.t.redis.hgetall(h.t.keys.incidentAlerts(first)))[0] ?? [];
+  const [, , startsAt, , labels] = JSON.parse(raw ?? '[]') as [
+    string,
+    string,
+    string,
+    string,
+    Record<string, string>,
+  ];
+  await resolveAlert(h, { fingerprint: fingerprint as string, startsAt, labels });
+  await eventually(
+    async () => (await store.getStatus(first)) === 'resolved',
+    'the resolution from Alertmanager',
+  );
   // The fixes still reach their verdict through the delayed re-checks.
   stillFiring = false;
   for (const id of fixes)
-    await eventually(async () => (await store.getStatus(id)) === 'resolved', `${id} resolved`, 10_000);
+    await eventually(
+      async () => {
+        const incident = await store.get(id);
+        const verdict = incident?.timeline.some((e) => e.type === 'summary' && e.verified === true);
+        return incident?.status === 'resolved' && verdict;
+      },
+      `${id} resolved and verified`,
+      10_000,
+    );
   expect(h.runs().sort()).toEqual(['restart cart', 'restart checkout', 'restart search']);
 });
