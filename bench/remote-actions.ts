@@ -13,7 +13,7 @@ import type { ActionJob, ActionOutcome } from '../shared/schemas/jobs.js';
 import { startDockerd } from '../test/support/dockerd.js';
 import { openIncident } from '../test/support/incidents.js';
 import { startRedisServer } from '../test/support/redis-server.js';
-import { type SshTestFleet, startSshFleet } from '../test/support/ssh-hosts.js';
+import { fleetTargets, type SshTestFleet, startSshFleet } from '../test/support/ssh-hosts.js';
 import { percentile, spawnService, waitForWorkers } from './services.js';
 
 export interface Latency {
@@ -117,17 +117,7 @@ async function throughExecutor(
     join(dir, 'targets.yaml'),
     stringify({
       version: 1,
-      targets: fleet.hosts.map((host) => ({
-        name: host.name,
-        match: { instance: `${host.address.replaceAll('.', '\\.')}(:\\d+)?` },
-        kind: 'ssh',
-        ssh: {
-          port: host.port,
-          user: 'root',
-          knownHosts: fleet.knownHostsPath,
-          keys: { read: fleet.readKeyPath, write: fleet.writeKeyPath },
-        },
-      })),
+      targets: fleetTargets(fleet),
     }),
   );
   const executor = await spawnService('executor', {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import type { AuditVerification } from '../shared/audit-chain.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
 import type { IncidentTargets } from '../shared/targets/incident-targets.js';
@@ -242,14 +243,7 @@ async function main(): Promise<void> {
       const witness = values.seq
         ? `?${new URLSearchParams({ seq: values.seq, hash: values.hash ?? '' })}`
         : '';
-      const json = (await call('GET', `/api/audit/verify${witness}`)) as {
-        ok: boolean;
-        entries: number;
-        trimmed: boolean;
-        lastSeq?: number;
-        brokenAt?: string;
-        problem?: string;
-      };
+      const json = (await call('GET', `/api/audit/verify${witness}`)) as AuditVerification;
       output(json, () =>
         json.ok
           ? `audit chain intact: ${json.entries} entries, up to number ${json.lastSeq ?? json.entries}${

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { PolicyFile } from '../../services/executor/policy.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
-import { type SshTestFleet, startSshFleet } from '../support/ssh-hosts.js';
+import { fleetTargets, type SshTestFleet, startSshFleet } from '../support/ssh-hosts.js';
 import { DemoService, type Stack, startStack, tempDir } from './stack.js';
 
 export const DEMO_SERVICE = 'demo-api';
@@ -63,21 +63,14 @@ export async function startSshStack(options: {
     targetsFile,
     stringify({
       version: 1,
-      targets: options.targeted.map((index) => {
-        const host = fleet.hosts[index];
-        if (!host) throw new Error(`no host ${index}`);
-        return {
-          name: host.name,
-          match: { instance: `${host.address.replaceAll('.', '\\.')}:\\d+` },
-          kind: 'ssh',
-          ssh: {
-            port: host.port,
-            user: 'root',
-            knownHosts: fleet.knownHostsPath,
-            keys: { read: fleet.readKeyPath, write: fleet.writeKeyPath },
-          },
-        };
-      }),
+      targets: fleetTargets(
+        fleet,
+        options.targeted.map((index) => {
+          const host = fleet.hosts[index];
+          if (!host) throw new Error(`no host ${index}`);
+          return host;
+        }),
+      ),
     }),
   );
   const stack = await startStack(t, {

@@ -7,7 +7,7 @@ import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { locate } from '../../shared/targets/scope.js';
-import { loadTargets } from '../../shared/targets/targets.js';
+import { loadTargets, type Placement } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { openIncident } from '../support/incidents.js';
@@ -47,6 +47,22 @@ afterAll(async () => {
 
 const inspect = async (name: string) => dockerd.docker.getContainer(name).inspect();
 
+/** Triage's read-only view of the incident's one container, as the agent's tools see it. */
+async function withContainerReads<T>(
+  incidentId: string,
+  use: (reads: TargetReads, placement: Placement) => Promise<T>,
+): Promise<T> {
+  const store = new IncidentStore(h.t.redis, h.t.keys);
+  const reads = new TargetReads(loadTargets(targetsFile), store, new SshPool(), 10_000);
+  try {
+    const located = locate(await reads.scope(incidentId), {});
+    if (!located.ok) throw new Error(located.reason);
+    return await use(reads, located.placement);
+  } finally {
+    reads.close();
+  }
+}
+
 describe('a Docker host as a target', () => {
   it('restarts the crash-looping container the alert names; the agent sees its logs and state', async () => {
     await dockerd.run(
@@ -64,24 +80,14 @@ describe('a Docker host as a target', () => {
       labels: { container: 'web-1' },
     });
 
-    const reads = new TargetReads(
-      loadTargets(targetsFile),
-      new IncidentStore(h.t.redis, h.t.keys),
-      new SshPool(),
-      10_000,
-    );
-    try {
-      const located = locate(await reads.scope(incidentId), {});
-      if (!located.ok) throw new Error(located.reason);
-      const errors = await reads.logs(located.placement, 'web-1', 10, 'error');
+    await withContainerReads(incidentId, async (reads, placement) => {
+      const errors = await reads.logs(placement, 'web-1', 10, 'error');
       expect(errors.some((line) => line.includes('ERROR web-1 cannot bind'))).toBe(true);
       expect(errors.some((line) => line.includes('INFO'))).toBe(false);
-      const resources = await reads.resources(located.placement);
+      const resources = await reads.resources(placement);
       expect(resources).toMatchObject({ container: 'web-1', state: { oomKilled: false } });
       expect((resources.state as { restartCount: number }).restartCount).toBeGreaterThan(0);
-    } finally {
-      reads.close();
-    }
+    });
 
     const dbStarted = (await inspect('db-1')).State.StartedAt;
     const before = (await inspect('web-1')).State.StartedAt;
@@ -113,20 +119,8 @@ describe('a Docker host as a target', () => {
       instance: 'docker-host-1:9323',
       labels: { container: 'hog-1' },
     });
-    const reads = new TargetReads(
-      loadTargets(targetsFile),
-      new IncidentStore(h.t.redis, h.t.keys),
-      new SshPool(),
-      10_000,
+    await withContainerReads(incidentId, async (reads, placement) =>
+      expect(await reads.resources(placement)).toMatchObject({ state: { oomKilled: true, exitCode: 137 } }),
     );
-    try {
-      const located = locate(await reads.scope(incidentId), {});
-      if (!located.ok) throw new Error(located.reason);
-      expect(await reads.resources(located.placement)).toMatchObject({
-        state: { oomKilled: true, exitCode: 137 },
-      });
-    } finally {
-      reads.close();
-    }
   });
 });

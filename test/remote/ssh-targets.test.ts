@@ -19,7 +19,7 @@ import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { openIncident } from '../support/incidents.js';
-import { type SshTestFleet, type SshTestHost, startSshFleet } from '../support/ssh-hosts.js';
+import { fleetTargets, type SshTestFleet, type SshTestHost, startSshFleet } from '../support/ssh-hosts.js';
 
 let fleet: SshTestFleet;
 let h: ExecutorHarness;
@@ -28,24 +28,9 @@ let configDir: string;
 
 const DAY = 86_400;
 
-/** One ssh target per test host (each sshd has its own port), matched by the alert's instance. */
 function writeTargets(dir: string): string {
-  const targets = fleet.hosts.map((host) => ({
-    name: host.name,
-    match: { instance: `${host.address.replaceAll('.', '\\.')}(:\\d+)?` },
-    kind: 'ssh',
-    ssh: {
-      host: '{{host}}',
-      port: host.port,
-      user: 'root',
-      knownHosts: fleet.knownHostsPath,
-      keys: { read: fleet.readKeyPath, write: fleet.writeKeyPath },
-      connectTimeoutSeconds: 3,
-      commandTimeoutSeconds: 10,
-    },
-  }));
   const path = join(dir, 'targets.yaml');
-  writeFileSync(path, stringify({ version: 1, targets }));
+  writeFileSync(path, stringify({ version: 1, targets: fleetTargets(fleet) }));
   return path;
 }
 

@@ -50,11 +50,8 @@ export function toAlert(alert: TestAlert): Alert {
   };
 }
 
-/**
- * Opens a new incident (each call its own) through the real ingest path (dedup, classification,
- * triage job) and returns its id. `level` becomes the `automation_level` label, which ingest honours as an override.
- */
-export async function openIncident(t: TestRedis, alert: TestAlert): Promise<string> {
+/** Sends a webhook body through the real ingest path (dedup, classification, triage jobs). */
+export async function ingestWebhook(t: TestRedis, body: AlertmanagerWebhook) {
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
   const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
   try {
@@ -70,16 +67,24 @@ export async function openIncident(t: TestRedis, alert: TestAlert): Promise<stri
         stormWindowSeconds: 60,
         stormTriageBudget: 100,
         dedupTtlSeconds: 3600,
-        dedupCacheSize: 1000,
+        dedupCacheSize: 0,
         timelineAlertCap: 50,
       },
     );
-    const labels = { test_incident: randomBytes(6).toString('hex'), ...alert.labels };
-    const result = await intake.ingest(webhookBody([{ ...alert, labels }]));
-    const id = result.incidents[0];
-    if (!id) throw new Error('ingest opened no incident');
-    return id;
+    return await intake.ingest(body);
   } finally {
     await Promise.all([triage.close(), notifications.close()]);
   }
+}
+
+/**
+ * Opens a new incident (each call its own) through the real ingest path and returns its id.
+ * `level` becomes the `automation_level` label, which ingest honours as an override.
+ */
+export async function openIncident(t: TestRedis, alert: TestAlert): Promise<string> {
+  const labels = { test_incident: randomBytes(6).toString('hex'), ...alert.labels };
+  const result = await ingestWebhook(t, webhookBody([{ ...alert, labels }]));
+  const id = result.incidents[0];
+  if (!id) throw new Error('ingest opened no incident');
+  return id;
 }

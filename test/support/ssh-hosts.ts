@@ -444,3 +444,23 @@ export async function startSshFleet(
     throw error;
   }
 }
+
+/**
+ * TARGETS_FILE entries for these hosts: one ssh target each (each sshd has its own port), matched by
+ * the alert's instance (the host's address, any port), logging in as root with the fleet's keys.
+ */
+export function fleetTargets(fleet: SshTestFleet, hosts: SshTestHost[] = fleet.hosts) {
+  return hosts.map((host) => ({
+    name: host.name,
+    match: { instance: `${host.address.replaceAll('.', '\\.')}(:\\d+)?` },
+    kind: 'ssh',
+    ssh: {
+      port: host.port,
+      user: 'root',
+      knownHosts: fleet.knownHostsPath,
+      keys: { read: fleet.readKeyPath, write: fleet.writeKeyPath },
+      connectTimeoutSeconds: 3,
+      commandTimeoutSeconds: 10,
+    },
+  }));
+}

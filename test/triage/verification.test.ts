@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createClassifier } from '../../services/ingest/classify.js';
-import { createCorrelator } from '../../services/ingest/correlation.js';
-import { Intake } from '../../services/ingest/intake.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
-import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
+import type { TriageJob } from '../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { type FakePrometheus, startFakePrometheus } from '../support/fake-prometheus.js';
-import { openIncident, webhookBody } from '../support/incidents.js';
+import { ingestWebhook, openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 import { logDir, startTestTriage } from './harness.js';
 
@@ -29,53 +26,6 @@ beforeAll(async () => {
     VERIFY_INTERVAL_MS: '300',
   });
 });
-
-/** Alertmanager's resolved notification for an alert, through the real intake. */
-async function resolveAlert(
-  harness: ExecutorHarness,
-  alert: { fingerprint: string; startsAt: string; labels: Record<string, string> },
-) {
-  const triageQueue = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
-  const notifications = createQueue<NotificationJob>(
-    QUEUE.notifications,
-    harness.t.redis,
-    harness.t.keys.bullPrefix,
-  );
-  try {
-    const intake = new Intake(
-      harness.t.redis,
-      harness.t.keys,
-      triageQueue,
-      notifications,
-      createClassifier(),
-      createCorrelator('alertname,service|job,instance,test_incident'),
-      {
-        stormThreshold: 10_000,
-        stormWindowSeconds: 60,
-        stormTriageBudget: 100,
-        dedupTtlSeconds: 3600,
-        dedupCacheSize: 0,
-        timelineAlertCap: 50,
-      },
-    );
-    await intake.ingest(
-      webhookBody(
-        [
-          {
-            alertname: alert.labels.alertname as string,
-            status: 'resolved',
-            fingerprint: alert.fingerprint,
-            startsAt: alert.startsAt,
-            labels: alert.labels,
-          },
-        ],
-        'resolved',
-      ),
-    );
-  } finally {
-    await Promise.all([triageQueue.close(), notifications.close()]);
-  }
-}
 
 afterAll(async () => {
   await triage?.close();
@@ -126,7 +76,21 @@ it('verifying fixes holds no worker: a level-3 incident is picked at once while 
     string,
     Record<string, string>,
   ];
-  await resolveAlert(h, { fingerprint: fingerprint as string, startsAt, labels });
+  await ingestWebhook(
+    h.t,
+    webhookBody(
+      [
+        {
+          alertname: 'ServiceDown',
+          status: 'resolved',
+          fingerprint: fingerprint as string,
+          startsAt,
+          labels,
+        },
+      ],
+      'resolved',
+    ),
+  );
   await eventually(
     async () => (await store.getStatus(first)) === 'resolved',
     'the resolution from Alertmanager',
