@@ -116,6 +116,24 @@ describe('slack incoming webhook', () => {
     expect(JSON.stringify(blocks)).not.toContain('javascript:');
   });
 
+  it('escapes alert and model words in every field, the fallback text included', async () => {
+    const before = slack.posted().length;
+    const hostile = '<!channel> <!here> <!everyone> <https://evil.example|Approve in Slack> & <@U123>';
+    await channel().deliver(delivery({ title: hostile, text: hostile }));
+    const body = slack.posted()[before]?.body as { text: string; blocks: unknown[] };
+    // Every field Slack parses as mrkdwn (plain_text, like the header, is shown as written).
+    const mrkdwn: string[] = [body.text];
+    JSON.stringify(body.blocks, (_key, value) => {
+      if (value && typeof value === 'object' && value.type === 'mrkdwn') mrkdwn.push(value.text);
+      return value;
+    });
+    expect(mrkdwn.length).toBeGreaterThan(2);
+    for (const field of mrkdwn)
+      expect(field).not.toMatch(/<!channel>|<!here>|<!everyone>|<https:\/\/evil|<@U123>/);
+    expect(body.text).toContain('&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt;');
+    expect(body.text).toContain('&lt;https://evil.example|Approve in Slack&gt; &amp; &lt;@U123&gt;');
+  });
+
   it('honours 429 Retry-After', async () => {
     slack.script({ status: 429, retryAfterSeconds: 7 });
     const error = await rejection(channel().deliver(delivery()));

@@ -70,5 +70,7 @@ export function slackMessage(delivery: Delivery): SlackMessage {
       ],
     });
   }
-  return { text: truncate(`${title}: ${notification.text}`, 3000), blocks };
+  // The fallback text shows in notifications and where blocks are not rendered: it is mrkdwn too, so
+  // alert and model words in it could ping <!channel> or dress a link as a button.
+  return { text: truncate(escapeMrkdwn(`${title}: ${notification.text}`), 3000), blocks };
 }
