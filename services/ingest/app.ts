@@ -3,7 +3,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import type { ApprovalStore } from '../../shared/approvals.js';
@@ -55,6 +56,14 @@ const listQuerySchema = z.object({
 
 const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by });
 
+const API_BODY_BYTES = 1024 * 1024;
+const LOGIN_BODY_BYTES = 16 * 1024;
+// The unread rest of the body is still on the wire: the connection cannot be reused.
+const tooLarge = (c: Context) => {
+  c.header('connection', 'close');
+  return c.json({ error: 'request body too large' }, 413);
+};
+
 const witnessQuerySchema = z
   .object({
     seq: z.coerce.number().int().min(1).optional(),
@@ -71,6 +80,10 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   // The incident console's session cookie (with its CSRF header on writes) also passes.
   const admin = requireToken(env.ADMIN_TOKEN, { allowSession: true });
 
+  // Every body is bounded (the webhook has its own MAX_BODY_BYTES path): 1 MiB for the API and
+  // Slack, 16 KiB for the console's unauthenticated sign-in, before anything reads it.
+  app.use('/ui/login', bodyLimit({ maxSize: LOGIN_BODY_BYTES, onError: tooLarge }));
+  app.use('*', bodyLimit({ maxSize: API_BODY_BYTES, onError: tooLarge }));
   app.use('*', async (c, next) => {
     const started = process.hrtime.bigint();
     await next();

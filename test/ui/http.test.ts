@@ -77,6 +77,35 @@ describe('console auth', () => {
     expect((await login({ name: 'bad name!', token: TOKEN })).status).toBe(400);
   });
 
+  it('bounds every body: 413 for an oversized sign-in or API request, with or without a length', async () => {
+    const big = `name=alice&token=${'x'.repeat(64 * 1024)}`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await fetch(`${ingest.url}/ui/login`, { method: 'POST', headers: form, body: big })).status).toBe(
+      413,
+    );
+    // Chunked, no content-length: the limit is enforced while reading.
+    const chunked = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 64; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(1024)));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${ingest.url}/ui/login`, {
+      method: 'POST',
+      headers: form,
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    const api = await fetch(`${ingest.url}/api/automation/pause`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'alice', padding: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(api.status).toBe(413);
+    expect(await t.redis.get(t.keys.paused)).toBeNull();
+  });
+
   it('throttles an address after 10 wrong tokens, even when the 11th try is right', async () => {
     const own = await openTestRedis();
     const guarded = await startTestIngest(own, { ADMIN_TOKEN: TOKEN });
