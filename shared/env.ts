@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactUrlCredentials } from './redact.js';
 
 /** Env values arrive as strings; these coerce them and say clearly what was wrong. */
 export const envInt = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -61,5 +62,5 @@ export function loadEnvOrExit<S extends z.ZodType>(schema: S): z.infer<S> {
 
 const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|SMTP_URL|WEBHOOK_URL/;
 function redactValue(name: string, value: string): string {
-  return SECRET_NAME.test(name) ? '[redacted]' : value;
+  return SECRET_NAME.test(name) ? '[redacted]' : redactUrlCredentials(value);
 }

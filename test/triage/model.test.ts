@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ChatModel } from '../../services/triage/llm/model.js';
-import { type FakeOpenAI, startFakeOpenAI, text } from '../support/fake-openai.js';
+import { ChatModel, LlmUnavailableError } from '../../services/triage/llm/model.js';
+import { type FakeOpenAI, httpError, startFakeOpenAI, text } from '../support/fake-openai.js';
 
 let model: FakeOpenAI;
 beforeAll(async () => {
@@ -31,4 +31,28 @@ it('leaves no abort listener behind on the long-lived shutdown signal, request a
   }
   expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   expect(model.requests).toHaveLength(15);
+});
+
+it('keeps the API key out of the error when the gateway echoes it back', async () => {
+  const key = 'sk-hermes-test-0123456789abcdef';
+  const gateway = await startFakeOpenAI(() => httpError(401, `Incorrect API key provided: ${key}`));
+  try {
+    const chat = new ChatModel({
+      baseURL: gateway.url,
+      apiKey: key,
+      model: 'fake',
+      requestTimeoutMs: 5_000,
+      maxRetries: 0,
+      probeTimeoutMs: 1_000,
+      probeTtlMs: 0,
+    });
+    const error = await chat
+      .complete([{ role: 'user', content: 'hi' }], [], { timeoutMs: 5_000 })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(LlmUnavailableError);
+    expect(error.message).toContain('Incorrect API key provided: [redacted]');
+    expect(error.message).not.toContain(key);
+  } finally {
+    await gateway.close();
+  }
 });

@@ -5,6 +5,7 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { Metrics } from '../../../shared/metrics.js';
+import { redactSecret, redactUrlCredentials } from '../../../shared/redact.js';
 
 export class LlmUnavailableError extends Error {}
 
@@ -115,7 +116,8 @@ export class ChatModel {
   private unavailable(error: unknown, wantedWaitMs: number | null): LlmUnavailableError {
     if (error instanceof LlmUnavailableError) return error;
     this.probed = { at: Date.now(), ok: false };
-    const why = (error as Error).message;
+    // A gateway may echo the key or a credentialed URL back in its error body.
+    const why = redactSecret(redactUrlCredentials((error as Error).message), this.settings.apiKey);
     return new LlmUnavailableError(
       wantedWaitMs === null
         ? `model request failed: ${why}`
