@@ -13,22 +13,26 @@ export function createCorrelator(spec: string) {
   return (labels: Record<string, string>) => {
     // A loop rather than map/find/join: this runs for every new alert.
     let readable = '';
+    // Length-prefixed, so label values holding `,` or `=` cannot make two groups one.
+    let key = '';
     for (let t = 0; t < terms.length; t++) {
       const names = terms[t] as string[];
       let name = names[0] as string;
       for (const candidate of names) {
-        if (labels[candidate] !== undefined) {
+        if (Object.hasOwn(labels, candidate)) {
           name = candidate;
           break;
         }
       }
-      readable += `${t === 0 ? '' : ','}${name}=${labels[name] ?? ''}`;
+      const value = Object.hasOwn(labels, name) ? (labels[name] as string) : '';
+      readable += `${t === 0 ? '' : ','}${name}=${value}`;
+      key += `${name.length}:${name}${value.length}:${value}`;
     }
-    let hash = hashes.get(readable);
+    let hash = hashes.get(key);
     if (hash === undefined) {
-      hash = sha256(readable).slice(0, 32);
+      hash = sha256(key).slice(0, 32);
       if (hashes.size >= HASH_MEMO_SIZE) hashes.clear();
-      hashes.set(readable, hash);
+      hashes.set(key, hash);
     }
     return { readable, hash };
   };
