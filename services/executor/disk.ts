@@ -1,5 +1,14 @@
 import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, readdir, readlink, realpath, unlink } from 'node:fs/promises';
+import {
+  type FileHandle,
+  lstat,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  unlink,
+} from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 /** Never cleaned, even when a policy lists them as roots (the seed's list). */
@@ -52,6 +61,8 @@ export interface CleanReport {
   /** The first deleted files, for the audit trail. */
   deleted: string[];
   skippedSymlinks: number;
+  /** Directories that are mount points (another filesystem, or a bind mount): never entered. */
+  skippedMounts: number;
   errors: string[];
 }
 
@@ -77,7 +88,17 @@ export async function cleanOldFiles(
   const realRoots = (await Promise.all(roots.map((root) => realpath(root).catch(() => null)))).filter(
     (root): root is string => root !== null && !isProtected(root),
   );
-  const report: CleanReport = { files: 0, bytes: 0, deleted: [], skippedSymlinks: 0, errors: [] };
+  const report: CleanReport = {
+    files: 0,
+    bytes: 0,
+    deleted: [],
+    skippedSymlinks: 0,
+    skippedMounts: 0,
+    errors: [],
+  };
+  // A bind mount under a root shows the root's path but holds another tree: its mount point, not
+  // its path, gives it away. Read once per clean; the roots themselves may be mount points.
+  const mounts = await mountPoints();
   const note = (where: string, error: Error) => {
     if (report.errors.length < LISTED) report.errors.push(`${where}: ${error.message}`);
   };
@@ -99,7 +120,13 @@ export async function cleanOldFiles(
       report.skippedSymlinks++;
       return;
     }
-    if (stat.isDirectory()) return walk(pinned);
+    if (stat.isDirectory()) {
+      if (mounts.has(join(real, name))) {
+        report.skippedMounts++;
+        return;
+      }
+      return walk(pinned);
+    }
     if (!stat.isFile() || stat.mtimeMs >= cutoff) return;
     await unlink(pinned);
     report.files++;
@@ -138,4 +165,18 @@ export async function cleanOldFiles(
     }
   }
   return report;
+}
+
+/** Mount points of this process' mount namespace (`/proc/self/mountinfo`, field 5, octal escapes undone). */
+async function mountPoints(): Promise<Set<string>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const points = new Set<string>();
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field)
+      points.add(
+        field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))),
+      );
+  }
+  return points;
 }

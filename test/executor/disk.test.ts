@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -102,6 +103,20 @@ describe('path checks', () => {
       ok: false,
       reason: expect.stringContaining('outside'),
     });
+  });
+
+  it('never enters a bind mount under its root: files outside the roots survive', async () => {
+    writeAged(join(outside, 'precious.db'), 365);
+    writeAged(join(root, 'app', 'old.log'), 30);
+    mkdirSync(join(root, 'mounted'), { recursive: true });
+    execFileSync('mount', ['--bind', outside, join(root, 'mounted')]);
+    try {
+      const report = await cleanOldFiles([root], 7, [root]);
+      expect(report).toMatchObject({ files: 1, skippedMounts: 1, deleted: [join(root, 'app', 'old.log')] });
+      expect(existsSync(join(outside, 'precious.db'))).toBe(true);
+    } finally {
+      execFileSync('umount', [join(root, 'mounted')]);
+    }
   });
 
   it('deletes only old regular files and never follows or deletes symlinks', async () => {
