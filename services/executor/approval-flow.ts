@@ -44,13 +44,11 @@ export class ApprovalFlow {
         ? 'the agent asks for a human decision'
         : `${tier} tool on a level-${level} incident needs a human approval`);
     const riskArg = args.risk_level;
-    const risk =
-      asked?.risk ??
-      (riskArg === 'low' || riskArg === 'medium' || riskArg === 'high'
-        ? riskArg
-        : tier === 'confirm'
-          ? 'high'
-          : 'medium');
+    const agentRisk =
+      asked?.risk ?? (riskArg === 'low' || riskArg === 'medium' || riskArg === 'high' ? riskArg : undefined);
+    // A change's risk is the policy's (its tier), never the requester's; a bare question keeps the
+    // agent's rating, shown as the agent's.
+    const risk = operation ? (tier === 'confirm' ? 'high' : 'medium') : (agentRisk ?? 'medium');
     const rollbackPlan =
       asked?.rollbackPlan ?? (typeof args.rollback_plan === 'string' ? args.rollback_plan : undefined);
     const notice: NotificationJob = {
@@ -59,7 +57,9 @@ export class ApprovalFlow {
       event: 'approval_requested',
       severity: 'warning',
       title: `Approval needed: ${job.tool}`,
-      text: `${description}\nReason: ${reason}\nRisk: ${risk}${rollbackPlan ? `\nRollback: ${rollbackPlan}` : ''}\nExpires: ${expiresAt}`,
+      text: `${description}\nReason: ${reason}\nRisk: ${risk}${
+        operation && agentRisk && agentRisk !== risk ? ` (the agent rated it ${agentRisk})` : ''
+      }${rollbackPlan ? `\nRollback: ${rollbackPlan}` : ''}\nExpires: ${expiresAt}`,
       approvalId: id,
       details: { tool: job.tool, args, risk, expiresAt, actionId: job.actionId, operation },
     };

@@ -180,9 +180,14 @@ export class ActionProcessor {
     if (job.approvalId) {
       const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
       if (!spent.ok) return { decision: spent.decision, reason: spent.reason };
-    } else if (tool.tier === 'confirm' || level === 2) {
+    } else if (tool.tier === 'confirm' || level === 2 || job.askHuman) {
       const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level, operation);
-      const why = tool.tier === 'confirm' ? `${job.tool} always needs` : `level-2 incidents need`;
+      const why =
+        tool.tier === 'confirm'
+          ? `${job.tool} always needs`
+          : level === 2
+            ? 'level-2 incidents need'
+            : 'the agent asked for';
       return { decision: 'pending_approval', reason: `${why} a human approval to ${operation}`, approvalId };
     }
 

@@ -24,6 +24,7 @@ export class ActionClient {
     tool: string;
     args: Record<string, unknown>;
     approvalRequest?: ApprovalRequest | undefined;
+    askHuman?: boolean | undefined;
   }): Promise<ActionOutcome> {
     const actionId = await this.nextActionId(input.incidentId, input.tool, input.args);
     const deadline = new Date(Date.now() + this.timeoutMs).toISOString();
@@ -35,6 +36,7 @@ export class ActionClient {
       args: input.args,
       requestedBy: 'agent',
       approvalRequest: input.approvalRequest,
+      askHuman: input.askHuman,
     });
     const added = await this.queue.add('action', job, { jobId: actionId });
     let value: unknown;

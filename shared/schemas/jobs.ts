@@ -61,6 +61,8 @@ export const actionJobSchema = z.object({
   requestedBy: requesterSchema,
   approvalId: idSchema.optional(),
   approvalRequest: approvalRequestSchema.optional(),
+  /** The requester asked a human first (request_human_confirmation): never run without an approval. */
+  askHuman: z.boolean().optional(),
   /**
    * When the requester stops waiting for the decision: after it the executor refuses to run the
    * action, and an action that was already running when it passed is reported to humans.

@@ -305,6 +305,29 @@ describe('validation', () => {
   });
 });
 
+describe('asking a human first', () => {
+  it('always becomes an approval, even for a safe tool on a level-1 incident, with the policy risk', async () => {
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: restart(),
+      askHuman: true,
+      approvalRequest: { description: 'just a tiny harmless restart', reason: 'crashed', risk: 'low' },
+    });
+    expect(outcome.decision).toBe('pending_approval');
+    expect(outcome.reason).toMatch(
+      /^the agent asked for a human approval to run `.* restart api` on the executor's own machine/,
+    );
+    expect(h.runs()).toEqual([]);
+    const approval = await h.approvals.get(outcome.approvalId as string);
+    expect(approval).toMatchObject({ risk: 'medium' });
+    expect(approval?.description).toMatch(
+      /^run `.* restart api` on the executor's own machine .*\nRequested as: just a tiny harmless restart$/,
+    );
+  });
+});
+
 describe('deadlines', () => {
   it('refuses an action whose requester already stopped waiting, and runs nothing', async () => {
     const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });

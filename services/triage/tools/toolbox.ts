@@ -138,12 +138,13 @@ export class Toolbox {
       });
       return this.ok(tool, { queued: true, eventId });
     }
-    const { actionTool, actionArgs, approvalRequest } = toAction(tool, args);
+    const { actionTool, actionArgs, approvalRequest, askHuman } = toAction(tool, args);
     const outcome = await this.deps.actions.request({
       incidentId: incident.id,
       tool: actionTool,
       args: actionArgs,
       approvalRequest,
+      askHuman,
     });
     const view = {
       decision: outcome.decision,
@@ -247,7 +248,12 @@ function placed(located: Located): Placement {
 function toAction(
   tool: ToolName,
   args: unknown,
-): { actionTool: string; actionArgs: Record<string, unknown>; approvalRequest?: ApprovalRequest } {
+): {
+  actionTool: string;
+  actionArgs: Record<string, unknown>;
+  approvalRequest?: ApprovalRequest;
+  askHuman?: boolean;
+} {
   if (tool === 'request_human_confirmation') {
     const a = args as ToolArgs<'request_human_confirmation'>;
     const approvalRequest: ApprovalRequest = {
@@ -256,7 +262,7 @@ function toAction(
       risk: a.risk_level,
       rollbackPlan: a.rollback_plan,
     };
-    if (a.tool) return { actionTool: a.tool, actionArgs: a.args ?? {}, approvalRequest };
+    if (a.tool) return { actionTool: a.tool, actionArgs: a.args ?? {}, approvalRequest, askHuman: true };
     const { tool: _t, args: _a, ...free } = a;
     return { actionTool: 'request_human_confirmation', actionArgs: free, approvalRequest };
   }
