@@ -22,6 +22,7 @@ import type { Targets } from '../../shared/targets/targets.js';
 import { requireToken } from './auth.js';
 import { requestBreakerReset } from './breaker-reset.js';
 import type { IngestEnv } from './env.js';
+import { crossSiteRefusal } from './request-origin.js';
 import { failureReply } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
 import { AutomationStatusReader } from './ui/automation-status.js';
@@ -56,6 +57,7 @@ const listQuerySchema = z.object({
 
 const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by });
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const API_BODY_BYTES = 1024 * 1024;
 const LOGIN_BODY_BYTES = 16 * 1024;
 // The unread rest of the body is still on the wire: the connection cannot be reused.
@@ -83,6 +85,16 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   // Every body is bounded (the webhook has its own MAX_BODY_BYTES path): 1 MiB for the API and
   // Slack, 16 KiB for the console's unauthenticated sign-in, before anything reads it.
   app.use('/ui/login', bodyLimit({ maxSize: LOGIN_BODY_BYTES, onError: tooLarge }));
+  // A web page the operator has open must not write here, token or not.
+  app.use('*', async (c, next) => {
+    if (SAFE_METHODS.has(c.req.method)) return next();
+    const refusal = crossSiteRefusal({
+      'sec-fetch-site': c.req.header('sec-fetch-site'),
+      origin: c.req.header('origin'),
+      host: c.req.header('host'),
+    });
+    return refusal ? c.json({ error: refusal }, 403) : next();
+  });
   app.use('*', bodyLimit({ maxSize: API_BODY_BYTES, onError: tooLarge }));
   app.use('*', async (c, next) => {
     const started = process.hrtime.bigint();

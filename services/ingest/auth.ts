@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
+import { isLoopback } from './request-origin.js';
 import { CSRF_HEADER, macEqual, sessionCookieFrom, verifySession } from './ui/session.js';
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
@@ -43,7 +45,11 @@ export function requireToken(
 ): MiddlewareHandler {
   const matches = token ? matcher(token) : () => false;
   return async (c, next) => {
-    if (!token) return next();
+    // No token: open, but to this machine only.
+    if (!token)
+      return isLoopback(getConnInfo(c).remote.address)
+        ? next()
+        : c.json({ error: 'ADMIN_TOKEN is not set: only this machine may use this' }, 401);
     const header = c.req.header('authorization') ?? '';
     let presented = bearerToken(header);
     if (options.allowBasic && presented === undefined) presented = basicPassword(header);

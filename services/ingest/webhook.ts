@@ -6,6 +6,7 @@ import { bearerToken, matcher } from './auth.js';
 import { readBody } from './body.js';
 import type { IngestEnv } from './env.js';
 import type { Intake } from './intake.js';
+import { crossSiteRefusal, isLoopback } from './request-origin.js';
 import { failureReply } from './storage-errors.js';
 
 export const WEBHOOK_PATH = '/webhooks/alertmanager';
@@ -39,6 +40,10 @@ export function createWebhookHandler(deps: WebhookDeps): (req: IncomingMessage, 
   const tokenMatches = env.INGEST_TOKEN ? matcher(env.INGEST_TOKEN) : undefined;
 
   const answer = async (req: IncomingMessage): Promise<Reply> => {
+    const crossSite = crossSiteRefusal(req.headers);
+    if (crossSite) return { status: 403, body: { error: crossSite } };
+    if (!tokenMatches && !isLoopback(req.socket.remoteAddress))
+      return { status: 401, body: { error: 'INGEST_TOKEN is not set: only this machine may post alerts' } };
     if (tokenMatches) {
       const presented = bearerToken(req.headers.authorization ?? '');
       if (presented === undefined || !tokenMatches(presented)) {

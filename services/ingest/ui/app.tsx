@@ -13,6 +13,7 @@ import { incidentTargets } from '../../../shared/targets/incident-targets.js';
 import type { Targets } from '../../../shared/targets/targets.js';
 import { safeEqual } from '../auth.js';
 import type { IngestEnv } from '../env.js';
+import { isLoopback } from '../request-origin.js';
 import { AutomationStatusReader } from './automation-status.js';
 import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
 import { UI_BASE } from './paths.js';
@@ -96,6 +97,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     c.html(<LoginPage next={safeNext(c.req.query('next'))} needsToken={token !== undefined} />),
   );
   app.post('/login', async (c) => {
+    if (token === undefined && !isLoopback(getConnInfo(c).remote.address))
+      return c.text('ADMIN_TOKEN is not set: the console is open to this machine only.', 401);
     const body = loginBodySchema.safeParse(await c.req.parseBody().catch(() => undefined));
     const next = safeNext(body.success ? body.data.next : undefined);
     if (!body.success)

@@ -1,0 +1,30 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
+/** Whether a request came from this machine. */
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && LOOPBACK.test(address);
+}
+
+/**
+ * Why a browser's request from another site must not write here, or null. Any web page the operator
+ * opens can send simple POSTs to localhost; browsers say where they come from (Origin,
+ * Sec-Fetch-Site), other clients (Alertmanager, curl, the CLI) send neither.
+ */
+export function crossSiteRefusal(
+  headers: IncomingHttpHeaders | Record<string, string | undefined>,
+): string | null {
+  const site = headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none')
+    return `cross-site request refused (Sec-Fetch-Site: ${site})`;
+  const origin = headers.origin;
+  if (typeof origin !== 'string' || origin === '') return null;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return 'cross-site request refused (unreadable Origin)';
+  }
+  return host === headers.host ? null : `cross-site request refused (Origin: ${origin.slice(0, 200)})`;
+}
