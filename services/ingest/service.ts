@@ -74,8 +74,10 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
         logger,
       })
     : undefined;
-  if (!env.INGEST_TOKEN) logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts from this machine only');
-  if (!env.ADMIN_TOKEN) logger.warn('ADMIN_TOKEN is not set: the API, console and Bull Board are open to this machine only');
+  if (!env.INGEST_TOKEN)
+    logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts from this machine only');
+  if (!env.ADMIN_TOKEN)
+    logger.warn('ADMIN_TOKEN is not set: the API, console and Bull Board are open to this machine only');
 
   const targets = loadTargetsOrError(env.TARGETS_FILE);
   if (targets instanceof Error)
