@@ -32,14 +32,15 @@ export interface Classifier {
 
 export function createClassifier(file?: string): Classifier {
   const config = file ? loadClassificationFile(file) : classificationFileSchema.parse({});
-  const table: Record<string, Level> = { ...DEFAULT_LEVELS, ...config.levels };
+  // A Map, not an object: an alertname like `constructor` is data, not a prototype lookup.
+  const table = new Map<string, Level>(Object.entries({ ...DEFAULT_LEVELS, ...config.levels }));
   return {
     level(labels) {
       if (labels.automation_level !== undefined) {
         const override = levelSchema.safeParse(Number(labels.automation_level));
         if (override.success) return override.data;
       }
-      return table[labels.alertname ?? ''] ?? config.default_level;
+      return table.get(labels.alertname ?? '') ?? config.default_level;
     },
   };
 }
@@ -58,6 +59,6 @@ function loadClassificationFile(file: string) {
 /** BullMQ priority (1 = first): level 3 first, then by severity, then level 1 before level 2. */
 export function priorityFor(level: Level, severity: string): number {
   if (level === 3) return 1;
-  const rank = SEVERITY_RANK[severity] ?? 3;
+  const rank = Object.hasOwn(SEVERITY_RANK, severity) ? (SEVERITY_RANK[severity] as number) : 3;
   return 2 + rank * 2 + (level - 1);
 }

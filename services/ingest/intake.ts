@@ -219,7 +219,7 @@ export class Intake {
 
   /** The script's record for an alert: its fields, and the alert as its incident keeps it. */
   private describe(alert: Alert, webhook: AlertmanagerWebhook): ScriptRecord {
-    const labels = withCommon(webhook.commonLabels, alert.labels);
+    const labels = wellFormed(withCommon(webhook.commonLabels, alert.labels));
     const level = this.classifier.level(labels);
     const severity = labels.severity ?? 'warning';
     const correlation = this.correlate(labels);
@@ -229,8 +229,8 @@ export class Intake {
       alert.startsAt,
       alert.endsAt,
       labels,
-      withCommon(webhook.commonAnnotations, alert.annotations),
-      alert.generatorURL,
+      wellFormed(withCommon(webhook.commonAnnotations, alert.annotations)),
+      wellFormedText(alert.generatorURL),
     ];
     return {
       fields: [
@@ -304,8 +304,31 @@ const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed']);
 
 /** Alertmanager's alert labels already hold the common ones; only a hand-made body may lack some. */
 function withCommon(common: Record<string, string>, own: Record<string, string>): Record<string, string> {
-  for (const name in common) if (!(name in own)) return { ...common, ...own };
+  for (const name in common) if (!Object.hasOwn(own, name)) return { ...common, ...own };
   return own;
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A lone UTF-16 surrogate (valid JSON, but no character) becomes U+FFFD: Redis' JSON decoder
+ * rejects it, and one such value must not sink the alerts beside it. Other text is untouched.
+ */
+function wellFormedText(text: string): string {
+  return SURROGATE.test(text) ? text.replace(LONE_SURROGATE, '\uFFFD') : text;
+}
+
+function wellFormed(record: Record<string, string>): Record<string, string> {
+  for (const name in record) {
+    if (SURROGATE.test(name) || SURROGATE.test(record[name] as string)) {
+      // No prototype: a label named `__proto__` stays a label.
+      const fixed: Record<string, string> = Object.create(null);
+      for (const [key, value] of Object.entries(record)) fixed[wellFormedText(key)] = wellFormedText(value);
+      return fixed;
+    }
+  }
+  return record;
 }
 
 function asArray<T>(value: T[] | Record<string, never> | undefined): T[] {

@@ -343,3 +343,37 @@ describe('incidents API', () => {
     expect(text).toMatch(/hermes_ingest_intake_script_duration_seconds_count\{service="ingest"\} 1\n/);
   });
 });
+
+describe('poison values are data, not a reason to lose the batch', () => {
+  it('stores every alert of a batch holding prototype names and lone surrogates', async () => {
+    const body = webhookBody([
+      { alertname: 'ServiceDown', service: 'checkout', instance: 'app-1' },
+      { alertname: 'constructor', severity: '__proto__', instance: 'app-2', labels: { toString: 'valueOf' } },
+      {
+        alertname: 'toString',
+        severity: 'constructor',
+        instance: 'app-3\ud800',
+        annotations: { description: 'half a pair: \udc00 and a whole one: \ud83d\ude00' },
+      },
+    ]);
+    // The label named __proto__ is an own property, as Alertmanager's JSON would carry it.
+    const raw = JSON.stringify(body).replace('"toString":"valueOf"', '"toString":"valueOf","__proto__":"x"');
+    const res = await fetch(`${ingest.url}/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw,
+    });
+    expect(res.status).toBe(202);
+    const reply = (await res.json()) as { accepted: number; incidents: string[] };
+    expect(reply.accepted).toBe(3);
+    expect(reply.incidents).toHaveLength(3);
+    const incidents = await Promise.all(reply.incidents.map((id) => store.get(id)));
+    expect(incidents.map((i) => i?.alertname).sort()).toEqual(['ServiceDown', 'constructor', 'toString']);
+    const surrogate = incidents.find((i) => i?.alertname === 'toString');
+    expect(surrogate?.instance).toBe('app-3\ufffd');
+    expect(surrogate?.annotations.description).toBe('half a pair: \ufffd and a whole one: \ud83d\ude00');
+    const prototype = incidents.find((i) => i?.alertname === 'constructor');
+    expect(prototype).toMatchObject({ severity: '__proto__', level: 2 });
+    expect(Object.hasOwn(prototype?.labels ?? {}, '__proto__')).toBe(true);
+  });
+});
