@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
 import { Intake, type IntakeSettings } from '../../services/ingest/intake.js';
+import { INTAKE_LUA } from '../../services/ingest/intake-script.js';
 import { StorageChangedError } from '../../services/ingest/storage-errors.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
@@ -652,25 +653,52 @@ it('finds groups recorded before groups had periods (corr:<key> strings) and car
 });
 
 it('leaves nothing behind when a batch cannot be stored whole, however often it is retried', async () => {
-  const { intake, close } = intakeOn(t.redis, { stormThreshold: 5 });
-  try {
-    const fresh = (n: number) =>
-      Array.from({ length: 3 }, (_, i) => ({ alertname: `Probe${n}-${i}`, instance: `node-${i}` }));
-    // A lone UTF-16 surrogate the script's JSON decoder rejects, after two alerts that are fine.
-    const poisoned = (n: number) =>
-      webhookBody([
-        ...fresh(n).slice(0, 2),
-        { alertname: 'Poison', annotations: { description: 'bad \ud800 text' } },
-      ]);
-    // Retried like Alertmanager retries a 5xx: before the script checked first, each attempt left
-    // incidents behind, and the storm threshold (5) turned the retries into a false storm.
-    for (let attempt = 0; attempt < 10; attempt++)
-      await expect(intake.ingest(poisoned(attempt))).rejects.toThrow();
-    expect(await t.redis.zcard(t.keys.incidentIndex)).toBe(0);
-    expect(await t.redis.scard(t.keys.triageBacklog)).toBe(0);
-    expect(await t.redis.zcard(t.keys.stormOpened)).toBe(0);
-    expect(await t.redis.get(t.keys.stormCurrent)).toBeNull();
-  } finally {
-    await close();
+  // Ingest makes every value decodable before it reaches Redis; the script still checks the whole
+  // batch before its first write, so anything it cannot decode leaves no trace. Driven directly,
+  // with a stored alert holding a lone surrogate escape after two good ones.
+  const now = new Date();
+  const alert = (fp: string, name: string) =>
+    `["firing","${fp}","${now.toISOString()}","0001-01-01T00:00:00Z",{"alertname":"${name}"},{},""]`;
+  const record = (fp: string, ck: string) => [
+    fp,
+    fp.length + now.toISOString().length + 6,
+    'firing',
+    ck,
+    ck,
+    1,
+    'critical',
+    4,
+  ];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const fps = [`a${attempt}`, `b${attempt}`, `c${attempt}`];
+    await expect(
+      t.redis.eval(
+        INTAKE_LUA,
+        2,
+        t.keys.stormOpened,
+        t.keys.ingestEpoch,
+        t.keys.bullPrefix,
+        now.toISOString(),
+        String(now.getTime()),
+        '5',
+        '60000',
+        '20',
+        `inc_debris_${attempt}`,
+        '3600',
+        '50',
+        'epoch-1',
+        '',
+        'hermes',
+        JSON.stringify(fps.map((fp) => record(fp, `ck-${fp}`))),
+        alert(fps[0] as string, 'Fine'),
+        alert(fps[1] as string, 'AlsoFine'),
+        alert(fps[2] as string, 'Poison\\ud800'),
+      ),
+    ).rejects.toThrow();
   }
+  // Before the script checked first, each attempt left incidents and, past the threshold (5), a storm.
+  expect(await t.redis.zcard(t.keys.incidentIndex)).toBe(0);
+  expect(await t.redis.scard(t.keys.triageBacklog)).toBe(0);
+  expect(await t.redis.zcard(t.keys.stormOpened)).toBe(0);
+  expect(await t.redis.get(t.keys.stormCurrent)).toBeNull();
 });
