@@ -126,7 +126,8 @@ describe('incident console in headless Chromium', () => {
     await approve.waitFor(WAIT);
     const card = page.locator('article.approval');
     const text = (await card.textContent()) ?? '';
-    expect(text).toContain('risk low');
+    // The policy's risk for a safe tool, whatever the runbook rated it.
+    expect(text).toContain('risk medium');
     expect(text).toContain('runbook HighLatency: response time above threshold');
     expect(text).toContain('Scale checkout back to its baseline');
     expect(text).toMatch(/\d+m left/);
