@@ -178,11 +178,14 @@ local function epoch_ms(text)
 end
 
 -- Whether the record's alert began before the stored one: a late re-send of an earlier episode.
+-- A stored episode that starts in the future (a sender's clock running ahead) is no later episode:
+-- otherwise it would swallow every genuine new episode until the dedup TTL ran out.
+local SKEW_MS = 300000
 local function earlier_episode(a, value)
   local started = epoch_ms(cjson.decode(a.alert)[3])
   local held = cjson.decode(value)
   local heldStarted = epoch_ms(string.byte(value, 1) == 91 and held[3] or held.startsAt or '')
-  return started ~= nil and heldStarted ~= nil and started < heldStarted
+  return started ~= nil and heldStarted ~= nil and started < heldStarted and heldStarted <= nowMs + SKEW_MS
 end
 
 -- An incident's stored alert for a fingerprint (false: none), as this batch left it.

@@ -702,3 +702,25 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
   expect(await t.redis.zcard(t.keys.stormOpened)).toBe(0);
   expect(await t.redis.get(t.keys.stormCurrent)).toBeNull();
 });
+
+it('does not let an episode dated in the future swallow the genuine episodes after it', async () => {
+  const { intake, close } = intakeOn(t.redis);
+  try {
+    const fingerprint = 'f0000000000000ff';
+    const future = '2099-01-01T00:00:00Z';
+    const alert = { alertname: 'ClockSkew', instance: 'skewed-1', fingerprint };
+    expect(await intake.ingest(webhookBody([{ ...alert, startsAt: future }]))).toMatchObject({ accepted: 1 });
+    await intake.ingest(webhookBody([{ ...alert, startsAt: future, status: 'resolved' }], 'resolved'));
+    // The sender's clock is right again: a genuine new episode, and another one later.
+    const startsAt = new Date().toISOString();
+    const first = await intake.ingest(webhookBody([{ ...alert, startsAt }]));
+    expect(first).toMatchObject({ accepted: 1, duplicates: 0 });
+    // Its re-sends are still recognised.
+    expect(await intake.ingest(webhookBody([{ ...alert, startsAt }]))).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+    });
+  } finally {
+    await close();
+  }
+});
