@@ -30,7 +30,7 @@ export interface AuditVerification {
 }
 
 /** The anchor is `seq:hash` of the newest entry trimmed away. */
-export function parseAnchor(raw: string | null): { seq: number; hash: string } | null {
+function parseAnchor(raw: string | null): { seq: number; hash: string } | null {
   if (raw === null) return null;
   const at = raw.indexOf(':');
   const seq = Number(raw.slice(0, at));

@@ -2,7 +2,7 @@
 export type LogLevel = 'error' | 'warn' | 'info' | 'all';
 
 /** Minimum line rank for each requested level. */
-export const RANK = { error: 3, warn: 2, info: 1, all: 0 } as const satisfies Record<LogLevel, number>;
+const RANK = { error: 3, warn: 2, info: 1, all: 0 } as const satisfies Record<LogLevel, number>;
 
 /** Severity of a log line: JSON `level` (pino numbers or names) or a level word in plain text. */
 export function lineRank(line: string): number {

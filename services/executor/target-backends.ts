@@ -1,4 +1,4 @@
-import { DockerTarget } from '../../shared/remote/docker.js';
+import { DockerTargets } from '../../shared/remote/docker.js';
 import type { SshPool } from '../../shared/remote/ssh.js';
 import type { Placement, Targets } from '../../shared/targets/targets.js';
 import type { Backend } from './backends.js';
@@ -10,7 +10,7 @@ import { dockerBackend, sshBackend } from './remote-backends.js';
  * (ssh helper verb, Docker Engine API, or the policy's local backend where a target says `local`).
  */
 export class TargetBackends {
-  private readonly docker = new Map<string, DockerTarget>();
+  private readonly docker = new DockerTargets();
 
   constructor(
     private readonly policy: Policy,
@@ -31,16 +31,11 @@ export class TargetBackends {
       const roots = tool.backend?.kind === 'disk' ? tool.backend.roots : [];
       return sshBackend(this.ssh, target.ssh, placement, tool.operation, roots);
     }
-    let docker = this.docker.get(target.name);
-    if (!docker) {
-      docker = new DockerTarget(target.docker);
-      this.docker.set(target.name, docker);
-    }
-    return dockerBackend(docker, placement, tool.operation);
+    return dockerBackend(this.docker.get(target.name, target.docker), placement, tool.operation);
   }
 
   close(): void {
     this.ssh.close();
-    for (const docker of this.docker.values()) docker.close();
+    this.docker.close();
   }
 }

@@ -49,7 +49,7 @@ export class DockerTargetError extends Error {
 }
 
 /** Docker's own rule for container names; anything else is refused before a request is made. */
-export const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Lines fetched from the end of a container's log before the level filter keeps the last `lines`. */
 export const LOG_SCAN_LINES = 5_000;
 /** At most this much log text is kept (the newest), whatever the lines' length. */
@@ -406,4 +406,23 @@ function memoryBytes(stats: RawStats): number | null {
   if (typeof usage !== 'number') return null;
   const inactive = memory?.stats?.total_inactive_file ?? memory?.stats?.inactive_file;
   return typeof inactive === 'number' && inactive < usage ? usage - inactive : usage;
+}
+
+/** One client per Docker target, made on first use and reused (executor and triage alike). */
+export class DockerTargets {
+  private readonly clients = new Map<string, DockerTarget>();
+
+  get(name: string, connection: DockerConnection): DockerTarget {
+    let client = this.clients.get(name);
+    if (!client) {
+      client = new DockerTarget(connection);
+      this.clients.set(name, client);
+    }
+    return client;
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
 }

@@ -114,7 +114,7 @@ function checkPrerequisites(): void {
 }
 
 /** A TCP port nobody listens on at `address` (a port free on 127.0.0.1 need not be free on 127.0.0.2). */
-export async function freePortOn(address: string): Promise<number> {
+async function freePortOn(address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,5 +1,5 @@
 import type { IncidentStore } from '../../../shared/incidents.js';
-import { DockerTarget } from '../../../shared/remote/docker.js';
+import { type DockerTarget, DockerTargets } from '../../../shared/remote/docker.js';
 import { excerpt, helperRefusal, sshEndpoint } from '../../../shared/remote/endpoint.js';
 import type { SshPool } from '../../../shared/remote/ssh.js';
 import { type IncidentScope, scopeOf } from '../../../shared/targets/scope.js';
@@ -12,7 +12,7 @@ import { ToolError } from './tool-error.js';
  * read verbs of ssh targets (through the helper, with the read key) and docker targets.
  */
 export class TargetReads {
-  private readonly docker = new Map<string, DockerTarget>();
+  private readonly docker = new DockerTargets();
 
   constructor(
     private readonly targets: Targets,
@@ -61,7 +61,7 @@ export class TargetReads {
 
   close(): void {
     this.ssh.close();
-    for (const docker of this.docker.values()) docker.close();
+    this.docker.close();
   }
 
   private async helper(placement: Placement, command: string): Promise<string> {
@@ -89,12 +89,7 @@ export class TargetReads {
   private dockerOf(placement: Placement): DockerTarget {
     const target = this.targets.get(placement.target);
     if (target?.kind !== 'docker') throw new ToolError(`target ${placement.target} is not a docker target`);
-    let docker = this.docker.get(target.name);
-    if (!docker) {
-      docker = new DockerTarget(target.docker);
-      this.docker.set(target.name, docker);
-    }
-    return docker;
+    return this.docker.get(target.name, target.docker);
   }
 }
 
