@@ -235,10 +235,23 @@ describe('a triage job that cannot finish', () => {
     );
     const notifications = createQueue<NotificationJob>(QUEUE.notifications, w.t.redis, w.t.keys.bullPrefix);
     cleanups.push(() => notifications.close());
-    const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'completed']);
-    expect(jobs.map((j) => j.data).filter((n) => n.incidentId === id && n.event === 'failed')).toHaveLength(
-      1,
+    // The status and its notice are recorded together; the notice is queued right after.
+    const failedNotices = await eventually(
+      async () => {
+        const jobs = await notifications.getJobs([
+          'waiting',
+          'prioritized',
+          'delayed',
+          'active',
+          'completed',
+        ]);
+        const found = jobs.map((j) => j.data).filter((n) => n.incidentId === id && n.event === 'failed');
+        return found.length > 0 ? found : undefined;
+      },
+      'the failed notice',
+      10_000,
     );
+    expect(failedNotices).toHaveLength(1);
   }, 120_000);
 
   it('removed from the queue mid-investigation: the sweep fails the incident and humans are told', async ({
