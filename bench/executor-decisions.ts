@@ -62,9 +62,12 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
   const prefix = 'execbench';
   const keys = keyspace(prefix);
   const t = { url: redisServer.url, prefix, keys, redis, close: async () => {} };
-  const notifications = new Queue(QUEUE.notifications, { connection: redis, prefix: keys.bullPrefix });
+  const notifications = new Queue(QUEUE.notifications.executor, {
+    connection: redis,
+    prefix: keys.bullPrefix,
+  });
   const triage = new Queue(QUEUE.triage, { connection: redis, prefix: keys.bullPrefix });
-  const actions = new Queue<ActionJob>(QUEUE.actions, { connection: redis, prefix: keys.bullPrefix });
+  const actions = new Queue<ActionJob>(QUEUE.agentActions, { connection: redis, prefix: keys.bullPrefix });
   const executor = await spawnService('executor', {
     REDIS_URL: redisServer.url,
     HERMES_PREFIX: prefix,
@@ -89,12 +92,12 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
 
     const processor = inProcessExecutor(redis, keys, policyFile, notifications, triage);
     const decisions: Record<string, number> = {};
-    for (let i = 0; i < 200; i++) await processor.handle(job(i));
+    for (let i = 0; i < 200; i++) await processor.handle(job(i), 'agent');
     const latencies: number[] = [];
     const sequentialStarted = performance.now();
     for (let i = 0; i < SEQUENTIAL; i++) {
       const t0 = performance.now();
-      const outcome = await processor.handle(job(i));
+      const outcome = await processor.handle(job(i), 'agent');
       latencies.push(performance.now() - t0);
       decisions[outcome.decision] = (decisions[outcome.decision] ?? 0) + 1;
     }
@@ -153,7 +156,7 @@ function inProcessExecutor(
   const targets = loadTargets(LOCAL_TARGETS);
   const incidents = new IncidentStore(redis, keys);
   const metrics = createMetrics('executor-bench');
-  const outbox = new NotificationOutbox(redis, keys, notifications);
+  const outbox = new NotificationOutbox(redis, keys, 'executor', notifications);
   return new ActionProcessor({
     policy,
     logger: createLogger('executor-bench', 'silent'),

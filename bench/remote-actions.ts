@@ -128,8 +128,8 @@ async function throughExecutor(
     POLICY_FILE: join(dir, 'policy.yaml'),
     TARGETS_FILE: join(dir, 'targets.yaml'),
   });
-  const actions = new Queue<ActionJob>(QUEUE.actions, { connection: redis, prefix: keys.bullPrefix });
-  const events = new QueueEvents(QUEUE.actions, {
+  const actions = new Queue<ActionJob>(QUEUE.agentActions, { connection: redis, prefix: keys.bullPrefix });
+  const events = new QueueEvents(QUEUE.agentActions, {
     connection: { url: redisServer.url },
     prefix: keys.bullPrefix,
   });

@@ -61,7 +61,7 @@ export async function benchStorm(): Promise<StormResult> {
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   const keys = keyspace(PREFIX);
   const triageQueue = new Queue(QUEUE.triage, { connection: redis, prefix: keys.bullPrefix });
-  const actionQueue = new Queue(QUEUE.actions, { connection: redis, prefix: keys.bullPrefix });
+  const actionQueue = new Queue(QUEUE.agentActions, { connection: redis, prefix: keys.bullPrefix });
   const post = (alerts: BenchAlert[]) => postWebhook(`${ingest.url}/webhooks/alertmanager`, alerts);
   try {
     await waitForWorkers(triageQueue, 1);

@@ -61,7 +61,7 @@ export class ApprovalStore {
         expiresMs: String(Date.parse(parsed.expiresAt)),
       })
       .zadd(this.keys.approvalsPending, Date.parse(parsed.expiresAt), parsed.id)
-      .hset(this.keys.outbox, notice.eventId, outboxEntry(notice))
+      .hset(this.keys.outbox('executor'), notice.eventId, outboxEntry(notice))
       .exec();
   }
 

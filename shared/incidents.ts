@@ -1,5 +1,6 @@
 import type { Keyspace } from './keys.js';
 import { outboxEntry } from './outbox.js';
+import type { NoticeSource } from './queues.js';
 import type { RedisConnection } from './redis.js';
 import {
   type ActionRecord,
@@ -44,7 +45,8 @@ local function set_status(P, id, status, entryJson, now, allowed)
 end
 `;
 
-// KEYS[1]: the incident's state key (routes the script to the right cluster node); KEYS[2]: the outbox.
+// KEYS[1]: the incident's state key (routes the script to the right cluster node); KEYS[2]: the
+// caller's outbox, only with a notice.
 // ARGV: prefix, id, status, entry JSON, now ISO, allowed-from list, summary ('' = keep), then the
 // notice's eventId ('' = none) and outbox entry, recorded only if the status changed.
 const SET_STATUS_LUA = `${LUA_SET_STATUS_FN}
@@ -220,7 +222,8 @@ export class IncidentStore {
       from?: readonly IncidentStatus[];
       message?: string;
       summary?: string;
-      notice?: NotificationJob;
+      /** Recorded in `source`'s outbox. */
+      notice?: { source: NoticeSource; job: NotificationJob };
     } = {},
   ): Promise<IncidentStatus | null> {
     const now = new Date();
@@ -231,11 +234,13 @@ export class IncidentStore {
       status,
       message: options.message,
     };
+    // The outbox is declared only with a notice: a caller may write its own outbox and no other (ACL).
+    const keys = [this.keys.incidentState(id)];
+    if (options.notice) keys.push(this.keys.outbox(options.notice.source));
     const previous = await this.redis.eval(
       SET_STATUS_LUA,
-      2,
-      this.keys.incidentState(id),
-      this.keys.outbox,
+      keys.length,
+      ...keys,
       this.keys.bullPrefix,
       id,
       status,
@@ -243,8 +248,8 @@ export class IncidentStore {
       entry.at,
       (options.from ?? []).join(','),
       options.summary ?? '',
-      options.notice?.eventId ?? '',
-      options.notice ? outboxEntry(options.notice, now.getTime()) : '',
+      options.notice?.job.eventId ?? '',
+      options.notice ? outboxEntry(options.notice.job, now.getTime()) : '',
     );
     const parsed = incidentStatusSchema.safeParse(previous);
     return parsed.success ? parsed.data : null;

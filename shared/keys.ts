@@ -1,3 +1,5 @@
+import type { NoticeSource } from './queues.js';
+
 /**
  * Every Redis key the system uses, in one place. All carry the `{prefix}` hash tag so the same
  * code runs on a single Redis and on a Redis Cluster (multi-key scripts stay in one slot).
@@ -40,7 +42,7 @@ export function keyspace(prefix = 'hermes') {
     /** Hash of the newest audit entry trimmed away: where the retained chain starts. */
     auditAnchor: `${p}:audit:anchor`,
     /** Notices recorded with the state change they announce, until queued (see shared/outbox.ts). */
-    outbox: `${p}:outbox`,
+    outbox: (source: NoticeSource) => `${p}:outbox:${source}`,
     /** Notifier-only state: delivery idempotency and Slack threads. */
     notify: (name: string) => `${p}:notify:${name}`,
     /** Triage-only state. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Keyspace } from './keys.js';
 import type { Logger } from './logger.js';
 import { enqueueNotifications } from './notify.js';
+import type { NoticeSource } from './queues.js';
 import type { RedisConnection } from './redis.js';
 import { type NotificationJob, notificationJobSchema } from './schemas/jobs.js';
 
@@ -26,21 +27,27 @@ export function outboxEntry(job: NotificationJob, nowMs = Date.now()): string {
  * queues whatever a dead writer left behind. The eventId is the job id, so queueing twice is a no-op.
  */
 export class NotificationOutbox {
+  private readonly key: string;
+
+  /** One source's outbox; `queue` is that source's notifications queue. */
   constructor(
     private readonly redis: RedisConnection,
-    private readonly keys: Keyspace,
+    keys: Keyspace,
+    readonly source: NoticeSource,
     private readonly queue: Queue,
-  ) {}
+  ) {
+    this.key = keys.outbox(source);
+  }
 
   /** Queues a notice its writer recorded, then clears it. */
   async deliver(job: NotificationJob): Promise<void> {
     await enqueueNotifications(this.queue, [job]);
-    await this.redis.hdel(this.keys.outbox, job.eventId);
+    await this.redis.hdel(this.key, job.eventId);
   }
 
   /** Queues a notice a script recorded, by its event id (nothing if it is no longer there). */
   async deliverRecorded(eventId: string): Promise<void> {
-    const raw = await this.redis.hget(this.keys.outbox, eventId);
+    const raw = await this.redis.hget(this.key, eventId);
     const entry = raw === null ? null : parseEntry(raw);
     // An unreadable entry stays for the relay, which logs and drops it.
     if (entry) await this.deliver(entry.job);
@@ -48,13 +55,13 @@ export class NotificationOutbox {
 
   /** Queues the notices recorded at least `minAgeMs` ago (their writers are presumed dead). */
   async relay(minAgeMs: number, logger: Logger, nowMs = Date.now()): Promise<number> {
-    const recorded = await this.redis.hgetall(this.keys.outbox);
+    const recorded = await this.redis.hgetall(this.key);
     let relayed = 0;
     for (const [eventId, raw] of Object.entries(recorded)) {
       const entry = parseEntry(raw);
       if (!entry) {
         logger.error({ eventId, entry: raw.slice(0, 500) }, 'unreadable outbox entry dropped');
-        await this.redis.hdel(this.keys.outbox, eventId);
+        await this.redis.hdel(this.key, eventId);
         continue;
       }
       if (nowMs - entry.recordedMs < minAgeMs) continue;

@@ -78,7 +78,7 @@ export class CircuitBreaker {
   ) {
     this.stateKey = keys.exec('breaker');
     this.failuresKey = keys.exec('breaker:failures');
-    this.outboxKey = keys.outbox;
+    this.outboxKey = keys.outbox('executor');
   }
 
   async check(actionId: string, now = Date.now()): Promise<BreakerCheck> {

@@ -57,21 +57,25 @@ const READ_ONLY_NOTE = { note: 'read-only tools run in triage; nothing was run b
 export class ActionProcessor {
   constructor(private readonly deps: ProcessorDeps) {}
 
-  async handle(raw: unknown): Promise<ActionOutcome> {
+  /** `queue`: which queue the job came on, which says who wrote it (the ACL lets only triage write `agent`). */
+  async handle(raw: unknown, queue: 'agent' | 'human'): Promise<ActionOutcome> {
     const started = Date.now();
     const parsed = actionJobSchema.safeParse(raw);
-    if (!parsed.success) {
+    const refusal = parsed.success
+      ? wrongQueue(parsed.data, queue)
+      : `invalid action job: ${formatIssues(parsed.error)}`;
+    if (refusal) {
       const id = (raw as { actionId?: unknown } | null)?.actionId;
       const outcome: ActionOutcome = {
         actionId: typeof id === 'string' ? id.slice(0, 100) : 'invalid',
         decision: 'blocked',
-        reason: `invalid action job: ${formatIssues(parsed.error)}`,
+        reason: refusal,
         durationMs: Date.now() - started,
       };
       await this.deps.recorder.rejected(raw, outcome);
       return outcome;
     }
-    const job = parsed.data;
+    const job = parsed.data as ActionJob;
     const earlier = await this.deps.claims.claim(job.actionId);
     if (earlier) return this.repeated(job, earlier, started);
 
@@ -289,6 +293,18 @@ function staleness(job: ActionJob): string | null {
 }
 
 /** An action that ran (or tried to) while its requester had already given up on it. */
+/**
+ * The agent's queue carries only the agent's own requests, and the humans' queue only approved ones:
+ * a job that claims otherwise was forged by whoever could write that queue.
+ */
+function wrongQueue(job: ActionJob, queue: 'agent' | 'human'): string | null {
+  if (queue === 'agent' && (job.requestedBy !== 'agent' || job.approvalId))
+    return `the agent's queue carries only the agent's own requests, not ${job.approvalId ? 'approved actions' : job.requestedBy}`;
+  if (queue === 'human' && job.requestedBy === 'agent')
+    return "the agent's requests come on the agent-actions queue, not the humans' one";
+  return null;
+}
+
 function ranAfterDeadline(job: ActionJob, outcome: ActionOutcome): boolean {
   if (!job.deadline || Date.now() <= Date.parse(job.deadline)) return false;
   return (

@@ -101,6 +101,6 @@ export class DecisionRecorder {
       payload: JSON.stringify(raw ?? null).slice(0, 2_000),
     });
     this.metrics.actions.inc({ tool: 'invalid', decision: outcome.decision });
-    this.logger.warn({ actionId: outcome.actionId, reason: outcome.reason }, 'malformed action job rejected');
+    this.logger.warn({ actionId: outcome.actionId, reason: outcome.reason }, 'action job rejected');
   }
 }

@@ -67,7 +67,7 @@ export async function startExecutor(
     connection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
   await waitForRedis(command, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
 
-  const notifications = createQueue<NotificationJob>(QUEUE.notifications, command, keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.executor, command, keys.bullPrefix);
   const triage = createQueue<TriageJob>(QUEUE.triage, command, keys.bullPrefix);
   // For settling approval decisions whose deciding process died (the sweeper).
   const actions = createQueue<ActionJob>(QUEUE.actions, command, keys.bullPrefix);
@@ -76,7 +76,7 @@ export async function startExecutor(
   const audit = new AuditLog(command, keys, env.AUDIT_MAX_ENTRIES);
   const breaker = new CircuitBreaker(command, accounting, policy.breaker);
   const metrics = createMetrics('executor');
-  const outbox = new NotificationOutbox(command, keys, notifications);
+  const outbox = new NotificationOutbox(command, keys, 'executor', notifications);
   const processor = new ActionProcessor({
     policy,
     logger,
@@ -115,17 +115,34 @@ export async function startExecutor(
     logger.warn({ by: parsed.data.by, reason: parsed.data.reason, was }, 'circuit breaker closed by a human');
     return { reset: true, was };
   };
-  const worker = new Worker(
+  const workerOptions = {
+    connection: blocking,
+    prefix: keys.bullPrefix,
+    concurrency: env.EXECUTOR_CONCURRENCY,
+  };
+  // Humans' approved actions and breaker resets (ingest, executor).
+  const humanWorker = new Worker(
     QUEUE.actions,
     async (job: Job) => {
-      if (job.name === 'feedback') return feedback.handle(job.data);
       if (job.name === 'breaker_reset') return resetBreaker(job.data);
-      return processor.handle(job.data);
+      return processor.handle(job.data, 'human');
     },
-    { connection: blocking, prefix: keys.bullPrefix, concurrency: env.EXECUTOR_CONCURRENCY },
+    workerOptions,
   );
-  worker.on('error', (error) => logger.error({ err: error.message }, 'executor worker error'));
-  await worker.waitUntilReady();
+  // The agent's requests (triage): never carries an approval or a human's name.
+  const agentWorker = new Worker(
+    QUEUE.agentActions,
+    async (job: Job) => {
+      if (job.name === 'feedback') return feedback.handle(job.data);
+      return processor.handle(job.data, 'agent');
+    },
+    workerOptions,
+  );
+  const workers = [humanWorker, agentWorker];
+  for (const worker of workers) {
+    worker.on('error', (error) => logger.error({ err: error.message }, 'executor worker error'));
+    await worker.waitUntilReady();
+  }
   // Published for the console and CLI: whether this executor runs actions or only records them.
   await command.set(
     keys.exec('mode'),
@@ -157,7 +174,7 @@ export async function startExecutor(
   const close = async () => {
     await sweeper.stop();
     // Waits for running actions to finish and record their outcome.
-    await worker.close();
+    await Promise.all(workers.map((worker) => worker.close()));
     await Promise.all([notifications.close(), triage.close(), actions.close()]);
     backends.close();
     for (const connection of connections) connection.disconnect();

@@ -309,7 +309,7 @@ local function resolve_fp(id, a)
     table.insert(out.resolved, id)
     -- Its announcement is recorded with the resolution (see shared/outbox.ts): ingest dying before
     -- queueing it cannot lose it.
-    redis.call('HSET', P .. ':outbox', 'resolved-' .. id, cjson.encode({ recordedMs = nowMs, job = {
+    redis.call('HSET', P .. ':outbox:ingest', 'resolved-' .. id, cjson.encode({ recordedMs = nowMs, job = {
       eventId = 'resolved-' .. id, incidentId = id, event = 'resolved', severity = 'info',
       title = 'Resolved', text = 'All alerts of this incident have resolved.' } }))
   end

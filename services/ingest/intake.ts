@@ -91,7 +91,7 @@ export class Intake {
     private readonly settings: IntakeSettings,
     private readonly metrics?: Pick<Metrics, 'intakeScriptDuration'>,
   ) {
-    this.outbox = new NotificationOutbox(redis, keys, notificationQueue);
+    this.outbox = new NotificationOutbox(redis, keys, 'ingest', notificationQueue);
     // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
     this.recent = new RecentAlerts(
       settings.dedupCacheSize,

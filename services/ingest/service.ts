@@ -39,8 +39,15 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   await waitForRedis(redis, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
   const triageQueue = createQueue<TriageJob>(QUEUE.triage, redis, keys.bullPrefix);
   const actionQueue = createQueue<ActionJob>(QUEUE.actions, redis, keys.bullPrefix);
-  const notificationQueue = createQueue<NotificationJob>(QUEUE.notifications, redis, keys.bullPrefix);
-  const queues = [triageQueue, actionQueue, notificationQueue];
+  const notificationQueue = createQueue<NotificationJob>(QUEUE.notifications.ingest, redis, keys.bullPrefix);
+  // The other services' queues, shown in Bull Board and the depth metrics.
+  const observed = [
+    QUEUE.agentActions,
+    QUEUE.notifications.triage,
+    QUEUE.notifications.executor,
+    QUEUE.emailDigest,
+  ].map((name) => createQueue(name, redis, keys.bullPrefix, { observer: true }));
+  const queues = [triageQueue, actionQueue, notificationQueue, ...observed];
   for (const queue of queues)
     queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
 

@@ -4,8 +4,9 @@ import type { IncidentStore } from '../../shared/incidents.js';
 import type { Keyspace } from '../../shared/keys.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
+import type { NoticeSource } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
-import { type Channel, notificationJobSchema } from '../../shared/schemas/jobs.js';
+import { type Channel, NOTICE_EVENTS, notificationJobSchema } from '../../shared/schemas/jobs.js';
 import type { Channels } from './channels/registry.js';
 import { DeliveryError } from './delivery-error.js';
 import { type RouteRule, route } from './routing.js';
@@ -124,14 +125,24 @@ export function createNotificationProcessor(deps: ProcessorDeps) {
     }
   }
 
-  return async function process(job: Job): Promise<{ channels: Record<string, string> }> {
+  /** `source`: the service whose queue the job came on (only it can write there). */
+  return async function process(
+    job: Job,
+    source: NoticeSource,
+  ): Promise<{ channels: Record<string, string> }> {
     const parsed = notificationJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const reason = `invalid notification job ${job.id}: ${z.prettifyError(parsed.error)}`;
-      logger.error({ jobId: job.id, name: job.name }, reason);
+      logger.error({ jobId: job.id, name: job.name, source }, reason);
       throw new UnrecoverableError(reason);
     }
     const notification: Notification = parsed.data;
+    if (!NOTICE_EVENTS[source].includes(notification.event)) {
+      const reason = `refused notification ${job.id}: ${source} may not announce ${notification.event}`;
+      metrics.notifications.inc({ channel: 'none', result: 'refused' });
+      logger.error({ jobId: job.id, incidentId: notification.incidentId, source }, reason);
+      throw new UnrecoverableError(reason);
+    }
     const delivery: Delivery = {
       notification,
       incident: await deps.incidents.getSummary(notification.incidentId),

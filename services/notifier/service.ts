@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { startPeriodic } from '../../shared/periodic.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createQueue, NOTICE_SOURCES, QUEUE } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import { createChannels } from './channels/registry.js';
 import type { NotifierEnv } from './env.js';
@@ -29,20 +29,25 @@ export async function startNotifier(
     connection.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
   }
   const channels = createChannels(env, { redis, keys, logger });
-  const queue = createQueue(QUEUE.notifications, redis, keys.bullPrefix);
+  const sourceQueues = NOTICE_SOURCES.map((source) => ({
+    source,
+    queue: createQueue(QUEUE.notifications[source], redis, keys.bullPrefix),
+  }));
+  const digestQueue = createQueue(QUEUE.emailDigest, redis, keys.bullPrefix);
+  const queues = [...sourceQueues.map(({ queue }) => queue), digestQueue];
   try {
     await waitForRedis(redis);
     if (channels.email && env.EMAIL_MODE === 'digest') {
-      await queue.upsertJobScheduler(
+      await digestQueue.upsertJobScheduler(
         EMAIL_DIGEST_JOB,
         { every: env.EMAIL_DIGEST_MINUTES * 60_000 },
-        { name: EMAIL_DIGEST_JOB, opts: { attempts: 5, backoff: { type: 'exponential', delay: 30_000 } } },
+        { name: EMAIL_DIGEST_JOB },
       );
     } else {
-      await queue.removeJobScheduler(EMAIL_DIGEST_JOB);
+      await digestQueue.removeJobScheduler(EMAIL_DIGEST_JOB);
     }
   } catch (error) {
-    await queue.close();
+    await Promise.all(queues.map((queue) => queue.close()));
     await channels.close();
     redis.disconnect();
     blocking.disconnect();
@@ -57,38 +62,55 @@ export async function startNotifier(
     keys,
     logger,
     metrics,
-    rateLimit: (ms) => worker.rateLimit(ms),
+    // A channel's 429 holds back every source's deliveries, not only the one that met it.
+    rateLimit: async (ms) => {
+      await Promise.all(workers.map((worker) => worker.rateLimit(ms)));
+    },
   });
-  const worker: Worker = new Worker(
-    QUEUE.notifications,
-    async (job: Job) => {
-      if (job.name !== EMAIL_DIGEST_JOB) return deliver(job);
+  const workerOptions = {
+    connection: blocking,
+    prefix: keys.bullPrefix,
+    concurrency: env.NOTIFIER_CONCURRENCY,
+    // Manual rate limiting after a 429 needs a limiter; this one also caps the delivery rate.
+    limiter: { max: env.NOTIFIER_MAX_PER_SECOND, duration: 1_000 },
+  };
+  const workers: Worker[] = sourceQueues.map(
+    ({ source }) =>
+      new Worker(QUEUE.notifications[source], (job: Job) => deliver(job, source), workerOptions),
+  );
+  const digestWorker = new Worker(
+    QUEUE.emailDigest,
+    async () => {
       const sent = (await channels.email?.flushDigest()) ?? 0;
       if (sent > 0) logger.info({ notifications: sent }, 'email digest sent');
       return { sent };
     },
-    {
-      connection: blocking,
-      prefix: keys.bullPrefix,
-      concurrency: env.NOTIFIER_CONCURRENCY,
-      // Manual rate limiting after a 429 needs a limiter; this one also caps the delivery rate.
-      limiter: { max: env.NOTIFIER_MAX_PER_SECOND, duration: 1_000 },
-    },
+    { connection: blocking, prefix: keys.bullPrefix },
   );
-  worker.on('failed', (job, error) => {
-    logger.warn(
-      { jobId: job?.id, attemptsMade: job?.attemptsMade, error: error.message },
-      'notification job failed',
-    );
-  });
-  worker.on('error', (error) => logger.error({ err: error }, 'notifier worker error'));
-  await worker.waitUntilReady();
-  const outbox = new NotificationOutbox(redis, keys, queue);
+  for (const worker of [...workers, digestWorker]) {
+    worker.on('failed', (job, error) => {
+      logger.warn(
+        { jobId: job?.id, attemptsMade: job?.attemptsMade, error: error.message },
+        'notification job failed',
+      );
+    });
+    worker.on('error', (error) => logger.error({ err: error }, 'notifier worker error'));
+    await worker.waitUntilReady();
+  }
+  const outboxes = sourceQueues.map(
+    ({ source, queue }) => new NotificationOutbox(redis, keys, source, queue),
+  );
   const relayMs = env.OUTBOX_RELAY_SECONDS * 1000;
   const relay = startPeriodic(
     async () => {
-      const relayed = await outbox.relay(relayMs, logger);
-      if (relayed > 0) logger.warn({ notifications: relayed }, 'queued notices a crashed process left');
+      for (const outbox of outboxes) {
+        const relayed = await outbox.relay(relayMs, logger);
+        if (relayed > 0)
+          logger.warn(
+            { notifications: relayed, source: outbox.source },
+            'queued notices a crashed process left',
+          );
+      }
     },
     relayMs,
     logger,
@@ -100,8 +122,8 @@ export async function startNotifier(
     metrics,
     async close() {
       await relay.stop();
-      await worker.close();
-      await queue.close();
+      await Promise.all([...workers, digestWorker].map((worker) => worker.close()));
+      await Promise.all(queues.map((queue) => queue.close()));
       await channels.close();
       await Promise.all([redis.quit(), blocking.quit()]);
     },

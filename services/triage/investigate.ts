@@ -340,7 +340,10 @@ export class Investigator {
     options: { from: IncidentStatus[]; message: string; summary?: string },
     notice: NotificationJob,
   ): Promise<IncidentStatus | null> {
-    const previous = await this.deps.store.setStatus(incident.id, status, BY, { ...options, notice });
+    const previous = await this.deps.store.setStatus(incident.id, status, BY, {
+      ...options,
+      notice: { source: this.deps.outbox.source, job: notice },
+    });
     if (statusChanged(previous, status)) await this.deps.outbox.deliver(notice);
     return previous;
   }

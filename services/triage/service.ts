@@ -58,9 +58,9 @@ export async function startTriage(
   const store = new IncidentStore(command, keys);
   const lockMs = env.TRIAGE_LOCK_SECONDS * 1000;
   const triageQueue = createQueue(QUEUE.triage, command, keys.bullPrefix);
-  const actionQueue = createQueue(QUEUE.actions, command, keys.bullPrefix);
-  const notifications = createQueue(QUEUE.notifications, command, keys.bullPrefix);
-  const actionEvents = createQueueEvents(QUEUE.actions, eventsConnection, keys.bullPrefix);
+  const actionQueue = createQueue(QUEUE.agentActions, command, keys.bullPrefix);
+  const notifications = createQueue(QUEUE.notifications.triage, command, keys.bullPrefix);
+  const actionEvents = createQueueEvents(QUEUE.agentActions, eventsConnection, keys.bullPrefix);
   await actionEvents.waitUntilReady();
   const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS, store);
   const prometheus = env.PROMETHEUS_URL ? new PrometheusClient(env.PROMETHEUS_URL) : undefined;
@@ -92,7 +92,7 @@ export async function startTriage(
     redis: command,
     backlogKey: keys.triageBacklog,
     store,
-    outbox: new NotificationOutbox(command, keys, notifications),
+    outbox: new NotificationOutbox(command, keys, 'triage', notifications),
     actions,
     toolbox,
     verifier: new Verifier(store, prometheus),

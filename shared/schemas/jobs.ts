@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { NoticeSource } from '../queues.js';
 import { actionDecisionSchema } from './incident.js';
 
 export const idSchema = z
@@ -119,6 +120,16 @@ export const notificationEventSchema = z.enum([
   'message',
 ]);
 export type NotificationEvent = z.infer<typeof notificationEventSchema>;
+
+/**
+ * The events each source may announce. The notifier refuses the rest, so a service that is taken over
+ * cannot forge another's notices (an approval request with its buttons, a breaker page).
+ */
+export const NOTICE_EVENTS: Record<NoticeSource, readonly NotificationEvent[]> = {
+  ingest: ['incident_opened', 'storm_opened', 'resolved', 'approval_decided'],
+  triage: ['diagnosis', 'fixed', 'escalated', 'failed', 'message'],
+  executor: ['approval_requested', 'approval_decided', 'breaker_open', 'action'],
+};
 export const channelSchema = z.enum(['slack', 'pagerduty', 'email', 'console']);
 export type Channel = z.infer<typeof channelSchema>;
 

@@ -160,7 +160,7 @@ describe('approvals', () => {
       status: 'pending',
     });
     expect(h.runs()).toEqual([]);
-    const notifications = await jobsIn(QUEUE.notifications);
+    const notifications = await jobsIn(QUEUE.notifications.executor);
     expect(notifications.find((n) => n.name === 'approval_requested')?.data).toMatchObject({ approvalId });
 
     // The agent cannot spend the approval itself, even with the id.
@@ -352,7 +352,7 @@ describe('deadlines', () => {
     });
     expect(outcome.decision).toBe('executed');
     expect(h.runs()).toEqual(['slow db']);
-    const notices = (await jobsIn(QUEUE.notifications)).filter(
+    const notices = (await jobsIn(QUEUE.notifications.executor)).filter(
       (n) => n.data.eventId === `late-${outcome.actionId}`,
     );
     expect(notices).toHaveLength(1);
@@ -438,7 +438,7 @@ describe('circuit breaker and kill switch', () => {
     const blocked = await h.submit({ incidentId: api, tool: 'restart_service', args: restart() });
     expect(blocked.reason).toContain('circuit breaker open');
     expect(h.runs()).toEqual(['consumers orders', 'consumers orders']);
-    const pages = (await jobsIn(QUEUE.notifications)).filter((n) => n.name === 'breaker_open');
+    const pages = (await jobsIn(QUEUE.notifications.executor)).filter((n) => n.name === 'breaker_open');
     expect(pages).toHaveLength(1);
     expect(pages[0]?.data).toMatchObject({ severity: 'critical', incidentId });
   });

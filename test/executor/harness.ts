@@ -88,12 +88,18 @@ export interface ExecutorHarness {
   diskRoot: string;
   incidents: IncidentStore;
   approvals: ApprovalStore;
+  /** The humans' queue (approved actions), as ingest writes it. */
   actions: Queue;
+  /** The agent's queue, as triage writes it. */
+  agentActions: Queue;
   executor: ExecutorHandle;
-  /** Adds an action job (jobId = actionId, as triage does) and waits for the executor's outcome. */
+  /**
+   * Adds an action job (jobId = actionId, as triage does) and waits for the executor's outcome. It goes
+   * on the queue its requester writes (`agent` → the agent's), unless `queue` says otherwise.
+   */
   submit(
     job: Partial<ActionJob> & Record<string, unknown>,
-    options?: { jobId?: string },
+    options?: { jobId?: string; queue?: 'agent' | 'human' },
   ): Promise<ActionOutcome>;
   /** Adds a `feedback` job and waits for its result. */
   feedback(job: Record<string, unknown>): Promise<unknown>;
@@ -139,8 +145,13 @@ export async function startExecutorHarness(
   const connection = new Redis(t.url, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   const actions = new Queue(QUEUE.actions, { connection, prefix: t.keys.bullPrefix });
+  const agentActions = new Queue(QUEUE.agentActions, { connection, prefix: t.keys.bullPrefix });
   const events = new QueueEvents(QUEUE.actions, { connection: { url: t.url }, prefix: t.keys.bullPrefix });
-  await events.waitUntilReady();
+  const agentEvents = new QueueEvents(QUEUE.agentActions, {
+    connection: { url: t.url },
+    prefix: t.keys.bullPrefix,
+  });
+  await Promise.all([events.waitUntilReady(), agentEvents.waitUntilReady()]);
   return {
     t,
     dir,
@@ -149,16 +160,20 @@ export async function startExecutorHarness(
     incidents: new IncidentStore(t.redis, t.keys),
     approvals: new ApprovalStore(t.redis, t.keys),
     actions,
+    agentActions,
     executor,
     async submit(job, submitOptions = {}) {
       const actionId = (job.actionId as string | undefined) ?? `act-${process.pid}-${++counter}`;
       const data = { actionId, requestedBy: 'agent', args: {}, ...job };
-      const added: Job = await actions.add('action', data, { jobId: submitOptions.jobId ?? actionId });
-      return (await added.waitUntilFinished(events, 20_000)) as ActionOutcome;
+      const agent = (submitOptions.queue ?? (data.requestedBy === 'agent' ? 'agent' : 'human')) === 'agent';
+      const added: Job = await (agent ? agentActions : actions).add('action', data, {
+        jobId: submitOptions.jobId ?? actionId,
+      });
+      return (await added.waitUntilFinished(agent ? agentEvents : events, 20_000)) as ActionOutcome;
     },
     async feedback(job) {
-      const added: Job = await actions.add('feedback', job, { jobId: `feedback-${++counter}` });
-      return added.waitUntilFinished(events, 20_000);
+      const added: Job = await agentActions.add('feedback', job, { jobId: `feedback-${++counter}` });
+      return added.waitUntilFinished(agentEvents, 20_000);
     },
     runs() {
       return existsSync(marker) ? readFileSync(marker, 'utf8').trim().split('\n').filter(Boolean) : [];
@@ -166,8 +181,7 @@ export async function startExecutorHarness(
     startAnother: start,
     async close() {
       await Promise.all(started.map((handle) => handle.close()));
-      await events.close();
-      await actions.close();
+      await Promise.all([events.close(), agentEvents.close(), actions.close(), agentActions.close()]);
       connection.disconnect();
       if (!options.t) await t.close();
       rmSync(dir, { recursive: true, force: true });

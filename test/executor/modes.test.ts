@@ -90,7 +90,7 @@ describe('approval expiry', () => {
     });
     const job = await eventually(
       async () =>
-        (await h.t.redis.exists(`${h.t.keys.bullPrefix}:notifications:decided-${approvalId}`)) === 1,
+        (await h.t.redis.exists(`${h.t.keys.bullPrefix}:notifications-executor:decided-${approvalId}`)) === 1,
       'the approval_decided notification',
     );
     expect(job).toBe(true);

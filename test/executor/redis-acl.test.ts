@@ -69,8 +69,8 @@ afterAll(async () => {
 
 describe('config/redis-acl', () => {
   it('lets triage request actions and the executor decide, record and audit them', async () => {
-    const actions = new Queue(QUEUE.actions, { connection: triage, prefix: keys.bullPrefix });
-    const events = new QueueEvents(QUEUE.actions, {
+    const actions = new Queue(QUEUE.agentActions, { connection: triage, prefix: keys.bullPrefix });
+    const events = new QueueEvents(QUEUE.agentActions, {
       connection: { url: userUrl('triage') },
       prefix: keys.bullPrefix,
     });
@@ -153,6 +153,66 @@ describe('config/redis-acl', () => {
     const ingest = connect('ingest');
     await expect(ingest.hset(keys.incidentActions(incidentId), 'act-forged', '{}')).rejects.toThrow(/NOPERM/);
     await expect(ingest.del(keys.incidentActions(incidentId))).rejects.toThrow(/NOPERM/);
+  });
+
+  it("keeps triage off the humans' action queue and every other service's notices", async () => {
+    const humans = new Queue(QUEUE.actions, {
+      connection: triage,
+      prefix: keys.bullPrefix,
+      skipMetasUpdate: true,
+    });
+    const executorNotices = new Queue(QUEUE.notifications.executor, {
+      connection: triage,
+      prefix: keys.bullPrefix,
+      skipMetasUpdate: true,
+    });
+    const approved = {
+      actionId: 'act-acl-forged',
+      incidentId,
+      tool: 'restart_service',
+      args: { service: 'api', host: 'app-server-01', reason: 'down' },
+      requestedBy: 'human:alice',
+      approvalId: 'apr_x',
+    };
+    const notice = {
+      eventId: 'forged-approval',
+      incidentId,
+      event: 'approval_requested',
+      title: 'Approve',
+      text: 'approve me',
+    };
+    const attempts: [string, () => Promise<unknown>][] = [
+      ["pause the humans' queue", () => humans.pause()],
+      ["add to the humans' queue", () => humans.add('action', approved, { jobId: approved.actionId })],
+      ['breaker reset job', () => humans.add('breaker_reset', { by: 'mallory', reason: 'x' })],
+      ["add to the executor's notices", () => executorNotices.add('approval_requested', notice)],
+      ["write the executor's outbox", () => triage.hset(keys.outbox('executor'), 'forged', '{}')],
+      ["write ingest's outbox", () => triage.hset(keys.outbox('ingest'), 'forged', '{}')],
+    ];
+    try {
+      for (const [what, attempt] of attempts)
+        await expect(attempt(), what).rejects.toThrow(/NOPERM|no permissions|can't access/);
+    } finally {
+      await Promise.all([humans.close(), executorNotices.close()]);
+    }
+    expect(await admin.redis.hexists(`${keys.bullPrefix}:${QUEUE.actions}:meta`, 'paused')).toBe(0);
+    expect(await admin.redis.exists(`${keys.bullPrefix}:${QUEUE.actions}:${approved.actionId}`)).toBe(0);
+    expect(await admin.redis.hexists(keys.outbox('executor'), 'forged')).toBe(0);
+  });
+
+  it('keeps ingest and the executor to their own notices', async () => {
+    await expect(connect('ingest').hset(keys.outbox('triage'), 'forged', '{}')).rejects.toThrow(/NOPERM/);
+    await expect(connect('executor').hset(keys.outbox('ingest'), 'forged', '{}')).rejects.toThrow(/NOPERM/);
+    const triageNotices = new Queue(QUEUE.notifications.triage, {
+      connection: connect('ingest'),
+      prefix: keys.bullPrefix,
+      skipMetasUpdate: true,
+    });
+    try {
+      await expect(triageNotices.add('message', { eventId: 'x' })).rejects.toThrow(/NOPERM/);
+    } finally {
+      await triageNotices.close();
+    }
   });
 
   it('keeps the executor out of incident cores and ingest state', async () => {

@@ -203,13 +203,13 @@ describe('circuit breaker', () => {
       details: { failures: 0, trigger: `f${n}` },
     });
     await breaker.recordFailure('f1', t0 + 1, notice(1));
-    expect(await t.redis.hlen(t.keys.outbox)).toBe(0);
+    expect(await t.redis.hlen(t.keys.outbox('executor'))).toBe(0);
     expect((await breaker.recordFailure('f2', t0 + 2, notice(2))).opened).toBe(true);
 
-    const queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+    const queue = createQueue<NotificationJob>(QUEUE.notifications.executor, t.redis, t.keys.bullPrefix);
     try {
       // The executor died before queueing it: the notifier's relay does.
-      const outbox = new NotificationOutbox(t.redis, t.keys, queue);
+      const outbox = new NotificationOutbox(t.redis, t.keys, 'executor', queue);
       expect(await outbox.relay(0, createLogger('notifier', 'silent'))).toBe(1);
       expect((await queue.getJob(`breaker-${t0 + 2}`))?.data).toMatchObject({
         event: 'breaker_open',

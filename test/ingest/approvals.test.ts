@@ -116,7 +116,11 @@ it('refuses unsigned, tampered and replayed Slack clicks, and API calls without 
 describe('a decision whose deciding process died before its consequences', () => {
   let notifications: Queue<NotificationJob>;
   beforeEach(() => {
-    notifications = createQueue<NotificationJob>(QUEUE.notifications, h.t.redis, h.t.keys.bullPrefix);
+    notifications = createQueue<NotificationJob>(
+      QUEUE.notifications.executor,
+      h.t.redis,
+      h.t.keys.bullPrefix,
+    );
   });
   afterEach(() => notifications.close());
   const decisions = () => new ApprovalDecisions(h.approvals, h.incidents, h.actions, notifications);
@@ -181,7 +185,7 @@ describe('a decision whose deciding process died before its consequences', () =>
     const { approvalId } = await pendingRollback();
     // The request's notice was written with the approval, then queued and cleared.
     expect((await notifications.getJob(`approval-${approvalId}`))?.data.event).toBe('approval_requested');
-    expect(await h.t.redis.hlen(h.t.keys.outbox)).toBe(0);
+    expect(await h.t.redis.hlen(h.t.keys.outbox('executor'))).toBe(0);
     const denied = await fetch(`${ingest.url}/api/approvals/${approvalId}/deny`, {
       method: 'POST',
       headers: admin,

@@ -46,5 +46,5 @@ export async function triageJobs(t: TestRedis) {
  */
 export async function keysUnder(t: TestRedis): Promise<string[]> {
   const keys = await t.redis.keys(`${t.keys.bullPrefix}:*`);
-  return keys.filter((key) => !/:(triage|actions|notifications):meta$/.test(key));
+  return keys.filter((key) => !/:(triage|actions|notifications-ingest):meta$/.test(key));
 }

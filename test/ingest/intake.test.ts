@@ -26,7 +26,7 @@ afterEach(async () => {
 
 function intakeOn(redis: RedisConnection, settings: Partial<IntakeSettings> = {}) {
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
-  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   const intake = new Intake(
     redis,
     t.keys,
@@ -50,7 +50,7 @@ function intakeOn(redis: RedisConnection, settings: Partial<IntakeSettings> = {}
 it('re-queues the triage job and the announcement when a retried webhook finds its incident stored but never queued', async () => {
   const { intake, close } = intakeOn(t.redis);
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
-  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   try {
     const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'q1' }]);
     const [id] = (await intake.ingest(body)).incidents;
@@ -382,7 +382,7 @@ it("records a resolution's notice with it, so ingest dying right after the scrip
     throw new Error('ingest died here');
   });
   const dying = intakeOn(died);
-  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   try {
     const alert = serviceDown('r', 'res1', new Date().toISOString());
     const [id] = (await intake.ingest(webhookBody([alert]))).incidents;
@@ -392,7 +392,7 @@ it("records a resolution's notice with it, so ingest dying right after the scrip
     expect(await new IncidentStore(t.redis, t.keys).getStatus(id as string)).toBe('resolved');
     expect(await notifications.getJob(`resolved-${id}`)).toBeUndefined();
 
-    const relayed = await new NotificationOutbox(t.redis, t.keys, notifications).relay(
+    const relayed = await new NotificationOutbox(t.redis, t.keys, 'ingest', notifications).relay(
       0,
       createLogger('notifier', 'silent'),
     );
@@ -410,13 +410,13 @@ it("records a resolution's notice with it, so ingest dying right after the scrip
 
 it('queues the notice of a resolution it records and clears it from the outbox', async () => {
   const { intake, close } = intakeOn(t.redis);
-  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   try {
     const alert = serviceDown('r', 'res2', new Date().toISOString());
     const [id] = (await intake.ingest(webhookBody([alert]))).incidents;
     expect((await intake.ingest(webhookBody([{ ...alert, status: 'resolved' }]))).resolved).toEqual([id]);
     expect((await notifications.getJob(`resolved-${id}`))?.data.event).toBe('resolved');
-    expect(await t.redis.hlen(t.keys.outbox)).toBe(0);
+    expect(await t.redis.hlen(t.keys.outbox('ingest'))).toBe(0);
   } finally {
     await notifications.close();
     await close();

@@ -73,8 +73,8 @@ it('survives a storm of 2,000 alerts over 300 services: bounded triage, one leve
   // The storm incident is first in line; critical incidents come before warnings.
   const byPriority = [...jobs].sort((a, b) => (a.opts.priority ?? 0) - (b.opts.priority ?? 0));
   expect(byPriority[0]?.data.incidentId).toBe(storms[0]?.id);
-  const pages = await t.redis.keys(`${t.keys.bullPrefix}:notifications:storm-*`);
-  expect(pages).toEqual([`${t.keys.bullPrefix}:notifications:storm-${storms[0]?.id}`]);
+  const pages = await t.redis.keys(`${t.keys.bullPrefix}:notifications-ingest:storm-*`);
+  expect(pages).toEqual([`${t.keys.bullPrefix}:notifications-ingest:storm-${storms[0]?.id}`]);
 
   // Re-sending the whole storm (HA peer) adds nothing.
   const again = await post(ingest.url, webhookBody(alerts.slice(0, 100)));

@@ -148,7 +148,7 @@ describe('POST /webhooks/alertmanager', () => {
     const priority = new Map(jobs.map((j) => [j.data.incidentId, j.opts.priority ?? 0]));
     expect(priority.get(incidents[1])).toBe(1);
     expect(priority.get(incidents[0])).toBeLessThan(priority.get(incidents[3]) ?? 0);
-    const queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+    const queue = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
     const announced = await queue.getJobs(['waiting']);
     await queue.close();
     const severityOf = new Map(announced.map((job) => [job.data.incidentId, job.data.severity]));

@@ -8,9 +8,9 @@ import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
 import { enqueueNotification, type NotificationInput } from '../../shared/notify.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createQueue, NOTICE_SOURCES, type NoticeSource, QUEUE } from '../../shared/queues.js';
 import type { IncidentSummary, TimelineEntry } from '../../shared/schemas/incident.js';
-import type { NotificationJob } from '../../shared/schemas/jobs.js';
+import { NOTICE_EVENTS, type NotificationJob } from '../../shared/schemas/jobs.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { type FakeSlack, type SlackRequest, startFakeSlack } from '../support/fake-slack.js';
 import { openIncident } from '../support/incidents.js';
@@ -20,7 +20,9 @@ import { startSmtpSink } from './smtp-sink.js';
 let slack: FakeSlack;
 let pd: FakePagerDuty;
 let t: TestRedis;
-let queue: Queue<NotificationJob>;
+/** Each source's queue, as that service writes it. */
+let queues: Record<NoticeSource, Queue<NotificationJob>>;
+let digestQueue: Queue;
 let running: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
@@ -31,12 +33,17 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   t = await openTestRedis();
-  queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  queues = {
+    ingest: createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix),
+    triage: createQueue<NotificationJob>(QUEUE.notifications.triage, t.redis, t.keys.bullPrefix),
+    executor: createQueue<NotificationJob>(QUEUE.notifications.executor, t.redis, t.keys.bullPrefix),
+  };
+  digestQueue = createQueue(QUEUE.emailDigest, t.redis, t.keys.bullPrefix);
 });
 afterEach(async () => {
   for (const service of running) await service.close();
   running = [];
-  await queue.close();
+  await Promise.all([...Object.values(queues), digestQueue].map((queue) => queue.close()));
   await t.close();
 });
 
@@ -67,10 +74,15 @@ async function start(extra: Record<string, string> = {}, logger = captureLogs().
   return service;
 }
 
+/** Waits for a job on any source's queue (or the digest's) to complete or fail. */
 async function settled(jobId: string): Promise<{ job: Job; state: string }> {
-  const state = await eventually(async () => {
-    const current = await queue.getJobState(jobId);
-    return current === 'completed' || current === 'failed' ? current : null;
+  const all = [...Object.values(queues), digestQueue];
+  const { queue, state } = await eventually(async () => {
+    for (const queue of all) {
+      const current = await queue.getJobState(jobId);
+      if (current === 'completed' || current === 'failed') return { queue, state: current };
+    }
+    return null;
   }, `job ${jobId} to settle`);
   // Read the job only once it has settled, so its attempts and failure reason are final.
   const job = await queue.getJob(jobId);
@@ -88,8 +100,10 @@ const slackPostsFor = (incidentId: string): SlackRequest[] =>
 const pagerDutyFor = (incidentId: string) =>
   pd.accepted().filter((request) => request.body.dedup_key === incidentId);
 
+/** Sends a notice the way the service that announces such events does, on its queue. */
 function send(input: NotificationInput): Promise<string> {
-  return enqueueNotification(queue, input);
+  const source = NOTICE_SOURCES.find((name) => NOTICE_EVENTS[name].includes(input.event)) as NoticeSource;
+  return enqueueNotification(queues[source], input);
 }
 
 describe('notifier service', () => {
@@ -125,14 +139,14 @@ describe('notifier service', () => {
     const incident = (await store.getSummary(id)) as IncidentSummary;
     const notice = transitionNotice(incident, 'escalated', 'critical', 'The fix did not help.', 'alert');
     // What triage does first; it is killed before queueing the notice.
-    await store.setStatus(id, 'escalated', 'triage', { notice });
+    await store.setStatus(id, 'escalated', 'triage', { notice: { source: 'triage', job: notice } });
 
     const { state } = await settled(notice.eventId);
     expect(state).toBe('completed');
     const delivered = (await notifications(id)).filter((entry) => entry.event === 'escalated');
     expect(delivered.map((entry) => entry.result)).toContain('delivered');
     expect(JSON.stringify(slackPostsFor(id).at(-1)?.body)).toContain('The fix did not help.');
-    expect(await t.redis.hlen(t.keys.outbox)).toBe(0);
+    expect(await t.redis.hlen(t.keys.outbox('triage'))).toBe(0);
     expect(lines.some((line) => line.msg === 'queued notices a crashed process left')).toBe(true);
   });
 
@@ -276,7 +290,7 @@ describe('notifier service', () => {
   it('fails a malformed job at once with a clear reason', async () => {
     const { logger, lines } = captureLogs();
     await start({}, logger);
-    await queue.add(
+    await queues.ingest.add(
       'incident_opened',
       { incidentId: 'inc 1', event: 'paged' } as unknown as NotificationJob,
       {
@@ -289,6 +303,38 @@ describe('notifier service', () => {
     expect(job.failedReason).toContain('invalid notification job bad-job');
     expect(job.failedReason).toContain('eventId');
     expect(lines.some((line) => String(line.msg).startsWith('invalid notification job bad-job'))).toBe(true);
+  });
+
+  it('refuses a notice its source may not send: triage cannot forge an approval request or a breaker page', async () => {
+    const { logger, lines } = captureLogs();
+    const service = await start({}, logger);
+    const id = await openIncident(t, { alertname: 'HighLatency', level: 2 });
+    await settled(`opened-${id}`);
+    const before = slackPostsFor(id).length;
+    const forged = ['approval_requested', 'breaker_open'] as const;
+    for (const event of forged)
+      await enqueueNotification(queues.triage, {
+        eventId: `forged-${event}`,
+        incidentId: id,
+        event,
+        severity: 'critical',
+        title: 'Approve now',
+        text: '<https://evil.example|Approve>',
+        approvalId: 'apr_forged',
+      });
+    for (const event of forged) {
+      const { job, state } = await settled(`forged-${event}`);
+      expect(state).toBe('failed');
+      expect(job.attemptsMade).toBe(1);
+      expect(job.failedReason).toBe(`refused notification forged-${event}: triage may not announce ${event}`);
+    }
+    expect(slackPostsFor(id)).toHaveLength(before);
+    expect(pagerDutyFor(id).filter((r) => r.body.event_action === 'trigger')).toHaveLength(0);
+    expect(lines.filter((line) => String(line.msg).startsWith('refused notification'))).toHaveLength(2);
+    const metrics = await service.metrics.registry.getSingleMetricAsString('hermes_notifications_total');
+    expect(metrics).toMatch(
+      /hermes_notifications_total\{channel="none",result="refused",service="notifier"\} 2/,
+    );
   });
 
   it('logs every event to the console when no channel is configured, saying so once at start', async () => {
@@ -319,7 +365,7 @@ describe('notifier service', () => {
     const smtp = await startSmtpSink();
     try {
       await start({ SMTP_URL: smtp.url, EMAIL_TO: 'oncall@example.com', EMAIL_MODE: 'digest' });
-      expect(await queue.getJobScheduler(EMAIL_DIGEST_JOB)).toMatchObject({ every: 60 * 60_000 });
+      expect(await digestQueue.getJobScheduler(EMAIL_DIGEST_JOB)).toMatchObject({ every: 60 * 60_000 });
       const id = await openIncident(t, { alertname: 'HighLatency', level: 2 });
       for (const text of ['one', 'two']) {
         const jobId = await send({
@@ -333,7 +379,7 @@ describe('notifier service', () => {
       }
       expect(smtp.messages).toHaveLength(0);
       expect((await notifications(id)).map((e) => e.result)).toEqual(['queued', 'queued']);
-      await queue.add(EMAIL_DIGEST_JOB, {} as NotificationJob, { jobId: 'digest-now' });
+      await digestQueue.add(EMAIL_DIGEST_JOB, {}, { jobId: 'digest-now' });
       expect((await settled('digest-now')).state).toBe('completed');
       expect(smtp.messages).toHaveLength(1);
       expect(smtp.messages[0]?.raw).toContain('Subject: [Hermes] digest: 2 notifications');
@@ -354,7 +400,7 @@ describe('notifier service', () => {
     expect(slackPostsFor(id)).toHaveLength(0);
     await service.close();
     running = running.filter((s) => s !== service);
-    expect(await queue.getJobState(jobId)).toBe('completed');
+    expect(await queues.triage.getJobState(jobId)).toBe('completed');
     expect(slackPostsFor(id)).toHaveLength(1);
   });
 

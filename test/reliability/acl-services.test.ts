@@ -21,7 +21,7 @@ import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger } from '../../shared/logger.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createQueue, NOTICE_SOURCES, QUEUE } from '../../shared/queues.js';
 import type { IncidentStatus } from '../../shared/schemas/incident.js';
 import { webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
@@ -178,17 +178,21 @@ it('runs every incident path under the four ACL users without a single NOPERM', 
   expect((await post('/api/automation/pause', { by: 'alice' })).status).toBe(200);
   expect((await post('/api/automation/resume', {})).status).toBe(200);
 
-  // Every notice reached the notifier.
-  const notifications = createQueue(QUEUE.notifications, admin, keys.bullPrefix);
+  // Every notice reached the notifier, each on its source's queue.
+  const queues = NOTICE_SOURCES.map((source) =>
+    createQueue(QUEUE.notifications[source], admin, keys.bullPrefix),
+  );
   try {
-    await eventually(
-      async () => (await notifications.getJobCounts('waiting', 'active', 'delayed')).waiting === 0,
-      'the notifier to drain its queue',
-    );
-    expect((await notifications.getJobCounts('completed')).completed).toBeGreaterThan(3);
-    expect((await notifications.getJobCounts('failed')).failed).toBe(0);
+    for (const queue of queues) {
+      await eventually(
+        async () => (await queue.getJobCounts('waiting', 'active', 'delayed')).waiting === 0,
+        `the notifier to drain ${queue.name}`,
+      );
+      expect((await queue.getJobCounts('completed')).completed, queue.name).toBeGreaterThan(0);
+      expect((await queue.getJobCounts('failed')).failed, queue.name).toBe(0);
+    }
   } finally {
-    await notifications.close();
+    await Promise.all(queues.map((queue) => queue.close()));
   }
   expect(markerLines(join(dir, 'runs.log')).length).toBeGreaterThan(0);
   expect(logLines.filter((line) => /NOPERM|no permissions/i.test(line))).toEqual([]);

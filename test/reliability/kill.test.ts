@@ -103,9 +103,9 @@ describe.concurrent('kill -9', () => {
     const cleanups: Cleanups = [];
     onTestFinished(() => runCleanups(cleanups));
     const w = await world('undecided', cleanups);
-    const actions = createQueue<ActionJob>(QUEUE.actions, w.t.redis, w.t.keys.bullPrefix);
+    const actions = createQueue<ActionJob>(QUEUE.agentActions, w.t.redis, w.t.keys.bullPrefix);
     const eventsConnection = w.t.redis.duplicate();
-    const events = createQueueEvents(QUEUE.actions, eventsConnection, w.t.keys.bullPrefix);
+    const events = createQueueEvents(QUEUE.agentActions, eventsConnection, w.t.keys.bullPrefix);
     await events.waitUntilReady();
     const duplicated: string[] = [];
     events.on('duplicated', ({ jobId }) => duplicated.push(jobId));
@@ -150,8 +150,12 @@ describe.concurrent('kill -9', () => {
     const cleanups: Cleanups = [];
     onTestFinished(() => runCleanups(cleanups));
     const w = await world('executor', cleanups);
-    const actions = createQueue<ActionJob>(QUEUE.actions, w.t.redis, w.t.keys.bullPrefix);
-    const notifications = createQueue<NotificationJob>(QUEUE.notifications, w.t.redis, w.t.keys.bullPrefix);
+    const actions = createQueue<ActionJob>(QUEUE.agentActions, w.t.redis, w.t.keys.bullPrefix);
+    const notifications = createQueue<NotificationJob>(
+      QUEUE.notifications.triage,
+      w.t.redis,
+      w.t.keys.bullPrefix,
+    );
     cleanups.push(async () => {
       await Promise.all([actions.close(), notifications.close()]);
     });
@@ -233,7 +237,11 @@ describe('a triage job that cannot finish', () => {
     expect(incident.timeline.at(-1)?.message).toMatch(
       /^triage failed: job stalled more than allowable limit/,
     );
-    const notifications = createQueue<NotificationJob>(QUEUE.notifications, w.t.redis, w.t.keys.bullPrefix);
+    const notifications = createQueue<NotificationJob>(
+      QUEUE.notifications.triage,
+      w.t.redis,
+      w.t.keys.bullPrefix,
+    );
     cleanups.push(() => notifications.close());
     // The status and its notice are recorded together; the notice is queued right after.
     const failedNotices = await eventually(

@@ -58,7 +58,7 @@ describe('Slack and PagerDuty down, then rate limiting, then back', () => {
     async () => {
       slackProxy.mode = 503;
       pagerdutyProxy.mode = 'refuse';
-      const queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+      const queue = createQueue<NotificationJob>(QUEUE.notifications.triage, t.redis, t.keys.bullPrefix);
       const markers: string[] = [];
       try {
         for (let n = 0; n < EVENTS; n++) {

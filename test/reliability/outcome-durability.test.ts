@@ -34,7 +34,7 @@ it('an action that ran while Redis was down still gets its record and audit entr
   const incidentId = await openIncident(t, { alertname: 'DBConnectionPoolExhausted', service: 'db' });
   const actionId = 'act-durable-1';
   // restart_db_pool runs the `slow` fixture (about a second): Redis dies while it runs.
-  await h.actions.add(
+  await h.agentActions.add(
     'action',
     {
       actionId,

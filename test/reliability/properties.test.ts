@@ -243,8 +243,8 @@ describe('malformed input gets a clear error and writes nothing', () => {
         record.actionId += `-${i}`;
       return data;
     });
-    const queue = createQueue(QUEUE.actions, t.redis, t.keys.bullPrefix);
-    const events = createQueueEvents(QUEUE.actions, t.redis.duplicate(), t.keys.bullPrefix);
+    const queue = createQueue(QUEUE.agentActions, t.redis, t.keys.bullPrefix);
+    const events = createQueueEvents(QUEUE.agentActions, t.redis.duplicate(), t.keys.bullPrefix);
     try {
       await events.waitUntilReady();
       const outcomes: ActionOutcome[] = [];

@@ -53,7 +53,7 @@ export function toAlert(alert: TestAlert): Alert {
 /** Sends a webhook body through the real ingest path (dedup, classification, triage jobs). */
 export async function ingestWebhook(t: TestRedis, body: AlertmanagerWebhook) {
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
-  const notifications = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   try {
     const intake = new Intake(
       t.redis,

@@ -16,9 +16,9 @@ afterEach(async () => {
 
 it('asks again under the same id when no decision was recorded (triage died first): one job waits, not two', async () => {
   const incidentId = await openIncident(t, { alertname: 'ServiceDown', service: 'api' });
-  const queue = createQueue<ActionJob>(QUEUE.actions, t.redis, t.keys.bullPrefix);
+  const queue = createQueue<ActionJob>(QUEUE.agentActions, t.redis, t.keys.bullPrefix);
   const eventsConnection = t.redis.duplicate();
-  const events = createQueueEvents(QUEUE.actions, eventsConnection, t.keys.bullPrefix);
+  const events = createQueueEvents(QUEUE.agentActions, eventsConnection, t.keys.bullPrefix);
   await events.waitUntilReady();
   const store = new IncidentStore(t.redis, t.keys);
   // No executor is running: every request times out without a decision.

@@ -6,7 +6,7 @@ import { startTriage } from '../../services/triage/service.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import type { Metrics } from '../../shared/metrics.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createQueue, NOTICE_SOURCES, QUEUE } from '../../shared/queues.js';
 import type { Incident, IncidentStatus, TimelineEntry } from '../../shared/schemas/incident.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { eventually, type TestRedis } from '../support/redis.js';
@@ -73,11 +73,14 @@ export function calledTools(incident: Incident): string[] {
 }
 
 export async function notificationsFor(t: TestRedis, incidentId: string): Promise<NotificationJob[]> {
-  const queue = createQueue<NotificationJob>(QUEUE.notifications, t.redis, t.keys.bullPrefix);
+  const queues = NOTICE_SOURCES.map((source) =>
+    createQueue<NotificationJob>(QUEUE.notifications[source], t.redis, t.keys.bullPrefix),
+  );
   try {
-    const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+    const states = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'] as const;
+    const jobs = (await Promise.all(queues.map((queue) => queue.getJobs([...states])))).flat();
     return jobs.map((j) => j.data).filter((d) => d.incidentId === incidentId);
   } finally {
-    await queue.close();
+    await Promise.all(queues.map((queue) => queue.close()));
   }
 }

@@ -225,9 +225,9 @@ describe('safety through the real executor', () => {
     // Each transition's notice was queued and then cleared from the outbox it was recorded in.
     const events = (await notificationsFor(world.t, incident.id)).map((n) => n.event);
     expect(events).toEqual(expect.arrayContaining(['diagnosis', 'escalated']));
-    expect(await world.t.redis.hlen(world.t.keys.outbox)).toBe(0);
+    expect(await world.t.redis.hlen(world.t.keys.outbox('triage'))).toBe(0);
     const actionId = incident.actions.find((a) => a.tool === 'restart_service')?.id;
-    const actions = createQueue<ActionJob>(QUEUE.actions, world.t.redis, world.t.keys.bullPrefix);
+    const actions = createQueue<ActionJob>(QUEUE.agentActions, world.t.redis, world.t.keys.bullPrefix);
     try {
       const feedback = await actions.getJob(`feedback-${actionId}`);
       expect(feedback?.data).toMatchObject({ incidentId: incident.id, actionId, effective: false });
@@ -248,7 +248,7 @@ describe('approvals', () => {
       approvals,
       w.store,
       createQueue<ActionJob>(QUEUE.actions, w.t.redis, w.t.keys.bullPrefix),
-      createQueue<NotificationJob>(QUEUE.notifications, w.t.redis, w.t.keys.bullPrefix),
+      createQueue<NotificationJob>(QUEUE.notifications.ingest, w.t.redis, w.t.keys.bullPrefix),
     );
     return { incident, approval: pending[0] as NonNullable<(typeof pending)[0]>, decisions };
   }

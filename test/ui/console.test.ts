@@ -159,7 +159,7 @@ describe('incident console in headless Chromium', () => {
   });
 
   it('marks a blocked action clearly', async () => {
-    const actions = createQueue<ActionJob>(QUEUE.actions, t.redis, t.keys.bullPrefix);
+    const actions = createQueue<ActionJob>(QUEUE.agentActions, t.redis, t.keys.bullPrefix);
     try {
       await actions.add(
         'action',
