@@ -27,7 +27,10 @@ export function keyspace(prefix = 'hermes') {
     triageBacklog: `${p}:ingest:triage-backlog`,
     /** Written once per Redis dataset: a flushed or replaced Redis has none or another. */
     ingestEpoch: `${p}:ingest:epoch`,
-    loginFailures: (address: string) => `${p}:ingest:login-failures:${address}`,
+    /** Wrong admin tokens, per address and per guessed value (services/ingest/token-guesses.ts). */
+    guesses: (name: string) => `${p}:ingest:guesses:${name}`,
+    /** Console sessions signed out before they expired. */
+    revokedSession: (id: string) => `${p}:ingest:revoked-session:${id}`,
     approval: (id: string) => `${p}:approval:${id}`,
     approvalsPending: `${p}:approvals:pending`,
     /** Approvals decided or expired whose consequences are not all recorded yet (a zset by decision time). */

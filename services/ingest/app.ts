@@ -19,7 +19,7 @@ import { incidentStatusSchema } from '../../shared/schemas/incident.js';
 import { breakerResetJobSchema } from '../../shared/schemas/jobs.js';
 import { incidentTargets } from '../../shared/targets/incident-targets.js';
 import type { Targets } from '../../shared/targets/targets.js';
-import { requireToken } from './auth.js';
+import { adminGate, requireToken } from './auth.js';
 import { requestBreakerReset } from './breaker-reset.js';
 import type { IngestEnv } from './env.js';
 import { crossSiteRefusal } from './request-origin.js';
@@ -80,7 +80,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   const { env, metrics, logger } = deps;
   const app = new Hono();
   // The incident console's session cookie (with its CSRF header on writes) also passes.
-  const admin = requireToken(env.ADMIN_TOKEN, { allowSession: true });
+  const gate = adminGate(env.ADMIN_TOKEN, deps.redis, deps.keys);
+  const admin = requireToken(gate, { allowSession: true });
 
   // Every body is bounded (the webhook has its own MAX_BODY_BYTES path): 1 MiB for the API and
   // Slack, 16 KiB for the console's unauthenticated sign-in, before anything reads it.
@@ -178,7 +179,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json(await status.verifyAudit(seq !== undefined && hash ? { seq, hash } : undefined));
   });
 
-  app.route('/ui', createConsoleApp(deps));
+  app.route('/ui', createConsoleApp({ ...deps, gate }));
 
   if (deps.slackInteractions) app.route('/slack/interactions', deps.slackInteractions);
 
@@ -199,8 +200,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   const board = new HonoAdapter(serveStatic);
   createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
   board.setBasePath('/admin/queues');
-  app.use('/admin/queues', requireToken(env.ADMIN_TOKEN, { allowBasic: true }));
-  app.use('/admin/queues/*', requireToken(env.ADMIN_TOKEN, { allowBasic: true }));
+  app.use('/admin/queues', requireToken(gate, { allowBasic: true }));
+  app.use('/admin/queues/*', requireToken(gate, { allowBasic: true }));
   app.route('/admin/queues', board.registerPlugin());
 
   return app;

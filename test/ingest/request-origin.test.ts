@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
-import { requireToken } from '../../services/ingest/auth.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { adminGate, requireToken } from '../../services/ingest/auth.js';
 import { crossSiteRefusal, isLoopback } from '../../services/ingest/request-origin.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { webhookBody } from '../support/incidents.js';
@@ -13,10 +13,11 @@ function from(app: Hono, address: string, path = '/x', init: RequestInit = {}) {
 }
 
 describe('without tokens', () => {
-  const app = new Hono();
-  app.post('/x', requireToken(undefined), (c) => c.text('ok'));
-
   it('answers this machine only', async () => {
+    const t = await openTestRedis();
+    onTestFinished(() => t.close());
+    const app = new Hono();
+    app.post('/x', requireToken(adminGate(undefined, t.redis, t.keys)), (c) => c.text('ok'));
     for (const address of ['127.0.0.1', '127.4.5.6', '::1', '::ffff:127.0.0.1'])
       expect((await from(app, address, '/x', { method: 'POST' })).status).toBe(200);
     for (const address of ['10.0.0.5', '192.0.2.1', '::ffff:192.0.2.1', 'fe80::1']) {

@@ -11,7 +11,7 @@ import { keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
 import type { Targets } from '../../../shared/targets/targets.js';
-import { safeEqual } from '../auth.js';
+import { type AdminGate, liveSession } from '../auth.js';
 import type { IngestEnv } from '../env.js';
 import { isLoopback } from '../request-origin.js';
 import { AutomationStatusReader } from './automation-status.js';
@@ -22,10 +22,8 @@ import {
   issueSession,
   macEqual,
   type Session,
-  sessionCookieFrom,
   sessionCookieHeader,
   sessionUserSchema,
-  verifySession,
 } from './session.js';
 import { ApprovalList } from './views/approvals.js';
 import { AuditPanel, AutomationPanel } from './views/automation.js';
@@ -41,6 +39,8 @@ export interface ConsoleDeps {
   targets: Targets | Error;
   approvals: ApprovalStore;
   control: AutomationControl;
+  /** The admin token, its guess limits and signed-out sessions, shared with the API. */
+  gate: AdminGate;
 }
 
 type ConsoleEnv = { Variables: { session: Session } };
@@ -65,10 +65,6 @@ const loginBodySchema = z.object({
   token: z.string().max(1_000).optional(),
   next: z.string().max(500).optional(),
 });
-
-/** Wrong tokens allowed per client address within the window (counted in Redis, so across replicas). */
-const LOGIN_FAILURE_LIMIT = 10;
-const LOGIN_FAILURE_WINDOW_SECONDS = 300;
 
 const logoutBodySchema = z.object({ csrf: z.string().max(200) });
 
@@ -110,33 +106,40 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
         />,
         400,
       );
-    const failures = keys.loginFailures(getConnInfo(c).remote.address ?? 'unknown');
-    const failed = Number((await deps.redis.get(failures)) ?? 0);
-    if (failed >= LOGIN_FAILURE_LIMIT) {
-      c.header('retry-after', String(LOGIN_FAILURE_WINDOW_SECONDS));
-      return c.html(
-        <LoginPage
-          next={next}
-          needsToken={token !== undefined}
-          name={body.data.name}
-          error="Too many failed sign-ins from this address; try again in a few minutes."
-        />,
-        429,
+    if (token !== undefined) {
+      const verdict = await deps.gate.guesses.check(
+        getConnInfo(c).remote.address ?? 'unknown',
+        body.data.token ?? '',
       );
-    }
-    if (token !== undefined && !safeEqual(body.data.token ?? '', token)) {
-      await deps.redis.multi().incr(failures).expire(failures, LOGIN_FAILURE_WINDOW_SECONDS).exec();
-      return c.html(
-        <LoginPage next={next} needsToken name={body.data.name} error="That token is not the admin token." />,
-        401,
-      );
+      if (!verdict.ok && verdict.status === 429) {
+        c.header('retry-after', String(verdict.retryAfterSeconds));
+        return c.html(
+          <LoginPage
+            next={next}
+            needsToken
+            name={body.data.name}
+            error={`Too many wrong tokens from this address: try again in ${verdict.retryAfterSeconds} s.`}
+          />,
+          429,
+        );
+      }
+      if (!verdict.ok)
+        return c.html(
+          <LoginPage
+            next={next}
+            needsToken
+            name={body.data.name}
+            error="That token is not the admin token."
+          />,
+          401,
+        );
     }
     c.header('set-cookie', sessionCookieHeader(issueSession(secret, body.data.name), isHttps(c)));
     return c.redirect(next, 303);
   });
 
   const requireSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-    const session = verifySession(secret, sessionCookieFrom(c.req.header('cookie')));
+    const session = await liveSession(deps.gate, secret, c.req.header('cookie'));
     if (!session) {
       if (c.req.path.startsWith(`${UI_BASE}/live/`)) return c.json({ error: 'unauthorized' }, 401);
       return c.redirect(`${UI_BASE}/login?next=${encodeURIComponent(c.req.path)}`, 303);
@@ -154,6 +157,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const body = logoutBodySchema.safeParse(await c.req.parseBody().catch(() => undefined));
     if (!body.success || !macEqual(body.data.csrf, c.get('session').csrf))
       return c.json({ error: 'invalid CSRF token' }, 403);
+    // The cookie is cleared here, and refused everywhere even if a copy of it is kept.
+    await deps.gate.revoked.revoke(c.get('session'));
     c.header('set-cookie', clearedCookieHeader(isHttps(c)));
     return c.redirect(`${UI_BASE}/login`, 303);
   });

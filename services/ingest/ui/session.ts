@@ -11,6 +11,8 @@ export const sessionUserSchema = z
   .regex(/^[A-Za-z0-9_.@+-]{1,100}$/, 'name is 1-100 characters of [A-Za-z0-9_.@+-]');
 
 export interface Session {
+  /** The cookie's nonce: what logging out revokes. */
+  id: string;
   user: string;
   expiresAt: number;
   /** Sent back by the page in the x-csrf-token header on every mutating request. */
@@ -45,10 +47,11 @@ export function verifySession(token: string, cookie: string | undefined, now = D
   const cut = cookie.lastIndexOf('.');
   const payload = cookie.slice(0, cut);
   if (cut < 0 || !macEqual(cookie.slice(cut + 1), mac(token, 'session', payload))) return null;
-  const [version, user, expires] = payload.split('.');
+  const [version, user, expires, nonce] = payload.split('.');
   const expiresAt = Number(expires);
-  if (version !== 'v1' || !sessionUserSchema.safeParse(user).success || !(expiresAt > now)) return null;
-  return { user: user as string, expiresAt, csrf: mac(token, 'csrf', cookie) };
+  if (version !== 'v1' || !sessionUserSchema.safeParse(user).success || !(expiresAt > now) || !nonce)
+    return null;
+  return { id: nonce, user: user as string, expiresAt, csrf: mac(token, 'csrf', cookie) };
 }
 
 /** Reads the session cookie from a Cookie header (no other cookie matters here). */
