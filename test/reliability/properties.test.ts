@@ -11,6 +11,7 @@ import { type ExecutorHandle, startExecutor } from '../../services/executor/serv
 import { ingestEnvSchema } from '../../services/ingest/env.js';
 import { type IngestHandle, startIngest } from '../../services/ingest/service.js';
 import { parseEnv } from '../../shared/env.js';
+import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { alertmanagerWebhookSchema } from '../../shared/schemas/alertmanager.js';
@@ -126,6 +127,85 @@ describe('malformed input gets a clear error and writes nothing', () => {
       { numRuns: RUNS * 3 },
     );
     expect(await keysUnder(t)).toEqual(before);
+  });
+
+  it('hostile but valid webhooks: every alert is stored, whatever its strings and times; later episodes are not lost', async () => {
+    const store = new IncidentStore(t.redis, t.keys);
+    const prototypeNames = fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'toString',
+      'valueOf',
+      'hasOwnProperty',
+      'prototype',
+    );
+    const control = fc
+      .array(fc.integer({ min: 0, max: 0x9f }), { minLength: 1, maxLength: 6 })
+      .map((codes) => String.fromCharCode(...codes.map((c) => (c > 0x1f && c < 0x7f ? 0x1b : c))));
+    const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+    const hostile = fc
+      .array(fc.oneof(prototypeNames, control, loneSurrogate, fc.string({ unit: 'binary', maxLength: 20 })), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((parts) => parts.join(''))
+      .filter((text) => text.length > 0);
+    const time = fc.oneof(
+      fc.constantFrom(
+        '2099-12-31T23:59:59Z',
+        '9999-12-31T23:59:59.999Z',
+        '0001-01-01T00:00:00Z',
+        '1970-01-01T00:00:00Z',
+        'not a time',
+      ),
+      fc
+        .date({ min: new Date('0001-01-01'), max: new Date('9999-12-31'), noInvalidDate: true })
+        .map((d) => d.toISOString()),
+    );
+    const alert = fc.record({
+      alertname: hostile,
+      severity: fc.oneof(hostile, fc.constantFrom('critical', 'warning')),
+      instance: hostile,
+      service: hostile,
+      extraName: fc.oneof(prototypeNames, hostile),
+      extraValue: hostile,
+      description: hostile,
+      startsAt: time,
+    });
+    let episode = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(alert, { minLength: 1, maxLength: 4 }), async (alerts) => {
+        count('hostile valid webhooks');
+        episode++;
+        const sent = alerts.map((a, i) => ({
+          alertname: a.alertname,
+          severity: a.severity,
+          instance: a.instance,
+          service: a.service,
+          fingerprint: `${episode.toString(16)}f${i}`.padStart(16, '0'),
+          startsAt: a.startsAt,
+          labels: { [a.extraName]: a.extraValue },
+          annotations: { description: a.description, [a.extraName]: a.extraValue },
+        }));
+        const firing = await post(ingest.url, webhookBody(sent));
+        expect(firing.status, await firing.clone().text()).toBe(202);
+        const reply = (await firing.json()) as { accepted: number; duplicates: number; incidents: string[] };
+        expect(reply.accepted).toBe(alerts.length);
+        for (const id of reply.incidents) expect((await store.get(id))?.alertname).toBeTypeOf('string');
+
+        // Resolved, then a new episode of the same alerts now: taken as new, whatever time the first had.
+        const resolved = await post(
+          ingest.url,
+          webhookBody(sent.map((a) => ({ ...a, status: 'resolved' as const }))),
+        );
+        expect(resolved.status).toBe(202);
+        const now = new Date().toISOString();
+        const again = await post(ingest.url, webhookBody(sent.map((a) => ({ ...a, startsAt: now }))));
+        expect(again.status).toBe(202);
+        expect(((await again.json()) as { accepted: number }).accepted).toBe(alerts.length);
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('policy files: a PolicyError naming the place and the problem, never a crash or a partial policy', () => {

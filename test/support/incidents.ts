@@ -45,7 +45,7 @@ export function toAlert(alert: TestAlert): Alert {
     annotations: alert.annotations ?? { description: `${alert.alertname} on ${labels.instance}` },
     startsAt: alert.startsAt ?? new Date().toISOString(),
     endsAt: alert.status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
-    generatorURL: `http://prometheus.test:9090/graph?g0.expr=${encodeURIComponent(alert.alertname)}`,
+    generatorURL: `http://prometheus.test:9090/graph?g0.expr=${encodeURIComponent(alert.alertname.replace(/[\ud800-\udfff]/g, '?'))}`,
     fingerprint: alert.fingerprint ?? randomBytes(8).toString('hex'),
   };
 }

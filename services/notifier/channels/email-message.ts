@@ -57,9 +57,15 @@ function htmlSection(delivery: Delivery): string {
   ].join('\n');
 }
 
+/** A header is one line: line breaks and other controls from alerts or the model become spaces. */
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+}
+
 export function emailForEvent(delivery: Delivery): EmailContent {
   return {
-    subject: `[Hermes] ${headline(delivery)}`,
+    subject: oneLine(`[Hermes] ${headline(delivery)}`),
     text: textSection(delivery),
     html: `<!doctype html><html><body>${htmlSection(delivery)}</body></html>`,
   };
