@@ -13,12 +13,17 @@ function isStorageUnavailable(error: Error): boolean {
   );
 }
 
-/** The answer to a request that failed, logged: 503 (retry later) while storage is away, else 500. */
+/** The answer to a request that failed, logged: 503 (retry later) while storage is away or full, else 500. */
 export function failureReply(
   error: Error,
   logger: Logger,
   path: string,
 ): { status: 503 | 500; body: { error: string } } {
+  // A script denied at its first write leaves nothing behind (Redis checks memory once, before it).
+  if (error.message.startsWith('OOM ')) {
+    logger.error({ err: error.message, path }, 'redis is full (maxmemory): answering 503');
+    return { status: 503, body: { error: 'storage full, retry later' } };
+  }
   if (isStorageUnavailable(error)) {
     logger.warn({ err: error.message, path }, 'redis unavailable: answering 503');
     return { status: 503, body: { error: 'storage unavailable, retry later' } };
