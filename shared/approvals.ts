@@ -1,47 +1,13 @@
 import type { Keyspace } from './keys.js';
+import { loadLua } from './lua.js';
 import { outboxEntry } from './outbox.js';
 import type { RedisConnection } from './redis.js';
 import { type Approval, type ApprovalStatus, approvalSchema } from './schemas/approval.js';
 import type { NotificationJob } from './schemas/jobs.js';
 
-/**
- * Moves an approval out of `pending` atomically, so two clicks (or two replicas) decide once, and
- * marks it unsettled until its consequences are recorded (see ApprovalDecisions and the sweeper).
- * KEYS: approval hash, pending index, unsettled index. ARGV: new status, by, comment, now ISO, now ms.
- * Returns 'ok' or the reason it refused.
- */
-const DECIDE_LUA = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 'not_found' end
-if status ~= 'pending' then return 'already_' .. status end
-local id = redis.call('HGET', KEYS[1], 'id')
-local expires = tonumber(redis.call('HGET', KEYS[1], 'expiresMs'))
-local reply = 'ok'
-if expires and tonumber(ARGV[5]) >= expires then
-  redis.call('HSET', KEYS[1], 'status', 'expired', 'decidedAt', ARGV[4])
-  reply = 'expired'
-else
-  redis.call('HSET', KEYS[1], 'status', ARGV[1], 'decidedBy', ARGV[2], 'comment', ARGV[3], 'decidedAt', ARGV[4])
-end
-redis.call('ZREM', KEYS[2], id)
-redis.call('ZADD', KEYS[3], ARGV[5], id)
-return reply
-`;
+const decideScript = loadLua(new URL('./lua/decide-approval-3.lua', import.meta.url));
 
-/**
- * Spends an approved approval on exactly the action it was granted for, once.
- * KEYS: approval hash. ARGV: tool, argsHash, now ms. Returns 'ok' or the reason it refused.
- */
-const CONSUME_LUA = `
-local a = redis.call('HMGET', KEYS[1], 'status', 'tool', 'argsHash', 'expiresMs')
-if not a[1] then return 'not_found' end
-if a[1] == 'used' then return 'already_used' end
-if a[1] ~= 'approved' then return 'not_approved:' .. a[1] end
-if a[2] ~= ARGV[1] or a[3] ~= ARGV[2] then return 'action_mismatch' end
-if tonumber(ARGV[3]) >= tonumber(a[4]) then return 'expired' end
-redis.call('HSET', KEYS[1], 'status', 'used')
-return 'ok'
-`;
+const consumeScript = loadLua(new URL('./lua/consume-approval-1.lua', import.meta.url));
 
 export type DecideResult = { ok: true; approval: Approval } | { ok: false; reason: string };
 
@@ -86,17 +52,10 @@ export class ApprovalStore {
     comment = '',
   ): Promise<DecideResult> {
     const now = new Date();
-    const reply = (await this.redis.eval(
-      DECIDE_LUA,
-      3,
-      this.keys.approval(id),
-      this.keys.approvalsPending,
-      this.keys.approvalsUnsettled,
-      status,
-      by,
-      comment,
-      now.toISOString(),
-      String(now.getTime()),
+    const reply = (await decideScript.run(
+      this.redis,
+      [this.keys.approval(id), this.keys.approvalsPending, this.keys.approvalsUnsettled],
+      [status, by, comment, now.toISOString(), String(now.getTime())],
     )) as string;
     if (reply !== 'ok') return { ok: false, reason: reply };
     const approval = await this.get(id);
@@ -105,13 +64,10 @@ export class ApprovalStore {
 
   /** Executor: spend the approval on this exact action. Returns null when allowed, else the reason. */
   async consume(id: string, tool: string, argsHash: string): Promise<string | null> {
-    const reply = (await this.redis.eval(
-      CONSUME_LUA,
-      1,
-      this.keys.approval(id),
-      tool,
-      argsHash,
-      String(Date.now()),
+    const reply = (await consumeScript.run(
+      this.redis,
+      [this.keys.approval(id)],
+      [tool, argsHash, String(Date.now())],
     )) as string;
     return reply === 'ok' ? null : reply;
   }
@@ -145,17 +101,10 @@ export class ApprovalStore {
   }
 
   private async decideExpired(id: string, now: number): Promise<Approval | null> {
-    const reply = (await this.redis.eval(
-      DECIDE_LUA,
-      3,
-      this.keys.approval(id),
-      this.keys.approvalsPending,
-      this.keys.approvalsUnsettled,
-      'expired',
-      'system',
-      '',
-      new Date(now).toISOString(),
-      String(now),
+    const reply = (await decideScript.run(
+      this.redis,
+      [this.keys.approval(id), this.keys.approvalsPending, this.keys.approvalsUnsettled],
+      ['expired', 'system', '', new Date(now).toISOString(), String(now)],
     )) as string;
     if (reply !== 'ok' && reply !== 'expired') return null;
     return this.get(id);

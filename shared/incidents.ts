@@ -1,4 +1,5 @@
-import type { Keyspace } from './keys.js';
+import { type Keyspace, scriptKeyLayout } from './keys.js';
+import { loadLua } from './lua.js';
 import { outboxEntry } from './outbox.js';
 import type { NoticeSource } from './queues.js';
 import type { RedisConnection } from './redis.js';
@@ -23,38 +24,7 @@ export function statusChanged(previous: IncidentStatus | null, status: IncidentS
   return previous !== null && previous !== status;
 }
 
-/**
- * Lua: `set_status(P, id, status, entryJson, now, allowed)` moves incident `id` (keys under prefix `P`)
- * to `status`, keeping the per-status indexes in step and appending `entryJson` to the timeline.
- * `allowed` is a comma list of statuses it may move from ('' = any). Returns the previous status or
- * false. Shared by IncidentStore.setStatus and ingest's batch script so both index the same way.
- */
-export const LUA_SET_STATUS_FN = `
-local function set_status(P, id, status, entryJson, now, allowed)
-  local state = P .. ':inc:' .. id .. ':state'
-  local previous = redis.call('HGET', state, 'status')
-  if not previous then return false end
-  if allowed ~= '' and not string.find(',' .. allowed .. ',', ',' .. previous .. ',', 1, true) then return false end
-  if previous == status then return previous end
-  local created = redis.call('HGET', state, 'createdMs')
-  redis.call('ZREM', P .. ':incidents:status:' .. previous, id)
-  redis.call('ZADD', P .. ':incidents:status:' .. status, created, id)
-  redis.call('HSET', state, 'status', status, 'updatedAt', now)
-  redis.call('RPUSH', P .. ':inc:' .. id .. ':timeline', entryJson)
-  return previous
-end
-`;
-
-// KEYS[1]: the incident's state key (routes the script to the right cluster node); KEYS[2]: the
-// caller's outbox, only with a notice.
-// ARGV: prefix, id, status, entry JSON, now ISO, allowed-from list, summary ('' = keep), then the
-// notice's eventId ('' = none) and outbox entry, recorded only if the status changed.
-const SET_STATUS_LUA = `${LUA_SET_STATUS_FN}
-local previous = set_status(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-if previous and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[7]) end
-if previous and previous ~= ARGV[3] and ARGV[8] ~= '' then redis.call('HSET', KEYS[2], ARGV[8], ARGV[9]) end
-return previous
-`;
+const setStatusScript = loadLua(new URL('./lua/set-status-2.lua', import.meta.url));
 
 export interface ListOptions {
   status?: IncidentStatus | undefined;
@@ -64,10 +34,14 @@ export interface ListOptions {
 
 /** Reads and updates incidents. Creation and alert attachment belong to ingest's batch script. */
 export class IncidentStore {
+  private readonly layout: string;
+
   constructor(
     readonly redis: RedisConnection,
     readonly keys: Keyspace,
-  ) {}
+  ) {
+    this.layout = JSON.stringify(scriptKeyLayout(keys));
+  }
 
   async exists(id: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.incident(id))) === 1;
@@ -234,22 +208,22 @@ export class IncidentStore {
       status,
       message: options.message,
     };
-    // The outbox is declared only with a notice: a caller may write its own outbox and no other (ACL).
-    const keys = [this.keys.incidentState(id)];
-    if (options.notice) keys.push(this.keys.outbox(options.notice.source));
-    const previous = await this.redis.eval(
-      SET_STATUS_LUA,
-      keys.length,
-      ...keys,
-      this.keys.bullPrefix,
-      id,
-      status,
-      JSON.stringify(entry),
-      entry.at,
-      (options.from ?? []).join(','),
-      options.summary ?? '',
-      options.notice?.job.eventId ?? '',
-      options.notice ? outboxEntry(options.notice.job, now.getTime()) : '',
+    // The outbox is named only with a notice: a caller may write its own outbox and no other (ACL).
+    const state = this.keys.incidentState(id);
+    const previous = await setStatusScript.run(
+      this.redis,
+      [state, options.notice ? this.keys.outbox(options.notice.source) : state],
+      [
+        this.layout,
+        id,
+        status,
+        JSON.stringify(entry),
+        entry.at,
+        (options.from ?? []).join(','),
+        options.summary ?? '',
+        options.notice?.job.eventId ?? '',
+        options.notice ? outboxEntry(options.notice.job, now.getTime()) : '',
+      ],
     );
     const parsed = incidentStatusSchema.safeParse(previous);
     return parsed.success ? parsed.data : null;

@@ -21,7 +21,9 @@ export function keyspace(prefix = 'hermes') {
     incidentIndex: `${p}:incidents`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
     /** Correlation groups used in one DEDUP_TTL_SECONDS period: a hash correlation key → latest incident. */
-    groups: (period: number) => `${p}:groups:${period}`,
+    groups: (period: number | string) => `${p}:groups:${period}`,
+    /** A correlation group as stored before groups had periods (one string per key): read, never written. */
+    legacyGroup: (correlationKey: string) => `${p}:corr:${correlationKey}`,
     stormOpened: `${p}:storm:opened`,
     stormCurrent: `${p}:storm:current`,
     triageBacklog: `${p}:ingest:triage-backlog`,
@@ -54,6 +56,31 @@ export function keyspace(prefix = 'hermes') {
 }
 
 export type Keyspace = ReturnType<typeof keyspace>;
+
+/** A key made from an id, as the text before and after the id. */
+export type KeyTemplate = [before: string, after: string];
+
+function template(make: (id: string) => string): KeyTemplate {
+  const [before = '', after = ''] = make('\u0000').split('\u0000');
+  return [before, after];
+}
+
+/**
+ * The layout of keys named by ids a script creates or reads from other keys (so it cannot be handed
+ * them as KEYS), sent to the script as JSON: it builds them with `key(template, id)` (see
+ * shared/lua/includes/set-status.lua), never by hand.
+ */
+export function scriptKeyLayout(keys: Keyspace) {
+  return {
+    incident: template(keys.incident),
+    incidentState: template(keys.incidentState),
+    incidentTimeline: template(keys.incidentTimeline),
+    incidentAlerts: template(keys.incidentAlerts),
+    statusIndex: template(keys.incidentStatusIndex),
+    groups: template(keys.groups),
+    legacyGroup: template(keys.legacyGroup),
+  };
+}
 
 /** The executor's own state for dry-run: its limits and breaker never touch live mode's. */
 export function dryRunKeys(keys: Keyspace): Keyspace {

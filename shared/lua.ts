@@ -1,20 +1,52 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RedisConnection } from './redis.js';
 
 export type LuaArg = string | number;
 
+export interface LuaScript {
+  readonly name: string;
+  /** From the file name (`<name>-<keys>.lua`); undefined for a script that takes any number. */
+  readonly numberOfKeys: number | undefined;
+  readonly lua: string;
+  run(redis: RedisConnection, keys: readonly string[], args: readonly LuaArg[]): Promise<unknown>;
+}
+
+const INCLUDES = fileURLToPath(new URL('./lua/includes/', import.meta.url));
+const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"$/gm;
+
 /**
- * A Lua script run by EVALSHA (the body crosses the wire only the first time, or after a Redis
- * restart/failover answers NOSCRIPT). All keys must share one hash tag on a cluster.
+ * A script from a `.lua` file, as BullMQ keeps its commands: `<name>-<number of keys>.lua` (or
+ * `<name>.lua` when it takes any number), a header naming its KEYS, ARGV and reply, and
+ * `--- @include "<helper>"` lines replaced by `shared/lua/includes/<helper>.lua`. Run by EVALSHA:
+ * the body crosses the wire only after NOSCRIPT (first use, Redis restarted or failed over). All
+ * keys must share one hash tag on a cluster.
  */
-export function luaScript(lua: string) {
+export function loadLua(url: URL): LuaScript {
+  const path = fileURLToPath(url);
+  const match = /^([a-z0-9-]+?)(?:-(\d+))?\.lua$/.exec(basename(path));
+  if (!match) throw new Error(`${path}: Lua scripts are named <name>-<keys>.lua`);
+  const [, name = '', count] = match;
+  const lua = readFileSync(path, 'utf8').replace(INCLUDE_LINE, (_, helper: string) =>
+    readFileSync(join(INCLUDES, `${helper}.lua`), 'utf8'),
+  );
+  const numberOfKeys = count === undefined ? undefined : Number(count);
   const sha = createHash('sha1').update(lua).digest('hex');
-  return async (redis: RedisConnection, keys: string[], args: LuaArg[]): Promise<unknown> => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(lua, keys.length, ...keys, ...args);
-    }
+  return {
+    name,
+    numberOfKeys,
+    lua,
+    async run(redis, keys, args) {
+      if (numberOfKeys !== undefined && keys.length !== numberOfKeys)
+        throw new Error(`Lua script ${name} takes ${numberOfKeys} keys, not ${keys.length}`);
+      try {
+        return await redis.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
+        return redis.eval(lua, keys.length, ...keys, ...args);
+      }
+    },
   };
 }

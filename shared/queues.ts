@@ -29,6 +29,11 @@ export type QueueName =
   | (typeof QUEUE.notifications)[NoticeSource]
   | typeof QUEUE.emailDigest;
 
+/** The triage job that investigates a new incident (one per incident, so queueing it twice is a no-op). */
+export function triageJobId(incidentId: string): string {
+  return `triage-${incidentId}`;
+}
+
 /** Retention keeps Redis bounded while leaving recent history for Bull Board. */
 const TRIAGE_JOBS: JobsOptions = {
   attempts: 3,

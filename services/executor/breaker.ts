@@ -1,61 +1,13 @@
 import type { Keyspace } from '../../shared/keys.js';
+import { loadLua } from '../../shared/lua.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { type NotificationJob, notificationJobSchema } from '../../shared/schemas/jobs.js';
 
-/**
- * KEYS: breaker hash, failures sorted set. ARGV: now ms, action id, cooldown ms.
- * closed → 'closed'; open before the cooldown → 'open'; after it the breaker half-opens and lets one
- * probe through at a time (a stuck probe is replaced after another cooldown).
- */
-const CHECK_LUA = `
-local now = tonumber(ARGV[1])
-local b = redis.call('HMGET', KEYS[1], 'state', 'reopenAt', 'probe', 'probeAt')
-local state = b[1] or 'closed'
-if state == 'closed' then return {'closed', ''} end
-if state == 'open' then
-  if now < tonumber(b[2]) then return {'open', b[2]} end
-  redis.call('HSET', KEYS[1], 'state', 'half_open')
-  b[3] = false
-end
-if b[3] and b[3] ~= ARGV[2] and now - tonumber(b[4]) < tonumber(ARGV[3]) then return {'half_open_busy', b[3]} end
-redis.call('HSET', KEYS[1], 'probe', ARGV[2], 'probeAt', ARGV[1])
-return {'probe', ''}
-`;
+const checkScript = loadLua(new URL('./lua/breaker-check-2.lua', import.meta.url));
 
-/**
- * KEYS: breaker hash, failures sorted set, outbox. ARGV: now ms, member, window ms, threshold,
- * cooldown ms, then the notice to record if this failure opens the breaker: its eventId ('' = none)
- * and its job JSON, whose text's {failures} and details.failures get the count.
- * Returns {'opened', count} when this failure opened the breaker, else {state, count}.
- */
-const FAILURE_LUA = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[3])
-redis.call('ZADD', KEYS[2], now, ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-redis.call('PEXPIRE', KEYS[2], window)
-local count = redis.call('ZCARD', KEYS[2])
-local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
-if state == 'half_open' or (state == 'closed' and count >= tonumber(ARGV[4])) then
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 'state', 'open', 'openedAt', ARGV[1], 'reopenAt', now + tonumber(ARGV[5]))
-  if ARGV[6] ~= '' then
-    local job = cjson.decode(ARGV[7])
-    job.text = string.gsub(job.text, '{failures}', tostring(count))
-    if type(job.details) == 'table' then job.details.failures = count end
-    redis.call('HSET', KEYS[3], ARGV[6], cjson.encode({ recordedMs = now, job = job }))
-  end
-  return {'opened', count}
-end
-return {state, count}
-`;
+const failureScript = loadLua(new URL('./lua/breaker-failure-3.lua', import.meta.url));
 
-/** KEYS: breaker hash, failures. A success closes a half-open breaker and forgets old failures. */
-const SUCCESS_LUA = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'half_open' then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
-return 1
-`;
+const successScript = loadLua(new URL('./lua/breaker-success-2.lua', import.meta.url));
 
 export interface BreakerSettings {
   failureThreshold: number;
@@ -82,14 +34,10 @@ export class CircuitBreaker {
   }
 
   async check(actionId: string, now = Date.now()): Promise<BreakerCheck> {
-    const [state, detail] = (await this.redis.eval(
-      CHECK_LUA,
-      2,
-      this.stateKey,
-      this.failuresKey,
-      String(now),
-      actionId,
-      String(this.settings.cooldownSeconds * 1000),
+    const [state, detail] = (await checkScript.run(
+      this.redis,
+      [this.stateKey, this.failuresKey],
+      [String(now), actionId, String(this.settings.cooldownSeconds * 1000)],
     )) as [string, string];
     if (state === 'closed' || state === 'probe') return { allowed: true };
     if (state === 'open')
@@ -109,25 +57,24 @@ export class CircuitBreaker {
     now = Date.now(),
     notice?: NotificationJob,
   ): Promise<{ opened: boolean; failures: number }> {
-    const [state, count] = (await this.redis.eval(
-      FAILURE_LUA,
-      3,
-      this.stateKey,
-      this.failuresKey,
-      this.outboxKey,
-      String(now),
-      member,
-      String(this.settings.windowSeconds * 1000),
-      String(this.settings.failureThreshold),
-      String(this.settings.cooldownSeconds * 1000),
-      notice?.eventId ?? '',
-      notice ? JSON.stringify(notificationJobSchema.parse(notice)) : '',
+    const [state, count] = (await failureScript.run(
+      this.redis,
+      [this.stateKey, this.failuresKey, this.outboxKey],
+      [
+        String(now),
+        member,
+        String(this.settings.windowSeconds * 1000),
+        String(this.settings.failureThreshold),
+        String(this.settings.cooldownSeconds * 1000),
+        notice?.eventId ?? '',
+        notice ? JSON.stringify(notificationJobSchema.parse(notice)) : '',
+      ],
     )) as [string, number];
     return { opened: state === 'opened', failures: count };
   }
 
   async recordSuccess(): Promise<void> {
-    await this.redis.eval(SUCCESS_LUA, 2, this.stateKey, this.failuresKey);
+    await successScript.run(this.redis, [this.stateKey, this.failuresKey], []);
   }
 
   /** A human closes the breaker: its state and its counted failures are forgotten. */

@@ -1,4 +1,5 @@
 import type { Keyspace } from '../../shared/keys.js';
+import { loadLua } from '../../shared/lua.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { ToolPolicy } from './policy.js';
 
@@ -36,10 +37,7 @@ export function scaleTarget(
 const LOCK_TTL_MS = 5 * 60_000;
 const LOCK_POLL_MS = 50;
 
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+const releaseScript = loadLua(new URL('./lua/release-lock-1.lua', import.meta.url));
 
 /** Replica counts the executor last set, per service (a delta is applied to these). */
 export class ReplicaCounts {
@@ -63,7 +61,7 @@ export class ReplicaCounts {
     try {
       return await work();
     } finally {
-      await this.redis.eval(RELEASE_LUA, 1, key, owner);
+      await releaseScript.run(this.redis, [key], [owner]);
     }
   }
 

@@ -1,10 +1,11 @@
 import type { Queue } from 'bullmq';
 import { randomId } from '../../shared/ids.js';
-import type { Keyspace } from '../../shared/keys.js';
-import { luaScript } from '../../shared/lua.js';
+import { type Keyspace, scriptKeyLayout } from '../../shared/keys.js';
+import { loadLua } from '../../shared/lua.js';
 import type { Metrics } from '../../shared/metrics.js';
 import { enqueueNotifications } from '../../shared/notify.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
+import { triageJobId } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanager.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
@@ -12,11 +13,10 @@ import type { StoredAlert } from '../../shared/schemas/stored-alert.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
-import { INTAKE_LUA } from './intake-script.js';
 import { RecentAlerts } from './recent-alerts.js';
 import { StorageChangedError } from './storage-errors.js';
 
-const intakeScript = luaScript(INTAKE_LUA);
+const intakeScript = loadLua(new URL('./lua/intake-6.lua', import.meta.url));
 
 export interface IntakeSettings {
   stormThreshold: number;
@@ -92,6 +92,11 @@ export class Intake {
     private readonly metrics?: Pick<Metrics, 'intakeScriptDuration'>,
   ) {
     this.outbox = new NotificationOutbox(redis, keys, 'ingest', notificationQueue);
+    // The triage job's hash tells the script whether an incident's job was ever queued.
+    this.layout = JSON.stringify({
+      ...scriptKeyLayout(keys),
+      triageJob: [triageQueue.toKey(triageJobId('')), ''],
+    });
     // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
     this.recent = new RecentAlerts(
       settings.dedupCacheSize,
@@ -102,6 +107,7 @@ export class Intake {
   private readonly recent: RecentAlerts;
   private readonly inFlight = new InFlightAlerts();
   private readonly outbox: NotificationOutbox;
+  private readonly layout: string;
 
   async ingest(webhook: AlertmanagerWebhook): Promise<IntakeResult> {
     const now = new Date();
@@ -193,11 +199,18 @@ export class Intake {
     cachedUnder: string,
   ): Promise<ScriptReply> {
     const sent = performance.now();
-    const reply = await intakeScript(
+    const reply = await intakeScript.run(
       this.redis,
-      [this.keys.stormOpened, this.keys.ingestEpoch],
       [
-        this.keys.bullPrefix,
+        this.keys.stormOpened,
+        this.keys.ingestEpoch,
+        this.keys.stormCurrent,
+        this.keys.triageBacklog,
+        this.keys.incidentIndex,
+        this.keys.outbox('ingest'),
+      ],
+      [
+        this.layout,
         now.toISOString(),
         String(now.getTime()),
         String(this.settings.stormThreshold),
@@ -236,7 +249,7 @@ export class Intake {
       fields: [
         alert.fingerprint,
         // The length in bytes (Lua's strings are bytes) of `"<fingerprint>","<startsAt>",` in the
-        // stored JSON (see INTAKE_LUA); a fingerprint is ASCII that JSON does not escape (schema).
+        // stored JSON (see lua/intake-6.lua); a fingerprint is ASCII that JSON does not escape (schema).
         alert.fingerprint.length + Buffer.byteLength(JSON.stringify(alert.startsAt)) + 4,
         alert.status,
         correlation.hash,
@@ -256,7 +269,7 @@ export class Intake {
       incidents.map(([incidentId, priority]) => ({
         name: 'triage',
         data: { incidentId, trigger: 'alert' as const },
-        opts: { jobId: `triage-${incidentId}`, priority },
+        opts: { jobId: triageJobId(incidentId), priority },
       })),
     );
   }
@@ -288,7 +301,7 @@ export class Intake {
    */
   private async afterResolve(resolved: string[]): Promise<void> {
     for (const incidentId of resolved) {
-      const job = await this.triageQueue.getJob(`triage-${incidentId}`);
+      const job = await this.triageQueue.getJob(triageJobId(incidentId));
       if (job && QUEUED_STATES.has(await job.getState())) await job.remove().catch(() => undefined);
       await this.outbox.deliverRecorded(`resolved-${incidentId}`);
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Keyspace } from '../../shared/keys.js';
+import { loadLua } from '../../shared/lua.js';
 import type { RedisConnection } from '../../shared/redis.js';
 
 export interface GuessLimits {
@@ -24,27 +25,7 @@ export type GuessVerdict =
   | { ok: false; status: 401; reason: string }
   | { ok: false; status: 429; reason: string; retryAfterSeconds: number };
 
-/**
- * Decides, before any comparison, whether this token may be checked, and counts it in the same
- * script: concurrent guesses cannot all read a count below the limit. An attempt is counted as a
- * failure up front and given back if the token was right.
- *
- * KEYS: the address's failures, this guess's failures, the address's slowed-down check slot.
- * ARGV: per-address limit, per-guess limit, window s, slot ms.
- * Returns { 'check' | 'slowed-check' | 'guess' | 'wait', ms until it may try again }.
- */
-const RESERVE_LUA = `
-local guess = tonumber(redis.call('GET', KEYS[2]) or '0')
-if guess >= tonumber(ARGV[2]) then return { 'guess', redis.call('PTTL', KEYS[2]) } end
-local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
-if failures >= tonumber(ARGV[1]) then
-  if redis.call('SET', KEYS[3], '1', 'PX', ARGV[4], 'NX') then return { 'slowed-check', 0 } end
-  return { 'wait', redis.call('PTTL', KEYS[3]) }
-end
-redis.call('INCR', KEYS[1])
-if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return { 'check', 0 }
-`;
+const reserveScript = loadLua(new URL('./lua/reserve-guess-3.lua', import.meta.url));
 
 /**
  * Limits guesses at the admin token (console sign-in, API bearer, Bull Board basic), per address and
@@ -64,16 +45,15 @@ export class TokenGuessLimiter {
     const guess = createHash('sha256').update(presented).digest('hex').slice(0, 32);
     const addressKey = this.keys.guesses(`address:${address}`);
     const guessKey = this.keys.guesses(`token:${guess}`);
-    const [state, waitMs] = (await this.redis.eval(
-      RESERVE_LUA,
-      3,
-      addressKey,
-      guessKey,
-      this.keys.guesses(`slot:${address}`),
-      String(this.limits.perAddress),
-      String(this.limits.perGuess),
-      String(this.limits.windowSeconds),
-      String(this.limits.slowedCheckEveryMs),
+    const [state, waitMs] = (await reserveScript.run(
+      this.redis,
+      [addressKey, guessKey, this.keys.guesses(`slot:${address}`)],
+      [
+        String(this.limits.perAddress),
+        String(this.limits.perGuess),
+        String(this.limits.windowSeconds),
+        String(this.limits.slowedCheckEveryMs),
+      ],
     )) as [string, number];
     const retryAfterSeconds = Math.max(1, Math.ceil(Number(waitMs) / 1000));
     if (state === 'guess')

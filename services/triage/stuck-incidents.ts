@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { IncidentStore } from '../../shared/incidents.js';
+import { triageJobId } from '../../shared/queues.js';
 import type { IncidentStatus } from '../../shared/schemas/incident.js';
 
 /** States in which an incident waits for its triage job; anything else ending the job leaves it stuck. */
@@ -25,7 +26,7 @@ export async function sweepStuckIncidents(
     const { incidents } = await store.list({ status, limit: PAGE });
     for (const incident of incidents) {
       if (incident.storm || now - Date.parse(incident.updatedAt) < graceMs) continue;
-      const state = await triage.getJobState(`triage-${incident.id}`);
+      const state = await triage.getJobState(triageJobId(incident.id));
       if (state !== 'failed' && state !== 'completed' && state !== 'unknown') continue;
       // A fix being verified: the incident waits for its next re-check job, not for this one.
       const verifyJob = await store.getVerifyJob(incident.id);

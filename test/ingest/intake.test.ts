@@ -3,10 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
 import { Intake, type IntakeSettings } from '../../services/ingest/intake.js';
-import { INTAKE_LUA } from '../../services/ingest/intake-script.js';
 import { StorageChangedError } from '../../services/ingest/storage-errors.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { scriptKeyLayout } from '../../shared/keys.js';
 import { createLogger } from '../../shared/logger.js';
+import { loadLua } from '../../shared/lua.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
@@ -15,6 +16,8 @@ import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { storedAlertSchema } from '../../shared/schemas/stored-alert.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
+
+const intakeScript = loadLua(new URL('../../services/ingest/lua/intake-6.lua', import.meta.url));
 
 let t: TestRedis;
 beforeEach(async () => {
@@ -158,8 +161,10 @@ it('remembers an alert for one to two DEDUP_TTL_SECONDS periods after its group 
   let shiftMs = 0;
   // The script's clock (ARGV[3], now in ms) moved forward by shiftMs.
   const later = aroundScript(t.redis, (run, args) => {
+    // evalsha(sha, numkeys, ...KEYS, ...ARGV): ARGV[3] is now in ms.
     const shifted = [...args];
-    shifted[6] = String(Number(args[6]) + shiftMs);
+    const nowMs = 2 + Number(args[1]) + 2;
+    shifted[nowMs] = String(Number(args[nowMs]) + shiftMs);
     return run(...shifted);
   });
   const { intake, close } = intakeOn(later, { dedupTtlSeconds: 3600, dedupCacheSize: 0 });
@@ -672,27 +677,37 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
   for (let attempt = 0; attempt < 10; attempt++) {
     const fps = [`a${attempt}`, `b${attempt}`, `c${attempt}`];
     await expect(
-      t.redis.eval(
-        INTAKE_LUA,
-        2,
-        t.keys.stormOpened,
-        t.keys.ingestEpoch,
-        t.keys.bullPrefix,
-        now.toISOString(),
-        String(now.getTime()),
-        '5',
-        '60000',
-        '20',
-        `inc_debris_${attempt}`,
-        '3600',
-        '50',
-        'epoch-1',
-        '',
-        'hermes',
-        JSON.stringify(fps.map((fp) => record(fp, `ck-${fp}`))),
-        alert(fps[0] as string, 'Fine'),
-        alert(fps[1] as string, 'AlsoFine'),
-        alert(fps[2] as string, 'Poison\\ud800'),
+      intakeScript.run(
+        t.redis,
+        [
+          t.keys.stormOpened,
+          t.keys.ingestEpoch,
+          t.keys.stormCurrent,
+          t.keys.triageBacklog,
+          t.keys.incidentIndex,
+          t.keys.outbox('ingest'),
+        ],
+        [
+          JSON.stringify({
+            ...scriptKeyLayout(t.keys),
+            triageJob: [`${t.keys.bullPrefix}:triage:triage-`, ''],
+          }),
+          now.toISOString(),
+          String(now.getTime()),
+          '5',
+          '60000',
+          '20',
+          `inc_debris_${attempt}`,
+          '3600',
+          '50',
+          'epoch-1',
+          '',
+          'hermes',
+          JSON.stringify(fps.map((fp) => record(fp, `ck-${fp}`))),
+          alert(fps[0] as string, 'Fine'),
+          alert(fps[1] as string, 'AlsoFine'),
+          alert(fps[2] as string, 'Poison\\ud800'),
+        ],
       ),
     ).rejects.toThrow();
   }

@@ -1,42 +1,58 @@
-import { LUA_SET_STATUS_FN } from '../../shared/incidents.js';
+--[[
+  One atomic script per webhook batch: dedupe, correlate, storm-guard, open or update incidents.
+  Atomicity is what makes "two replicas, same alert, same instant -> one incident" hold.
 
-/**
- * One atomic script per webhook batch: dedupe, correlate, storm-guard, open or update incidents.
- * Atomicity is what makes "two replicas, same alert, same instant → one incident" hold.
- *
- * KEYS[1]: the storm window key (routes the script to the prefix's cluster slot); KEYS[2]: Redis'
- *       ingest epoch (written once, so a flushed or replaced Redis has none or another).
- * ARGV: prefix, now ISO, now ms, storm threshold, storm window ms, storm triage budget, a fresh id
- *       (a new storm incident takes it, a new incident for record n takes `<id>-<n>`), dedup TTL
- *       seconds (the length of a correlation period), timeline alert cap, candidate epoch, the epoch
- *       the caller's memory answered under ('' if it answered nothing), the webhook's receiver, then
- *       the records as one JSON array of [fp, episodeLength, status, ck, ckText, level, severity,
- *       priority], then each record's alert as stored (shared/schemas/stored-alert.ts), which the
- *       script keeps as is in the incident's alerts hash and expands into a timeline entry where the
- *       timeline takes one. episodeLength is the length in bytes of the stored alert's JSON fingerprint and
- *       startsAt with their commas (`"fp","startsAt",`): equal text there means the same alert.
- * An alert is known by its correlation group's incident: the group's latest incident holds it (by
- * fingerprint) with the same startsAt. So the script reads each incident's stored alerts once, and
- * nothing else is stored per alert.
- * Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId…] (one pair per record),
- *   opened: [[id, priority, storm, severity, level, alertname]…], resolved: [id…], pending: [same as opened…] }
- * where pending are incidents a re-sent alert belongs to that still wait for a triage job nobody queued.
- * where code is 'new' | 'dup' | 'update'. With `stale` (the caller's memory was about another
- * epoch) nothing was written and nothing else is returned.
- */
-export const INTAKE_LUA = `${LUA_SET_STATUS_FN}
+  KEYS[1] storm window (incidents opened recently, a sorted set)
+  KEYS[2] Redis' ingest epoch (written once: a flushed or replaced Redis has none or another)
+  KEYS[3] the current storm incident
+  KEYS[4] triage backlog (incidents waiting for their triage job)
+  KEYS[5] incident index
+  KEYS[6] ingest's outbox
+
+  ARGV[1]  the key layout for keys named by id (JSON: shared/keys.ts scriptKeyLayout, plus triageJob)
+  ARGV[2]  now (ISO)
+  ARGV[3]  now (ms)
+  ARGV[4]  storm threshold
+  ARGV[5]  storm window (ms)
+  ARGV[6]  storm triage budget
+  ARGV[7]  a fresh id (a new storm incident takes it, a new incident for record n takes `<id>-<n>`)
+  ARGV[8]  dedup TTL seconds (the length of a correlation period)
+  ARGV[9]  timeline alert cap
+  ARGV[10] candidate epoch
+  ARGV[11] the epoch the caller's memory answered under ('' if it answered nothing)
+  ARGV[12] the webhook's receiver
+  ARGV[13] the records, one JSON array of [fp, episodeLength, status, ck, ckText, level, severity, priority]
+  ARGV[13 + n] record n's alert as stored (shared/schemas/stored-alert.ts), kept as is in the incident's
+           alerts hash and expanded into a timeline entry where the timeline takes one. episodeLength is
+           the length in bytes of the stored alert's JSON fingerprint and startsAt with their commas
+           (`"fp","startsAt",`): equal text there means the same alert.
+
+  An alert is known by its correlation group's incident: the group's latest incident holds it (by
+  fingerprint) with the same startsAt. So the script reads each incident's stored alerts once, and
+  nothing else is stored per alert.
+
+  Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId...] (one pair per record, code
+  'new' | 'dup' | 'update'), opened: [[id, priority, storm, severity, level, alertname]...],
+  resolved: [id...], pending: [same as opened...] }, where pending are incidents a re-sent alert belongs
+  to that still wait for a triage job nobody queued. With `stale` (the caller's memory was about
+  another epoch) nothing was written and nothing else is returned.
+]]
+--- @include "set-status"
+
 -- Numbers that only go back to Redis stay strings: Lua formats a number with sprintf on every call.
-local P, now, nowMs, nowMsText = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[3]
+local K = cjson.decode(ARGV[1])
+local now, nowMs, nowMsText = ARGV[2], tonumber(ARGV[3]), ARGV[3]
 local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local freshId, dedupTtl, timelineCap = ARGV[7], ARGV[8], tonumber(ARGV[9])
 local receiver = ARGV[12]
-local backlogKey = P .. ':ingest:triage-backlog'
+local stormOpenedKey, epochKey, stormCurrentKey = KEYS[1], KEYS[2], KEYS[3]
+local backlogKey, incidentIndexKey, outboxKey = KEYS[4], KEYS[5], KEYS[6]
 local out = { r = {}, opened = {}, resolved = {}, pending = {} }
 
-local epoch = redis.call('GET', KEYS[2])
+local epoch = redis.call('GET', epochKey)
 if not epoch then
   epoch = ARGV[10]
-  redis.call('SET', KEYS[2], epoch)
+  redis.call('SET', epochKey, epoch)
 end
 out.epoch = epoch
 if ARGV[11] ~= '' and ARGV[11] ~= epoch then
@@ -46,14 +62,13 @@ end
 local r = out.r
 local pendingChecked = {}
 
-local function inc(id, suffix) return P .. ':inc:' .. id .. (suffix or '') end
 
 -- Incident statuses read in this batch (this script is the only writer while it runs).
 local statusOf = {}
 local function is_closed(id)
   local s = statusOf[id]
   if s == nil then
-    s = redis.call('HGET', inc(id, ':state'), 'status') or false
+    s = redis.call('HGET', key(K.incidentState, id), 'status') or false
     statusOf[id] = s
   end
   return (not s) or s == 'resolved' or s == 'failed'
@@ -69,7 +84,7 @@ local openedHere = {}
 local function counts(id)
   local c = countsOf[id]
   if c == nil then
-    local values = redis.call('HMGET', inc(id), 'alertCount', 'firingCount')
+    local values = redis.call('HMGET', key(K.incident, id), 'alertCount', 'firingCount')
     c = { alerts = tonumber(values[1]) or 0, firing = tonumber(values[2]) or 0 }
     countsOf[id] = c
   end
@@ -84,18 +99,18 @@ local function create(id, a, level, severity, priority, storm, investigate)
     alertname, instance, service = l.alertname or '', l.instance or '', l.service or l.job or ''
     labels, annotations, generatorURL = cjson.encode(l), cjson.encode(stored[6]), stored[7]
   end
-  redis.call('HSET', inc(id), 'level', level, 'alertname', alertname, 'severity', severity,
+  redis.call('HSET', key(K.incident, id), 'level', level, 'alertname', alertname, 'severity', severity,
     'instance', instance, 'service', service, 'correlationKey', storm and 'storm' or a.ckText,
     'storm', storm and '1' or '0', 'priority', priority, 'alertCount', 0, 'firingCount', 0,
     'labels', labels, 'annotations', annotations, 'generatorURL', generatorURL,
     'createdAt', now, 'createdMs', nowMsText)
-  redis.call('HSET', inc(id, ':state'), 'status', 'open', 'createdMs', nowMsText, 'updatedAt', now)
+  redis.call('HSET', key(K.incidentState, id), 'status', 'open', 'createdMs', nowMsText, 'updatedAt', now)
   statusOf[id] = 'open'
   countsOf[id] = { alerts = 0, firing = 0 }
   storedOf[id] = {}
   openedHere[id] = true
-  redis.call('ZADD', P .. ':incidents', nowMsText, id)
-  redis.call('ZADD', P .. ':incidents:status:open', nowMsText, id)
+  redis.call('ZADD', incidentIndexKey, nowMsText, id)
+  redis.call('ZADD', key(K.statusIndex, 'open'), nowMsText, id)
   if investigate then
     redis.call('SADD', backlogKey, id)
     table.insert(out.opened, { id, priority, storm and 1 or 0, severity, level, alertname })
@@ -106,14 +121,14 @@ end
 local stormMemo
 local function storm_incident()
   if stormMemo then return stormMemo end
-  local id = redis.call('GET', P .. ':storm:current')
+  local id = redis.call('GET', stormCurrentKey)
   if id and not is_closed(id) then
     stormMemo = id
     return id
   end
   create(freshId, nil, 3, 'critical', 1, true, true)
-  redis.call('SET', P .. ':storm:current', freshId)
-  redis.call('RPUSH', inc(freshId, ':timeline'), cjson.encode({ at = now, type = 'summary', by = 'ingest',
+  redis.call('SET', stormCurrentKey, freshId)
+  redis.call('RPUSH', key(K.incidentTimeline, freshId), cjson.encode({ at = now, type = 'summary', by = 'ingest',
     message = 'Alert storm: more than ' .. threshold .. ' incidents in ' .. (windowMs / 1000) ..
       ' s. Further alerts are coalesced here; critical ones are still investigated within the triage budget.' }))
   stormMemo = freshId
@@ -197,7 +212,7 @@ local function stored(id, fp)
   end
   local value = t[fp]
   if value == nil then
-    value = not openedHere[id] and redis.call('HGET', inc(id, ':alerts'), fp) or false
+    value = not openedHere[id] and redis.call('HGET', key(K.incidentAlerts, id), fp) or false
     t[fp] = value
   end
   return value
@@ -209,9 +224,9 @@ local function attach(id, a)
   c.alerts = c.alerts + 1
   local count = c.alerts
   if count <= timelineCap then
-    redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
+    redis.call('RPUSH', key(K.incidentTimeline, id), alert_entry(a))
   elseif count == timelineCap + 1 then
-    redis.call('RPUSH', inc(id, ':timeline'), timeline_overflow())
+    redis.call('RPUSH', key(K.incidentTimeline, id), timeline_overflow())
   end
   touched[id] = true
 end
@@ -263,8 +278,8 @@ local function hmget_in_slices(key, fields) return read_in_slices('HMGET', key, 
 -- Timeline entries keep the batch's order: gathered alerts are written before a resolution's.
 local function flush()
   for id, g in pairs(gathered) do
-    call_in_slices('HSET', inc(id, ':alerts'), g.alerts, 2)
-    if #g.timeline > 0 then call_in_slices('RPUSH', inc(id, ':timeline'), g.timeline, 1) end
+    call_in_slices('HSET', key(K.incidentAlerts, id), g.alerts, 2)
+    if #g.timeline > 0 then call_in_slices('RPUSH', key(K.incidentTimeline, id), g.timeline, 1) end
   end
   gathered = {}
 end
@@ -275,7 +290,7 @@ end
 -- hash then says whether an alert was seen before (same fingerprint and startsAt).
 local periodMs = tonumber(dedupTtl) * 1000
 local period = math.floor(nowMs / periodMs)
-local groupsKey, previousGroupsKey = P .. ':groups:' .. period, P .. ':groups:' .. (period - 1)
+local groupsKey, previousGroupsKey = key(K.groups, period), key(K.groups, period - 1)
 -- Correlation key → incident (false: unknown) for every record of the batch, kept up to date.
 local groupOf = {}
 -- What this batch writes to this period's groups, at the end.
@@ -294,14 +309,14 @@ local function resolve_fp(id, a)
   if stored_firing(stored(id, a.fp)) then c.firing = c.firing - 1 end
   storedOf[id][a.fp] = a.alert
   touched[id] = true
-  redis.call('HSET', inc(id, ':alerts'), a.fp, a.alert)
+  redis.call('HSET', key(K.incidentAlerts, id), a.fp, a.alert)
   if c.firing == 0 and not is_closed(id) then
     local entry = cjson.encode({ at = now, type = 'status', by = 'ingest', status = 'resolved',
       message = 'All alerts of this incident resolved' })
-    set_status(P, id, 'resolved', entry, now, '')
+    set_status(K, id, 'resolved', entry, now, '')
     statusOf[id] = 'resolved'
-    if redis.call('HGET', inc(id), 'storm') == '1' then
-      if redis.call('GET', P .. ':storm:current') == id then redis.call('DEL', P .. ':storm:current') end
+    if redis.call('HGET', key(K.incident, id), 'storm') == '1' then
+      if redis.call('GET', stormCurrentKey) == id then redis.call('DEL', stormCurrentKey) end
       stormMemo = nil
     end
     redis.call('SREM', backlogKey, id)
@@ -309,7 +324,7 @@ local function resolve_fp(id, a)
     table.insert(out.resolved, id)
     -- Its announcement is recorded with the resolution (see shared/outbox.ts): ingest dying before
     -- queueing it cannot lose it.
-    redis.call('HSET', P .. ':outbox:ingest', 'resolved-' .. id, cjson.encode({ recordedMs = nowMs, job = {
+    redis.call('HSET', outboxKey, 'resolved-' .. id, cjson.encode({ recordedMs = nowMs, job = {
       eventId = 'resolved-' .. id, incidentId = id, event = 'resolved', severity = 'info',
       title = 'Resolved', text = 'All alerts of this incident have resolved.' } }))
   end
@@ -325,8 +340,8 @@ local function open_or_join(a)
     return existing
   end
   if not recentOpened then
-    redis.call('ZREMRANGEBYSCORE', P .. ':storm:opened', '-inf', nowMs - windowMs)
-    recentOpened = redis.call('ZCARD', P .. ':storm:opened')
+    redis.call('ZREMRANGEBYSCORE', stormOpenedKey, '-inf', nowMs - windowMs)
+    recentOpened = redis.call('ZCARD', stormOpenedKey)
   end
   local id = freshId .. '-' .. a.index
   if recentOpened >= threshold then
@@ -334,17 +349,17 @@ local function open_or_join(a)
     -- and only while fewer than "budget" incidents wait for triage.
     local storm = storm_incident()
     local investigate = a.severity == 'critical'
-      and tonumber(redis.call('HGET', inc(storm), 'admitted') or '0') < budget
+      and tonumber(redis.call('HGET', key(K.incident, storm), 'admitted') or '0') < budget
       and redis.call('SCARD', backlogKey) < budget
     if not investigate then
       set_group(a.ck, storm)
       joined[a.ck] = storm
       return storm
     end
-    redis.call('HINCRBY', inc(storm), 'admitted', 1)
+    redis.call('HINCRBY', key(K.incident, storm), 'admitted', 1)
   end
   create(id, a, a.level, a.severity, a.priority, false, true)
-  redis.call('ZADD', P .. ':storm:opened', nowMsText, id)
+  redis.call('ZADD', stormOpenedKey, nowMsText, id)
   recentOpened = recentOpened + 1
   set_group(a.ck, id)
   joined[a.ck] = id
@@ -363,7 +378,7 @@ for index, rec in ipairs(records) do
   end
   local alert = ARGV[13 + index]
   if type(alert) ~= 'string' then error('record ' .. index .. ': its stored alert is missing') end
-  -- JSON.stringify escapes only lone surrogates (\\udXXX), the one thing cjson cannot decode:
+  -- JSON.stringify escapes only lone surrogates (\udXXX), the one thing cjson cannot decode:
   -- only such alerts are decoded here, so the check costs nothing for the others.
   if string.find(alert, '\\u[dD][89a-fA-F]') then cjson.decode(alert) end
 end
@@ -386,7 +401,7 @@ for k, id in ipairs(hmget_in_slices(previousGroupsKey, missing)) do
 end
 -- Groups recorded before groups had periods (one corr:<key> string each) are carried forward too.
 local legacy = {}
-for k, ck in ipairs(older) do legacy[k] = P .. ':corr:' .. ck end
+for k, ck in ipairs(older) do legacy[k] = key(K.legacyGroup, ck) end
 for k, id in ipairs(mget_in_slices(legacy)) do
   if id then set_group(older[k], id) end
 end
@@ -407,7 +422,7 @@ end
 for id, fps in pairs(wanted) do
   local t = {}
   storedOf[id] = t
-  for k, value in ipairs(hmget_in_slices(inc(id, ':alerts'), fps)) do t[fps[k]] = value end
+  for k, value in ipairs(hmget_in_slices(key(K.incidentAlerts, id), fps)) do t[fps[k]] = value end
 end
 
 -- One table for the record at hand, refilled per record (the helpers above keep none of it).
@@ -425,7 +440,7 @@ for index, rec in ipairs(records) do
   elseif same then
     if a.status == 'resolved' and stored_firing(prior) then
       if counts(id).alerts <= timelineCap then
-        redis.call('RPUSH', inc(id, ':timeline'), alert_entry(a))
+        redis.call('RPUSH', key(K.incidentTimeline, id), alert_entry(a))
       end
       resolve_fp(id, a)
       r[#r + 1], r[#r + 2] = 'update', id
@@ -436,8 +451,8 @@ for index, rec in ipairs(records) do
     -- first attempt stored the incident but failed before queueing its job: no BullMQ job hash).
     if not pendingChecked[id] then
       pendingChecked[id] = true
-      if redis.call('SISMEMBER', backlogKey, id) == 1 and redis.call('EXISTS', P .. ':triage:triage-' .. id) == 0 then
-        local c = redis.call('HMGET', inc(id), 'priority', 'storm', 'severity', 'level', 'alertname')
+      if redis.call('SISMEMBER', backlogKey, id) == 1 and redis.call('EXISTS', key(K.triageJob, id)) == 0 then
+        local c = redis.call('HMGET', key(K.incident, id), 'priority', 'storm', 'severity', 'level', 'alertname')
         table.insert(out.pending, { id, tonumber(c[1]), tonumber(c[2]), c[3], tonumber(c[4]), c[5] })
       end
     end
@@ -445,7 +460,7 @@ for index, rec in ipairs(records) do
     if a.status == 'firing' then
       id = open_or_join(a)
       gather(id, a)
-    elseif id and redis.call('EXISTS', inc(id)) == 1 then
+    elseif id and redis.call('EXISTS', key(K.incident, id)) == 1 then
       -- A resolution whose firing we did not see (or under another startsAt: a new episode of the
       -- series) belongs to its group's incident.
       attach(id, a)
@@ -472,7 +487,6 @@ if #groups > 0 then
 end
 for id in pairs(touched) do
   local c = countsOf[id]
-  redis.call('HSET', inc(id), 'alertCount', c.alerts, 'firingCount', c.firing, 'alertedAt', now)
+  redis.call('HSET', key(K.incident, id), 'alertCount', c.alerts, 'firingCount', c.firing, 'alertedAt', now)
 end
 return cjson.encode(out)
-`;

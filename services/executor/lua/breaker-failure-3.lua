@@ -1,0 +1,37 @@
+--[[
+  Counts a failed or ineffective action, and opens the breaker at the threshold (or on a failed probe),
+  recording its notice in the executor's outbox in the same script.
+
+  KEYS[1] the breaker hash
+  KEYS[2] its failures (sorted set)
+  KEYS[3] the executor's outbox
+
+  ARGV[1] now (ms)
+  ARGV[2] member (the failure)
+  ARGV[3] window (ms)
+  ARGV[4] threshold
+  ARGV[5] cooldown (ms)
+  ARGV[6] the notice's event id ('' = none)
+  ARGV[7] the notice's job JSON; its text's {failures} and details.failures get the count
+
+  Returns {'opened', count} when this failure opened the breaker, else {state, count}.
+]]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+redis.call('PEXPIRE', KEYS[2], window)
+local count = redis.call('ZCARD', KEYS[2])
+local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+if state == 'half_open' or (state == 'closed' and count >= tonumber(ARGV[4])) then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'state', 'open', 'openedAt', ARGV[1], 'reopenAt', now + tonumber(ARGV[5]))
+  if ARGV[6] ~= '' then
+    local job = cjson.decode(ARGV[7])
+    job.text = string.gsub(job.text, '{failures}', tostring(count))
+    if type(job.details) == 'table' then job.details.failures = count end
+    redis.call('HSET', KEYS[3], ARGV[6], cjson.encode({ recordedMs = now, job = job }))
+  end
+  return {'opened', count}
+end
+return {state, count}
