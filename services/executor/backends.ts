@@ -17,7 +17,18 @@ export interface Backend {
   /** What would run, recorded in dry-run mode. */
   describe(args: Record<string, unknown>): Promise<unknown>;
   run(args: Record<string, unknown>): Promise<BackendResult>;
+  /** Where the target checks a change without making it (a server-side dry run): dry-run mode asks it. */
+  dryRun?(args: Record<string, unknown>): Promise<BackendResult>;
+  /**
+   * For scaling: the replica count running now, read from the target (a scale then starts from it,
+   * never from the policy's fixed baseline), or why it cannot be scaled.
+   */
+  liveReplicas?(): Promise<LiveReplicas>;
 }
+
+export type LiveReplicas =
+  | { ok: true; replicas: number; workload: string; resourceVersion: string }
+  | { ok: false; reason: string };
 
 export function createBackend(config: BackendConfig, policy: PolicyFile): Backend {
   switch (config.kind) {
