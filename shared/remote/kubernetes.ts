@@ -72,8 +72,12 @@ export class KubernetesTarget {
   constructor(
     readonly name: string,
     private readonly settings: KubernetesSettings,
+    options: { maxTimeoutMs?: number } = {},
   ) {
-    this.timeoutMs = settings.requestTimeoutSeconds * 1000;
+    this.timeoutMs = Math.min(
+      settings.requestTimeoutSeconds * 1000,
+      options.maxTimeoutMs ?? Number.POSITIVE_INFINITY,
+    );
   }
 
   async workload(ref: WorkloadRef): Promise<Workload> {
@@ -395,10 +399,13 @@ export class KubernetesTarget {
 export class KubernetesTargets {
   private readonly clients = new Map<string, KubernetesTarget>();
 
+  /** `maxTimeoutMs`: a deadline for every request shorter than the targets' own (triage's diagnosis timeout). */
+  constructor(private readonly options: { maxTimeoutMs?: number } = {}) {}
+
   get(name: string, settings: KubernetesSettings): KubernetesTarget {
     let client = this.clients.get(name);
     if (!client) {
-      client = new KubernetesTarget(name, settings);
+      client = new KubernetesTarget(name, settings, this.options);
       this.clients.set(name, client);
     }
     return client;
