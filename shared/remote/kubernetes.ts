@@ -359,7 +359,7 @@ export class KubernetesTarget {
 
   private failure(what: Call, error: unknown, timedOut: boolean): KubernetesTargetError {
     if (error instanceof KubernetesTargetError) return error;
-    const object = `${what.resource} ${what.namespace}${what.name ? `/${what.name}` : ''} on cluster ${this.name}`;
+    const object = `${what.resource} ${what.name ? `${what.namespace}/${what.name}` : `in namespace ${what.namespace}`} on cluster ${this.name}`;
     if (timedOut)
       return new KubernetesTargetError(
         `timeout: ${what.verb} ${object} got no answer within ${this.timeoutMs} ms`,

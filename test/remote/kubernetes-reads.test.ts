@@ -9,7 +9,7 @@ import { KubernetesTarget } from '../../shared/remote/kubernetes.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
-import { type FakeKubeApi, startFakeKubeApi } from '../support/fake-kube-api.js';
+import { type FakeKubeApi, shippedRole, startFakeKubeApi } from '../support/fake-kube-api.js';
 import { openIncident } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -22,6 +22,8 @@ let reads: TargetReads;
 
 beforeAll(async () => {
   api = await startFakeKubeApi();
+  // Triage's token may do what deploy/kubernetes/rbac.yaml gives it, and nothing else.
+  api.enforce(shippedRole('hermes-triage-read'));
   t = await openTestRedis();
   dir = mkdtempSync(join(tmpdir(), 'hermes-kube-reads-'));
   const targetsFile = join(dir, 'targets.yaml');
@@ -51,7 +53,7 @@ afterAll(async () => {
 
 async function podsOf(name: string): Promise<string[]> {
   const cluster = new KubernetesTarget('prod', {
-    kubeconfig: api.kubeconfig,
+    kubeconfig: api.adminKubeconfig,
     namespaces: ['shop'],
     namespace: '{{labels.namespace}}',
     requestTimeoutSeconds: 5,

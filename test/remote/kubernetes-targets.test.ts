@@ -6,7 +6,12 @@ import { stringify } from 'yaml';
 import { KubernetesTarget, RESTARTED_AT } from '../../shared/remote/kubernetes.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
-import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../support/fake-kube-api.js';
+import {
+  type FakeKubeApi,
+  type KubeObject,
+  shippedRole,
+  startFakeKubeApi,
+} from '../support/fake-kube-api.js';
 import { openIncident } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -21,6 +26,8 @@ let h: ExecutorHarness;
 
 beforeAll(async () => {
   api = await startFakeKubeApi();
+  // The executor's token may do what deploy/kubernetes/rbac.yaml gives it, and nothing else.
+  api.enforce(shippedRole('hermes-executor'));
   t = await openTestRedis();
   configDir = mkdtempSync(join(tmpdir(), 'hermes-kube-config-'));
   targetsFile = join(configDir, 'targets.yaml');
@@ -388,7 +395,7 @@ describe('EXECUTION_MODE=dry-run on a kubernetes target', () => {
 /** The name of one of the deployment's pods, as the official client lists them. */
 async function firstPod(d: KubeObject): Promise<string> {
   const cluster = new KubernetesTarget('prod', {
-    kubeconfig: api.kubeconfig,
+    kubeconfig: api.adminKubeconfig,
     namespaces: ['shop'],
     namespace: '{{labels.namespace}}',
     requestTimeoutSeconds: 5,
@@ -406,10 +413,7 @@ async function firstPod(d: KubeObject): Promise<string> {
 async function setImage(d: KubeObject, image: string): Promise<void> {
   const response = await fetch(`${api.url}/apis/apps/v1/namespaces/shop/deployments/${d.metadata.name}`, {
     method: 'PATCH',
-    headers: {
-      'content-type': 'application/strategic-merge-patch+json',
-      authorization: 'Bearer fake-kube-token',
-    },
+    headers: { 'content-type': 'application/strategic-merge-patch+json', ...api.adminHeaders },
     body: JSON.stringify({
       spec: { template: { spec: { containers: [{ name: d.metadata.name, image }] } } },
     }),

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { canonicalJson, sha256 } from '../../shared/canonical.js';
 
 /**
@@ -18,7 +18,8 @@ import { canonicalJson, sha256 } from '../../shared/canonical.js';
  * what Hermes sends); a `metadata.resourceVersion` in a patch is a precondition (409 Conflict);
  * `dryRun=All` answers with the would-be object and stores nothing. Errors are `Status` objects.
  * A Deployment whose pod template changes gets a ReplicaSet per template with the revision
- * annotations the Deployment controller writes, so rollbacks find real history.
+ * annotations the Deployment controller writes, so rollbacks find real history. With `enforce`,
+ * Hermes' token gets 403 for anything a Role's rules do not allow, as RBAC answers.
  */
 export interface FakeKubeApi {
   url: string;
@@ -43,6 +44,12 @@ export interface FakeKubeApi {
   interveneBeforeNextWrite(resource: string, namespace: string, name: string): void;
   /** RBAC says no to this verb on this resource (e.g. `patch`, `deployments/scale`). */
   deny(verb: string, resource: string): void;
+  /** Hermes' token may do only what these Role rules allow (null: anything); the admin token is never limited. */
+  enforce(rules: readonly RbacRule[] | null): void;
+  /** A kubeconfig with an unrestricted token, for tests to set the scene. */
+  adminKubeconfig: string;
+  /** The headers an admin request needs (for fetch). */
+  adminHeaders: Record<string, string>;
   /** Answers every request only after this long. */
   latencyMs: number;
   close(): Promise<void>;
@@ -55,6 +62,12 @@ export interface WorkloadSpec {
   image?: string;
   /** Pods created for the current template (default: `replicas`, at most 3). */
   pods?: number;
+}
+
+export interface RbacRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
 }
 
 export interface KubeRequest {
@@ -95,6 +108,7 @@ interface ContainerStatus {
 }
 
 const TOKEN = 'fake-kube-token';
+const ADMIN_TOKEN = 'fake-kube-admin-token';
 const REVISION = 'deployment.kubernetes.io/revision';
 const APPS = {
   deployments: 'Deployment',
@@ -109,6 +123,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const logs = new Map<string, { current?: string; previous?: string }>();
   const intervene = new Set<string>();
   const denied = new Set<string>();
+  let enforced: readonly RbacRule[] | null = null;
   let version = 1000;
   const nextVersion = () => String(++version);
   const key = (resource: string, namespace: string, name: string) => `${resource}/${namespace}/${name}`;
@@ -311,6 +326,11 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     get: (resource, namespace, name) => store.get(key(resource, namespace, name)),
     interveneBeforeNextWrite: (resource, namespace, name) => intervene.add(key(resource, namespace, name)),
     deny: (verb, resource) => denied.add(`${verb} ${resource}`),
+    enforce: (rules) => {
+      enforced = rules;
+    },
+    adminKubeconfig: join(dir, 'admin-kubeconfig'),
+    adminHeaders: { authorization: `Bearer ${ADMIN_TOKEN}` },
     close: async () => {},
   };
 
@@ -346,7 +366,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         code,
       });
 
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return fail(401, 'Unauthorized', 'Unauthorized');
+    const admin = req.headers.authorization === `Bearer ${ADMIN_TOKEN}`;
+    if (!admin && req.headers.authorization !== `Bearer ${TOKEN}`)
+      return fail(401, 'Unauthorized', 'Unauthorized');
     const route = parseRoute(url.pathname);
     if (!route) return fail(404, 'NotFound', 'the server could not find the requested resource');
     const { group, namespace, resource, name, subresource } = route;
@@ -354,11 +376,21 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       method === 'PATCH' ? 'patch' : method === 'GET' ? (name ? 'get' : 'list') : method.toLowerCase();
     const rbacResource = subresource ? `${resource}/${subresource}` : resource;
     const groupName = group === 'core' ? '' : group;
-    if (denied.has(`${verb} ${rbacResource}`))
+    const allowed =
+      admin ||
+      (!denied.has(`${verb} ${rbacResource}`) &&
+        (enforced === null ||
+          enforced.some(
+            (rule) =>
+              rule.apiGroups.includes(groupName) &&
+              rule.resources.includes(rbacResource) &&
+              rule.verbs.includes(verb),
+          )));
+    if (!allowed)
       return fail(
         403,
         'Forbidden',
-        `${resource}${groupName ? `.${groupName}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:hermes:hermes-executor" cannot ${verb} resource "${rbacResource}" in API group "${groupName}" in the namespace "${namespace}"`,
+        `${resource}${groupName ? `.${groupName}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:hermes:hermes" cannot ${verb} resource "${rbacResource}" in API group "${groupName}" in the namespace "${namespace}"`,
         { name, group: groupName, kind: resource },
       );
 
@@ -510,23 +542,37 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  writeFileSync(
-    fake.kubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server: fake.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'hermes', user: { token: TOKEN } }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'hermes' } }],
-      'current-context': 'fake',
-    }),
-  );
+  for (const [path, token] of [
+    [fake.kubeconfig, TOKEN],
+    [fake.adminKubeconfig, ADMIN_TOKEN],
+  ] as const)
+    writeFileSync(
+      path,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster: { server: fake.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'hermes', user: { token } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'hermes' } }],
+        'current-context': 'fake',
+      }),
+    );
   fake.close = async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
   };
   return fake;
+}
+
+/** The rules of a Role shipped in deploy/kubernetes/rbac.yaml. */
+export function shippedRole(name: string): RbacRule[] {
+  const docs = parseAllDocuments(readFileSync('deploy/kubernetes/rbac.yaml', 'utf8')).map(
+    (doc) => doc.toJSON() as { kind: string; metadata: { name: string }; rules?: RbacRule[] },
+  );
+  const role = docs.find((doc) => doc.kind === 'Role' && doc.metadata.name === name);
+  if (!role?.rules) throw new Error(`no Role ${name} in deploy/kubernetes/rbac.yaml`);
+  return role.rules;
 }
 
 interface PodSpec {
