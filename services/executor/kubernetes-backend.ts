@@ -161,13 +161,13 @@ export function kubernetesBackend(
         if (ref.kind === 'daemonset')
           return {
             ok: false,
-            reason: `${label(ref)} runs one pod per node: it has no replica count to scale`,
+            reason: `${label(ref)} on cluster ${placement.target} runs one pod per node: it has no replica count to scale`,
           };
         const autoscaler = await cluster.autoscalerOf(ref);
         if (autoscaler)
           return {
             ok: false,
-            reason: `${label(ref)} is managed by HorizontalPodAutoscaler ${autoscaler}, which would undo a manual scale: change the autoscaler's bounds instead`,
+            reason: `${label(ref)} on cluster ${placement.target} is managed by HorizontalPodAutoscaler ${autoscaler}, which would undo a manual scale: change the autoscaler's bounds instead`,
           };
         const live = await cluster.replicas(ref);
         return {

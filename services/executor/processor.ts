@@ -249,7 +249,7 @@ export class ActionProcessor {
     const target = scaleTarget(policy, args, {
       current: live.replicas,
       baseline,
-      baselineText: `the ${baseline} it ran when this incident first scaled it`,
+      baselineText: `the ${baseline} it ran when this incident first asked to scale it`,
       what: live.workload,
     });
     if (!target.ok) return target;

@@ -13,13 +13,11 @@ import {
   startFakeKubeApi,
 } from '../support/fake-kube-api.js';
 import { openIncident } from '../support/incidents.js';
-import { openTestRedis, type TestRedis } from '../support/redis.js';
 
 // No Kubernetes API server can run here: these tests drive the official client against
 // test/support/fake-kube-api.ts, which speaks the API's own request and response shapes.
 
 let api: FakeKubeApi;
-let t: TestRedis;
 let configDir: string;
 let targetsFile: string;
 let h: ExecutorHarness;
@@ -28,7 +26,6 @@ beforeAll(async () => {
   api = await startFakeKubeApi();
   // The executor's token may do what deploy/kubernetes/rbac.yaml gives it, and nothing else.
   api.enforce(shippedRole('hermes-executor'));
-  t = await openTestRedis();
   configDir = mkdtempSync(join(tmpdir(), 'hermes-kube-config-'));
   targetsFile = join(configDir, 'targets.yaml');
   writeFileSync(
@@ -54,19 +51,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
-  await t?.close();
   rmSync(configDir, { recursive: true, force: true });
 });
 
 const start = async (mode: 'live' | 'dry-run' = 'live') => {
+  // Each test its own keyspace: limits and the breaker start clean.
   h = await startExecutorHarness({
-    t,
     mode,
     env: { TARGETS_FILE: targetsFile, POLICY_FILE: 'config/policy.yaml' },
   });
 };
 afterEach(async () => {
   api.latencyMs = 0;
+  api.slow = null;
   await h?.close();
 });
 
@@ -99,7 +96,7 @@ describe('restart_service on a kubernetes target', () => {
   it('restarts the deployment owning a crash-looping pod: dry run first, then the rollout-restart annotation', async () => {
     const d = deployment(3);
     const pod = await firstPod(d);
-    const incidentId = await openIncident(t, kubeAlert(d, { pod }));
+    const incidentId = await openIncident(h.t, kubeAlert(d, { pod }));
     const before = api.requests.length;
     const outcome = await h.submit({
       incidentId,
@@ -130,7 +127,7 @@ describe('restart_service on a kubernetes target', () => {
   it('refuses a workload the incident does not name, and a namespace the target may not touch', async () => {
     const d = deployment(2);
     const other = deployment(2);
-    const incidentId = await openIncident(t, kubeAlert(d, { deployment: d.metadata.name }));
+    const incidentId = await openIncident(h.t, kubeAlert(d, { deployment: d.metadata.name }));
     const outOfScope = await h.submit({
       incidentId,
       tool: 'restart_service',
@@ -142,7 +139,7 @@ describe('restart_service on a kubernetes target', () => {
     });
 
     api.addDeployment({ namespace: 'kube-system', name: 'coredns', replicas: 2 });
-    const elsewhere = await openIncident(t, {
+    const elsewhere = await openIncident(h.t, {
       alertname: 'KubeDeploymentReplicasMismatch',
       instance: '10.0.3.7:8080',
       labels: { namespace: 'kube-system', deployment: 'coredns' },
@@ -162,10 +159,10 @@ describe('restart_service on a kubernetes target', () => {
 
   it('reports a 403 naming the verb and resource, as a refusal', async () => {
     const d = deployment(2);
-    const incidentId = await openIncident(t, kubeAlert(d, { deployment: d.metadata.name }));
+    const incidentId = await openIncident(h.t, kubeAlert(d, { deployment: d.metadata.name }));
     api.deny('patch', 'statefulsets');
     const sts = api.addStatefulSet({ namespace: 'shop', name: `ledger-${serial}`, replicas: 3 });
-    const stsIncident = await openIncident(t, kubeAlert(sts, { statefulset: sts.metadata.name }));
+    const stsIncident = await openIncident(h.t, kubeAlert(sts, { statefulset: sts.metadata.name }));
     const outcome = await h.submit({
       incidentId: stsIncident,
       tool: 'restart_service',
@@ -190,7 +187,7 @@ describe('restart_service on a kubernetes target', () => {
 
   it('reports an API that does not answer in time as a timeout, changing nothing', async () => {
     const d = deployment(2);
-    const incidentId = await openIncident(t, kubeAlert(d, { deployment: d.metadata.name }));
+    const incidentId = await openIncident(h.t, kubeAlert(d, { deployment: d.metadata.name }));
     api.latencyMs = 3_000;
     const outcome = await h.submit({
       incidentId,
@@ -206,13 +203,33 @@ describe('restart_service on a kubernetes target', () => {
   });
 });
 
+describe('restart_service when the real change times out', () => {
+  beforeEach(() => start());
+
+  it('says the outcome is unknown (it may have been applied), never that nothing ran', async () => {
+    const d = deployment(2);
+    const incidentId = await openIncident(h.t, kubeAlert(d, { deployment: d.metadata.name }));
+    api.latencyMs = 3_000;
+    api.slow = (request) => request.method === 'PATCH' && !request.query.has('dryRun');
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: d.metadata.name, host: 'shop', reason: 'crash loop' },
+    });
+    expect(outcome).toMatchObject({
+      decision: 'unknown_outcome',
+      reason: `timeout: patch deployments shop/${d.metadata.name} on cluster prod got no answer within 2000 ms; it may have been applied`,
+    });
+  });
+});
+
 describe('scale_service on a kubernetes target', () => {
   beforeEach(() => start());
 
   it('scales from the live count (10 → 11), bounded at +2 above what ran when the incident first scaled it', async () => {
     const d = deployment(10);
     const name = d.metadata.name;
-    const incidentId = await openIncident(t, kubeAlert(d, { deployment: name }, 'KubeHpaMaxedOut'));
+    const incidentId = await openIncident(h.t, kubeAlert(d, { deployment: name }, 'KubeHpaMaxedOut'));
     const scale = (args: Record<string, unknown>) =>
       h.submit({ incidentId, tool: 'scale_service', args: { service: name, ...args } });
     const up = await scale({ delta: 1 });
@@ -244,7 +261,7 @@ describe('scale_service on a kubernetes target', () => {
     });
     expect(await scale({ replicas: 15 })).toMatchObject({
       decision: 'blocked',
-      reason: `15 replicas of deployment shop/${name} on cluster prod is more than +2 above the 10 it ran when this incident first scaled it`,
+      reason: `15 replicas of deployment shop/${name} on cluster prod is more than +2 above the 10 it ran when this incident first asked to scale it`,
     });
     expect((await scale({ delta: 1 })).decision).toBe('executed');
     expect(replicasOf(d)).toBe(12);
@@ -264,7 +281,7 @@ describe('scale_service on a kubernetes target', () => {
   it('never scales a 10-replica deployment down when asked for "one more" (the fixed-baseline bug)', async () => {
     const d = deployment(10);
     const incidentId = await openIncident(
-      t,
+      h.t,
       kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
     );
     await h.submit({ incidentId, tool: 'scale_service', args: { service: d.metadata.name, delta: 1 } });
@@ -275,7 +292,7 @@ describe('scale_service on a kubernetes target', () => {
     const d = deployment(4);
     api.addHpa('shop', `${d.metadata.name}-hpa`, { kind: 'Deployment', name: d.metadata.name });
     const incidentId = await openIncident(
-      t,
+      h.t,
       kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
     );
     const outcome = await h.submit({
@@ -285,7 +302,7 @@ describe('scale_service on a kubernetes target', () => {
     });
     expect(outcome).toMatchObject({
       decision: 'blocked',
-      reason: `deployment shop/${d.metadata.name} is managed by HorizontalPodAutoscaler ${d.metadata.name}-hpa, which would undo a manual scale: change the autoscaler's bounds instead`,
+      reason: `deployment shop/${d.metadata.name} on cluster prod is managed by HorizontalPodAutoscaler ${d.metadata.name}-hpa, which would undo a manual scale: change the autoscaler's bounds instead`,
     });
     expect(patchesTo(d)).toEqual([]);
     expect(replicasOf(d)).toBe(4);
@@ -294,7 +311,7 @@ describe('scale_service on a kubernetes target', () => {
   it('fails clearly on a 409 when someone else changed the workload after it was read', async () => {
     const d = deployment(5);
     const incidentId = await openIncident(
-      t,
+      h.t,
       kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
     );
     api.interveneBeforeNextWrite('deployments', 'shop', d.metadata.name);
@@ -313,7 +330,7 @@ describe('scale_service on a kubernetes target', () => {
 
   it('shows the exact operation and the resulting count on a level-2 approval card', async () => {
     const d = deployment(10);
-    const incidentId = await openIncident(t, {
+    const incidentId = await openIncident(h.t, {
       ...kubeAlert(d, { deployment: d.metadata.name }, 'HighLatency', null),
     });
     const outcome = await h.submit({
@@ -337,7 +354,7 @@ describe('rollback_deployment on a kubernetes target', () => {
     const d = deployment(2);
     const name = d.metadata.name;
     await setImage(d, `registry.example/${name}:2.0.0`);
-    const incidentId = await openIncident(t, kubeAlert(d, { deployment: name }, 'HighErrorRate'));
+    const incidentId = await openIncident(h.t, kubeAlert(d, { deployment: name }, 'HighErrorRate'));
     const args = { service: name, reason: 'errors since 2.0.0' };
     const asked = await h.submit({ incidentId, tool: 'rollback_deployment', args });
     expect(asked.decision).toBe('pending_approval');
@@ -374,7 +391,7 @@ describe('EXECUTION_MODE=dry-run on a kubernetes target', () => {
   it('asks the API for a server-side dry run, records its answer, and changes nothing', async () => {
     const d = deployment(10);
     const incidentId = await openIncident(
-      t,
+      h.t,
       kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
     );
     const outcome = await h.submit({

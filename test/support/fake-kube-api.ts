@@ -50,8 +50,9 @@ export interface FakeKubeApi {
   adminKubeconfig: string;
   /** The headers an admin request needs (for fetch). */
   adminHeaders: Record<string, string>;
-  /** Answers every request only after this long. */
+  /** Answers every request (or those `slow` picks) only after this long. */
   latencyMs: number;
+  slow: ((request: KubeRequest) => boolean) | null;
   close(): Promise<void>;
 }
 
@@ -277,6 +278,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     kubeconfig: join(dir, 'kubeconfig'),
     requests: [],
     latencyMs: 0,
+    slow: null,
     addDeployment: (spec) => addWorkload('Deployment', 'deployments', spec),
     addStatefulSet: (spec) => addWorkload('StatefulSet', 'statefulsets', spec),
     addHpa(namespace, name, target) {
@@ -347,8 +349,10 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     } catch {
       body = text;
     }
-    fake.requests.push({ method, path: url.pathname, query: url.searchParams, contentType, body });
-    if (fake.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.latencyMs));
+    const request = { method, path: url.pathname, query: url.searchParams, contentType, body };
+    fake.requests.push(request);
+    if (fake.latencyMs > 0 && (fake.slow?.(request) ?? true))
+      await new Promise((resolve) => setTimeout(resolve, fake.latencyMs));
     const send = (code: number, value: unknown, type = 'application/json') => {
       if (res.destroyed) return;
       res.writeHead(code, { 'content-type': type });
