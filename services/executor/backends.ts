@@ -24,6 +24,8 @@ export interface Backend {
    * never from the policy's fixed baseline), or why it cannot be scaled.
    */
   liveReplicas?(): Promise<LiveReplicas>;
+  /** What is really acted on when it is not the `service` argument itself (a pod's workload), for per-service limits. */
+  actsOn?(): Promise<string>;
 }
 
 export type LiveReplicas =

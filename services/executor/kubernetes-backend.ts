@@ -155,6 +155,10 @@ export function kubernetesBackend(
           return failure(error, change, false);
         }
       }),
+    async actsOn() {
+      const ref = await workload();
+      return `${ref.kind}/${ref.name}`;
+    },
     async liveReplicas(): Promise<LiveReplicas> {
       try {
         const ref = await workload();

@@ -196,9 +196,15 @@ export class ActionProcessor {
       { name: 'global', max: policy.limits.stateChangesPerHour, windowMs: HOUR_MS },
     ];
     const rate = tool.rateLimit;
-    // Limits count per place: restarting api-gateway on two hosts is two services' budgets.
+    // Limits count per place: restarting api-gateway on two hosts is two services' budgets. A target
+    // may act on something other than the argument names (a pod stands for its workload): that counts.
+    const subject = !rate?.per
+      ? ''
+      : rate.per === 'service' && backend.actsOn
+        ? await backend.actsOn()
+        : String(args[rate.per]);
     const scopeValue = rate?.per
-      ? `${String(args[rate.per])}${placement.kind === 'local' ? '' : `@${placement.target}/${placement.host}`}`
+      ? `${subject}${placement.kind === 'local' ? '' : `@${placement.target}/${placement.host}`}`
       : '';
     if (rate)
       limits.push({ name: `${tool.name}:${scopeValue}`, max: rate.max, windowMs: rate.windowSeconds * 1000 });

@@ -11,7 +11,7 @@ export interface ScaleStart {
   /** What it runs now: a delta applies to this. */
   current: number;
   baseline: number;
-  /** "its baseline of 2", "the 10 it ran when the incident opened". */
+  /** "its baseline of 2", "the 10 it ran when this incident first asked to scale it". */
   baselineText: string;
   /** "api", "deployment shop/checkout". */
   what: string;

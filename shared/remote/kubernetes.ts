@@ -29,7 +29,7 @@ export interface WorkloadRef {
 }
 export type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 
-export type KubernetesFailure = 'forbidden' | 'conflict' | 'not_found' | 'timeout' | 'unreachable' | 'api';
+type KubernetesFailure = 'forbidden' | 'conflict' | 'not_found' | 'timeout' | 'unreachable' | 'api';
 
 /** One line a human can act on: the verb and resource refused (403), a conflict (409), a timeout. */
 export class KubernetesTargetError extends Error {

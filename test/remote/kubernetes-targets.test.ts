@@ -124,6 +124,27 @@ describe('restart_service on a kubernetes target', () => {
     });
   });
 
+  it("counts restarts through any of a deployment's pods against the deployment's limit", async () => {
+    const d = deployment(1);
+    const outcomes = [];
+    for (let n = 0; n < 4; n++) {
+      // Each rollout replaces the pods: the next crash-loop alert names a new one.
+      const pod = await firstPod(d);
+      const incidentId = await openIncident(h.t, kubeAlert(d, { pod }));
+      outcomes.push(
+        await h.submit({
+          incidentId,
+          tool: 'restart_service',
+          args: { service: pod, host: 'shop', reason: 'crash loop' },
+        }),
+      );
+    }
+    expect(outcomes.map((o) => o.decision)).toEqual(['executed', 'executed', 'executed', 'blocked']);
+    expect(outcomes[3]?.reason).toBe(
+      `Service deployment/${d.metadata.name}@prod/shop restarted 3 times this hour (limit: 3)`,
+    );
+  });
+
   it('refuses a workload the incident does not name, and a namespace the target may not touch', async () => {
     const d = deployment(2);
     const other = deployment(2);

@@ -9,7 +9,7 @@ const MAX_LOG_PODS = 3;
 const MAX_EVENTS = 20;
 
 /** What a workload's diagnosis shows: its rollout, its pods' state, and recent events. */
-export const KUBERNETES_DIAGNOSTICS = ['pods', 'events', 'rollout'] as const;
+const KUBERNETES_DIAGNOSTICS = ['pods', 'events', 'rollout'] as const;
 
 /**
  * Triage's read-only view of the one workload (or pod) an incident's alert names on a cluster: pod
