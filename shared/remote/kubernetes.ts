@@ -1,25 +1,31 @@
-import {
-  ApiException,
+import type {
   AppsV1Api,
   AutoscalingV2Api,
-  type ConfigurationOptions,
+  ConfigurationOptions,
   CoreV1Api,
-  type CoreV1Event,
-  KubeConfig,
-  Observable,
-  type ObservableMiddleware,
-  PatchStrategy,
-  type RequestContext,
-  type ResponseContext,
-  type V1DaemonSet,
-  type V1Deployment,
-  type V1Pod,
-  type V1PodTemplateSpec,
-  type V1StatefulSet,
+  CoreV1Event,
+  ObservableMiddleware,
+  RequestContext,
+  ResponseContext,
+  V1DaemonSet,
+  V1Deployment,
+  V1Pod,
+  V1PodTemplateSpec,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { type LogLevel, levelAtLeast } from '../log-levels.js';
 import type { KubernetesSettings, WorkloadKind } from '../targets/schema.js';
+
+type Client = typeof import('@kubernetes/client-node');
+type Apis = { apps: AppsV1Api; core: CoreV1Api; autoscaling: AutoscalingV2Api };
+let loading: Promise<Client> | undefined;
+
+/** The client is loaded on first use: services with no kubernetes target never pay its start-up time. */
+function client(): Promise<Client> {
+  loading ??= import('@kubernetes/client-node');
+  return loading;
+}
 
 /** A workload Hermes acts on; a pod alert is resolved to one of these through its ownerReferences. */
 export interface WorkloadRef {
@@ -66,7 +72,7 @@ interface Call {
  * object it would store, storing nothing.
  */
 export class KubernetesTarget {
-  private apis: { apps: AppsV1Api; core: CoreV1Api; autoscaling: AutoscalingV2Api } | undefined;
+  private apis: Apis | undefined;
   private readonly timeoutMs: number;
 
   constructor(
@@ -81,7 +87,7 @@ export class KubernetesTarget {
   }
 
   async workload(ref: WorkloadRef): Promise<Workload> {
-    const { apps } = this.api();
+    const { apps } = await this.api();
     const request = { name: ref.name, namespace: ref.namespace };
     return this.call<Workload>({ verb: 'get', resource: plural(ref.kind), ...request }, (options) =>
       ref.kind === 'deployment'
@@ -94,7 +100,7 @@ export class KubernetesTarget {
 
   /** The workload a pod belongs to: its controller, and a ReplicaSet's own controller (a Deployment). */
   async ownerOf(namespace: string, pod: string): Promise<WorkloadRef> {
-    const { core, apps } = this.api();
+    const { core, apps } = await this.api();
     const found = await this.call({ verb: 'get', resource: 'pods', namespace, name: pod }, (options) =>
       core.readNamespacedPod({ name: pod, namespace }, options),
     );
@@ -117,7 +123,7 @@ export class KubernetesTarget {
 
   /** The scale subresource: the replica count the workload runs with now. */
   async replicas(ref: WorkloadRef): Promise<{ replicas: number; resourceVersion: string }> {
-    const { apps } = this.api();
+    const { apps } = await this.api();
     const request = { name: ref.name, namespace: ref.namespace };
     const scale = await this.call(
       { verb: 'get', resource: `${plural(ref.kind)}/scale`, ...request },
@@ -135,7 +141,7 @@ export class KubernetesTarget {
 
   /** The HorizontalPodAutoscaler whose scaleTargetRef names the workload, if any. */
   async autoscalerOf(ref: WorkloadRef): Promise<string | null> {
-    const { autoscaling } = this.api();
+    const { autoscaling } = await this.api();
     const list = await this.call(
       { verb: 'list', resource: 'horizontalpodautoscalers', namespace: ref.namespace },
       (options) => autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: ref.namespace }, options),
@@ -153,7 +159,7 @@ export class KubernetesTarget {
    * (what was read): a change in between is a 409 conflict, never a silent overwrite.
    */
   async setReplicas(ref: WorkloadRef, replicas: number, resourceVersion: string, dryRun: boolean) {
-    const { apps } = this.api();
+    const { apps } = await this.api();
     const request = {
       name: ref.name,
       namespace: ref.namespace,
@@ -167,7 +173,7 @@ export class KubernetesTarget {
         ref.kind === 'deployment'
           ? apps.patchNamespacedDeploymentScale(request, options)
           : apps.patchNamespacedStatefulSetScale(request, options),
-      PatchStrategy.MergePatch,
+      'application/merge-patch+json',
     );
     return {
       replicas: scale.spec?.replicas ?? replicas,
@@ -177,7 +183,7 @@ export class KubernetesTarget {
 
   /** `kubectl rollout restart`: a strategic-merge patch of the pod template's restartedAt annotation. */
   async restart(ref: WorkloadRef, at: string, dryRun: boolean): Promise<Workload> {
-    const { apps } = this.api();
+    const { apps } = await this.api();
     const request = {
       name: ref.name,
       namespace: ref.namespace,
@@ -193,7 +199,7 @@ export class KubernetesTarget {
           : ref.kind === 'statefulset'
             ? apps.patchNamespacedStatefulSet(request, options)
             : apps.patchNamespacedDaemonSet(request, options),
-      PatchStrategy.StrategicMergePatch,
+      'application/strategic-merge-patch+json',
     );
   }
 
@@ -205,7 +211,7 @@ export class KubernetesTarget {
     deployment: V1Deployment,
     revision?: number,
   ): Promise<{ revision: number; replicaSet: string; template: V1PodTemplateSpec }> {
-    const { apps } = this.api();
+    const { apps } = await this.api();
     const namespace = deployment.metadata?.namespace ?? '';
     const name = deployment.metadata?.name ?? '';
     const current = Number(deployment.metadata?.annotations?.[REVISION] ?? 0);
@@ -245,7 +251,7 @@ export class KubernetesTarget {
     resourceVersion: string,
     dryRun: boolean,
   ): Promise<V1Deployment> {
-    const { apps } = this.api();
+    const { apps } = await this.api();
     return this.call(
       { verb: 'patch', resource: 'deployments', namespace: ref.namespace, name: ref.name },
       (options) =>
@@ -259,13 +265,13 @@ export class KubernetesTarget {
           },
           options,
         ),
-      PatchStrategy.StrategicMergePatch,
+      'application/strategic-merge-patch+json',
     );
   }
 
   /** The workload's pods, by its selector. */
   async pods(ref: WorkloadRef, selector: Record<string, string> | undefined): Promise<V1Pod[]> {
-    const { core } = this.api();
+    const { core } = await this.api();
     const list = await this.call({ verb: 'list', resource: 'pods', namespace: ref.namespace }, (options) =>
       core.listNamespacedPod({ namespace: ref.namespace, labelSelector: labelSelector(selector) }, options),
     );
@@ -273,7 +279,7 @@ export class KubernetesTarget {
   }
 
   async pod(namespace: string, name: string): Promise<V1Pod> {
-    const { core } = this.api();
+    const { core } = await this.api();
     return this.call({ verb: 'get', resource: 'pods', namespace, name }, (options) =>
       core.readNamespacedPod({ name, namespace }, options),
     );
@@ -285,7 +291,7 @@ export class KubernetesTarget {
     pod: string,
     options: { container?: string | undefined; lines: number; level: LogLevel; previous: boolean },
   ): Promise<string[]> {
-    const { core } = this.api();
+    const { core } = await this.api();
     const tailLines = options.level === 'all' ? options.lines : LOG_SCAN_LINES;
     const text = await this.call({ verb: 'get', resource: 'pods/log', namespace, name: pod }, (call) =>
       core.readNamespacedPodLog(
@@ -307,7 +313,7 @@ export class KubernetesTarget {
 
   /** Events whose involved object is one of `names`, newest last. */
   async events(namespace: string, names: readonly string[]): Promise<CoreV1Event[]> {
-    const { core } = this.api();
+    const { core } = await this.api();
     const lists = await Promise.all(
       names.map((name) =>
         this.call({ verb: 'list', resource: 'events', namespace }, (options) =>
@@ -318,8 +324,9 @@ export class KubernetesTarget {
     return lists.flatMap((list) => list.items).sort((a, b) => eventTime(a) - eventTime(b));
   }
 
-  private api() {
+  private async api(): Promise<Apis> {
     if (!this.apis) {
+      const { KubeConfig, AppsV1Api, CoreV1Api, AutoscalingV2Api } = await client();
       const config = new KubeConfig();
       try {
         if (this.settings.inCluster) config.loadFromCluster();
@@ -349,15 +356,16 @@ export class KubernetesTarget {
     request: (options: ConfigurationOptions) => Promise<T>,
     contentType?: string,
   ): Promise<T> {
+    const lib = await client();
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      return await request(requestOptions(signal, contentType));
+      return await request(requestOptions(lib, signal, contentType));
     } catch (error) {
-      throw this.failure(what, error, signal.aborted);
+      throw this.failure(what, error, signal.aborted, lib);
     }
   }
 
-  private failure(what: Call, error: unknown, timedOut: boolean): KubernetesTargetError {
+  private failure(what: Call, error: unknown, timedOut: boolean, lib: Client): KubernetesTargetError {
     if (error instanceof KubernetesTargetError) return error;
     const object = `${what.resource} ${what.name ? `${what.namespace}/${what.name}` : `in namespace ${what.namespace}`} on cluster ${this.name}`;
     if (timedOut)
@@ -365,7 +373,7 @@ export class KubernetesTarget {
         `timeout: ${what.verb} ${object} got no answer within ${this.timeoutMs} ms`,
         'timeout',
       );
-    if (!(error instanceof ApiException))
+    if (!(error instanceof lib.ApiException))
       return new KubernetesTargetError(
         `cannot reach the API of cluster ${this.name}: ${String((error as Error).message).split('\n')[0]}`,
         'unreachable',
@@ -417,7 +425,11 @@ export function plural(kind: WorkloadRef['kind']): string {
 }
 
 /** Per-request options: the deadline, and the patch's content type (the client defaults to JSON patch). */
-function requestOptions(signal: AbortSignal, contentType: string | undefined): ConfigurationOptions {
+function requestOptions(
+  { Observable }: Client,
+  signal: AbortSignal,
+  contentType: string | undefined,
+): ConfigurationOptions {
   const middleware: ObservableMiddleware = {
     pre: (context: RequestContext) => {
       context.setSignal(signal);
