@@ -17,7 +17,20 @@ export interface Backend {
   /** What would run, recorded in dry-run mode. */
   describe(args: Record<string, unknown>): Promise<unknown>;
   run(args: Record<string, unknown>): Promise<BackendResult>;
+  /** Where the target checks a change without making it (a server-side dry run): dry-run mode asks it. */
+  dryRun?(args: Record<string, unknown>): Promise<BackendResult>;
+  /**
+   * For scaling: the replica count running now, read from the target (a scale then starts from it,
+   * never from the policy's fixed baseline), or why it cannot be scaled.
+   */
+  liveReplicas?(): Promise<LiveReplicas>;
+  /** What is really acted on when it is not the `service` argument itself (a pod's workload), for per-service limits. */
+  actsOn?(): Promise<string>;
 }
+
+export type LiveReplicas =
+  | { ok: true; replicas: number; workload: string; resourceVersion: string }
+  | { ok: false; reason: string };
 
 export function createBackend(config: BackendConfig, policy: PolicyFile): Backend {
   switch (config.kind) {

@@ -45,12 +45,16 @@ const toolSchema = z
       })
       .optional(),
     /**
-     * What the tool does on a remote target (ssh, docker): the target's own verb, applied to the
-     * incident's resource, or to `unit` (`{arg}` filled from name arguments, e.g. `{service}-consumers`).
+     * What the tool does on a remote target: the target's own verb (ssh: restart, reload, clean;
+     * docker: restart; kubernetes: restart, scale, rollback), applied to the incident's resource, or
+     * to `unit` (`{arg}` filled from name arguments, e.g. `{service}-consumers`).
      * Without it the tool only acts on `local` targets, through `backend`.
      */
     operation: z
-      .strictObject({ verb: z.enum(['restart', 'reload', 'clean']), unit: z.string().min(1).optional() })
+      .strictObject({
+        verb: z.enum(['restart', 'reload', 'clean', 'scale', 'rollback']),
+        unit: z.string().min(1).optional(),
+      })
       .optional(),
     backend: backendSchema.optional(),
   })

@@ -18,10 +18,10 @@ import type { Backend } from './backends.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ActionClaims, Claim } from './claims.js';
 import type { ActionPlacer } from './placement.js';
-import type { Policy } from './policy.js';
+import type { Policy, ToolPolicy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
 import type { DecisionRecorder } from './recorder.js';
-import { type ReplicaCounts, scaleTarget } from './scale.js';
+import { policyStart, type ReplicaCounts, scaleTarget } from './scale.js';
 import type { TargetBackends } from './target-backends.js';
 
 export interface ProcessorDeps {
@@ -168,15 +168,14 @@ export class ActionProcessor {
     const located = await this.deps.placer.place(job.incidentId, tool, args);
     if (!located.ok) return blocked(located.reason);
     const { placement } = located;
-    let runArgs = args;
-    if (tool.scale) {
-      const service = String(args.service);
-      const target = scaleTarget(tool.scale, args, await this.deps.replicas.get(service));
-      if (!target.ok) return blocked(target.reason);
-      runArgs = { ...args, replicas: target.replicas };
-    }
     const backend = this.deps.backends.for(tool.name, placement);
     if (typeof backend === 'string') return blocked(backend);
+    let runArgs = args;
+    if (tool.scale) {
+      const scaled = await this.scaleArgs(job.incidentId, tool.scale, args, backend);
+      if (!scaled.ok) return blocked(scaled.reason);
+      runArgs = scaled.args;
+    }
     const refused = await backend.precheck(runArgs);
     if (refused) return blocked(`${refused} (${describePlacement(placement)})`);
     const operation = operationText(await backend.describe(runArgs), placement);
@@ -201,9 +200,15 @@ export class ActionProcessor {
       { name: 'global', max: policy.limits.stateChangesPerHour, windowMs: HOUR_MS },
     ];
     const rate = tool.rateLimit;
-    // Limits count per place: restarting api-gateway on two hosts is two services' budgets.
+    // Limits count per place: restarting api-gateway on two hosts is two services' budgets. A target
+    // may act on something other than the argument names (a pod stands for its workload): that counts.
+    const subject = !rate?.per
+      ? ''
+      : rate.per === 'service' && backend.actsOn
+        ? await backend.actsOn()
+        : String(args[rate.per]);
     const scopeValue = rate?.per
-      ? `${String(args[rate.per])}${placement.kind === 'local' ? '' : `@${placement.target}/${placement.host}`}`
+      ? `${subject}${placement.kind === 'local' ? '' : `@${placement.target}/${placement.host}`}`
       : '';
     if (rate)
       limits.push({ name: `${tool.name}:${scopeValue}`, max: rate.max, windowMs: rate.windowSeconds * 1000 });
@@ -224,13 +229,70 @@ export class ActionProcessor {
       );
     }
 
-    if (this.deps.mode === 'dry-run')
+    if (this.deps.mode === 'dry-run') return this.dryRun(backend, runArgs, operation);
+    return this.run(job, tool.name, backend, runArgs, operation);
+  }
+
+  /**
+   * The arguments a scale runs with: the target count, and where it starts. A target that reports its
+   * live count (Kubernetes) starts from that, bounded by what ran when the incident first looked;
+   * others start from the count last set, bounded by the policy's baseline.
+   */
+  private async scaleArgs(
+    incidentId: string,
+    policy: NonNullable<ToolPolicy['scale']>,
+    args: Record<string, unknown>,
+    backend: Backend,
+  ): Promise<{ ok: true; args: Record<string, unknown> } | { ok: false; reason: string }> {
+    const service = String(args.service);
+    if (!backend.liveReplicas) {
+      const target = scaleTarget(
+        policy,
+        args,
+        policyStart(policy, service, await this.deps.replicas.get(service)),
+      );
+      return target.ok ? { ok: true, args: { ...args, replicas: target.replicas } } : target;
+    }
+    const live = await backend.liveReplicas();
+    if (!live.ok) return live;
+    const baseline = await this.deps.replicas.firstSeen(incidentId, live.workload, live.replicas);
+    const target = scaleTarget(policy, args, {
+      current: live.replicas,
+      baseline,
+      baselineText: `the ${baseline} it ran when this incident first asked to scale it`,
+      what: live.workload,
+    });
+    if (!target.ok) return target;
+    return {
+      ok: true,
+      args: {
+        ...args,
+        replicas: target.replicas,
+        from: live.replicas,
+        resourceVersion: live.resourceVersion,
+      },
+    };
+  }
+
+  /** Dry-run mode: what would run; a target with a server-side dry run is asked, and its answer kept. */
+  private async dryRun(
+    backend: Backend,
+    args: Record<string, unknown>,
+    operation: string,
+  ): Promise<Decision> {
+    if (!backend.dryRun)
       return {
         decision: 'dry_run',
         reason: `EXECUTION_MODE=dry-run: would ${operation}; nothing was run`,
-        result: { operation, wouldRun: await backend.describe(runArgs) },
+        result: { operation, wouldRun: await backend.describe(args) },
       };
-    return this.run(job, tool.name, backend, runArgs, operation);
+    const answer = await backend.dryRun(args);
+    if (!answer.ok) return { decision: answer.decision, reason: answer.reason, result: answer.result };
+    return {
+      decision: 'dry_run',
+      reason: `EXECUTION_MODE=dry-run: would ${operation} (the server-side dry run accepted it); nothing was run`,
+      result: { operation, wouldRun: answer.result },
+    };
   }
 
   private async run(
@@ -254,7 +316,7 @@ export class ActionProcessor {
       untilStored(write, `${what} after ${job.actionId}`, this.deps.logger);
     if (result.ok) {
       await durably('the breaker', () => this.deps.breaker.recordSuccess());
-      if (this.deps.policy.tool(toolName)?.scale)
+      if (this.deps.policy.tool(toolName)?.scale && !backend.liveReplicas)
         await durably('the replica count', () =>
           this.deps.replicas.set(String(args.service), args.replicas as number),
         );

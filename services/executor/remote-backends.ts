@@ -29,6 +29,9 @@ export function operationUnit(
 
 class RemoteRefusal extends Error {}
 
+/** The write verbs of deploy/remote/hermes-remote. */
+const SSH_VERBS: ReadonlySet<Operation['verb']> = new Set(['restart', 'reload', 'clean']);
+
 /**
  * An ssh target's write verbs, run through its forced-command helper with the executor's key.
  * One command per call (per path for `clean`); the helper re-checks every word itself.
@@ -39,7 +42,9 @@ export function sshBackend(
   placement: Placement,
   operation: Operation,
   cleanRoots: readonly string[],
-): Backend {
+): Backend | string {
+  if (!SSH_VERBS.has(operation.verb))
+    return `${operation.verb} is not available on ssh targets (target ${placement.target})`;
   const endpoint = sshEndpoint(settings, placement, 'write');
   const timeoutMs = settings.commandTimeoutSeconds * 1000;
   const commands = (args: Record<string, unknown>): string[] => {

@@ -1,16 +1,20 @@
 import { DockerTargets } from '../../shared/remote/docker.js';
+import { KubernetesTargets } from '../../shared/remote/kubernetes.js';
 import type { SshPool } from '../../shared/remote/ssh.js';
 import type { Placement, Targets } from '../../shared/targets/targets.js';
 import type { Backend } from './backends.js';
+import { kubernetesBackend } from './kubernetes-backend.js';
 import type { Policy } from './policy.js';
 import { dockerBackend, sshBackend } from './remote-backends.js';
 
 /**
  * The backend that carries out a tool on the place an incident names: the target kind decides how
- * (ssh helper verb, Docker Engine API, or the policy's local backend where a target says `local`).
+ * (ssh helper verb, Docker Engine API, Kubernetes API, or the policy's local backend where a target
+ * says `local`).
  */
 export class TargetBackends {
   private readonly docker = new DockerTargets();
+  private readonly kubernetes = new KubernetesTargets();
 
   constructor(
     private readonly policy: Policy,
@@ -31,6 +35,12 @@ export class TargetBackends {
       const roots = tool.backend?.kind === 'disk' ? tool.backend.roots : [];
       return sshBackend(this.ssh, target.ssh, placement, tool.operation, roots);
     }
+    if (target.kind === 'kubernetes')
+      return kubernetesBackend(
+        this.kubernetes.get(target.name, target.kubernetes),
+        placement,
+        tool.operation,
+      );
     return dockerBackend(this.docker.get(target.name, target.docker), placement, tool.operation);
   }
 

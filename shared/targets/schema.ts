@@ -53,6 +53,37 @@ const sshSchema = z.strictObject({
   commandTimeoutSeconds: seconds(60),
 });
 
+/** DNS-1123 label: what Kubernetes accepts as a namespace name. */
+export const NAMESPACE_PATTERN = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+export const WORKLOAD_KINDS = ['deployment', 'statefulset', 'daemonset', 'pod'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+const kubernetesSchema = z
+  .strictObject({
+    /** A kubeconfig file, and one of its contexts (default: its current-context)… */
+    kubeconfig: z.string().min(1).optional(),
+    context: z.string().min(1).max(253).optional(),
+    /** …or the service account of the pod Hermes runs in. */
+    inCluster: z.literal(true).optional(),
+    /** The only namespaces Hermes looks at or acts in on this cluster; an alert in another has no target. */
+    namespaces: z.array(z.string().regex(NAMESPACE_PATTERN, 'a Kubernetes namespace name')).min(1),
+    namespace: template.default('{{labels.namespace}}'),
+    /** Default: the alert's `deployment`, `statefulset`, `daemonset`, else `pod` label (a pod acts on its owner). */
+    workload: z.strictObject({ kind: z.enum(WORKLOAD_KINDS), name: template }).optional(),
+    requestTimeoutSeconds: seconds(10),
+  })
+  .check((payload) => {
+    const { kubeconfig, context, inCluster } = payload.value;
+    if ((kubeconfig === undefined) === (inCluster === undefined))
+      payload.issues.push({
+        code: 'custom',
+        message: 'give either kubeconfig (and optionally context) or inCluster: true',
+        input: payload.value,
+      });
+    if (context !== undefined && kubeconfig === undefined)
+      payload.issues.push({ code: 'custom', message: 'context needs a kubeconfig', input: payload.value });
+  });
+
 export const targetSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('ssh'), ssh: sshSchema }),
   z.strictObject({
@@ -62,11 +93,20 @@ export const targetSchema = z.discriminatedUnion('kind', [
     /** The container to act on; default `{{labels.container}}`, else `{{labels.name}}`. */
     container: template.optional(),
   }),
+  // The workload setting says what a kubernetes target acts on: no `resource`.
+  z.strictObject({
+    name: common.name,
+    match: common.match,
+    description: common.description,
+    kind: z.literal('kubernetes'),
+    kubernetes: kubernetesSchema,
+  }),
   z.strictObject({ ...common, kind: z.literal('local') }),
 ]);
 export type TargetConfig = z.infer<typeof targetSchema>;
 export type TargetKind = TargetConfig['kind'];
 export type SshSettings = z.infer<typeof sshSchema>;
+export type KubernetesSettings = z.infer<typeof kubernetesSchema>;
 
 export const targetsFileSchema = z
   .strictObject({ version: z.literal(1), targets: z.array(targetSchema).default([]) })

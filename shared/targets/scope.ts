@@ -26,6 +26,11 @@ export function scopeOf(
   return { entries: [...entries.values()], unplaced: [...unplaced] };
 }
 
+/** A Kubernetes workload's host is its namespace; the cluster (target) name chooses it as well. */
+function clusterName(entry: Placement): string[] {
+  return entry.kind === 'kubernetes' ? [entry.target] : [];
+}
+
 export function describeScope(scope: IncidentScope): string {
   if (scope.entries.length === 0) return 'nothing (no target)';
   return scope.entries.map((entry) => describePlacement(entry)).join('; ');
@@ -50,7 +55,7 @@ export function locate(
   const candidates = scope.entries.filter(
     (entry) =>
       (host === undefined ||
-        [entry.host, entry.instance, hostOfInstance(entry.instance)].some(
+        [entry.host, entry.instance, hostOfInstance(entry.instance), ...clusterName(entry)].some(
           (name) => name.toLowerCase() === host,
         )) &&
       (request.resource === undefined || entry.resource === request.resource),

@@ -1,17 +1,30 @@
 import { HOST_PATTERN, hostOfInstance, SAFE_NAME_PATTERN } from '../names.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
-import { type TargetConfig, type TargetKind, TEMPLATE_PART, targetsFileSchema } from './schema.js';
+import {
+  NAMESPACE_PATTERN,
+  type TargetConfig,
+  type TargetKind,
+  TEMPLATE_PART,
+  targetsFileSchema,
+  WORKLOAD_KINDS,
+  type WorkloadKind,
+} from './schema.js';
+
+/** DNS-1123 subdomain: what Kubernetes accepts as a workload or pod name. */
+const KUBERNETES_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Where one alert's fix would act: the first target whose matchers all match its labels. */
 export interface Placement {
   target: string;
   kind: TargetKind;
-  /** The machine: the ssh host, the Docker endpoint's target name, or `localhost`. */
+  /** The machine: the ssh host, the Docker endpoint's target name, the Kubernetes namespace, or `localhost`. */
   host: string;
   /** The alert's instance label (host:port), kept to recognise the host as the model may name it. */
   instance: string;
-  /** The unit, container or service acted on; null when the alert names none. */
+  /** The unit, container, service or Kubernetes workload acted on; null when the alert names none. */
   resource: string | null;
+  /** Kubernetes only: what `resource` names (a pod stands for the workload that owns it). */
+  workloadKind?: WorkloadKind;
 }
 
 export type PlacementResult = { ok: true; placement: Placement } | { ok: false; reason: string };
@@ -26,6 +39,8 @@ export function describePlacement(placement: Placement, resource = placement.res
       return `${resource ? `${resource} on ` : ''}${placement.host} via ssh (target ${target})`;
     case 'docker':
       return resource ? `container ${resource} via docker (target ${target})` : `docker target ${target}`;
+    case 'kubernetes':
+      return `${resource ? `${placement.workloadKind ?? 'workload'} ${placement.host}/${resource}` : `namespace ${placement.host}`} on cluster ${target} via kubernetes`;
     case 'local':
       return `${resource ? `${resource} on ` : ''}the executor's own machine (local target ${target})`;
   }
@@ -60,6 +75,7 @@ export class Targets {
     if (!found) return { ok: false, reason: `no target in TARGETS_FILE matches ${describeLabels(labels)}` };
     const { config } = found;
     const values = { host: hostOfInstance(instance), instance, label };
+    if (config.kind === 'kubernetes') return placeWorkload(config, values, instance);
     let host: string;
     let resource: string | null;
     try {
@@ -90,6 +106,55 @@ export class Targets {
   }
 }
 
+function placeWorkload(
+  config: Extract<TargetConfig, { kind: 'kubernetes' }>,
+  values: { host: string; instance: string; label(name: string): string },
+  instance: string,
+): PlacementResult {
+  const settings = config.kubernetes;
+  let namespace: string;
+  let workload: { kind: WorkloadKind; name: string } | null;
+  try {
+    namespace = render(settings.namespace, values);
+    workload = settings.workload
+      ? { kind: settings.workload.kind, name: render(settings.workload.name, values) }
+      : defaultWorkload(values.label);
+  } catch (error) {
+    return { ok: false, reason: `target ${config.name}: ${(error as Error).message}` };
+  }
+  if (!NAMESPACE_PATTERN.test(namespace))
+    return {
+      ok: false,
+      reason: `target ${config.name}: ${JSON.stringify(namespace)} is not a namespace name`,
+    };
+  if (!settings.namespaces.includes(namespace))
+    return {
+      ok: false,
+      reason: `target ${config.name}: namespace ${namespace} is not one it may touch (${settings.namespaces.join(', ')})`,
+    };
+  if (workload && !KUBERNETES_NAME.test(workload.name))
+    return {
+      ok: false,
+      reason: `target ${config.name}: ${JSON.stringify(workload.name)} is not a valid ${workload.kind} name`,
+    };
+  return {
+    ok: true,
+    placement: {
+      target: config.name,
+      kind: 'kubernetes',
+      host: namespace,
+      instance,
+      resource: workload?.name ?? null,
+      ...(workload ? { workloadKind: workload.kind } : {}),
+    },
+  };
+}
+
+function defaultWorkload(label: (name: string) => string): { kind: WorkloadKind; name: string } | null {
+  for (const kind of WORKLOAD_KINDS) if (label(kind)) return { kind, name: label(kind) };
+  return null;
+}
+
 function render(
   template: string,
   values: { host: string; instance: string; label(name: string): string },
@@ -107,7 +172,7 @@ function render(
 }
 
 function describeLabels(labels: Readonly<Record<string, string>>): string {
-  const shown = ['alertname', 'instance', 'job', 'service', 'container']
+  const shown = ['alertname', 'instance', 'job', 'service', 'container', 'namespace', ...WORKLOAD_KINDS]
     .filter((name) => Object.hasOwn(labels, name))
     .map((name) => `${name}=${JSON.stringify(labels[name])}`);
   return shown.length ? shown.join(', ') : 'its labels';

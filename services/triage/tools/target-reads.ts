@@ -1,25 +1,30 @@
 import type { IncidentStore } from '../../../shared/incidents.js';
 import { type DockerTarget, DockerTargets } from '../../../shared/remote/docker.js';
 import { excerpt, helperRefusal, sshEndpoint } from '../../../shared/remote/endpoint.js';
+import { KubernetesTargetError, KubernetesTargets } from '../../../shared/remote/kubernetes.js';
 import type { SshPool } from '../../../shared/remote/ssh.js';
 import { type IncidentScope, scopeOf } from '../../../shared/targets/scope.js';
 import type { Placement, Targets } from '../../../shared/targets/targets.js';
+import { KubernetesReads } from './kubernetes-reads.js';
 import type { LogLevel } from './logs.js';
 import { ToolError } from './tool-error.js';
 
 /**
  * Triage's read-only view of an incident's targets: its scope from the stored alerts, and the
- * read verbs of ssh targets (through the helper, with the read key) and docker targets.
+ * read verbs of ssh targets (through the helper, with the read key), docker and kubernetes targets.
  */
 export class TargetReads {
   private readonly docker = new DockerTargets();
+  private readonly kubernetes: KubernetesTargets;
 
   constructor(
     private readonly targets: Targets,
     private readonly store: IncidentStore,
     private readonly ssh: SshPool,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.kubernetes = new KubernetesTargets({ maxTimeoutMs: timeoutMs });
+  }
 
   async scope(incidentId: string): Promise<IncidentScope> {
     const alerts = await this.store.storedAlerts(incidentId);
@@ -31,12 +36,18 @@ export class TargetReads {
 
   async logs(placement: Placement, unit: string, lines: number, level: LogLevel): Promise<string[]> {
     if (placement.kind === 'docker') return this.dockerOf(placement).logs(unit, { lines, level });
+    if (placement.kind === 'kubernetes')
+      return this.kubernetesOf(placement, (reads) => reads.logs(lines, level));
     const output = await this.helper(placement, `logs ${unit} ${lines} ${level}`);
     return output.split('\n').filter((line) => line.trim() !== '');
   }
 
-  /** Load, memory and disk use as the host reports them; a container's state and stats for docker. */
+  /**
+   * Load, memory and disk use as the host reports them; a container's state and stats for docker;
+   * a workload's rollout, pods and events for kubernetes.
+   */
   async resources(placement: Placement): Promise<Record<string, unknown>> {
+    if (placement.kind === 'kubernetes') return this.kubernetesOf(placement, (reads) => reads.status());
     if (placement.kind === 'docker') {
       const docker = this.dockerOf(placement);
       const container = placement.resource;
@@ -47,7 +58,8 @@ export class TargetReads {
     return parseResources(await this.helper(placement, 'resources'));
   }
 
-  async diag(placement: Placement, name: string): Promise<{ stdout: string }> {
+  async diag(placement: Placement, name: string): Promise<Record<string, unknown>> {
+    if (placement.kind === 'kubernetes') return this.kubernetesOf(placement, (reads) => reads.diag(name));
     if (placement.kind !== 'ssh')
       throw new ToolError(
         `run_diagnosis_command is not available on ${placement.kind} targets; use check_system_resources and get_service_logs`,
@@ -84,6 +96,20 @@ export class TargetReads {
         `${command} on ${placement.host} exited with ${result.exitCode ?? result.signal}: ${excerpt(result.stderr || result.stdout) || 'no output'}`,
       );
     return result.stdout;
+  }
+
+  /** A read on the incident's workload; the cluster's failures become the tool's error line. */
+  private async kubernetesOf<T>(
+    placement: Placement,
+    read: (reads: KubernetesReads) => Promise<T>,
+  ): Promise<T> {
+    const target = this.targets.get(placement.target);
+    if (target?.kind !== 'kubernetes')
+      throw new ToolError(`target ${placement.target} is not a kubernetes target`);
+    const cluster = this.kubernetes.get(target.name, target.kubernetes);
+    return read(new KubernetesReads(cluster, placement)).catch((error: Error) => {
+      throw error instanceof KubernetesTargetError ? new ToolError(error.message) : error;
+    });
   }
 
   private dockerOf(placement: Placement): DockerTarget {
