@@ -289,6 +289,10 @@ class Host implements SshTestHost {
         'MaxStartups 200',
         'MaxSessions 50',
         'LogLevel VERBOSE',
+        // Each host is its own home: the forced command runs under root's login shell, and bash
+        // started by sshd reads ~/.bashrc, whose tooling (pyenv rehash, with its lock file) must not
+        // run on, or stall, a test host.
+        `SetEnv HOME=${this.dir}`,
         '',
       ].join('\n'),
     );
