@@ -1,9 +1,11 @@
+import { matchPrefix, type PrefixMatch } from './id-prefix.js';
 import type { Keyspace } from './keys.js';
 import { outboxEntry } from './outbox.js';
 import type { RedisConnection } from './redis.js';
 import {
   type ActionRecord,
   actionRecordSchema,
+  CLOSED_STATUSES,
   type Incident,
   type IncidentStatus,
   type IncidentSummary,
@@ -21,6 +23,11 @@ import { storedAlertSchema } from './schemas/stored-alert.js';
 export function statusChanged(previous: IncidentStatus | null, status: IncidentStatus): boolean {
   return previous !== null && previous !== status;
 }
+
+/** Statuses a human can take ownership of (acknowledge): everything not closed. */
+export const OWNABLE_STATUSES: readonly IncidentStatus[] = incidentStatusSchema.options.filter(
+  (status) => !CLOSED_STATUSES.includes(status),
+);
 
 /**
  * Lua: `set_status(P, id, status, entryJson, now, allowed)` moves incident `id` (keys under prefix `P`)
@@ -46,13 +53,27 @@ end
 
 // KEYS[1]: the incident's state key (routes the script to the right cluster node); KEYS[2]: the outbox.
 // ARGV: prefix, id, status, entry JSON, now ISO, allowed-from list, summary ('' = keep), then the
-// notice's eventId ('' = none) and outbox entry, recorded only if the status changed.
+// notice's eventId ('' = none) and outbox entry, recorded only if the status changed, and the human
+// taking ownership ('' = none): recorded, with its timeline entry and notice, even when the status
+// stays the same (an escalated incident someone acknowledges).
 const SET_STATUS_LUA = `${LUA_SET_STATUS_FN}
 local previous = set_status(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-if previous and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[7]) end
-if previous and previous ~= ARGV[3] and ARGV[8] ~= '' then redis.call('HSET', KEYS[2], ARGV[8], ARGV[9]) end
+if not previous then return false end
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'summary', ARGV[7]) end
+local owner = ARGV[10] ~= ''
+if owner then
+  redis.call('HSET', KEYS[1], 'acknowledgedBy', ARGV[10], 'acknowledgedAt', ARGV[5])
+  if previous == ARGV[3] then
+    redis.call('RPUSH', ARGV[1] .. ':inc:' .. ARGV[2] .. ':timeline', ARGV[4])
+    redis.call('HSET', KEYS[1], 'updatedAt', ARGV[5])
+  end
+end
+if (owner or previous ~= ARGV[3]) and ARGV[8] ~= '' then redis.call('HSET', KEYS[2], ARGV[8], ARGV[9]) end
 return previous
 `;
+
+/** How many of the newest incidents a short id is looked for among. */
+const RESOLVABLE = 2_000;
 
 export interface ListOptions {
   status?: IncidentStatus | undefined;
@@ -69,6 +90,12 @@ export class IncidentStore {
 
   async exists(id: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.incident(id))) === 1;
+  }
+
+  /** An incident id, or a unique prefix of one among the newest `RESOLVABLE` incidents. */
+  async resolveId(idOrPrefix: string): Promise<PrefixMatch> {
+    if (await this.exists(idOrPrefix)) return { ok: true, id: idOrPrefix };
+    return matchPrefix(idOrPrefix, await this.redis.zrevrange(this.keys.incidentIndex, 0, RESOLVABLE - 1));
   }
 
   /** The level written at ingest; the executor's only source of truth for it. */
@@ -211,6 +238,8 @@ export class IncidentStore {
    * or null when the incident does not exist or the guard refused.
    * With `notice`, the notification announcing the change is recorded in the outbox in the same
    * script, if the status changed (see `statusChanged`); the caller then delivers it.
+   * With `acknowledgedBy`, that human owns the incident from now on: recorded with the change, and
+   * its timeline entry and notice are recorded even if the status was already `status`.
    */
   async setStatus(
     id: string,
@@ -221,6 +250,7 @@ export class IncidentStore {
       message?: string;
       summary?: string;
       notice?: NotificationJob;
+      acknowledgedBy?: string;
     } = {},
   ): Promise<IncidentStatus | null> {
     const now = new Date();
@@ -245,6 +275,7 @@ export class IncidentStore {
       options.summary ?? '',
       options.notice?.eventId ?? '',
       options.notice ? outboxEntry(options.notice, now.getTime()) : '',
+      options.acknowledgedBy ?? '',
     );
     const parsed = incidentStatusSchema.safeParse(previous);
     return parsed.success ? parsed.data : null;
@@ -279,6 +310,9 @@ function toSummary(id: string, core: Record<string, string>, state: Record<strin
     annotations: parseRecord(core.annotations),
     generatorURL: core.generatorURL ?? '',
     summary: state.summary,
+    ...(state.acknowledgedBy
+      ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAt: state.acknowledgedAt ?? '' }
+      : {}),
     createdAt: core.createdAt ?? '',
     updatedAt: latest(state.updatedAt, core.alertedAt) ?? core.createdAt ?? '',
   };

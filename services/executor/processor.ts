@@ -92,7 +92,13 @@ export class ActionProcessor {
         `the late notice of ${job.actionId}`,
         this.deps.logger,
       );
-    if (job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run')) {
+    // An answered question changed nothing: the human who approved it owns the incident (see
+    // ApprovalDecisions), so there is no fix to verify.
+    if (
+      job.approvalId &&
+      job.tool !== 'request_human_confirmation' &&
+      (outcome.decision === 'executed' || outcome.decision === 'dry_run')
+    ) {
       await this.deps.triage.add(
         'triage',
         { incidentId: job.incidentId, trigger: 'approval_executed', actionId: job.actionId },
@@ -142,7 +148,11 @@ export class ActionProcessor {
       if (job.approvalId) {
         const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
         if (!spent.ok) return { decision: spent.decision, reason: spent.reason };
-        return { decision: 'executed', reason: `answered by ${job.requestedBy}`, result: READ_ONLY_NOTE };
+        return {
+          decision: 'executed',
+          reason: `answered by ${job.requestedBy.replace(/^human:/, '')}, who owns the incident now`,
+          result: READ_ONLY_NOTE,
+        };
       }
       if (job.tool === 'request_human_confirmation') {
         const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level);

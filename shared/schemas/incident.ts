@@ -84,6 +84,9 @@ export const incidentSchema = z.object({
   annotations: z.record(z.string(), z.string()),
   generatorURL: z.string(),
   summary: z.string().optional(),
+  /** The human who took ownership (acknowledged, or approved the agent's question), and when. */
+  acknowledgedBy: z.string().optional(),
+  acknowledgedAt: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   timeline: z.array(timelineEntrySchema),
