@@ -78,7 +78,7 @@ export class Investigator {
         incident,
         'diagnosis',
         'info',
-        `Hermes is investigating ${describeIncident(incident)}.`,
+        `Hermes is investigating ${describeIncident(incident)} (level ${incident.level}).`,
         round,
       ),
     );
