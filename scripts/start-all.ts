@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { nodeFlagsFor } from '../services/ingest/node-flags.js';
+import { probeModel } from '../shared/model-probe.js';
 import { pingUntilReady } from '../shared/redis.js';
 import { banner } from './banner.js';
 import { prettyLine } from './pretty-log.js';
@@ -138,14 +139,10 @@ for (const line of banner(env, await modelReachable(env))) log(line);
 /** The start script's own quick look at the model (triage probes it again and keeps probing). */
 async function modelReachable(env: NodeJS.ProcessEnv): Promise<boolean | undefined> {
   if ((env.PLANNER ?? 'auto') !== 'auto') return undefined;
-  const base = (env.HERMES_BASE_URL ?? 'http://localhost:11434/v1').replace(/\/$/, '');
-  try {
-    const res = await fetch(`${base}/models`, {
-      headers: env.HERMES_API_KEY ? { authorization: `Bearer ${env.HERMES_API_KEY}` } : {},
-      signal: AbortSignal.timeout(2_000),
-    });
-    return res.ok;
-  } catch {
-    return false;
-  }
+  const probe = await probeModel(
+    env.HERMES_BASE_URL ?? 'http://localhost:11434/v1',
+    env.HERMES_API_KEY,
+    2_000,
+  );
+  return probe.ok;
 }
