@@ -19,6 +19,19 @@ function wouldHave(action: { tool: string; result?: unknown }): string {
   return typeof operation === 'string' ? operation : action.tool;
 }
 
+/**
+ * Why the fixes that were tried failed, in the executor's words (the command's stderr, the API's
+ * error), unless the summary already says it: the human message must carry the cause.
+ */
+function failureCauses(result: PlanResult, summary: string): string {
+  const causes = result.calls.flatMap((call) =>
+    call.outcome?.decision === 'failed' && call.outcome.reason && !summary.includes(call.outcome.reason)
+      ? [`${call.tool} failed: ${call.outcome.reason}`]
+      : [],
+  );
+  return causes.length ? `\n${causes.join('\n')}` : '';
+}
+
 export interface InvestigatorDeps {
   redis: RedisConnection;
   backlogKey: string;
@@ -169,7 +182,7 @@ export class Investigator {
           round,
         );
       const why = result.kind === 'exhausted' ? `stopped: ${result.summary}` : result.summary;
-      return this.escalate(incident, `No fix was applied. ${why}`, round);
+      return this.escalate(incident, `No fix was applied. ${why}${failureCauses(result, why)}`, round);
     }
     return this.verifyAndClose(
       incident,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApprovalDecisions } from '../../shared/approval-decisions.js';
@@ -6,7 +7,7 @@ import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
-import { notificationsFor, startTestTriage } from './harness.js';
+import { notificationsFor, startTestTriage, writeFile } from './harness.js';
 
 let h: ExecutorHarness;
 let triage: { close(): Promise<void> };
@@ -14,7 +15,17 @@ let notifications: Queue<NotificationJob>;
 
 beforeAll(async () => {
   h = await startExecutorHarness();
-  triage = await startTestTriage(h.t, { PLANNER: 'runbook' });
+  // The shipped runbooks; the test policy's restart_consumers takes no host.
+  const shipped = readFileSync('config/runbooks.yaml', 'utf8');
+  const runbooks = shipped.replace(
+    '{ service: "{{service}}", host: "{{host}}", reason: "runbook QueueBacklog',
+    '{ service: "{{service}}", reason: "runbook QueueBacklog',
+  );
+  expect(runbooks).not.toBe(shipped);
+  triage = await startTestTriage(h.t, {
+    PLANNER: 'runbook',
+    RUNBOOKS_FILE: writeFile('runbooks.yaml', runbooks),
+  });
   notifications = createQueue<NotificationJob>(QUEUE.notifications, h.t.redis, h.t.keys.bullPrefix);
 });
 afterAll(async () => {
@@ -24,6 +35,17 @@ afterAll(async () => {
 });
 
 const status = (id: string) => h.incidents.getStatus(id);
+
+it('a failed fix says why in the message humans get: the command and its stderr', async () => {
+  const id = await openIncident(h.t, { alertname: 'QueueBacklog', service: 'orders' });
+  await eventually(async () => (await status(id)) === 'escalated', 'the escalation', 10_000);
+  const escalation = (await notificationsFor(h.t, id)).find((notice) => notice.event === 'escalated');
+  expect(escalation?.text).toMatch(
+    /^No fix was applied\. runbook QueueBacklog: stopped, restart_consumers was failed: /,
+  );
+  expect(escalation?.text).toContain('node exited with 1: consumers orders: failed as asked (exit 1)');
+  expect(escalation?.title).toBe('QueueBacklog on app-server-01: escalated');
+});
 
 it('the default runbook asks a human; approving means that human owns it, and a re-run is a round of its own', async () => {
   // No instance label: the words name the service instead of "on " and nothing.
