@@ -1,27 +1,15 @@
+import { describeArgs } from '../shared/describe-args.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { ActionRecord, TimelineEntry } from '../shared/schemas/incident.js';
 
 /** The longest line the CLI prints for one timeline entry or action; the rest is `--json`'s. */
 const LINE_MAX = 300;
-const VALUE_MAX = 80;
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const firstLine = (value: string): string => value.split('\n').find((line) => line.trim() !== '') ?? '';
 
 function clip(value: string, max: number): string {
   return value.length > max ? `${value.slice(0, max - 1)}…` : value;
-}
-
-/** `service=api lines=50`: arguments as a human types them, each value cut short. */
-export function describeArgs(args: unknown): string {
-  if (!args || typeof args !== 'object') return '';
-  return Object.entries(args as Record<string, unknown>)
-    .map(([key, value]) => {
-      const shown = typeof value === 'string' ? value : JSON.stringify(value);
-      const quoted = /[\s"]/.test(shown ?? '') ? JSON.stringify(shown) : shown;
-      return `${key}=${clip(quoted ?? '', VALUE_MAX)}`;
-    })
-    .join(' ');
 }
 
 function labelsOf(entry: TimelineEntry): Record<string, string> {

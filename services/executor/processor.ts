@@ -4,6 +4,7 @@ import { untilStored } from '../../shared/durably.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
+import type { Level } from '../../shared/schemas/incident.js';
 import {
   type ActionJob,
   type ActionOutcome,
@@ -45,6 +46,17 @@ export interface ProcessorDeps {
 }
 
 type Decision = Omit<ActionOutcome, 'actionId' | 'durationMs'>;
+
+/** An action the executor has validated, placed and put into words. */
+interface Placed {
+  tool: NonNullable<ReturnType<Policy['tool']>>;
+  level: Level;
+  args: Record<string, unknown>;
+  runArgs: Record<string, unknown>;
+  backend: Backend;
+  placement: Placement;
+  operation: string;
+}
 
 const HOUR_MS = 3_600_000;
 const READ_ONLY_NOTE = { note: 'read-only tools run in triage; nothing was run by the executor' };
@@ -186,7 +198,15 @@ export class ActionProcessor {
     const refused = await backend.precheck(runArgs);
     if (refused) return blocked(`${refused} (${describePlacement(placement)})`);
     const operation = operationText(await backend.describe(runArgs), placement);
+    // Every decision from here on names the exact operation, for the console, the CLI and messages.
+    const planned = { tool, level, args, runArgs, backend, placement, operation };
+    return { ...(await this.decidePlaced(job, planned)), operation };
+  }
 
+  /** The decision once the action is placed and its operation known: approval, limits, then run. */
+  private async decidePlaced(job: ActionJob, planned: Placed): Promise<Decision> {
+    const { policy } = this.deps;
+    const { tool, level, args, runArgs, backend, placement, operation } = planned;
     if (job.approvalId) {
       const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
       if (!spent.ok) return { decision: spent.decision, reason: spent.reason };

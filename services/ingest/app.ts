@@ -233,8 +233,10 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   const board = new HonoAdapter(serveStatic);
   createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
   board.setBasePath('/admin/queues');
-  app.use('/admin/queues', requireToken(env.ADMIN_TOKEN, { allowBasic: true }));
-  app.use('/admin/queues/*', requireToken(env.ADMIN_TOKEN, { allowBasic: true }));
+  // The console's session opens Bull Board too (its writes need Basic auth: they carry no CSRF token).
+  const queueBoard = requireToken(env.ADMIN_TOKEN, { allowBasic: true, allowSession: true });
+  app.use('/admin/queues', queueBoard);
+  app.use('/admin/queues/*', queueBoard);
   app.route('/admin/queues', board.registerPlugin());
 
   return app;

@@ -59,6 +59,8 @@ export const actionRecordSchema = z.object({
   requestedBy: z.string(),
   decision: actionDecisionSchema,
   reason: z.string().optional(),
+  /** The executor's words for the exact operation and its target (once it could place the action). */
+  operation: z.string().optional(),
   result: z.unknown().optional(),
   approvalId: z.string().optional(),
   durationMs: z.number().optional(),

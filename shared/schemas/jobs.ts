@@ -132,6 +132,8 @@ export const actionOutcomeSchema = z.object({
   actionId: z.string(),
   decision: actionDecisionSchema,
   reason: z.string().optional(),
+  /** The executor's words for what it ran, would run, or asks to run: "restart api on web-01 via ssh". */
+  operation: z.string().optional(),
   result: z.unknown().optional(),
   approvalId: z.string().optional(),
   durationMs: z.number(),
