@@ -26,8 +26,7 @@ commands (an <id> may be any unique prefix of one; the lists show the shortest):
   deny <id> [--comment TEXT]
   pause | resume                       kill switch for all automation
   status                               kill switch, mode, circuit breaker and queue depths
-  breaker reset --reason TEXT
-                                       close the circuit breaker (audited, with who and why)
+  breaker reset --reason TEXT          close the circuit breaker (audited, with who and why)
   audit verify [--seq N --hash H]      verify the executor's hash-chained audit log (against a
                                        position from the executor's log, to catch truncation)
   fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
