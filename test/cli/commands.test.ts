@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { startTestIngest } from '../ingest/harness.js';
 import { openIncident } from '../support/incidents.js';
@@ -42,6 +44,21 @@ it('shows approvals as the operation and target in a line, and approving a quest
   });
   const operation = (await h.approvals.get(rollback.approvalId as string))?.description?.split('\n')[0];
   expect(operation).toBeTruthy();
+  // The notice humans get is titled with the same words.
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications, h.t.redis, h.t.keys.bullPrefix);
+  try {
+    const titles = (await notifications.getJobs(['waiting', 'prioritized', 'completed', 'active']))
+      .filter((job) => job.data.event === 'approval_requested')
+      .map((job) => job.data.title);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        `Approval needed: ${operation}`,
+        'Approval needed: Investigate ServiceDown on api',
+      ]),
+    );
+  } finally {
+    await notifications.close();
+  }
 
   const listed = (await hermes('approvals')).stdout;
   expect(listed).toMatch(/^ID\s+INCIDENT\s+RISK\s+EXPIRES\s+WHAT$/m);
