@@ -109,11 +109,14 @@ export class ApprovalDecisions {
    */
   private async takeOwnership(approval: Approval, by: string, comment: string): Promise<void> {
     const asked = approval.description?.split('\n')[0] || approval.tool;
-    await this.incidents.setStatus(approval.incidentId, 'escalated', `human:${by}`, {
-      from: OWNABLE_STATUSES,
-      message: `${by} took ownership (answered yes to: ${asked})${comment ? `: ${comment}` : ''}`,
-      acknowledgedBy: by,
-    });
+    // Settling again (a sweep after a crash) must not record the ownership twice.
+    const now = await this.incidents.getSummary(approval.incidentId);
+    if (now?.acknowledgedBy !== by || now.status !== 'escalated')
+      await this.incidents.setStatus(approval.incidentId, 'escalated', `human:${by}`, {
+        from: OWNABLE_STATUSES,
+        message: `${by} took ownership (answered yes to: ${asked})${comment ? `: ${comment}` : ''}`,
+        acknowledgedBy: by,
+      });
     await this.announce(approval, {
       event: 'acknowledged',
       severity: 'info',

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
+import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
@@ -70,6 +71,16 @@ it('approving the agent question means a human owns the incident: escalated, ack
     by: 'human:alice',
     message: 'alice took ownership (answered yes to: Investigate HighLatency on api)',
   });
+  // Settling the decision again (the sweeper after a crash) records the ownership once.
+  const decided = await h.approvals.get(asked.approvalId as string);
+  await new ApprovalDecisions(h.approvals, h.incidents, h.actions, notifications).settle(
+    decided as NonNullable<typeof decided>,
+    'executor',
+  );
+  const owned = (await h.incidents.timeline(incidentId)).filter((e) =>
+    e.message?.startsWith('alice took ownership'),
+  );
+  expect(owned).toHaveLength(1);
   // No fix to verify: no approval_executed triage round, so no "the fix did not clear the alert".
   expect(await triage.getJob(`triage-${incidentId}-run-${asked.approvalId}`)).toBeUndefined();
   expect(await noticesOf(incidentId)).toContainEqual(
