@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { AuditVerification } from '../shared/audit-chain.js';
+import { describeIncident } from '../shared/describe-incident.js';
+import { shortIds } from '../shared/id-prefix.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
 import type { IncidentTargets } from '../shared/targets/incident-targets.js';
+import { describeAction, describeApprovalRequest, describeTimeline } from './describe.js';
 import { printable, printableJson } from './printable.js';
 import { SCENARIOS } from './scenarios.js';
 import { alertmanagerBody } from './webhook.js';
@@ -12,24 +15,30 @@ const USAGE = `hermes — talk to a running Hermes ingest
 
 usage: hermes <command> [options]
 
-commands:
+commands (an <id> may be any unique prefix of one; the lists show the shortest):
   incidents [--status S] [--limit N]   list incidents, newest first
   incident <id>                        one incident with its timeline
-  approvals                            pending approvals
-  approve <id> [--by NAME] [--comment TEXT]
-  deny <id> [--by NAME] [--comment TEXT]
-  pause [--by NAME] | resume           kill switch for all automation
-  status                               kill switch, execution mode and circuit breaker
-  breaker reset --reason TEXT [--by NAME]
-                                       close the circuit breaker (audited, with who and why)
+  ack <id> [--comment TEXT]            take ownership: escalated, acknowledged by you
+  resolve <id> [--comment TEXT]        close the incident
+  rerun <id> [--comment TEXT]          have triage investigate it again
+  approvals                            pending approvals: what would run where
+  approve <id> [--comment TEXT]        approving the agent's question means you take the incident
+  deny <id> [--comment TEXT]
+  pause | resume                       kill switch for all automation
+  status                               kill switch, mode, circuit breaker and queue depths
+  breaker reset --reason TEXT          close the circuit breaker (audited, with who and why)
   audit verify [--seq N --hash H]      verify the executor's hash-chained audit log (against a
                                        position from the executor's log, to catch truncation)
   fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
 
 options:
   --url URL     ingest base URL (env HERMES_URL, default http://127.0.0.1:8080)
+  --by NAME     who you are, for approvals and commands (default $USER)
   --json        machine-readable output
 env: ADMIN_TOKEN for the API, INGEST_TOKEN for fire`;
+
+const COMMAND_DONE = { ack: 'acknowledged', resolve: 'resolved', rerun: 'sent back to triage' } as const;
+const COMMAND_PATH = { ack: 'acknowledge', resolve: 'resolve', rerun: 'rerun' } as const;
 
 interface AutomationView {
   paused: boolean;
@@ -37,6 +46,7 @@ interface AutomationView {
   at?: string;
   mode: 'live' | 'dry-run' | null;
   breaker: { state: string; openedAt?: string; reopenAt?: string };
+  queues?: Record<string, number>;
 }
 
 function describeWhere(incident: Partial<IncidentTargets>): string {
@@ -57,6 +67,13 @@ function describeAutomation(view: AutomationView): string {
         ? ` (state changes refused until ${breaker.reopenAt}; hermes breaker reset --reason … to close it)`
         : ''
     }`,
+    ...(view.queues
+      ? [
+          `queues:     ${Object.entries(view.queues)
+            .map(([queue, depth]) => `${queue} ${depth}`)
+            .join(', ')} waiting`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -98,12 +115,27 @@ async function call(
     throw new CliError(`cannot reach ${values.url}: ${(error as Error).message}`);
   }
   const text = await res.text();
-  const json: unknown = text ? JSON.parse(text) : {};
+  let json: unknown = {};
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    if (res.ok)
+      throw new CliError(`${method} ${path}: ${values.url} did not answer JSON; is it Hermes ingest?`);
+  }
   if (!res.ok) {
-    const message = (json as { error?: string }).error ?? text;
-    throw new CliError(`${method} ${path}: ${res.status} ${message}`);
+    const message = (json as { error?: string }).error ?? text.slice(0, 200);
+    throw new CliError(`${method} ${path}: ${res.status} ${message}${hint(res.status, token)}`);
   }
   return json;
+}
+
+/** What to do about a refusal: which token, or which id. */
+function hint(status: number, token: string | undefined): string {
+  if (status !== 401) return '';
+  const name = token !== undefined && token === process.env.INGEST_TOKEN ? 'INGEST_TOKEN' : 'ADMIN_TOKEN';
+  return `\n  set ${name} to the value ingest was started with (${
+    token ? `the ${name} you set was refused` : `${name} is not set here`
+  })`;
 }
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -117,21 +149,13 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
 }
 
-function age(iso: string): string {
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+/** How long ago (`direction` 1) or how long from now (-1), coarsely. */
+function age(iso: string, direction = 1): string {
+  const seconds = Math.max(0, Math.round((direction * (Date.now() - Date.parse(iso))) / 1000));
   if (seconds < 120) return `${seconds}s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
   return `${Math.round(seconds / 86_400)}d`;
-}
-
-function describeEntry(entry: Incident['timeline'][number]): string {
-  const { at, type, by, tool, message, ...rest } = entry;
-  const detail = message ?? (Object.keys(rest).length ? JSON.stringify(rest) : '');
-  return `${at}  ${type.padEnd(12)} ${(by ?? '').padEnd(9)} ${tool ? `${tool}: ` : ''}${detail}`.slice(
-    0,
-    400,
-  );
 }
 
 const output = (json: unknown, human: () => string) =>
@@ -149,16 +173,32 @@ async function main(): Promise<void> {
       if (values.status) query.set('status', values.status);
       if (values.limit) query.set('limit', values.limit);
       const json = (await call('GET', `/api/incidents?${query}`)) as { incidents: IncidentSummary[] };
+      const short = shortIds(json.incidents.map((i) => i.id));
       output(json, () =>
-        table(
-          json.incidents.map((i) => ({
-            ...i,
-            age: age(i.createdAt),
-            alerts: i.alertCount,
-            storm: i.storm ? 'STORM' : '',
-          })),
-          ['id', 'level', 'severity', 'status', 'alertname', 'instance', 'alerts', 'age', 'storm'],
-        ),
+        json.incidents.length === 0
+          ? `no incidents${values.status ? ` with status ${values.status}` : ''}`
+          : table(
+              json.incidents.map((i) => ({
+                ...i,
+                id: short.get(i.id),
+                status: i.acknowledgedBy ? `${i.status} (ack ${i.acknowledgedBy})` : i.status,
+                age: age(i.createdAt),
+                alerts: i.alertCount,
+                storm: i.storm ? 'STORM' : '',
+              })),
+              [
+                'id',
+                'level',
+                'severity',
+                'status',
+                'alertname',
+                'service',
+                'instance',
+                'alerts',
+                'age',
+                'storm',
+              ],
+            ),
       );
       return;
     }
@@ -168,32 +208,55 @@ async function main(): Promise<void> {
         Partial<IncidentTargets>;
       output(incident, () =>
         [
-          `${incident.id}  level ${incident.level}  ${incident.status}  ${incident.alertname} on ${incident.instance || incident.service}`,
-          `alerts: ${incident.alertCount} (${incident.firingCount} firing)  created ${incident.createdAt}`,
+          `${incident.id}  level ${incident.level}  ${incident.status}  ${describeIncident(incident)}`,
+          `service: ${incident.service || '(none)'}  alerts: ${incident.alertCount} (${incident.firingCount} firing)  created ${incident.createdAt}`,
+          ...(incident.acknowledgedBy
+            ? [`owner: ${incident.acknowledgedBy} (acknowledged ${incident.acknowledgedAt ?? ''})`]
+            : []),
           `where: ${describeWhere(incident)}`,
-          incident.summary ? `summary: ${incident.summary}` : '',
+          ...(incident.summary ? [`summary: ${incident.summary}`] : []),
           '',
           'timeline:',
-          ...incident.timeline.map(describeEntry),
+          ...describeTimeline(incident.timeline),
           '',
           'actions:',
-          ...incident.actions.map(
-            (a) =>
-              `${a.at}  ${a.tool} ${JSON.stringify(a.args)} → ${a.decision}${a.reason ? ` (${a.reason})` : ''}`,
-          ),
-        ]
-          .filter((line, i) => line !== '' || i > 2)
-          .join('\n'),
+          ...(incident.actions.length ? incident.actions.map(describeAction) : ['(none)']),
+        ].join('\n'),
+      );
+      return;
+    }
+    case 'ack':
+    case 'resolve':
+    case 'rerun': {
+      const id = z.string().min(1, `usage: hermes ${command} <incident id> [--comment TEXT]`).parse(arg);
+      const json = (await call('POST', `/api/incidents/${encodeURIComponent(id)}/${COMMAND_PATH[command]}`, {
+        by: values.by,
+        comment: values.comment,
+      })) as { done: boolean; incident?: IncidentSummary };
+      output(json, () =>
+        json.incident
+          ? `${json.incident.id} ${COMMAND_DONE[command]} by ${values.by}: now ${json.incident.status}`
+          : 'requested; no executor has carried it out yet (is one running?)',
       );
       return;
     }
     case 'approvals': {
       const json = (await call('GET', '/api/approvals')) as { approvals: Approval[] };
+      const short = shortIds(json.approvals.map((a) => a.id));
+      const incidents = shortIds(json.approvals.map((a) => a.incidentId));
       output(json, () =>
-        table(
-          json.approvals.map((a) => ({ ...a, args: JSON.stringify(a.args), expires: a.expiresAt })),
-          ['id', 'incidentId', 'tool', 'args', 'risk', 'reason', 'expires'],
-        ),
+        json.approvals.length === 0
+          ? 'no pending approvals'
+          : table(
+              json.approvals.map((a) => ({
+                id: short.get(a.id),
+                incident: incidents.get(a.incidentId),
+                risk: a.risk,
+                expires: age(a.expiresAt, -1),
+                what: describeApprovalRequest(a),
+              })),
+              ['id', 'incident', 'risk', 'expires', 'what'],
+            ),
       );
       return;
     }
@@ -204,7 +267,12 @@ async function main(): Promise<void> {
         by: values.by,
         comment: values.comment,
       });
-      output(json, () => `${id} ${command === 'approve' ? 'approved' : 'denied'} by ${values.by}`);
+      const { approval } = json as { approval: Approval };
+      output(json, () =>
+        approval.tool === 'request_human_confirmation' && command === 'approve'
+          ? `${approval.id} approved by ${values.by}: you own incident ${approval.incidentId} now`
+          : `${approval.id} ${command === 'approve' ? 'approved' : 'denied'} by ${values.by}: ${describeApprovalRequest(approval)}`,
+      );
       return;
     }
     case 'pause': {

@@ -10,7 +10,10 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { nodeFlagsFor } from '../services/ingest/node-flags.js';
+import { probeModel } from '../shared/model-probe.js';
 import { pingUntilReady } from '../shared/redis.js';
+import { banner } from './banner.js';
+import { prettyLine } from './pretty-log.js';
 
 const SERVICES = ['ingest', 'executor', 'notifier', 'triage'] as const;
 const root = resolve(import.meta.dirname, '..');
@@ -80,13 +83,14 @@ function startService(name: (typeof SERVICES)[number], env: NodeJS.ProcessEnv): 
     },
   );
   const prefix = `[${name}] `.padEnd(11);
+  const format = process.env.HERMES_LOG_FORMAT === 'json' ? (line: string) => line : prettyLine;
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
+      for (const line of lines) process.stdout.write(`${prefix}${format(line)}\n`);
     });
   }
   child.on('exit', (code, signal) => {
@@ -126,12 +130,19 @@ process.on('SIGTERM', () => void stopAll(0));
 
 const env: NodeJS.ProcessEnv = { ...process.env };
 if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) env.REDIS_URL = await startLocalRedis();
-if (!env.EXECUTION_MODE) {
-  // A first run on someone's machine must not restart their services: decide everything, run nothing.
-  env.EXECUTION_MODE = 'dry-run';
-  log('EXECUTION_MODE=dry-run (decisions are recorded, nothing runs); set EXECUTION_MODE=live to act');
-}
+// A first run on someone's machine must not restart their services: decide everything, run nothing.
+env.EXECUTION_MODE ||= 'dry-run';
 for (const name of SERVICES) startService(name, env);
-log(
-  `started ${SERVICES.join(', ')}; webhook at http://127.0.0.1:${env.PORT ?? 8080}/webhooks/alertmanager (Ctrl-C stops)`,
-);
+log(`started ${SERVICES.join(', ')} (Ctrl-C stops)`);
+for (const line of banner(env, await modelReachable(env))) log(line);
+
+/** The start script's own quick look at the model (triage probes it again and keeps probing). */
+async function modelReachable(env: NodeJS.ProcessEnv): Promise<boolean | undefined> {
+  if ((env.PLANNER ?? 'auto') !== 'auto') return undefined;
+  const probe = await probeModel(
+    env.HERMES_BASE_URL ?? 'http://localhost:11434/v1',
+    env.HERMES_API_KEY,
+    2_000,
+  );
+  return probe.ok;
+}

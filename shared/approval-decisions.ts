@@ -1,11 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { ApprovalStore } from './approvals.js';
-import type { IncidentStore } from './incidents.js';
+import { type IncidentStore, OWNABLE_STATUSES } from './incidents.js';
 import { enqueueNotification } from './notify.js';
 import type { Approval } from './schemas/approval.js';
 import type { ActionJob, NotificationJob } from './schemas/jobs.js';
 
 export type Decision = 'approved' | 'denied';
+
+/** The agent's question to a human: approving it is taking ownership, not running a fix. */
+const QUESTION = 'request_human_confirmation';
 export type DecisionResult = { ok: true; approval: Approval } | { ok: false; reason: string };
 
 /**
@@ -91,10 +94,36 @@ export class ApprovalDecisions {
         message: `${by} denied ${approval.tool}; a human owns this incident now`,
       });
     }
+    if (decision === 'approved' && approval.tool === QUESTION)
+      return this.takeOwnership(approval, by, comment);
     await this.announce(approval, {
       severity: decision === 'denied' ? 'warning' : 'info',
       title: `${approval.tool} ${decision} by ${by}`,
       text: comment ? `${by}: ${comment}` : `${by} ${decision} ${approval.tool}.`,
+    });
+  }
+
+  /**
+   * Approving the agent's question (request_human_confirmation) runs nothing: it means "I take
+   * it". The incident is escalated to, and acknowledged by, that human; nothing is verified.
+   */
+  private async takeOwnership(approval: Approval, by: string, comment: string): Promise<void> {
+    const asked = approval.description?.split('\n')[0] || approval.tool;
+    // Settling again (a sweep after a crash) must not record the ownership twice.
+    const now = await this.incidents.getSummary(approval.incidentId);
+    if (now?.acknowledgedBy !== by || now.status !== 'escalated')
+      await this.incidents.setStatus(approval.incidentId, 'escalated', `human:${by}`, {
+        from: OWNABLE_STATUSES,
+        message: `${by} took ownership (answered yes to: ${asked})${comment ? `: ${comment}` : ''}`,
+        acknowledgedBy: by,
+      });
+    await this.announce(approval, {
+      event: 'acknowledged',
+      severity: 'info',
+      title: `${by} took ownership`,
+      text: `${by} answered yes to "${asked}" and owns this incident now; Hermes will not act on it further.${
+        comment ? `\n${by}: ${comment}` : ''
+      }`,
     });
   }
 
@@ -133,7 +162,12 @@ export class ApprovalDecisions {
   /** One notification per approval outcome: its eventId makes a repeat a no-op. */
   private async announce(
     approval: Approval,
-    message: { severity: 'info' | 'warning'; title: string; text: string },
+    message: {
+      event?: 'acknowledged';
+      severity: 'info' | 'warning';
+      title: string;
+      text: string;
+    },
   ): Promise<void> {
     await enqueueNotification(this.notificationQueue, {
       eventId: `decided-${approval.id}`,

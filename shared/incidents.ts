@@ -1,3 +1,4 @@
+import { matchPrefix, type PrefixMatch } from './id-prefix.js';
 import { type Keyspace, scriptKeyLayout } from './keys.js';
 import { loadLua } from './lua.js';
 import { outboxEntry } from './outbox.js';
@@ -6,6 +7,7 @@ import type { RedisConnection } from './redis.js';
 import {
   type ActionRecord,
   actionRecordSchema,
+  CLOSED_STATUSES,
   type Incident,
   type IncidentStatus,
   type IncidentSummary,
@@ -24,7 +26,15 @@ export function statusChanged(previous: IncidentStatus | null, status: IncidentS
   return previous !== null && previous !== status;
 }
 
+/** Statuses a human can take ownership of (acknowledge): everything not closed. */
+export const OWNABLE_STATUSES: readonly IncidentStatus[] = incidentStatusSchema.options.filter(
+  (status) => !CLOSED_STATUSES.includes(status),
+);
+
 const setStatusScript = loadLua(new URL('./lua/set-status-2.lua', import.meta.url));
+
+/** How many of the newest incidents a short id is looked for among. */
+const RESOLVABLE = 2_000;
 
 export interface ListOptions {
   status?: IncidentStatus | undefined;
@@ -45,6 +55,12 @@ export class IncidentStore {
 
   async exists(id: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.incident(id))) === 1;
+  }
+
+  /** An incident id, or a unique prefix of one among the newest `RESOLVABLE` incidents. */
+  async resolveId(idOrPrefix: string): Promise<PrefixMatch> {
+    if (await this.exists(idOrPrefix)) return { ok: true, id: idOrPrefix };
+    return matchPrefix(idOrPrefix, await this.redis.zrevrange(this.keys.incidentIndex, 0, RESOLVABLE - 1));
   }
 
   /** The level written at ingest; the executor's only source of truth for it. */
@@ -187,6 +203,8 @@ export class IncidentStore {
    * or null when the incident does not exist or the guard refused.
    * With `notice`, the notification announcing the change is recorded in the outbox in the same
    * script, if the status changed (see `statusChanged`); the caller then delivers it.
+   * With `acknowledgedBy`, that human owns the incident from now on: recorded with the change, and
+   * its timeline entry and notice are recorded even if the status was already `status`.
    */
   async setStatus(
     id: string,
@@ -198,6 +216,7 @@ export class IncidentStore {
       summary?: string;
       /** Recorded in `source`'s outbox. */
       notice?: { source: NoticeSource; job: NotificationJob };
+      acknowledgedBy?: string;
     } = {},
   ): Promise<IncidentStatus | null> {
     const now = new Date();
@@ -223,6 +242,7 @@ export class IncidentStore {
         options.summary ?? '',
         options.notice?.job.eventId ?? '',
         options.notice ? outboxEntry(options.notice.job, now.getTime()) : '',
+        options.acknowledgedBy ?? '',
       ],
     );
     const parsed = incidentStatusSchema.safeParse(previous);
@@ -258,6 +278,9 @@ function toSummary(id: string, core: Record<string, string>, state: Record<strin
     annotations: parseRecord(core.annotations),
     generatorURL: core.generatorURL ?? '',
     summary: state.summary,
+    ...(state.acknowledgedBy
+      ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAt: state.acknowledgedAt ?? '' }
+      : {}),
     createdAt: core.createdAt ?? '',
     updatedAt: latest(state.updatedAt, core.alertedAt) ?? core.createdAt ?? '',
   };

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { redactUrlCredentials } from './redact.js';
 
 export type RedisConnection = Redis | Cluster;
 
@@ -35,23 +36,43 @@ export function createRedis(settings: RedisSettings, role: ConnectionRole = 'com
   return new Redis(settings.REDIS_URL ?? DEFAULT_REDIS_URL, { ...options, retryStrategy });
 }
 
-/** Waits until a connection is ready (or throws after the timeout). */
+/** Where a connection goes, without its password: `redis://hermes@redis:6379/0`. */
+export function describeRedis(redis: RedisConnection): string {
+  if (redis instanceof Cluster) return 'the Redis Cluster of REDIS_CLUSTER_NODES';
+  const { host, port, db, username, path } = redis.options;
+  if (path) return `redis+unix://${path}`;
+  return `redis://${username ? `${username}@` : ''}${host}:${port}/${db ?? 0}`;
+}
+
+/** Waits until a connection is ready; after the timeout throws naming where and the last error. */
 export async function waitForRedis(redis: RedisConnection, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
+  let lastError = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+      reject(
+        new Error(
+          `Redis not ready after ${timeoutMs} ms at ${describeRedis(redis)}${
+            lastError ? ` (${redactUrlCredentials(lastError)})` : ''
+          }: is it running, and is REDIS_URL (or REDIS_CLUSTER_NODES) right?`,
+        ),
+      );
     }, timeoutMs);
     const onReady = () => {
       cleanup();
       resolve();
     };
+    const onError = (error: Error) => {
+      lastError = error.message;
+    };
     const cleanup = () => {
       clearTimeout(timer);
       redis.off('ready', onReady);
+      redis.off('error', onError);
     };
     redis.on('ready', onReady);
+    redis.on('error', onError);
   });
 }
 

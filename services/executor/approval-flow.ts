@@ -56,7 +56,8 @@ export class ApprovalFlow {
       incidentId: job.incidentId,
       event: 'approval_requested',
       severity: 'warning',
-      title: `Approval needed: ${job.tool}`,
+      // What would run where, or the agent's question: the line a human decides on.
+      title: `Approval needed: ${(operation ?? (advisory ? requested : undefined) ?? job.tool).slice(0, 400)}`,
       text: `${description}\nReason: ${reason}\nRisk: ${risk}${
         operation && agentRisk && agentRisk !== risk ? ` (the agent rated it ${agentRisk})` : ''
       }${rollbackPlan ? `\nRollback: ${rollbackPlan}` : ''}\nExpires: ${expiresAt}`,

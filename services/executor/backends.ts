@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+import { excerpt } from '../../shared/remote/endpoint.js';
 import { renderArgv, runCommand, TemplateError } from './command.js';
 import { checkCleanPaths, cleanOldFiles } from './disk.js';
 import type { BackendConfig, PolicyFile } from './policy.js';
@@ -75,7 +77,9 @@ function commandBackend(template: string[], options: { timeoutMs: number; maxOut
         return {
           ok: false,
           decision: 'failed',
-          reason: `exited with ${outcome.exitCode ?? outcome.signal}`,
+          reason: `${basename(argv[0] ?? '')} exited with ${outcome.exitCode ?? outcome.signal}: ${
+            excerpt(outcome.stderr || outcome.stdout) || 'no output'
+          }`,
           result,
         };
       return { ok: true, result };

@@ -4,6 +4,7 @@ import { untilStored } from '../../shared/durably.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
+import type { Level } from '../../shared/schemas/incident.js';
 import {
   type ActionJob,
   type ActionOutcome,
@@ -45,6 +46,17 @@ export interface ProcessorDeps {
 }
 
 type Decision = Omit<ActionOutcome, 'actionId' | 'durationMs'>;
+
+/** An action the executor has validated, placed and put into words. */
+interface Placed {
+  tool: NonNullable<ReturnType<Policy['tool']>>;
+  level: Level;
+  args: Record<string, unknown>;
+  runArgs: Record<string, unknown>;
+  backend: Backend;
+  placement: Placement;
+  operation: string;
+}
 
 const HOUR_MS = 3_600_000;
 const READ_ONLY_NOTE = { note: 'read-only tools run in triage; nothing was run by the executor' };
@@ -96,7 +108,13 @@ export class ActionProcessor {
         `the late notice of ${job.actionId}`,
         this.deps.logger,
       );
-    if (job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run')) {
+    // An answered question changed nothing: the human who approved it owns the incident (see
+    // ApprovalDecisions), so there is no fix to verify.
+    if (
+      job.approvalId &&
+      job.tool !== 'request_human_confirmation' &&
+      (outcome.decision === 'executed' || outcome.decision === 'dry_run')
+    ) {
       await this.deps.triage.add(
         'triage',
         { incidentId: job.incidentId, trigger: 'approval_executed', actionId: job.actionId },
@@ -146,7 +164,11 @@ export class ActionProcessor {
       if (job.approvalId) {
         const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
         if (!spent.ok) return { decision: spent.decision, reason: spent.reason };
-        return { decision: 'executed', reason: `answered by ${job.requestedBy}`, result: READ_ONLY_NOTE };
+        return {
+          decision: 'executed',
+          reason: `answered by ${job.requestedBy.replace(/^human:/, '')}, who owns the incident now`,
+          result: READ_ONLY_NOTE,
+        };
       }
       if (job.tool === 'request_human_confirmation') {
         const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level);
@@ -179,7 +201,15 @@ export class ActionProcessor {
     const refused = await backend.precheck(runArgs);
     if (refused) return blocked(`${refused} (${describePlacement(placement)})`);
     const operation = operationText(await backend.describe(runArgs), placement);
+    // Every decision from here on names the exact operation, for the console, the CLI and messages.
+    const planned = { tool, level, args, runArgs, backend, placement, operation };
+    return { ...(await this.decidePlaced(job, planned)), operation };
+  }
 
+  /** The decision once the action is placed and its operation known: approval, limits, then run. */
+  private async decidePlaced(job: ActionJob, planned: Placed): Promise<Decision> {
+    const { policy } = this.deps;
+    const { tool, level, args, runArgs, backend, placement, operation } = planned;
     if (job.approvalId) {
       const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
       if (!spent.ok) return { decision: spent.decision, reason: spent.reason };

@@ -73,6 +73,7 @@ export class DecisionRecorder {
         requestedBy: job.requestedBy,
         decision: outcome.decision,
         reason: outcome.reason,
+        operation: outcome.operation,
         result: outcome.result,
         approvalId: outcome.approvalId ?? job.approvalId,
         durationMs: outcome.durationMs,

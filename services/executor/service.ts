@@ -25,6 +25,7 @@ import { CircuitBreaker } from './breaker.js';
 import { ActionClaims } from './claims.js';
 import type { ExecutorEnv } from './env.js';
 import { FeedbackHandler } from './feedback.js';
+import { IncidentCommands } from './incident-commands.js';
 import { ActionPlacer } from './placement.js';
 import { loadPolicy } from './policy.js';
 import { ActionProcessor } from './processor.js';
@@ -115,16 +116,25 @@ export async function startExecutor(
     logger.warn({ by: parsed.data.by, reason: parsed.data.reason, was }, 'circuit breaker closed by a human');
     return { reset: true, was };
   };
+  const incidentCommands = new IncidentCommands({
+    incidents,
+    outbox,
+    audit,
+    triage,
+    logger,
+    mode: env.EXECUTION_MODE,
+  });
   const workerOptions = {
     connection: blocking,
     prefix: keys.bullPrefix,
     concurrency: env.EXECUTOR_CONCURRENCY,
   };
-  // Humans' approved actions and breaker resets (ingest, executor).
+  // Humans' approved actions, breaker resets and incident commands (ingest, executor).
   const humanWorker = new Worker(
     QUEUE.actions,
     async (job: Job) => {
       if (job.name === 'breaker_reset') return resetBreaker(job.data);
+      if (job.name === 'incident_command') return incidentCommands.handle(job.data);
       return processor.handle(job.data, 'human');
     },
     workerOptions,

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import type { ApprovalStore } from '../../shared/approvals.js';
 import type { AutomationControl } from '../../shared/control.js';
+import { matchPrefix, type PrefixMatch } from '../../shared/id-prefix.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Keyspace } from '../../shared/keys.js';
 import type { Logger } from '../../shared/logger.js';
@@ -16,12 +17,17 @@ import type { Metrics } from '../../shared/metrics.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { approvalDecisionBodySchema } from '../../shared/schemas/approval.js';
 import { incidentStatusSchema } from '../../shared/schemas/incident.js';
-import { breakerResetJobSchema } from '../../shared/schemas/jobs.js';
+import {
+  breakerResetJobSchema,
+  incidentCommandBodySchema,
+  incidentCommandResultSchema,
+  incidentCommandSchema,
+} from '../../shared/schemas/jobs.js';
 import { incidentTargets } from '../../shared/targets/incident-targets.js';
 import type { Targets } from '../../shared/targets/targets.js';
 import { adminGate, requireToken } from './auth.js';
-import { requestBreakerReset } from './breaker-reset.js';
 import type { IngestEnv } from './env.js';
+import { requestBreakerReset, requestIncidentCommand } from './executor-requests.js';
 import { crossSiteRefusal } from './request-origin.js';
 import { failureReply } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
@@ -118,10 +124,35 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json(await deps.incidents.list(query.data));
   });
 
+  // Every :id takes a whole id or a unique prefix of one (the CLI shows the shortest).
+  const unknownId = (c: Context, what: string, match: Exclude<PrefixMatch, { ok: true }>) =>
+    match.reason === 'ambiguous'
+      ? c.json({ error: `${what} id prefix is ambiguous`, details: { matches: match.matches } }, 409)
+      : c.json({ error: `${what} not found` }, 404);
+
   app.get('/api/incidents/:id', admin, async (c) => {
-    const incident = await deps.incidents.get(c.req.param('id'));
+    const match = await deps.incidents.resolveId(c.req.param('id'));
+    if (!match.ok) return unknownId(c, 'incident', match);
+    const incident = await deps.incidents.get(match.id);
     if (!incident) return c.json({ error: 'incident not found' }, 404);
     return c.json({ ...incident, ...(await incidentTargets(deps.incidents, deps.targets, incident.id)) });
+  });
+
+  app.post('/api/incidents/:id/:command', admin, async (c) => {
+    const command = incidentCommandSchema.safeParse(c.req.param('command'));
+    if (!command.success) return c.json({ error: 'not found' }, 404);
+    const body = incidentCommandBodySchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
+    const match = await deps.incidents.resolveId(c.req.param('id'));
+    if (!match.ok) return unknownId(c, 'incident', match);
+    const request = { ...body.data, incidentId: match.id, command: command.data };
+    const { done, value } = await requestIncidentCommand(deps.actions, request);
+    logger.warn({ ...request, done }, 'incident command requested');
+    if (!done)
+      return c.json({ done, error: 'requested; no executor has carried it out yet (is one running?)' }, 202);
+    const result = incidentCommandResultSchema.parse(value);
+    if (!result.ok) return c.json({ error: result.reason }, result.notFound ? 404 : 409);
+    return c.json({ done, ...result, incident: await deps.incidents.getSummary(match.id) });
   });
 
   app.get('/api/approvals', admin, async (c) => c.json({ approvals: await deps.approvals.listPending() }));
@@ -133,8 +164,11 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     app.post(`/api/approvals/:id/${verb}`, admin, async (c) => {
       const body = approvalDecisionBodySchema.safeParse(await c.req.json().catch(() => undefined));
       if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
+      const pending = (await deps.approvals.listPending()).map((approval) => approval.id);
+      const match = matchPrefix(c.req.param('id'), pending);
+      if (!match.ok && match.reason === 'ambiguous') return unknownId(c, 'approval', match);
       const result = await deps.decisions.decide(
-        c.req.param('id'),
+        match.ok ? match.id : c.req.param('id'),
         decision,
         body.data.by,
         body.data.comment,
@@ -147,8 +181,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
 
   const status = new AutomationStatusReader(deps.redis, deps.keys, deps.control);
   const automation = async () => {
-    const { paused, mode, breaker } = await status.read();
-    return { ...paused, mode: mode?.mode ?? null, breaker };
+    const [{ paused, mode, breaker }, queues] = await Promise.all([status.read(), queueDepths(deps.queues)]);
+    return { ...paused, mode: mode?.mode ?? null, breaker, queues };
   };
   app.get('/api/automation', admin, async (c) => c.json(await automation()));
   app.post('/api/automation/breaker/reset', admin, async (c) => {
@@ -200,19 +234,27 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   const board = new HonoAdapter(serveStatic);
   createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
   board.setBasePath('/admin/queues');
-  app.use('/admin/queues', requireToken(gate, { allowBasic: true }));
-  app.use('/admin/queues/*', requireToken(gate, { allowBasic: true }));
+  // The console's session opens Bull Board too (its writes need Basic auth: they carry no CSRF token).
+  const queueBoard = requireToken(gate, { allowBasic: true, allowSession: true });
+  app.use('/admin/queues', queueBoard);
+  app.use('/admin/queues/*', queueBoard);
   app.route('/admin/queues', board.registerPlugin());
 
   return app;
 }
 
-async function updateQueueDepth(queues: Queue[], metrics: Metrics): Promise<void> {
-  await Promise.all(
+/** Jobs waiting (or delayed) per queue: what `hermes_queue_depth` reports. */
+async function queueDepths(queues: Queue[]): Promise<Record<string, number>> {
+  const depths = await Promise.all(
     queues.map(async (queue) => {
       const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
-      const depth = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-      metrics.queueDepth.set({ queue: queue.name }, depth);
+      return [queue.name, (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0)] as const;
     }),
   );
+  return Object.fromEntries(depths);
+}
+
+async function updateQueueDepth(queues: Queue[], metrics: Metrics): Promise<void> {
+  for (const [queue, depth] of Object.entries(await queueDepths(queues)))
+    metrics.queueDepth.set({ queue }, depth);
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { type Level, levelSchema, SEVERITY_RANK } from '../../shared/schemas/incident.js';
+import { loadYamlConfig } from '../../shared/yaml-config.js';
 
 /** The design's default alertname → level table. Unknown alertnames get `defaultLevel`. */
 export const DEFAULT_LEVELS: Record<string, Level> = {
@@ -19,10 +18,13 @@ export const DEFAULT_LEVELS: Record<string, Level> = {
   LargeScaleDegradation: 3,
 };
 
+/** In the file: 1, 2 or 3 (its error lists them). */
+const fileLevelSchema = z.literal([1, 2, 3]);
+
 export const classificationFileSchema = z
   .object({
-    default_level: levelSchema.default(2),
-    levels: z.record(z.string(), levelSchema).default({}),
+    default_level: fileLevelSchema.default(2),
+    levels: z.record(z.string(), fileLevelSchema).default({}),
   })
   .strict();
 
@@ -45,15 +47,9 @@ export function createClassifier(file?: string): Classifier {
   };
 }
 
+/** CLASSIFICATION_FILE; a bad one stops ingest with the file, line and problem. */
 function loadClassificationFile(file: string) {
-  const parsed = classificationFileSchema.safeParse(parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-      .join('; ');
-    throw new Error(`${file}: ${problems}`);
-  }
-  return parsed.data;
+  return loadYamlConfig(file, classificationFileSchema, 'classification (CLASSIFICATION_FILE)');
 }
 
 /** BullMQ priority (1 = first): level 3 first, then by severity, then level 1 before level 2. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnvSchema, envInt, optionalString } from '../../shared/env.js';
+import { baseEnvSchema, envInt, optionalString, optionalUrl } from '../../shared/env.js';
 
 export const ingestEnvSchema = baseEnvSchema.extend({
   PORT: envInt(8080),
@@ -24,5 +24,9 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   DEDUP_TTL_SECONDS: envInt(30 * 24 * 3600, 60),
   /** Recorded alerts each ingest process remembers, to answer their re-sends without Redis (0: off). */
   DEDUP_CACHE_SIZE: envInt(50_000, 0),
+  /** Where people open Prometheus (the alert's graph link), when it differs from the rules' own URL. */
+  PROMETHEUS_EXTERNAL_URL: optionalUrl,
+  /** Grafana, for each incident's Explore link on its alert expression (a dashboard_url annotation wins). */
+  GRAFANA_URL: optionalUrl,
 });
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;

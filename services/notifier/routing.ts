@@ -35,6 +35,7 @@ const PAGERDUTY_FOLLOW_UPS = [
   'action',
   'approval_requested',
   'approval_decided',
+  'acknowledged',
   'fixed',
   'resolved',
 ] as const;
@@ -50,8 +51,8 @@ export const DEFAULT_ROUTES: RouteRule[] = [
   { events: ['breaker_open'], severities: ['critical'], channels: ['pagerduty'] },
   { events: ['breaker_open'], channels: ['slack', 'email'] },
   { events: [...PAGERDUTY_FOLLOW_UPS], channels: ['pagerduty'] },
-  // Humans must answer approvals.
-  { events: ['approval_requested', 'approval_decided'], channels: ['slack', 'email'] },
+  // Humans must answer approvals, and hear who took an incident.
+  { events: ['approval_requested', 'approval_decided', 'acknowledged'], channels: ['slack', 'email'] },
   // Level 2: the diagnosis and its outcome. Level 1: what was fixed.
   { levels: [2], events: ['diagnosis', 'fixed', 'resolved'], channels: ['slack'] },
   { levels: [1], events: ['fixed', 'action'], channels: ['slack'] },

@@ -2,9 +2,11 @@
  * `npm run eval -- --base-url http://localhost:11434/v1 --model hermes3 [--api-key KEY] [--only disk]`
  * Scores a model on the chaos scenarios: each runs through the real triage worker and the real
  * executor (dry-run: nothing is changed) against a simulated Prometheus and log files, on REDIS_URL
- * or a throwaway local redis-server. Prints a pass table; exits 1 when any check fails.
+ * or a throwaway local redis-server. Prints a pass table; exits 1 when any check fails, 2 when the
+ * model is not reachable (nothing is scored then: the runbook fallback is never taken for the model).
  */
 import { parseArgs } from 'node:util';
+import { probeModel } from '../../shared/model-probe.js';
 import { type LocalRedis, startRedisServer } from '../../test/support/redis-server.js';
 import { startWorld } from '../../test/triage/world.js';
 import { SCENARIOS } from './scenarios.js';
@@ -32,6 +34,15 @@ const { values } = (() => {
 if (values.help) {
   process.stdout.write(`${USAGE}\nScenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
   process.exit(0);
+}
+
+// Without a model there is nothing to score: the runbook fallback would answer in its place.
+const probe = await probeModel(values['base-url'], values['api-key'], 10_000);
+if (!probe.ok) {
+  process.stderr.write(
+    `eval: model ${values.model} is not reachable (${probe.reason}); nothing was evaluated.\nStart it (ollama serve; ollama pull …) or pass --base-url / --api-key.\n`,
+  );
+  process.exit(2);
 }
 
 const scenarios = SCENARIOS.filter(
@@ -67,13 +78,19 @@ try {
       const fellBack = incident.timeline.some(
         (e) => e.type === 'error' && /falling back/.test(e.message ?? ''),
       );
+      // The runbook finished what the model could not: its checks say nothing about the model.
+      if (fellBack) {
+        failed++;
+        rows.push({
+          scenario: scenario.name,
+          check: 'model answered (it failed mid-incident; the runbook fallback is not scored)',
+          result: 'FAIL',
+        });
+        continue;
+      }
       for (const check of checks) {
         if (!check.pass) failed++;
         rows.push({ scenario: scenario.name, check: check.label, result: check.pass ? 'PASS' : 'FAIL' });
-      }
-      if (fellBack) {
-        failed++;
-        rows.push({ scenario: scenario.name, check: 'model answered (no runbook fallback)', result: 'FAIL' });
       }
     } catch (error) {
       failed++;

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { describeIncident } from '../../shared/describe-incident.js';
 import { type IncidentStore, statusChanged } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
@@ -16,6 +17,19 @@ import type { Verifier } from './verify.js';
 function wouldHave(action: { tool: string; result?: unknown }): string {
   const operation = (action.result as { operation?: unknown } | undefined)?.operation;
   return typeof operation === 'string' ? operation : action.tool;
+}
+
+/**
+ * Why the fixes that were tried failed, in the executor's words (the command's stderr, the API's
+ * error), unless the summary already says it: the human message must carry the cause.
+ */
+function failureCauses(result: PlanResult, summary: string): string {
+  const causes = result.calls.flatMap((call) =>
+    call.outcome?.decision === 'failed' && call.outcome.reason && !summary.includes(call.outcome.reason)
+      ? [`${call.tool} failed: ${call.outcome.reason}`]
+      : [],
+  );
+  return causes.length ? `\n${causes.join('\n')}` : '';
 }
 
 export interface InvestigatorDeps {
@@ -42,6 +56,7 @@ export interface InvestigatorDeps {
 }
 
 type ParsedTriageJob = Required<Pick<TriageJob, 'incidentId' | 'trigger'>> & {
+  round?: string | undefined;
   actionId?: string | undefined;
   verification?: Verification | undefined;
 };
@@ -66,6 +81,8 @@ export class Investigator {
     if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId);
     if (incident.status !== 'open' && incident.status !== 'diagnosing') return `skipped: ${incident.status}`;
 
+    // A re-run a human asked for is a round of its own: its notices are not the first round's.
+    const round = job.round ?? 'alert';
     const previous = await this.transition(
       incident,
       'diagnosing',
@@ -74,12 +91,12 @@ export class Investigator {
         incident,
         'diagnosis',
         'info',
-        `Hermes is investigating ${incident.alertname} on ${incident.instance} (level ${incident.level}).`,
-        'alert',
+        `Hermes is investigating ${describeIncident(incident)} (level ${incident.level}).`,
+        round,
       ),
     );
     if (previous === null) return 'skipped: status changed';
-    if (incident.level === 3 || incident.storm) return this.escalateWithoutActing(incident);
+    if (incident.level === 3 || incident.storm) return this.escalateWithoutActing(incident, round);
 
     // An earlier attempt (crashed worker, stalled job, retry) may already have changed something:
     // verify that instead of planning again, so no action runs twice.
@@ -90,12 +107,12 @@ export class Investigator {
         incident,
         earlier.map((a) => a.id),
         `Resumed after an interrupted attempt that had already run ${tools}.`,
-        'alert',
+        round,
       );
     }
 
     const result = await this.plan(incident, signal);
-    return this.conclude(incident, result);
+    return this.conclude(incident, result, round);
   }
 
   private async earlierFixes(incidentId: string): Promise<ActionRecord[]> {
@@ -136,7 +153,7 @@ export class Investigator {
     }
   }
 
-  private async conclude(incident: IncidentSummary, result: PlanResult): Promise<string> {
+  private async conclude(incident: IncidentSummary, result: PlanResult, round: string): Promise<string> {
     const { store } = this.deps;
     await store.appendTimeline(incident.id, {
       type: 'summary',
@@ -154,7 +171,7 @@ export class Investigator {
     );
     const executed = fixes.filter((f) => f.decision === 'executed');
     if (executed.length === 0) {
-      if (fixes.length > 0) return this.reportDryRun(incident, fixes.map(wouldHave), result.summary, 'alert');
+      if (fixes.length > 0) return this.reportDryRun(incident, fixes.map(wouldHave), result.summary, round);
       const unknown = result.calls.filter((call) => call.outcome?.decision === 'unknown_outcome');
       if (unknown.length > 0)
         return this.escalate(
@@ -162,15 +179,16 @@ export class Investigator {
           `Hermes cannot tell whether ${unknown
             .map((call) => `${call.tool} (${call.outcome?.reason ?? 'no answer'})`)
             .join('; ')} ran. Check the target before acting. ${result.summary}`,
+          round,
         );
       const why = result.kind === 'exhausted' ? `stopped: ${result.summary}` : result.summary;
-      return this.escalate(incident, `No fix was applied. ${why}`);
+      return this.escalate(incident, `No fix was applied. ${why}${failureCauses(result, why)}`, round);
     }
     return this.verifyAndClose(
       incident,
       executed.map((f) => f.actionId),
       result.summary,
-      'alert',
+      round,
     );
   }
 
@@ -182,6 +200,7 @@ export class Investigator {
         `The approved action ${actionId ?? '(unknown)'} did not run (${record?.decision ?? 'no record'}${
           record?.reason ? `: ${record.reason}` : ''
         }).`,
+        actionId ?? 'approval',
       );
     }
     if (record.decision === 'dry_run')
@@ -292,7 +311,7 @@ export class Investigator {
     return 'resolved';
   }
 
-  private async escalateWithoutActing(incident: IncidentSummary): Promise<string> {
+  private async escalateWithoutActing(incident: IncidentSummary, round: string): Promise<string> {
     const host = incident.instance.replace(/:\d+$/, '');
     if (this.deps.hasPrometheus && host) {
       await this.deps.toolbox.call(incident, 'check_system_resources', { host });
@@ -301,10 +320,14 @@ export class Investigator {
       await this.deps.toolbox.call(incident, 'get_service_logs', { service: incident.service, lines: 50 });
     }
     const why = incident.storm ? 'an alert storm' : 'a level-3 incident';
-    return this.escalate(incident, `This is ${why}: no automated change is allowed; a human must take over.`);
+    return this.escalate(
+      incident,
+      `This is ${why}: no automated change is allowed; a human must take over.`,
+      round,
+    );
   }
 
-  private async escalate(incident: IncidentSummary, text: string, round = 'alert'): Promise<string> {
+  private async escalate(incident: IncidentSummary, text: string, round: string): Promise<string> {
     const critical = incident.level === 3 || incident.storm || incident.severity === 'critical';
     await this.transition(
       incident,

@@ -1,3 +1,4 @@
+import { describeIncident } from '../../shared/describe-incident.js';
 import type { IncidentSummary } from '../../shared/schemas/incident.js';
 import type { NotificationEvent, NotificationJob } from '../../shared/schemas/jobs.js';
 
@@ -14,7 +15,7 @@ export function transitionNotice(
     incidentId: incident.id,
     event,
     severity,
-    title: `[${incident.alertname}] ${incident.instance}: ${event.replace('_', ' ')}`,
+    title: `${describeIncident(incident)}: ${event.replace('_', ' ')}`,
     text: text.slice(0, 10_000),
     details: { level: incident.level, service: incident.service, severity: incident.severity },
   };

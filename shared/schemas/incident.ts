@@ -59,6 +59,8 @@ export const actionRecordSchema = z.object({
   requestedBy: z.string(),
   decision: actionDecisionSchema,
   reason: z.string().optional(),
+  /** The executor's words for the exact operation and its target (once it could place the action). */
+  operation: z.string().optional(),
   result: z.unknown().optional(),
   approvalId: z.string().optional(),
   durationMs: z.number().optional(),
@@ -84,6 +86,9 @@ export const incidentSchema = z.object({
   annotations: z.record(z.string(), z.string()),
   generatorURL: z.string(),
   summary: z.string().optional(),
+  /** The human who took ownership (acknowledged, or approved the agent's question), and when. */
+  acknowledgedBy: z.string().optional(),
+  acknowledgedAt: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   timeline: z.array(timelineEntrySchema),

@@ -28,6 +28,8 @@ export type Verification = z.infer<typeof verificationSchema>;
 export const triageJobSchema = z.object({
   incidentId: idSchema,
   trigger: z.enum(['alert', 'approval_executed', 'verify']).default('alert'),
+  /** Names the round of an `alert` investigation a human asked for again (its notices are new). */
+  round: idSchema.optional(),
   actionId: idSchema.optional(),
   verification: verificationSchema.optional(),
 });
@@ -88,17 +90,51 @@ export type ActionFeedbackJob = z.infer<typeof actionFeedbackJobSchema>;
  * ingest → executor, job name `breaker_reset` on the actions queue: a human closes the circuit
  * breaker. Only the executor writes its state and the audit chain, so ingest asks it to.
  */
+const humanNameSchema = z.string().regex(/^[A-Za-z0-9_.@+-]{1,100}$/, 'by is a name of [A-Za-z0-9_.@+-]');
+
 export const breakerResetJobSchema = z.object({
-  by: z.string().regex(/^[A-Za-z0-9_.@+-]{1,100}$/, 'by is a name of [A-Za-z0-9_.@+-]'),
+  by: humanNameSchema,
   reason: z.string().min(1).max(2_000),
 });
 export type BreakerResetJob = z.infer<typeof breakerResetJobSchema>;
+
+/**
+ * What a human can do to an incident: take ownership of it (`acknowledge`: it is escalated, in human
+ * hands), close it (`resolve`), or have triage investigate it again (`rerun`).
+ */
+export const incidentCommandSchema = z.enum(['acknowledge', 'resolve', 'rerun']);
+export type IncidentCommand = z.infer<typeof incidentCommandSchema>;
+
+/** The API body of POST /api/incidents/:id/<command>. */
+export const incidentCommandBodySchema = z.object({
+  by: humanNameSchema,
+  comment: z.string().max(2_000).optional(),
+});
+
+/**
+ * ingest → executor, job name `incident_command` on the actions queue: a human's command on an
+ * incident. The executor changes the status, announces it and appends it to the audit chain.
+ */
+export const incidentCommandJobSchema = incidentCommandBodySchema.extend({
+  incidentId: idSchema,
+  command: incidentCommandSchema,
+});
+export type IncidentCommandJob = z.infer<typeof incidentCommandJobSchema>;
+
+/** The executor's answer to an incident command (the job's return value). */
+export const incidentCommandResultSchema = z.union([
+  z.object({ ok: z.literal(true), previous: z.string(), status: z.string() }),
+  z.object({ ok: z.literal(false), reason: z.string(), notFound: z.boolean().optional() }),
+]);
+export type IncidentCommandResult = z.infer<typeof incidentCommandResultSchema>;
 
 /** executor → requester: the job's return value. */
 export const actionOutcomeSchema = z.object({
   actionId: z.string(),
   decision: actionDecisionSchema,
   reason: z.string().optional(),
+  /** The executor's words for what it ran, would run, or asks to run: "restart api on web-01 via ssh". */
+  operation: z.string().optional(),
   result: z.unknown().optional(),
   approvalId: z.string().optional(),
   durationMs: z.number(),
@@ -112,6 +148,7 @@ export const notificationEventSchema = z.enum([
   'action',
   'approval_requested',
   'approval_decided',
+  'acknowledged',
   'fixed',
   'escalated',
   'resolved',
@@ -126,9 +163,10 @@ export type NotificationEvent = z.infer<typeof notificationEventSchema>;
  * cannot forge another's notices (an approval request with its buttons, a breaker page).
  */
 export const NOTICE_EVENTS: Record<NoticeSource, readonly NotificationEvent[]> = {
-  ingest: ['incident_opened', 'storm_opened', 'resolved', 'approval_decided'],
+  ingest: ['incident_opened', 'storm_opened', 'resolved', 'approval_decided', 'acknowledged'],
   triage: ['diagnosis', 'fixed', 'escalated', 'failed', 'message'],
-  executor: ['approval_requested', 'approval_decided', 'breaker_open', 'action'],
+  // Humans' incident commands (acknowledge, resolve) are carried out, and announced, by the executor.
+  executor: ['approval_requested', 'approval_decided', 'acknowledged', 'resolved', 'breaker_open', 'action'],
 };
 export const channelSchema = z.enum(['slack', 'pagerduty', 'email', 'console']);
 export type Channel = z.infer<typeof channelSchema>;

@@ -33,13 +33,23 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   expect(incidents).toHaveLength(1);
 
   const table = await hermes('incidents');
-  expect(table.stdout).toMatch(/^ID\s+LEVEL\s+SEVERITY\s+STATUS\s+ALERTNAME/);
-  expect(table.stdout).toContain(incidents[0]);
-  expect(table.stdout).toMatch(/ServiceDown/);
+  expect(table.stdout).toMatch(/^ID\s+LEVEL\s+SEVERITY\s+STATUS\s+ALERTNAME\s+SERVICE\s+INSTANCE/);
+  expect(table.stdout).toMatch(/ServiceDown\s+api-gateway\s+api-server-03/);
+  // The shortest unique prefix (at least 10 characters), accepted back wherever an id is.
+  const short = table.stdout.split('\n')[1]?.split(/\s+/)[0] as string;
+  expect(short).toHaveLength(10);
+  expect(incidents[0].startsWith(short)).toBe(true);
 
-  const shown = await hermes('incident', incidents[0]);
+  const shown = await hermes('incident', short);
   expect(shown.stdout).toMatch(/level 1\s+open\s+ServiceDown on api-server-03/);
-  expect(shown.stdout).toMatch(/alert\s+ingest/);
+  expect(shown.stdout).toMatch(/^service: api-gateway {2}alerts: 1 \(1 firing\)/m);
+  // The timeline in words, not JSON: the alert with its summary.
+  expect(shown.stdout).toMatch(/^-- \d{4}-\d\d-\d\d \(UTC\) --$/m);
+  expect(shown.stdout).toMatch(
+    /^\d\d:\d\d:\d\d {2}alert {8}ingest {7}firing ServiceDown on api-server-03 \(critical\): ServiceDown on api-server-03$/m,
+  );
+  expect(shown.stdout).not.toContain('{"');
+  expect(shown.stdout).toMatch(/^actions:\n\(none\)$/m);
   // Where the incident is, from the shipped targets file: the host its alert names, over SSH.
   expect(shown.stdout).toMatch(/^where: api-gateway on api-server-03 via ssh \(target fleet\)$/m);
 
@@ -48,6 +58,7 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   await hermes('resume');
   const status = (await hermes('status')).stdout;
   expect(status).toMatch(/^automation: running$/m);
+  expect(status).toMatch(/^queues: +triage 1, actions 0, notifications 1 waiting$/m);
   expect(status).toMatch(/^mode: +unknown \(no executor has started\)$/m);
   expect(status).toMatch(/^breaker: +closed$/m);
   await t.redis.hset(t.keys.exec('breaker'), 'state', 'open', 'reopenAt', Date.now() + 60_000);
@@ -98,7 +109,25 @@ it('fails with a clear message and exit code on errors', async () => {
     run('node', ['bin/hermes.js', '--url', ingest.url, 'incidents'], {
       env: { ...process.env, ADMIN_TOKEN: 'wrong' },
     }),
-  ).rejects.toMatchObject({ stderr: expect.stringMatching(/401 unauthorized/) });
+  ).rejects.toMatchObject({
+    stderr: expect.stringMatching(
+      /401 unauthorized\n {2}set ADMIN_TOKEN to the value ingest was started with \(the ADMIN_TOKEN you set was refused\)/,
+    ),
+  });
+  const { ADMIN_TOKEN: _unset, ...withoutToken } = process.env;
+  await expect(
+    run('node', ['bin/hermes.js', '--url', ingest.url, 'approvals'], { env: withoutToken }),
+  ).rejects.toMatchObject({
+    stderr: expect.stringMatching(/set ADMIN_TOKEN .*\(ADMIN_TOKEN is not set here\)/),
+  });
+});
+
+it('says so when a list is empty', async () => {
+  expect((await hermes('approvals')).stdout.trim()).toBe('no pending approvals');
+  expect((await hermes('incidents', '--status', 'failed')).stdout.trim()).toBe(
+    'no incidents with status failed',
+  );
+  expect(JSON.parse((await hermes('approvals', '--json')).stdout)).toEqual({ approvals: [] });
 });
 
 it('never prints terminal control sequences from alerts, in text or JSON', async () => {

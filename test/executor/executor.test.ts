@@ -429,7 +429,8 @@ describe('circuit breaker and kill switch', () => {
       h.submit({ incidentId, tool: 'restart_consumers', args: { service: 'orders', reason: 'lag' } });
     const first = await fail();
     expect(first.decision).toBe('failed');
-    expect(first.reason).toBe('exited with 1');
+    // The cause, from the command's stderr, is in the reason every message is built from.
+    expect(first.reason).toBe('node exited with 1: consumers orders: failed as asked (exit 1)');
     expect((await fail()).decision).toBe('failed');
     const third = await fail();
     expect(third.decision).toBe('blocked');

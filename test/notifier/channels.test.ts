@@ -193,6 +193,45 @@ describe('slack chat.postMessage', () => {
     expect(third?.body).toMatchObject({ thread_ts: first?.ts, reply_broadcast: true });
   });
 
+  it('edits where the incident stands into its first message, without the buttons', async () => {
+    const before = slack.updated().length;
+    await channel().deliver(
+      delivery({ event: 'approval_requested', approvalId: 'apr_7', title: 'Approval needed' }),
+    );
+    const root = slack.posted().at(-1);
+    const reply = await channel().deliver(
+      delivery({ eventId: 'evt_2', event: 'diagnosis', title: 'Diagnosis' }),
+    );
+    expect(reply.detail).toMatch(/^ts \S+$/);
+    expect(slack.updated().length).toBe(before);
+
+    const escalated = await channel().deliver(
+      delivery({
+        eventId: 'evt_3',
+        event: 'escalated',
+        title: 'HighLatency on api-server-03: escalated',
+        text: 'No fix was applied.\nrestart_service failed: systemctl exited with 1: Unit <api>.service not found',
+      }),
+    );
+    expect(escalated.detail).toMatch(/; first message edited$/);
+    const edit = slack.updated().at(-1);
+    expect(edit?.body).toMatchObject({ channel: slack.channel, ts: root?.ts });
+    const blocks = edit?.body.blocks as { type: string; text?: { text: string } }[];
+    expect(blocks.some((b) => b.type === 'actions')).toBe(false);
+    expect(blocks.at(-1)?.text?.text).toBe(
+      '*Now:* [L3] HighLatency on api-server-03: escalated\nNo fix was applied.\nrestart_service failed: systemctl exited with 1: Unit &lt;api&gt;.service not found',
+    );
+    // The first message's own content stays, above the outcome.
+    expect(blocks[0]).toEqual(root?.body.blocks[0]);
+
+    await channel().deliver(
+      delivery({ eventId: 'evt_4', event: 'resolved', title: 'resolved by bob', text: 'bob resolved it.' }),
+    );
+    const last = slack.updated().at(-1)?.body.blocks as { text?: { text: string } }[];
+    expect(last.at(-1)?.text?.text).toBe('*Now:* [L3] resolved by bob\nbob resolved it.');
+    expect(last.filter((b) => b.text?.text.startsWith('*Now:*'))).toHaveLength(1);
+  });
+
   it('fails fast on ok:false errors such as channel_not_found and invalid_auth', async () => {
     const notFound = await rejection(channel(slack.token, 'C-missing').deliver(delivery()));
     expect(notFound).toMatchObject({

@@ -67,8 +67,16 @@ it('npm start runs every service on a local AOF Redis, stops gracefully on Ctrl-
     30_000,
   );
   expect(incident.actions[0]).toMatchObject({ tool: 'restart_service', decision: 'dry_run' });
-  expect(first.output()).toMatch(/EXECUTION_MODE=dry-run/);
-  await eventually(async () => /"channel":"console"/.test(first.output()), 'a console notification');
+  // A banner first: the mode, where everything is, what is not configured.
+  expect(first.output()).toMatch(
+    /^\[hermes\] mode: +EXECUTION_MODE=dry-run \(decisions are recorded, nothing runs/m,
+  );
+  expect(first.output()).toContain(`[hermes] console:  http://127.0.0.1:${port}/ui`);
+  expect(first.output()).toMatch(/^\[hermes\] {3}- PROMETHEUS_URL: /m);
+  // Readable log lines, not pino's JSON.
+  expect(first.output()).toMatch(/^\[executor\] \d\d:\d\d:\d\d INFO {2}executor started {2}mode=dry-run/m);
+  expect(first.output()).not.toMatch(/^\[\w+\] +\{"level"/m);
+  await eventually(async () => /channel=console/.test(first.output()), 'a console notification');
 
   first.child.kill('SIGINT');
   expect(await first.exited).toBe(0);

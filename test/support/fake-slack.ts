@@ -5,10 +5,11 @@ import { signSlackRequest } from '../../shared/slack-signature.js';
 /**
  * A loopback Slack speaking the documented wire formats of an incoming webhook (200 `ok` text, 4xx/5xx
  * text errors, 429 + Retry-After) and Web API `chat.postMessage` (HTTP 200 `{ok:true, ts, channel}` or
- * `{ok:false, error}`, 429 + Retry-After). Every request is recorded; failures are scripted.
+ * `{ok:false, error}`, 429 + Retry-After) and `chat.update` (of a message it posted, by channel and
+ * ts). Every request is recorded; failures are scripted.
  */
 export interface SlackRequest {
-  kind: 'webhook' | 'postMessage';
+  kind: 'webhook' | 'postMessage' | 'update';
   headers: Record<string, string | string[] | undefined>;
   raw: string;
   // biome-ignore lint/suspicious/noExplicitAny: recorded third-party JSON, inspected by tests
@@ -37,6 +38,8 @@ export interface FakeSlack {
   requests: SlackRequest[];
   /** Requests that posted a message. */
   posted(): SlackRequest[];
+  /** chat.update requests that edited a message. */
+  updated(): SlackRequest[];
   script(...answers: SlackScript[]): void;
   close(): Promise<void>;
 }
@@ -53,7 +56,13 @@ export async function startFakeSlack(options: { token?: string; channel?: string
   const server = createServer(async (req, res) => {
     const raw = await readBody(req);
     const kind =
-      req.url === WEBHOOK_PATH ? 'webhook' : req.url === '/api/chat.postMessage' ? 'postMessage' : null;
+      req.url === WEBHOOK_PATH
+        ? 'webhook'
+        : req.url === '/api/chat.postMessage'
+          ? 'postMessage'
+          : req.url === '/api/chat.update'
+            ? 'update'
+            : null;
     if (req.method !== 'POST' || !kind) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not_found');
       return;
@@ -102,6 +111,13 @@ export async function startFakeSlack(options: { token?: string; channel?: string
     if (record.body?.channel !== channel) return json(res, 200, { ok: false, error: 'channel_not_found' });
     const error = validateMessage(record.body);
     if (error) return json(res, 200, { ok: false, error });
+    if (kind === 'update') {
+      // chat.update edits a message this channel holds, named by its ts.
+      const original = requests.find((r) => r.kind === 'postMessage' && r.ts === record.body.ts);
+      if (!original) return json(res, 200, { ok: false, error: 'message_not_found' });
+      record.delivered = true;
+      return json(res, 200, { ok: true, channel, ts: record.body.ts, text: record.body.text });
+    }
     counter += 1;
     const ts = `${1_700_000_000 + counter}.000100`;
     record.delivered = true;
@@ -122,7 +138,8 @@ export async function startFakeSlack(options: { token?: string; channel?: string
     token,
     channel,
     requests,
-    posted: () => requests.filter((r) => r.delivered),
+    posted: () => requests.filter((r) => r.delivered && r.kind !== 'update'),
+    updated: () => requests.filter((r) => r.delivered && r.kind === 'update'),
     script: (...answers) => {
       scripted.push(...answers);
     },

@@ -71,10 +71,23 @@ describe('runbooks', () => {
     expect(rendered).toEqual({ host: 'api-server-03', list: ['api-gateway', 7], nested: { t: 'core/' } });
   });
 
-  it('rejects a malformed file with a clear message', async () => {
+  it('rejects a malformed file naming the file, line and problem, and the tools it knows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hermes-rb-'));
     const path = join(dir, 'bad.yaml');
     writeFileSync(path, 'runbooks:\n  X:\n    steps: []\n');
-    await expect(loadRunbooks(path)).rejects.toThrow(/invalid runbooks file .*bad\.yaml/);
+    await expect(loadRunbooks(path)).rejects.toThrow(
+      `invalid runbooks (RUNBOOKS_FILE): ${path}:3:12: runbooks.X.steps: Too small`,
+    );
+    writeFileSync(
+      path,
+      'runbooks:\n  X:\n    steps:\n      - tool: restart_servic\ndefault:\n  steps: [{ tool: get_metrics }]\n',
+    );
+    await expect(loadRunbooks(path)).rejects.toThrow(
+      new RegExp(
+        `^invalid runbooks \\(RUNBOOKS_FILE\\): ${path}:4:15: runbooks\\.X\\.steps\\.0\\.tool: Invalid option: expected one of .*"restart_service"`,
+      ),
+    );
+    writeFileSync(path, 'runbooks: {}\ndefault:\n  steps: [{ tool: get_metrics }]\n  step: oops\n');
+    await expect(loadRunbooks(path)).rejects.toThrow(`${path}:3:3: default: Unrecognized key: "step"`);
   });
 });

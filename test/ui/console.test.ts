@@ -96,7 +96,9 @@ describe('incident console in headless Chromium', () => {
     incidentId = (await res.json()).incidents[0];
     const row = page.locator(`tr[data-incident="${incidentId}"]`);
     await row.waitFor(WAIT);
-    await expect(row.textContent()).resolves.toMatch(/L2.*critical.*HighLatency.*web-01:9100.*<1m.*1/s);
+    await expect(row.textContent()).resolves.toMatch(
+      /L2.*critical.*HighLatency.*checkout.*web-01:9100.*<1m.*1/s,
+    );
     expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     expect(navigations).toBe(before);
   });
@@ -110,9 +112,17 @@ describe('incident console in headless Chromium', () => {
     await expect(page.getByRole('link', { name: 'Runbook' }).getAttribute('href')).resolves.toBe(
       'https://runbooks.example/high-latency',
     );
-    await expect(
-      page.getByRole('link', { name: 'Prometheus' }).first().getAttribute('href'),
-    ).resolves.toMatch(/^http:\/\/prometheus\.test:9090\/graph/);
+    // The alert's graph on the Prometheus people open (PROMETHEUS_EXTERNAL_URL), and Grafana Explore.
+    await expect(page.getByRole('link', { name: 'Prometheus' }).first().getAttribute('href')).resolves.toBe(
+      'https://prometheus.example/graph?g0.expr=HighLatency&g0.tab=0&g0.range_input=1h',
+    );
+    const grafana = new URL(
+      (await page.getByRole('link', { name: 'Grafana' }).getAttribute('href')) ?? 'http://missing',
+    );
+    expect(grafana.origin + grafana.pathname).toBe('https://grafana.example/explore');
+    expect(JSON.parse(grafana.searchParams.get('left') ?? '{}').queries).toEqual([
+      { refId: 'A', expr: 'HighLatency' },
+    ]);
     await expect(
       page.getByRole('main').getByRole('link', { name: 'Bull Board' }).getAttribute('href'),
     ).resolves.toBe('/admin/queues');
@@ -126,6 +136,12 @@ describe('incident console in headless Chromium', () => {
     await approve.waitFor(WAIT);
     const card = page.locator('article.approval');
     const text = (await card.textContent()) ?? '';
+    // The exact operation and its target head the card; the tool and its arguments read as typed.
+    await expect(card.locator('h3 .operation').textContent()).resolves.toMatch(
+      /^run `kubectl scale deployment\/checkout --replicas=\d+` on the executor's own machine \(local target [^)]+\)$/,
+    );
+    expect(text).toMatch(/Toolscale_service service=checkout delta=1 reason="runbook HighLatency: /);
+    expect(text).not.toContain('{"');
     // The policy's risk for a safe tool, whatever the runbook rated it.
     expect(text).toContain('risk medium');
     expect(text).toContain('runbook HighLatency: response time above threshold');
@@ -154,7 +170,15 @@ describe('incident console in headless Chromium', () => {
       "the executor's dry_run decision for the approved action",
       15_000,
     );
-    await page.locator(`li.action[data-action="${action.id}"]`, { hasText: 'dry run' }).waitFor(WAIT);
+    const card = page.locator(`li.action[data-action="${action.id}"]`, { hasText: 'dry run' });
+    await card.waitFor(WAIT);
+    // The operation in the executor's words, and what would have run as a command, not JSON.
+    expect(action.operation).toMatch(/checkout/);
+    await expect(card.locator('strong.operation').textContent()).resolves.toBe(action.operation);
+    await expect(card.locator('.run').textContent()).resolves.toMatch(
+      /^would run \$ kubectl scale deployment\/checkout --replicas=\d+$/,
+    );
+    expect(await card.textContent()).not.toContain('{"');
     await page.locator('li.entry.type-approval', { hasText: 'approved by alice' }).waitFor(WAIT);
   });
 
@@ -182,6 +206,36 @@ describe('incident console in headless Chromium', () => {
     await page.screenshot({ path: `${ARTIFACTS}/incident.png`, fullPage: true });
   });
 
+  it('acknowledges and resolves the incident from its page, audited with who did it', async () => {
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await page.locator('#flash', { hasText: 'Acknowledged: you own it' }).waitFor(WAIT);
+    await page.locator('dd.owner-detail', { hasText: 'alice' }).waitFor(WAIT);
+    expect(await store.getSummary(incidentId)).toMatchObject({
+      status: 'escalated',
+      acknowledgedBy: 'alice',
+    });
+
+    // Resolving asks first.
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void dialog.accept();
+      }),
+    );
+    await page.getByRole('button', { name: 'Resolve' }).click();
+    expect(await asked).toMatch(/^Resolve this incident\?/);
+    await page.locator('h1 .badge.status-resolved').waitFor(WAIT);
+    await expect(page.getByRole('button', { name: 'Acknowledge' }).count()).resolves.toBe(0);
+    const audit = (await t.redis.xrange(t.keys.audit, '-', '+')) as [string, string[]][];
+    const commands = audit
+      .map(([, f]) => JSON.parse(f[f.indexOf('data') + 1] ?? '{}'))
+      .filter((e) => e.incidentId === incidentId && String(e.event).startsWith('incident_'));
+    expect(commands.map((e) => [e.event, e.by])).toEqual([
+      ['incident_acknowledge', 'alice'],
+      ['incident_resolve', 'alice'],
+    ]);
+  });
+
   it('pauses automation and shows dry-run, breaker and audit state', async () => {
     await page.getByRole('link', { name: '← All incidents' }).click();
     await page.waitForURL((url) => url.pathname === '/ui', WAIT);
@@ -189,6 +243,12 @@ describe('incident console in headless Chromium', () => {
     expect(await automation.textContent()).toMatch(/Execution mode\s*Dry-run/);
     expect(await automation.textContent()).toMatch(/Circuit breaker\s*closed/);
     expect(await page.locator('#live-audit').textContent()).toMatch(/Audit chain verified: [1-9]\d* entries/);
+    // The day's activity: this test's incident and the executor's decisions on its actions.
+    await expect(page.locator('#live-activity svg').getAttribute('aria-label')).resolves.toMatch(
+      /^[1-9]\d* incidents? opened and [1-9]\d* actions? decided in the last 24 hours$/,
+    );
+    const now = page.locator('#live-activity g').last();
+    await expect(now.locator('rect.bar-incidents').getAttribute('height')).resolves.not.toBe('0');
 
     // Pausing asks first: dismissing the question changes nothing, accepting it pauses.
     page.once('dialog', (dialog) => dialog.dismiss());
@@ -239,6 +299,17 @@ describe('incident console in headless Chromium', () => {
     expect(levels.length).toBeGreaterThan(0);
     for (const level of levels) expect(level).toContain('L3');
     await page.selectOption('#filter-level', '');
+
+    // Search narrows the list as one types: alert, service, host or id.
+    await page.fill('#filter-q', 'checkout web-01');
+    await page.waitForURL((url) => url.search === '?q=checkout+web-01', WAIT);
+    await expect
+      .poll(() => page.locator('#live-incidents tbody tr').allTextContents(), WAIT)
+      .toEqual([expect.stringMatching(/HighLatency.*checkout.*web-01/)]);
+    await page.fill('#filter-q', 'no-such-thing');
+    await page.locator('#live-incidents', { hasText: 'No incidents match.' }).waitFor(WAIT);
+    await page.fill('#filter-q', '');
+    await page.locator(`tr[data-incident="${incidentId}"]`).waitFor(WAIT);
   });
 
   it('denies an approval and shows who decided', async () => {
@@ -260,14 +331,34 @@ describe('incident console in headless Chromium', () => {
     try {
       await phone.setViewportSize({ width: 390, height: 844 });
       await phone.goto(`${stack.ingest.url}/ui`);
-      await phone.locator(`tr[data-incident="${incidentId}"]`).waitFor(WAIT);
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      expect(overflow).toBeLessThanOrEqual(0);
+      const row = phone.locator(`tr[data-incident="${incidentId}"]`);
+      await row.waitFor(WAIT);
+      // Stacked rows still name the service and the owner.
+      expect(await row.textContent()).toMatch(/resolved\s*ack alice\s*HighLatency\s*checkout/);
+      const overflow = () => phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(await overflow()).toBeLessThanOrEqual(0);
       await phone.screenshot({ path: `${ARTIFACTS}/incidents-phone.png`, fullPage: true });
+
+      // A short id (as the CLI shows it) opens the incident; its page fits the phone too.
+      await phone.goto(`${stack.ingest.url}/ui/incidents/${incidentId.slice(0, 12)}`);
+      await phone.waitForURL((url) => url.pathname === `/ui/incidents/${incidentId}`, WAIT);
+      await phone.locator('li.action strong.operation').first().waitFor(WAIT);
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await phone.screenshot({ path: `${ARTIFACTS}/incident-phone.png`, fullPage: true });
+      await phone.locator('#actions-title').scrollIntoViewIfNeeded();
+      await phone.screenshot({ path: `${ARTIFACTS}/incident-phone-actions.png` });
     } finally {
       await phone.close();
     }
     expect(pageErrors).toEqual([]);
+  });
+
+  it('opens Bull Board with the console session', async () => {
+    const board = await context.request.get(`${stack.ingest.url}/admin/queues/api/queues`);
+    expect(board.status()).toBe(200);
+    expect(JSON.stringify(await board.json())).toContain('"name":"triage"');
+    const anonymous = await fetch(`${stack.ingest.url}/admin/queues/api/queues`);
+    expect(anonymous.status).toBe(401);
   });
 
   it('tells the user when the session has ended instead of failing silently', async () => {

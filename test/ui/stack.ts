@@ -45,6 +45,8 @@ export async function startConsoleStack(t: TestRedis, logLines: string[]): Promi
       PORT: '0',
       HOST: '127.0.0.1',
       ADMIN_TOKEN: token,
+      PROMETHEUS_EXTERNAL_URL: 'https://prometheus.example/',
+      GRAFANA_URL: 'https://grafana.example',
       STORM_THRESHOLD: '4',
       STORM_WINDOW_SECONDS: '600',
       STORM_TRIAGE_BUDGET: '0',

@@ -9,13 +9,16 @@ import type { AutomationControl } from '../../../shared/control.js';
 import type { IncidentStore } from '../../../shared/incidents.js';
 import { keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
+import type { Incident } from '../../../shared/schemas/incident.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
 import type { Targets } from '../../../shared/targets/targets.js';
 import { type AdminGate, liveSession } from '../auth.js';
 import type { IngestEnv } from '../env.js';
 import { isLoopback } from '../request-origin.js';
+import { readActivity } from './activity.js';
 import { AutomationStatusReader } from './automation-status.js';
 import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
+import { alertLinks } from './format.js';
 import { UI_BASE } from './paths.js';
 import {
   clearedCookieHeader,
@@ -25,6 +28,7 @@ import {
   sessionCookieHeader,
   sessionUserSchema,
 } from './session.js';
+import { ActivityChart } from './views/activity.js';
 import { ApprovalList } from './views/approvals.js';
 import { AuditPanel, AutomationPanel } from './views/automation.js';
 import { IncidentDetail } from './views/incident.js';
@@ -33,7 +37,7 @@ import { LoginPage } from './views/login.js';
 import { IncidentPage, NotFoundPage, OverviewPage } from './views/pages.js';
 
 export interface ConsoleDeps {
-  env: Pick<IngestEnv, 'ADMIN_TOKEN' | 'HERMES_PREFIX'>;
+  env: Pick<IngestEnv, 'ADMIN_TOKEN' | 'HERMES_PREFIX' | 'PROMETHEUS_EXTERNAL_URL' | 'GRAFANA_URL'>;
   redis: RedisConnection;
   incidents: IncidentStore;
   targets: Targets | Error;
@@ -168,11 +172,12 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   app.get('/', async (c) => {
     const filter = filterSchema.safeParse(c.req.query());
     if (!filter.success) return c.json({ error: 'invalid filter', details: filter.error.issues }, 400);
-    const [automation, audit, approvals, list] = await Promise.all([
+    const [automation, audit, approvals, list, activity] = await Promise.all([
       status.read(),
       status.verifyAudit(),
       deps.approvals.listPending(),
       listIncidents(deps.incidents, filter.data),
+      readActivity(deps.redis, keys),
     ]);
     return c.html(
       <OverviewPage
@@ -183,27 +188,35 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
         approvals={approvals}
         incidents={list.incidents}
         truncated={list.truncated}
+        activity={activity}
         now={Date.now()}
       />,
     );
+  });
+
+  /** Everything the incident page shows besides the incident itself. */
+  const incidentContext = async (incident: Incident) => ({
+    incident,
+    approvals: await approvalsFor(deps.approvals, incident),
+    where: await incidentTargets(deps.incidents, deps.targets, incident.id),
+    links: alertLinks(incident, deps.env),
+    now: Date.now(),
   });
 
   app.get('/incidents/:id', async (c) => {
     const incident = await deps.incidents.get(c.req.param('id'));
-    if (!incident) return c.html(<NotFoundPage user={user(c)} what="No incident has this id." />, 404);
-    const approvals = await approvalsFor(deps.approvals, incident);
-    const where = await incidentTargets(deps.incidents, deps.targets, incident.id);
-    return c.html(
-      <IncidentPage
-        user={user(c)}
-        incident={incident}
-        where={where}
-        approvals={approvals}
-        now={Date.now()}
-      />,
-    );
+    if (!incident) {
+      // A short id (a unique prefix, as the CLI shows them) leads to its incident.
+      const match = await deps.incidents.resolveId(c.req.param('id'));
+      if (match.ok) return c.redirect(`${UI_BASE}/incidents/${match.id}`, 303);
+      return c.html(<NotFoundPage user={user(c)} what="No incident has this id." />, 404);
+    }
+    return c.html(<IncidentPage user={user(c)} {...(await incidentContext(incident))} />);
   });
 
+  app.get('/live/activity', async (c) =>
+    fragment(c, <ActivityChart activity={await readActivity(deps.redis, keys)} />),
+  );
   app.get('/live/automation', async (c) => fragment(c, <AutomationPanel status={await status.read()} />));
   app.get('/live/audit', async (c) =>
     fragment(c, <AuditPanel audit={await status.verifyAudit()} checkedAt={new Date().toISOString()} />),
@@ -231,12 +244,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   app.get('/live/incidents/:id', async (c) => {
     const incident = await deps.incidents.get(c.req.param('id'));
     if (!incident) return c.json({ error: 'incident not found' }, 404);
-    const approvals = await approvalsFor(deps.approvals, incident);
-    const where = await incidentTargets(deps.incidents, deps.targets, incident.id);
-    return fragment(
-      c,
-      <IncidentDetail incident={incident} where={where} approvals={approvals} now={Date.now()} />,
-    );
+    return fragment(c, <IncidentDetail {...(await incidentContext(incident))} />);
   });
 
   return app;

@@ -20,7 +20,34 @@ export const filterSchema = z.object({
       z.enum(['1', '2', '3']).transform((l) => Number(l) as 1 | 2 | 3),
     ])
     .optional(),
+  /** Words every shown incident contains (id, alert, service, instance, status, owner, summary). */
+  q: z
+    .string()
+    .max(200)
+    .transform((q) => q.trim() || undefined)
+    .optional(),
 });
+
+/** Whether an incident matches every word of a search, case-insensitively. */
+export function matchesSearch(incident: IncidentSummary, q: string | undefined): boolean {
+  if (!q) return true;
+  const haystack = [
+    incident.id,
+    incident.alertname,
+    incident.service,
+    incident.instance,
+    incident.status,
+    incident.severity,
+    incident.acknowledgedBy ?? '',
+    incident.summary ?? '',
+  ]
+    .join(' ')
+    .toLowerCase();
+  return q
+    .toLowerCase()
+    .split(/\s+/)
+    .every((word) => haystack.includes(word));
+}
 
 export async function listIncidents(
   incidents: IncidentStore,
@@ -28,7 +55,9 @@ export async function listIncidents(
 ): Promise<{ incidents: IncidentSummary[]; truncated: boolean }> {
   const page = await incidents.list({ status: filter.status, limit: LIST_LIMIT });
   return {
-    incidents: filter.level ? page.incidents.filter((i) => i.level === filter.level) : page.incidents,
+    incidents: page.incidents.filter(
+      (i) => (!filter.level || i.level === filter.level) && matchesSearch(i, filter.q),
+    ),
     truncated: page.nextCursor !== null,
   };
 }

@@ -30,7 +30,86 @@ export function safeHref(raw: string | undefined): string | undefined {
   }
 }
 
-export function pretty(value: unknown): string {
+/** One command an action ran, as a terminal shows it. */
+export interface CommandRun {
+  command: string;
+  exit: string;
+  stdout: string;
+  stderr: string;
+}
+
+const str = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+function commandRun(step: Record<string, unknown>, command: string): CommandRun {
+  const exit =
+    step.timedOut === true
+      ? 'timed out'
+      : typeof step.exitCode === 'number'
+        ? `exit ${step.exitCode}`
+        : str(step.signal) || str(step.spawnError) || 'no exit code';
+  return { command, exit, stdout: str(step.stdout), stderr: str(step.stderr) };
+}
+
+/**
+ * The commands in an action's result (a local argv, or an SSH target's steps), or null when the
+ * result is not commands (a Docker restart, a disk clean): those are shown as they are.
+ */
+export function commandRuns(result: unknown): CommandRun[] | null {
+  if (!result || typeof result !== 'object') return null;
+  const value = result as Record<string, unknown>;
+  if (Array.isArray(value.argv)) return [commandRun(value, value.argv.map(String).join(' '))];
+  if (Array.isArray(value.steps))
+    return value.steps
+      .filter((step): step is Record<string, unknown> => Boolean(step) && typeof step === 'object')
+      .map((step) => commandRun(step, str(step.command)));
+  return null;
+}
+
+/** Where to look at an incident's alert: its Prometheus graph and Grafana (http(s) links only). */
+export function alertLinks(
+  incident: { generatorURL: string; annotations: Record<string, string> },
+  env: { PROMETHEUS_EXTERNAL_URL?: string | undefined; GRAFANA_URL?: string | undefined },
+): { prometheus?: string | undefined; grafana?: string | undefined } {
+  let expr: string | null = null;
+  try {
+    expr = new URL(incident.generatorURL).searchParams.get('g0.expr');
+  } catch {
+    // No generatorURL (or not a URL): no expression to link to.
+  }
+  const base = (url: string) => url.replace(/\/$/, '');
+  const prometheus =
+    env.PROMETHEUS_EXTERNAL_URL && expr
+      ? `${base(env.PROMETHEUS_EXTERNAL_URL)}/graph?${new URLSearchParams({ 'g0.expr': expr, 'g0.tab': '0', 'g0.range_input': '1h' })}`
+      : safeHref(incident.generatorURL);
+  const explore = {
+    queries: [{ refId: 'A', expr }],
+    range: { from: 'now-1h', to: 'now' },
+  };
+  const grafana =
+    safeHref(incident.annotations.dashboard_url ?? incident.annotations.grafana_url) ??
+    (env.GRAFANA_URL && expr
+      ? `${base(env.GRAFANA_URL)}/explore?${new URLSearchParams({ left: JSON.stringify(explore) })}`
+      : undefined);
+  return { prometheus: safeHref(prometheus), grafana: safeHref(grafana) };
+}
+
+/**
+ * A tool's output or an action's result for reading, not parsing: text as is, a list of lines as
+ * lines, an object as `key: value` lines (nested lists indented); anything deeper as compact JSON.
+ */
+export function readable(value: unknown): string {
   if (typeof value === 'string') return value;
-  return JSON.stringify(value, null, 2) ?? String(value);
+  if (Array.isArray(value) && value.every((item) => typeof item !== 'object' || item === null))
+    return value.map(String).join('\n');
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    return JSON.stringify(value) ?? String(value);
+  return Object.entries(value as Record<string, unknown>)
+    .map(([key, item]) => {
+      if (typeof item === 'string')
+        return item.includes('\n') ? `${key}:\n  ${item.split('\n').join('\n  ')}` : `${key}: ${item}`;
+      if (Array.isArray(item) && item.every((entry) => typeof entry === 'string'))
+        return item.length === 0 ? `${key}: (none)` : `${key}:\n  ${item.join('\n  ')}`;
+      return `${key}: ${JSON.stringify(item)}`;
+    })
+    .join('\n');
 }

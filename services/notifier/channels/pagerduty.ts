@@ -28,6 +28,7 @@ export const PAGERDUTY_ACTIONS: Partial<Record<NotificationEvent, EventAction>> 
   action: 'acknowledge',
   approval_requested: 'acknowledge',
   approval_decided: 'acknowledge',
+  acknowledged: 'acknowledge',
   fixed: 'resolve',
   resolved: 'resolve',
 };

@@ -1,17 +1,18 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
+import { describeIncident } from '../../../shared/describe-incident.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
+import { loadYamlConfig } from '../../../shared/yaml-config.js';
+import { TOOL_NAMES } from '../tools/schemas.js';
 
-const stepSchema = z.object({
-  tool: z.string().min(1),
+const stepSchema = z.strictObject({
+  tool: z.enum(TOOL_NAMES),
   args: z.record(z.string(), z.unknown()).default({}),
 });
-const runbookSchema = z.object({
+const runbookSchema = z.strictObject({
   description: z.string().default(''),
   steps: z.array(stepSchema).min(1),
 });
-export const runbookFileSchema = z.object({
+export const runbookFileSchema = z.strictObject({
   runbooks: z.record(z.string(), runbookSchema),
   /** Used for any alertname without its own runbook. */
   default: runbookSchema,
@@ -19,16 +20,9 @@ export const runbookFileSchema = z.object({
 export type Runbook = z.infer<typeof runbookSchema>;
 export type RunbookFile = z.infer<typeof runbookFileSchema>;
 
+/** RUNBOOKS_FILE; a bad one stops triage with the file, line and problem (an unknown tool lists the known ones). */
 export async function loadRunbooks(path: string): Promise<RunbookFile> {
-  let raw: unknown;
-  try {
-    raw = parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read runbooks file ${path}: ${(error as Error).message}`);
-  }
-  const parsed = runbookFileSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid runbooks file ${path}: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return loadYamlConfig(path, runbookFileSchema, 'runbooks (RUNBOOKS_FILE)');
 }
 
 export function runbookFor(file: RunbookFile, alertname: string): { name: string; runbook: Runbook } {
@@ -47,6 +41,7 @@ export function templateVars(incident: IncidentSummary): Record<string, string> 
     host,
     service: incident.service || incident.labels.service || incident.labels.job || host,
     description: incident.annotations.description ?? incident.annotations.summary ?? '',
+    incident: describeIncident(incident),
   };
   for (const [key, value] of Object.entries(incident.labels)) vars[`labels.${key}`] = value;
   return vars;

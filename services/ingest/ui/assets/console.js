@@ -124,6 +124,13 @@ if (filters && list) {
     refresh(list, true).catch((error) => say(`Filter failed: ${error.message}`, true));
   };
   filters.addEventListener('change', apply);
+  // The search applies as one types, once the typing pauses.
+  let typing;
+  filters.addEventListener('input', (event) => {
+    if (event.target.type !== 'search') return;
+    clearTimeout(typing);
+    typing = setTimeout(apply, 300);
+  });
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
     apply();

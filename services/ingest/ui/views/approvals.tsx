@@ -1,13 +1,23 @@
+import { describeArgs } from '../../../../shared/describe-args.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
-import { pretty, remaining } from '../format.js';
+import { remaining } from '../format.js';
 import { UI_BASE } from '../paths.js';
+
+/** The agent's question: approving it runs nothing, it means "I take this incident". */
+const QUESTION = 'request_human_confirmation';
 
 export function ApprovalCard(props: { approval: Approval; now: number; showIncident: boolean }) {
   const a = props.approval;
+  // The executor's exact operation and target ("restart api on web-01 via ssh"), or the question.
+  const [what, ...more] = (a.description ?? '').split('\n');
+  const question = a.tool === QUESTION;
   return (
     <article class={`approval risk-${a.risk}`} id={`approval-${a.id}`} aria-label={`Approval ${a.tool}`}>
       <h3>
-        {a.tool} <span class={`badge risk-${a.risk}`}>risk {a.risk}</span>{' '}
+        <span class="operation">
+          {question ? `Question: ${what || 'the agent asks a human'}` : what || a.tool}
+        </span>{' '}
+        <span class={`badge risk-${a.risk}`}>risk {a.risk}</span>{' '}
         <span class={`badge status-${a.status}`}>{a.status}</span>
       </h3>
       <dl class="kv">
@@ -19,15 +29,23 @@ export function ApprovalCard(props: { approval: Approval; now: number; showIncid
             </dd>
           </>
         )}
-        {a.description && (
+        {question && (
           <>
-            <dt>Action</dt>
-            <dd>{a.description}</dd>
+            <dt>Approving</dt>
+            <dd>runs nothing: you take the incident (escalated, acknowledged by you)</dd>
           </>
         )}
-        <dt>Arguments</dt>
+        {more.length > 0 && (
+          <>
+            <dt>Asked as</dt>
+            <dd>{more.join(' ').replace(/^Requested as: /, '')}</dd>
+          </>
+        )}
+        <dt>Tool</dt>
         <dd>
-          <code>{pretty(a.args)}</code>
+          <code>
+            {a.tool} {describeArgs(a.args)}
+          </code>
         </dd>
         <dt>Reason</dt>
         <dd>{a.reason}</dd>
@@ -63,9 +81,9 @@ export function ApprovalCard(props: { approval: Approval; now: number; showIncid
             type="button"
             class="approve"
             data-post={`/api/approvals/${a.id}/approve`}
-            data-done={`${a.tool} approved`}
+            data-done={question ? 'Incident taken' : `${a.tool} approved`}
           >
-            Approve {a.tool}
+            {question ? 'Approve: I take it' : `Approve ${a.tool}`}
           </button>
           <button
             type="button"
@@ -73,7 +91,7 @@ export function ApprovalCard(props: { approval: Approval; now: number; showIncid
             data-post={`/api/approvals/${a.id}/deny`}
             data-done={`${a.tool} denied`}
           >
-            Deny {a.tool}
+            {question ? 'Deny' : `Deny ${a.tool}`}
           </button>
         </div>
       )}

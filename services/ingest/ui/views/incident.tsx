@@ -1,7 +1,8 @@
+import { describeArgs } from '../../../../shared/describe-args.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { ActionRecord, Incident, TimelineEntry } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
-import { age, pretty, safeHref } from '../format.js';
+import { age, commandRuns, readable, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
 
 /** Longer tool outputs and results show this much, with the rest behind a disclosure. */
@@ -11,10 +12,11 @@ export function IncidentDetail(props: {
   incident: Incident;
   where: IncidentTargets;
   approvals: Approval[];
+  links: { prometheus?: string | undefined; grafana?: string | undefined };
   now: number;
 }) {
   const { incident } = props;
-  const prometheus = safeHref(incident.generatorURL);
+  const { prometheus, grafana } = props.links;
   const runbook = safeHref(incident.annotations.runbook_url ?? incident.annotations.runbook);
   return (
     <>
@@ -25,6 +27,7 @@ export function IncidentDetail(props: {
           <span class={`badge status-${incident.status}`}>{incident.status.replace('_', ' ')}</span>
           {incident.storm && <span class="badge storm">STORM</span>}
         </h1>
+        <IncidentButtons incident={incident} />
         <dl class="kv">
           <dt>Severity</dt>
           <dd>{incident.severity}</dd>
@@ -41,6 +44,19 @@ export function IncidentDetail(props: {
             {props.where.unplaced.map((reason) => (
               <div class="muted">{reason}</div>
             ))}
+          </dd>
+          <dt>Owner</dt>
+          <dd class="owner-detail">
+            {incident.acknowledgedBy ? (
+              <>
+                {incident.acknowledgedBy}{' '}
+                <span class="muted">
+                  (acknowledged <time datetime={incident.acknowledgedAt}>{incident.acknowledgedAt}</time>)
+                </span>
+              </>
+            ) : (
+              <span class="muted">nobody has acknowledged it</span>
+            )}
           </dd>
           <dt>Alerts</dt>
           <dd>
@@ -60,6 +76,7 @@ export function IncidentDetail(props: {
           <dt>Links</dt>
           <dd class="links">
             {prometheus ? <a href={prometheus}>Prometheus</a> : <span class="muted">no Prometheus link</span>}
+            {grafana ? <a href={grafana}>Grafana</a> : <span class="muted">no Grafana (GRAFANA_URL)</span>}
             {runbook ? <a href={runbook}>Runbook</a> : <span class="muted">no runbook_url annotation</span>}
             <a href="/admin/queues">Bull Board</a>
           </dd>
@@ -90,6 +107,47 @@ export function IncidentDetail(props: {
   );
 }
 
+/** What a human can do to the incident itself, through the same audited API as `hermes ack|rerun|resolve`. */
+function IncidentButtons(props: { incident: Incident }) {
+  const { id, status } = props.incident;
+  const closed = status === 'resolved' || status === 'failed';
+  const api = `/api/incidents/${id}`;
+  return (
+    <div class="buttons incident-buttons">
+      {!closed && (
+        <button
+          type="button"
+          class="approve"
+          data-post={`${api}/acknowledge`}
+          data-done="Acknowledged: you own it"
+        >
+          Acknowledge
+        </button>
+      )}
+      {status !== 'diagnosing' && status !== 'resolved' && (
+        <button
+          type="button"
+          data-post={`${api}/rerun`}
+          data-confirm="Run triage on this incident again? It goes back to open and is investigated anew."
+          data-done="Sent back to triage"
+        >
+          Re-run triage
+        </button>
+      )}
+      {status !== 'resolved' && (
+        <button
+          type="button"
+          data-post={`${api}/resolve`}
+          data-confirm="Resolve this incident? Say so only if the problem is gone."
+          data-done="Resolved"
+        >
+          Resolve
+        </button>
+      )}
+    </div>
+  );
+}
+
 function Actions(props: { actions: ActionRecord[] }) {
   if (props.actions.length === 0) return <p class="muted">No state-changing action was requested.</p>;
   return (
@@ -97,18 +155,47 @@ function Actions(props: { actions: ActionRecord[] }) {
       {props.actions.map((action) => (
         <li class={`action decision-${action.decision}`} data-action={action.id}>
           <span class={`badge decision-${action.decision}`}>{decisionLabel(action.decision)}</span>{' '}
-          <strong>{action.tool}</strong> <code>{pretty(action.args)}</code>
-          <div>
-            requested by {action.requestedBy}
-            {action.reason && <> · reason: {action.reason}</>}
+          <strong class="operation">{action.operation ?? action.tool}</strong>
+          <div class="muted">
+            <code>
+              {action.tool} {describeArgs(action.args)}
+            </code>{' '}
+            · requested by {action.requestedBy}
             {action.durationMs !== undefined && <> · {String(action.durationMs)} ms</>}
           </div>
-          {action.result !== undefined && (
-            <Output id={`action-${action.id}-result`} text={pretty(action.result)} />
-          )}
+          {action.reason && <div class="reason">{action.reason}</div>}
+          <ActionResult id={`action-${action.id}`} result={action.result} />
         </li>
       ))}
     </ul>
+  );
+}
+
+/** What ran and what it answered, as a terminal shows it; other results as they are. */
+function ActionResult(props: { id: string; result: unknown }) {
+  if (props.result === undefined) return null;
+  const wouldRun = (props.result as { wouldRun?: unknown }).wouldRun;
+  if (wouldRun !== undefined) {
+    const planned = commandRuns(wouldRun);
+    return planned ? (
+      <div class="run">
+        would run <code class="command">$ {planned.map((run) => run.command).join(' && ')}</code>
+      </div>
+    ) : null;
+  }
+  const runs = commandRuns(props.result);
+  if (!runs) return <Output id={`${props.id}-result`} text={readable(props.result)} />;
+  return (
+    <>
+      {runs.map((run, index) => (
+        <div class="run">
+          <code class="command">$ {run.command}</code>{' '}
+          <span class={run.exit === 'exit 0' ? 'badge ok' : 'badge bad'}>{run.exit}</span>
+          {run.stdout && <Output id={`${props.id}-${index}-stdout`} text={run.stdout} />}
+          {run.stderr && <Output id={`${props.id}-${index}-stderr`} text={run.stderr} label="stderr" />}
+        </div>
+      ))}
+    </>
   );
 }
 
@@ -116,10 +203,16 @@ function decisionLabel(decision: string): string {
   return decision === 'blocked' ? 'BLOCKED' : decision.replace('_', ' ');
 }
 
-function Output(props: { id: string; text: string }) {
-  if (props.text.length <= PREVIEW_CHARS) return <pre class="output">{props.text}</pre>;
+function Output(props: { id: string; text: string; label?: string }) {
+  if (props.text.length <= PREVIEW_CHARS)
+    return (
+      <>
+        {props.label && <div class="muted">{props.label}</div>}
+        <pre class={props.label ? `output ${props.label}` : 'output'}>{props.text}</pre>
+      </>
+    );
   return (
-    <details id={props.id} class="output">
+    <details id={props.id} class={props.label ? `output ${props.label}` : 'output'}>
       <summary>
         <code>{props.text.slice(0, PREVIEW_CHARS)}…</code>{' '}
         <span class="more">show all {props.text.length} characters</span>
@@ -172,12 +265,12 @@ function EntryBody(props: { entry: TimelineEntry; index: number; blocked: boolea
     case 'tool_call':
       return (
         <div>
-          <strong>{e.tool}</strong> <code>{pretty(e.args ?? {})}</code>{' '}
+          <strong>{e.tool}</strong> <code>{describeArgs(e.args ?? {})}</code>{' '}
           {e.ok === false && <span class="badge bad">failed</span>}
           {text(e.decision) && (
             <span class={`badge decision-${e.decision}`}>{decisionLabel(String(e.decision))}</span>
           )}
-          {e.output !== undefined && <Output id={`entry-${props.index}-output`} text={pretty(e.output)} />}
+          {e.output !== undefined && <Output id={`entry-${props.index}-output`} text={readable(e.output)} />}
         </div>
       );
     case 'action':

@@ -6,12 +6,14 @@ import { UI_BASE } from '../paths.js';
 export interface IncidentFilter {
   status?: IncidentStatus | undefined;
   level?: 1 | 2 | 3 | undefined;
+  q?: string | undefined;
 }
 
 export function filterQuery(filter: IncidentFilter): string {
   const params = new URLSearchParams();
   if (filter.status) params.set('status', filter.status);
   if (filter.level) params.set('level', String(filter.level));
+  if (filter.q) params.set('q', filter.q);
   const query = params.toString();
   return query ? `?${query}` : '';
 }
@@ -19,6 +21,15 @@ export function filterQuery(filter: IncidentFilter): string {
 export function FilterForm(props: { filter: IncidentFilter }) {
   return (
     <form method="get" action={UI_BASE} class="filters" id="filters">
+      <label for="filter-q">Search</label>
+      <input
+        id="filter-q"
+        name="q"
+        type="search"
+        value={props.filter.q ?? ''}
+        placeholder="alert, service, host, id…"
+        maxlength={200}
+      />
       <label for="filter-status">Status</label>
       <select id="filter-status" name="status">
         <option value="">any</option>
@@ -54,6 +65,7 @@ export function IncidentTable(props: { incidents: IncidentSummary[]; now: number
             <th scope="col">Severity</th>
             <th scope="col">Status</th>
             <th scope="col">Alert</th>
+            <th scope="col">Service</th>
             <th scope="col">Instance</th>
             <th scope="col">Age</th>
             <th scope="col">Alerts</th>
@@ -71,11 +83,13 @@ export function IncidentTable(props: { incidents: IncidentSummary[]; now: number
               </td>
               <td data-label="Status">
                 <span class={`badge status-${incident.status}`}>{incident.status.replace('_', ' ')}</span>
+                {incident.acknowledgedBy && <span class="owner">ack {incident.acknowledgedBy}</span>}
               </td>
               <td data-label="Alert">
                 <a href={`${UI_BASE}/incidents/${incident.id}`}>{incident.alertname || incident.id}</a>
               </td>
-              <td data-label="Instance">{incident.instance}</td>
+              <td data-label="Service">{incident.service || '—'}</td>
+              <td data-label="Instance">{incident.instance || '—'}</td>
               <td data-label="Age">
                 <time datetime={incident.createdAt}>{age(incident.createdAt, props.now)}</time>
               </td>

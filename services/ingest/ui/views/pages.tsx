@@ -2,8 +2,10 @@ import type { AuditVerification } from '../../../../shared/audit-chain.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
+import type { Activity } from '../activity.js';
 import type { AutomationStatus } from '../automation-status.js';
 import { UI_BASE } from '../paths.js';
+import { ActivityChart } from './activity.js';
 import { ApprovalList } from './approvals.js';
 import { AuditPanel, AutomationPanel } from './automation.js';
 import { IncidentDetail } from './incident.js';
@@ -17,6 +19,7 @@ export const REFRESH_MS = {
   automation: 2_000,
   audit: 15_000,
   incident: 2_000,
+  activity: 10_000,
 };
 
 export function OverviewPage(props: {
@@ -27,6 +30,7 @@ export function OverviewPage(props: {
   approvals: Approval[];
   incidents: IncidentSummary[];
   truncated: boolean;
+  activity: Activity;
   now: number;
 }) {
   const checkedAt = new Date(props.now).toISOString();
@@ -55,6 +59,9 @@ export function OverviewPage(props: {
       </section>
       <section class="card" aria-labelledby="incidents-title">
         <h2 id="incidents-title">Incidents</h2>
+        <Live id="live-activity" src={`${UI_BASE}/live/activity`} intervalMs={REFRESH_MS.activity}>
+          <ActivityChart activity={props.activity} />
+        </Live>
         <FilterForm filter={props.filter} />
         <Live
           id="live-incidents"
@@ -73,6 +80,7 @@ export function IncidentPage(props: {
   incident: Incident;
   where: IncidentTargets;
   approvals: Approval[];
+  links: { prometheus?: string | undefined; grafana?: string | undefined };
   now: number;
 }) {
   return (
@@ -89,6 +97,7 @@ export function IncidentPage(props: {
           incident={props.incident}
           where={props.where}
           approvals={props.approvals}
+          links={props.links}
           now={props.now}
         />
       </Live>

@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { IngestHandle } from '../../services/ingest/service.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
+import { startTestIngest } from '../ingest/harness.js';
+import { openIncident } from '../support/incidents.js';
+
+const run = promisify(execFile);
+let h: ExecutorHarness;
+let ingest: IngestHandle;
+
+beforeAll(async () => {
+  h = await startExecutorHarness();
+  ingest = await startTestIngest(h.t, { ADMIN_TOKEN: 'cli-admin' });
+});
+afterAll(async () => {
+  await ingest.close();
+  await h.close();
+});
+
+const hermes = (...args: string[]) =>
+  run('node', ['bin/hermes.js', '--url', ingest.url, ...args], {
+    env: { ...process.env, ADMIN_TOKEN: 'cli-admin', USER: 'dana' },
+  });
+
+it('shows approvals as the operation and target in a line, and approving a question hands the incident to you', async () => {
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api' });
+  const rollback = await h.submit({
+    incidentId,
+    tool: 'rollback_deployment',
+    args: { service: 'api', reason: 'bad deploy' },
+  });
+  const question = await h.submit({
+    incidentId,
+    tool: 'request_human_confirmation',
+    args: {
+      action_description: 'Investigate ServiceDown on api',
+      reason: 'no runbook fix',
+      risk_level: 'low',
+    },
+  });
+  const operation = (await h.approvals.get(rollback.approvalId as string))?.description?.split('\n')[0];
+  expect(operation).toBeTruthy();
+  // The notice humans get is titled with the same words.
+  const notifications = createQueue<NotificationJob>(
+    QUEUE.notifications.executor,
+    h.t.redis,
+    h.t.keys.bullPrefix,
+  );
+  try {
+    const titles = (await notifications.getJobs(['waiting', 'prioritized', 'completed', 'active']))
+      .filter((job) => job.data.event === 'approval_requested')
+      .map((job) => job.data.title);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        `Approval needed: ${operation}`,
+        'Approval needed: Investigate ServiceDown on api',
+      ]),
+    );
+  } finally {
+    await notifications.close();
+  }
+
+  const listed = (await hermes('approvals')).stdout;
+  expect(listed).toMatch(/^ID\s+INCIDENT\s+RISK\s+EXPIRES\s+WHAT$/m);
+  expect(listed).toContain(`high  30m      ${operation?.slice(0, 120)}`);
+  expect(listed).toContain('question: Investigate ServiceDown on api (approving = you take the incident)');
+  expect(listed).not.toContain('{"');
+
+  const short = (question.approvalId as string).slice(0, 20);
+  // --by defaults to $USER.
+  expect((await hermes('approve', short)).stdout.trim()).toBe(
+    `${question.approvalId} approved by dana: you own incident ${incidentId} now`,
+  );
+  await expect
+    .poll(async () => (await h.incidents.getSummary(incidentId))?.acknowledgedBy, { timeout: 10_000 })
+    .toBe('dana');
+  expect((await hermes('incident', incidentId)).stdout).toMatch(/^owner: dana \(acknowledged /m);
+});
+
+it('acknowledges, re-runs and resolves an incident by a prefix of its id', async () => {
+  const incidentId = await openIncident(h.t, { alertname: 'HighLatency', service: 'web' });
+  await h.incidents.setStatus(incidentId, 'escalated', 'triage');
+  const prefix = incidentId.slice(0, -3);
+
+  expect((await hermes('ack', prefix, '--comment', 'looking')).stdout.trim()).toBe(
+    `${incidentId} acknowledged by dana: now escalated`,
+  );
+  expect((await hermes('incidents')).stdout).toMatch(/escalated \(ack dana\)\s+HighLatency\s+web/);
+  expect((await hermes('rerun', prefix)).stdout.trim()).toBe(
+    `${incidentId} sent back to triage by dana: now open`,
+  );
+  expect((await hermes('resolve', prefix, '--by', 'erin')).stdout.trim()).toBe(
+    `${incidentId} resolved by erin: now resolved`,
+  );
+  await expect(hermes('resolve', prefix)).rejects.toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/409 incident .* cannot be resolved: it is closed/),
+  });
+  const timeline = (await hermes('incident', prefix)).stdout;
+  expect(timeline).toMatch(
+    /status +human:dana +now escalated: dana acknowledged: a human owns this incident now: looking$/m,
+  );
+  expect(timeline).toMatch(/status +human:erin +now resolved: resolved by erin$/m);
+});
