@@ -9,7 +9,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics } from '../../shared/metrics.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
+import { createQueue, QUEUE, type QueueName } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { loadTargetsOrError } from '../../shared/targets/targets.js';
@@ -40,14 +40,17 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   const triageQueue = createQueue<TriageJob>(QUEUE.triage, redis, keys.bullPrefix);
   const actionQueue = createQueue<ActionJob>(QUEUE.actions, redis, keys.bullPrefix);
   const notificationQueue = createQueue<NotificationJob>(QUEUE.notifications.ingest, redis, keys.bullPrefix);
-  // The other services' queues, shown in Bull Board and the depth metrics.
-  const observed = [
-    QUEUE.agentActions,
-    QUEUE.notifications.triage,
-    QUEUE.notifications.executor,
-    QUEUE.emailDigest,
-  ].map((name) => createQueue(name, redis, keys.bullPrefix, { observer: true }));
-  const queues = [triageQueue, actionQueue, notificationQueue, ...observed];
+  // The other services' queues, shown in Bull Board and the depth metrics (in pipeline order).
+  const observe = (name: QueueName) => createQueue(name, redis, keys.bullPrefix, { observer: true });
+  const queues = [
+    triageQueue,
+    observe(QUEUE.agentActions),
+    actionQueue,
+    notificationQueue,
+    observe(QUEUE.notifications.triage),
+    observe(QUEUE.notifications.executor),
+    observe(QUEUE.emailDigest),
+  ];
   for (const queue of queues)
     queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
 

@@ -58,7 +58,9 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   await hermes('resume');
   const status = (await hermes('status')).stdout;
   expect(status).toMatch(/^automation: running$/m);
-  expect(status).toMatch(/^queues: +triage 1, actions 0, notifications 1 waiting$/m);
+  expect(status).toMatch(
+    /^queues: +triage 1, agent-actions 0, actions 0, notifications-ingest 1, notifications-triage 0, notifications-executor 0, email-digest 0 waiting$/m,
+  );
   expect(status).toMatch(/^mode: +unknown \(no executor has started\)$/m);
   expect(status).toMatch(/^breaker: +closed$/m);
   await t.redis.hset(t.keys.exec('breaker'), 'state', 'open', 'reopenAt', Date.now() + 60_000);
