@@ -3,8 +3,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import type { ApprovalStore } from '../../shared/approvals.js';
@@ -32,6 +33,7 @@ import { crossSiteRefusal } from './request-origin.js';
 import { failureReply } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
 import { AutomationStatusReader } from './ui/automation-status.js';
+import { validated } from './validate.js';
 
 export interface IngestAppDeps {
   env: IngestEnv;
@@ -114,15 +116,15 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   });
 
   app.onError((error, c) => {
+    // Hono's own answers (malformed JSON in a validated body): said as this API says errors.
+    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
     const { status, body } = failureReply(error, logger, c.req.path);
     return c.json(body, status);
   });
 
-  app.get('/api/incidents', admin, async (c) => {
-    const query = listQuerySchema.safeParse(c.req.query());
-    if (!query.success) return c.json({ error: 'invalid query', details: query.error.issues }, 400);
-    return c.json(await deps.incidents.list(query.data));
-  });
+  app.get('/api/incidents', admin, validated('query', listQuerySchema, 'invalid query'), async (c) =>
+    c.json(await deps.incidents.list(c.req.valid('query'))),
+  );
 
   // Every :id takes a whole id or a unique prefix of one (the CLI shows the shortest).
   const unknownId = (c: Context, what: string, match: Exclude<PrefixMatch, { ok: true }>) =>
@@ -138,22 +140,34 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json({ ...incident, ...(await incidentTargets(deps.incidents, deps.targets, incident.id)) });
   });
 
-  app.post('/api/incidents/:id/:command', admin, async (c) => {
-    const command = incidentCommandSchema.safeParse(c.req.param('command'));
-    if (!command.success) return c.json({ error: 'not found' }, 404);
-    const body = incidentCommandBodySchema.safeParse(await c.req.json().catch(() => undefined));
-    if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
-    const match = await deps.incidents.resolveId(c.req.param('id'));
-    if (!match.ok) return unknownId(c, 'incident', match);
-    const request = { ...body.data, incidentId: match.id, command: command.data };
-    const { done, value } = await requestIncidentCommand(deps.actions, request);
-    logger.warn({ ...request, done }, 'incident command requested');
-    if (!done)
-      return c.json({ done, error: 'requested; no executor has carried it out yet (is one running?)' }, 202);
-    const result = incidentCommandResultSchema.parse(value);
-    if (!result.ok) return c.json({ error: result.reason }, result.notFound ? 404 : 409);
-    return c.json({ done, ...result, incident: await deps.incidents.getSummary(match.id) });
-  });
+  // acknowledge | resolve | rerun; any other word is not a route here (404).
+  const knownCommand: MiddlewareHandler = async (c, next) => {
+    if (!incidentCommandSchema.safeParse(c.req.param('command')).success)
+      return c.json({ error: 'not found' }, 404);
+    await next();
+  };
+  app.post(
+    '/api/incidents/:id/:command',
+    admin,
+    knownCommand,
+    validated('json', incidentCommandBodySchema, 'invalid body'),
+    async (c) => {
+      const command = incidentCommandSchema.parse(c.req.param('command'));
+      const match = await deps.incidents.resolveId(c.req.param('id'));
+      if (!match.ok) return unknownId(c, 'incident', match);
+      const request = { ...c.req.valid('json'), incidentId: match.id, command };
+      const { done, value } = await requestIncidentCommand(deps.actions, request);
+      logger.warn({ ...request, done }, 'incident command requested');
+      if (!done)
+        return c.json(
+          { done, error: 'requested; no executor has carried it out yet (is one running?)' },
+          202,
+        );
+      const result = incidentCommandResultSchema.parse(value);
+      if (!result.ok) return c.json({ error: result.reason }, result.notFound ? 404 : 409);
+      return c.json({ done, ...result, incident: await deps.incidents.getSummary(match.id) });
+    },
+  );
 
   app.get('/api/approvals', admin, async (c) => c.json({ approvals: await deps.approvals.listPending() }));
 
@@ -161,22 +175,26 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     ['approve', 'approved'],
     ['deny', 'denied'],
   ] as const) {
-    app.post(`/api/approvals/:id/${verb}`, admin, async (c) => {
-      const body = approvalDecisionBodySchema.safeParse(await c.req.json().catch(() => undefined));
-      if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
-      const pending = (await deps.approvals.listPending()).map((approval) => approval.id);
-      const match = matchPrefix(c.req.param('id'), pending);
-      if (!match.ok && match.reason === 'ambiguous') return unknownId(c, 'approval', match);
-      const result = await deps.decisions.decide(
-        match.ok ? match.id : c.req.param('id'),
-        decision,
-        body.data.by,
-        body.data.comment,
-      );
-      if (result.ok) return c.json({ approval: result.approval });
-      const status = result.reason === 'not_found' ? 404 : 409;
-      return c.json({ error: `approval cannot be ${decision}: ${result.reason}` }, status);
-    });
+    app.post(
+      `/api/approvals/:id/${verb}`,
+      admin,
+      validated('json', approvalDecisionBodySchema, 'invalid body'),
+      async (c) => {
+        const { by, comment } = c.req.valid('json');
+        const pending = (await deps.approvals.listPending()).map((approval) => approval.id);
+        const match = matchPrefix(c.req.param('id'), pending);
+        if (!match.ok && match.reason === 'ambiguous') return unknownId(c, 'approval', match);
+        const result = await deps.decisions.decide(
+          match.ok ? match.id : c.req.param('id'),
+          decision,
+          by,
+          comment,
+        );
+        if (result.ok) return c.json({ approval: result.approval });
+        const status = result.reason === 'not_found' ? 404 : 409;
+        return c.json({ error: `approval cannot be ${decision}: ${result.reason}` }, status);
+      },
+    );
   }
 
   const status = new AutomationStatusReader(deps.redis, deps.keys, deps.control);
@@ -185,18 +203,21 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return { ...paused, mode: mode?.mode ?? null, breaker, queues };
   };
   app.get('/api/automation', admin, async (c) => c.json(await automation()));
-  app.post('/api/automation/breaker/reset', admin, async (c) => {
-    const body = breakerResetJobSchema.safeParse(await c.req.json().catch(() => undefined));
-    if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
-    const { done } = await requestBreakerReset(deps.actions, body.data);
-    logger.warn({ by: body.data.by, reason: body.data.reason, done }, 'circuit breaker reset requested');
-    return c.json({ reset: done, ...(await automation()) }, done ? 200 : 202);
-  });
-  app.post('/api/automation/pause', admin, async (c) => {
-    const body = pauseBodySchema.safeParse(await c.req.json().catch(() => undefined));
-    if (!body.success) return c.json({ error: 'invalid body', details: body.error.issues }, 400);
-    await deps.control.pause(body.data.by);
-    logger.warn({ by: body.data.by }, 'automation paused');
+  app.post(
+    '/api/automation/breaker/reset',
+    admin,
+    validated('json', breakerResetJobSchema, 'invalid body'),
+    async (c) => {
+      const request = c.req.valid('json');
+      const { done } = await requestBreakerReset(deps.actions, request);
+      logger.warn({ by: request.by, reason: request.reason, done }, 'circuit breaker reset requested');
+      return c.json({ reset: done, ...(await automation()) }, done ? 200 : 202);
+    },
+  );
+  app.post('/api/automation/pause', admin, validated('json', pauseBodySchema, 'invalid body'), async (c) => {
+    const { by } = c.req.valid('json');
+    await deps.control.pause(by);
+    logger.warn({ by }, 'automation paused');
     return c.json(await deps.control.isPaused());
   });
   app.post('/api/automation/resume', admin, async (c) => {
@@ -206,12 +227,15 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   });
 
   // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation.
-  app.get('/api/audit/verify', admin, async (c) => {
-    const query = witnessQuerySchema.safeParse(c.req.query());
-    if (!query.success) return c.json({ error: 'invalid witness', details: query.error.issues }, 400);
-    const { seq, hash } = query.data;
-    return c.json(await status.verifyAudit(seq !== undefined && hash ? { seq, hash } : undefined));
-  });
+  app.get(
+    '/api/audit/verify',
+    admin,
+    validated('query', witnessQuerySchema, 'invalid witness'),
+    async (c) => {
+      const { seq, hash } = c.req.valid('query');
+      return c.json(await status.verifyAudit(seq !== undefined && hash ? { seq, hash } : undefined));
+    },
+  );
 
   app.route('/ui', createConsoleApp({ ...deps, gate }));
 

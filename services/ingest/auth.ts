@@ -1,12 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import type { Keyspace } from '../../shared/keys.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { isLoopback } from './request-origin.js';
 import { TokenGuessLimiter } from './token-guesses.js';
 import { RevokedSessions } from './ui/revoked-sessions.js';
-import { CSRF_HEADER, macEqual, sessionCookieFrom, verifySession } from './ui/session.js';
+import { CSRF_HEADER, macEqual, SESSION_COOKIE, verifySession } from './ui/session.js';
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
@@ -54,8 +55,8 @@ export function adminGate(token: string | undefined, redis: RedisConnection, key
 }
 
 /** The console session a request carries, if it is valid and not signed out. */
-export async function liveSession(gate: AdminGate, secret: string, cookieHeader: string | undefined) {
-  const session = verifySession(secret, sessionCookieFrom(cookieHeader));
+export async function liveSession(gate: AdminGate, secret: string, c: Context) {
+  const session = verifySession(secret, getCookie(c, SESSION_COOKIE));
   return session && !(await gate.revoked.isRevoked(session)) ? session : null;
 }
 
@@ -89,7 +90,7 @@ export function requireToken(
         return c.json({ error: `${verdict.reason}; retry after ${verdict.retryAfterSeconds} s` }, 429);
       }
     } else if (options.allowSession) {
-      const session = await liveSession(gate, token, c.req.header('cookie'));
+      const session = await liveSession(gate, token, c);
       if (session) {
         if (SAFE_METHODS.has(c.req.method) || macEqual(c.req.header(CSRF_HEADER) ?? '', session.csrf))
           return next();

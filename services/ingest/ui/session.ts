@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { CookieOptions } from 'hono/utils/cookie';
 import { z } from 'zod';
 
 export const SESSION_COOKIE = 'hermes_session';
@@ -54,19 +55,7 @@ export function verifySession(token: string, cookie: string | undefined, now = D
   return { id: nonce, user: user as string, expiresAt, csrf: mac(token, 'csrf', cookie) };
 }
 
-/** Reads the session cookie from a Cookie header (no other cookie matters here). */
-export function sessionCookieFrom(header: string | undefined): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-export function sessionCookieHeader(value: string, secure: boolean): string {
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_SECONDS}${secure ? '; Secure' : ''}`;
-}
-
-export function clearedCookieHeader(secure: boolean): string {
-  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`;
+/** The session cookie's attributes: script-proof, same-site only, `Secure` behind HTTPS. */
+export function sessionCookieOptions(secure: boolean): CookieOptions {
+  return { path: '/', httpOnly: true, sameSite: 'Strict', maxAge: SESSION_TTL_SECONDS, secure };
 }
