@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { AuditVerification } from '../shared/audit-chain.js';
 import { describeIncident } from '../shared/describe-incident.js';
+import { HermesError } from '../shared/errors.js';
 import { shortIds } from '../shared/id-prefix.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
@@ -93,7 +94,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-class CliError extends Error {}
+class CliError extends HermesError {}
 
 async function call(
   method: string,

@@ -1,4 +1,6 @@
+import { HermesError } from './errors.js';
 import type { Logger } from './logger.js';
+import { redisFailure } from './redis-errors.js';
 
 const FIRST_WAIT_MS = 100;
 const MAX_WAIT_MS = 5_000;
@@ -19,11 +21,16 @@ export async function untilStored<T>(
     try {
       return await write();
     } catch (error) {
-      if (Date.now() + wait > deadline) throw error;
+      // Only a Redis that is away or full is waited out; a refusal (NOPERM, bad data) would repeat.
+      if (!retryable(error) || Date.now() + wait > deadline) throw error;
       if (attempt === 1 || attempt % 10 === 0)
         logger.warn({ err: (error as Error).message, attempt }, `${what} not stored yet; retrying`);
       await new Promise((resolve) => setTimeout(resolve, wait));
       wait = Math.min(MAX_WAIT_MS, wait * 2);
     }
   }
+}
+
+function retryable(error: unknown): boolean {
+  return redisFailure(error) !== null || (error instanceof HermesError && error.retryable);
 }

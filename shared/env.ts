@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HermesError } from './errors.js';
 import { redactUrlCredentials } from './redact.js';
 
 /** Env values arrive as strings; these coerce them and say clearly what was wrong. */
@@ -32,7 +33,7 @@ export const baseEnvSchema = z.object({
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 
-export class EnvError extends Error {}
+export class EnvError extends HermesError {}
 
 /** Parses env against a schema; the error message is one line naming each bad variable. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {

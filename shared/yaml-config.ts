@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { HermesError } from './errors.js';
 
 /** A configuration file that cannot be used; the message names the file, line, column and problem. */
-export class ConfigFileError extends Error {}
+export class ConfigFileError extends HermesError {}
 
 /** Reads and validates a YAML file; every problem is reported as `file:line:col: field: message`. */
 export function loadYamlConfig<T extends z.ZodType>(

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import { HermesError } from '../../shared/errors.js';
 import { SAFE_ARG_PATTERN } from './args.js';
 
-export class TemplateError extends Error {}
+export class TemplateError extends HermesError {}
 
 /** Fills `{arg}` placeholders; every substituted value must match the strict argv pattern. */
 export function renderArgv(template: readonly string[], args: Record<string, unknown>): string[] {

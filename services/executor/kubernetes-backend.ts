@@ -1,4 +1,5 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import { HermesError } from '../../shared/errors.js';
 import {
   type KubernetesTarget,
   KubernetesTargetError,
@@ -21,7 +22,7 @@ interface Change {
   apply(dryRun: boolean): Promise<unknown>;
 }
 
-class Refusal extends Error {}
+class Refusal extends HermesError {}
 
 /**
  * A kubernetes target's workload: `restart` is a rollout restart (the pod-template annotation

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HermesError } from '../../shared/errors.js';
 import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
 
@@ -118,7 +119,7 @@ export interface Policy extends PolicyFile {
   ): (ToolPolicy & { name: string; argsSchema: z.ZodType<Record<string, unknown>> }) | undefined;
 }
 
-export class PolicyError extends Error {}
+export class PolicyError extends HermesError {}
 
 export function loadPolicy(path: string): Policy {
   return compilePolicy(loadYamlConfig(path, policySchema, 'policy', PolicyError));

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { HermesError } from '../../shared/errors.js';
 import { SAFE_NAME_PATTERN } from '../../shared/names.js';
 import type { DockerTarget } from '../../shared/remote/docker.js';
 import { excerpt, helperRefusal, sshEndpoint } from '../../shared/remote/endpoint.js';
@@ -27,7 +28,7 @@ export function operationUnit(
   return unit;
 }
 
-class RemoteRefusal extends Error {}
+class RemoteRefusal extends HermesError {}
 
 /** The write verbs of deploy/remote/hermes-remote. */
 const SSH_VERBS: ReadonlySet<Operation['verb']> = new Set(['restart', 'reload', 'clean']);

@@ -7,6 +7,7 @@ import { enqueueNotifications } from '../../shared/notify.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { triageJobId } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
+import { StorageChangedError } from '../../shared/redis-errors.js';
 import type { Alert, AlertmanagerWebhook } from '../../shared/schemas/alertmanager.js';
 import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import type { StoredAlert } from '../../shared/schemas/stored-alert.js';
@@ -14,7 +15,6 @@ import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { RecentAlerts } from './recent-alerts.js';
-import { StorageChangedError } from './storage-errors.js';
 
 const intakeScript = loadLua(new URL('./lua/intake-6.lua', import.meta.url));
 

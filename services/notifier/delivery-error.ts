@@ -1,3 +1,4 @@
+import { HermesError } from '../../shared/errors.js';
 /**
  * Why a delivery did not happen, which decides what the worker does next:
  * `transient` retries with backoff, `rate_limited` pauses the queue for `retryAfterMs`,
@@ -5,14 +6,13 @@
  */
 export type DeliveryErrorKind = 'transient' | 'rate_limited' | 'permanent';
 
-export class DeliveryError extends Error {
+export class DeliveryError extends HermesError {
   constructor(
     readonly kind: DeliveryErrorKind,
     message: string,
     readonly retryAfterMs?: number,
   ) {
-    super(message);
-    this.name = 'DeliveryError';
+    super(message, { retryable: kind !== 'permanent' });
   }
 }
 

@@ -3,6 +3,7 @@ import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import Docker from 'dockerode';
 import { z } from 'zod';
+import { HermesError } from '../errors.js';
 import { type LogLevel, levelAtLeast } from '../log-levels.js';
 
 export const dockerConnectionSchema = z.union([
@@ -44,9 +45,7 @@ export interface ContainerStats {
 }
 
 /** Why a Docker call failed, as one line a human can act on (`docker at <endpoint>: …`). */
-export class DockerTargetError extends Error {
-  override readonly name = 'DockerTargetError';
-}
+export class DockerTargetError extends HermesError {}
 
 /** Docker's own rule for container names; anything else is refused before a request is made. */
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

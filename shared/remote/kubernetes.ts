@@ -14,6 +14,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { HermesError } from '../errors.js';
 import { type LogLevel, levelAtLeast } from '../log-levels.js';
 import type { KubernetesSettings, WorkloadKind } from '../targets/schema.js';
 
@@ -38,13 +39,14 @@ export type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 type KubernetesFailure = 'forbidden' | 'conflict' | 'not_found' | 'timeout' | 'unreachable' | 'api';
 
 /** One line a human can act on: the verb and resource refused (403), a conflict (409), a timeout. */
-export class KubernetesTargetError extends Error {
-  override readonly name = 'KubernetesTargetError';
+export class KubernetesTargetError extends HermesError {
   constructor(
     message: string,
     readonly failure: KubernetesFailure,
   ) {
-    super(message);
+    super(message, {
+      retryable: failure === 'timeout' || failure === 'unreachable' || failure === 'conflict',
+    });
   }
 }
 

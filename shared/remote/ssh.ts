@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { HermesError } from '../errors.js';
 import { blobType, fingerprint, knownHostsName, readPins } from './known-hosts.js';
 
 export interface SshEndpoint {
@@ -22,12 +23,13 @@ export interface SshRunResult {
 /** Why nothing ran on the host. `host_key` is a refusal (possibly an attack), the rest are failures. */
 export type SshErrorKind = 'host_key' | 'connect' | 'auth' | 'key_file';
 
-export class SshError extends Error {
+export class SshError extends HermesError {
   constructor(
     message: string,
     readonly kind: SshErrorKind,
   ) {
-    super(message);
+    // Only a connection may work next time; a refused key or host key will not.
+    super(message, { retryable: kind === 'connect' });
   }
 }
 
@@ -233,7 +235,7 @@ export class SshPool {
   }
 }
 
-class ChannelError extends Error {}
+class ChannelError extends HermesError {}
 
 function openChannel(client: Client, command: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {

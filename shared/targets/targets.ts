@@ -1,3 +1,4 @@
+import { HermesError } from '../errors.js';
 import { HOST_PATTERN, hostOfInstance, SAFE_NAME_PATTERN } from '../names.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
 import {
@@ -29,7 +30,7 @@ export interface Placement {
 
 export type PlacementResult = { ok: true; placement: Placement } | { ok: false; reason: string };
 
-export class TargetsError extends Error {}
+export class TargetsError extends HermesError {}
 
 /** "api-gateway on api-server-03 via ssh", "container web-1 on docker-host via docker". */
 export function describePlacement(placement: Placement, resource = placement.resource): string {

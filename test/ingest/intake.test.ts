@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClassifier } from '../../services/ingest/classify.js';
 import { createCorrelator } from '../../services/ingest/correlation.js';
 import { Intake, type IntakeSettings } from '../../services/ingest/intake.js';
-import { StorageChangedError } from '../../services/ingest/storage-errors.js';
+import { StorageChangedError } from '../../shared/redis-errors.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { scriptKeyLayout } from '../../shared/keys.js';
 import { createLogger } from '../../shared/logger.js';

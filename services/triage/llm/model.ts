@@ -4,10 +4,16 @@ import type {
   ChatCompletionMessage,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import { HermesError } from '../../../shared/errors.js';
 import type { Metrics } from '../../../shared/metrics.js';
 import { redactSecret, redactUrlCredentials } from '../../../shared/redact.js';
 
-export class LlmUnavailableError extends Error {}
+/** The model cannot answer now (down, slow, rate limited): the runbook planner takes over. */
+export class LlmUnavailableError extends HermesError {
+  constructor(message: string) {
+    super(message, { retryable: true });
+  }
+}
 
 export interface ModelSettings {
   baseURL: string;

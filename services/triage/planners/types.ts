@@ -1,3 +1,4 @@
+import { HermesError } from '../../../shared/errors.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
 import type { ToolResult } from '../tools/toolbox.js';
 
@@ -21,9 +22,9 @@ export interface Planner {
   plan(context: PlanContext): Promise<PlanResult>;
 }
 
-export class ShutdownError extends Error {
+export class ShutdownError extends HermesError {
   constructor() {
-    super('triage worker is shutting down; the job will be retried');
+    super('triage worker is shutting down; the job will be retried', { retryable: true });
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HermesError } from '../../../shared/errors.js';
 
 const sampleSchema = z.tuple([z.number(), z.string()]);
 const responseSchema = z.discriminatedUnion('status', [
@@ -23,7 +24,7 @@ const responseSchema = z.discriminatedUnion('status', [
 ]);
 export type PromData = Extract<z.infer<typeof responseSchema>, { status: 'success' }>['data'];
 
-export class PrometheusError extends Error {}
+export class PrometheusError extends HermesError {}
 
 /** The Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`), responses validated. */
 export class PrometheusClient {
