@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { ApprovalStore } from './approvals.js';
 import { type IncidentStore, OWNABLE_STATUSES } from './incidents.js';
+import { approvalDecidedNotice, approvalExpiredNotice, questionAnsweredNotice } from './notices.js';
 import { enqueueNotification } from './notify.js';
 import type { Approval } from './schemas/approval.js';
 import type { ActionJob, NotificationJob } from './schemas/jobs.js';
@@ -96,11 +97,7 @@ export class ApprovalDecisions {
     }
     if (decision === 'approved' && approval.tool === QUESTION)
       return this.takeOwnership(approval, by, comment);
-    await this.announce(approval, {
-      severity: decision === 'denied' ? 'warning' : 'info',
-      title: `${approval.tool} ${decision} by ${by}`,
-      text: comment ? `${by}: ${comment}` : `${by} ${decision} ${approval.tool}.`,
-    });
+    await this.announce(approvalDecidedNotice(approval, decision, by, comment));
   }
 
   /**
@@ -117,14 +114,7 @@ export class ApprovalDecisions {
         message: `${by} took ownership (answered yes to: ${asked})${comment ? `: ${comment}` : ''}`,
         acknowledgedBy: by,
       });
-    await this.announce(approval, {
-      event: 'acknowledged',
-      severity: 'info',
-      title: `${by} took ownership`,
-      text: `${by} answered yes to "${asked}" and owns this incident now; Hermes will not act on it further.${
-        comment ? `\n${by}: ${comment}` : ''
-      }`,
-    });
+    await this.announce(questionAnsweredNotice(approval, by, comment, asked));
   }
 
   /** Closes the action it was holding (denied), hands the incident to humans (escalated), tells them. */
@@ -152,30 +142,12 @@ export class ApprovalDecisions {
       from: ['awaiting_approval'],
       message: `approval for ${approval.tool} expired; a human owns this incident now`,
     });
-    await this.announce(approval, {
-      severity: 'warning',
-      title: `${approval.tool} approval expired`,
-      text: `Nobody approved ${approval.tool} before ${approval.expiresAt}; it will not run.`,
-    });
+    await this.announce(approvalExpiredNotice(approval));
   }
 
   /** One notification per approval outcome: its eventId makes a repeat a no-op. */
-  private async announce(
-    approval: Approval,
-    message: {
-      event?: 'acknowledged';
-      severity: 'info' | 'warning';
-      title: string;
-      text: string;
-    },
-  ): Promise<void> {
-    await enqueueNotification(this.notificationQueue, {
-      eventId: `decided-${approval.id}`,
-      incidentId: approval.incidentId,
-      event: 'approval_decided',
-      approvalId: approval.id,
-      ...message,
-    });
+  private async announce(notice: NotificationJob): Promise<void> {
+    await enqueueNotification(this.notificationQueue, notice);
   }
 
   private async onTimeline(approval: Approval, decision: string): Promise<boolean> {

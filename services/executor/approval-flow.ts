@@ -2,9 +2,10 @@ import type { ApprovalStore } from '../../shared/approvals.js';
 import { actionHash, canonicalJson } from '../../shared/canonical.js';
 import { randomId } from '../../shared/ids.js';
 import type { IncidentStore } from '../../shared/incidents.js';
+import { approvalRequestedNotice } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { Level } from '../../shared/schemas/incident.js';
-import type { ActionJob, NotificationJob } from '../../shared/schemas/jobs.js';
+import type { ActionJob } from '../../shared/schemas/jobs.js';
 import type { Tier } from './policy.js';
 
 export type SpendResult = { ok: true } | { ok: false; decision: 'blocked' | 'denied'; reason: string };
@@ -51,19 +52,21 @@ export class ApprovalFlow {
     const risk = operation ? (tier === 'confirm' ? 'high' : 'medium') : (agentRisk ?? 'medium');
     const rollbackPlan =
       asked?.rollbackPlan ?? (typeof args.rollback_plan === 'string' ? args.rollback_plan : undefined);
-    const notice: NotificationJob = {
-      eventId: `approval-${id}`,
-      incidentId: job.incidentId,
-      event: 'approval_requested',
-      severity: 'warning',
-      // What would run where, or the agent's question: the line a human decides on.
-      title: `Approval needed: ${(operation ?? (advisory ? requested : undefined) ?? job.tool).slice(0, 400)}`,
-      text: `${description}\nReason: ${reason}\nRisk: ${risk}${
-        operation && agentRisk && agentRisk !== risk ? ` (the agent rated it ${agentRisk})` : ''
-      }${rollbackPlan ? `\nRollback: ${rollbackPlan}` : ''}\nExpires: ${expiresAt}`,
+    const notice = approvalRequestedNotice({
       approvalId: id,
-      details: { tool: job.tool, args, risk, expiresAt, actionId: job.actionId, operation },
-    };
+      incidentId: job.incidentId,
+      actionId: job.actionId,
+      tool: job.tool,
+      args,
+      operation,
+      question: advisory ? requested : undefined,
+      description,
+      reason,
+      risk,
+      agentRisk,
+      rollbackPlan,
+      expiresAt,
+    });
     // The request and its notice are written together: dying before queueing it cannot lose it.
     await this.approvals.create(
       {

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import { describeIncident } from '../../shared/describe-incident.js';
 import { randomId } from '../../shared/ids.js';
 import { type IncidentStore, OWNABLE_STATUSES } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
+import { incidentCommandNotice } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import {
   CLOSED_STATUSES,
@@ -14,7 +14,6 @@ import {
   type IncidentCommandJob,
   type IncidentCommandResult,
   incidentCommandJobSchema,
-  type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
 import type { AuditLog } from './audit.js';
@@ -68,24 +67,12 @@ export class IncidentCommands {
     const { incidents, outbox } = this.deps;
     const said = job.comment ? `: ${job.comment}` : '';
     const round = randomId(job.command);
-    const notice = (event: NotificationJob['event'], title: string, text: string): NotificationJob => ({
-      eventId: `${incident.id}-${round}`.slice(0, 100),
-      incidentId: incident.id,
-      event,
-      severity: 'info',
-      title,
-      text,
-      details: { by: job.by, level: incident.level, service: incident.service },
-    });
-    const what = describeIncident(incident);
+    const notice = (verb: 'acknowledge' | 'resolve') =>
+      incidentCommandNotice(incident, { verb, by: job.by, comment: job.comment, round });
 
     if (job.command === 'acknowledge') {
       const message = `${job.by} acknowledged: a human owns this incident now${said}`;
-      const sent = notice(
-        'acknowledged',
-        `${job.by} took ownership`,
-        `${job.by} took ownership of ${what}${said}.`,
-      );
+      const sent = notice('acknowledge');
       const previous = await incidents.setStatus(incident.id, 'escalated', `human:${job.by}`, {
         from: OWNABLE_STATUSES,
         message,
@@ -98,7 +85,7 @@ export class IncidentCommands {
     }
 
     if (job.command === 'resolve') {
-      const sent = notice('resolved', `resolved by ${job.by}`, `${job.by} resolved ${what}${said}.`);
+      const sent = notice('resolve');
       const previous = await incidents.setStatus(incident.id, 'resolved', `human:${job.by}`, {
         from: UNRESOLVED,
         message: `resolved by ${job.by}${said}`,

@@ -3,13 +3,13 @@ import type { AutomationControl } from '../../shared/control.js';
 import { untilStored } from '../../shared/durably.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
+import { breakerOpenNotice, lateActionNotice } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import {
   type ActionJob,
   type ActionOutcome,
   actionJobSchema,
-  type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
 import { describePlacement, type Placement } from '../../shared/targets/targets.js';
@@ -104,7 +104,7 @@ export class ActionProcessor {
     await this.deps.recorder.record(job, outcome);
     if (late)
       await untilStored(
-        () => this.deps.outbox.deliver(lateNotice(job, outcome)),
+        () => this.deps.outbox.deliver(lateActionNotice(job, outcome)),
         `the late notice of ${job.actionId}`,
         this.deps.logger,
       );
@@ -364,15 +364,7 @@ export class ActionProcessor {
    */
   async countFailure(incidentId: string, member: string): Promise<void> {
     const now = Date.now();
-    const notice: NotificationJob = {
-      eventId: `breaker-${now}`,
-      incidentId,
-      event: 'breaker_open',
-      severity: 'critical',
-      title: 'Executor circuit breaker open: automated fixes stopped',
-      text: `{failures} failed or ineffective actions in the breaker window (last: ${member}). Every state change is refused until the cooldown passes; a human should look now.`,
-      details: { failures: 0, trigger: member },
-    };
+    const notice = breakerOpenNotice(incidentId, member, now);
     const { opened } = await this.deps.breaker.recordFailure(member, now, notice);
     if (opened) await this.deps.outbox.deliverRecorded(notice.eventId);
   }
@@ -384,7 +376,6 @@ function staleness(job: ActionJob): string | null {
   return `stale: ${job.requestedBy} stopped waiting at ${job.deadline}; not run`;
 }
 
-/** An action that ran (or tried to) while its requester had already given up on it. */
 /**
  * The agent's queue carries only the agent's own requests, and the humans' queue only approved ones:
  * a job that claims otherwise was forged by whoever could write that queue.
@@ -397,25 +388,12 @@ function wrongQueue(job: ActionJob, queue: 'agent' | 'human'): string | null {
   return null;
 }
 
+/** An action that ran (or tried to) while its requester had already given up on it. */
 function ranAfterDeadline(job: ActionJob, outcome: ActionOutcome): boolean {
   if (!job.deadline || Date.now() <= Date.parse(job.deadline)) return false;
   return (
     outcome.decision === 'executed' || outcome.decision === 'failed' || outcome.decision === 'unknown_outcome'
   );
-}
-
-function lateNotice(job: ActionJob, outcome: ActionOutcome): NotificationJob {
-  return {
-    eventId: `late-${job.actionId}`,
-    incidentId: job.incidentId,
-    event: 'action',
-    severity: 'warning',
-    title: `${job.tool} finished after triage stopped waiting`,
-    text: `${job.tool} was still running when its requester gave up at ${job.deadline}; it ended ${outcome.decision}${
-      outcome.reason ? `: ${outcome.reason}` : ''
-    }. Earlier messages may say nothing was applied: this is what happened.`,
-    details: { actionId: job.actionId, decision: outcome.decision },
-  };
 }
 
 /** One line for humans: "restart api-gateway on api-server-03 via ssh". */

@@ -3,6 +3,7 @@ import { randomId } from '../../shared/ids.js';
 import { type Keyspace, scriptKeyLayout } from '../../shared/keys.js';
 import { loadLua } from '../../shared/lua.js';
 import type { Metrics } from '../../shared/metrics.js';
+import { openedNotice, resolvedEventId, resolvedNotice } from '../../shared/notices.js';
 import { enqueueNotifications } from '../../shared/notify.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { triageJobId } from '../../shared/queues.js';
@@ -17,6 +18,8 @@ import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { RecentAlerts } from './recent-alerts.js';
 
 const intakeScript = loadLua(new URL('./lua/intake-6.lua', import.meta.url));
+/** The resolution notice, worded once; the script fills in each resolved incident's id. */
+const RESOLVED_NOTICE = JSON.stringify(resolvedNotice(''));
 
 export interface IntakeSettings {
   stormThreshold: number;
@@ -222,6 +225,7 @@ export class Intake {
         randomId('epoch'),
         cachedUnder,
         receiver,
+        RESOLVED_NOTICE,
         JSON.stringify(records.map((record) => record.fields)),
         ...records.map((record) => record.alert),
       ],
@@ -278,20 +282,9 @@ export class Intake {
   private async afterOpen(opened: OpenedIncident[]): Promise<void> {
     await enqueueNotifications(
       this.notificationQueue,
-      opened.map(([incidentId, , storm, severity, level, alertname]) => ({
-        eventId: `${storm ? 'storm' : 'opened'}-${incidentId}`,
-        incidentId,
-        event: storm ? 'storm_opened' : 'incident_opened',
-        severity: storm || level === 3 ? 'critical' : notificationSeverity(severity),
-        title: storm
-          ? 'Alert storm: alerts are being coalesced'
-          : `New level ${level} incident: ${alertname}`,
-        text: storm
-          ? 'Too many incidents opened at once. Further alerts join this storm incident; critical ones are still investigated.'
-          : level === 3
-            ? 'This incident is level 3: the agent will not change anything. Please take over.'
-            : 'Hermes is investigating.',
-      })),
+      opened.map(([incidentId, , storm, severity, level, alertname]) =>
+        openedNotice({ incidentId, storm: storm === 1, level, severity, alertname }),
+      ),
     );
   }
 
@@ -303,14 +296,9 @@ export class Intake {
     for (const incidentId of resolved) {
       const job = await this.triageQueue.getJob(triageJobId(incidentId));
       if (job && QUEUED_STATES.has(await job.getState())) await job.remove().catch(() => undefined);
-      await this.outbox.deliverRecorded(`resolved-${incidentId}`);
+      await this.outbox.deliverRecorded(resolvedEventId(incidentId));
     }
   }
-}
-
-function notificationSeverity(severity: string): 'info' | 'warning' | 'critical' {
-  if (severity === 'critical') return 'critical';
-  return severity === 'info' ? 'info' : 'warning';
 }
 
 const QUEUED_STATES = new Set(['waiting', 'prioritized', 'delayed']);

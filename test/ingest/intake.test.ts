@@ -7,6 +7,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { scriptKeyLayout } from '../../shared/keys.js';
 import { createLogger } from '../../shared/logger.js';
 import { loadLua } from '../../shared/lua.js';
+import { resolvedNotice } from '../../shared/notices.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
@@ -703,6 +704,7 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
           'epoch-1',
           '',
           'hermes',
+          JSON.stringify(resolvedNotice('')),
           JSON.stringify(fps.map((fp) => record(fp, `ck-${fp}`))),
           alert(fps[0] as string, 'Fine'),
           alert(fps[1] as string, 'AlsoFine'),

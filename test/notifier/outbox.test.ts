@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { transitionNotice } from '../../services/triage/notifications.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
+import { transitionNotice } from '../../shared/notices.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import type { NoticeSource } from '../../shared/queues.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';

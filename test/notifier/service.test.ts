@@ -3,10 +3,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { notifierEnvSchema } from '../../services/notifier/env.js';
 import { MAX_RATE_LIMITED_RUNS } from '../../services/notifier/processor.js';
 import { EMAIL_DIGEST_JOB, startNotifier } from '../../services/notifier/service.js';
-import { transitionNotice } from '../../services/triage/notifications.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
+import { transitionNotice } from '../../shared/notices.js';
 import { enqueueNotification, type NotificationInput } from '../../shared/notify.js';
 import { createQueue, NOTICE_SOURCES, type NoticeSource, QUEUE } from '../../shared/queues.js';
 import type { IncidentSummary, TimelineEntry } from '../../shared/schemas/incident.js';

@@ -21,8 +21,9 @@
   ARGV[10] candidate epoch
   ARGV[11] the epoch the caller's memory answered under ('' if it answered nothing)
   ARGV[12] the webhook's receiver
-  ARGV[13] the records, one JSON array of [fp, episodeLength, status, ck, ckText, level, severity, priority]
-  ARGV[13 + n] record n's alert as stored (shared/schemas/stored-alert.ts), kept as is in the incident's
+  ARGV[13] the notice announcing a resolution (JSON, shared/notices.ts), eventId and incidentId to fill
+  ARGV[14] the records, one JSON array of [fp, episodeLength, status, ck, ckText, level, severity, priority]
+  ARGV[14 + n] record n's alert as stored (shared/schemas/stored-alert.ts), kept as is in the incident's
            alerts hash and expanded into a timeline entry where the timeline takes one. episodeLength is
            the length in bytes of the stored alert's JSON fingerprint and startsAt with their commas
            (`"fp","startsAt",`): equal text there means the same alert.
@@ -324,9 +325,9 @@ local function resolve_fp(id, a)
     table.insert(out.resolved, id)
     -- Its announcement is recorded with the resolution (see shared/outbox.ts): ingest dying before
     -- queueing it cannot lose it.
-    redis.call('HSET', outboxKey, 'resolved-' .. id, cjson.encode({ recordedMs = nowMs, job = {
-      eventId = 'resolved-' .. id, incidentId = id, event = 'resolved', severity = 'info',
-      title = 'Resolved', text = 'All alerts of this incident have resolved.' } }))
+    local notice = cjson.decode(ARGV[13])
+    notice.eventId, notice.incidentId = 'resolved-' .. id, id
+    redis.call('HSET', outboxKey, notice.eventId, cjson.encode({ recordedMs = nowMs, job = notice }))
   end
 end
 
@@ -366,7 +367,7 @@ local function open_or_join(a)
   return id
 end
 
-local records = cjson.decode(ARGV[13])
+local records = cjson.decode(ARGV[14])
 -- Everything the batch needs is decoded and checked before its first write: a batch that cannot
 -- be stored whole leaves nothing behind (no empty incident, no backlog entry, no storm count).
 for index, rec in ipairs(records) do
@@ -376,7 +377,7 @@ for index, rec in ipairs(records) do
       error('record ' .. index .. ': field ' .. field .. ' is not a string or number')
     end
   end
-  local alert = ARGV[13 + index]
+  local alert = ARGV[14 + index]
   if type(alert) ~= 'string' then error('record ' .. index .. ': its stored alert is missing') end
   -- JSON.stringify escapes only lone surrogates (\udXXX), the one thing cjson cannot decode:
   -- only such alerts are decoded here, so the check costs nothing for the others.
@@ -429,7 +430,7 @@ end
 local a = {}
 for index, rec in ipairs(records) do
   a.fp, a.episodeLength, a.status, a.ck, a.ckText = rec[1], rec[2], rec[3], rec[4], rec[5]
-  a.level, a.severity, a.priority, a.index, a.alert = rec[6], rec[7], rec[8], index, ARGV[13 + index]
+  a.level, a.severity, a.priority, a.index, a.alert = rec[6], rec[7], rec[8], index, ARGV[14 + index]
   if a.status == 'resolved' then flush() end
   local id = groupOf[a.ck]
   local prior = id and stored(id, a.fp)

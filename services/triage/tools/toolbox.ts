@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import type { IncidentStore } from '../../../shared/incidents.js';
+import { agentMessageNotice } from '../../../shared/notices.js';
 import { enqueueNotification } from '../../../shared/notify.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
 import type { ActionOutcome, ApprovalRequest } from '../../../shared/schemas/jobs.js';
@@ -128,14 +129,10 @@ export class Toolbox {
     if (DIAGNOSTIC_TOOLS.has(tool)) return this.ok(tool, await this.diagnose(incident, tool, args));
     if (tool === 'send_notification') {
       const a = args as ToolArgs<'send_notification'>;
-      const eventId = await enqueueNotification(this.deps.notifications, {
-        incidentId: incident.id,
-        event: 'message',
-        severity: a.severity,
-        channels: [a.channel],
-        title: `[${incident.alertname}] agent message`,
-        text: a.message,
-      });
+      const eventId = await enqueueNotification(
+        this.deps.notifications,
+        agentMessageNotice(incident, { severity: a.severity, channel: a.channel, text: a.message }),
+      );
       return this.ok(tool, { queued: true, eventId });
     }
     const { actionTool, actionArgs, approvalRequest, askHuman } = toAction(tool, args);
