@@ -170,14 +170,14 @@ function inProcessExecutor(
     breaker: new CircuitBreaker(redis, keys, policy.breaker),
     replicas: new ReplicaCounts(redis, keys),
     approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, outbox, 1_800),
-    recorder: new DecisionRecorder(
+    recorder: new DecisionRecorder({
       incidents,
-      new AuditLog(redis, keys),
+      audit: new AuditLog(redis, keys),
       metrics,
-      createLogger('executor-bench', 'silent'),
-      'dry-run',
-      (tool) => Boolean(policy.tool(tool)),
-    ),
+      logger: createLogger('executor-bench', 'silent'),
+      mode: 'dry-run',
+      knownTool: (tool) => Boolean(policy.tool(tool)),
+    }),
     outbox,
     triage,
   });

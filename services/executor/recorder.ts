@@ -8,12 +8,15 @@ import type { AuditLog } from './audit.js';
 /** Writes one decision everywhere it belongs: incident actions and timeline, audit chain, metrics, log. */
 export class DecisionRecorder {
   constructor(
-    private readonly incidents: IncidentStore,
-    private readonly audit: AuditLog,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-    private readonly mode: 'live' | 'dry-run',
-    private readonly knownTool: (tool: string) => boolean,
+    private readonly deps: {
+      incidents: IncidentStore;
+      audit: AuditLog;
+      metrics: Metrics;
+      logger: Logger;
+      mode: 'live' | 'dry-run';
+      /** Whether the policy lists a tool (others are counted as `unlisted` in metrics). */
+      knownTool: (tool: string) => boolean;
+    },
   ) {}
 
   /**
@@ -23,15 +26,15 @@ export class DecisionRecorder {
   async record(job: ActionJob, outcome: ActionOutcome): Promise<void> {
     const at = new Date().toISOString();
     const durably = <T>(what: string, write: () => Promise<T>) =>
-      untilStored(write, `${what} of ${job.actionId}`, this.logger);
+      untilStored(write, `${what} of ${job.actionId}`, this.deps.logger);
     // The incident's records and the audit chain are independent writes: made concurrently.
     const [, appended] = await Promise.all([
       durably('the incident record', () => this.recordOnIncident(job, outcome, at)),
       durably('the audit entry', () =>
-        this.audit.append({
+        this.deps.audit.append({
           at,
           event: 'action',
-          mode: this.mode,
+          mode: this.deps.mode,
           actionId: job.actionId,
           incidentId: job.incidentId,
           tool: job.tool,
@@ -44,11 +47,11 @@ export class DecisionRecorder {
         }),
       ),
     ]);
-    this.metrics.actions.inc({
-      tool: this.knownTool(job.tool) ? job.tool : 'unlisted',
+    this.deps.metrics.actions.inc({
+      tool: this.deps.knownTool(job.tool) ? job.tool : 'unlisted',
       decision: outcome.decision,
     });
-    this.logger.info(
+    this.deps.logger.info(
       {
         actionId: job.actionId,
         incidentId: job.incidentId,
@@ -64,9 +67,9 @@ export class DecisionRecorder {
   }
 
   private async recordOnIncident(job: ActionJob, outcome: ActionOutcome, at: string): Promise<void> {
-    if (!(await this.incidents.exists(job.incidentId))) return;
+    if (!(await this.deps.incidents.exists(job.incidentId))) return;
     await Promise.all([
-      this.incidents.recordAction(job.incidentId, {
+      this.deps.incidents.recordAction(job.incidentId, {
         id: job.actionId,
         tool: job.tool,
         args: job.args,
@@ -79,7 +82,7 @@ export class DecisionRecorder {
         durationMs: outcome.durationMs,
         at,
       }),
-      this.incidents.appendTimeline(job.incidentId, {
+      this.deps.incidents.appendTimeline(job.incidentId, {
         type: 'action',
         by: 'executor',
         tool: job.tool,
@@ -93,7 +96,7 @@ export class DecisionRecorder {
 
   /** A job that failed validation: audited with its reason, nothing else touched. */
   async rejected(raw: unknown, outcome: ActionOutcome): Promise<void> {
-    await this.audit.append({
+    await this.deps.audit.append({
       at: new Date().toISOString(),
       event: 'rejected_job',
       actionId: outcome.actionId,
@@ -101,7 +104,7 @@ export class DecisionRecorder {
       reason: outcome.reason ?? null,
       payload: JSON.stringify(raw ?? null).slice(0, 2_000),
     });
-    this.metrics.actions.inc({ tool: 'invalid', decision: outcome.decision });
-    this.logger.warn({ actionId: outcome.actionId, reason: outcome.reason }, 'action job rejected');
+    this.deps.metrics.actions.inc({ tool: 'invalid', decision: outcome.decision });
+    this.deps.logger.warn({ actionId: outcome.actionId, reason: outcome.reason }, 'action job rejected');
   }
 }

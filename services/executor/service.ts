@@ -91,9 +91,14 @@ export async function startExecutor(
     breaker,
     replicas: new ReplicaCounts(command, accounting),
     approvalFlow: new ApprovalFlow(approvals, incidents, outbox, env.APPROVAL_TTL_SECONDS),
-    recorder: new DecisionRecorder(incidents, audit, metrics, logger, env.EXECUTION_MODE, (tool) =>
-      Boolean(policy.tool(tool)),
-    ),
+    recorder: new DecisionRecorder({
+      incidents,
+      audit,
+      metrics,
+      logger,
+      mode: env.EXECUTION_MODE,
+      knownTool: (tool) => Boolean(policy.tool(tool)),
+    }),
     outbox,
     triage,
   });

@@ -83,17 +83,20 @@ interface ScriptReply {
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
+export interface IntakeDeps {
+  redis: RedisConnection;
+  keys: Keyspace;
+  triageQueue: Queue<TriageJob>;
+  notificationQueue: Queue<NotificationJob>;
+  classifier: Classifier;
+  correlate: ReturnType<typeof createCorrelator>;
+  settings: IntakeSettings;
+  metrics?: Pick<Metrics, 'intakeScriptDuration'>;
+}
+
 export class Intake {
-  constructor(
-    private readonly redis: RedisConnection,
-    private readonly keys: Keyspace,
-    private readonly triageQueue: Queue<TriageJob>,
-    private readonly notificationQueue: Queue<NotificationJob>,
-    private readonly classifier: Classifier,
-    private readonly correlate: ReturnType<typeof createCorrelator>,
-    private readonly settings: IntakeSettings,
-    private readonly metrics?: Pick<Metrics, 'intakeScriptDuration'>,
-  ) {
+  constructor(private readonly deps: IntakeDeps) {
+    const { redis, keys, triageQueue, notificationQueue, settings } = deps;
     this.outbox = new NotificationOutbox(redis, keys, 'ingest', notificationQueue);
     // The triage job's hash tells the script whether an incident's job was ever queued.
     this.layout = JSON.stringify({
@@ -149,7 +152,7 @@ export class Intake {
         usedMemory ? (cachedUnder as string) : '',
       );
       this.recent.adopt(reply.epoch);
-    } else if (usedMemory && (await this.redis.get(this.keys.ingestEpoch)) !== cachedUnder) {
+    } else if (usedMemory && (await this.deps.redis.get(this.deps.keys.ingestEpoch)) !== cachedUnder) {
       this.recent.forget();
       return this.ingest(webhook);
     }
@@ -203,25 +206,25 @@ export class Intake {
   ): Promise<ScriptReply> {
     const sent = performance.now();
     const reply = await intakeScript.run(
-      this.redis,
+      this.deps.redis,
       [
-        this.keys.stormOpened,
-        this.keys.ingestEpoch,
-        this.keys.stormCurrent,
-        this.keys.triageBacklog,
-        this.keys.incidentIndex,
-        this.keys.outbox('ingest'),
+        this.deps.keys.stormOpened,
+        this.deps.keys.ingestEpoch,
+        this.deps.keys.stormCurrent,
+        this.deps.keys.triageBacklog,
+        this.deps.keys.incidentIndex,
+        this.deps.keys.outbox('ingest'),
       ],
       [
         this.layout,
         now.toISOString(),
         String(now.getTime()),
-        String(this.settings.stormThreshold),
-        String(this.settings.stormWindowSeconds * 1000),
-        String(this.settings.stormTriageBudget),
+        String(this.deps.settings.stormThreshold),
+        String(this.deps.settings.stormWindowSeconds * 1000),
+        String(this.deps.settings.stormTriageBudget),
         randomId('inc'),
-        String(this.settings.dedupTtlSeconds),
-        String(this.settings.timelineAlertCap),
+        String(this.deps.settings.dedupTtlSeconds),
+        String(this.deps.settings.timelineAlertCap),
         randomId('epoch'),
         cachedUnder,
         receiver,
@@ -230,16 +233,16 @@ export class Intake {
         ...records.map((record) => record.alert),
       ],
     );
-    this.metrics?.intakeScriptDuration.observe((performance.now() - sent) / 1000);
+    this.deps.metrics?.intakeScriptDuration.observe((performance.now() - sent) / 1000);
     return JSON.parse(reply as string) as ScriptReply;
   }
 
   /** The script's record for an alert: its fields, and the alert as its incident keeps it. */
   private describe(alert: Alert, webhook: AlertmanagerWebhook): ScriptRecord {
     const labels = wellFormed(withCommon(webhook.commonLabels, alert.labels));
-    const level = this.classifier.level(labels);
+    const level = this.deps.classifier.level(labels);
     const severity = labels.severity ?? 'warning';
-    const correlation = this.correlate(labels);
+    const correlation = this.deps.correlate(labels);
     const stored: StoredAlert = [
       alert.status,
       alert.fingerprint,
@@ -269,7 +272,7 @@ export class Intake {
   /** Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. */
   private async enqueueTriage(incidents: OpenedIncident[]): Promise<void> {
     if (incidents.length === 0) return;
-    await this.triageQueue.addBulk(
+    await this.deps.triageQueue.addBulk(
       incidents.map(([incidentId, priority]) => ({
         name: 'triage',
         data: { incidentId, trigger: 'alert' as const },
@@ -281,7 +284,7 @@ export class Intake {
   /** Announces every new incident; the notifier's routes decide who hears (level 3 and storms page). */
   private async afterOpen(opened: OpenedIncident[]): Promise<void> {
     await enqueueNotifications(
-      this.notificationQueue,
+      this.deps.notificationQueue,
       opened.map(([incidentId, , storm, severity, level, alertname]) =>
         openedNotice({ incidentId, storm: storm === 1, level, severity, alertname }),
       ),
@@ -294,7 +297,7 @@ export class Intake {
    */
   private async afterResolve(resolved: string[]): Promise<void> {
     for (const incidentId of resolved) {
-      const job = await this.triageQueue.getJob(triageJobId(incidentId));
+      const job = await this.deps.triageQueue.getJob(triageJobId(incidentId));
       if (job && QUEUED_STATES.has(await job.getState())) await job.remove().catch(() => undefined);
       await this.outbox.deliverRecorded(resolvedEventId(incidentId));
     }

@@ -58,14 +58,14 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   const incidents = new IncidentStore(redis, keys);
   const approvals = new ApprovalStore(redis, keys);
   const decisions = new ApprovalDecisions(approvals, incidents, actionQueue, notificationQueue);
-  const intake = new Intake(
+  const intake = new Intake({
     redis,
     keys,
     triageQueue,
     notificationQueue,
-    createClassifier(env.CLASSIFICATION_FILE),
-    createCorrelator(env.CORRELATION_LABELS),
-    {
+    classifier: createClassifier(env.CLASSIFICATION_FILE),
+    correlate: createCorrelator(env.CORRELATION_LABELS),
+    settings: {
       stormThreshold: env.STORM_THRESHOLD,
       stormWindowSeconds: env.STORM_WINDOW_SECONDS,
       stormTriageBudget: env.STORM_TRIAGE_BUDGET,
@@ -74,7 +74,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
       timelineAlertCap: TIMELINE_ALERT_CAP,
     },
     metrics,
-  );
+  });
   // A failover can lose the last acknowledged writes: alerts remembered as recorded are checked again.
   for (const event of ['close', '-node', 'node error']) redis.on(event, () => intake.forgetRecentAlerts());
   const slackInteractions = env.SLACK_SIGNING_SECRET

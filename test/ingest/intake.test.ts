@@ -31,14 +31,14 @@ afterEach(async () => {
 function intakeOn(redis: RedisConnection, settings: Partial<IntakeSettings> = {}) {
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
-  const intake = new Intake(
+  const intake = new Intake({
     redis,
-    t.keys,
-    triage,
-    notifications,
-    createClassifier(),
-    createCorrelator('alertname,instance'),
-    {
+    keys: t.keys,
+    triageQueue: triage,
+    notificationQueue: notifications,
+    classifier: createClassifier(),
+    correlate: createCorrelator('alertname,instance'),
+    settings: {
       stormThreshold: 50,
       stormWindowSeconds: 60,
       stormTriageBudget: 20,
@@ -47,7 +47,7 @@ function intakeOn(redis: RedisConnection, settings: Partial<IntakeSettings> = {}
       timelineAlertCap: 50,
       ...settings,
     },
-  );
+  });
   return { intake, close: () => Promise.all([triage.close(), notifications.close()]) };
 }
 

@@ -55,14 +55,14 @@ export async function ingestWebhook(t: TestRedis, body: AlertmanagerWebhook) {
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   try {
-    const intake = new Intake(
-      t.redis,
-      t.keys,
-      triage,
-      notifications,
-      createClassifier(),
-      createCorrelator('alertname,service|job,instance,test_incident'),
-      {
+    const intake = new Intake({
+      redis: t.redis,
+      keys: t.keys,
+      triageQueue: triage,
+      notificationQueue: notifications,
+      classifier: createClassifier(),
+      correlate: createCorrelator('alertname,service|job,instance,test_incident'),
+      settings: {
         stormThreshold: 10_000,
         stormWindowSeconds: 60,
         stormTriageBudget: 100,
@@ -70,7 +70,7 @@ export async function ingestWebhook(t: TestRedis, body: AlertmanagerWebhook) {
         dedupCacheSize: 0,
         timelineAlertCap: 50,
       },
-    );
+    });
     return await intake.ingest(body);
   } finally {
     await Promise.all([triage.close(), notifications.close()]);
