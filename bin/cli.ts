@@ -6,6 +6,7 @@ import { HermesError } from '../shared/errors.js';
 import { shortIds } from '../shared/id-prefix.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
+import type { ExecutionMode } from '../shared/schemas/jobs.js';
 import type { IncidentTargets } from '../shared/targets/incident-targets.js';
 import { describeAction, describeApprovalRequest, describeTimeline } from './describe.js';
 import { printable, printableJson } from './printable.js';
@@ -45,7 +46,7 @@ interface AutomationView {
   paused: boolean;
   by?: string;
   at?: string;
-  mode: 'live' | 'dry-run' | null;
+  mode: ExecutionMode | null;
   breaker: { state: string; openedAt?: string; reopenAt?: string };
   queues?: Record<string, number>;
 }

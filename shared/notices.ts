@@ -1,7 +1,14 @@
 import { describeIncident } from './describe-incident.js';
 import type { Approval } from './schemas/approval.js';
 import type { IncidentSummary } from './schemas/incident.js';
-import type { Channel, NotificationEvent, NotificationJob } from './schemas/jobs.js';
+import type {
+  Channel,
+  IncidentCommand,
+  NotificationEvent,
+  NotificationJob,
+  NotificationSeverity,
+  Risk,
+} from './schemas/jobs.js';
 
 /**
  * What people are told. Every notice Hermes sends is worded here, from the facts its sender has;
@@ -9,7 +16,7 @@ import type { Channel, NotificationEvent, NotificationJob } from './schemas/jobs
  * (services/notifier/format.ts). Each notice's eventId makes sending it twice a no-op.
  */
 
-type Severity = 'info' | 'warning' | 'critical';
+type Severity = NotificationSeverity;
 
 function severityOf(alertSeverity: string): Severity {
   if (alertSeverity === 'critical') return 'critical';
@@ -113,8 +120,8 @@ export function approvalRequestedNotice(request: {
   question: string | undefined;
   description: string;
   reason: string;
-  risk: 'low' | 'medium' | 'high';
-  agentRisk: 'low' | 'medium' | 'high' | undefined;
+  risk: Risk;
+  agentRisk: Risk | undefined;
   rollbackPlan: string | undefined;
   expiresAt: string;
 }): NotificationJob {
@@ -196,7 +203,12 @@ export function approvalExpiredNotice(approval: Approval): NotificationJob {
 /** A human acknowledged or resolved an incident (`hermes ack`, `resolve`, the console). */
 export function incidentCommandNotice(
   incident: IncidentSummary,
-  command: { verb: 'acknowledge' | 'resolve'; by: string; comment: string | undefined; round: string },
+  command: {
+    verb: Exclude<IncidentCommand, 'rerun'>;
+    by: string;
+    comment: string | undefined;
+    round: string;
+  },
 ): NotificationJob {
   const said = command.comment ? `: ${command.comment}` : '';
   const what = describeIncident(incident);

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { DEFAULT_AUDIT_MAX_ENTRIES } from '../../shared/audit-chain.js';
 import { baseEnvSchema, envInt } from '../../shared/env.js';
+import { executionModeSchema } from '../../shared/schemas/jobs.js';
 
 export const executorEnvSchema = baseEnvSchema.extend({
   POLICY_FILE: z.string().min(1).default('config/policy.yaml'),
   TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
   /** Dry-run unless the operator says live: decisions are taken and recorded, nothing runs. */
-  EXECUTION_MODE: z.enum(['live', 'dry-run']).default('dry-run'),
+  EXECUTION_MODE: executionModeSchema.default('dry-run'),
   EXECUTOR_CONCURRENCY: envInt(4, 1),
   /** How long a human has to answer an approval request. */
   APPROVAL_TTL_SECONDS: envInt(30 * 60, 1),

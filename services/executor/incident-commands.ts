@@ -11,6 +11,7 @@ import {
   incidentStatusSchema,
 } from '../../shared/schemas/incident.js';
 import {
+  type IncidentCommand,
   type IncidentCommandJob,
   type IncidentCommandResult,
   incidentCommandJobSchema,
@@ -67,7 +68,7 @@ export class IncidentCommands {
     const { incidents, outbox } = this.deps;
     const said = job.comment ? `: ${job.comment}` : '';
     const round = randomId(job.command);
-    const notice = (verb: 'acknowledge' | 'resolve') =>
+    const notice = (verb: Exclude<IncidentCommand, 'rerun'>) =>
       incidentCommandNotice(incident, { verb, by: job.by, comment: job.comment, round });
 
     if (job.command === 'acknowledge') {

@@ -10,6 +10,7 @@ import {
   type ActionJob,
   type ActionOutcome,
   actionJobSchema,
+  type ExecutionMode,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
 import { describePlacement, type Placement } from '../../shared/targets/targets.js';
@@ -30,7 +31,7 @@ export interface ProcessorDeps {
   /** Where an action may act: the incident's own targets, never the requester's words. */
   placer: ActionPlacer;
   backends: TargetBackends;
-  mode: 'live' | 'dry-run';
+  mode: ExecutionMode;
   incidents: IncidentStore;
   control: AutomationControl;
   claims: ActionClaims;

@@ -2,7 +2,7 @@ import { untilStored } from '../../shared/durably.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
-import type { ActionJob, ActionOutcome } from '../../shared/schemas/jobs.js';
+import type { ActionJob, ActionOutcome, ExecutionMode } from '../../shared/schemas/jobs.js';
 import type { AuditLog } from './audit.js';
 
 /** Writes one decision everywhere it belongs: incident actions and timeline, audit chain, metrics, log. */
@@ -13,7 +13,7 @@ export class DecisionRecorder {
       audit: AuditLog;
       metrics: Metrics;
       logger: Logger;
-      mode: 'live' | 'dry-run';
+      mode: ExecutionMode;
       /** Whether the policy lists a tool (others are counted as `unlisted` in metrics). */
       knownTool: (tool: string) => boolean;
     },

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { levelSchema } from '../../shared/schemas/incident.js';
-import { type Channel, channelSchema, notificationEventSchema } from '../../shared/schemas/jobs.js';
+import {
+  type Channel,
+  channelSchema,
+  type NotificationSeverity,
+  notificationEventSchema,
+} from '../../shared/schemas/jobs.js';
 
 /**
  * A rule matches when every condition it sets holds; a notification goes to the union of the
@@ -74,7 +79,7 @@ export function loadRoutes(file: string | undefined): RouteRule[] {
 
 export interface RouteInput {
   event: z.infer<typeof notificationEventSchema>;
-  severity: 'info' | 'warning' | 'critical';
+  severity: NotificationSeverity;
   /** Unknown when the incident could not be read; rules that need it then do not match. */
   level?: z.infer<typeof levelSchema> | undefined;
   storm: boolean;

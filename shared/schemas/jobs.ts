@@ -42,6 +42,11 @@ export const requesterSchema = z.union([
 export type Requester = z.infer<typeof requesterSchema>;
 
 export const riskSchema = z.enum(['low', 'medium', 'high']);
+export type Risk = z.infer<typeof riskSchema>;
+
+/** Whether the executor acts (`live`) or only records what it would do (`dry-run`). */
+export const executionModeSchema = z.enum(['live', 'dry-run']);
+export type ExecutionMode = z.infer<typeof executionModeSchema>;
 
 /** What a human is asked to approve, attached by triage when it proposes an action. */
 export const approvalRequestSchema = z.object({
@@ -141,6 +146,9 @@ export const actionOutcomeSchema = z.object({
 });
 export type ActionOutcome = z.infer<typeof actionOutcomeSchema>;
 
+export const notificationSeveritySchema = z.enum(['info', 'warning', 'critical']);
+export type NotificationSeverity = z.infer<typeof notificationSeveritySchema>;
+
 export const notificationEventSchema = z.enum([
   'incident_opened',
   'storm_opened',
@@ -176,7 +184,7 @@ export const notificationJobSchema = z.object({
   eventId: idSchema,
   incidentId: idSchema,
   event: notificationEventSchema,
-  severity: z.enum(['info', 'warning', 'critical']).default('info'),
+  severity: notificationSeveritySchema.default('info'),
   title: z.string().max(500),
   text: z.string().max(10_000),
   approvalId: idSchema.optional(),

@@ -3,6 +3,7 @@ import { type AuditVerification, type AuditWitness, verifyAuditChain } from '../
 import type { AutomationControl } from '../../../shared/control.js';
 import { dryRunKeys, type Keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
+import { type ExecutionMode, executionModeSchema } from '../../../shared/schemas/jobs.js';
 
 export interface BreakerView {
   /** `unknown`: the breaker hash holds something this console cannot read. */
@@ -14,7 +15,7 @@ export interface BreakerView {
 export interface AutomationStatus {
   paused: { paused: boolean; by?: string; at?: string };
   /** As the executor published it at start-up (`exec:mode`); null before any executor has started. */
-  mode: { mode: 'live' | 'dry-run'; at: string } | null;
+  mode: { mode: ExecutionMode; at: string } | null;
   breaker: BreakerView;
 }
 
@@ -25,7 +26,7 @@ const breakerHashSchema = z.object({
 });
 
 const publishedModeSchema = z.object({
-  mode: z.enum(['live', 'dry-run']),
+  mode: executionModeSchema,
   at: z.string(),
   auditMaxEntries: z.number().int().optional(),
 });
@@ -60,7 +61,7 @@ export class AutomationStatusReader {
 
   // The hash CircuitBreaker (services/executor/breaker.ts) keeps, in the running mode's own
   // accounting; an open breaker past reopenAt lets the next action through as a half-open probe.
-  private async breaker(mode: 'live' | 'dry-run'): Promise<BreakerView> {
+  private async breaker(mode: ExecutionMode): Promise<BreakerView> {
     const keys = mode === 'dry-run' ? dryRunKeys(this.keys) : this.keys;
     const parsed = breakerHashSchema.safeParse(await this.redis.hgetall(keys.exec('breaker')));
     if (!parsed.success) return { state: 'unknown' };
