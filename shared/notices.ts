@@ -74,7 +74,7 @@ export function resolvedNotice(incidentId: string): NotificationJob {
 }
 
 /** An incident moved (diagnosis, fixed, escalated, failed): `text` says what triage found. */
-export function transitionNotice(
+function transitionNotice(
   incident: IncidentSummary,
   event: NotificationEvent,
   severity: Severity,
@@ -90,6 +90,48 @@ export function transitionNotice(
     text: text.slice(0, 10_000),
     details: { level: incident.level, service: incident.service, severity: incident.severity },
   };
+}
+
+/** Triage started on an incident. */
+export function diagnosisNotice(incident: IncidentSummary, round: string): NotificationJob {
+  return transitionNotice(
+    incident,
+    'diagnosis',
+    'info',
+    `Hermes is investigating ${describeIncident(incident)} (level ${incident.level}).`,
+    round,
+  );
+}
+
+/** A fix ran and its verification passed: what was done (`summary`) and how it was verified. */
+export function fixedNotice(
+  incident: IncidentSummary,
+  summary: string,
+  verified: string,
+  round: string,
+): NotificationJob {
+  return transitionNotice(incident, 'fixed', 'info', `${summary}\nVerified: ${verified}.`, round);
+}
+
+/** A human must take over: `why` is triage's account of what it found and did. */
+export function escalatedNotice(
+  incident: IncidentSummary,
+  why: string,
+  critical: boolean,
+  round: string,
+): NotificationJob {
+  return transitionNotice(incident, 'escalated', critical ? 'critical' : 'warning', why, round);
+}
+
+/** Triage gave up on the incident (its last attempt failed, or its job was lost). */
+export function triageFailedNotice(incident: IncidentSummary, error: string): NotificationJob {
+  return transitionNotice(
+    incident,
+    'failed',
+    'critical',
+    `Triage could not investigate this incident: ${error}. A human must take over.`,
+    'alert',
+  );
 }
 
 /** The agent's own words (send_notification), marked as the agent's. */

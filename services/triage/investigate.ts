@@ -1,8 +1,7 @@
 import type { Queue } from 'bullmq';
-import { describeIncident } from '../../shared/describe-incident.js';
 import { type IncidentStore, statusChanged } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
-import { transitionNotice } from '../../shared/notices.js';
+import { diagnosisNotice, escalatedNotice, fixedNotice, triageFailedNotice } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
@@ -87,13 +86,7 @@ export class Investigator {
       incident,
       'diagnosing',
       { from: ['open', 'diagnosing'], message: `investigating (level ${incident.level})` },
-      transitionNotice(
-        incident,
-        'diagnosis',
-        'info',
-        `Hermes is investigating ${describeIncident(incident)} (level ${incident.level}).`,
-        round,
-      ),
+      diagnosisNotice(incident, round),
     );
     if (previous === null) return 'skipped: status changed';
     if (incident.level === 3 || incident.storm) return this.escalateWithoutActing(incident, round);
@@ -306,7 +299,7 @@ export class Investigator {
         message: `fixed and verified: ${verdict.detail}`,
         summary,
       },
-      transitionNotice(incident, 'fixed', 'info', `${summary}\nVerified: ${verdict.detail}.`, round),
+      fixedNotice(incident, summary, verdict.detail, round),
     );
     return 'resolved';
   }
@@ -333,7 +326,7 @@ export class Investigator {
       incident,
       'escalated',
       { from: ['open', 'diagnosing', 'awaiting_approval'], message: text.slice(0, 2_000), summary: text },
-      transitionNotice(incident, 'escalated', critical ? 'critical' : 'warning', text, round),
+      escalatedNotice(incident, text, critical, round),
     );
     return 'escalated';
   }
@@ -346,13 +339,7 @@ export class Investigator {
       incident,
       'failed',
       { from: ['open', 'diagnosing'], message: `triage failed: ${error.message}`.slice(0, 2_000) },
-      transitionNotice(
-        incident,
-        'failed',
-        'critical',
-        `Triage could not investigate this incident: ${error.message}. A human must take over.`,
-        'alert',
-      ),
+      triageFailedNotice(incident, error.message),
     );
   }
 

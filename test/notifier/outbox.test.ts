@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
-import { transitionNotice } from '../../shared/notices.js';
+import { escalatedNotice } from '../../shared/notices.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import type { NoticeSource } from '../../shared/queues.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
@@ -38,7 +38,7 @@ afterEach(async () => {
 });
 
 function escalation(round = 'alert'): NotificationJob {
-  return transitionNotice(incident, 'escalated', 'critical', 'a human must take over', round);
+  return escalatedNotice(incident, 'a human must take over', true, round);
 }
 
 async function recorded(source: NoticeSource = 'triage'): Promise<string[]> {

@@ -6,7 +6,7 @@ import { EMAIL_DIGEST_JOB, startNotifier } from '../../services/notifier/service
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
-import { transitionNotice } from '../../shared/notices.js';
+import { escalatedNotice } from '../../shared/notices.js';
 import { enqueueNotification, type NotificationInput } from '../../shared/notify.js';
 import { createQueue, NOTICE_SOURCES, type NoticeSource, QUEUE } from '../../shared/queues.js';
 import type { IncidentSummary, TimelineEntry } from '../../shared/schemas/incident.js';
@@ -137,7 +137,7 @@ describe('notifier service', () => {
     await settled(`opened-${id}`);
     const store = new IncidentStore(t.redis, t.keys);
     const incident = (await store.getSummary(id)) as IncidentSummary;
-    const notice = transitionNotice(incident, 'escalated', 'critical', 'The fix did not help.', 'alert');
+    const notice = escalatedNotice(incident, 'The fix did not help.', true, 'alert');
     // What triage does first; it is killed before queueing the notice.
     await store.setStatus(id, 'escalated', 'triage', { notice: { source: 'triage', job: notice } });
 
