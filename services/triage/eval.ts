@@ -8,8 +8,8 @@
 import { parseArgs } from 'node:util';
 import { probeModel } from '../../shared/model-probe.js';
 import { type LocalRedis, startRedisServer } from '../../test/support/redis-server.js';
-import { startWorld } from '../../test/triage/world.js';
 import { SCENARIOS } from './scenarios.js';
+import { startWorld } from './test/world.js';
 
 const USAGE =
   'usage: npm run eval -- [--base-url URL] [--model NAME] [--api-key KEY] [--only SCENARIO] [--timeout-seconds N]';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TERMINAL_UNSAFE } from '../../bin/printable.js';
 import { AuditLog } from '../../services/executor/audit.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
-import { startTestIngest } from '../ingest/harness.js';
+import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 

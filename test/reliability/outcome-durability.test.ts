@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { keyspace } from '../../shared/keys.js';
-import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually, type TestRedis } from '../support/redis.js';
 import { type LocalRedis, startRedisServer } from '../support/redis-server.js';

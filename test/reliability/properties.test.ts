@@ -10,6 +10,7 @@ import { PolicyError, parsePolicy } from '../../services/executor/policy.js';
 import { type ExecutorHandle, startExecutor } from '../../services/executor/service.js';
 import { ingestEnvSchema } from '../../services/ingest/env.js';
 import { type IngestHandle, startIngest } from '../../services/ingest/service.js';
+import { post } from '../../services/ingest/test/harness.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
@@ -21,7 +22,6 @@ import {
   notificationJobSchema,
   triageJobSchema,
 } from '../../shared/schemas/jobs.js';
-import { post } from '../ingest/harness.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { LOCAL_TARGETS } from '../support/targets.js';

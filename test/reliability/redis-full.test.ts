@@ -6,9 +6,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
-import { post, startTestIngest } from '../ingest/harness.js';
 import { webhookBody } from '../support/incidents.js';
 import { type LocalRedis, startRedisServer } from '../support/redis-server.js';
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import { KubernetesTarget, RESTARTED_AT } from '../../shared/remote/kubernetes.js';
 import type { Level } from '../../shared/schemas/incident.js';
-import { type ExecutorHarness, startExecutorHarness } from '../executor/harness.js';
 import {
   type FakeKubeApi,
   type KubeObject,

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { post } from '../../services/ingest/test/harness.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
-import { post } from '../ingest/harness.js';
 import { webhookBody } from '../support/incidents.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
 import { launchChromium } from './browser.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { issueSession } from '../../services/ingest/ui/session.js';
-import { post, startTestIngest } from '../ingest/harness.js';
 import { webhookBody } from '../support/incidents.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
 

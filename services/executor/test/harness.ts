@@ -1,0 +1,190 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ApprovalStore } from '../../../shared/approvals.js';
+import { parseEnv } from '../../../shared/env.js';
+import { IncidentStore } from '../../../shared/incidents.js';
+import { createLogger } from '../../../shared/logger.js';
+import { QUEUE } from '../../../shared/queues.js';
+import type { ActionJob, ActionOutcome } from '../../../shared/schemas/jobs.js';
+import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
+import { LOCAL_TARGETS } from '../../../test/support/targets.js';
+import { executorEnvSchema } from '../env.js';
+import { type ExecutorHandle, startExecutor } from '../service.js';
+
+export const RECORD_RUN = fileURLToPath(new URL('./fixtures/record-run.mjs', import.meta.url));
+
+/**
+ * A policy like config/policy.yaml, but whose commands run the record-run fixture (a real process
+ * that appends to `marker`), disk cleaning under `diskRoot`, and a small breaker threshold.
+ */
+export function testPolicy(marker: string, diskRoot: string, globalCap = 50): string {
+  const run = (code: number, ...args: string[]) =>
+    JSON.stringify([process.execPath, RECORD_RUN, marker, String(code), ...args]);
+  return `
+version: 1
+limits: { stateChangesPerHour: ${globalCap} }
+breaker: { failureThreshold: 2, windowSeconds: 3600, cooldownSeconds: 3600 }
+command: { timeoutSeconds: 20, maxOutputBytes: 1024 }
+tools:
+  get_service_logs: { tier: read }
+  request_human_confirmation: { tier: read }
+  restart_service:
+    tier: safe
+    args:
+      service: { type: name }
+      host: { type: name }
+      reason: { type: text, maxLength: 1000 }
+    rateLimit:
+      per: service
+      max: 3
+      windowSeconds: 3600
+      message: "Service {value} restarted {count} times this hour (limit: {max})"
+    backend: { kind: command, argv: ${run(0, 'restart', '{service}')} }
+  restart_consumers:
+    tier: safe
+    args:
+      service: { type: name }
+      reason: { type: text }
+    backend: { kind: command, argv: ${run(1, 'consumers', '{service}')} }
+  restart_db_pool:
+    tier: safe
+    args:
+      service: { type: name }
+      reason: { type: text }
+    backend: { kind: command, argv: ${run(0, 'slow', '{service}')} }
+  clean_disk_space:
+    tier: safe
+    args:
+      host: { type: name }
+      paths: { type: paths }
+      min_age_days: { type: integer, min: 7, default: 7 }
+    backend: { kind: disk, roots: [${JSON.stringify(diskRoot)}] }
+  scale_service:
+    tier: safe
+    args:
+      service: { type: name }
+      replicas: { type: integer, min: 0, optional: true }
+      delta: { type: integer, max: 2, optional: true }
+    scale: { baseline: 2, maxAboveBaseline: 2 }
+    backend: { kind: command, argv: ${run(0, 'scale', '{service}', '--replicas={replicas}')} }
+  rollback_deployment:
+    tier: confirm
+    args:
+      service: { type: name }
+      reason: { type: text }
+    backend: { kind: command, argv: ${run(0, 'rollback', '{service}')} }
+  drop_table: { tier: forbidden }
+`;
+}
+
+export interface ExecutorHarness {
+  t: TestRedis;
+  dir: string;
+  marker: string;
+  diskRoot: string;
+  incidents: IncidentStore;
+  approvals: ApprovalStore;
+  /** The humans' queue (approved actions), as ingest writes it. */
+  actions: Queue;
+  /** The agent's queue, as triage writes it. */
+  agentActions: Queue;
+  executor: ExecutorHandle;
+  /**
+   * Adds an action job (jobId = actionId, as triage does) and waits for the executor's outcome. It goes
+   * on the queue its requester writes (`agent` → the agent's), unless `queue` says otherwise.
+   */
+  submit(
+    job: Partial<ActionJob> & Record<string, unknown>,
+    options?: { jobId?: string; queue?: 'agent' | 'human' },
+  ): Promise<ActionOutcome>;
+  /** Adds a `feedback` job and waits for its result. */
+  feedback(job: Record<string, unknown>): Promise<unknown>;
+  /** Lines the record-run fixture wrote: one per real process run. */
+  runs(): string[];
+  startAnother(): Promise<ExecutorHandle>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startExecutorHarness(
+  options: {
+    mode?: 'live' | 'dry-run';
+    t?: TestRedis;
+    env?: Record<string, string>;
+    globalCap?: number;
+  } = {},
+): Promise<ExecutorHarness> {
+  const t = options.t ?? (await openTestRedis());
+  const dir = mkdtempSync(join(tmpdir(), 'hermes-exec-'));
+  const marker = join(dir, 'runs.log');
+  const diskRoot = join(dir, 'logs');
+  const policyPath = join(dir, 'policy.yaml');
+  writeFileSync(policyPath, testPolicy(marker, diskRoot, options.globalCap));
+  const env = parseEnv(executorEnvSchema, {
+    REDIS_URL: t.url,
+    HERMES_PREFIX: t.prefix,
+    POLICY_FILE: policyPath,
+    TARGETS_FILE: LOCAL_TARGETS,
+    EXECUTION_MODE: options.mode ?? 'live',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const logger = createLogger('executor', 'silent');
+  const started: ExecutorHandle[] = [];
+  const start = async () => {
+    const handle = await startExecutor(env, { logger });
+    started.push(handle);
+    return handle;
+  };
+  const executor = await start();
+  const connection = new Redis(t.url, { maxRetriesPerRequest: null });
+  connection.on('error', () => undefined);
+  const actions = new Queue(QUEUE.actions, { connection, prefix: t.keys.bullPrefix });
+  const agentActions = new Queue(QUEUE.agentActions, { connection, prefix: t.keys.bullPrefix });
+  const events = new QueueEvents(QUEUE.actions, { connection: { url: t.url }, prefix: t.keys.bullPrefix });
+  const agentEvents = new QueueEvents(QUEUE.agentActions, {
+    connection: { url: t.url },
+    prefix: t.keys.bullPrefix,
+  });
+  await Promise.all([events.waitUntilReady(), agentEvents.waitUntilReady()]);
+  return {
+    t,
+    dir,
+    marker,
+    diskRoot,
+    incidents: new IncidentStore(t.redis, t.keys),
+    approvals: new ApprovalStore(t.redis, t.keys),
+    actions,
+    agentActions,
+    executor,
+    async submit(job, submitOptions = {}) {
+      const actionId = (job.actionId as string | undefined) ?? `act-${process.pid}-${++counter}`;
+      const data = { actionId, requestedBy: 'agent', args: {}, ...job };
+      const agent = (submitOptions.queue ?? (data.requestedBy === 'agent' ? 'agent' : 'human')) === 'agent';
+      const added: Job = await (agent ? agentActions : actions).add('action', data, {
+        jobId: submitOptions.jobId ?? actionId,
+      });
+      return (await added.waitUntilFinished(agent ? agentEvents : events, 20_000)) as ActionOutcome;
+    },
+    async feedback(job) {
+      const added: Job = await agentActions.add('feedback', job, { jobId: `feedback-${++counter}` });
+      return added.waitUntilFinished(agentEvents, 20_000);
+    },
+    runs() {
+      return existsSync(marker) ? readFileSync(marker, 'utf8').trim().split('\n').filter(Boolean) : [];
+    },
+    startAnother: start,
+    async close() {
+      await Promise.all(started.map((handle) => handle.close()));
+      await Promise.all([events.close(), agentEvents.close(), actions.close(), agentActions.close()]);
+      connection.disconnect();
+      if (!options.t) await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
