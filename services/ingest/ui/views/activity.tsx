@@ -60,8 +60,8 @@ export function ActivityChart(props: { activity: Activity }) {
         </text>
       </svg>
       <figcaption>
-        <span class="key key-incidents">■</span> {String(incidents)} incidents opened ·{' '}
-        <span class="key key-actions">■</span> {String(actions)} actions decided · last {ACTIVITY_HOURS} h,
+        <span class="key key-incidents">■</span> {plural(incidents, 'incident')} opened ·{' '}
+        <span class="key key-actions">■</span> {plural(actions, 'action')} decided · last {ACTIVITY_HOURS} h,
         per hour
         {props.activity.partial && <span class="muted"> (busiest hours: older actions not all counted)</span>}
       </figcaption>
@@ -71,4 +71,8 @@ export function ActivityChart(props: { activity: Activity }) {
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
