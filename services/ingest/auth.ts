@@ -11,12 +11,7 @@ import { CSRF_HEADER, macEqual, SESSION_COOKIE, verifySession } from './ui/sessi
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
-/** Compares secrets in constant time (digests have equal lengths). */
-export function safeEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** `safeEqual` against one expected secret, digested once rather than on every request. */
+/** Compares secrets in constant time (equal-length digests); the expected one is digested once. */
 export function matcher(expected: string): (given: string) => boolean {
   const expectedDigest = digest(expected);
   return (given) => timingSafeEqual(digest(given), expectedDigest);

@@ -13,7 +13,7 @@ export interface GuessLimits {
   slowedCheckEveryMs: number;
 }
 
-export const DEFAULT_GUESS_LIMITS: GuessLimits = {
+const DEFAULT_GUESS_LIMITS: GuessLimits = {
   perAddress: 10,
   perGuess: 5,
   windowSeconds: 300,
