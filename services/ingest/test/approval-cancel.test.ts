@@ -151,7 +151,10 @@ it('a re-run cancels the pending approval; approving the old one is an error, th
   await refusedDecisions(old);
   expect((await post(`/api/approvals/${fresh}/approve`, { by: 'bob' })).status).toBe(200);
   expect(
-    await eventually(async () => (await h.incidents.getAction(incidentId, `run-${fresh}`))?.decision, 'the run'),
+    await eventually(
+      async () => (await h.incidents.getAction(incidentId, `run-${fresh}`))?.decision,
+      'the run',
+    ),
   ).toBe('executed');
   expect(h.runs()).toEqual(['rollback api']);
 });

@@ -93,7 +93,11 @@ async function raceTheRestart(verb: IncidentCommand, by: string) {
 
 it('a resolve landing while the restart waits for the executor: blocked, nothing ran, triage stops', async () => {
   const { incidentId, action } = await raceTheRestart('resolve', 'alice');
-  expect(action).toMatchObject({ requestedBy: 'agent', decision: 'blocked', reason: 'the incident is resolved' });
+  expect(action).toMatchObject({
+    requestedBy: 'agent',
+    decision: 'blocked',
+    reason: 'the incident is resolved',
+  });
   expect(h.runs()).toEqual([]);
   expect((await stoppedEntry(incidentId))?.message).toBe(
     'stopped investigating: the incident is resolved; no further action is requested',
