@@ -57,6 +57,10 @@ export class ApprovalStore {
       [this.keys.approval(id), this.keys.approvalsPending, this.keys.approvalsUnsettled],
       [status, by, comment, now.toISOString(), String(now.getTime())],
     )) as string;
+    if (reply === 'already_cancelled') {
+      const cancelled = await this.get(id);
+      return { ok: false, reason: `already_cancelled (${cancelled?.comment ?? 'no reason recorded'})` };
+    }
     if (reply !== 'ok') return { ok: false, reason: reply };
     const approval = await this.get(id);
     return approval ? { ok: true, approval } : { ok: false, reason: 'not_found' };

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
@@ -14,6 +16,7 @@ import { startTestIngest } from './harness.js';
  * A human's word closes what waits for one: resolving, acknowledging or re-running an incident (or
  * its failing) cancels its pending approvals, and an approval of a closed round never runs.
  */
+const run = promisify(execFile);
 const admin = { authorization: 'Bearer cancel-admin', 'content-type': 'application/json' };
 let h: ExecutorHarness;
 let ingest: IngestHandle;
@@ -44,6 +47,25 @@ async function askRollback(incidentId: string, actionId?: string) {
   });
   expect(outcome.decision).toBe('pending_approval');
   return outcome.approvalId as string;
+}
+
+async function hermes(...args: string[]) {
+  return run('node', ['bin/hermes.js', '--url', ingest.url, '--by', 'mallory', ...args], {
+    env: { ...process.env, ADMIN_TOKEN: 'cancel-admin' },
+  });
+}
+
+/** A console page, signed in as the console's users are. */
+async function consolePage(path: string): Promise<string> {
+  const login = await fetch(`${ingest.url}/ui/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ name: 'alice', token: 'cancel-admin' }),
+    redirect: 'manual',
+  });
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const page = await fetch(`${ingest.url}${path}`, { headers: { cookie } });
+  expect(page.status).toBe(200);
+  return page.text();
 }
 
 async function pendingIds(): Promise<string[]> {
@@ -93,6 +115,23 @@ it('resolving an incident cancels its pending approval; approving it afterwards 
   expect((await post(`/api/incidents/${incidentId}/resolve`, { by: 'alice' })).status).toBe(200);
   await expectCancelled(incidentId, approvalId, 'alice', 'resolved by alice');
   await refusedDecisions(approvalId);
+  expect(h.runs()).toEqual([]);
+
+  // The CLI says so, and refuses to approve it, with the reason.
+  const shown = (await hermes('incident', incidentId)).stdout;
+  expect(shown).toMatch(/ approval +executor +rollback_deployment cancelled by alice: resolved by alice$/m);
+  expect(shown).toContain(`→ cancelled: approval ${approvalId} cancelled: resolved by alice`);
+  expect((await hermes('approvals')).stdout).toMatch(/^no pending approvals$/m);
+  await expect(hermes('approve', approvalId)).rejects.toMatchObject({
+    stderr: expect.stringContaining('already_cancelled (resolved by alice)'),
+  });
+  // The console's card: decided as cancelled, with who and why, and no buttons.
+  const page = await consolePage(`/ui/incidents/${incidentId}`);
+  const card = page.slice(page.indexOf(`id="approval-${approvalId}"`));
+  expect(card.slice(0, card.indexOf('</article>'))).toMatch(
+    /class="badge status-cancelled">cancelled<[\s\S]*cancelled by alice[\s\S]*: resolved by alice/,
+  );
+  expect(card.slice(0, card.indexOf('</article>'))).not.toContain('data-post=');
   expect(h.runs()).toEqual([]);
 });
 
