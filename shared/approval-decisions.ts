@@ -75,7 +75,7 @@ export class ApprovalDecisions {
     let cancelled = 0;
     for (const incidentId of incidentIds) {
       const incident = await this.incidents.getSummary(incidentId);
-      const reason = incident ? agentStopReason(incident) : 'the incident no longer exists';
+      const reason = agentStopReason(incident);
       if (!reason) continue;
       cancelled += await this.cancelPending(incidentId, await this.stoppedBy(incidentId, incident), reason);
     }

@@ -243,8 +243,8 @@ export function approvalExpiredNotice(approval: Approval): NotificationJob {
 }
 
 /**
- * The agent's notice of cancellation: the approval closed unanswered because of `reason` (a human's
- * word, or the incident's end); approving it now is refused.
+ * An approval closed unanswered because of `reason` (a human's word, or the incident's end):
+ * approving it now is refused.
  */
 export function approvalCancelledNotice(approval: Approval, reason: string): NotificationJob {
   return approvalOutcome(approval, {
@@ -259,11 +259,14 @@ export function approvalCancelledNotice(approval: Approval, reason: string): Not
  * human owns it. The executor refuses the agent's changes with it, triage stops with it, and pending
  * approvals are cancelled with it.
  */
-export function agentStopReason(incident: {
-  status: IncidentSummary['status'];
-  acknowledgedBy?: string | undefined;
-  acknowledgedAt?: string | undefined;
-}): string | null {
+export function agentStopReason(
+  incident: {
+    status: IncidentSummary['status'];
+    acknowledgedBy?: string | undefined;
+    acknowledgedAt?: string | undefined;
+  } | null,
+): string | null {
+  if (!incident) return 'the incident no longer exists';
   if (incident.status === 'resolved') return 'the incident is resolved';
   if (incident.status === 'failed') return 'the incident failed';
   if (!incident.acknowledgedBy) return null;

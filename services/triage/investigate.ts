@@ -155,8 +155,7 @@ export class Investigator {
 
   /** Why the agent must stop (resolved, failed, owned by a human), read from the incident as it is now. */
   private async haltReason(incidentId: string): Promise<string | null> {
-    const now = await this.deps.store.getSummary(incidentId);
-    return now ? agentStopReason(now) : 'the incident no longer exists';
+    return agentStopReason(await this.deps.store.getSummary(incidentId));
   }
 
   private async conclude(incident: IncidentSummary, result: PlanResult, round: string): Promise<string> {
