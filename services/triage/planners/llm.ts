@@ -29,7 +29,7 @@ export class LlmPlanner implements Planner {
     private readonly budget: LlmBudget,
   ) {}
 
-  async plan({ incident, signal }: PlanContext): Promise<PlanResult> {
+  async plan({ incident, signal, halted }: PlanContext): Promise<PlanResult> {
     const deadline = Date.now() + this.budget.wallClockMs;
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: SYSTEM_PROMPT },
@@ -40,9 +40,12 @@ export class LlmPlanner implements Planner {
     let tokens = 0;
     let refusedRepeats = 0;
     const exhausted = (why: string): PlanResult => ({ kind: 'exhausted', summary: why, calls });
+    const stopped = (why: string): PlanResult => ({ kind: 'stopped', summary: why, calls });
 
     for (let iteration = 0; iteration < this.budget.maxIterations; iteration++) {
       throwIfAborted(signal);
+      const halt = await halted();
+      if (halt) return stopped(halt);
       if (tokens >= this.budget.maxTokens)
         return exhausted(`token budget of ${this.budget.maxTokens} used up`);
       const remaining = deadline - Date.now();
@@ -77,6 +80,8 @@ export class LlmPlanner implements Planner {
 
       for (const call of toolCalls) {
         throwIfAborted(signal);
+        const halt = await halted();
+        if (halt) return stopped(halt);
         let result: ToolResult;
         if (!call.args.ok) {
           result = await this.toolbox.reject(incident, call.name, undefined, call.args.error);
