@@ -37,7 +37,7 @@ describe('correlation keys', () => {
   it('by default, never groups two workloads or containers that one exporter instance reports', () => {
     const correlate = createCorrelator(DEFAULT_CORRELATION_LABELS);
     const kube = { alertname: 'KubePodCrashLooping', job: 'kube-state-metrics', instance: '10.0.3.7:8080' };
-    const keys = [
+    const alerts: Record<string, string>[] = [
       { ...kube, namespace: 'shop', deployment: 'checkout' },
       { ...kube, namespace: 'shop', deployment: 'payments-api' },
       { ...kube, namespace: 'payments', deployment: 'checkout' },
@@ -47,7 +47,8 @@ describe('correlation keys', () => {
       { alertname: 'ContainerDown', job: 'cadvisor', instance: 'docker-host-1:8080', container: 'web-1' },
       { alertname: 'ContainerDown', job: 'cadvisor', instance: 'docker-host-1:8080', container: 'db-1' },
       { alertname: 'ContainerDown', job: 'cadvisor', instance: 'docker-host-1:8080', name: 'cache-1' },
-    ].map((labels) => correlate(labels).hash);
+    ];
+    const keys = alerts.map((labels) => correlate(labels).hash);
     expect(new Set(keys).size).toBe(keys.length);
     // Labels outside the key still group: a workload's repeated alerts are one incident.
     expect(correlate({ ...kube, namespace: 'shop', deployment: 'checkout', severity: 'critical' }).hash).toBe(
