@@ -172,7 +172,7 @@ describe('one name per container', () => {
     expect((await inspect('api-3')).State.StartedAt).not.toBe(before);
   });
 
-  it('refuses an incident whose container label is an id prefix of another container than the one asked for', async () => {
+  it('refuses a container other than the one its label resolves to, and one its engine does not know', async () => {
     await dockerd.run('api-4', STOPS_ON_TERM);
     const otherId = await dockerd.run('other-4', STOPS_ON_TERM);
     const incidentId = await containerIncident(otherId.slice(0, 7));
