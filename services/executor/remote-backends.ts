@@ -171,6 +171,6 @@ function remotePath(path: string, roots: readonly string[]): string {
   if (!REMOTE_PATH.test(path) || normal !== path.replace(/(.)\/+$/, '$1'))
     throw new RemoteRefusal(`path ${JSON.stringify(path)} must be absolute and normalised, without spaces`);
   if (!roots.some((root) => normal === root || normal.startsWith(`${root.replace(/\/$/, '')}/`)))
-    throw new RemoteRefusal(`path ${normal} is not under the clean roots (${roots.join(', ')})`);
+    throw new RemoteRefusal(`Path ${normal} is outside the allowed roots (${roots.join(', ')})`);
   return normal;
 }
