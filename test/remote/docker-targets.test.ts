@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets, type Placement } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
-import { openIncident } from '../support/incidents.js';
+import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 
 let dockerd: TestDockerd;
@@ -185,5 +186,52 @@ describe('one name per container', () => {
       decision: 'blocked',
       reason: `docker at ${dockerd.socketPath}: no such container "ghost-4"`,
     });
+  });
+});
+
+describe('one incident per container', () => {
+  it('keeps two containers that one cAdvisor instance reports apart: each incident restarts only its own', async () => {
+    const names = ['web-5', 'db-5'];
+    for (const name of names) await dockerd.run(name, STOPS_ON_TERM);
+    // Ingest as shipped: the default CORRELATION_LABELS.
+    const ingest = await startTestIngest(h.t, { TARGETS_FILE: targetsFile });
+    try {
+      const response = await post(
+        ingest.url,
+        webhookBody(
+          names.map((container) => ({
+            alertname: 'ContainerDown',
+            level: 1 as const,
+            instance: 'docker-host-1:8080',
+            labels: { job: 'cadvisor', container },
+          })),
+        ),
+      );
+      const { incidents } = (await response.json()) as { incidents: string[] };
+      expect(new Set(incidents).size).toBe(2);
+      const [web, db] = incidents as [string, string];
+      const restart = (incidentId: string, service: string) =>
+        h.submit({
+          incidentId,
+          tool: 'restart_service',
+          args: { service, host: 'docker-host-1', reason: 'down' },
+        });
+      const started = async () =>
+        Promise.all(names.map(async (name) => (await inspect(name)).State.StartedAt));
+      const before = await started();
+      expect(await restart(web, 'db-5')).toMatchObject({
+        decision: 'blocked',
+        reason: expect.stringMatching(/^out of scope: /),
+      });
+      expect(await restart(db, 'web-5')).toMatchObject({
+        decision: 'blocked',
+        reason: expect.stringMatching(/^out of scope: /),
+      });
+      expect(await started()).toEqual(before);
+      expect(await restart(web, 'web-5')).toMatchObject({ decision: 'executed' });
+      expect(await restart(db, 'db-5')).toMatchObject({ decision: 'executed' });
+    } finally {
+      await ingest.close();
+    }
   });
 });
