@@ -84,7 +84,7 @@ export async function startExecutor(
   const processor = new ActionProcessor({
     policy,
     logger,
-    placer: new ActionPlacer(targets, incidents),
+    placer: new ActionPlacer(targets, incidents, backends),
     backends,
     mode: env.EXECUTION_MODE,
     incidents,

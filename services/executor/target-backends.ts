@@ -1,4 +1,4 @@
-import { DockerTargets } from '../../shared/remote/docker.js';
+import { type ContainerIdentity, DockerTargetError, DockerTargets } from '../../shared/remote/docker.js';
 import { KubernetesTargets } from '../../shared/remote/kubernetes.js';
 import type { SshPool } from '../../shared/remote/ssh.js';
 import type { Placement, Targets } from '../../shared/targets/targets.js';
@@ -42,6 +42,18 @@ export class TargetBackends {
         tool.operation,
       );
     return dockerBackend(this.docker.get(target.name, target.docker), placement, tool.operation);
+  }
+
+  /** A docker target's container (name, id or unique id prefix) as its engine resolves it, or why not. */
+  async container(targetName: string, container: string): Promise<ContainerIdentity | string> {
+    const target = this.targets.get(targetName);
+    if (target?.kind !== 'docker') return `target ${targetName} is not a docker target`;
+    try {
+      return await this.docker.get(target.name, target.docker).identify(container);
+    } catch (error) {
+      if (error instanceof DockerTargetError) return error.message;
+      throw error;
+    }
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseEnvSchema, envInt, optionalString, optionalUrl } from '../../shared/env.js';
+import { DEFAULT_CORRELATION_LABELS } from './correlation.js';
 
 export const ingestEnvSchema = baseEnvSchema.extend({
   PORT: envInt(8080),
@@ -16,7 +17,7 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   CORRELATION_LABELS: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_|]*(,[A-Za-z_][A-Za-z0-9_|]*)*$/, 'comma-separated label names')
-    .default('alertname,service|job,instance'),
+    .default(DEFAULT_CORRELATION_LABELS),
   STORM_THRESHOLD: envInt(50, 1),
   STORM_WINDOW_SECONDS: envInt(60, 1),
   /** Per storm: at most this many critical alerts get their own investigation (and only while fewer wait). */

@@ -1,6 +1,6 @@
 import { DIAGNOSTIC_TOOLS, isToolName } from '../tools/schemas.js';
 import type { Toolbox, ToolResult } from '../tools/toolbox.js';
-import { type RunbookFile, renderArgs, runbookFor, templateVars } from './runbooks.js';
+import { type RunbookFile, renderStepArgs, runbookFor, templateVars } from './runbooks.js';
 import { type PlanContext, type Planner, type PlanResult, throwIfAborted } from './types.js';
 
 /** Deterministic per-alert steps from the runbooks file; stops at the first refused change. */
@@ -14,13 +14,13 @@ export class RunbookPlanner implements Planner {
 
   async plan({ incident, signal, halted }: PlanContext): Promise<PlanResult> {
     const { name, runbook } = runbookFor(this.runbooks, incident.alertname);
-    const vars = templateVars(incident);
+    const vars = templateVars(incident, (await this.toolbox.onlyPlace(incident))?.resource);
     const calls: ToolResult[] = [];
     for (const step of runbook.steps) {
       throwIfAborted(signal);
       const halt = await halted();
       if (halt) return { kind: 'stopped', summary: halt, calls };
-      const result = await this.toolbox.call(incident, step.tool, renderArgs(step.args, vars));
+      const result = await this.toolbox.call(incident, step.tool, renderStepArgs(step.args, vars));
       calls.push(result);
       const decision = result.outcome?.decision;
       if (decision === 'pending_approval') {

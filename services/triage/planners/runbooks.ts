@@ -30,8 +30,12 @@ export function runbookFor(file: RunbookFile, alertname: string): { name: string
   return own ? { name: alertname, runbook: own } : { name: 'default', runbook: file.default };
 }
 
-/** Values a runbook can refer to as `{{name}}` (or `{{labels.x}}`). */
-export function templateVars(incident: IncidentSummary): Record<string, string> {
+/**
+ * Values a runbook can refer to as `{{name}}` (or `{{labels.x}}`). `resource`: what the incident's
+ * one target acts on (a container, a workload, the unit), which `{{service}}` is, so the runbook
+ * asks for what the executor will act on, whatever the alert's labels call it.
+ */
+export function templateVars(incident: IncidentSummary, resource?: string | null): Record<string, string> {
   const host = incident.instance.replace(/:\d+$/, '');
   const vars: Record<string, string> = {
     incidentId: incident.id,
@@ -39,12 +43,25 @@ export function templateVars(incident: IncidentSummary): Record<string, string> 
     severity: incident.severity,
     instance: incident.instance,
     host,
-    service: incident.service || incident.labels.service || incident.labels.job || host,
+    service: resource || incident.service || incident.labels.service || incident.labels.job || host,
     description: incident.annotations.description ?? incident.annotations.summary ?? '',
     incident: describeIncident(incident),
   };
   for (const [key, value] of Object.entries(incident.labels)) vars[`labels.${key}`] = value;
   return vars;
+}
+
+/**
+ * A step's arguments rendered: `{{var}}` replaced in every string (unknown variables become empty);
+ * an argument that renders empty is left out, for triage to fill from the incident's place.
+ */
+export function renderStepArgs(
+  args: Record<string, unknown>,
+  vars: Record<string, string>,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(renderArgs(args, vars) as Record<string, unknown>).filter(([, value]) => value !== ''),
+  );
 }
 
 /** Replaces `{{var}}` in every string inside `value`; unknown variables become empty. */
