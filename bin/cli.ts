@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { AuditVerification } from '../shared/audit-chain.js';
 import { describeIncident } from '../shared/describe-incident.js';
 import { HermesError } from '../shared/errors.js';
-import { shortIds } from '../shared/id-prefix.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
 import type { ExecutionMode } from '../shared/schemas/jobs.js';
@@ -17,7 +16,8 @@ const USAGE = `hermes — talk to a running Hermes ingest
 
 usage: hermes <command> [options]
 
-commands (an <id> may be any unique prefix of one; the lists show the shortest):
+commands (an <id> may be a prefix of one that no other id ever issued shares; lists show the
+shortest, and a prefix that has become ambiguous is refused, naming the ids it begins):
   incidents [--status S] [--limit N]   list incidents, newest first
   incident <id>                        one incident with its timeline
   ack <id> [--comment TEXT]            take ownership: escalated, acknowledged by you
@@ -38,6 +38,12 @@ options:
   --by NAME     who you are, for approvals and commands (default $USER)
   --json        machine-readable output
 env: ADMIN_TOKEN for the API, INGEST_TOKEN for fire`;
+
+/** Lists carry each id's shortest prefix unique among all ever issued: what a human types back. */
+interface ShortIds {
+  shortId?: string;
+  incidentShortId?: string;
+}
 
 const COMMAND_DONE = { ack: 'acknowledged', resolve: 'resolved', rerun: 'sent back to triage' } as const;
 const COMMAND_PATH = { ack: 'acknowledge', resolve: 'resolve', rerun: 'rerun' } as const;
@@ -174,15 +180,16 @@ async function main(): Promise<void> {
       const query = new URLSearchParams();
       if (values.status) query.set('status', values.status);
       if (values.limit) query.set('limit', values.limit);
-      const json = (await call('GET', `/api/incidents?${query}`)) as { incidents: IncidentSummary[] };
-      const short = shortIds(json.incidents.map((i) => i.id));
+      const json = (await call('GET', `/api/incidents?${query}`)) as {
+        incidents: (IncidentSummary & ShortIds)[];
+      };
       output(json, () =>
         json.incidents.length === 0
           ? `no incidents${values.status ? ` with status ${values.status}` : ''}`
           : table(
               json.incidents.map((i) => ({
                 ...i,
-                id: short.get(i.id),
+                id: i.shortId ?? i.id,
                 status: i.acknowledgedBy ? `${i.status} (ack ${i.acknowledgedBy})` : i.status,
                 age: age(i.createdAt),
                 alerts: i.alertCount,
@@ -243,16 +250,14 @@ async function main(): Promise<void> {
       return;
     }
     case 'approvals': {
-      const json = (await call('GET', '/api/approvals')) as { approvals: Approval[] };
-      const short = shortIds(json.approvals.map((a) => a.id));
-      const incidents = shortIds(json.approvals.map((a) => a.incidentId));
+      const json = (await call('GET', '/api/approvals')) as { approvals: (Approval & ShortIds)[] };
       output(json, () =>
         json.approvals.length === 0
           ? 'no pending approvals'
           : table(
               json.approvals.map((a) => ({
-                id: short.get(a.id),
-                incident: incidents.get(a.incidentId),
+                id: a.shortId ?? a.id,
+                incident: a.incidentShortId ?? a.incidentId,
                 risk: a.risk,
                 expires: age(a.expiresAt, -1),
                 what: describeApprovalRequest(a),
