@@ -9,6 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { type ApprovalStore, closedApprovalReason } from '../../shared/approvals.js';
+import { auditPositions } from '../../shared/audit-chain.js';
 import type { AutomationControl } from '../../shared/control.js';
 import type { PrefixMatch } from '../../shared/id-prefix.js';
 import type { IncidentStore } from '../../shared/incidents.js';
@@ -74,8 +75,10 @@ const tooLarge = (c: Context) => {
   return c.json({ error: 'request body too large' }, 413);
 };
 
-const witnessQuerySchema = z
+const verifyQuerySchema = z
   .object({
+    /** The caller's retention (its AUDIT_MAX_ENTRIES); default ingest's own. */
+    maxEntries: z.coerce.number().int().min(1).optional(),
     seq: z.coerce.number().int().min(1).optional(),
     hash: z
       .string()
@@ -83,6 +86,13 @@ const witnessQuerySchema = z
       .optional(),
   })
   .refine((q) => (q.seq === undefined) === (q.hash === undefined), 'give seq and hash together');
+
+const positionsQuerySchema = z.object({
+  after: z
+    .string()
+    .regex(/^\d+-\d+$/, 'after is the next of a previous page')
+    .optional(),
+});
 
 export function createIngestApp(deps: IngestAppDeps): Hono {
   const { env, metrics, logger } = deps;
@@ -234,7 +244,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     );
   }
 
-  const status = new AutomationStatusReader(deps.redis, deps.keys, deps.control);
+  const status = new AutomationStatusReader(deps.redis, deps.keys, deps.control, env.AUDIT_MAX_ENTRIES);
   const automation = async () => {
     const [{ paused, mode, breaker }, queues] = await Promise.all([status.read(), queueDepths(deps.queues)]);
     return { ...paused, mode: mode?.mode ?? null, breaker, queues };
@@ -263,15 +273,24 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json(await deps.control.isPaused());
   });
 
-  // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation.
+  // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation;
+  // ?maxEntries= : the retention the caller holds a trimmed chain to (default ingest's own).
+  app.get('/api/audit/verify', admin, validated('query', verifyQuerySchema, 'invalid witness'), async (c) => {
+    const { seq, hash, maxEntries } = c.req.valid('query');
+    return c.json(
+      await status.verifyAudit({
+        maxEntries,
+        witness: seq !== undefined && hash ? { seq, hash } : undefined,
+      }),
+    );
+  });
+  // Each kept entry's number and hash, oldest first, a page at a time: for a verifier to compare
+  // with its witnesses (hermes audit verify --witness).
   app.get(
-    '/api/audit/verify',
+    '/api/audit/positions',
     admin,
-    validated('query', witnessQuerySchema, 'invalid witness'),
-    async (c) => {
-      const { seq, hash } = c.req.valid('query');
-      return c.json(await status.verifyAudit(seq !== undefined && hash ? { seq, hash } : undefined));
-    },
+    validated('query', positionsQuerySchema, 'invalid query'),
+    async (c) => c.json(await auditPositions(deps.redis, deps.keys, c.req.valid('query').after)),
   );
 
   app.route('/ui', createConsoleApp({ ...deps, gate }));
