@@ -56,6 +56,18 @@ export class ApprovalStore {
     return this.issued.resolve(idOrPrefix);
   }
 
+  /**
+   * Approvals pending or unsettled from before the id index existed join it (at the executor's
+   * start); older closed ones stay reachable by their whole id.
+   */
+  async indexEarlierIds(): Promise<void> {
+    const [pending, unsettled] = await Promise.all([
+      this.redis.zrange(this.keys.approvalsPending, 0, -1),
+      this.redis.zrange(this.keys.approvalsUnsettled, 0, -1),
+    ]);
+    await this.issued.include([...pending, ...unsettled]);
+  }
+
   /** Each id's shortest prefix unique among every approval ever requested. */
   async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
     return this.issued.shortIds(ids);

@@ -62,6 +62,20 @@ export class IncidentStore {
     return this.issued.resolve(idOrPrefix);
   }
 
+  /** Incidents opened before the id index existed join it (at ingest's start; a no-op once they have). */
+  async indexEarlierIds(): Promise<void> {
+    const [indexed, opened] = await Promise.all([
+      this.redis.zcard(this.keys.incidentIds),
+      this.redis.zcard(this.keys.incidentIndex),
+    ]);
+    if (indexed >= opened) return;
+    for (let start = 0; ; start += 1_000) {
+      const ids = await this.redis.zrange(this.keys.incidentIndex, start, start + 999);
+      if (ids.length === 0) return;
+      await this.issued.include(ids);
+    }
+  }
+
   /** Each id's shortest prefix unique among every incident ever opened. */
   async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
     return this.issued.shortIds(ids);

@@ -37,6 +37,11 @@ export class IssuedIds {
     return { ok: false, reason: matches.length === 0 ? 'not_found' : 'ambiguous', matches };
   }
 
+  /** Records ids as issued (ids issued before the index existed). */
+  async include(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.zadd(this.key, ...ids.flatMap((id) => [0, id]));
+  }
+
   /** For each id, its shortest prefix (at least SHORT_ID_MIN characters) no other issued id begins with. */
   async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
     const unique = [...new Set(ids)];

@@ -76,6 +76,9 @@ export async function startExecutor(
   const actions = createQueue<ActionJob>(QUEUE.actions, command, keys.bullPrefix);
   const incidents = new IncidentStore(command, keys);
   const approvals = new ApprovalStore(command, keys);
+  await approvals
+    .indexEarlierIds()
+    .catch((error) => logger.warn({ err: (error as Error).message }, 'earlier approval ids not indexed'));
   const audit = new AuditLog(command, keys, env.AUDIT_MAX_ENTRIES, witnesses);
   const breaker = new CircuitBreaker(command, accounting, policy.breaker);
   const metrics = createMetrics('executor');

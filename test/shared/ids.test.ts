@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApprovalStore } from '../../shared/approvals.js';
 import { shortestUniquePrefix } from '../../shared/id-prefix.js';
+import { IncidentStore } from '../../shared/incidents.js';
 import { IssuedIds } from '../../shared/issued-ids.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -50,5 +52,25 @@ describe('issued ids', () => {
         ['apr_bbbb000001', 'apr_bbbb00'],
       ]),
     );
+  });
+});
+
+describe('ids issued before the index', () => {
+  it('join it when the service starts: incidents from the time index, approvals still pending', async () => {
+    const t = await openTestRedis();
+    try {
+      await t.redis.zadd(t.keys.incidentIndex, 1, 'inc_early00001-1', 2, 'inc_early00002-1');
+      await t.redis.zadd(t.keys.approvalsPending, 1, 'apr_early00001');
+      const incidents = new IncidentStore(t.redis, t.keys);
+      const approvals = new ApprovalStore(t.redis, t.keys);
+      expect(await incidents.resolveId('inc_early00002')).toMatchObject({ ok: false, reason: 'not_found' });
+      await incidents.indexEarlierIds();
+      await approvals.indexEarlierIds();
+      expect(await incidents.resolveId('inc_early00002')).toEqual({ ok: true, id: 'inc_early00002-1' });
+      expect(await incidents.resolveId('inc_early')).toMatchObject({ ok: false, reason: 'ambiguous' });
+      expect(await approvals.resolveId('apr_early')).toEqual({ ok: true, id: 'apr_early00001' });
+    } finally {
+      await t.close();
+    }
   });
 });
