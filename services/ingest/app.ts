@@ -275,7 +275,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
 
   // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation;
   // ?maxEntries= : the retention the caller holds a trimmed chain to (default ingest's own).
-  app.get('/api/audit/verify', admin, validated('query', verifyQuerySchema, 'invalid witness'), async (c) => {
+  app.get('/api/audit/verify', admin, validated('query', verifyQuerySchema, 'invalid query'), async (c) => {
     const { seq, hash, maxEntries } = c.req.valid('query');
     return c.json(
       await status.verifyAudit({
