@@ -142,7 +142,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   });
 
   // Every :id takes a whole id or a prefix of one unique among all ever issued (lists show the
-  // shortest); a prefix that begins several names them with their status, and names none of them.
+  // shortest); a prefix that begins several is refused, naming each with its status.
   const unknownId = async (
     c: Context,
     what: 'incident' | 'approval',
