@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_AUDIT_MAX_ENTRIES } from '../../shared/audit-chain.js';
 import { baseEnvSchema, envInt, optionalString, optionalUrl } from '../../shared/env.js';
 import { DEFAULT_CORRELATION_LABELS } from './correlation.js';
 
@@ -29,5 +30,7 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   PROMETHEUS_EXTERNAL_URL: optionalUrl,
   /** Grafana, for each incident's Explore link on its alert expression (a dashboard_url annotation wins). */
   GRAFANA_URL: optionalUrl,
+  /** The executor's AUDIT_MAX_ENTRIES, as this verifier knows it: a trimmed chain never keeps fewer. */
+  AUDIT_MAX_ENTRIES: envInt(DEFAULT_AUDIT_MAX_ENTRIES, 100),
 });
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;
