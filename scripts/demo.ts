@@ -25,7 +25,7 @@ import { startTriage } from '../services/triage/service.js';
 import { parseEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { MONITORING_INSTALL_HINT, startMonitoring } from '../test/support/monitoring.js';
-import { freePort, startRedisServer } from '../test/support/redis-server.js';
+import { freePort, redisServerBinary, startRedisServer } from '../test/support/redis-server.js';
 import { startAlertSource } from './demo/alert-source.js';
 import { followIncident, waitForIncident } from './demo/follow.js';
 import { DEMO_SERVICE, type DemoVm, fleetTargets, startDemoFleet } from './demo/vms.js';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   say(`working in ${dir} (removed on exit)`);
 
+  if (!redisServerBinary()) throw new Error('redis-server is missing: apt-get install -y redis-server');
   const redis = await startRedisServer();
   cleanups.push(() => redis.stop());
 

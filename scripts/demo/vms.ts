@@ -96,6 +96,13 @@ function runDemoCtl(dir: string): void {
 
 export function checkFleetPrerequisites(): void {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing. Install OpenSSH: ${SSH_INSTALL_LINE}`);
+  try {
+    execFileSync('ssh-keygen', ['-l', '-f', '/dev/null'], { stdio: 'ignore' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`ssh-keygen is missing. Install OpenSSH: ${SSH_INSTALL_LINE}`);
+    // It refuses /dev/null: it is there.
+  }
   for (const path of [REPO, process.execPath]) {
     if (/\s/.test(path))
       throw new Error(`${path} contains whitespace: the helper's command templates split on spaces`);
