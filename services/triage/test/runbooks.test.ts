@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
 import { loadPolicy } from '../../executor/policy.js';
-import { loadRunbooks, renderArgs, renderStepArgs, runbookFor, templateVars } from '../planners/runbooks.js';
+import { loadRunbooks, renderArgs, runbookFor, stepArgs, templateVars } from '../planners/runbooks.js';
 import { DIAGNOSTIC_TOOLS, TOOL_SCHEMAS, type ToolName } from '../tools/schemas.js';
 
 const incident = {
@@ -75,9 +75,13 @@ describe('runbooks', () => {
     } as unknown as IncidentSummary;
     expect(templateVars(container).service).toBe('cadvisor');
     const vars = templateVars(container, 'crashy');
-    expect(renderStepArgs({ service: '{{service}}', host: '{{host}}', lines: 100 }, vars)).toEqual({
-      service: 'crashy',
-      lines: 100,
+    const step = {
+      tool: 'get_service_logs' as const,
+      args: { service: '{{service}}', host: '{{host}}', lines: 100 },
+    };
+    expect(stepArgs(step, vars)).toEqual({ args: { service: 'crashy', lines: 100 } });
+    expect(stepArgs({ tool: 'check_system_resources', args: { host: '{{host}}' } }, vars)).toEqual({
+      skip: 'it needs a host and the incident names none (no instance label)',
     });
   });
 

@@ -130,6 +130,16 @@ export class Toolbox {
     });
   }
 
+  /** Records a planned step that was left out, and why. */
+  async noteSkipped(incident: IncidentSummary, tool: string, why: string): Promise<void> {
+    await this.deps.store.appendTimeline(incident.id, {
+      type: 'summary',
+      tool,
+      message: `skipped ${tool}: ${why}`,
+      by: 'triage',
+    });
+  }
+
   /** Records a call that never ran (unparsable or refused) and returns the error for the model. */
   async reject(
     incident: IncidentSummary,
