@@ -186,7 +186,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
         );
       const result = incidentCommandResultSchema.parse(value);
       if (!result.ok) return c.json({ error: result.reason }, result.notFound ? 404 : 409);
-      return c.json({ done, ...result, incident: await deps.incidents.getSummary(match.id) });
+      return c.json({ done, ...result, by, incident: await deps.incidents.getSummary(match.id) });
     },
   );
 
@@ -236,7 +236,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
       const request = { ...c.req.valid('json'), by };
       const { done } = await requestBreakerReset(deps.actions, request);
       logger.warn({ by: request.by, reason: request.reason, done }, 'circuit breaker reset requested');
-      return c.json({ reset: done, ...(await automation()) }, done ? 200 : 202);
+      return c.json({ reset: done, resetBy: by, ...(await automation()) }, done ? 200 : 202);
     },
   );
   app.post(

@@ -72,7 +72,9 @@ it('approving through the API makes the executor run that exact action once', as
   expect((await again.json()).error).toMatch(/already_(approved|used)/);
   expect(h.runs()).toHaveLength(1);
   const incident = await h.incidents.get(incidentId);
-  expect(incident?.timeline.some((e) => e.type === 'approval' && e.decidedBy === 'alice+break-glass')).toBe(true);
+  expect(incident?.timeline.some((e) => e.type === 'approval' && e.decidedBy === 'alice+break-glass')).toBe(
+    true,
+  );
 });
 
 it('a signed Slack Deny click denies it, runs nothing, and hands the incident to humans', async () => {
