@@ -13,7 +13,7 @@ import type { Approval } from '../../shared/schemas/approval.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
 import { signSlackRequest } from '../../shared/slack-signature.js';
 import { createPendingApproval } from '../support/approvals.js';
-import { openIncident } from '../support/incidents.js';
+import { openIncident, webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { writeUsersFile } from '../support/users.js';
 
@@ -360,10 +360,11 @@ describe('without tokens, a DNS-rebinding page gets nothing', () => {
         ['GET', '/ui'],
         ['POST', '/ui/login'],
       ];
+      const answers: [route: string, status: number, body: string][] = [];
       for (const [method, path] of routes) {
         const body =
           path === '/webhooks/alertmanager'
-            ? JSON.stringify({ version: '4', status: 'firing', receiver: 'x', groupKey: 'x', alerts: [] })
+            ? JSON.stringify(webhookBody([{ alertname: 'Injected', service: 'web' }]))
             : path === '/ui/login'
               ? 'name=mallory'
               : JSON.stringify({ by: 'mallory', reason: 'rebinding' });
@@ -377,11 +378,11 @@ describe('without tokens, a DNS-rebinding page gets nothing', () => {
           },
           method === 'POST' ? body : undefined,
         );
-        expect(res.status, `${method} ${path}`).toBe(421);
-        expect(JSON.parse(res.body), `${method} ${path}`).toEqual({
-          error: `Host evil.example:${port} is not this machine: without tokens only localhost may be used`,
-        });
+        answers.push([`${method} ${path.replace(incidentId, ':id')}`, res.status, res.body]);
       }
+      // Every route's answer at once, so a failure shows each one that let the page in.
+      const error = `Host evil.example:${port} is not this machine: without tokens only localhost may be used`;
+      expect(answers).toEqual(answers.map(([route]) => [route, 421, JSON.stringify({ error })]));
       expect(await t.redis.get(t.keys.paused)).toBeNull();
       expect(await t.redis.zcard(t.keys.incidentIndex)).toBe(1);
       // This machine's own names still work.
