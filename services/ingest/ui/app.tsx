@@ -24,6 +24,7 @@ import { alertLinks } from './format.js';
 import { UI_BASE } from './paths.js';
 import {
   macEqual,
+  type NewSession,
   SESSION_COOKIE,
   type Session,
   sessionCookieOptions,
@@ -111,7 +112,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       c.html(<LoginPage next={next} needsToken={needsToken} name={body.data?.name} error={error} />, status);
     if (!body.success) return page(400, 'Enter your name (letters, digits, _.@+-).');
     const { name, token } = body.data;
-    const signIn = async (session: Parameters<typeof gate.sessions.issue>[0]) => {
+    const signIn = async (session: NewSession) => {
       setCookie(c, SESSION_COOKIE, await gate.sessions.issue(session), sessionCookieOptions(isHttps(c)));
       return c.redirect(next, 303);
     };

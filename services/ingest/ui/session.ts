@@ -23,6 +23,8 @@ const sessionRecordSchema = z.object({
   expiresAt: z.number(),
 });
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;
+/** What signing in decides; the expiry is the session's own. */
+export type NewSession = Omit<SessionRecord, 'expiresAt'>;
 
 export interface Session extends SessionRecord {
   /** Sent back by the page in the x-csrf-token header on every mutating request. */
@@ -52,7 +54,7 @@ export class Sessions {
   ) {}
 
   /** A new session; returns the cookie value. */
-  async issue(record: Omit<SessionRecord, 'expiresAt'>, now = Date.now()): Promise<string> {
+  async issue(record: NewSession, now = Date.now()): Promise<string> {
     const cookie = randomBytes(32).toString('base64url');
     const stored = sessionRecordSchema.parse({ ...record, expiresAt: now + SESSION_TTL_SECONDS * 1000 });
     await this.redis.set(this.keyOf(cookie), JSON.stringify(stored), 'PXAT', stored.expiresAt);
