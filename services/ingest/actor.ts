@@ -23,14 +23,13 @@ export function actingName(principal: Principal, by: string | undefined): Acting
   if (principal.breakGlass) {
     const marked = `${by ?? 'admin'}${BREAK_GLASS}`;
     if (marked.length > MAX_NAME)
-      return { ok: false, status: 400, error: `by is at most ${MAX_NAME - BREAK_GLASS.length} characters` };
+      return {
+        ok: false,
+        status: 400,
+        error: `with the break-glass token a name is at most ${MAX_NAME - BREAK_GLASS.length} characters (it is recorded as <name>${BREAK_GLASS})`,
+      };
     return { ok: true, by: marked };
   }
   if (by === undefined) return { ok: false, status: 400, error: 'by is required: no credential names you' };
   return { ok: true, by };
-}
-
-/** The name a break-glass console session records: what was typed, marked. */
-export function breakGlassName(name: string): string {
-  return `${name}${BREAK_GLASS}`;
 }

@@ -76,6 +76,10 @@ describe('console auth', () => {
     expect(res.headers.get('set-cookie')).toBeNull();
     expect(await res.text()).toContain('That token is not one of the configured tokens.');
     expect((await login({ name: 'bad name!', token: TOKEN })).status).toBe(400);
+    // The name a break-glass session records (name+break-glass) must still be a name.
+    const long = await login({ name: 'a'.repeat(95), token: TOKEN });
+    expect(long.status).toBe(400);
+    expect(await long.text()).toContain('with the break-glass token a name is at most 88 characters');
     // The break-glass admin token does not say who uses it: a name is needed.
     const nameless = await login({ token: TOKEN });
     expect(nameless.status).toBe(400);

@@ -14,7 +14,7 @@ import type { RedisConnection } from '../../../shared/redis.js';
 import type { Incident } from '../../../shared/schemas/incident.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
 import type { Targets } from '../../../shared/targets/targets.js';
-import { breakGlassName } from '../actor.js';
+import { actingName } from '../actor.js';
 import { type AdminGate, liveSession, notThisMachine } from '../auth.js';
 import type { IngestEnv } from '../env.js';
 import { readActivity } from './activity.js';
@@ -145,7 +145,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       });
     // The break-glass admin token says nothing about who uses it: the name typed is recorded, marked.
     if (!name) return page(400, 'Enter your name: the admin token does not say who you are.');
-    return signIn({ name: breakGlassName(name), role: 'admin', breakGlass: true, credential: fingerprint });
+    const acting = actingName(principal, name);
+    if (!acting.ok) return page(400, acting.error);
+    return signIn({ name: acting.by, role: 'admin', breakGlass: true, credential: fingerprint });
   });
 
   const requireSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {

@@ -66,7 +66,13 @@ export class Sessions {
     const key = this.keyOf(cookie);
     const raw = await this.redis.get(key);
     if (!raw) return null;
-    const record = sessionRecordSchema.safeParse(JSON.parse(raw));
+    let stored: unknown;
+    try {
+      stored = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+    const record = sessionRecordSchema.safeParse(stored);
     if (!record.success || record.data.expiresAt <= now) return null;
     const csrf = createHmac('sha256', cookie).update('hermes-console-csrf').digest('base64url');
     return { ...record.data, csrf, key };
