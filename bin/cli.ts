@@ -19,6 +19,7 @@ import type { IncidentTargets } from '../shared/targets/incident-targets.js';
 import { describeAction, describeApprovalRequest, describeTimeline } from './describe.js';
 import { printable, printableJson } from './printable.js';
 import { SCENARIOS } from './scenarios.js';
+import { UsersCommandError, usersCommand } from './users.js';
 import { alertmanagerBody } from './webhook.js';
 
 const USAGE = `hermes — talk to a running Hermes ingest
@@ -44,12 +45,16 @@ shortest, and a prefix that has become ambiguous is refused, naming the ids it b
                                        the newest end; a trimmed chain is held to --max-entries (env
                                        AUDIT_MAX_ENTRIES, default ingest's); exit 2 when either fails
   fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
+  users new-token [--name NAME]        a new random token and its USERS_FILE entry
+  users hash-token < token             the token_hash of a token read from stdin
 
 options:
   --url URL     ingest base URL (env HERMES_URL, default http://127.0.0.1:8080)
-  --by NAME     who you are, for approvals and commands (default $USER)
+  --by NAME     who you are, with the break-glass ADMIN_TOKEN or without tokens (default $USER);
+                with HERMES_TOKEN your credential names you
   --json        machine-readable output
-env: ADMIN_TOKEN for the API, INGEST_TOKEN for fire`;
+env: HERMES_TOKEN (your own token from USERS_FILE) or ADMIN_TOKEN (break-glass) for the API,
+     INGEST_TOKEN for fire`;
 
 /** Lists carry each id's shortest prefix unique among all ever issued: what a human types back. */
 interface ShortIds {
@@ -104,7 +109,8 @@ const { values, positionals } = parseArgs({
     json: { type: 'boolean', default: false },
     status: { type: 'string' },
     limit: { type: 'string' },
-    by: { type: 'string', default: process.env.USER ?? 'cli' },
+    by: { type: 'string' },
+    name: { type: 'string' },
     comment: { type: 'string' },
     reason: { type: 'string' },
     seq: { type: 'string' },
@@ -117,12 +123,12 @@ const { values, positionals } = parseArgs({
 
 class CliError extends HermesError {}
 
-async function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  token = process.env.ADMIN_TOKEN,
-): Promise<unknown> {
+/** Your own token names you; the break-glass ADMIN_TOKEN (or none) is told who you are. */
+const apiToken = process.env.HERMES_TOKEN || process.env.ADMIN_TOKEN;
+const by = values.by ?? (process.env.HERMES_TOKEN ? undefined : (process.env.USER ?? 'cli'));
+const who = by ?? 'you';
+
+async function call(method: string, path: string, body?: unknown, token = apiToken): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(`${values.url}${path}`, {
@@ -154,7 +160,12 @@ async function call(
 /** What to do about a refusal: which token, or which id. */
 function hint(status: number, token: string | undefined): string {
   if (status !== 401) return '';
-  const name = token !== undefined && token === process.env.INGEST_TOKEN ? 'INGEST_TOKEN' : 'ADMIN_TOKEN';
+  const name =
+    token !== undefined && token === process.env.INGEST_TOKEN
+      ? 'INGEST_TOKEN'
+      : process.env.HERMES_TOKEN
+        ? 'HERMES_TOKEN'
+        : 'ADMIN_TOKEN';
   return `\n  set ${name} to the value ingest was started with (${
     token ? `the ${name} you set was refused` : `${name} is not set here`
   })`;
@@ -334,12 +345,12 @@ async function main(): Promise<void> {
     case 'rerun': {
       const id = z.string().min(1, `usage: hermes ${command} <incident id> [--comment TEXT]`).parse(arg);
       const json = (await call('POST', `/api/incidents/${encodeURIComponent(id)}/${COMMAND_PATH[command]}`, {
-        by: values.by,
+        by,
         comment: values.comment,
-      })) as { done: boolean; incident?: IncidentSummary };
+      })) as { done: boolean; by?: string; incident?: IncidentSummary };
       output(json, () =>
         json.incident
-          ? `${json.incident.id} ${COMMAND_DONE[command]} by ${values.by}: now ${json.incident.status}`
+          ? `${json.incident.id} ${COMMAND_DONE[command]} by ${json.by ?? who}: now ${json.incident.status}`
           : 'requested; no executor has carried it out yet (is one running?)',
       );
       return;
@@ -366,20 +377,20 @@ async function main(): Promise<void> {
     case 'deny': {
       const id = z.string().min(1, 'usage: hermes approve <approval id>').parse(arg);
       const json = await call('POST', `/api/approvals/${encodeURIComponent(id)}/${command}`, {
-        by: values.by,
+        by,
         comment: values.comment,
       });
       const { approval } = json as { approval: Approval };
       output(json, () =>
         approval.tool === 'request_human_confirmation' && command === 'approve'
-          ? `${approval.id} approved by ${values.by}: you own incident ${approval.incidentId} now`
-          : `${approval.id} ${command === 'approve' ? 'approved' : 'denied'} by ${values.by}: ${describeApprovalRequest(approval)}`,
+          ? `${approval.id} approved by ${approval.decidedBy ?? who}: you own incident ${approval.incidentId} now`
+          : `${approval.id} ${command === 'approve' ? 'approved' : 'denied'} by ${approval.decidedBy ?? who}: ${describeApprovalRequest(approval)}`,
       );
       return;
     }
     case 'pause': {
-      const json = await call('POST', '/api/automation/pause', { by: values.by });
-      output(json, () => `automation paused by ${values.by}: the executor refuses every state change`);
+      const json = (await call('POST', '/api/automation/pause', { by })) as AutomationView;
+      output(json, () => `automation paused by ${json.by ?? who}: the executor refuses every state change`);
       return;
     }
     case 'resume': {
@@ -396,12 +407,12 @@ async function main(): Promise<void> {
       if (arg !== 'reset' || !values.reason)
         throw new CliError('usage: hermes breaker reset --reason "why it is safe to act again" [--by NAME]');
       const json = (await call('POST', '/api/automation/breaker/reset', {
-        by: values.by,
+        by,
         reason: values.reason,
-      })) as AutomationView & { reset: boolean };
+      })) as AutomationView & { reset: boolean; resetBy?: string };
       output(json, () =>
         json.reset
-          ? `circuit breaker closed by ${values.by}\n${describeAutomation(json)}`
+          ? `circuit breaker closed by ${json.resetBy ?? who}\n${describeAutomation(json)}`
           : 'reset requested; no executor has carried it out yet (is one running?)',
       );
       return;
@@ -434,6 +445,9 @@ async function main(): Promise<void> {
       output(json, () => `fired ${arg}: ${JSON.stringify(json)}`);
       return;
     }
+    case 'users':
+      console.log(await usersCommand(arg, values.name));
+      return;
     default:
       throw new CliError(`unknown command ${command}\n\n${USAGE}`);
   }
@@ -442,7 +456,9 @@ async function main(): Promise<void> {
 main().catch((error) => {
   console.error(
     printable(
-      error instanceof CliError || error instanceof z.ZodError ? `hermes: ${error.message}` : String(error),
+      error instanceof CliError || error instanceof UsersCommandError || error instanceof z.ZodError
+        ? `hermes: ${error.message}`
+        : String(error),
     ),
   );
   process.exitCode = 1;

@@ -27,8 +27,12 @@ export function banner(env: NodeJS.ProcessEnv, modelReachable: boolean | undefin
   const planner = env.PLANNER ?? 'auto';
   const model = redactUrlCredentials(env.HERMES_BASE_URL ?? 'http://localhost:11434/v1');
   const missing: string[] = [];
-  if (unsetTokens.length)
-    missing.push(`${unsetTokens.join(', ')}: the webhook, API and console answer this machine only`);
+  // Named tokens (USERS_FILE) open the API and console as ADMIN_TOKEN does.
+  const apiOpen = !env.ADMIN_TOKEN && !env.USERS_FILE;
+  if (apiOpen || !env.INGEST_TOKEN)
+    missing.push(
+      `${[!env.INGEST_TOKEN && 'INGEST_TOKEN', apiOpen && 'ADMIN_TOKEN'].filter(Boolean).join(', ')}: the webhook, API and console answer this machine only`,
+    );
   if (!env.SLACK_WEBHOOK_URL && !env.SLACK_BOT_TOKEN && !env.PAGERDUTY_ROUTING_KEY && !env.SMTP_URL)
     missing.push('SLACK_*, PAGERDUTY_ROUTING_KEY, SMTP_URL: notifications are log lines here');
   if (!env.PROMETHEUS_URL)

@@ -93,9 +93,9 @@ export class ApprovalStore {
       [this.keys.approval(id), this.keys.approvalsPending, this.keys.approvalsUnsettled],
       [status, by, comment, now.toISOString(), String(now.getTime())],
     )) as string;
-    if (reply === 'already_cancelled') {
-      const cancelled = await this.get(id);
-      return { ok: false, reason: `already_cancelled (${cancelled?.comment ?? 'no reason recorded'})` };
+    if (reply.startsWith('already_')) {
+      const closed = await this.get(id);
+      return { ok: false, reason: closed ? closedApprovalReason(closed) : reply };
     }
     if (reply !== 'ok') return { ok: false, reason: reply };
     const approval = await this.get(id);
@@ -177,12 +177,16 @@ export class ApprovalStore {
   }
 }
 
-/** Why a closed approval cannot be decided: `approval apr_… was already denied by bob at …`. */
+/**
+ * Why a closed approval cannot be decided: `approval apr_… was already denied by bob at …`, and for a
+ * cancelled one why (`… (resolved by alice)`).
+ */
 export function closedApprovalReason(approval: Approval): string {
   const spent = approval.status === 'used';
   const by = approval.decidedBy && approval.status !== 'expired' ? ` by ${approval.decidedBy}` : '';
   const at = approval.decidedAt ? ` at ${approval.decidedAt}` : '';
-  return `approval ${approval.id} was already ${spent ? 'approved' : approval.status}${by}${at}${spent ? ' and spent' : ''}`;
+  const why = approval.status === 'cancelled' && approval.comment ? ` (${approval.comment})` : '';
+  return `approval ${approval.id} was already ${spent ? 'approved' : approval.status}${by}${at}${spent ? ' and spent' : ''}${why}`;
 }
 
 function serialise(approval: Approval): Record<string, string> {

@@ -31,10 +31,10 @@ export function keyspace(prefix = 'hermes') {
     triageBacklog: `${p}:ingest:triage-backlog`,
     /** Written once per Redis dataset: a flushed or replaced Redis has none or another. */
     ingestEpoch: `${p}:ingest:epoch`,
-    /** Wrong admin tokens, per address and per guessed value (services/ingest/token-guesses.ts). */
+    /** Wrong tokens, per address and per guessed value (services/ingest/token-guesses.ts). */
     guesses: (name: string) => `${p}:ingest:guesses:${name}`,
-    /** Console sessions signed out before they expired. */
-    revokedSession: (id: string) => `${p}:ingest:revoked-session:${id}`,
+    /** A console session, by the digest of its cookie (services/ingest/ui/session.ts). */
+    session: (digest: string) => `${p}:ingest:session:${digest}`,
     approval: (id: string) => `${p}:approval:${id}`,
     approvalsPending: `${p}:approvals:pending`,
     /** Every approval id ever issued, sorted by id: what short ids are resolved among. */

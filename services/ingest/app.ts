@@ -27,9 +27,12 @@ import {
 } from '../../shared/schemas/jobs.js';
 import { incidentTargets } from '../../shared/targets/incident-targets.js';
 import type { Targets } from '../../shared/targets/targets.js';
-import { adminGate, requireToken } from './auth.js';
+import { actingName } from './actor.js';
+import { type AuthEnv, adminGate, refuse, requireRole } from './auth.js';
+import type { NamedUser, Principal } from './credentials.js';
 import type { IngestEnv } from './env.js';
 import { requestBreakerReset, requestIncidentCommand } from './executor-requests.js';
+import type { RefusalLog } from './refusal-log.js';
 import { crossSiteRefusal } from './request-origin.js';
 import { failureReply } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
@@ -38,6 +41,10 @@ import { validated } from './validate.js';
 
 export interface IngestAppDeps {
   env: IngestEnv;
+  /** Named credentials (USERS_FILE). */
+  users: readonly NamedUser[];
+  /** Where refused requests are logged, shared with the webhook. */
+  refusals: RefusalLog;
   redis: RedisConnection;
   keys: Keyspace;
   incidents: IncidentStore;
@@ -64,7 +71,11 @@ const listQuerySchema = z.object({
     .optional(),
 });
 
-const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by });
+// `by` may be left out: the credential says who (see actor.ts).
+const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by.optional() });
+const decisionBodySchema = approvalDecisionBodySchema.partial({ by: true });
+const commandBodySchema = incidentCommandBodySchema.partial({ by: true });
+const breakerResetBodySchema = breakerResetJobSchema.partial({ by: true });
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const API_BODY_BYTES = 1024 * 1024;
@@ -97,9 +108,16 @@ const positionsQuerySchema = z.object({
 export function createIngestApp(deps: IngestAppDeps): Hono {
   const { env, metrics, logger } = deps;
   const app = new Hono();
+  const gate = adminGate(env.ADMIN_TOKEN, deps.users, deps.redis, deps.keys, deps.refusals);
   // The incident console's session cookie (with its CSRF header on writes) also passes.
-  const gate = adminGate(env.ADMIN_TOKEN, deps.redis, deps.keys);
-  const admin = requireToken(gate, { allowSession: true });
+  const viewer = requireRole(gate, 'viewer', { allowSession: true });
+  const operator = requireRole(gate, 'operator', { allowSession: true });
+  const approver = requireRole(gate, 'approver', { allowSession: true });
+  /** The name a request records, from its credential; or the answer refusing a `by` that is not it. */
+  const actor = (c: Context<AuthEnv>, by: string | undefined) => {
+    const acting = actingName(c.get('principal'), by);
+    return acting.ok ? acting.by : c.json({ error: acting.error }, acting.status);
+  };
 
   // Every body is bounded (the webhook has its own MAX_BODY_BYTES path): 1 MiB for the API and
   // Slack, 16 KiB for the console's unauthenticated sign-in, before anything reads it.
@@ -112,7 +130,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
       origin: c.req.header('origin'),
       host: c.req.header('host'),
     });
-    return refusal ? c.json({ error: refusal }, 403) : next();
+    return refusal ? refuse(gate, c, 'cross-site', 403, refusal) : next();
   });
   app.use('*', bodyLimit({ maxSize: API_BODY_BYTES, onError: tooLarge }));
   app.use('*', async (c, next) => {
@@ -132,7 +150,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json(body, status);
   });
 
-  app.get('/api/incidents', admin, validated('query', listQuerySchema, 'invalid query'), async (c) => {
+  app.get('/api/incidents', viewer, validated('query', listQuerySchema, 'invalid query'), async (c) => {
     const page = await deps.incidents.list(c.req.valid('query'));
     const short = await deps.incidents.shortIds(page.incidents.map((incident) => incident.id));
     return c.json({
@@ -168,7 +186,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     );
   };
 
-  app.get('/api/incidents/:id', admin, async (c) => {
+  app.get('/api/incidents/:id', viewer, async (c) => {
     const match = await deps.incidents.resolveId(c.req.param('id'));
     if (!match.ok) return unknownId(c, 'incident', match);
     const incident = await deps.incidents.get(match.id);
@@ -184,14 +202,17 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   };
   app.post(
     '/api/incidents/:id/:command',
-    admin,
+    operator,
     knownCommand,
-    validated('json', incidentCommandBodySchema, 'invalid body'),
+    validated('json', commandBodySchema, 'invalid body'),
     async (c) => {
       const command = incidentCommandSchema.parse(c.req.param('command'));
+      const body = c.req.valid('json');
+      const by = actor(c, body.by);
+      if (by instanceof Response) return by;
       const match = await deps.incidents.resolveId(c.req.param('id'));
       if (!match.ok) return unknownId(c, 'incident', match);
-      const request = { ...c.req.valid('json'), incidentId: match.id, command };
+      const request = { ...body, by, incidentId: match.id, command };
       const { done, value } = await requestIncidentCommand(deps.actions, request);
       logger.warn({ ...request, done }, 'incident command requested');
       if (!done)
@@ -201,11 +222,11 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
         );
       const result = incidentCommandResultSchema.parse(value);
       if (!result.ok) return c.json({ error: result.reason }, result.notFound ? 404 : 409);
-      return c.json({ done, ...result, incident: await deps.incidents.getSummary(match.id) });
+      return c.json({ done, ...result, by, incident: await deps.incidents.getSummary(match.id) });
     },
   );
 
-  app.get('/api/approvals', admin, async (c) => {
+  app.get('/api/approvals', viewer, async (c) => {
     const approvals = await deps.approvals.listPending();
     const [short, incidents] = await Promise.all([
       deps.approvals.shortIds(approvals.map((approval) => approval.id)),
@@ -226,10 +247,12 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   ] as const) {
     app.post(
       `/api/approvals/:id/${verb}`,
-      admin,
-      validated('json', approvalDecisionBodySchema, 'invalid body'),
+      approver,
+      validated('json', decisionBodySchema, 'invalid body'),
       async (c) => {
-        const { by, comment } = c.req.valid('json');
+        const { comment } = c.req.valid('json');
+        const by = actor(c, c.req.valid('json').by);
+        if (by instanceof Response) return by;
         const match = await deps.approvals.resolveId(c.req.param('id'));
         if (!match.ok) return unknownId(c, 'approval', match);
         const result = await deps.decisions.decide(match.id, decision, by, comment);
@@ -249,33 +272,41 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     const [{ paused, mode, breaker }, queues] = await Promise.all([status.read(), queueDepths(deps.queues)]);
     return { ...paused, mode: mode?.mode ?? null, breaker, queues };
   };
-  app.get('/api/automation', admin, async (c) => c.json(await automation()));
+  app.get('/api/automation', viewer, async (c) => c.json(await automation()));
   app.post(
     '/api/automation/breaker/reset',
-    admin,
-    validated('json', breakerResetJobSchema, 'invalid body'),
+    operator,
+    validated('json', breakerResetBodySchema, 'invalid body'),
     async (c) => {
-      const request = c.req.valid('json');
+      const by = actor(c, c.req.valid('json').by);
+      if (by instanceof Response) return by;
+      const request = { ...c.req.valid('json'), by };
       const { done } = await requestBreakerReset(deps.actions, request);
       logger.warn({ by: request.by, reason: request.reason, done }, 'circuit breaker reset requested');
-      return c.json({ reset: done, ...(await automation()) }, done ? 200 : 202);
+      return c.json({ reset: done, resetBy: by, ...(await automation()) }, done ? 200 : 202);
     },
   );
-  app.post('/api/automation/pause', admin, validated('json', pauseBodySchema, 'invalid body'), async (c) => {
-    const { by } = c.req.valid('json');
-    await deps.control.pause(by);
-    logger.warn({ by }, 'automation paused');
-    return c.json(await deps.control.isPaused());
-  });
-  app.post('/api/automation/resume', admin, async (c) => {
+  app.post(
+    '/api/automation/pause',
+    operator,
+    validated('json', pauseBodySchema, 'invalid body'),
+    async (c) => {
+      const by = actor(c, c.req.valid('json').by);
+      if (by instanceof Response) return by;
+      await deps.control.pause(by);
+      logger.warn({ by }, 'automation paused');
+      return c.json(await deps.control.isPaused());
+    },
+  );
+  app.post('/api/automation/resume', operator, async (c) => {
     await deps.control.resume();
-    logger.warn('automation resumed');
+    logger.warn({ by: whoResumed(c.get('principal')) }, 'automation resumed');
     return c.json(await deps.control.isPaused());
   });
 
   // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation;
   // ?maxEntries= : the retention the caller holds a trimmed chain to (default ingest's own).
-  app.get('/api/audit/verify', admin, validated('query', verifyQuerySchema, 'invalid query'), async (c) => {
+  app.get('/api/audit/verify', viewer, validated('query', verifyQuerySchema, 'invalid query'), async (c) => {
     const { seq, hash, maxEntries } = c.req.valid('query');
     return c.json(
       await status.verifyAudit({
@@ -288,7 +319,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   // with its witnesses (hermes audit verify --witness).
   app.get(
     '/api/audit/positions',
-    admin,
+    viewer,
     validated('query', positionsQuerySchema, 'invalid query'),
     async (c) => c.json(await auditPositions(deps.redis, deps.keys, c.req.valid('query').after)),
   );
@@ -315,12 +346,22 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
   board.setBasePath('/admin/queues');
   // The console's session opens Bull Board too (its writes need Basic auth: they carry no CSRF token).
-  const queueBoard = requireToken(gate, { allowBasic: true, allowSession: true });
+  // Looking needs a viewer; retrying, cleaning and the like an operator.
+  const queueBoard = requireRole(gate, (method) => (SAFE_METHODS.has(method) ? 'viewer' : 'operator'), {
+    allowBasic: true,
+    allowSession: true,
+  });
   app.use('/admin/queues', queueBoard);
   app.use('/admin/queues/*', queueBoard);
   app.route('/admin/queues', board.registerPlugin());
 
   return app;
+}
+
+/** Who resumed, for the log line: resuming takes no body, so no `by`. */
+function whoResumed(principal: Principal): string {
+  const acting = actingName(principal, undefined);
+  return acting.ok ? acting.by : 'this machine (no token set)';
 }
 
 /** Jobs waiting (or delayed) per queue: what `hermes_queue_depth` reports. */

@@ -7,7 +7,10 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   PORT: envInt(8080),
   HOST: z.string().default('0.0.0.0'),
   INGEST_TOKEN: optionalString,
+  /** Break-glass admin token: may act as anyone, and every use is marked as such. */
   ADMIN_TOKEN: optionalString,
+  /** YAML of named credentials (name, role, token_hash) for the API, console, Bull Board and CLI. */
+  USERS_FILE: optionalString,
   /** Read to show where each incident is; a bad file is reported on incidents, never stops intake. */
   TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
   SLACK_SIGNING_SECRET: optionalString,

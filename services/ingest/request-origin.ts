@@ -28,3 +28,18 @@ export function crossSiteRefusal(
   }
   return host === headers.host ? null : `cross-site request refused (Origin: ${origin.slice(0, 200)})`;
 }
+
+const LOOPBACK_HOST =
+  /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|\[::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}\])(?::\d{1,5})?$/i;
+
+/**
+ * Why a request must not be answered without tokens, or null. Without tokens only this machine may
+ * use Hermes, and a checked peer address is not enough: a DNS-rebinding page (evil.example resolved
+ * to 127.0.0.1) is same-origin with itself, so its browser's requests come from here. They carry the
+ * page's name in `Host`, which must be a loopback name or address.
+ */
+export function loopbackHostRefusal(host: string | undefined): string | null {
+  if (host !== undefined && LOOPBACK_HOST.test(host)) return null;
+  const shown = host === undefined ? '(none)' : JSON.stringify(host.slice(0, 100)).slice(1, -1);
+  return `Host ${shown} is not this machine: without tokens only localhost may be used`;
+}

@@ -16,8 +16,10 @@ import { loadTargetsOrError } from '../../shared/targets/targets.js';
 import { createIngestApp } from './app.js';
 import { createClassifier } from './classify.js';
 import { createCorrelator } from './correlation.js';
+import { loadUsers } from './credentials.js';
 import type { IngestEnv } from './env.js';
 import { Intake } from './intake.js';
+import { RefusalLog } from './refusal-log.js';
 import { createSlackInteractionsApp } from './slack-interactions.js';
 import { createWebhookHandler, isWebhookRequest } from './webhook.js';
 
@@ -32,6 +34,8 @@ const TIMELINE_ALERT_CAP = 50;
 
 export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}): Promise<IngestHandle> {
   const logger = deps.logger ?? createLogger('ingest', env.LOG_LEVEL);
+  const users = env.USERS_FILE ? loadUsers(env.USERS_FILE) : [];
+  const refusals = new RefusalLog(logger);
   const keys = keyspace(env.HERMES_PREFIX);
   const redis = createRedis(env, 'command');
   redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
@@ -90,14 +94,19 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     : undefined;
   if (!env.INGEST_TOKEN)
     logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts from this machine only');
-  if (!env.ADMIN_TOKEN)
-    logger.warn('ADMIN_TOKEN is not set: the API, console and Bull Board are open to this machine only');
+  if (!env.ADMIN_TOKEN && users.length === 0)
+    logger.warn(
+      'neither ADMIN_TOKEN nor USERS_FILE is set: the API, console and Bull Board are open to this machine only',
+    );
+  else logger.info({ users: users.length, breakGlass: Boolean(env.ADMIN_TOKEN) }, 'credentials loaded');
 
   const targets = loadTargetsOrError(env.TARGETS_FILE);
   if (targets instanceof Error)
     logger.error({ err: targets.message }, 'targets file unusable; incidents show no targets');
   const app = createIngestApp({
     env,
+    users,
+    refusals,
     targets,
     actions: actionQueue,
     redis,
@@ -111,7 +120,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     logger,
     slackInteractions,
   });
-  const handleWebhook = createWebhookHandler({ env, intake, metrics, logger });
+  const handleWebhook = createWebhookHandler({ env, intake, metrics, logger, refusals });
   const handleOther = getRequestListener(app.fetch, { hostname: env.HOST });
   const server = createServer((req, res) =>
     isWebhookRequest(req) ? handleWebhook(req, res) : handleOther(req, res),

@@ -1,77 +1,86 @@
 import { createHash } from 'node:crypto';
 import type { Keyspace } from '../../shared/keys.js';
-import { loadLua } from '../../shared/lua.js';
 import type { RedisConnection } from '../../shared/redis.js';
 
 export interface GuessLimits {
-  /** Wrong tokens from one address within the window before it is slowed down. */
+  /** Wrong tokens from one address within the window before its wrong tokens are answered 429. */
   perAddress: number;
-  /** Times one wrong token may be tried (from anywhere) within the window before it is refused unchecked. */
+  /** Times one wrong token may be tried (from anywhere) within the window before it is answered 429. */
   perGuess: number;
   windowSeconds: number;
-  /** A slowed-down address gets one token checked per this many ms; the rest wait (429). */
-  slowedCheckEveryMs: number;
+  /** A wrong token past a limit is answered this late, so a guesser waits for each answer… */
+  slowReplyMs: number;
+  /** …but at most this many answers wait at once per process (each holds a connection). */
+  maxSlowReplies: number;
 }
 
 const DEFAULT_GUESS_LIMITS: GuessLimits = {
   perAddress: 10,
   perGuess: 5,
   windowSeconds: 300,
-  slowedCheckEveryMs: 2_000,
+  slowReplyMs: 1_000,
+  maxSlowReplies: 100,
 };
 
-export type GuessVerdict =
-  | { ok: true }
-  | { ok: false; status: 401; reason: string }
-  | { ok: false; status: 429; reason: string; retryAfterSeconds: number };
-
-const reserveScript = loadLua(new URL('./lua/reserve-guess-3.lua', import.meta.url));
+export type WrongTokenVerdict =
+  | { status: 401; reason: string }
+  | { status: 429; reason: string; retryAfterSeconds: number };
 
 /**
- * Limits guesses at the admin token (console sign-in, API bearer, Bull Board basic), per address and
- * per guessed value, without letting a stranger lock the admin out: a slowed-down address still gets
- * one token checked every few seconds, so the right token gets through while guessing stays slow.
- * Counted in Redis, so across ingest replicas.
+ * Counts wrong tokens (console sign-in, API bearer, Bull Board basic) per address and per guessed
+ * value, in Redis so across ingest replicas. Only wrong tokens get here: a right one is recognised
+ * before (services/ingest/credentials.ts) and never waits behind them, so a stranger sharing the
+ * admin's address cannot lock the admin out.
  */
 export class TokenGuessLimiter {
+  private slowReplies = 0;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: Keyspace,
-    private readonly matches: (given: string) => boolean,
     private readonly limits: GuessLimits = DEFAULT_GUESS_LIMITS,
   ) {}
 
-  async check(address: string, presented: string): Promise<GuessVerdict> {
+  async wrongToken(address: string, presented: string): Promise<WrongTokenVerdict> {
+    const verdict = await this.count(address, presented);
+    if (verdict.status === 429 && this.slowReplies < this.limits.maxSlowReplies) {
+      this.slowReplies++;
+      await new Promise((resolve) => setTimeout(resolve, this.limits.slowReplyMs));
+      this.slowReplies--;
+    }
+    return verdict;
+  }
+
+  private async count(address: string, presented: string): Promise<WrongTokenVerdict> {
     const guess = createHash('sha256').update(presented).digest('hex').slice(0, 32);
     const addressKey = this.keys.guesses(`address:${address}`);
     const guessKey = this.keys.guesses(`token:${guess}`);
-    const [state, waitMs] = (await reserveScript.run(
-      this.redis,
-      [addressKey, guessKey, this.keys.guesses(`slot:${address}`)],
-      [
-        String(this.limits.perAddress),
-        String(this.limits.perGuess),
-        String(this.limits.windowSeconds),
-        String(this.limits.slowedCheckEveryMs),
-      ],
-    )) as [string, number];
-    const retryAfterSeconds = Math.max(1, Math.ceil(Number(waitMs) / 1000));
-    if (state === 'guess')
-      return { ok: false, status: 429, reason: 'this token was refused too often; wait', retryAfterSeconds };
-    if (state === 'wait')
-      return { ok: false, status: 429, reason: 'too many wrong tokens from this address', retryAfterSeconds };
-    if (this.matches(presented)) {
-      if (state === 'check') await this.redis.decr(addressKey);
-      return { ok: true };
-    }
-    await this.redis.multi().incr(guessKey).expire(guessKey, this.limits.windowSeconds, 'NX').exec();
-    if (state === 'slowed-check')
+    const window = this.limits.windowSeconds;
+    const replies = await this.redis
+      .multi()
+      .incr(addressKey)
+      .expire(addressKey, window, 'NX')
+      .incr(guessKey)
+      .expire(guessKey, window, 'NX')
+      .pttl(addressKey)
+      .pttl(guessKey)
+      .exec();
+    const [fromAddress, , ofGuess, , addressTtl, guessTtl] = (replies ?? []).map(([, value]) =>
+      Number(value),
+    );
+    const retryAfter = (ms = window * 1000) => Math.max(1, Math.ceil(ms / 1000));
+    if ((ofGuess ?? 0) > this.limits.perGuess)
       return {
-        ok: false,
+        status: 429,
+        reason: 'this token was refused too often; wait',
+        retryAfterSeconds: retryAfter(guessTtl),
+      };
+    if ((fromAddress ?? 0) > this.limits.perAddress)
+      return {
         status: 429,
         reason: 'too many wrong tokens from this address',
-        retryAfterSeconds: Math.ceil(this.limits.slowedCheckEveryMs / 1000),
+        retryAfterSeconds: retryAfter(addressTtl),
       };
-    return { ok: false, status: 401, reason: 'wrong token' };
+    return { status: 401, reason: 'wrong token' };
   }
 }

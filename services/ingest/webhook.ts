@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import { alertmanagerWebhookSchema } from '../../shared/schemas/alertmanager.js';
-import { bearerToken, matcher } from './auth.js';
+import { matcher, presentedToken } from './auth.js';
 import { readBody } from './body.js';
 import type { IngestEnv } from './env.js';
 import type { Intake } from './intake.js';
-import { crossSiteRefusal, isLoopback } from './request-origin.js';
+import type { RefusalLog, RefusalReason } from './refusal-log.js';
+import { crossSiteRefusal, isLoopback, loopbackHostRefusal } from './request-origin.js';
 import { failureReply } from './storage-errors.js';
 
 export const WEBHOOK_PATH = '/webhooks/alertmanager';
@@ -16,6 +17,7 @@ export interface WebhookDeps {
   intake: Intake;
   metrics: Metrics;
   logger: Logger;
+  refusals: RefusalLog;
 }
 
 interface Reply {
@@ -36,19 +38,27 @@ export function isWebhookRequest(req: IncomingMessage): boolean {
  * quarter of ingest's CPU per webhook, so the server hands this route to this handler directly.
  */
 export function createWebhookHandler(deps: WebhookDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { env, intake, metrics, logger } = deps;
+  const { env, intake, metrics, logger, refusals } = deps;
   const tokenMatches = env.INGEST_TOKEN ? matcher(env.INGEST_TOKEN) : undefined;
 
   const answer = async (req: IncomingMessage): Promise<Reply> => {
+    const refuse = (reason: RefusalReason, status: number, error: string): Reply => {
+      refusals.refused(reason, req.socket.remoteAddress, { status, method: 'POST', path: WEBHOOK_PATH });
+      return { status, body: { error } };
+    };
     const crossSite = crossSiteRefusal(req.headers);
-    if (crossSite) return { status: 403, body: { error: crossSite } };
-    if (!tokenMatches && !isLoopback(req.socket.remoteAddress))
-      return { status: 401, body: { error: 'INGEST_TOKEN is not set: only this machine may post alerts' } };
-    if (tokenMatches) {
-      const presented = bearerToken(req.headers.authorization ?? '');
-      if (presented === undefined || !tokenMatches(presented)) {
-        return { status: 401, body: { error: 'unauthorized' } };
-      }
+    if (crossSite) return refuse('cross-site', 403, crossSite);
+    if (!tokenMatches) {
+      const host = loopbackHostRefusal(req.headers.host);
+      if (host) return refuse('bad Host', 421, host);
+      if (!isLoopback(req.socket.remoteAddress))
+        return refuse('not this machine', 401, 'INGEST_TOKEN is not set: only this machine may post alerts');
+    } else {
+      const header = req.headers.authorization;
+      if (header === undefined) return refuse('missing token', 401, 'unauthorized');
+      const presented = presentedToken(header, false);
+      if (presented === undefined) return refuse('malformed Authorization header', 401, 'unauthorized');
+      if (!tokenMatches(presented)) return refuse('wrong token', 401, 'unauthorized');
     }
     const text = await readBody(req, env.MAX_BODY_BYTES);
     if (text === null) {

@@ -99,7 +99,10 @@ const humanNameSchema = z.string().regex(/^[A-Za-z0-9_.@+-]{1,100}$/, 'by is a n
 
 export const breakerResetJobSchema = z.object({
   by: humanNameSchema,
-  reason: z.string().min(1).max(2_000),
+  reason: z
+    .string()
+    .max(2_000)
+    .refine((reason) => /[^\s\p{Cc}\p{Cf}]/u.test(reason), 'reason must contain a visible character'),
 });
 export type BreakerResetJob = z.infer<typeof breakerResetJobSchema>;
 

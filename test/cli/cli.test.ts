@@ -1,8 +1,13 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TERMINAL_UNSAFE } from '../../bin/printable.js';
 import { AuditLog } from '../../services/executor/audit.js';
+import { loadUsers } from '../../services/ingest/credentials.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { webhookBody } from '../support/incidents.js';
@@ -53,8 +58,12 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   // Where the incident is, from the shipped targets file: the host its alert names, over SSH.
   expect(shown.stdout).toMatch(/^where: api-gateway on api-server-03 via ssh \(target fleet\)$/m);
 
+  // With the break-glass ADMIN_TOKEN, --by names anyone, marked as such.
   await hermes('pause', '--by', 'alice');
-  expect(JSON.parse((await hermes('status', '--json')).stdout)).toMatchObject({ paused: true, by: 'alice' });
+  expect(JSON.parse((await hermes('status', '--json')).stdout)).toMatchObject({
+    paused: true,
+    by: 'alice+break-glass',
+  });
   await hermes('resume');
   const status = (await hermes('status')).stdout;
   expect(status).toMatch(/^automation: running$/m);
@@ -158,4 +167,26 @@ it('never prints terminal control sequences from alerts, in text or JSON', async
   const json = (await hermes('incident', id as string, '--json')).stdout;
   expect(json).not.toMatch(TERMINAL_UNSAFE);
   expect(JSON.stringify(JSON.parse(json))).toContain('\\u001b]52;c;');
+});
+
+it('makes a token with its USERS_FILE entry, and hashes a token read from stdin', async () => {
+  const made = (await hermes('users', 'new-token', '--name', 'erin')).stdout;
+  const token = /it is not stored anywhere\): (\S+)/.exec(made)?.[1] ?? '';
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  const digest = createHash('sha256').update(token).digest('hex');
+  // The printed entry is a USERS_FILE ingest accepts.
+  const file = join(mkdtempSync(join(tmpdir(), 'hermes-cli-users-')), 'users.yaml');
+  writeFileSync(file, `users:\n${made.slice(made.indexOf('  - name:'))}`);
+  expect(loadUsers(file)).toEqual([{ name: 'erin', role: 'viewer', token_hash: `sha256:${digest}` }]);
+
+  const hash = (input: string) =>
+    spawnSync('node', ['bin/hermes.js', 'users', 'hash-token'], { input, encoding: 'utf8' });
+  const hashed = hash(`${token}\n`);
+  expect(hashed.status).toBe(0);
+  expect(hashed.stdout.trim()).toBe(`sha256:${digest}`);
+  const short = hash('hunter2\n');
+  expect(short.status).toBe(1);
+  expect(short.stderr.trim()).toBe(
+    'hermes: a token is at least 24 characters without spaces; hermes users new-token makes one',
+  );
 });

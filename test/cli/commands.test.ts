@@ -7,14 +7,20 @@ import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { openIncident } from '../support/incidents.js';
+import { writeUsersFile } from '../support/users.js';
 
 const run = promisify(execFile);
+/** dana's own token: the CLI sends it as HERMES_TOKEN, and it says who she is ($USER does not). */
+const DANA = 'dana-cli-token-0123456789abcdef';
 let h: ExecutorHarness;
 let ingest: IngestHandle;
 
 beforeAll(async () => {
   h = await startExecutorHarness();
-  ingest = await startTestIngest(h.t, { ADMIN_TOKEN: 'cli-admin' });
+  ingest = await startTestIngest(h.t, {
+    ADMIN_TOKEN: 'cli-admin',
+    USERS_FILE: writeUsersFile([{ name: 'dana', role: 'approver', token: DANA }]),
+  });
 });
 afterAll(async () => {
   await ingest.close();
@@ -23,7 +29,7 @@ afterAll(async () => {
 
 const hermes = (...args: string[]) =>
   run('node', ['bin/hermes.js', '--url', ingest.url, ...args], {
-    env: { ...process.env, ADMIN_TOKEN: 'cli-admin', USER: 'dana' },
+    env: { ...process.env, ADMIN_TOKEN: '', HERMES_TOKEN: DANA, USER: 'root' },
   });
 
 it('shows approvals as the operation and target in a line, and approving a question hands the incident to you', async () => {
@@ -71,7 +77,7 @@ it('shows approvals as the operation and target in a line, and approving a quest
   expect(listed).not.toContain('{"');
 
   const short = (question.approvalId as string).slice(0, 20);
-  // --by defaults to $USER.
+  // Named by the token, not by $USER.
   expect((await hermes('approve', short)).stdout.trim()).toBe(
     `${question.approvalId} approved by dana: you own incident ${incidentId} now`,
   );
@@ -93,8 +99,13 @@ it('acknowledges, re-runs and resolves an incident by a prefix of its id', async
   expect((await hermes('rerun', prefix)).stdout.trim()).toBe(
     `${incidentId} sent back to triage by dana: now open`,
   );
-  expect((await hermes('resolve', prefix, '--by', 'erin')).stdout.trim()).toBe(
-    `${incidentId} resolved by erin: now resolved`,
+  // A token names one person: speaking for another is refused.
+  await expect(hermes('resolve', prefix, '--by', 'erin')).rejects.toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/403 by "erin" is not the name of your credential \(dana\)/),
+  });
+  expect((await hermes('resolve', prefix)).stdout.trim()).toBe(
+    `${incidentId} resolved by dana: now resolved`,
   );
   await expect(hermes('resolve', prefix)).rejects.toMatchObject({
     code: 1,
@@ -104,5 +115,5 @@ it('acknowledges, re-runs and resolves an incident by a prefix of its id', async
   expect(timeline).toMatch(
     /status +human:dana +now escalated: dana acknowledged: a human owns this incident now: looking$/m,
   );
-  expect(timeline).toMatch(/status +human:erin +now resolved: resolved by erin$/m);
+  expect(timeline).toMatch(/status +human:dana +now resolved: resolved by dana$/m);
 });

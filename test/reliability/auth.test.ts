@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestEnvSchema } from '../../services/ingest/env.js';
@@ -12,8 +13,9 @@ import type { Approval } from '../../shared/schemas/approval.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
 import { signSlackRequest } from '../../shared/slack-signature.js';
 import { createPendingApproval } from '../support/approvals.js';
-import { openIncident } from '../support/incidents.js';
+import { openIncident, webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
+import { writeUsersFile } from '../support/users.js';
 
 const INGEST_TOKEN = 'ingest-secret-9f8e7d6c5b4a';
 const ADMIN_TOKEN = 'admin-secret-1a2b3c4d5e6f';
@@ -80,11 +82,11 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
 
   it('refuses every protected route without the token, with a wrong one, or with the other one', async () => {
     const basic = (password: string) => `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
-    let tried = 0;
     const statuses: Record<number, number> = {};
-    for (const [method, path, needs] of PROTECTED) {
+    // All at once: past the guess limits each wrong token's answer is held back a while.
+    const attempts = PROTECTED.flatMap(([method, path, needs]) => {
       const other = needs === 'admin' ? INGEST_TOKEN : ADMIN_TOKEN;
-      for (const authorization of [
+      return [
         undefined,
         'Bearer ',
         'Bearer wrong',
@@ -92,15 +94,16 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
         `bearer ${(needs === 'admin' ? ADMIN_TOKEN : INGEST_TOKEN).slice(0, -1)}`,
         basic('wrong'),
         `Token ${needs === 'admin' ? ADMIN_TOKEN : INGEST_TOKEN}`,
-      ]) {
+      ].map(async (authorization) => {
         const response = await send(method, path, authorization ? { authorization } : {});
-        tried++;
         // Past 10 wrong admin tokens from this address, the API answers 429 (guess limits) instead.
         const refusals = needs === 'admin' ? [401, 429] : [401];
         expect(refusals, `${method} ${path} with ${authorization ?? 'nothing'}`).toContain(response.status);
         statuses[response.status] = (statuses[response.status] ?? 0) + 1;
-      }
-    }
+      });
+    });
+    await Promise.all(attempts);
+    const tried = attempts.length;
     expect(await t.redis.get(t.keys.paused)).toBeNull();
     console.log(
       `[reliability] auth: ${tried} unauthenticated requests on ${PROTECTED.length} routes, refused: ${JSON.stringify(statuses)}`,
@@ -215,7 +218,7 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
       const accepted = await slack(now, signature);
       expect(((await accepted.json()) as { text: string }).text).toMatch(/Approved by slack-alice/);
       const replayed = await slack(now, signature);
-      expect(((await replayed.json()) as { text: string }).text).toMatch(/already_approved/);
+      expect(((await replayed.json()) as { text: string }).text).toMatch(/was already approved by /);
       expect(await actionJobs(pending.id)).toHaveLength(1);
     });
   });
@@ -246,3 +249,245 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
 function tampered(signature: string): string {
   return `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}`;
 }
+
+/** One request over node:http, which sends the Host header it is given (fetch would not). */
+function rawRequest(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('a stranger guessing tokens from the admin’s address cannot lock the admin out', () => {
+  it('lets 30 of 30 admin requests through while 50 wrong tokens a second arrive from the same address', async () => {
+    const t = await openTestRedis();
+    let ingest: IngestHandle | undefined;
+    try {
+      ingest = await startIngest(
+        parseEnv(ingestEnvSchema, {
+          REDIS_URL: t.url,
+          HERMES_PREFIX: t.prefix,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          ADMIN_TOKEN,
+        }),
+        { logger: createLogger('ingest', 'silent') },
+      );
+      const url = ingest.url;
+      const wrong = (i: number) =>
+        fetch(`${url}/api/incidents`, { headers: { authorization: `Bearer guess-${i}` } }).then(
+          (r) => r.status,
+        );
+      // The address is already past its limit when the admin starts.
+      await Promise.all(Array.from({ length: 15 }, (_, i) => wrong(i)));
+      const strangers: Promise<number>[] = [];
+      let sent = 15;
+      const flood = setInterval(() => strangers.push(wrong(sent++)), 20);
+      const admin: number[] = [];
+      try {
+        for (let i = 0; i < 30; i++) {
+          // Spread over the flood (status assertions only: the pace just keeps the two interleaved).
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const path = i % 3 === 2 ? '/api/automation/pause' : '/api/incidents';
+          const res = await fetch(`${url}${path}`, {
+            method: i % 3 === 2 ? 'POST' : 'GET',
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+            body: i % 3 === 2 ? JSON.stringify({ by: 'alice' }) : undefined,
+          });
+          admin.push(res.status);
+        }
+      } finally {
+        clearInterval(flood);
+      }
+      const refused = await Promise.all(strangers);
+      expect(admin).toEqual(Array(30).fill(200));
+      // The guesser was refused throughout, and slowed (429) rather than told each guess was checked.
+      expect(refused.every((status) => status === 401 || status === 429)).toBe(true);
+      expect(refused.filter((status) => status === 429).length).toBeGreaterThan(0);
+      console.log(
+        `[reliability] auth: admin ${admin.filter((s) => s === 200).length}/30 through while ${refused.length} wrong tokens arrived from its address`,
+      );
+    } finally {
+      await ingest?.close();
+      await t.close();
+    }
+  });
+});
+
+describe('without tokens, a DNS-rebinding page gets nothing', () => {
+  it('refuses every protected route whose Host is not this machine, with a same-origin Origin', async () => {
+    const t = await openTestRedis();
+    let ingest: IngestHandle | undefined;
+    try {
+      ingest = await startIngest(
+        parseEnv(ingestEnvSchema, {
+          REDIS_URL: t.url,
+          HERMES_PREFIX: t.prefix,
+          PORT: '0',
+          HOST: '127.0.0.1',
+        }),
+        { logger: createLogger('ingest', 'silent') },
+      );
+      const incidentId = await openIncident(t, { alertname: 'Rebound', service: 'web' });
+      const port = new URL(ingest.url).port;
+      const page = { host: `evil.example:${port}`, origin: `http://evil.example:${port}` };
+      const routes: [string, string][] = [
+        ...PROTECTED.map(([method, path]) => [method, path.replace('inc_x', incidentId)] as [string, string]),
+        ['POST', `/api/incidents/${incidentId}/acknowledge`],
+        ['POST', '/api/automation/breaker/reset'],
+        ['GET', '/ui'],
+        ['POST', '/ui/login'],
+      ];
+      const answers: [route: string, status: number, body: string][] = [];
+      for (const [method, path] of routes) {
+        const body =
+          path === '/webhooks/alertmanager'
+            ? JSON.stringify(webhookBody([{ alertname: 'Injected', service: 'web' }]))
+            : path === '/ui/login'
+              ? 'name=mallory'
+              : JSON.stringify({ by: 'mallory', reason: 'rebinding' });
+        const res = await rawRequest(
+          `${ingest.url}${path}`,
+          method,
+          {
+            ...page,
+            'content-type': path === '/ui/login' ? 'application/x-www-form-urlencoded' : 'application/json',
+            ...(method === 'POST' ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+          },
+          method === 'POST' ? body : undefined,
+        );
+        answers.push([`${method} ${path.replace(incidentId, ':id')}`, res.status, res.body]);
+      }
+      // Every route's answer at once, so a failure shows each one that let the page in.
+      const error = `Host evil.example:${port} is not this machine: without tokens only localhost may be used`;
+      expect(answers).toEqual(answers.map(([route]) => [route, 421, JSON.stringify({ error })]));
+      expect(await t.redis.get(t.keys.paused)).toBeNull();
+      expect(await t.redis.zcard(t.keys.incidentIndex)).toBe(1);
+      // This machine's own names still work.
+      for (const host of [
+        'localhost',
+        `localhost:${port}`,
+        `127.0.0.1:${port}`,
+        '127.9.9.9',
+        `[::1]:${port}`,
+      ]) {
+        const res = await rawRequest(`${ingest.url}/api/automation`, 'GET', { host });
+        expect(res.status, host).toBe(200);
+      }
+    } finally {
+      await ingest?.close();
+      await t.close();
+    }
+  });
+});
+
+describe('refusals are logged with their reason and address, never the token, and a flood stays short', () => {
+  it('says why each request was refused', async () => {
+    const t = await openTestRedis();
+    let ingest: IngestHandle | undefined;
+    let lines: { msg?: string; reason?: string; address?: string; status?: number; path?: string }[] = [];
+    let text = '';
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        text += chunk;
+        done();
+      },
+    });
+    const viewer = 'viewer-token-0123456789abcdef';
+    try {
+      ingest = await startIngest(
+        parseEnv(ingestEnvSchema, {
+          REDIS_URL: t.url,
+          HERMES_PREFIX: t.prefix,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          ADMIN_TOKEN,
+          INGEST_TOKEN,
+          USERS_FILE: writeUsersFile([{ name: 'vera', role: 'viewer', token: viewer }]),
+        }),
+        { logger: createLogger('ingest', 'info', sink) },
+      );
+      const url = ingest.url;
+      const api = (headers: Record<string, string>, method = 'GET', path = '/api/incidents') =>
+        fetch(`${url}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: method === 'POST' ? '{}' : undefined,
+        });
+      expect((await fetch(`${url}/webhooks/alertmanager`, { method: 'POST', body: '{}' })).status).toBe(401);
+      expect((await api({})).status).toBe(401);
+      expect((await api({ authorization: `Token ${ADMIN_TOKEN}` })).status).toBe(401);
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => api({ authorization: `Bearer wrong-secret-${i}` })),
+      );
+      expect((await api({ authorization: `Bearer ${viewer}` }, 'POST', '/api/automation/pause')).status).toBe(
+        403,
+      );
+      expect(
+        (
+          await api(
+            { origin: 'https://evil.example', authorization: `Bearer ${ADMIN_TOKEN}` },
+            'POST',
+            '/api/automation/pause',
+          )
+        ).status,
+      ).toBe(403);
+      lines = text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.msg === 'request refused');
+      const reasons = lines.map((line) => line.reason);
+      expect(reasons).toEqual(
+        expect.arrayContaining([
+          'missing token',
+          'malformed Authorization header',
+          'wrong token',
+          'missing role',
+          'cross-site',
+        ]),
+      );
+      for (const line of lines) expect(line.address).toBe('127.0.0.1');
+      expect(lines[0]).toMatchObject({
+        reason: 'missing token',
+        status: 401,
+        path: '/webhooks/alertmanager',
+      });
+      expect(lines.find((line) => line.reason === 'missing role')).toMatchObject({
+        status: 403,
+        name: 'vera',
+      });
+      // 100 wrong tokens from one address: one line, the rest counted on the next one.
+      expect(reasons.filter((reason) => reason === 'wrong token')).toHaveLength(1);
+      expect(text).not.toContain(ADMIN_TOKEN);
+      expect(text).not.toContain(viewer);
+      expect(text).not.toContain('wrong-secret-');
+    } finally {
+      await ingest?.close();
+      await t.close();
+    }
+  });
+});

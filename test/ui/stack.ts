@@ -14,15 +14,17 @@ import { createLogger } from '../../shared/logger.js';
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import type { TestRedis } from '../support/redis.js';
 import { LOCAL_TARGETS } from '../support/targets.js';
+import { writeUsersFile } from '../support/users.js';
 
 export interface ConsoleStack {
   ingest: IngestHandle;
+  /** alice's own token (USERS_FILE, approver): the console signs in with it alone. */
   token: string;
   stop(): Promise<void>;
 }
 
 /**
- * Ingest (with ADMIN_TOKEN and a low storm threshold), runbook triage reading a real log file, the
+ * Ingest (with a named approver, alice, and a low storm threshold), runbook triage reading a real log file, the
  * executor in dry-run on the shipped policy, and the notifier on its console channel: every timeline
  * entry the console shows is written by the real service that owns it.
  */
@@ -34,7 +36,7 @@ export async function startConsoleStack(t: TestRedis, logLines: string[]): Promi
     TARGETS_FILE: LOCAL_TARGETS,
   };
   const silent = () => createLogger('ui-test', 'silent');
-  const token = 'ui-admin-token';
+  const token = 'ui-alice-token-0123456789abcdef';
   const dir = mkdtempSync(join(tmpdir(), 'hermes-ui-'));
   writeFileSync(join(dir, 'checkout.log'), `${logLines.join('\n')}\n`);
   const prometheus = await startFakePrometheus();
@@ -44,7 +46,7 @@ export async function startConsoleStack(t: TestRedis, logLines: string[]): Promi
       ...common,
       PORT: '0',
       HOST: '127.0.0.1',
-      ADMIN_TOKEN: token,
+      USERS_FILE: writeUsersFile([{ name: 'alice', role: 'approver', token }]),
       PROMETHEUS_EXTERNAL_URL: 'https://prometheus.example/',
       GRAFANA_URL: 'https://grafana.example',
       STORM_THRESHOLD: '4',

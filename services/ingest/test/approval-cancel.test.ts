@@ -7,6 +7,7 @@ import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
+import { writeUsersFile } from '../../../test/support/users.js';
 import { sweepApprovals } from '../../executor/sweeper.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import type { IngestHandle } from '../service.js';
@@ -18,13 +19,20 @@ import { startTestIngest } from './harness.js';
  */
 const run = promisify(execFile);
 const admin = { authorization: 'Bearer cancel-admin', 'content-type': 'application/json' };
+/** Each human acts with their own token, so what is recorded is their name. */
+const people = ['alice', 'bob', 'carol', 'mallory'].map((name) => ({
+  name,
+  role: 'approver' as const,
+  token: `${name}-token-for-cancel-tests`,
+}));
+const USERS_FILE = writeUsersFile(people);
 let h: ExecutorHarness;
 let ingest: IngestHandle;
 let notifications: Queue<NotificationJob>;
 
 beforeEach(async () => {
   h = await startExecutorHarness();
-  ingest = await startTestIngest(h.t, { ADMIN_TOKEN: 'cancel-admin' });
+  ingest = await startTestIngest(h.t, { ADMIN_TOKEN: 'cancel-admin', USERS_FILE });
   notifications = createQueue<NotificationJob>(QUEUE.notifications.executor, h.t.redis, h.t.keys.bullPrefix);
 });
 afterEach(async () => {
@@ -33,8 +41,12 @@ afterEach(async () => {
   await h.close();
 });
 
-const post = (path: string, body: unknown) =>
-  fetch(`${ingest.url}${path}`, { method: 'POST', headers: admin, body: JSON.stringify(body) });
+const post = (path: string, body: { by: string }) => {
+  const person = people.find((p) => p.name === body.by);
+  if (!person) throw new Error(`no token for ${body.by}`);
+  const headers = { ...admin, authorization: `Bearer ${person.token}` };
+  return fetch(`${ingest.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+};
 const rollback = { service: 'api', reason: 'bad deploy' };
 
 /** The agent asks for a rollback (a confirm tool): a pending approval. */
@@ -102,7 +114,7 @@ async function refusedDecisions(approvalId: string) {
   for (const verb of ['approve', 'deny']) {
     const answer = await post(`/api/approvals/${approvalId}/${verb}`, { by: 'mallory' });
     expect(answer.status).toBe(409);
-    expect((await answer.json()).error).toMatch(/already_cancelled/);
+    expect((await answer.json()).error).toMatch(/^approval \S+ was already cancelled by \S+ at \S+ \(.+\)$/);
   }
   expect(await h.actions.getJob(`run-${approvalId}`)).toBeUndefined();
 }
@@ -123,7 +135,7 @@ it('resolving an incident cancels its pending approval; approving it afterwards 
   expect(shown).toContain(`→ cancelled: approval ${approvalId} cancelled: resolved by alice`);
   expect((await hermes('approvals')).stdout).toMatch(/^no pending approvals$/m);
   await expect(hermes('approve', approvalId)).rejects.toMatchObject({
-    stderr: expect.stringContaining('already_cancelled (resolved by alice)'),
+    stderr: expect.stringContaining('was already cancelled by alice at '),
   });
   // The console's card: decided as cancelled, with who and why, and no buttons.
   const page = await consolePage(`/ui/incidents/${incidentId}`);

@@ -80,7 +80,9 @@ it("a denied approval's short id never approves a later approval that shares it"
   const decidedAt = (await h.approvals.get(A))?.decidedAt as string;
   await expect(hermes('approve', A)).rejects.toMatchObject({
     code: 1,
-    stderr: expect.stringContaining(`409 approval ${A} was already denied by bob at ${decidedAt}`),
+    stderr: expect.stringContaining(
+      `409 approval ${A} was already denied by bob+break-glass at ${decidedAt}`,
+    ),
   });
   expect((await h.approvals.get(B))?.status).toBe('pending');
   expect(h.runs()).toEqual([]);
@@ -106,7 +108,9 @@ it('resolves a prefix among every approval ever issued, not only pending ones', 
   // Only A was issued: its short id still names A (closed), not "not found".
   const again = await deny(SHORT_A);
   expect(again.status).toBe(409);
-  expect((await again.json()).error).toMatch(new RegExp(`^approval ${A} was already denied by bob at `));
+  expect((await again.json()).error).toMatch(
+    new RegExp(`^approval ${A} was already denied by bob\\+break-glass at `),
+  );
   expect((await deny('apr_nothing')).status).toBe(404);
   expect((await deny('apr_%2Fx')).status).toBe(404);
 });

@@ -55,7 +55,11 @@ it('approving through the API makes the executor run that exact action once', as
     body: JSON.stringify({ by: 'alice', comment: 'go' }),
   });
   expect(approved.status).toBe(200);
-  expect((await approved.json()).approval).toMatchObject({ status: 'approved', decidedBy: 'alice' });
+  // The break-glass ADMIN_TOKEN names anyone, marked as such.
+  expect((await approved.json()).approval).toMatchObject({
+    status: 'approved',
+    decidedBy: 'alice+break-glass',
+  });
   expect(await actionDecision(incidentId, approvalId)).toBe('executed');
   expect(h.runs()).toHaveLength(1);
 
@@ -66,11 +70,13 @@ it('approving through the API makes the executor run that exact action once', as
   });
   expect(again.status).toBe(409);
   expect((await again.json()).error).toMatch(
-    new RegExp(`^approval ${approvalId} was already approved by alice at \\S+( and spent)?$`),
+    new RegExp(`^approval ${approvalId} was already approved by alice\\+break-glass at \\S+( and spent)?$`),
   );
   expect(h.runs()).toHaveLength(1);
   const incident = await h.incidents.get(incidentId);
-  expect(incident?.timeline.some((e) => e.type === 'approval' && e.decidedBy === 'alice')).toBe(true);
+  expect(incident?.timeline.some((e) => e.type === 'approval' && e.decidedBy === 'alice+break-glass')).toBe(
+    true,
+  );
 });
 
 it('a signed Slack Deny click denies it, runs nothing, and hands the incident to humans', async () => {
@@ -243,7 +249,7 @@ it('shows the circuit breaker and lets an admin close it, audited with who and w
   expect(audited).toContainEqual(
     expect.objectContaining({
       event: 'breaker_reset',
-      by: 'dana',
+      by: 'dana+break-glass',
       reason: 'payments DB back after maintenance',
       was: 'open',
     }),

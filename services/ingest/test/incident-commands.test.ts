@@ -5,11 +5,12 @@ import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob, TriageJob } from '../../../shared/schemas/jobs.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
+import { writeUsersFile } from '../../../test/support/users.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import type { IngestHandle } from '../service.js';
 import { startTestIngest } from './harness.js';
 
-const admin = { authorization: 'Bearer commands-admin', 'content-type': 'application/json' };
+const PEOPLE = ['alice', 'bob', 'carol'];
 let h: ExecutorHarness;
 let ingest: IngestHandle;
 let triage: Queue<TriageJob>;
@@ -17,7 +18,10 @@ let notifications: Queue<NotificationJob>;
 
 beforeEach(async () => {
   h = await startExecutorHarness();
-  ingest = await startTestIngest(h.t, { ADMIN_TOKEN: 'commands-admin' });
+  ingest = await startTestIngest(h.t, {
+    ADMIN_TOKEN: 'commands-admin',
+    USERS_FILE: writeUsersFile(PEOPLE.map((name) => ({ name, role: 'approver', token: `${name}-token` }))),
+  });
   triage = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
   notifications = createQueue<NotificationJob>(QUEUE.notifications.executor, h.t.redis, h.t.keys.bullPrefix);
 });
@@ -27,8 +31,13 @@ afterEach(async () => {
   await h.close();
 });
 
-const post = (path: string, body: unknown) =>
-  fetch(`${ingest.url}${path}`, { method: 'POST', headers: admin, body: JSON.stringify(body) });
+/** Sent with the token of the person it names (each person has their own). */
+const post = (path: string, body: { by?: string; comment?: string }) =>
+  fetch(`${ingest.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${body.by}-token`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 async function audited(event: string) {
   const entries = (await h.t.redis.xrange(h.t.keys.audit, '-', '+')) as [string, string[]][];
@@ -152,7 +161,12 @@ it('answers 404 for an unknown incident or command, 409 for an ambiguous prefix,
   const second = await openIncident(h.t, { alertname: 'ServiceDown', service: 'b' });
   expect((await post('/api/incidents/inc_nope/acknowledge', { by: 'bob' })).status).toBe(404);
   expect((await post(`/api/incidents/${first}/explode`, { by: 'bob' })).status).toBe(404);
-  expect((await post(`/api/incidents/${first}/resolve`, {})).status).toBe(400);
+  const nameless = await fetch(`${ingest.url}/api/incidents/${first}/resolve`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer bob-token', 'content-type': 'application/json' },
+    body: JSON.stringify({ by: '' }),
+  });
+  expect(nameless.status).toBe(400);
   const ambiguous = await post('/api/incidents/inc_/resolve', { by: 'bob' });
   expect(ambiguous.status).toBe(409);
   expect(await ambiguous.json()).toMatchObject({

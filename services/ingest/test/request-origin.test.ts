@@ -1,9 +1,11 @@
 import { Hono } from 'hono';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { createLogger } from '../../../shared/logger.js';
 import { webhookBody } from '../../../test/support/incidents.js';
 import { openTestRedis } from '../../../test/support/redis.js';
-import { adminGate, requireToken } from '../auth.js';
-import { crossSiteRefusal, isLoopback } from '../request-origin.js';
+import { adminGate, requireRole } from '../auth.js';
+import { RefusalLog } from '../refusal-log.js';
+import { crossSiteRefusal, isLoopback, loopbackHostRefusal } from '../request-origin.js';
 import type { IngestHandle } from '../service.js';
 import { startTestIngest } from './harness.js';
 
@@ -17,15 +19,36 @@ describe('without tokens', () => {
     const t = await openTestRedis();
     onTestFinished(() => t.close());
     const app = new Hono();
-    app.post('/x', requireToken(adminGate(undefined, t.redis, t.keys)), (c) => c.text('ok'));
+    const gate = adminGate(undefined, [], t.redis, t.keys, new RefusalLog(createLogger('test', 'silent')));
+    app.post('/x', requireRole(gate, 'operator'), (c) => c.text('ok'));
     for (const address of ['127.0.0.1', '127.4.5.6', '::1', '::ffff:127.0.0.1'])
-      expect((await from(app, address, '/x', { method: 'POST' })).status).toBe(200);
+      expect(
+        (await from(app, address, '/x', { method: 'POST', headers: { host: 'localhost' } })).status,
+      ).toBe(200);
     for (const address of ['10.0.0.5', '192.0.2.1', '::ffff:192.0.2.1', 'fe80::1']) {
-      const res = await from(app, address, '/x', { method: 'POST' });
+      const res = await from(app, address, '/x', { method: 'POST', headers: { host: 'localhost' } });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: 'ADMIN_TOKEN is not set: only this machine may use this' });
+      expect(await res.json()).toEqual({ error: 'no token is set: only this machine may use this' });
     }
     expect(isLoopback(undefined)).toBe(false);
+  });
+
+  it('takes only loopback names and addresses as Host, with any port', () => {
+    for (const host of ['localhost', 'LOCALHOST:8080', '127.0.0.1', '127.1.2.3:9', '[::1]', '[::1]:8080'])
+      expect(loopbackHostRefusal(host), host).toBeNull();
+    for (const host of [
+      undefined,
+      '',
+      'evil.example',
+      'evil.example:8080',
+      'localhost.evil.example',
+      '127.0.0.1.nip.io',
+      '10.0.0.1',
+      '[::2]',
+    ])
+      expect(loopbackHostRefusal(host), String(host)).toMatch(
+        /is not this machine: without tokens only localhost may be used$/,
+      );
   });
 });
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
@@ -10,22 +9,22 @@ import { z } from 'zod';
 import type { ApprovalStore } from '../../../shared/approvals.js';
 import type { AutomationControl } from '../../../shared/control.js';
 import type { IncidentStore } from '../../../shared/incidents.js';
-import { keyspace } from '../../../shared/keys.js';
+import type { Keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import type { Incident } from '../../../shared/schemas/incident.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
 import type { Targets } from '../../../shared/targets/targets.js';
-import { type AdminGate, liveSession } from '../auth.js';
+import { actingName } from '../actor.js';
+import { type AdminGate, liveSession, notThisMachine } from '../auth.js';
 import type { IngestEnv } from '../env.js';
-import { isLoopback } from '../request-origin.js';
 import { readActivity } from './activity.js';
 import { AutomationStatusReader } from './automation-status.js';
 import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
 import { alertLinks } from './format.js';
 import { UI_BASE } from './paths.js';
 import {
-  issueSession,
   macEqual,
+  type NewSession,
   SESSION_COOKIE,
   type Session,
   sessionCookieOptions,
@@ -40,16 +39,14 @@ import { LoginPage } from './views/login.js';
 import { IncidentPage, NotFoundPage, OverviewPage } from './views/pages.js';
 
 export interface ConsoleDeps {
-  env: Pick<
-    IngestEnv,
-    'ADMIN_TOKEN' | 'HERMES_PREFIX' | 'PROMETHEUS_EXTERNAL_URL' | 'GRAFANA_URL' | 'AUDIT_MAX_ENTRIES'
-  >;
+  env: Pick<IngestEnv, 'PROMETHEUS_EXTERNAL_URL' | 'GRAFANA_URL' | 'AUDIT_MAX_ENTRIES'>;
   redis: RedisConnection;
+  keys: Keyspace;
   incidents: IncidentStore;
   targets: Targets | Error;
   approvals: ApprovalStore;
   control: AutomationControl;
-  /** The admin token, its guess limits and signed-out sessions, shared with the API. */
+  /** The credentials, their guess limits and the sessions, shared with the API. */
   gate: AdminGate;
 }
 
@@ -78,9 +75,10 @@ const securityHeaders = secureHeaders({
   xFrameOptions: 'DENY',
 });
 
+// An empty field is a field left out.
 const loginBodySchema = z.object({
-  name: sessionUserSchema,
-  token: z.string().max(1_000).optional(),
+  name: z.preprocess((v) => (v === '' ? undefined : v), sessionUserSchema.optional()),
+  token: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(1_000).optional()),
   next: z.string().max(500).optional(),
 });
 
@@ -91,70 +89,69 @@ const logoutBodySchema = z.object({ csrf: z.string().max(200) });
  * `live/*` fragments (ETag, 304 when unchanged) and sends approvals and pauses to the JSON API.
  */
 export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
-  const token = deps.env.ADMIN_TOKEN;
-  // Without ADMIN_TOKEN everything is open anyway; the session then only carries the user's name.
-  const secret = token ?? randomBytes(32).toString('hex');
-  const keys = keyspace(deps.env.HERMES_PREFIX);
+  const { gate, keys } = deps;
+  const needsToken = !gate.credentials.open;
   const status = new AutomationStatusReader(deps.redis, keys, deps.control, deps.env.AUDIT_MAX_ENTRIES);
   const app = new Hono<ConsoleEnv>();
 
   app.use('*', securityHeaders);
+  // Without tokens, only this machine: not a DNS-rebinding page that reached it by another name.
+  app.use('*', async (c, next) => (gate.credentials.open ? (notThisMachine(gate, c) ?? next()) : next()));
 
   // The login page needs the stylesheet and icon; the script is served only to a signed-in browser (below).
   app.get('/assets/console.css', (c) => serveAsset(c, 'console.css'));
   app.get('/assets/icon.svg', (c) => serveAsset(c, 'icon.svg'));
 
   app.get('/login', (c) =>
-    c.html(<LoginPage next={safeNext(c.req.query('next'))} needsToken={token !== undefined} />),
+    c.html(<LoginPage next={safeNext(c.req.query('next'))} needsToken={needsToken} />),
   );
   app.post('/login', async (c) => {
-    if (token === undefined && !isLoopback(getConnInfo(c).remote.address))
-      return c.text('ADMIN_TOKEN is not set: the console is open to this machine only.', 401);
     const body = loginBodySchema.safeParse(await c.req.parseBody().catch(() => undefined));
     const next = safeNext(body.success ? body.data.next : undefined);
-    if (!body.success)
-      return c.html(
-        <LoginPage
-          next={next}
-          needsToken={token !== undefined}
-          error="Enter your name (letters, digits, _.@+-)."
-        />,
-        400,
-      );
-    if (token !== undefined) {
-      const verdict = await deps.gate.guesses.check(
-        getConnInfo(c).remote.address ?? 'unknown',
-        body.data.token ?? '',
-      );
-      if (!verdict.ok && verdict.status === 429) {
-        c.header('retry-after', String(verdict.retryAfterSeconds));
-        return c.html(
-          <LoginPage
-            next={next}
-            needsToken
-            name={body.data.name}
-            error={`Too many wrong tokens from this address: try again in ${verdict.retryAfterSeconds} s.`}
-          />,
-          429,
-        );
-      }
-      if (!verdict.ok)
-        return c.html(
-          <LoginPage
-            next={next}
-            needsToken
-            name={body.data.name}
-            error="That token is not the admin token."
-          />,
-          401,
-        );
+    const page = (status: 400 | 401 | 429, error: string) =>
+      c.html(<LoginPage next={next} needsToken={needsToken} name={body.data?.name} error={error} />, status);
+    if (!body.success) return page(400, 'Enter your name (letters, digits, _.@+-).');
+    const { name, token } = body.data;
+    const signIn = async (session: NewSession) => {
+      setCookie(c, SESSION_COOKIE, await gate.sessions.issue(session), sessionCookieOptions(isHttps(c)));
+      return c.redirect(next, 303);
+    };
+    if (!needsToken) {
+      if (!name) return page(400, 'Enter your name: without tokens nothing else says who you are.');
+      return signIn({ name, role: 'admin', breakGlass: false, credential: 'local' });
     }
-    setCookie(c, SESSION_COOKIE, issueSession(secret, body.data.name), sessionCookieOptions(isHttps(c)));
-    return c.redirect(next, 303);
+    const credential = gate.credentials.identify(token ?? '');
+    if (!credential) {
+      const verdict = await gate.guesses.wrongToken(getConnInfo(c).remote.address ?? 'unknown', token ?? '');
+      gate.refusals.refused('wrong token', getConnInfo(c).remote.address, {
+        status: verdict.status,
+        method: 'POST',
+        path: c.req.path,
+      });
+      if (verdict.status === 401) return page(401, 'That token is not one of the configured tokens.');
+      c.header('retry-after', String(verdict.retryAfterSeconds));
+      return page(
+        429,
+        `Too many wrong tokens from this address: try again in ${verdict.retryAfterSeconds} s.`,
+      );
+    }
+    const { principal, fingerprint } = credential;
+    if (principal.name !== undefined)
+      return signIn({
+        name: principal.name,
+        role: principal.role,
+        breakGlass: false,
+        credential: fingerprint,
+      });
+    // The break-glass admin token says nothing about who uses it: the name typed is recorded, marked.
+    if (!name) return page(400, 'Enter your name: the admin token does not say who you are.');
+    const acting = actingName(principal, name);
+    if (!acting.ok) return page(400, acting.error);
+    return signIn({ name: acting.by, role: 'admin', breakGlass: true, credential: fingerprint });
   });
 
   const requireSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-    const session = await liveSession(deps.gate, secret, c);
+    const session = await liveSession(gate, c);
     if (!session) {
       if (c.req.path.startsWith(`${UI_BASE}/live/`)) return c.json({ error: 'unauthorized' }, 401);
       return c.redirect(`${UI_BASE}/login?next=${encodeURIComponent(c.req.path)}`, 303);
@@ -173,12 +170,12 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     if (!body.success || !macEqual(body.data.csrf, c.get('session').csrf))
       return c.json({ error: 'invalid CSRF token' }, 403);
     // The cookie is cleared here, and refused everywhere even if a copy of it is kept.
-    await deps.gate.revoked.revoke(c.get('session'));
+    await gate.sessions.revoke(c.get('session'));
     deleteCookie(c, SESSION_COOKIE, sessionCookieOptions(isHttps(c)));
     return c.redirect(`${UI_BASE}/login`, 303);
   });
 
-  const user = (c: Context<ConsoleEnv>) => ({ name: c.get('session').user, csrf: c.get('session').csrf });
+  const user = (c: Context<ConsoleEnv>) => ({ name: c.get('session').name, csrf: c.get('session').csrf });
 
   app.get('/', async (c) => {
     const filter = filterSchema.safeParse(c.req.query());

@@ -1,34 +1,40 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieOptions } from 'hono/utils/cookie';
 import { z } from 'zod';
+import type { Keyspace } from '../../../shared/keys.js';
+import type { RedisConnection } from '../../../shared/redis.js';
+import { roleSchema } from '../credentials.js';
 
 export const SESSION_COOKIE = 'hermes_session';
 export const CSRF_HEADER = 'x-csrf-token';
 export const SESSION_TTL_SECONDS = 12 * 3600;
 
-/** Who signed in: the name is recorded as `by` on approvals and pauses made from the console. */
+/** Who signed in: recorded as `by` on everything done from the console. */
 export const sessionUserSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.@+-]{1,100}$/, 'name is 1-100 characters of [A-Za-z0-9_.@+-]');
 
-export interface Session {
-  /** The cookie's nonce: what logging out revokes. */
-  id: string;
-  user: string;
-  expiresAt: number;
+const sessionRecordSchema = z.object({
+  name: sessionUserSchema,
+  role: z.union([roleSchema, z.literal('admin')]),
+  breakGlass: z.boolean(),
+  /** The credential it was opened with (credentials.ts fingerprint), or `local` without tokens. */
+  credential: z.string().max(100),
+  expiresAt: z.number(),
+});
+export type SessionRecord = z.infer<typeof sessionRecordSchema>;
+/** What signing in decides; the expiry is the session's own. */
+export type NewSession = Omit<SessionRecord, 'expiresAt'>;
+
+export interface Session extends SessionRecord {
   /** Sent back by the page in the x-csrf-token header on every mutating request. */
   csrf: string;
+  /** Where it is stored: deleting it signs the session out everywhere. */
+  key: string;
 }
 
-// Keys are derived from ADMIN_TOKEN, so rotating the token signs every session out; the token itself
-// never reaches the browser.
-function key(token: string, purpose: 'session' | 'csrf'): Buffer {
-  return createHash('sha256').update(`hermes-console-${purpose}\n${token}`).digest();
-}
-
-function mac(token: string, purpose: 'session' | 'csrf', payload: string): string {
-  return createHmac('sha256', key(token, purpose)).update(payload).digest('base64url');
-}
+/** The cookie is 32 random bytes; Redis keeps only their digest, so reading Redis opens no session. */
+const COOKIE = /^[A-Za-z0-9_-]{43}$/;
 
 /** Constant-time for equal lengths; a MAC's length is public, so a length mismatch may return early. */
 export function macEqual(given: string, expected: string): boolean {
@@ -37,22 +43,48 @@ export function macEqual(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** A signed cookie value `v1.<user>.<expiresMs>.<nonce>.<mac>`. */
-export function issueSession(token: string, user: string, now = Date.now()): string {
-  const payload = `v1.${sessionUserSchema.parse(user)}.${now + SESSION_TTL_SECONDS * 1000}.${randomBytes(12).toString('base64url')}`;
-  return `${payload}.${mac(token, 'session', payload)}`;
-}
+/**
+ * Console sessions, kept in Redis (so every replica knows them) until they expire or are signed out.
+ * Each names who signed in, their role and the credential they used.
+ */
+export class Sessions {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: Keyspace,
+  ) {}
 
-export function verifySession(token: string, cookie: string | undefined, now = Date.now()): Session | null {
-  if (!cookie || cookie.length > 400) return null;
-  const cut = cookie.lastIndexOf('.');
-  const payload = cookie.slice(0, cut);
-  if (cut < 0 || !macEqual(cookie.slice(cut + 1), mac(token, 'session', payload))) return null;
-  const [version, user, expires, nonce] = payload.split('.');
-  const expiresAt = Number(expires);
-  if (version !== 'v1' || !sessionUserSchema.safeParse(user).success || !(expiresAt > now) || !nonce)
-    return null;
-  return { id: nonce, user: user as string, expiresAt, csrf: mac(token, 'csrf', cookie) };
+  /** A new session; returns the cookie value. */
+  async issue(record: NewSession, now = Date.now()): Promise<string> {
+    const cookie = randomBytes(32).toString('base64url');
+    const stored = sessionRecordSchema.parse({ ...record, expiresAt: now + SESSION_TTL_SECONDS * 1000 });
+    await this.redis.set(this.keyOf(cookie), JSON.stringify(stored), 'PXAT', stored.expiresAt);
+    return cookie;
+  }
+
+  async read(cookie: string | undefined, now = Date.now()): Promise<Session | null> {
+    if (!cookie || !COOKIE.test(cookie)) return null;
+    const key = this.keyOf(cookie);
+    const raw = await this.redis.get(key);
+    if (!raw) return null;
+    let stored: unknown;
+    try {
+      stored = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+    const record = sessionRecordSchema.safeParse(stored);
+    if (!record.success || record.data.expiresAt <= now) return null;
+    const csrf = createHmac('sha256', cookie).update('hermes-console-csrf').digest('base64url');
+    return { ...record.data, csrf, key };
+  }
+
+  async revoke(session: Session): Promise<void> {
+    await this.redis.del(session.key);
+  }
+
+  private keyOf(cookie: string): string {
+    return this.keys.session(createHash('sha256').update(cookie).digest('hex'));
+  }
 }
 
 /** The session cookie's attributes: script-proof, same-site only, `Secure` behind HTTPS. */
