@@ -42,6 +42,8 @@ export interface ToolboxDeps {
   targets: TargetReads;
   outputMaxChars: number;
   diagnosisTimeoutMs: number;
+  /** Recorded answers of the read-only tools (the eval's worlds): then no log, metric or target is read. */
+  recordedReads?: (tool: ToolName, args: unknown) => string;
 }
 
 /** Runs one tool call for an incident: validates, dispatches, records it on the timeline. */
@@ -126,7 +128,13 @@ export class Toolbox {
   }
 
   private async dispatch(incident: IncidentSummary, tool: ToolName, args: unknown): Promise<ToolResult> {
-    if (DIAGNOSTIC_TOOLS.has(tool)) return this.ok(tool, await this.diagnose(incident, tool, args));
+    if (DIAGNOSTIC_TOOLS.has(tool))
+      return this.ok(
+        tool,
+        this.deps.recordedReads
+          ? this.deps.recordedReads(tool, args)
+          : await this.diagnose(incident, tool, args),
+      );
     if (tool === 'send_notification') {
       const a = args as ToolArgs<'send_notification'>;
       const eventId = await enqueueNotification(
