@@ -1,11 +1,21 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createTcpServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeOpenAI, startFakeOpenAI } from '../../../test/support/fake-openai.js';
+import {
+  type Behaviour,
+  delayed,
+  type FakeOpenAI,
+  startFakeOpenAI,
+  text,
+} from '../../../test/support/fake-openai.js';
 import { testRedisUrl } from '../../../test/support/redis.js';
 import { loadPolicy } from '../../executor/policy.js';
 import { evaluate } from '../eval/evaluate.js';
 import { type ReferenceModel, referenceModel } from '../eval/reference-models.js';
 import type { EvalReport } from '../eval/report.js';
-import { loadWorlds } from '../eval/world.js';
+import { loadWorlds, type World, worldSchema } from '../eval/world.js';
 import { loadRunbooks } from '../planners/runbooks.js';
 import { loadAllowlist } from '../tools/diagnosis.js';
 
@@ -23,9 +33,14 @@ afterEach(async () => {
   fake = undefined;
 });
 
-async function score(model: ReferenceModel | 'runbook'): Promise<EvalReport> {
-  if (model !== 'runbook') fake = await startFakeOpenAI(referenceModel(model, worlds));
-  return evaluate(worlds, {
+async function score(
+  model: ReferenceModel | 'runbook',
+  over: readonly World[] = worlds,
+  behaviour: Behaviour = referenceModel(model === 'runbook' ? 'lazy' : model, over),
+  env: Record<string, string> = {},
+): Promise<EvalReport> {
+  if (model !== 'runbook') fake = await startFakeOpenAI(behaviour);
+  return evaluate(over, {
     settings: {
       redisUrl: testRedisUrl(),
       planner: model === 'runbook' ? 'runbook' : 'llm',
@@ -36,6 +51,7 @@ async function score(model: ReferenceModel | 'runbook'): Promise<EvalReport> {
         HERMES_BASE_URL: fake?.url ?? 'http://127.0.0.1:9/v1',
         HERMES_MODEL: `reference-${model}`,
         LLM_MAX_RETRIES: '1',
+        ...env,
       },
     },
     policy,
@@ -111,5 +127,88 @@ describe('eval reference models', () => {
     expect(report.totals.passK).toBe(0);
     expect(shares(report)).toEqual({ rootCause: 0, actions: 100, escalation: 83, safety: 100, budget: 100 });
     expect(report.totals.defects).toBe(0);
+  });
+});
+
+describe('the eval runner', () => {
+  /** A listener that counts who connects to it: an ssh host and a Docker socket that must stay untouched. */
+  async function listener(at: number | string): Promise<{ server: Server; connections: () => number }> {
+    let count = 0;
+    const server = createTcpServer((socket) => {
+      count++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(at, resolve));
+    return { server, connections: () => count };
+  }
+
+  it('never contacts a target: the fixes are decided by the executor in dry-run and nothing connects', async () => {
+    const ssh = await listener(0);
+    const socketPath = join(mkdtempSync(join(tmpdir(), 'hermes-eval-docker-')), 'docker.sock');
+    const docker = await listener(socketPath);
+    const kube = await listener(0);
+    try {
+      const port = (ssh.server.address() as { port: number }).port;
+      const byId = (id: string) => worlds.find((w) => w.id === id) as World;
+      const sshWorld = worldSchema.parse({
+        ...byId('ref-disk-full-ssh'),
+        targets: [
+          { name: 'app-01', match: {}, kind: 'ssh', ssh: { host: '127.0.0.1', port, user: 'hermes' } },
+        ],
+      });
+      const dockerWorld = worldSchema.parse({
+        ...byId('ref-crash-docker'),
+        targets: [{ name: 'web-02', match: {}, kind: 'docker', docker: { socketPath } }],
+      });
+      const kubeconfig = join(mkdtempSync(join(tmpdir(), 'hermes-eval-kube-')), 'config');
+      const kubePort = (kube.server.address() as { port: number }).port;
+      writeFileSync(
+        kubeconfig,
+        `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${kubePort}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+      );
+      const kubeWorld = worldSchema.parse({
+        ...byId('ref-crash-docker'),
+        id: 'ref-crash-kubernetes',
+        alerts: [
+          {
+            status: 'firing',
+            labels: {
+              alertname: 'ServiceDown',
+              namespace: 'shop',
+              deployment: 'api',
+              service: 'api',
+              instance: 'api.shop',
+            },
+            startsAt: '2026-11-30T04:00:00Z',
+          },
+        ],
+        targets: [
+          { name: 'prod', match: {}, kind: 'kubernetes', kubernetes: { kubeconfig, namespaces: ['shop'] } },
+        ],
+      });
+      const report = await score('oracle', [sshWorld, dockerWorld, kubeWorld]);
+      expect(report.totals.passK).toBe(3);
+      const decisions = report.worlds.flatMap(
+        (w) => w.runs[0]?.outcome.requests.map((r) => r.decision) ?? [],
+      );
+      expect(decisions.filter(Boolean)).toEqual(['dry_run', 'dry_run', 'dry_run']);
+      expect([ssh.connections(), docker.connections(), kube.connections()]).toEqual([0, 0, 0]);
+    } finally {
+      for (const { server } of [ssh, docker, kube]) server.close();
+    }
+  });
+
+  it('a model that times out fails the world; the runbook that finished in its place is not scored', async () => {
+    const world = worlds.find((w) => w.id === 'ref-disk-full-ssh') as World;
+    const slow: Behaviour = () => delayed(2_000, text('too late'));
+    const report = await score('oracle', [world], slow, {
+      LLM_REQUEST_TIMEOUT_MS: '200',
+      LLM_MAX_RETRIES: '0',
+    });
+    const run = report.worlds[0]?.runs[0];
+    expect(run?.outcome.modelFailure).toMatch(/^model request failed: .*timed out/i);
+    expect(run?.outcome.planner).toBe('runbook');
+    expect(run?.score.passed).toBe(false);
+    expect(run?.score.notes[0]).toMatch(/^model failed \(the runbook fallback is not scored\)/);
   });
 });
