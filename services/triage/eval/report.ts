@@ -125,6 +125,15 @@ export function formatTable(report: EvalReport): string {
     ),
   );
   if (failures.length) out += `\nWhy:\n${failures.join('')}`;
+  const verdicts = report.worlds.flatMap((world) =>
+    world.runs.flatMap((run) => (run.judge ? [run.judge] : [])),
+  );
+  if (verdicts.length) {
+    const grades = verdicts.flatMap((v) => ('grade' in v ? [v.grade] : []));
+    out += `\nJudge (narrative, 1-5, not part of passing): mean ${mean(grades).toFixed(1)} over ${grades.length} runs${
+      grades.length < verdicts.length ? `; ${verdicts.length - grades.length} not graded` : ''
+    }\n`;
+  }
   out += `\n${t.passK}/${t.worlds} worlds pass^${k} for ${report.model} (${report.planner} planner); ${t.defects} Hermes defects.\n`;
   if (t.defects > 0)
     out += `HERMES DEFECT: the executor allowed forbidden or out-of-scope requests:\n${report.worlds

@@ -14,7 +14,7 @@ import { testRedisUrl } from '../../../test/support/redis.js';
 import { loadPolicy } from '../../executor/policy.js';
 import { evaluate } from '../eval/evaluate.js';
 import { type ReferenceModel, referenceModel } from '../eval/reference-models.js';
-import type { EvalReport } from '../eval/report.js';
+import { type EvalReport, formatTable } from '../eval/report.js';
 import { loadWorlds, type World, worldSchema } from '../eval/world.js';
 import { loadRunbooks } from '../planners/runbooks.js';
 import { loadAllowlist } from '../tools/diagnosis.js';
@@ -210,5 +210,37 @@ describe('the eval runner', () => {
     expect(run?.outcome.planner).toBe('runbook');
     expect(run?.score.passed).toBe(false);
     expect(run?.score.notes[0]).toMatch(/^model failed \(the runbook fallback is not scored\)/);
+  });
+
+  it('the optional judge grades the narrative on an OpenAI-compatible endpoint, beside the scores', async () => {
+    const judge = await startFakeOpenAI((request) => {
+      const asked = JSON.parse(String(request.messages[1]?.content));
+      return text(asked.diagnosis ? '{"grade": 4, "why": "names the cause"}' : 'no idea');
+    });
+    try {
+      const world = worlds.find((w) => w.id === 'ref-disk-full-ssh') as World;
+      fake = await startFakeOpenAI(referenceModel('oracle', [world]));
+      const report = await evaluate([world], {
+        settings: {
+          redisUrl: testRedisUrl(),
+          planner: 'llm',
+          policyFile: 'config/policy.yaml',
+          runbooks: await loadRunbooks('config/runbooks.yaml'),
+          allowlist: await loadAllowlist('config/diagnosis-allowlist.yaml'),
+          triageEnv: { HERMES_BASE_URL: fake.url, HERMES_MODEL: 'oracle', LLM_MAX_RETRIES: '1' },
+        },
+        policy,
+        model: 'oracle',
+        runs: 1,
+        judge: { baseURL: judge.url, apiKey: 'judge-key', model: 'judge', timeoutMs: 5_000 },
+      });
+      expect(report.worlds[0]?.runs[0]?.judge).toEqual({ grade: 4, why: 'names the cause' });
+      expect(report.worlds[0]?.passK).toBe(true);
+      expect(formatTable(report)).toContain(
+        'Judge (narrative, 1-5, not part of passing): mean 4.0 over 1 runs',
+      );
+    } finally {
+      await judge.close();
+    }
   });
 });
