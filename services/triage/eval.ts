@@ -147,6 +147,12 @@ try {
         runbooks: await loadRunbooks('config/runbooks.yaml'),
         allowlist: await loadAllowlist('config/diagnosis-allowlist.yaml'),
         triageEnv: {
+          // The agent's budgets and retries as triage reads them (LLM_MAX_ITERATIONS, LLM_TOKEN_BUDGET, …).
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(
+              (entry): entry is [string, string] => entry[0].startsWith('LLM_') && entry[1] !== undefined,
+            ),
+          ),
           HERMES_BASE_URL: baseUrl,
           HERMES_MODEL: model,
           HERMES_API_KEY: options['api-key'],
