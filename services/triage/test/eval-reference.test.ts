@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Behaviour,
+  calls,
   delayed,
   type FakeOpenAI,
+  script,
   startFakeOpenAI,
   text,
 } from '../../../test/support/fake-openai.js';
@@ -196,6 +198,29 @@ describe('the eval runner', () => {
     } finally {
       for (const { server } of [ssh, docker, kube]) server.close();
     }
+  });
+
+  it("answers reads from the recordings, for places in the incident's scope only, as live reads", async () => {
+    const world = worlds.find((w) => w.id === 'ref-disk-full-ssh') as World;
+    const reads = script([
+      calls(
+        ['check_system_resources', { host: 'db-prod-99' }],
+        ['check_system_resources', { host: 'app-01' }],
+      ),
+      text('done'),
+    ]);
+    const report = await score('oracle', [world], reads);
+    const requests = report.worlds[0]?.runs[0]?.outcome.requests ?? [];
+    expect(requests.map((r) => [r.tool, r.ok])).toEqual([
+      ['check_system_resources', false],
+      ['check_system_resources', true],
+    ]);
+    const answers = fake?.requests
+      .at(-1)
+      ?.messages.filter((m) => m.role === 'tool')
+      .map((m) => m.content);
+    expect(answers?.[0]).toMatch(/out of scope: host db-prod-99 is not named by this incident's alerts/);
+    expect(answers?.[1]).toContain('/dev/sda2    50G  48G  2.0G  95% /var');
   });
 
   it('a model that times out fails the world; the runbook that finished in its place is not scored', async () => {

@@ -132,7 +132,7 @@ export class Toolbox {
       return this.ok(
         tool,
         this.deps.recordedReads
-          ? this.deps.recordedReads(tool, args)
+          ? await this.recordedRead(incident, tool, args, this.deps.recordedReads)
           : await this.diagnose(incident, tool, args),
       );
     if (tool === 'send_notification') {
@@ -164,6 +164,27 @@ export class Toolbox {
       output: this.ok(tool, view).output,
       outcome,
     };
+  }
+
+  /** A recorded answer, for a place in the incident's scope only, as a live read would be. */
+  private async recordedRead(
+    incident: IncidentSummary,
+    tool: ToolName,
+    args: unknown,
+    recorded: NonNullable<ToolboxDeps['recordedReads']>,
+  ): Promise<string> {
+    if (tool !== 'get_metrics') {
+      const { host, service } = args as { host?: string; service?: string };
+      const logs = tool === 'get_service_logs';
+      placed(
+        locate(await this.deps.targets.scope(incident.id), {
+          host,
+          resource: logs ? service : undefined,
+          needsResource: logs,
+        }),
+      );
+    }
+    return recorded(tool, args);
   }
 
   private async diagnose(incident: IncidentSummary, tool: ToolName, args: unknown): Promise<unknown> {
