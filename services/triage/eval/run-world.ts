@@ -113,7 +113,13 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
   const actionQueue = createQueue(QUEUE.agentActions, command, keys.bullPrefix);
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.triage, command, keys.bullPrefix);
   const actionEvents = createQueueEvents(QUEUE.agentActions, events, keys.bullPrefix);
-  const targetReads = new TargetReads(new Targets(world.targets), store, new SshPool(), 1_000);
+  // For the scope only: every read is answered from the recordings.
+  const targetReads = new TargetReads(
+    new Targets(world.targets),
+    store,
+    new SshPool(),
+    env.DIAGNOSIS_TIMEOUT_MS,
+  );
   try {
     await actionEvents.waitUntilReady();
     const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS, store);
