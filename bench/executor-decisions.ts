@@ -9,6 +9,7 @@ import { AuditLog } from '../services/executor/audit.js';
 import { type Backend, createBackend } from '../services/executor/backends.js';
 import { CircuitBreaker } from '../services/executor/breaker.js';
 import { ActionClaims } from '../services/executor/claims.js';
+import { IncidentGate } from '../services/executor/incident-gate.js';
 import { ActionPlacer } from '../services/executor/placement.js';
 import { loadPolicy } from '../services/executor/policy.js';
 import { ActionProcessor } from '../services/executor/processor.js';
@@ -166,6 +167,7 @@ function inProcessExecutor(
     incidents,
     control: new AutomationControl(redis, keys),
     claims: new ActionClaims(redis, keys),
+    gate: new IncidentGate(redis, keys, keys),
     limiter: new RateLimiter(redis, keys),
     breaker: new CircuitBreaker(redis, keys, policy.breaker),
     replicas: new ReplicaCounts(redis, keys),

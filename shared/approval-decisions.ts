@@ -1,9 +1,16 @@
 import type { Queue } from 'bullmq';
 import type { ApprovalStore } from './approvals.js';
 import { type IncidentStore, OWNABLE_STATUSES } from './incidents.js';
-import { approvalDecidedNotice, approvalExpiredNotice, questionAnsweredNotice } from './notices.js';
+import {
+  agentStopReason,
+  approvalCancelledNotice,
+  approvalDecidedNotice,
+  approvalExpiredNotice,
+  questionAnsweredNotice,
+} from './notices.js';
 import { enqueueNotification } from './notify.js';
 import type { Approval } from './schemas/approval.js';
+import type { IncidentSummary } from './schemas/incident.js';
 import type { ActionJob, NotificationJob } from './schemas/jobs.js';
 
 export type Decision = 'approved' | 'denied';
@@ -43,8 +50,51 @@ export class ApprovalDecisions {
   }
 
   /**
-   * Records (again, if need be) what follows from a decided or expired approval, then settles it.
-   * Expiry writes the action record, which only the executor may do.
+   * Executor: closes the incident's pending approvals unanswered, because of a human's word (`by`
+   * who, `reason` why: "resolved by alice", "re-run by bob") or the incident's end, and settles them.
+   * Returns how many it cancelled.
+   */
+  async cancelPending(incidentId: string, by: string, reason: string): Promise<number> {
+    let cancelled = 0;
+    for (const pending of await this.approvals.pendingOf(incidentId)) {
+      const approval = await this.approvals.cancel(pending.id, by, reason);
+      if (!approval) continue;
+      await this.settle(approval, 'executor');
+      cancelled++;
+    }
+    return cancelled;
+  }
+
+  /**
+   * Executor's sweep: cancels pending approvals of incidents the agent may no longer act on (failed,
+   * resolved by their alerts, taken by a human who answered its question), which no command of the
+   * executor's closed. Returns how many it cancelled.
+   */
+  async cancelWhereStopped(): Promise<number> {
+    const incidentIds = new Set((await this.approvals.listPending()).map((approval) => approval.incidentId));
+    let cancelled = 0;
+    for (const incidentId of incidentIds) {
+      const incident = await this.incidents.getSummary(incidentId);
+      const reason = agentStopReason(incident);
+      if (!reason) continue;
+      cancelled += await this.cancelPending(incidentId, await this.stoppedBy(incidentId, incident), reason);
+    }
+    return cancelled;
+  }
+
+  /** Who stopped the agent: the owner, else whoever made the last status change ("human:alice" → alice). */
+  private async stoppedBy(incidentId: string, incident: IncidentSummary | null): Promise<string> {
+    if (incident?.acknowledgedBy && incident.status !== 'resolved' && incident.status !== 'failed')
+      return incident.acknowledgedBy;
+    const change = (await this.incidents.timeline(incidentId))
+      .filter((entry) => entry.type === 'status')
+      .at(-1);
+    return (change?.by ?? 'executor').replace(/^human:/, '');
+  }
+
+  /**
+   * Records (again, if need be) what follows from a decided, expired or cancelled approval, then
+   * settles it. Expiry and cancellation write the action record, which only the executor may do.
    */
   async settle(approval: Approval, recordedBy: string): Promise<void> {
     if (approval.status === 'approved' || approval.status === 'denied')
@@ -52,6 +102,7 @@ export class ApprovalDecisions {
     // Spent: its action job ran (so it was queued); what came after it may not have been recorded.
     else if (approval.status === 'used') await this.afterDecision(approval, 'approved', recordedBy, false);
     else if (approval.status === 'expired') await this.afterExpiry(approval);
+    else if (approval.status === 'cancelled') await this.afterCancel(approval);
     await this.approvals.settled(approval.id);
   }
 
@@ -143,6 +194,32 @@ export class ApprovalDecisions {
       message: `approval for ${approval.tool} expired; a human owns this incident now`,
     });
     await this.announce(approvalExpiredNotice(approval));
+  }
+
+  /** Closes the action it was holding (cancelled) and tells humans; the incident's status is left as it is. */
+  private async afterCancel(approval: Approval): Promise<void> {
+    const reason = approval.comment ?? 'cancelled';
+    if (!(await this.onTimeline(approval, 'cancelled'))) {
+      await this.incidents.appendTimeline(approval.incidentId, {
+        type: 'approval',
+        by: 'executor',
+        tool: approval.tool,
+        approvalId: approval.id,
+        actionId: approval.actionId,
+        decision: 'cancelled',
+        decidedBy: approval.decidedBy ?? 'executor',
+        comment: reason,
+      });
+    }
+    const action = await this.incidents.getAction(approval.incidentId, approval.actionId);
+    if (action?.decision === 'pending_approval') {
+      await this.incidents.recordAction(approval.incidentId, {
+        ...action,
+        decision: 'cancelled',
+        reason: `approval ${approval.id} cancelled: ${reason}`,
+      });
+    }
+    await this.announce(approvalCancelledNotice(approval, reason));
   }
 
   /** One notification per approval outcome: its eventId makes a repeat a no-op. */

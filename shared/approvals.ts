@@ -57,9 +57,39 @@ export class ApprovalStore {
       [this.keys.approval(id), this.keys.approvalsPending, this.keys.approvalsUnsettled],
       [status, by, comment, now.toISOString(), String(now.getTime())],
     )) as string;
+    if (reply === 'already_cancelled') {
+      const cancelled = await this.get(id);
+      return { ok: false, reason: `already_cancelled (${cancelled?.comment ?? 'no reason recorded'})` };
+    }
     if (reply !== 'ok') return { ok: false, reason: reply };
     const approval = await this.get(id);
     return approval ? { ok: true, approval } : { ok: false, reason: 'not_found' };
+  }
+
+  /** Pending approvals of one incident. */
+  async pendingOf(incidentId: string): Promise<Approval[]> {
+    const ids = await this.redis.zrange(this.keys.approvalsPending, 0, -1);
+    if (ids.length === 0) return [];
+    const owners = await Promise.all(ids.map((id) => this.redis.hget(this.keys.approval(id), 'incidentId')));
+    const mine = ids.filter((_, i) => owners[i] === incidentId);
+    const approvals = await Promise.all(mine.map((id) => this.get(id)));
+    return approvals.filter((a): a is Approval => a !== null && a.status === 'pending');
+  }
+
+  /**
+   * Executor: closes a pending approval unanswered (`by` who or what, `reason` why), in the same
+   * atomic step as a human's decision, so an approve racing it loses (or wins, and this refuses).
+   * The approval as cancelled, or null when it was no longer pending.
+   */
+  async cancel(id: string, by: string, reason: string): Promise<Approval | null> {
+    const now = new Date();
+    const reply = (await decideScript.run(
+      this.redis,
+      [this.keys.approval(id), this.keys.approvalsPending, this.keys.approvalsUnsettled],
+      ['cancelled', by, reason, now.toISOString(), String(now.getTime())],
+    )) as string;
+    if (reply !== 'ok') return null;
+    return this.get(id);
   }
 
   /** Executor: spend the approval on this exact action. Returns null when allowed, else the reason. */

@@ -249,6 +249,11 @@ export class IncidentStore {
     return parsed.success ? parsed.data : null;
   }
 
+  /** A re-run hands the incident back to the agent: no human owns it any more. */
+  async releaseOwnership(id: string): Promise<void> {
+    await this.redis.hdel(this.keys.incidentState(id), 'acknowledgedBy', 'acknowledgedAt');
+  }
+
   /** Executor only: records (or updates) the decision for an action. */
   async recordAction(incidentId: string, record: ActionRecord): Promise<void> {
     await this.redis.hset(this.keys.incidentActions(incidentId), record.id, JSON.stringify(record));

@@ -190,7 +190,7 @@ export function approvalRequestedNotice(request: {
   };
 }
 
-/** The one notice per approval outcome (approved, denied, answered, expired). */
+/** The one notice per approval outcome (approved, denied, answered, expired, cancelled). */
 function approvalOutcome(
   approval: Approval,
   message: { event?: 'acknowledged'; severity: Severity; title: string; text: string },
@@ -240,6 +240,38 @@ export function approvalExpiredNotice(approval: Approval): NotificationJob {
     title: `${approval.tool} approval expired`,
     text: `Nobody approved ${approval.tool} before ${approval.expiresAt}; it will not run.`,
   });
+}
+
+/**
+ * An approval closed unanswered because of `reason` (a human's word, or the incident's end):
+ * approving it now is refused.
+ */
+export function approvalCancelledNotice(approval: Approval, reason: string): NotificationJob {
+  return approvalOutcome(approval, {
+    severity: 'info',
+    title: `${approval.tool} approval cancelled`,
+    text: `${approval.tool} will not run: its approval was cancelled (${reason}).`,
+  });
+}
+
+/**
+ * Why the agent may not act on an incident any more, or null: it is over (resolved, failed) or a
+ * human owns it. The executor refuses the agent's changes with it, triage stops with it, and pending
+ * approvals are cancelled with it.
+ */
+export function agentStopReason(
+  incident: {
+    status: IncidentSummary['status'];
+    acknowledgedBy?: string | undefined;
+    acknowledgedAt?: string | undefined;
+  } | null,
+): string | null {
+  if (!incident) return 'the incident no longer exists';
+  if (incident.status === 'resolved') return 'the incident is resolved';
+  if (incident.status === 'failed') return 'the incident failed';
+  if (!incident.acknowledgedBy) return null;
+  const since = incident.acknowledgedAt?.slice(11, 16);
+  return `the incident is owned by ${incident.acknowledgedBy}${since ? ` since ${since} UTC` : ''}`;
 }
 
 /** A human acknowledged or resolved an incident (`hermes ack`, `resolve`, the console). */

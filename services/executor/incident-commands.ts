@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { randomId } from '../../shared/ids.js';
 import { type IncidentStore, OWNABLE_STATUSES } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
@@ -18,6 +19,7 @@ import {
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
 import type { AuditLog } from './audit.js';
+import type { IncidentGate } from './incident-gate.js';
 
 /** Statuses triage can be asked to investigate again from: not while it is investigating. */
 const RERUNNABLE: readonly IncidentStatus[] = ['open', 'awaiting_approval', 'escalated', 'failed'];
@@ -25,13 +27,18 @@ const UNRESOLVED = incidentStatusSchema.options.filter((status) => status !== 'r
 
 /**
  * A human's acknowledge / resolve / re-run of an incident. The executor carries them out because it
- * alone appends to the audit chain: each changes the status with its notice (one script), then is
- * audited with who, what and the status before.
+ * alone appends to the audit chain: each changes the status with its notice (one script), cancels the
+ * incident's pending approvals (the human's word makes them moot), then is audited with who, what and
+ * the status before.
  */
 export class IncidentCommands {
   constructor(
     private readonly deps: {
       incidents: IncidentStore;
+      /** Cancels the incident's pending approvals. */
+      decisions: ApprovalDecisions;
+      /** Starts a re-run's round. */
+      gate: IncidentGate;
       outbox: NotificationOutbox;
       audit: AuditLog;
       triage: Queue<TriageJob>;
@@ -65,7 +72,7 @@ export class IncidentCommands {
   }
 
   private async apply(job: IncidentCommandJob, incident: IncidentSummary): Promise<IncidentCommandResult> {
-    const { incidents, outbox } = this.deps;
+    const { incidents, outbox, decisions } = this.deps;
     const said = job.comment ? `: ${job.comment}` : '';
     const round = randomId(job.command);
     const notice = (verb: Exclude<IncidentCommand, 'rerun'>) =>
@@ -82,6 +89,7 @@ export class IncidentCommands {
       });
       if (previous === null) return refused(incident, 'acknowledged');
       await outbox.deliver(sent);
+      await decisions.cancelPending(incident.id, job.by, `acknowledged by ${job.by}`);
       return { ok: true, previous, status: 'escalated' };
     }
 
@@ -94,15 +102,21 @@ export class IncidentCommands {
       });
       if (previous === null) return refused(incident, 'resolved');
       await outbox.deliver(sent);
+      await decisions.cancelPending(incident.id, job.by, `resolved by ${job.by}`);
       return { ok: true, previous, status: 'resolved' };
     }
 
-    // rerun: back to open, then a fresh triage job whose notices are this round's own.
+    // rerun: back to open and to the agent, in a new round with nothing pending from the last one,
+    // then a fresh triage job whose notices are this round's own.
+    const owner = incident.acknowledgedBy ? ` (taking it back from ${incident.acknowledgedBy})` : '';
     const previous = await incidents.setStatus(incident.id, 'open', `human:${job.by}`, {
       from: RERUNNABLE,
-      message: `${job.by} asked for a new investigation${said}`,
+      message: `${job.by} asked for a new investigation${owner}${said}`,
     });
     if (previous === null) return refused(incident, 're-run');
+    await incidents.releaseOwnership(incident.id);
+    await this.deps.gate.startRound(incident.id, round);
+    await decisions.cancelPending(incident.id, job.by, `re-run by ${job.by}`);
     await this.deps.triage.add(
       'triage',
       { incidentId: incident.id, trigger: 'alert', round },

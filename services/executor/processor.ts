@@ -19,6 +19,7 @@ import { formatIssues } from './args.js';
 import type { Backend } from './backends.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ActionClaims, Claim } from './claims.js';
+import type { IncidentGate, RoundChange } from './incident-gate.js';
 import type { ActionPlacer } from './placement.js';
 import type { Policy, ToolPolicy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
@@ -35,6 +36,8 @@ export interface ProcessorDeps {
   incidents: IncidentStore;
   control: AutomationControl;
   claims: ActionClaims;
+  /** The incident's status, owner and round: read early, and again atomically right before a run. */
+  gate: IncidentGate;
   limiter: RateLimiter;
   breaker: CircuitBreaker;
   replicas: ReplicaCounts;
@@ -160,6 +163,8 @@ export class ActionProcessor {
     const args = parsedArgs.data;
     const level = await incidents.getLevel(job.incidentId);
     if (level === null) return blocked(`unknown incident ${job.incidentId}`);
+    const stopped = await this.deps.gate.check(job);
+    if (stopped) return blocked(stopped);
 
     if (tool.tier === 'read') {
       if (job.approvalId) {
@@ -260,6 +265,12 @@ export class ActionProcessor {
       );
     }
 
+    // A human's word may have landed since this decision began: read again, atomically, last.
+    const entered = await this.deps.gate.enter(
+      job,
+      job.approvalId ? roundChange(tool.name, placement) : null,
+    );
+    if (entered) return blocked(entered);
     if (this.deps.mode === 'dry-run') return this.dryRun(backend, runArgs, operation);
     return this.run(job, tool.name, backend, runArgs, operation);
   }
@@ -406,6 +417,15 @@ function operationText(described: unknown, placement: Placement): string {
   if (Array.isArray(value?.clean))
     return `clean old files under ${value.clean.join(', ') || '(nothing)'} on the executor's own machine (local target ${placement.target})`;
   return describePlacement(placement);
+}
+
+/** The approved change as its round remembers it: the tool and the place it acts on. */
+function roundChange(tool: string, placement: Placement): RoundChange {
+  const what = placement.resource ?? placement.host;
+  return {
+    key: JSON.stringify([tool, placement.target, placement.host, placement.resource]),
+    words: `${tool} of ${what}`,
+  };
 }
 
 function blocked(reason: string): Decision {

@@ -26,6 +26,7 @@ import { ActionClaims } from './claims.js';
 import type { ExecutorEnv } from './env.js';
 import { FeedbackHandler } from './feedback.js';
 import { IncidentCommands } from './incident-commands.js';
+import { IncidentGate } from './incident-gate.js';
 import { ActionPlacer } from './placement.js';
 import { loadPolicy } from './policy.js';
 import { ActionProcessor } from './processor.js';
@@ -83,6 +84,8 @@ export async function startExecutor(
   const breaker = new CircuitBreaker(command, accounting, policy.breaker);
   const metrics = createMetrics('executor');
   const outbox = new NotificationOutbox(command, keys, 'executor', notifications);
+  const gate = new IncidentGate(command, keys, accounting);
+  const decisions = new ApprovalDecisions(approvals, incidents, actions, notifications);
   const processor = new ActionProcessor({
     policy,
     logger,
@@ -92,6 +95,7 @@ export async function startExecutor(
     incidents,
     control: new AutomationControl(command, keys),
     claims: new ActionClaims(command, keys),
+    gate,
     limiter: new RateLimiter(command, accounting),
     breaker,
     replicas: new ReplicaCounts(command, accounting),
@@ -128,6 +132,8 @@ export async function startExecutor(
   };
   const incidentCommands = new IncidentCommands({
     incidents,
+    decisions,
+    gate,
     outbox,
     audit,
     triage,
@@ -172,7 +178,6 @@ export async function startExecutor(
       auditMaxEntries: env.AUDIT_MAX_ENTRIES,
     }),
   );
-  const decisions = new ApprovalDecisions(approvals, incidents, actions, notifications);
   const sweeper = startPeriodic(
     () => sweepApprovals(approvals, decisions),
     env.APPROVAL_SWEEP_SECONDS * 1000,

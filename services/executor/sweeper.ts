@@ -6,8 +6,8 @@ export const SETTLE_GRACE_MS = 30_000;
 
 /**
  * Marks overdue approvals expired and settles them (action denied, incident escalated, humans told),
- * and settles the decisions whose deciding process died before recording their consequences.
- * Returns how many approvals it expired.
+ * cancels those of incidents the agent may no longer act on, and settles the decisions whose
+ * deciding process died before recording their consequences. Returns how many approvals it expired.
  */
 export async function sweepApprovals(
   approvals: ApprovalStore,
@@ -16,6 +16,7 @@ export async function sweepApprovals(
 ): Promise<number> {
   const expired = await approvals.expireDue(now);
   for (const approval of expired) await decisions.settle(approval, 'executor');
+  await decisions.cancelWhereStopped();
   for (const approval of await approvals.unsettled()) {
     const decidedMs = Date.parse(approval.decidedAt ?? '');
     // Expired ones have no other settler; a human decision is normally settled by ingest right away.

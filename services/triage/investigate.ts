@@ -1,7 +1,13 @@
 import type { Queue } from 'bullmq';
 import { type IncidentStore, statusChanged } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
-import { diagnosisNotice, escalatedNotice, fixedNotice, triageFailedNotice } from '../../shared/notices.js';
+import {
+  agentStopReason,
+  diagnosisNotice,
+  escalatedNotice,
+  fixedNotice,
+  triageFailedNotice,
+} from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
@@ -118,7 +124,8 @@ export class Investigator {
 
   private async plan(incident: IncidentSummary, signal: AbortSignal): Promise<PlanResult> {
     const { mode, model, llm, runbook, store } = this.deps;
-    if (mode === 'runbook') return runbook.plan({ incident, signal });
+    const context = { incident, signal, halted: () => this.haltReason(incident.id) };
+    if (mode === 'runbook') return runbook.plan(context);
     if (mode === 'auto' && !(await model.reachable())) {
       await store.appendTimeline(incident.id, {
         type: 'summary',
@@ -126,10 +133,10 @@ export class Investigator {
         planner: 'runbook',
         message: `model ${model.name} is not reachable; using the runbook planner`,
       });
-      return runbook.plan({ incident, signal });
+      return runbook.plan(context);
     }
     try {
-      return await llm.plan({ incident, signal });
+      return await llm.plan(context);
     } catch (error) {
       if (!(error instanceof LlmUnavailableError)) throw error;
       this.deps.logger.warn(
@@ -142,12 +149,27 @@ export class Investigator {
         planner: 'runbook',
         message: `model failed mid-incident (${error.message}); falling back to the runbook`,
       });
-      return runbook.plan({ incident, signal });
+      return runbook.plan(context);
     }
+  }
+
+  /** Why the agent must stop (resolved, failed, owned by a human), read from the incident as it is now. */
+  private async haltReason(incidentId: string): Promise<string | null> {
+    return agentStopReason(await this.deps.store.getSummary(incidentId));
   }
 
   private async conclude(incident: IncidentSummary, result: PlanResult, round: string): Promise<string> {
     const { store } = this.deps;
+    // A human's word: no transition and no notice of triage's own; the human's already said it.
+    if (result.kind === 'stopped') {
+      await store.appendTimeline(incident.id, {
+        type: 'summary',
+        by: BY,
+        outcome: 'stopped',
+        message: `stopped investigating: ${result.summary}; no further action is requested`,
+      });
+      return `stopped: ${result.summary}`;
+    }
     await store.appendTimeline(incident.id, {
       type: 'summary',
       by: BY,

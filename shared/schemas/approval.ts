@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { riskSchema } from './jobs.js';
 
-export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'used']);
+/**
+ * `cancelled`: closed unanswered because a human's word or the incident's end made it moot (resolved,
+ * acknowledged, re-run, failed); `decidedBy` says who or what, `comment` why.
+ */
+export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'used', 'cancelled']);
 export type ApprovalStatus = z.infer<typeof approvalStatusSchema>;
 
 /** A human's yes/no on one exact action (tool + args). Created by the executor, decided via ingest. */

@@ -49,6 +49,8 @@ export const actionDecisionSchema = z.enum([
   'failed',
   'dry_run',
   'unknown_outcome',
+  /** Its approval was cancelled before anyone answered it (see approvalStatusSchema). */
+  'cancelled',
 ]);
 export type ActionDecisionKind = z.infer<typeof actionDecisionSchema>;
 

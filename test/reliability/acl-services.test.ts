@@ -173,6 +173,40 @@ it('runs every incident path under the four ACL users without a single NOPERM', 
   const after = await reaches(slowId as string, ['escalated', 'resolved']);
   expect(after.actions.some((a) => a.decision === 'executed')).toBe(true);
 
+  // A human's word closes what waits: a re-run (new round, back to the agent) and then a resolve
+  // each cancel the pending approval, as the executor's user.
+  const waiting = await post(
+    '/webhooks/alertmanager',
+    webhookBody([{ alertname: 'HighLatency', service: 'search', instance: 'app-server-01' }]),
+  );
+  const [waitingId] = ((await waiting.json()) as { incidents: string[] }).incidents;
+  const store = new IncidentStore(admin, keys);
+  const pendingOf = async () =>
+    (
+      await (
+        await fetch(`${ingest.url}/api/approvals`, { headers: { authorization: `Bearer ${ADMIN}` } })
+      ).json()
+    ).approvals
+      .filter((a: { incidentId: string }) => a.incidentId === waitingId)
+      .map((a: { id: string }) => a.id) as string[];
+  const firstAsk = await eventually(async () => (await pendingOf())[0], 'the first approval request', 30_000);
+  expect((await post(`/api/incidents/${waitingId}/rerun`, { by: 'bob' })).status).toBe(200);
+  const secondAsk = await eventually(
+    async () => (await pendingOf()).find((id) => id !== firstAsk),
+    'the re-run to ask again',
+    30_000,
+  );
+  expect((await post(`/api/incidents/${waitingId}/resolve`, { by: 'bob' })).status).toBe(200);
+  for (const [id, comment] of [
+    [firstAsk, 're-run by bob'],
+    [secondAsk, 'resolved by bob'],
+  ] as const)
+    expect(await admin.hmget(keys.approval(id), 'status', 'comment')).toEqual(['cancelled', comment]);
+  expect((await store.get(waitingId as string))?.actions.map((a) => a.decision)).toEqual([
+    'cancelled',
+    'cancelled',
+  ]);
+
   // The breaker is closed through the executor, the kill switch through ingest.
   expect((await post('/api/automation/breaker/reset', { by: 'alice', reason: 'acl test' })).status).toBe(200);
   expect((await post('/api/automation/pause', { by: 'alice' })).status).toBe(200);

@@ -3,9 +3,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseEnv } from '../../../shared/env.js';
 import { IncidentStore } from '../../../shared/incidents.js';
 import { createLogger } from '../../../shared/logger.js';
-import { escalatedNotice } from '../../../shared/notices.js';
+import { approvalCancelledNotice, escalatedNotice } from '../../../shared/notices.js';
 import { enqueueNotification, type NotificationInput } from '../../../shared/notify.js';
 import { createQueue, NOTICE_SOURCES, type NoticeSource, QUEUE } from '../../../shared/queues.js';
+import type { Approval } from '../../../shared/schemas/approval.js';
 import type { IncidentSummary, TimelineEntry } from '../../../shared/schemas/incident.js';
 import { NOTICE_EVENTS, type NotificationJob } from '../../../shared/schemas/jobs.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../../../test/support/fake-pagerduty.js';
@@ -179,6 +180,47 @@ describe('notifier service', () => {
     expect(JSON.stringify(approvalPost?.body.blocks)).toContain('"action_id":"approve","style":"primary"');
     expect(pagerDutyFor(id).map((r) => r.body.event_action)).toEqual(['trigger', 'acknowledge', 'resolve']);
     expect(pd.alerts.get(id)).toBe('resolved');
+  });
+
+  it("answers a cancelled approval in its thread, saying why, with no buttons: the approval's outcome", async () => {
+    await start();
+    const id = await openIncident(t, { alertname: 'ServiceDown', service: 'api' });
+    const approval: Approval = {
+      id: `apr_${id}`,
+      incidentId: id,
+      actionId: `act-${id}`,
+      tool: 'rollback_deployment',
+      args: { service: 'api' },
+      argsHash: 'h',
+      reason: 'bad deploy',
+      risk: 'high',
+      status: 'cancelled',
+      requestedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      decidedBy: 'alice',
+      comment: 'resolved by alice',
+    };
+    const asked = await send({
+      eventId: `approval-${approval.id}`,
+      incidentId: id,
+      event: 'approval_requested',
+      title: 'Approval needed: roll back api',
+      text: 'bad deploy',
+      approvalId: approval.id,
+    });
+    await settled(asked);
+    const cancelled = await send(approvalCancelledNotice(approval, 'resolved by alice'));
+    expect((await settled(cancelled)).state).toBe('completed');
+
+    const posts = slackPostsFor(id);
+    const request = posts.find((post) => JSON.stringify(post.body.blocks).includes('"action_id":"approve"'));
+    const outcome = posts.at(-1);
+    expect(outcome?.body.thread_ts).toEqual(expect.any(String));
+    expect(outcome?.body.thread_ts).toBe(request?.body.thread_ts ?? request?.ts);
+    expect(outcome?.body.text).toBe(
+      '[L1] rollback_deployment approval cancelled: rollback_deployment will not run: its approval was cancelled (resolved by alice).',
+    );
+    expect(JSON.stringify(outcome?.body.blocks)).not.toContain('"action_id"');
   });
 
   it('keeps a burst of events for a new incident in one Slack thread', async () => {

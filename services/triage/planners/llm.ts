@@ -30,7 +30,7 @@ export class LlmPlanner implements Planner {
     private readonly budget: LlmBudget,
   ) {}
 
-  async plan({ incident, signal }: PlanContext): Promise<PlanResult> {
+  async plan({ incident, signal, halted }: PlanContext): Promise<PlanResult> {
     const deadline = Date.now() + this.budget.wallClockMs;
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: SYSTEM_PROMPT },
@@ -42,9 +42,12 @@ export class LlmPlanner implements Planner {
     let refusedRepeats = 0;
     let diagnosed: Pick<PlanResult, 'diagnosis'> = {};
     const exhausted = (why: string): PlanResult => ({ kind: 'exhausted', summary: why, calls, ...diagnosed });
+    const stopped = (why: string): PlanResult => ({ kind: 'stopped', summary: why, calls, ...diagnosed });
 
     for (let iteration = 0; iteration < this.budget.maxIterations; iteration++) {
       throwIfAborted(signal);
+      const halt = await halted();
+      if (halt) return stopped(halt);
       if (tokens >= this.budget.maxTokens)
         return exhausted(`token budget of ${this.budget.maxTokens} used up`);
       const remaining = deadline - Date.now();
@@ -87,6 +90,8 @@ export class LlmPlanner implements Planner {
 
       for (const call of toolCalls) {
         throwIfAborted(signal);
+        const halt = await halted();
+        if (halt) return stopped(halt);
         let result: ToolResult;
         if (!call.args.ok) {
           result = await this.toolbox.reject(incident, call.name, undefined, call.args.error);

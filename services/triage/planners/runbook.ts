@@ -12,12 +12,14 @@ export class RunbookPlanner implements Planner {
     private readonly toolbox: Toolbox,
   ) {}
 
-  async plan({ incident, signal }: PlanContext): Promise<PlanResult> {
+  async plan({ incident, signal, halted }: PlanContext): Promise<PlanResult> {
     const { name, runbook } = runbookFor(this.runbooks, incident.alertname);
     const vars = templateVars(incident);
     const calls: ToolResult[] = [];
     for (const step of runbook.steps) {
       throwIfAborted(signal);
+      const halt = await halted();
+      if (halt) return { kind: 'stopped', summary: halt, calls };
       const result = await this.toolbox.call(incident, step.tool, renderArgs(step.args, vars));
       calls.push(result);
       const decision = result.outcome?.decision;
