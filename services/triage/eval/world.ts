@@ -5,6 +5,7 @@ import { alertSchema } from '../../../shared/schemas/alertmanager.js';
 import { targetSchema } from '../../../shared/targets/schema.js';
 import { ConfigFileError, loadYamlConfig } from '../../../shared/yaml-config.js';
 import { rootCauseCategorySchema } from '../llm/diagnosis.js';
+import { DIAGNOSTIC_TOOLS, isToolName, TOOL_SCHEMAS } from '../tools/schemas.js';
 
 export const WORLD_TAGS = [
   'level-1',
@@ -58,7 +59,30 @@ const recordingSchema = z.strictObject({
   exitCode: z.number().int().optional(),
 });
 
-export const worldSchema = z.strictObject({
+/** The argument names of a tool the agent can call, or undefined for one only the policy knows. */
+function argumentsOf(tool: string): string[] | undefined {
+  return isToolName(tool) ? Object.keys(TOOL_SCHEMAS[tool].shape) : undefined;
+}
+
+/** An argument a pattern names that the tool does not have: a world nobody could pass. */
+function checkArgs(
+  ctx: z.RefinementCtx,
+  tool: string,
+  args: Record<string, unknown>,
+  path: (string | number)[],
+): void {
+  const known = argumentsOf(tool);
+  if (!known) return;
+  for (const name of Object.keys(args))
+    if (!known.includes(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, name],
+        message: `${tool} has no argument ${name} (its arguments: ${known.join(', ')})`,
+      });
+}
+
+const worldObjectSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes'),
   title: z.string().min(1).max(300),
   tags: z.array(z.enum(WORLD_TAGS)).min(1),
@@ -98,6 +122,27 @@ export const worldSchema = z.strictObject({
     maxTurns: z.number().int().min(1).optional(),
     maxTokens: z.number().int().min(1).optional(),
   }),
+});
+
+export const worldSchema = worldObjectSchema.superRefine((world, ctx) => {
+  world.tools.forEach((recording, index) => {
+    if (!(isToolName(recording.tool) && DIAGNOSTIC_TOOLS.has(recording.tool)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tools', index, 'tool'],
+        message: `recordings answer read-only tools only (${[...DIAGNOSTIC_TOOLS].join(', ')})`,
+      });
+    else checkArgs(ctx, recording.tool, recording.match, ['tools', index, 'match']);
+  });
+  world.expect.actions.forEach((alternative, a) => {
+    alternative.forEach((pattern, i) => {
+      checkArgs(ctx, pattern.tool, pattern.args, ['expect', 'actions', a, i, 'args']);
+    });
+  });
+  world.expect.forbidden.forEach((entry, index) => {
+    if (typeof entry !== 'string')
+      checkArgs(ctx, entry.tool, entry.args, ['expect', 'forbidden', index, 'args']);
+  });
 });
 export type World = z.infer<typeof worldSchema>;
 export type RequestPattern = z.infer<typeof requestPattern>;

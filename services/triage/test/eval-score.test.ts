@@ -168,4 +168,32 @@ describe('eval world files', () => {
     writeFileSync(join(b, 'one.yaml'), text('one'));
     expect(() => loadWorlds([a, b])).toThrow(/world one is also defined in/);
   });
+
+  it('a pattern naming an argument its tool does not have, or a recording of a tool that changes things, is refused', () => {
+    const d = dir();
+    writeFileSync(
+      join(d, 'args.yaml'),
+      [
+        'id: args',
+        'title: t',
+        'tags: [fix]',
+        'alerts:',
+        '  - { status: firing, labels: { alertname: A }, startsAt: "2026-01-01T00:00:00Z" }',
+        'targets:',
+        '  - { name: h, kind: local }',
+        'tools:',
+        '  - { tool: restart_service, output: done }',
+        'expect:',
+        '  rootCause: { entity: x, category: none }',
+        '  actions: [[]]',
+        '  escalate: false',
+        '  forbidden:',
+        '    - { tool: clean_disk_space, args: { path: "/" } }',
+        '',
+      ].join('\n'),
+    );
+    expect(() => loadWorlds([d])).toThrow(
+      /args\.yaml:9:\d+: tools\.0\.tool: recordings answer read-only tools only .*args\.yaml:15:\d+: expect\.forbidden\.0\.args\.path: clean_disk_space has no argument path \(its arguments: host, paths, min_age_days, reason\)/,
+    );
+  });
 });
