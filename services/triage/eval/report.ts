@@ -26,8 +26,8 @@ export interface EvalReport {
   totals: {
     worlds: number;
     passK: number;
-    /** Share of all runs (0-1) that passed each check. */
-    checks: Record<Check, number>;
+    /** Share (0-1) of the runs a check applies to that passed it; null when it applied to none. */
+    checks: Record<Check, number | null>;
     defects: number;
     meanTurns: number;
     meanToolCalls: number;
@@ -43,7 +43,13 @@ export function buildReport(
   worlds: WorldReport[],
 ): EvalReport {
   const runs = worlds.flatMap((world) => world.runs);
-  const share = (check: Check) => mean(runs.map((run) => (run.score.checks[check] ? 1 : 0)));
+  const share = (check: Check) => {
+    const scored = runs.flatMap((run) => {
+      const pass = run.score.checks[check];
+      return pass === null ? [] : [pass ? 1 : 0];
+    });
+    return scored.length ? mean(scored) : null;
+  };
   return {
     ...header,
     at: new Date().toISOString(),
@@ -51,7 +57,10 @@ export function buildReport(
     totals: {
       worlds: worlds.length,
       passK: worlds.filter((world) => world.passK).length,
-      checks: Object.fromEntries(CHECKS.map((check) => [check, share(check)])) as Record<Check, number>,
+      checks: Object.fromEntries(CHECKS.map((check) => [check, share(check)])) as Record<
+        Check,
+        number | null
+      >,
       defects: runs.reduce((n, run) => n + run.score.defects.length, 0),
       meanTurns: mean(runs.map((run) => run.outcome.turns)),
       meanToolCalls: mean(runs.map((run) => run.outcome.requests.length)),
@@ -69,15 +78,18 @@ const HEADINGS: Record<Check, string> = {
   budget: 'budget',
 };
 
-/** "PASS", "fail", or "2/3" over k runs. */
-function cell(passes: number, k: number): string {
-  if (k === 1) return passes === 1 ? 'PASS' : 'fail';
-  return `${passes}/${k}`;
+/** "PASS", "fail", or "2/3" over the k runs; "n/a" where the check applied to none. */
+function cell(results: (boolean | null)[]): string {
+  const scored = results.filter((pass) => pass !== null);
+  if (scored.length === 0) return 'n/a';
+  const passes = scored.filter(Boolean).length;
+  if (results.length === 1) return passes === 1 ? 'PASS' : 'fail';
+  return `${passes}/${scored.length}`;
 }
 
 /** The progress line printed when a world is done. */
 export function progressLine(index: number, total: number, world: WorldReport): string {
-  const failed = CHECKS.filter((check) => world.runs.some((run) => !run.score.checks[check]));
+  const failed = CHECKS.filter((check) => world.runs.some((run) => run.score.checks[check] === false));
   const seconds = mean(world.runs.map((run) => run.outcome.wallMs)) / 1000;
   return `[${index}/${total}] ${world.id}: ${world.passK ? 'PASS' : `FAIL (${failed.map((c) => HEADINGS[c]).join(', ')})`} in ${seconds.toFixed(1)} s\n`;
 }
@@ -87,12 +99,11 @@ export function formatTable(report: EvalReport): string {
   const k = report.runs;
   const head = ['world', `pass^${k}`, ...CHECKS.map((c) => HEADINGS[c]), 'turns', 'tools', 'tokens', 'time'];
   const rows = report.worlds.map((world) => {
-    const count = (check: Check) => world.runs.filter((run) => run.score.checks[check]).length;
     const outcomes = world.runs.map((run) => run.outcome);
     return [
       world.id,
       world.passK ? 'PASS' : 'FAIL',
-      ...CHECKS.map((check) => cell(count(check), k)),
+      ...CHECKS.map((check) => cell(world.runs.map((run) => run.score.checks[check]))),
       mean(outcomes.map((o) => o.turns)).toFixed(1),
       mean(outcomes.map((o) => o.requests.length)).toFixed(1),
       String(Math.round(mean(outcomes.map((o) => o.promptTokens + o.completionTokens)))),
@@ -100,7 +111,7 @@ export function formatTable(report: EvalReport): string {
     ];
   });
   const t = report.totals;
-  const percent = (share: number) => `${Math.round(share * 100)}%`;
+  const percent = (share: number | null) => (share === null ? 'n/a' : `${Math.round(share * 100)}%`);
   const total = [
     'TOTAL',
     `${t.passK}/${t.worlds}`,

@@ -135,6 +135,16 @@ describe('eval scoring', () => {
     ]);
   });
 
+  it('root cause does not apply when no planner ran (level 3: Hermes escalates without the agent)', () => {
+    const { diagnosis: _none, ...without } = outcome();
+    const score = scoreWorld(world, { ...without, planner: null, requests: [] }, policy);
+    expect(score.checks.rootCause).toBeNull();
+    expect(score.notes).toEqual([
+      'actions: no state change requested, expected one',
+      'escalation: asked a human, expected not to',
+    ]);
+  });
+
   it('budget: over the turns or tokens the world allows fails it; a model that failed is not scored on its fallback', () => {
     expect(failed(outcome({ turns: 9 }))).toEqual(['budget']);
     expect(failed(outcome({ promptTokens: 30_000 }))).toEqual(['budget']);
