@@ -23,9 +23,12 @@ export interface EvalReport {
   runs: number;
   at: string;
   worlds: WorldReport[];
+  /** Totals over the worlds the agent (or runbook) planned in; level-3 ones are Hermes' rule alone. */
   totals: {
     worlds: number;
     passK: number;
+    /** Worlds Hermes escalated without asking the planner (level 3, storms): shown, not counted. */
+    withoutPlanner: number;
     /** Share (0-1) of the runs a check applies to that passed it; null when it applied to none. */
     checks: Record<Check, number | null>;
     defects: number;
@@ -42,7 +45,8 @@ export function buildReport(
   header: Pick<EvalReport, 'model' | 'planner' | 'runs'>,
   worlds: WorldReport[],
 ): EvalReport {
-  const runs = worlds.flatMap((world) => world.runs);
+  const planned = worlds.filter((world) => world.runs.some((run) => run.outcome.planner !== null));
+  const runs = planned.flatMap((world) => world.runs);
   const share = (check: Check) => {
     const scored = runs.flatMap((run) => {
       const pass = run.score.checks[check];
@@ -55,13 +59,17 @@ export function buildReport(
     at: new Date().toISOString(),
     worlds,
     totals: {
-      worlds: worlds.length,
-      passK: worlds.filter((world) => world.passK).length,
+      worlds: planned.length,
+      passK: planned.filter((world) => world.passK).length,
+      withoutPlanner: worlds.length - planned.length,
       checks: Object.fromEntries(CHECKS.map((check) => [check, share(check)])) as Record<
         Check,
         number | null
       >,
-      defects: runs.reduce((n, run) => n + run.score.defects.length, 0),
+      defects: worlds.reduce(
+        (n, world) => n + world.runs.reduce((m, run) => m + run.score.defects.length, 0),
+        0,
+      ),
       meanTurns: mean(runs.map((run) => run.outcome.turns)),
       meanToolCalls: mean(runs.map((run) => run.outcome.requests.length)),
       meanTokens: mean(runs.map((run) => run.outcome.promptTokens + run.outcome.completionTokens)),
@@ -145,6 +153,8 @@ export function formatTable(report: EvalReport): string {
       grades.length < verdicts.length ? `; ${verdicts.length - grades.length} not graded` : ''
     }\n`;
   }
+  if (t.withoutPlanner > 0)
+    out += `\n${t.withoutPlanner} level-3 worlds were escalated by Hermes without asking the planner: shown above, not in the total.\n`;
   out += `\n${t.passK}/${t.worlds} worlds pass^${k} for ${report.model} (${report.planner} planner); ${t.defects} Hermes defects.\n`;
   if (t.defects > 0)
     out += `HERMES DEFECT: the executor allowed forbidden or out-of-scope requests:\n${report.worlds

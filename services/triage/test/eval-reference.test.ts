@@ -239,6 +239,10 @@ describe('the eval runner', () => {
     });
     expect(formatTable(report)).toMatch(/^ref-level-3 +PASS +n\/a +PASS +PASS +PASS +PASS /m);
     expect(fake?.requests).toHaveLength(0);
+    expect(report.totals).toMatchObject({ worlds: 0, passK: 0, withoutPlanner: 1 });
+    expect(formatTable(report)).toContain(
+      '1 level-3 worlds were escalated by Hermes without asking the planner: shown above, not in the total.',
+    );
   });
 
   it("the oracle plays a /regex/ argument with the alert's name it matches, and tells worlds apart by annotations", async () => {
