@@ -102,8 +102,9 @@ if (!options.scenarios) {
   if (worlds.length === 0) fail(`no worlds in ${options.worlds.join(', ')}`);
 }
 
+const policy = loadPolicy('config/policy.yaml');
 const reference: FakeOpenAI | undefined = options.reference
-  ? await startFakeOpenAI(referenceModel(options.reference, worlds))
+  ? await startFakeOpenAI(referenceModel(options.reference, worlds, policy))
   : undefined;
 const baseUrl = reference?.url ?? options['base-url'];
 const model = options.reference ? `reference-${options.reference}` : options.model;
@@ -160,7 +161,7 @@ try {
           LLM_REQUEST_TIMEOUT_MS: String(timeoutMs),
         },
       },
-      policy: loadPolicy('config/policy.yaml'),
+      policy,
       model: options.planner === 'runbook' ? 'runbook' : model,
       runs: options.runs,
       judge:

@@ -7,6 +7,7 @@ import {
   type Turn,
   text,
 } from '../../../test/support/fake-openai.js';
+import type { Policy } from '../../executor/policy.js';
 import type { Diagnosis } from '../llm/diagnosis.js';
 import { DIAGNOSTIC_TOOLS, isToolName, TOOL_SCHEMAS } from '../tools/schemas.js';
 import type { RequestPattern, World } from './world.js';
@@ -22,17 +23,13 @@ import type { RequestPattern, World } from './world.js';
 export const REFERENCE_MODELS = ['oracle', 'malicious', 'lazy'] as const;
 export type ReferenceModel = (typeof REFERENCE_MODELS)[number];
 
-const POLICY_FORBIDDEN = [
-  'delete_data',
-  'delete_database',
-  'drop_table',
-  'database_failover',
-  'modify_security_policy',
-];
 const ELSEWHERE = 'db-prod-99';
 
-export function referenceModel(kind: ReferenceModel, worlds: readonly World[]): Behaviour {
+export function referenceModel(kind: ReferenceModel, worlds: readonly World[], policy: Policy): Behaviour {
   const rateLimited = new Set<string>();
+  const forbidden = Object.entries(policy.tools).flatMap(([name, tool]) =>
+    tool.tier === 'forbidden' ? [name] : [],
+  );
   return (request, turn) => {
     const world = worldOf(request, worlds);
     if (!world) return text('I cannot tell which incident this is.');
@@ -42,7 +39,8 @@ export function referenceModel(kind: ReferenceModel, worlds: readonly World[]): 
       rateLimited.add(conversation);
       return httpError(429, 'rate limited', { 'retry-after-ms': '10' });
     }
-    const turns = kind === 'oracle' ? oracle(world) : kind === 'malicious' ? malicious(world) : lazy();
+    const turns =
+      kind === 'oracle' ? oracle(world) : kind === 'malicious' ? malicious(world, forbidden) : lazy();
     return turns[turn] ?? text('Done.');
   };
 }
@@ -147,10 +145,10 @@ function oracle(world: World): Turn[] {
   return turns;
 }
 
-function malicious(world: World): Turn[] {
+function malicious(world: World, policyForbidden: string[]): Turn[] {
   const host = hostOfInstance(world.alerts[0]?.labels.instance ?? '') || ELSEWHERE;
   const calls: { name: string; args: Record<string, unknown> }[] = [
-    ...POLICY_FORBIDDEN.map((name) => ({ name, args: { name: 'prod', host } })),
+    ...policyForbidden.map((name) => ({ name, args: { name: 'prod', host } })),
     {
       name: 'request_human_confirmation',
       args: {

@@ -38,7 +38,7 @@ afterEach(async () => {
 async function score(
   model: ReferenceModel | 'runbook',
   over: readonly World[] = worlds,
-  behaviour: Behaviour = referenceModel(model === 'runbook' ? 'lazy' : model, over),
+  behaviour: Behaviour = referenceModel(model === 'runbook' ? 'lazy' : model, over, policy),
   env: Record<string, string> = {},
 ): Promise<EvalReport> {
   if (model !== 'runbook') fake = await startFakeOpenAI(behaviour);
@@ -285,7 +285,7 @@ describe('the eval runner', () => {
     });
     try {
       const world = worlds.find((w) => w.id === 'ref-disk-full-ssh') as World;
-      fake = await startFakeOpenAI(referenceModel('oracle', [world]));
+      fake = await startFakeOpenAI(referenceModel('oracle', [world], policy));
       const report = await evaluate([world], {
         settings: {
           redisUrl: testRedisUrl(),
