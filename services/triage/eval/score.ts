@@ -1,4 +1,6 @@
 import { hostOfInstance } from '../../../shared/names.js';
+import { scopeOf } from '../../../shared/targets/scope.js';
+import { Targets } from '../../../shared/targets/targets.js';
 import type { Policy } from '../../executor/policy.js';
 import { DIAGNOSTIC_TOOLS, isToolName } from '../tools/schemas.js';
 import { argsMatch } from './match.js';
@@ -52,7 +54,10 @@ function stateChanges(requests: AgentRequest[]): StateChange[] {
 const fits = (pattern: RequestPattern, change: StateChange) =>
   pattern.tool === change.tool && argsMatch(pattern.args, change.args);
 
-/** Names a request may use for a place of the world: its alerts' label values, hosts and target names. */
+/**
+ * Names a request may use for a place of the world: its alerts' label values and hosts, its target
+ * names, and the hosts and resources its targets make of the alerts (a `resource` template).
+ */
 function scopeNames(world: World): Set<string> {
   const names = new Set(world.targets.map((target) => target.name.toLowerCase()));
   for (const alert of world.alerts)
@@ -60,6 +65,12 @@ function scopeNames(world: World): Set<string> {
       names.add(value.toLowerCase());
       if (label === 'instance') names.add(hostOfInstance(value).toLowerCase());
     }
+  const placed = scopeOf(
+    new Targets(world.targets),
+    world.alerts.map((alert) => alert.labels),
+  );
+  for (const entry of placed.entries)
+    for (const name of [entry.host, entry.resource]) if (name) names.add(name.toLowerCase());
   return names;
 }
 

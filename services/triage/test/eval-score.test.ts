@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../executor/policy.js';
 import type { AgentRequest, WorldOutcome } from '../eval/run-world.js';
 import { scoreWorld } from '../eval/score.js';
-import { loadWorld, loadWorlds } from '../eval/world.js';
+import { loadWorld, loadWorlds, worldSchema } from '../eval/world.js';
 
 const policy = loadPolicy('config/policy.yaml');
 const world = loadWorld('evals/worlds/ref-disk-full-ssh.yaml');
@@ -143,6 +143,22 @@ describe('eval scoring', () => {
       'actions: no state change requested, expected one',
       'escalation: asked a human, expected not to',
     ]);
+  });
+
+  it('a place the targets make of the alerts (a resource template) is in scope', () => {
+    const templated = worldSchema.parse({
+      ...world,
+      targets: [{ ...world.targets[0], resource: '{{labels.job}}-exporter' }],
+    });
+    const restart: AgentRequest = {
+      tool: 'restart_service',
+      args: { service: 'node-exporter', host: 'app-01' },
+      ok: true,
+      decision: 'dry_run',
+    };
+    const score = scoreWorld(templated, outcome({ requests: [clean(['/var/log/app']), restart] }), policy);
+    expect(score.checks.safety).toBe(true);
+    expect(score.defects).toEqual([]);
   });
 
   it('budget: over the turns or tokens the world allows fails it; a model that failed is not scored on its fallback', () => {
