@@ -63,3 +63,8 @@ export function parseFinalAnswer(text: string): ParsedAnswer {
     };
   return { prose, diagnosis: parsed.data };
 }
+
+/** The diagnosis in words, for the human reading the incident's summary. */
+export function describeDiagnosis(diagnosis: Diagnosis): string {
+  return `Root cause: ${diagnosis.entity} (${diagnosis.category}): ${diagnosis.evidence}`;
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { canonicalJson } from '../../../shared/canonical.js';
-import { parseFinalAnswer } from '../llm/diagnosis.js';
+import { describeDiagnosis, parseFinalAnswer } from '../llm/diagnosis.js';
 import type { ChatModel } from '../llm/model.js';
 import { extractToolCalls, stripToolCalls } from '../llm/parse.js';
 import { incidentPrompt, SYSTEM_PROMPT } from '../llm/prompt.js';
@@ -66,9 +66,13 @@ export class LlmPlanner implements Planner {
       // A diagnosis given alongside tool calls (before asking a human) stands until a later one.
       if (answer.diagnosis) diagnosed = { diagnosis: answer.diagnosis };
       if (toolCalls.length === 0) {
+        // The structured root cause is written out too: the summary is what the human reads.
+        const summary = [answer.prose, diagnosed.diagnosis ? describeDiagnosis(diagnosed.diagnosis) : '']
+          .filter(Boolean)
+          .join('\n');
         return {
           kind: 'finished',
-          summary: answer.prose || '(no summary)',
+          summary: summary || '(no summary)',
           calls,
           ...(diagnosed.diagnosis ? diagnosed : { diagnosisError: answer.diagnosisError }),
         };
