@@ -41,8 +41,21 @@ export class LlmPlanner implements Planner {
     let tokens = 0;
     let refusedRepeats = 0;
     let diagnosed: Pick<PlanResult, 'diagnosis'> = {};
-    const exhausted = (why: string): PlanResult => ({ kind: 'exhausted', summary: why, calls, ...diagnosed });
-    const stopped = (why: string): PlanResult => ({ kind: 'stopped', summary: why, calls, ...diagnosed });
+    // The structured root cause is written out too: the summary is what the human reads.
+    const summarise = (text: string) =>
+      [text, diagnosed.diagnosis ? describeDiagnosis(diagnosed.diagnosis) : ''].filter(Boolean).join('\n');
+    const exhausted = (why: string): PlanResult => ({
+      kind: 'exhausted',
+      summary: summarise(why),
+      calls,
+      ...diagnosed,
+    });
+    const stopped = (why: string): PlanResult => ({
+      kind: 'stopped',
+      summary: summarise(why),
+      calls,
+      ...diagnosed,
+    });
 
     for (let iteration = 0; iteration < this.budget.maxIterations; iteration++) {
       throwIfAborted(signal);
@@ -66,13 +79,9 @@ export class LlmPlanner implements Planner {
       // A diagnosis given alongside tool calls (before asking a human) stands until a later one.
       if (answer.diagnosis) diagnosed = { diagnosis: answer.diagnosis };
       if (toolCalls.length === 0) {
-        // The structured root cause is written out too: the summary is what the human reads.
-        const summary = [answer.prose, diagnosed.diagnosis ? describeDiagnosis(diagnosed.diagnosis) : '']
-          .filter(Boolean)
-          .join('\n');
         return {
           kind: 'finished',
-          summary: summary || '(no summary)',
+          summary: summarise(answer.prose) || '(no summary)',
           calls,
           ...(diagnosed.diagnosis ? diagnosed : { diagnosisError: answer.diagnosisError }),
         };
@@ -120,7 +129,9 @@ export class LlmPlanner implements Planner {
         if (result.outcome?.decision === 'pending_approval') {
           return {
             kind: 'awaiting_approval',
-            summary: `waiting for a human to approve ${result.outcome.approvalId ?? 'the proposed action'}`,
+            summary: summarise(
+              `waiting for a human to approve ${result.outcome.approvalId ?? 'the proposed action'}`,
+            ),
             calls,
             ...diagnosed,
           };

@@ -92,6 +92,8 @@ describe('eval reference models', () => {
     const notes = report.worlds.flatMap((world) => world.runs.flatMap((run) => run.score.notes));
     expect(notes).toEqual([]);
     expect(report.totals.passK).toBe(worlds.length);
+    // Asking a human or finishing, the summary the human reads carries the root cause.
+    for (const world of report.worlds) expect(world.runs[0]?.outcome.summary).toMatch(/^Root cause: /m);
     expect(shares(report)).toEqual({
       rootCause: 100,
       actions: 100,
