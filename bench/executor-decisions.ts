@@ -158,11 +158,12 @@ function inProcessExecutor(
   const incidents = new IncidentStore(redis, keys);
   const metrics = createMetrics('executor-bench');
   const outbox = new NotificationOutbox(redis, keys, 'executor', notifications);
+  const backends = new TargetBackends(policy, targets, local, new SshPool());
   return new ActionProcessor({
     policy,
     logger: createLogger('executor-bench', 'silent'),
-    placer: new ActionPlacer(targets, incidents),
-    backends: new TargetBackends(policy, targets, local, new SshPool()),
+    placer: new ActionPlacer(targets, incidents, backends),
+    backends,
     mode: 'dry-run',
     incidents,
     control: new AutomationControl(redis, keys),

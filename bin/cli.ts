@@ -1,9 +1,17 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { AuditVerification } from '../shared/audit-chain.js';
+import type { AuditVerification, AuditWitness } from '../shared/audit-chain.js';
+import {
+  type ChainPositions,
+  compareWithWitnesses,
+  parseWitnessLine,
+  Witnesses,
+  type WitnessReport,
+} from '../shared/audit-witness.js';
 import { describeIncident } from '../shared/describe-incident.js';
 import { HermesError } from '../shared/errors.js';
-import { shortIds } from '../shared/id-prefix.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
 import type { ExecutionMode } from '../shared/schemas/jobs.js';
@@ -17,7 +25,8 @@ const USAGE = `hermes — talk to a running Hermes ingest
 
 usage: hermes <command> [options]
 
-commands (an <id> may be any unique prefix of one; the lists show the shortest):
+commands (an <id> may be a prefix of one that no other id ever issued shares; lists show the
+shortest, and a prefix that has become ambiguous is refused, naming the ids it begins):
   incidents [--status S] [--limit N]   list incidents, newest first
   incident <id>                        one incident with its timeline
   ack <id> [--comment TEXT]            take ownership: escalated, acknowledged by you
@@ -29,8 +38,11 @@ commands (an <id> may be any unique prefix of one; the lists show the shortest):
   pause | resume                       kill switch for all automation
   status                               kill switch, mode, circuit breaker and queue depths
   breaker reset --reason TEXT          close the circuit breaker (audited, with who and why)
-  audit verify [--seq N --hash H]      verify the executor's hash-chained audit log (against a
-                                       position from the executor's log, to catch truncation)
+  audit verify [--witness FILE]...     verify the executor's hash-chained audit log, and compare it
+    [--max-entries N]                  with the executor's witness file or log (AUDIT_WITNESS_FILE,
+    [--seq N --hash H]                 or its log lines with auditSeq/auditHash) to catch removal at
+                                       the newest end; a trimmed chain is held to --max-entries (env
+                                       AUDIT_MAX_ENTRIES, default ingest's); exit 2 when either fails
   fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
 
 options:
@@ -38,6 +50,12 @@ options:
   --by NAME     who you are, for approvals and commands (default $USER)
   --json        machine-readable output
 env: ADMIN_TOKEN for the API, INGEST_TOKEN for fire`;
+
+/** Lists carry each id's shortest prefix unique among all ever issued: what a human types back. */
+interface ShortIds {
+  shortId?: string;
+  incidentShortId?: string;
+}
 
 const COMMAND_DONE = { ack: 'acknowledged', resolve: 'resolved', rerun: 'sent back to triage' } as const;
 const COMMAND_PATH = { ack: 'acknowledge', resolve: 'resolve', rerun: 'rerun' } as const;
@@ -91,6 +109,8 @@ const { values, positionals } = parseArgs({
     reason: { type: 'string' },
     seq: { type: 'string' },
     hash: { type: 'string' },
+    witness: { type: 'string', multiple: true },
+    'max-entries': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -160,6 +180,87 @@ function age(iso: string, direction = 1): string {
   return `${Math.round(seconds / 86_400)}d`;
 }
 
+const AUDIT_USAGE =
+  "usage: hermes audit verify [--witness FILE]... [--max-entries N] [--seq N --hash H]  (FILE: the executor's AUDIT_WITNESS_FILE or its log)";
+
+function retention(raw: string): number {
+  const parsed = z.coerce.number().int().min(1).safeParse(raw);
+  if (!parsed.success)
+    throw new CliError(`--max-entries (or AUDIT_MAX_ENTRIES) is a whole number, not ${raw}`);
+  return parsed.data;
+}
+
+function witnessFlag(seq: string, hash: string): AuditWitness {
+  const witness = parseWitnessLine(JSON.stringify({ seq: Number(seq), hash }));
+  if (!witness) throw new CliError(`--seq is an entry number and --hash its 64 hex digits\n${AUDIT_USAGE}`);
+  return witness;
+}
+
+/** Every witness in these files: lines of the executor's witness file or log (other lines are skipped). */
+async function readWitnesses(paths: string[]): Promise<Witnesses> {
+  const witnesses = new Witnesses();
+  for (const path of paths) {
+    let found = 0;
+    try {
+      for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+        const witness = parseWitnessLine(line);
+        if (witness) {
+          witnesses.add(witness);
+          found++;
+        }
+      }
+    } catch (error) {
+      throw new CliError(`cannot read witness file ${path}: ${(error as Error).message}`);
+    }
+    if (found === 0)
+      throw new CliError(
+        `${path} holds no audit witness (lines with seq and hash, or executor log lines with auditSeq and auditHash)`,
+      );
+  }
+  return witnesses;
+}
+
+/** The kept chain's numbers and hashes, page by page. */
+async function chainPositions(): Promise<ChainPositions> {
+  const bySeq = new Map<number, string>();
+  let lastSeq = 0;
+  let after: string | null = null;
+  do {
+    const page = (await call(
+      'GET',
+      `/api/audit/positions${after ? `?${new URLSearchParams({ after })}` : ''}`,
+    )) as { positions: [number, string][]; next: string | null };
+    for (const [seq, hash] of page.positions) {
+      bySeq.set(seq, hash);
+      lastSeq = Math.max(lastSeq, seq);
+    }
+    after = page.next;
+  } while (after);
+  return { bySeq, lastSeq };
+}
+
+function describeAuditCheck(chain: AuditVerification, witness: WitnessReport | undefined): string {
+  const kept = `${chain.entries} entries, up to number ${chain.lastSeq ?? chain.entries}`;
+  return [
+    `chain:   ${
+      chain.ok
+        ? `intact: ${kept}${chain.trimmed ? ' (older ones trimmed, no fewer kept than AUDIT_MAX_ENTRIES)' : ''}`
+        : `BROKEN at ${chain.brokenAt}: ${chain.problem ?? 'it does not verify'}`
+    }`,
+    '         checks every kept entry against the one before it (edited, inserted, reordered or removed',
+    '         entries), head and counter, and that a trimmed chain keeps AUDIT_MAX_ENTRIES (the oldest end)',
+    `witness: ${
+      witness === undefined
+        ? 'none given (--witness FILE): entries removed at the newest end, head and counter rewound, cannot be seen'
+        : witness.ok
+          ? `agrees: witnessed entries kept unchanged ${witness.agreeing}, trimmed since ${witness.trimmed}; kept entries not in the witnesses given ${witness.unwitnessed}`
+          : `BROKEN: ${witness.problems.join('; ')}`
+    }`,
+    '         checks the chain against the numbers and hashes the executor logged outside Redis (missing,',
+    '         rewritten or rewound entries)',
+  ].join('\n');
+}
+
 const output = (json: unknown, human: () => string) =>
   console.log(values.json ? printableJson(json) : printable(human()));
 
@@ -174,15 +275,16 @@ async function main(): Promise<void> {
       const query = new URLSearchParams();
       if (values.status) query.set('status', values.status);
       if (values.limit) query.set('limit', values.limit);
-      const json = (await call('GET', `/api/incidents?${query}`)) as { incidents: IncidentSummary[] };
-      const short = shortIds(json.incidents.map((i) => i.id));
+      const json = (await call('GET', `/api/incidents?${query}`)) as {
+        incidents: (IncidentSummary & ShortIds)[];
+      };
       output(json, () =>
         json.incidents.length === 0
           ? `no incidents${values.status ? ` with status ${values.status}` : ''}`
           : table(
               json.incidents.map((i) => ({
                 ...i,
-                id: short.get(i.id),
+                id: i.shortId ?? i.id,
                 status: i.acknowledgedBy ? `${i.status} (ack ${i.acknowledgedBy})` : i.status,
                 age: age(i.createdAt),
                 alerts: i.alertCount,
@@ -243,16 +345,14 @@ async function main(): Promise<void> {
       return;
     }
     case 'approvals': {
-      const json = (await call('GET', '/api/approvals')) as { approvals: Approval[] };
-      const short = shortIds(json.approvals.map((a) => a.id));
-      const incidents = shortIds(json.approvals.map((a) => a.incidentId));
+      const json = (await call('GET', '/api/approvals')) as { approvals: (Approval & ShortIds)[] };
       output(json, () =>
         json.approvals.length === 0
           ? 'no pending approvals'
           : table(
               json.approvals.map((a) => ({
-                id: short.get(a.id),
-                incident: incidents.get(a.incidentId),
+                id: a.shortId ?? a.id,
+                incident: a.incidentShortId ?? a.incidentId,
                 risk: a.risk,
                 expires: age(a.expiresAt, -1),
                 what: describeApprovalRequest(a),
@@ -307,22 +407,19 @@ async function main(): Promise<void> {
       return;
     }
     case 'audit': {
-      if (arg !== 'verify' || Boolean(values.seq) !== Boolean(values.hash))
-        throw new CliError(
-          'usage: hermes audit verify [--seq N --hash H]  (a position from the executor log)',
-        );
-      const witness = values.seq
-        ? `?${new URLSearchParams({ seq: values.seq, hash: values.hash ?? '' })}`
+      if (arg !== 'verify' || Boolean(values.seq) !== Boolean(values.hash)) throw new CliError(AUDIT_USAGE);
+      // The retention a trimmed chain is held to is this verifier's (flag, env, else ingest's own).
+      const maxEntries = values['max-entries'] ?? process.env.AUDIT_MAX_ENTRIES;
+      const query = maxEntries
+        ? `?${new URLSearchParams({ maxEntries: String(retention(maxEntries)) })}`
         : '';
-      const json = (await call('GET', `/api/audit/verify${witness}`)) as AuditVerification;
-      output(json, () =>
-        json.ok
-          ? `audit chain intact: ${json.entries} entries, up to number ${json.lastSeq ?? json.entries}${
-              json.trimmed ? ' (older ones trimmed: AUDIT_MAX_ENTRIES)' : ''
-            }${values.seq ? `; matches the witnessed entry ${values.seq}` : ''}`
-          : `AUDIT CHAIN BROKEN at ${json.brokenAt}: ${json.problem ?? 'it does not verify'}`,
-      );
-      if (!json.ok) process.exitCode = 2;
+      const witnesses = await readWitnesses(values.witness ?? []);
+      if (values.seq) witnesses.add(witnessFlag(values.seq, values.hash ?? ''));
+      const given = witnesses.bySeq.size > 0;
+      const chain = (await call('GET', `/api/audit/verify${query}`)) as AuditVerification;
+      const witness = given ? compareWithWitnesses(await chainPositions(), witnesses) : undefined;
+      output({ ...chain, ...(witness ? { witness } : {}) }, () => describeAuditCheck(chain, witness));
+      if (!chain.ok || (witness && !witness.ok)) process.exitCode = 2;
       return;
     }
     case 'fire': {

@@ -1,3 +1,5 @@
+import type { PrefixMatch } from './id-prefix.js';
+import { IssuedIds } from './issued-ids.js';
 import type { Keyspace } from './keys.js';
 import { loadLua } from './lua.js';
 import { outboxEntry } from './outbox.js';
@@ -12,10 +14,18 @@ const consumeScript = loadLua(new URL('./lua/consume-approval-1.lua', import.met
 export type DecideResult = { ok: true; approval: Approval } | { ok: false; reason: string };
 
 export class ApprovalStore {
+  private readonly issued: IssuedIds;
+
   constructor(
     readonly redis: RedisConnection,
     readonly keys: Keyspace,
-  ) {}
+  ) {
+    this.issued = new IssuedIds(
+      redis,
+      keys.approvalIds,
+      async (id) => (await redis.exists(keys.approval(id))) === 1,
+    );
+  }
 
   /** Executor only: the request, and the notice asking for it recorded in the outbox with it. */
   async create(approval: Approval, notice: NotificationJob): Promise<void> {
@@ -27,6 +37,7 @@ export class ApprovalStore {
         expiresMs: String(Date.parse(parsed.expiresAt)),
       })
       .zadd(this.keys.approvalsPending, Date.parse(parsed.expiresAt), parsed.id)
+      .zadd(this.keys.approvalIds, 0, parsed.id)
       .hset(this.keys.outbox('executor'), notice.eventId, outboxEntry(notice))
       .exec();
   }
@@ -35,6 +46,31 @@ export class ApprovalStore {
     const raw = await this.redis.hgetall(this.keys.approval(id));
     if (!raw.id) return null;
     return approvalSchema.parse({ ...raw, args: JSON.parse(raw.args ?? '{}') });
+  }
+
+  /**
+   * An approval id, or a prefix of one unique among every approval ever requested (decided, expired
+   * and spent ones included), so a prefix copied for one approval never names another.
+   */
+  async resolveId(idOrPrefix: string): Promise<PrefixMatch> {
+    return this.issued.resolve(idOrPrefix);
+  }
+
+  /**
+   * Approvals pending or unsettled from before the id index existed join it (at the executor's
+   * start); older closed ones stay reachable by their whole id.
+   */
+  async indexEarlierIds(): Promise<void> {
+    const [pending, unsettled] = await Promise.all([
+      this.redis.zrange(this.keys.approvalsPending, 0, -1),
+      this.redis.zrange(this.keys.approvalsUnsettled, 0, -1),
+    ]);
+    await this.issued.include([...pending, ...unsettled]);
+  }
+
+  /** Each id's shortest prefix unique among every approval ever requested. */
+  async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.issued.shortIds(ids);
   }
 
   /** Pending approvals, soonest to expire first. */
@@ -139,6 +175,14 @@ export class ApprovalStore {
     if (reply !== 'ok' && reply !== 'expired') return null;
     return this.get(id);
   }
+}
+
+/** Why a closed approval cannot be decided: `approval apr_… was already denied by bob at …`. */
+export function closedApprovalReason(approval: Approval): string {
+  const spent = approval.status === 'used';
+  const by = approval.decidedBy && approval.status !== 'expired' ? ` by ${approval.decidedBy}` : '';
+  const at = approval.decidedAt ? ` at ${approval.decidedAt}` : '';
+  return `approval ${approval.id} was already ${spent ? 'approved' : approval.status}${by}${at}${spent ? ' and spent' : ''}`;
 }
 
 function serialise(approval: Approval): Record<string, string> {

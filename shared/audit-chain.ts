@@ -9,11 +9,14 @@ export function chainHash(prev: string, data: string): string {
   return sha256(`${prev}\n${data}`);
 }
 
-/** A position of the chain seen outside Redis: the executor logs one with every decision. */
+/** A position of the chain seen outside Redis: the executor logs (and files) one for every entry. */
 export interface AuditWitness {
   seq: number;
   hash: string;
 }
+
+/** Entries per page of `auditPositions`. */
+export const AUDIT_POSITIONS_PAGE = 5_000;
 
 export interface AuditVerification {
   ok: boolean;
@@ -120,6 +123,33 @@ export async function verifyAuditChain(
       return broken('witness', `entry ${options.witness.seq} is missing`);
   }
   return { ok: true, entries, trimmed, lastSeq };
+}
+
+/**
+ * The kept chain's positions (number and hash of each entry, oldest first), a page at a time after
+ * stream id `after`: what a verifier compares its witnesses with. An entry without a number is left
+ * out (the chain check names it).
+ */
+export async function auditPositions(
+  redis: RedisConnection,
+  keys: Keyspace,
+  after?: string,
+): Promise<{ positions: [seq: number, hash: string][]; next: string | null }> {
+  const page = (await redis.xrange(
+    keys.audit,
+    after ? `(${after}` : '-',
+    '+',
+    'COUNT',
+    AUDIT_POSITIONS_PAGE,
+  )) as [string, string[]][];
+  const positions: [number, string][] = [];
+  for (const [, fields] of page) {
+    const record = toRecord(fields);
+    const seq = record.data === undefined ? undefined : seqOf(record.data);
+    if (seq !== undefined && record.hash !== undefined) positions.push([seq, record.hash]);
+  }
+  const last = page.at(-1);
+  return { positions, next: last && page.length === AUDIT_POSITIONS_PAGE ? last[0] : null };
 }
 
 function seqOf(data: string): number | undefined {

@@ -1,4 +1,5 @@
-import { matchPrefix, type PrefixMatch } from './id-prefix.js';
+import type { PrefixMatch } from './id-prefix.js';
+import { IssuedIds } from './issued-ids.js';
 import { type Keyspace, scriptKeyLayout } from './keys.js';
 import { loadLua } from './lua.js';
 import { outboxEntry } from './outbox.js';
@@ -33,9 +34,6 @@ export const OWNABLE_STATUSES: readonly IncidentStatus[] = incidentStatusSchema.
 
 const setStatusScript = loadLua(new URL('./lua/set-status-2.lua', import.meta.url));
 
-/** How many of the newest incidents a short id is looked for among. */
-const RESOLVABLE = 2_000;
-
 export interface ListOptions {
   status?: IncidentStatus | undefined;
   limit: number;
@@ -45,22 +43,42 @@ export interface ListOptions {
 /** Reads and updates incidents. Creation and alert attachment belong to ingest's batch script. */
 export class IncidentStore {
   private readonly layout: string;
+  private readonly issued: IssuedIds;
 
   constructor(
     readonly redis: RedisConnection,
     readonly keys: Keyspace,
   ) {
     this.layout = JSON.stringify(scriptKeyLayout(keys));
+    this.issued = new IssuedIds(redis, keys.incidentIds, (id) => this.exists(id));
   }
 
   async exists(id: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.incident(id))) === 1;
   }
 
-  /** An incident id, or a unique prefix of one among the newest `RESOLVABLE` incidents. */
+  /** An incident id, or a prefix of one unique among every incident ever opened (closed ones included). */
   async resolveId(idOrPrefix: string): Promise<PrefixMatch> {
-    if (await this.exists(idOrPrefix)) return { ok: true, id: idOrPrefix };
-    return matchPrefix(idOrPrefix, await this.redis.zrevrange(this.keys.incidentIndex, 0, RESOLVABLE - 1));
+    return this.issued.resolve(idOrPrefix);
+  }
+
+  /** Incidents opened before the id index existed join it (at ingest's start; a no-op once they have). */
+  async indexEarlierIds(): Promise<void> {
+    const [indexed, opened] = await Promise.all([
+      this.redis.zcard(this.keys.incidentIds),
+      this.redis.zcard(this.keys.incidentIndex),
+    ]);
+    if (indexed >= opened) return;
+    for (let start = 0; ; start += 1_000) {
+      const ids = await this.redis.zrange(this.keys.incidentIndex, start, start + 999);
+      if (ids.length === 0) return;
+      await this.issued.include(ids);
+    }
+  }
+
+  /** Each id's shortest prefix unique among every incident ever opened. */
+  async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.issued.shortIds(ids);
   }
 
   /** The level written at ingest; the executor's only source of truth for it. */

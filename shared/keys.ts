@@ -19,6 +19,8 @@ export function keyspace(prefix = 'hermes') {
     incidentActions: (id: string) => `${p}:act:${id}`,
     incidentAlerts: (id: string) => `${p}:inc:${id}:alerts`,
     incidentIndex: `${p}:incidents`,
+    /** Every incident id ever issued, sorted by id: what short ids are resolved among (shared/issued-ids.ts). */
+    incidentIds: `${p}:incidents:ids`,
     incidentStatusIndex: (status: string) => `${p}:incidents:status:${status}`,
     /** Correlation groups used in one DEDUP_TTL_SECONDS period: a hash correlation key → latest incident. */
     groups: (period: number | string) => `${p}:groups:${period}`,
@@ -35,6 +37,8 @@ export function keyspace(prefix = 'hermes') {
     revokedSession: (id: string) => `${p}:ingest:revoked-session:${id}`,
     approval: (id: string) => `${p}:approval:${id}`,
     approvalsPending: `${p}:approvals:pending`,
+    /** Every approval id ever issued, sorted by id: what short ids are resolved among. */
+    approvalIds: `${p}:approvals:ids`,
     /** Approvals decided or expired whose consequences are not all recorded yet (a zset by decision time). */
     approvalsUnsettled: `${p}:approvals:unsettled`,
     paused: `${p}:control:paused`,

@@ -3,21 +3,24 @@ import { canonicalJson } from '../../shared/canonical.js';
 import type { Keyspace } from '../../shared/keys.js';
 import { loadLua } from '../../shared/lua.js';
 import type { RedisConnection } from '../../shared/redis.js';
+import type { AuditWitnessLog } from './audit-witness.js';
 
 const appendScript = loadLua(new URL('./lua/append-audit-4.lua', import.meta.url));
 
 /**
  * The executor's tamper-evident audit trail: each entry carries the hash of the previous one. Redis
- * keeps the newest `maxEntries` (AUDIT_MAX_ENTRIES); ship it elsewhere to keep more.
+ * keeps the newest `maxEntries` (AUDIT_MAX_ENTRIES); ship it elsewhere to keep more. Every entry's
+ * position is handed to `witnesses` once appended, to be seen outside Redis.
  */
 export class AuditLog {
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: Keyspace,
     private readonly maxEntries = DEFAULT_AUDIT_MAX_ENTRIES,
+    private readonly witnesses?: AuditWitnessLog,
   ) {}
 
-  /** Appends an entry; returns its stream id and its position in the chain (log it: a witness). */
+  /** Appends an entry (and witnesses it); returns its stream id and its position in the chain. */
   async append(entry: Record<string, unknown>): Promise<{ id: string; seq: number; hash: string }> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const [head, count] = await this.redis.mget(this.keys.auditHead, this.keys.auditSeq);
@@ -30,7 +33,10 @@ export class AuditLog {
         [this.keys.audit, this.keys.auditHead, this.keys.auditAnchor, this.keys.auditSeq],
         [prev, data, hash, String(this.maxEntries), String(seq), GENESIS_HASH],
       )) as string | null;
-      if (id) return { id, seq, hash };
+      if (id) {
+        await this.witnesses?.witness({ seq, hash, event: String(entry.event ?? 'unknown') });
+        return { id, seq, hash };
+      }
     }
     throw new Error('audit append kept losing the race for the chain head');
   }

@@ -26,8 +26,11 @@ export interface Backend {
    * never from the policy's fixed baseline), or why it cannot be scaled.
    */
   liveReplicas?(): Promise<LiveReplicas>;
-  /** What is really acted on when it is not the `service` argument itself (a pod's workload), for per-service limits. */
-  actsOn?(): Promise<string>;
+  /**
+   * What is really acted on when it is not the `service` argument itself (a pod's workload, a
+   * container's full id), for per-service limits: `key` counts, `name` is what refusals say.
+   */
+  actsOn?(): Promise<{ key: string; name: string }>;
 }
 
 export type LiveReplicas =

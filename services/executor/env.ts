@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_AUDIT_MAX_ENTRIES } from '../../shared/audit-chain.js';
-import { baseEnvSchema, envInt } from '../../shared/env.js';
+import { baseEnvSchema, envInt, optionalString } from '../../shared/env.js';
 import { executionModeSchema } from '../../shared/schemas/jobs.js';
 
 export const executorEnvSchema = baseEnvSchema.extend({
@@ -13,6 +13,8 @@ export const executorEnvSchema = baseEnvSchema.extend({
   APPROVAL_TTL_SECONDS: envInt(30 * 60, 1),
   /** Audit entries kept in Redis; older ones are dropped (the retained chain still verifies). */
   AUDIT_MAX_ENTRIES: envInt(DEFAULT_AUDIT_MAX_ENTRIES, 100),
+  /** A file every audit entry's number and hash is appended to (besides the log): a witness outside Redis. */
+  AUDIT_WITNESS_FILE: optionalString,
   APPROVAL_SWEEP_SECONDS: envInt(5, 1),
 });
 export type ExecutorEnv = z.infer<typeof executorEnvSchema>;

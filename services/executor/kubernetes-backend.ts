@@ -158,7 +158,8 @@ export function kubernetesBackend(
       }),
     async actsOn() {
       const ref = await workload();
-      return `${ref.kind}/${ref.name}`;
+      const name = `${ref.kind}/${ref.name}`;
+      return { key: name, name };
     },
     async liveReplicas(): Promise<LiveReplicas> {
       try {

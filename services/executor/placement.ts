@@ -1,7 +1,13 @@
 import type { IncidentStore } from '../../shared/incidents.js';
-import { type Located, locate, scopeOf } from '../../shared/targets/scope.js';
-import type { Targets } from '../../shared/targets/targets.js';
+import type { ContainerIdentity } from '../../shared/remote/docker.js';
+import { type IncidentScope, type Located, locate, scopeOf } from '../../shared/targets/scope.js';
+import type { Placement, Targets } from '../../shared/targets/targets.js';
 import type { ToolPolicy } from './policy.js';
+
+/** A docker target's container (name, id or unique id prefix) as its engine resolves it, or why not. */
+export interface Containers {
+  container(target: string, container: string): Promise<ContainerIdentity | string>;
+}
 
 /**
  * Where a state-changing action may act: derived from the incident's stored alerts, never from the
@@ -12,18 +18,66 @@ export class ActionPlacer {
   constructor(
     private readonly targets: Targets,
     private readonly incidents: IncidentStore,
+    private readonly containers: Containers,
   ) {}
 
   async place(incidentId: string, tool: ToolPolicy, args: Record<string, unknown>): Promise<Located> {
     const alerts = await this.incidents.storedAlerts(incidentId);
-    const scope = scopeOf(
-      this.targets,
-      alerts.map((alert) => alert.labels),
+    const { scope, unresolved } = await this.resolveContainers(
+      scopeOf(
+        this.targets,
+        alerts.map((alert) => alert.labels),
+      ),
     );
-    return locate(scope, {
+    const service = typeof args.service === 'string' ? args.service : undefined;
+    const located = locate(scope, {
       host: typeof args.host === 'string' ? args.host : undefined,
-      resource: typeof args.service === 'string' ? args.service : undefined,
+      resource: service === undefined ? undefined : await this.containerName(scope, service),
       needsResource: Boolean(tool.args?.service),
     });
+    if (!located.ok || located.placement.kind !== 'docker' || located.placement.containerId) return located;
+    const reason = unresolved.get(located.placement);
+    return reason ? { ok: false, reason } : located;
+  }
+
+  /**
+   * Docker resolves any unique id prefix to a container, so a label's text is not its identity: each
+   * container in scope becomes its name and full id, asked of its engine once per action.
+   */
+  private async resolveContainers(
+    scope: IncidentScope,
+  ): Promise<{ scope: IncidentScope; unresolved: Map<Placement, string> }> {
+    const unresolved = new Map<Placement, string>();
+    const entries = await Promise.all(
+      scope.entries.map(async (entry) => {
+        if (entry.kind !== 'docker' || entry.resource === null) return entry;
+        const identity = await this.containers.container(entry.target, entry.resource);
+        if (typeof identity !== 'string')
+          return { ...entry, resource: identity.name, containerId: identity.id };
+        unresolved.set(entry, identity);
+        return entry;
+      }),
+    );
+    // Two labels for one container (its name, an id prefix) are one place.
+    const distinct = new Map(
+      entries.map((entry) => [
+        `${entry.target}\n${entry.host}\n${entry.containerId ?? entry.resource}`,
+        entry,
+      ]),
+    );
+    return { scope: { ...scope, entries: [...distinct.values()] }, unresolved };
+  }
+
+  /** A `service` that is one of the scope's containers by another name or id prefix becomes its name. */
+  private async containerName(scope: IncidentScope, service: string): Promise<string> {
+    const containers = scope.entries.filter((entry) => entry.containerId !== undefined);
+    if (containers.length === 0 || containers.some((entry) => entry.resource === service)) return service;
+    for (const target of new Set(containers.map((entry) => entry.target))) {
+      const identity = await this.containers.container(target, service);
+      if (typeof identity === 'string') continue;
+      const same = containers.find((entry) => entry.target === target && entry.containerId === identity.id);
+      if (same?.resource) return same.resource;
+    }
+    return service;
   }
 }

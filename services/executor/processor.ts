@@ -237,17 +237,21 @@ export class ActionProcessor {
     ];
     const rate = tool.rateLimit;
     // Limits count per place: restarting api-gateway on two hosts is two services' budgets. A target
-    // may act on something other than the argument names (a pod stands for its workload): that counts.
+    // may act on something other than the argument names (a pod stands for its workload, a container
+    // for its full id): that counts, and refusals name it.
     const subject = !rate?.per
-      ? ''
+      ? { key: '', name: '' }
       : rate.per === 'service' && backend.actsOn
         ? await backend.actsOn()
-        : String(args[rate.per]);
-    const scopeValue = rate?.per
-      ? `${subject}${placement.kind === 'local' ? '' : `@${placement.target}/${placement.host}`}`
-      : '';
+        : { key: String(args[rate.per]), name: String(args[rate.per]) };
+    const place = rate?.per && placement.kind !== 'local' ? `@${placement.target}/${placement.host}` : '';
+    const scopeValue = `${subject.name}${place}`;
     if (rate)
-      limits.push({ name: `${tool.name}:${scopeValue}`, max: rate.max, windowMs: rate.windowSeconds * 1000 });
+      limits.push({
+        name: `${tool.name}:${subject.key}${place}`,
+        max: rate.max,
+        windowMs: rate.windowSeconds * 1000,
+      });
     const taken = await this.deps.limiter.take(job.actionId, limits);
     if (!taken.ok) {
       if (taken.limit.name === 'global')

@@ -28,7 +28,7 @@ export class DecisionRecorder {
     const durably = <T>(what: string, write: () => Promise<T>) =>
       untilStored(write, `${what} of ${job.actionId}`, this.deps.logger);
     // The incident's records and the audit chain are independent writes: made concurrently.
-    const [, appended] = await Promise.all([
+    await Promise.all([
       durably('the incident record', () => this.recordOnIncident(job, outcome, at)),
       durably('the audit entry', () =>
         this.deps.audit.append({
@@ -58,9 +58,6 @@ export class DecisionRecorder {
         tool: job.tool,
         decision: outcome.decision,
         reason: outcome.reason,
-        // A witness of the audit chain outside Redis: `hermes audit verify --seq --hash` checks it.
-        auditSeq: appended.seq,
-        auditHash: appended.hash,
       },
       'action decided',
     );

@@ -126,7 +126,10 @@ export function sshBackend(
   };
 }
 
-/** A docker target: only `restart` of the container the incident names. */
+/**
+ * A docker target: only `restart` of the container the incident names, by the full id its engine
+ * resolved (see ActionPlacer); decisions name it by its name.
+ */
 export function dockerBackend(
   docker: DockerTarget,
   placement: Placement,
@@ -134,25 +137,31 @@ export function dockerBackend(
 ): Backend | string {
   if (operation.verb !== 'restart')
     return `${operation.verb} is not available on docker targets (target ${placement.target})`;
+  const { resource: name, containerId: id } = placement;
   const describe = () => ({
     operation: `restart ${describePlacement(placement)}`,
     target: placement.target,
-    container: placement.resource,
+    container: name,
+    containerId: id,
   });
   return {
     async precheck() {
-      return placement.resource ? null : `the alerts name no container for target ${placement.target}`;
+      if (!name) return `the alerts name no container for target ${placement.target}`;
+      return id ? null : `container ${name} was not resolved on target ${placement.target}`;
     },
     async describe() {
       return describe();
     },
     async run() {
       try {
-        const restarted = await docker.restart(placement.resource as string);
-        return { ok: true, result: { ...describe(), ...restarted } };
+        const { restartedAt, state } = await docker.restart(id as string);
+        return { ok: true, result: { ...describe(), restartedAt, state } };
       } catch (error) {
         return { ok: false, decision: 'failed', reason: (error as Error).message, result: describe() };
       }
+    },
+    async actsOn() {
+      return { key: id as string, name: name as string };
     },
   };
 }
@@ -162,6 +171,6 @@ function remotePath(path: string, roots: readonly string[]): string {
   if (!REMOTE_PATH.test(path) || normal !== path.replace(/(.)\/+$/, '$1'))
     throw new RemoteRefusal(`path ${JSON.stringify(path)} must be absolute and normalised, without spaces`);
   if (!roots.some((root) => normal === root || normal.startsWith(`${root.replace(/\/$/, '')}/`)))
-    throw new RemoteRefusal(`path ${normal} is not under the clean roots (${roots.join(', ')})`);
+    throw new RemoteRefusal(`Path ${normal} is outside the allowed roots (${roots.join(', ')})`);
   return normal;
 }

@@ -20,6 +20,7 @@ import {
 import { loadTargets, type Targets } from '../../shared/targets/targets.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
+import { AuditWitnessLog } from './audit-witness.js';
 import { type Backend, createBackend } from './backends.js';
 import { CircuitBreaker } from './breaker.js';
 import { ActionClaims } from './claims.js';
@@ -53,6 +54,7 @@ export async function startExecutor(
   // A bad policy stops the start before any connection is opened.
   const policy = loadPolicy(env.POLICY_FILE);
   const targets = loadTargets(env.TARGETS_FILE);
+  const witnesses = await AuditWitnessLog.open(logger, env.AUDIT_WITNESS_FILE);
   const localBackends = new Map<string, Backend>();
   for (const [name, tool] of Object.entries(policy.tools))
     if (tool.backend) localBackends.set(name, createBackend(tool.backend, policy));
@@ -80,7 +82,10 @@ export async function startExecutor(
   const actions = createQueue<ActionJob>(QUEUE.actions, command, keys.bullPrefix);
   const incidents = new IncidentStore(command, keys);
   const approvals = new ApprovalStore(command, keys);
-  const audit = new AuditLog(command, keys, env.AUDIT_MAX_ENTRIES);
+  await approvals
+    .indexEarlierIds()
+    .catch((error) => logger.warn({ err: (error as Error).message }, 'earlier approval ids not indexed'));
+  const audit = new AuditLog(command, keys, env.AUDIT_MAX_ENTRIES, witnesses);
   const breaker = new CircuitBreaker(command, accounting, policy.breaker);
   const metrics = createMetrics('executor');
   const outbox = new NotificationOutbox(command, keys, 'executor', notifications);
@@ -89,7 +94,7 @@ export async function startExecutor(
   const processor = new ActionProcessor({
     policy,
     logger,
-    placer: new ActionPlacer(targets, incidents),
+    placer: new ActionPlacer(targets, incidents, backends),
     backends,
     mode: env.EXECUTION_MODE,
     incidents,
@@ -172,11 +177,7 @@ export async function startExecutor(
   // Published for the console and CLI: whether this executor runs actions or only records them.
   await command.set(
     keys.exec('mode'),
-    JSON.stringify({
-      mode: env.EXECUTION_MODE,
-      at: new Date().toISOString(),
-      auditMaxEntries: env.AUDIT_MAX_ENTRIES,
-    }),
+    JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
   );
   const sweeper = startPeriodic(
     () => sweepApprovals(approvals, decisions),

@@ -1,14 +1,15 @@
-import { DockerTargets } from '../../shared/remote/docker.js';
+import { type ContainerIdentity, DockerTargetError, DockerTargets } from '../../shared/remote/docker.js';
 import { KubernetesTargets } from '../../shared/remote/kubernetes.js';
 import type { SshPool } from '../../shared/remote/ssh.js';
 import type { Placement, Targets } from '../../shared/targets/targets.js';
 import type { Backend } from './backends.js';
 import { kubernetesBackend } from './kubernetes-backend.js';
+import type { Containers } from './placement.js';
 import type { Policy } from './policy.js';
 import { dockerBackend, sshBackend } from './remote-backends.js';
 
 /** Chooses the backend for a tool at a place (TargetBackends; the eval's dry stand-in). */
-export interface BackendChooser {
+export interface BackendChooser extends Containers {
   for(toolName: string, placement: Placement): Backend | string;
   close(): void;
 }
@@ -48,6 +49,18 @@ export class TargetBackends implements BackendChooser {
         tool.operation,
       );
     return dockerBackend(this.docker.get(target.name, target.docker), placement, tool.operation);
+  }
+
+  /** A docker target's container (name, id or unique id prefix) as its engine resolves it, or why not. */
+  async container(targetName: string, container: string): Promise<ContainerIdentity | string> {
+    const target = this.targets.get(targetName);
+    if (target?.kind !== 'docker') return `target ${targetName} is not a docker target`;
+    try {
+      return await this.docker.get(target.name, target.docker).identify(container);
+    } catch (error) {
+      if (error instanceof DockerTargetError) return error.message;
+      throw error;
+    }
   }
 
   close(): void {

@@ -8,9 +8,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
-import type { ApprovalStore } from '../../shared/approvals.js';
+import { type ApprovalStore, closedApprovalReason } from '../../shared/approvals.js';
+import { auditPositions } from '../../shared/audit-chain.js';
 import type { AutomationControl } from '../../shared/control.js';
-import { matchPrefix, type PrefixMatch } from '../../shared/id-prefix.js';
+import type { PrefixMatch } from '../../shared/id-prefix.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Keyspace } from '../../shared/keys.js';
 import type { Logger } from '../../shared/logger.js';
@@ -74,8 +75,10 @@ const tooLarge = (c: Context) => {
   return c.json({ error: 'request body too large' }, 413);
 };
 
-const witnessQuerySchema = z
+const verifyQuerySchema = z
   .object({
+    /** The caller's retention (its AUDIT_MAX_ENTRIES); default ingest's own. */
+    maxEntries: z.coerce.number().int().min(1).optional(),
     seq: z.coerce.number().int().min(1).optional(),
     hash: z
       .string()
@@ -83,6 +86,13 @@ const witnessQuerySchema = z
       .optional(),
   })
   .refine((q) => (q.seq === undefined) === (q.hash === undefined), 'give seq and hash together');
+
+const positionsQuerySchema = z.object({
+  after: z
+    .string()
+    .regex(/^\d+-\d+$/, 'after is the next of a previous page')
+    .optional(),
+});
 
 export function createIngestApp(deps: IngestAppDeps): Hono {
   const { env, metrics, logger } = deps;
@@ -122,15 +132,41 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json(body, status);
   });
 
-  app.get('/api/incidents', admin, validated('query', listQuerySchema, 'invalid query'), async (c) =>
-    c.json(await deps.incidents.list(c.req.valid('query'))),
-  );
+  app.get('/api/incidents', admin, validated('query', listQuerySchema, 'invalid query'), async (c) => {
+    const page = await deps.incidents.list(c.req.valid('query'));
+    const short = await deps.incidents.shortIds(page.incidents.map((incident) => incident.id));
+    return c.json({
+      ...page,
+      incidents: page.incidents.map((incident) => ({ ...incident, shortId: short.get(incident.id) })),
+    });
+  });
 
-  // Every :id takes a whole id or a unique prefix of one (the CLI shows the shortest).
-  const unknownId = (c: Context, what: string, match: Exclude<PrefixMatch, { ok: true }>) =>
-    match.reason === 'ambiguous'
-      ? c.json({ error: `${what} id prefix is ambiguous`, details: { matches: match.matches } }, 409)
-      : c.json({ error: `${what} not found` }, 404);
+  // Every :id takes a whole id or a prefix of one unique among all ever issued (lists show the
+  // shortest); a prefix that begins several is refused, naming each with its status.
+  const unknownId = async (
+    c: Context,
+    what: 'incident' | 'approval',
+    match: Exclude<PrefixMatch, { ok: true }>,
+  ) => {
+    if (match.reason === 'not_found') return c.json({ error: `${what} not found` }, 404);
+    const candidates = await Promise.all(
+      match.matches.map(async (id) => ({
+        id,
+        status:
+          (what === 'incident'
+            ? await deps.incidents.getStatus(id)
+            : (await deps.approvals.get(id))?.status) ?? 'unknown',
+      })),
+    );
+    const named = candidates.map((candidate) => `${candidate.id} (${candidate.status})`).join(', ');
+    return c.json(
+      {
+        error: `${what} id ${c.req.param('id')} is ambiguous: ${named}; give more of it`,
+        details: { matches: match.matches, candidates },
+      },
+      409,
+    );
+  };
 
   app.get('/api/incidents/:id', admin, async (c) => {
     const match = await deps.incidents.resolveId(c.req.param('id'));
@@ -169,7 +205,20 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     },
   );
 
-  app.get('/api/approvals', admin, async (c) => c.json({ approvals: await deps.approvals.listPending() }));
+  app.get('/api/approvals', admin, async (c) => {
+    const approvals = await deps.approvals.listPending();
+    const [short, incidents] = await Promise.all([
+      deps.approvals.shortIds(approvals.map((approval) => approval.id)),
+      deps.incidents.shortIds(approvals.map((approval) => approval.incidentId)),
+    ]);
+    return c.json({
+      approvals: approvals.map((approval) => ({
+        ...approval,
+        shortId: short.get(approval.id),
+        incidentShortId: incidents.get(approval.incidentId),
+      })),
+    });
+  });
 
   for (const [verb, decision] of [
     ['approve', 'approved'],
@@ -181,23 +230,21 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
       validated('json', approvalDecisionBodySchema, 'invalid body'),
       async (c) => {
         const { by, comment } = c.req.valid('json');
-        const pending = (await deps.approvals.listPending()).map((approval) => approval.id);
-        const match = matchPrefix(c.req.param('id'), pending);
-        if (!match.ok && match.reason === 'ambiguous') return unknownId(c, 'approval', match);
-        const result = await deps.decisions.decide(
-          match.ok ? match.id : c.req.param('id'),
-          decision,
-          by,
-          comment,
-        );
+        const match = await deps.approvals.resolveId(c.req.param('id'));
+        if (!match.ok) return unknownId(c, 'approval', match);
+        const result = await deps.decisions.decide(match.id, decision, by, comment);
         if (result.ok) return c.json({ approval: result.approval });
+        // Closed (decided, expired, spent, or any state but pending): said with who and when.
+        const closed = result.reason === 'not_found' ? null : await deps.approvals.get(match.id);
+        if (closed && closed.status !== 'pending')
+          return c.json({ error: closedApprovalReason(closed), details: { reason: result.reason } }, 409);
         const status = result.reason === 'not_found' ? 404 : 409;
         return c.json({ error: `approval cannot be ${decision}: ${result.reason}` }, status);
       },
     );
   }
 
-  const status = new AutomationStatusReader(deps.redis, deps.keys, deps.control);
+  const status = new AutomationStatusReader(deps.redis, deps.keys, deps.control, env.AUDIT_MAX_ENTRIES);
   const automation = async () => {
     const [{ paused, mode, breaker }, queues] = await Promise.all([status.read(), queueDepths(deps.queues)]);
     return { ...paused, mode: mode?.mode ?? null, breaker, queues };
@@ -226,15 +273,24 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json(await deps.control.isPaused());
   });
 
-  // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation.
+  // ?seq=&hash= : a chain position seen outside Redis (the executor's log), to catch truncation;
+  // ?maxEntries= : the retention the caller holds a trimmed chain to (default ingest's own).
+  app.get('/api/audit/verify', admin, validated('query', verifyQuerySchema, 'invalid query'), async (c) => {
+    const { seq, hash, maxEntries } = c.req.valid('query');
+    return c.json(
+      await status.verifyAudit({
+        maxEntries,
+        witness: seq !== undefined && hash ? { seq, hash } : undefined,
+      }),
+    );
+  });
+  // Each kept entry's number and hash, oldest first, a page at a time: for a verifier to compare
+  // with its witnesses (hermes audit verify --witness).
   app.get(
-    '/api/audit/verify',
+    '/api/audit/positions',
     admin,
-    validated('query', witnessQuerySchema, 'invalid witness'),
-    async (c) => {
-      const { seq, hash } = c.req.valid('query');
-      return c.json(await status.verifyAudit(seq !== undefined && hash ? { seq, hash } : undefined));
-    },
+    validated('query', positionsQuerySchema, 'invalid query'),
+    async (c) => c.json(await auditPositions(deps.redis, deps.keys, c.req.valid('query').after)),
   );
 
   app.route('/ui', createConsoleApp({ ...deps, gate }));

@@ -3,6 +3,14 @@ import { sha256 } from '../../shared/canonical.js';
 const HASH_MEMO_SIZE = 10_000;
 
 /**
+ * The default grouping. Beyond the alert's name, service and instance: the namespace, workload and
+ * container, because one exporter instance (kube-state-metrics, cAdvisor) reports many workloads,
+ * and one incident's scope must never hold two of them.
+ */
+export const DEFAULT_CORRELATION_LABELS =
+  'alertname,service|job,instance,namespace,deployment|statefulset|daemonset|pod,container|name';
+
+/**
  * Builds correlation keys from a spec like `alertname,service|job,instance`: alerts whose values
  * agree on every term (a term `a|b` takes the first label present) belong to one incident.
  */

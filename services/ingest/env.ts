@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_AUDIT_MAX_ENTRIES } from '../../shared/audit-chain.js';
 import { baseEnvSchema, envInt, optionalString, optionalUrl } from '../../shared/env.js';
+import { DEFAULT_CORRELATION_LABELS } from './correlation.js';
 
 export const ingestEnvSchema = baseEnvSchema.extend({
   PORT: envInt(8080),
@@ -16,7 +18,7 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   CORRELATION_LABELS: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_|]*(,[A-Za-z_][A-Za-z0-9_|]*)*$/, 'comma-separated label names')
-    .default('alertname,service|job,instance'),
+    .default(DEFAULT_CORRELATION_LABELS),
   STORM_THRESHOLD: envInt(50, 1),
   STORM_WINDOW_SECONDS: envInt(60, 1),
   /** Per storm: at most this many critical alerts get their own investigation (and only while fewer wait). */
@@ -28,5 +30,7 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   PROMETHEUS_EXTERNAL_URL: optionalUrl,
   /** Grafana, for each incident's Explore link on its alert expression (a dashboard_url annotation wins). */
   GRAFANA_URL: optionalUrl,
+  /** The executor's AUDIT_MAX_ENTRIES, as this verifier knows it: a trimmed chain never keeps fewer. */
+  AUDIT_MAX_ENTRIES: envInt(DEFAULT_AUDIT_MAX_ENTRIES, 100),
 });
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;

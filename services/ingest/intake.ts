@@ -17,7 +17,7 @@ import type { createCorrelator } from './correlation.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { RecentAlerts } from './recent-alerts.js';
 
-const intakeScript = loadLua(new URL('./lua/intake-6.lua', import.meta.url));
+const intakeScript = loadLua(new URL('./lua/intake-7.lua', import.meta.url));
 /** The resolution notice, worded once; the script fills in each resolved incident's id. */
 const RESOLVED_NOTICE = JSON.stringify(resolvedNotice(''));
 
@@ -214,6 +214,7 @@ export class Intake {
         this.deps.keys.triageBacklog,
         this.deps.keys.incidentIndex,
         this.deps.keys.outbox('ingest'),
+        this.deps.keys.incidentIds,
       ],
       [
         this.layout,
@@ -256,7 +257,7 @@ export class Intake {
       fields: [
         alert.fingerprint,
         // The length in bytes (Lua's strings are bytes) of `"<fingerprint>","<startsAt>",` in the
-        // stored JSON (see lua/intake-6.lua); a fingerprint is ASCII that JSON does not escape (schema).
+        // stored JSON (see lua/intake-7.lua); a fingerprint is ASCII that JSON does not escape (schema).
         alert.fingerprint.length + Buffer.byteLength(JSON.stringify(alert.startsAt)) + 4,
         alert.status,
         correlation.hash,

@@ -57,6 +57,10 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   const metrics = createMetrics('ingest');
   const incidents = new IncidentStore(redis, keys);
   const approvals = new ApprovalStore(redis, keys);
+  // Intake must not wait on it: a Redis that refuses writes is answered 503 per request.
+  await incidents
+    .indexEarlierIds()
+    .catch((error) => logger.warn({ err: (error as Error).message }, 'earlier incident ids not indexed'));
   const decisions = new ApprovalDecisions(approvals, incidents, actionQueue, notificationQueue);
   const intake = new Intake({
     redis,

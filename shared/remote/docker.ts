@@ -44,6 +44,12 @@ export interface ContainerStats {
   memoryLimitBytes: number | null;
 }
 
+/** A container as its engine knows it: a name, full id or unique id prefix all come to this. */
+export interface ContainerIdentity {
+  id: string;
+  name: string;
+}
+
 /** Why a Docker call failed, as one line a human can act on (`docker at <endpoint>: …`). */
 export class DockerTargetError extends HermesError {}
 
@@ -93,6 +99,13 @@ export class DockerTarget {
     );
     const state = await this.state(container);
     return { container, restartedAt: state.startedAt ?? new Date().toISOString(), state };
+  }
+
+  /** What the engine resolves `container` to (an exact id, else a name, else a unique id prefix). */
+  async identify(container: string): Promise<ContainerIdentity> {
+    this.checkName(container);
+    const info = await this.inspect(container);
+    return { id: info.Id, name: info.Name.replace(/^\//, '') };
   }
 
   /** The last `lines` log lines (stdout and stderr) at or above `level`, oldest first. */

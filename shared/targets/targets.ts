@@ -26,6 +26,8 @@ export interface Placement {
   resource: string | null;
   /** Kubernetes only: what `resource` names (a pod stands for the workload that owns it). */
   workloadKind?: WorkloadKind;
+  /** Docker only, once the executor has asked the engine: the container's full id (`resource` is its name). */
+  containerId?: string;
 }
 
 export type PlacementResult = { ok: true; placement: Placement } | { ok: false; reason: string };

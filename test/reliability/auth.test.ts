@@ -32,6 +32,7 @@ const PROTECTED: [method: string, path: string, token: 'ingest' | 'admin'][] = [
   ['POST', '/api/automation/pause', 'admin'],
   ['POST', '/api/automation/resume', 'admin'],
   ['GET', '/api/audit/verify', 'admin'],
+  ['GET', '/api/audit/positions', 'admin'],
   ['GET', '/admin/queues', 'admin'],
   ['GET', '/admin/queues/api/queues', 'admin'],
 ];

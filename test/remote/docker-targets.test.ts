@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets, type Placement } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
-import { openIncident } from '../support/incidents.js';
+import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 
 let dockerd: TestDockerd;
@@ -44,6 +45,9 @@ afterAll(async () => {
   await dockerd?.stop();
   rmSync(configDir, { recursive: true, force: true });
 });
+
+/** Stops at once on `docker restart`'s SIGTERM (a bare `sleep` as PID 1 would wait out the grace period). */
+const STOPS_ON_TERM = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
 
 const inspect = async (name: string) => dockerd.docker.getContainer(name).inspect();
 
@@ -122,5 +126,112 @@ describe('a Docker host as a target', () => {
     await withContainerReads(incidentId, async (reads, placement) =>
       expect(await reads.resources(placement)).toMatchObject({ state: { oomKilled: true, exitCode: 137 } }),
     );
+  });
+});
+
+describe('one name per container', () => {
+  const restart = (incidentId: string, service: string) =>
+    h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service, host: 'docker-host-1', reason: 'test' },
+    });
+  const containerIncident = (container: string) =>
+    openIncident(h.t, { alertname: 'ServiceDown', instance: 'docker-host-1:9323', labels: { container } });
+
+  it("counts restarts by name and by any id prefix against the container's one budget, and names it by name", async () => {
+    const id = await dockerd.run('db-2', STOPS_ON_TERM);
+    const outcomes = [];
+    for (const label of ['db-2', id.slice(0, 7), id.slice(0, 8), id.slice(0, 12)])
+      outcomes.push(await restart(await containerIncident(label), label));
+    expect(outcomes.map((o) => o.decision)).toEqual(['executed', 'executed', 'executed', 'blocked']);
+    for (const outcome of outcomes.slice(0, 3))
+      expect(outcome.reason).toBe('ran: restart container db-2 via docker (target docker-host-1)');
+    expect(outcomes[3]?.reason).toBe(
+      'Service db-2@docker-host-1/docker-host-1 restarted 3 times this hour (limit: 3)',
+    );
+  });
+
+  it("takes an id prefix of the incident's own container as that container, and refuses a prefix of another", async () => {
+    const ownId = await dockerd.run('api-3', STOPS_ON_TERM);
+    const otherId = await dockerd.run('other-3', STOPS_ON_TERM);
+    const otherStarted = (await inspect('other-3')).State.StartedAt;
+    const incidentId = await containerIncident('api-3');
+
+    const other = await restart(incidentId, otherId.slice(0, 7));
+    expect(other).toMatchObject({ decision: 'blocked', reason: expect.stringMatching(/^out of scope: /) });
+    expect(other.reason).toContain('(scope: container api-3 via docker (target docker-host-1))');
+    expect((await inspect('other-3')).State.StartedAt).toBe(otherStarted);
+
+    const before = (await inspect('api-3')).State.StartedAt;
+    const own = await restart(incidentId, ownId.slice(0, 8));
+    expect(own).toMatchObject({
+      decision: 'executed',
+      reason: 'ran: restart container api-3 via docker (target docker-host-1)',
+      result: { container: 'api-3', containerId: ownId },
+    });
+    expect((await inspect('api-3')).State.StartedAt).not.toBe(before);
+  });
+
+  it('refuses a container other than the one its label resolves to, and one its engine does not know', async () => {
+    await dockerd.run('api-4', STOPS_ON_TERM);
+    const otherId = await dockerd.run('other-4', STOPS_ON_TERM);
+    const incidentId = await containerIncident(otherId.slice(0, 7));
+    expect(await restart(incidentId, 'api-4')).toMatchObject({
+      decision: 'blocked',
+      reason: expect.stringContaining('(scope: container other-4 via docker (target docker-host-1))'),
+    });
+    // A container its engine does not know is refused before anything is sent.
+    expect(await restart(await containerIncident('ghost-4'), 'ghost-4')).toMatchObject({
+      decision: 'blocked',
+      reason: `docker at ${dockerd.socketPath}: no such container "ghost-4"`,
+    });
+  });
+});
+
+describe('one incident per container', () => {
+  it('keeps two containers that one cAdvisor instance reports apart: each incident restarts only its own', async () => {
+    const names = ['web-5', 'db-5'];
+    for (const name of names) await dockerd.run(name, STOPS_ON_TERM);
+    // Ingest as shipped: the default CORRELATION_LABELS.
+    const ingest = await startTestIngest(h.t, { TARGETS_FILE: targetsFile });
+    try {
+      const response = await post(
+        ingest.url,
+        webhookBody(
+          names.map((container) => ({
+            alertname: 'ContainerDown',
+            level: 1 as const,
+            instance: 'docker-host-1:8080',
+            labels: { job: 'cadvisor', container },
+          })),
+        ),
+      );
+      const { incidents } = (await response.json()) as { incidents: string[] };
+      expect(new Set(incidents).size).toBe(2);
+      const [web, db] = incidents as [string, string];
+      const restart = (incidentId: string, service: string) =>
+        h.submit({
+          incidentId,
+          tool: 'restart_service',
+          args: { service, host: 'docker-host-1', reason: 'down' },
+        });
+      const started = async () =>
+        Promise.all(names.map(async (name) => (await inspect(name)).State.StartedAt));
+      const before = await started();
+      expect(await restart(web, 'db-5')).toMatchObject({
+        decision: 'blocked',
+        reason: expect.stringMatching(/^out of scope: /),
+      });
+      expect(await restart(db, 'web-5')).toMatchObject({
+        decision: 'blocked',
+        reason: expect.stringMatching(/^out of scope: /),
+      });
+      expect(await started()).toEqual(before);
+      expect(await restart(web, 'web-5')).toMatchObject({ decision: 'executed' });
+      expect(await restart(db, 'db-5')).toMatchObject({ decision: 'executed' });
+    } finally {
+      await ingest.close();
+    }
   });
 });

@@ -420,6 +420,7 @@ describe('config file', () => {
         'clean_roots',
         'clean_min_age_days',
         'timeout',
+        'request_log',
       ]),
     );
     const c = conf(uncommented);
@@ -666,5 +667,61 @@ describe('clean', () => {
       await run('write', `clean ${dir}/fifo 7`, rootConf()),
       /neither a directory nor a regular file/,
     );
+  });
+});
+
+describe('request log', () => {
+  const entries = (file: string) =>
+    readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ hermes-remote\[\d+\]: /, ''));
+
+  it('appends every request, its words, exit status and any refusal to the request_log file', async () => {
+    const log = join(base, 'requests.log');
+    const c = conf(
+      `request_log = ${log}\nstatus = ${fakeCtl} status {unit}\nrestart = ${fakeCtl} restart {unit}\n`,
+    );
+    const client = { SSH_CLIENT: '10.0.0.7 50022 22' };
+    expectOk(await run('read', 'status nginx', c, client));
+    expect((await run('write', 'restart fail', c, client)).code).toBe(5);
+    expectRefused(await run('read', 'restart "nginx', c, client), /not allowed with the read key/);
+    expectRefused(await run('write', 'restart', c));
+    expect(entries(log)).toEqual([
+      'key=read from=10.0.0.7 request="status nginx" exit=0',
+      'key=write from=10.0.0.7 request="restart fail" exit=5',
+      'key=read from=10.0.0.7 request="restart ?nginx" exit=2 refused="restart is not allowed with the read key"',
+      'key=write from=local request="restart" exit=2 refused="restart takes 1 argument(s): restart UNIT"',
+    ]);
+  });
+
+  it('goes to syslog (logger -t hermes-remote) by default and when the file cannot be written', async () => {
+    const bin = join(base, 'logger-bin');
+    mkdirSync(bin, { recursive: true });
+    const syslog = join(base, 'syslog.txt');
+    writeFileSync(join(bin, 'logger'), `#!/bin/sh\necho "$*" >> '${syslog}'\n`, { mode: 0o755 });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    expectOk(await run('read', 'diag uptime', conf(''), env));
+    const unwritable = conf(`request_log = ${join(base, 'no-such-dir', 'requests.log')}\n`);
+    expectRefused(await run('read', 'diag nope', unwritable, env));
+    expect(readFileSync(syslog, 'utf8').split('\n')).toEqual([
+      '-t hermes-remote -p auth.info -- key=read from=local request="diag uptime" exit=0',
+      '-t hermes-remote -p auth.info -- key=read from=local request="diag nope" exit=2 refused="diagnostic nope is not configured on this host"',
+      '',
+    ]);
+  });
+
+  it('check mode validates the config without a request and logs nothing', async () => {
+    const log = join(base, 'check.log');
+    writeFileSync(log, '');
+    const good = conf(`request_log = ${log}\n`);
+    const r = await run('check', undefined, good);
+    expectOk(r);
+    expect(r.stdout).toBe(`hermes-remote: config ${good} is valid\n`);
+    expectRefused(
+      await run('check', undefined, conf('request_log = relative.log\n')),
+      /line 1: request_log must be syslog or an absolute path/,
+    );
+    expect(readFileSync(log, 'utf8')).toBe('');
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { KubernetesTarget, RESTARTED_AT } from '../../shared/remote/kubernetes.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import {
@@ -12,7 +13,7 @@ import {
   shippedRole,
   startFakeKubeApi,
 } from '../support/fake-kube-api.js';
-import { openIncident } from '../support/incidents.js';
+import { openIncident, webhookBody } from '../support/incidents.js';
 
 // No Kubernetes API server can run here: these tests drive the official client against
 // test/support/fake-kube-api.ts, which speaks the API's own request and response shapes.
@@ -221,6 +222,57 @@ describe('restart_service on a kubernetes target', () => {
         `^the server-side dry run failed: timeout: patch deployments shop/${d.metadata.name} on cluster prod got no answer within 2000 ms; nothing was changed$`,
       ),
     );
+  });
+});
+
+describe('one incident per workload', () => {
+  beforeEach(() => start());
+
+  it('keeps two deployments that one kube-state-metrics instance reports apart: each incident restarts only its own', async () => {
+    const checkout = deployment(1);
+    const payments = deployment(1);
+    const pods = [await firstPod(checkout), await firstPod(payments)];
+    // Ingest as shipped: the default CORRELATION_LABELS.
+    const ingest = await startTestIngest(h.t, { TARGETS_FILE: targetsFile });
+    try {
+      const response = await post(
+        ingest.url,
+        webhookBody(
+          pods.map((pod) => ({
+            alertname: 'KubePodCrashLooping',
+            level: 1 as const,
+            instance: '10.0.3.7:8080',
+            labels: { job: 'kube-state-metrics', namespace: 'shop', pod, container: 'app' },
+          })),
+        ),
+      );
+      const { incidents } = (await response.json()) as { incidents: string[] };
+      expect(new Set(incidents).size).toBe(2);
+      const [first, second] = incidents as [string, string];
+      const restart = (incidentId: string, pod: string) =>
+        h.submit({
+          incidentId,
+          tool: 'restart_service',
+          args: { service: pod, host: 'shop', reason: 'crash loop' },
+        });
+
+      expect(await restart(first, pods[1] as string)).toMatchObject({
+        decision: 'blocked',
+        reason: expect.stringMatching(/^out of scope: /),
+      });
+      expect(await restart(second, pods[0] as string)).toMatchObject({
+        decision: 'blocked',
+        reason: expect.stringMatching(/^out of scope: /),
+      });
+      expect(patchesTo(checkout)).toEqual([]);
+      expect(patchesTo(payments)).toEqual([]);
+      expect(await restart(first, pods[0] as string)).toMatchObject({ decision: 'executed' });
+      expect(await restart(second, pods[1] as string)).toMatchObject({ decision: 'executed' });
+      expect(patchesTo(checkout)).toHaveLength(2); // the dry run, then the change
+      expect(patchesTo(payments)).toHaveLength(2);
+    } finally {
+      await ingest.close();
+    }
   });
 });
 

@@ -179,6 +179,16 @@ describe('acting on the host the incident names, over SSH', () => {
     expect(linkEscape.decision).toBe('blocked');
     expect(linkEscape.reason).toMatch(new RegExp(`^${host1().address.replaceAll('.', '\\.')}: refused: `));
     expect(existsSync(join(outside, 'precious.db'))).toBe(true);
+    // Outside the policy's roots: refused by the executor in the README's words, nothing sent.
+    const etc = await h.submit({
+      incidentId,
+      tool: 'clean_disk_space',
+      args: { host: host1().address, paths: ['/etc'], min_age_days: 7 },
+    });
+    expect(etc).toMatchObject({
+      decision: 'blocked',
+      reason: expect.stringMatching(/^Path \/etc is outside the allowed roots \(/),
+    });
   });
 
   it('the read key diagnoses (logs, resources, diagnostics) and cannot change anything', async () => {

@@ -51,3 +51,30 @@ it('names what is not configured, with credentials redacted', () => {
   expect(configured[0]).toBe('mode:     EXECUTION_MODE=live (fixes run)');
   expect(configured.at(-1)).toBe('everything optional is configured');
 });
+
+it('shows the address ingest listens on, and warns when that is every interface with a token unset', () => {
+  const open = banner({ EXECUTION_MODE: 'dry-run', INGEST_TOKEN: 'i' }, undefined);
+  expect(open).toContain(
+    'listen:   0.0.0.0:8080, all interfaces (HOST); from this machine: http://127.0.0.1:8080',
+  );
+  expect(open).toContain('webhook:  http://127.0.0.1:8080/webhooks/alertmanager');
+  expect(open).toContain(
+    'warning:  every interface, but ADMIN_TOKEN is not set: other machines get 401; set it, or HOST=127.0.0.1',
+  );
+
+  const ipv6 = banner({ EXECUTION_MODE: 'dry-run', HOST: '::' }, undefined);
+  expect(ipv6).toContain(
+    'listen:   [::]:8080, all interfaces (HOST); from this machine: http://127.0.0.1:8080',
+  );
+  expect(ipv6.join('\n')).toContain('warning:  every interface, but INGEST_TOKEN, ADMIN_TOKEN are not set');
+
+  const tokens = { INGEST_TOKEN: 'i', ADMIN_TOKEN: 'a' };
+  const lan = banner({ EXECUTION_MODE: 'dry-run', HOST: '10.1.2.3', PORT: '9000', ...tokens }, undefined);
+  expect(lan).toContain('listen:   10.1.2.3:9000');
+  expect(lan).toContain('console:  http://10.1.2.3:9000/ui   (CLI: npx hermes status)');
+  expect(lan.join('\n')).not.toContain('warning:');
+
+  const local = banner({ EXECUTION_MODE: 'dry-run', HOST: '127.0.0.1' }, undefined);
+  expect(local).toContain('listen:   127.0.0.1:8080');
+  expect(local.join('\n')).not.toContain('warning:');
+});

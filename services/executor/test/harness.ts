@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { ApprovalStore } from '../../../shared/approvals.js';
 import { parseEnv } from '../../../shared/env.js';
 import { IncidentStore } from '../../../shared/incidents.js';
-import { createLogger } from '../../../shared/logger.js';
+import { createLogger, type Logger } from '../../../shared/logger.js';
 import { QUEUE } from '../../../shared/queues.js';
 import type { ActionJob, ActionOutcome } from '../../../shared/schemas/jobs.js';
 import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
@@ -117,6 +117,8 @@ export async function startExecutorHarness(
     t?: TestRedis;
     env?: Record<string, string>;
     globalCap?: number;
+    /** Where the executor logs (default: nowhere). */
+    logger?: Logger;
   } = {},
 ): Promise<ExecutorHarness> {
   const t = options.t ?? (await openTestRedis());
@@ -134,7 +136,7 @@ export async function startExecutorHarness(
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const logger = createLogger('executor', 'silent');
+  const logger = options.logger ?? createLogger('executor', 'silent');
   const started: ExecutorHandle[] = [];
   const start = async () => {
     const handle = await startExecutor(env, { logger });

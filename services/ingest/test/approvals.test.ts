@@ -65,7 +65,9 @@ it('approving through the API makes the executor run that exact action once', as
     body: JSON.stringify({ by: 'mallory' }),
   });
   expect(again.status).toBe(409);
-  expect((await again.json()).error).toMatch(/already_(approved|used)/);
+  expect((await again.json()).error).toMatch(
+    new RegExp(`^approval ${approvalId} was already approved by alice at \\S+( and spent)?$`),
+  );
   expect(h.runs()).toHaveLength(1);
   const incident = await h.incidents.get(incidentId);
   expect(incident?.timeline.some((e) => e.type === 'approval' && e.decidedBy === 'alice')).toBe(true);

@@ -149,13 +149,16 @@ it('acknowledges, re-runs and resolves an incident by a unique id prefix, each a
 
 it('answers 404 for an unknown incident or command, 409 for an ambiguous prefix, 400 without a name', async () => {
   const first = await openIncident(h.t, { alertname: 'ServiceDown', service: 'a' });
-  await openIncident(h.t, { alertname: 'ServiceDown', service: 'b' });
+  const second = await openIncident(h.t, { alertname: 'ServiceDown', service: 'b' });
   expect((await post('/api/incidents/inc_nope/acknowledge', { by: 'bob' })).status).toBe(404);
   expect((await post(`/api/incidents/${first}/explode`, { by: 'bob' })).status).toBe(404);
   expect((await post(`/api/incidents/${first}/resolve`, {})).status).toBe(400);
   const ambiguous = await post('/api/incidents/inc_/resolve', { by: 'bob' });
   expect(ambiguous.status).toBe(409);
-  expect((await ambiguous.json()).error).toBe('incident id prefix is ambiguous');
+  expect(await ambiguous.json()).toMatchObject({
+    error: `incident id inc_ is ambiguous: ${first} (open), ${second} (open); give more of it`,
+    details: { matches: [first, second] },
+  });
   const noToken = await fetch(`${ingest.url}/api/incidents/${first}/resolve`, {
     method: 'POST',
     body: JSON.stringify({ by: 'eve' }),

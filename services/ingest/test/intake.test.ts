@@ -18,7 +18,7 @@ import { createClassifier } from '../classify.js';
 import { createCorrelator } from '../correlation.js';
 import { Intake, type IntakeSettings } from '../intake.js';
 
-const intakeScript = loadLua(new URL('../lua/intake-6.lua', import.meta.url));
+const intakeScript = loadLua(new URL('../lua/intake-7.lua', import.meta.url));
 
 let t: TestRedis;
 beforeEach(async () => {
@@ -687,6 +687,7 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
           t.keys.triageBacklog,
           t.keys.incidentIndex,
           t.keys.outbox('ingest'),
+          t.keys.incidentIds,
         ],
         [
           JSON.stringify({
@@ -715,6 +716,7 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
   }
   // Before the script checked first, each attempt left incidents and, past the threshold (5), a storm.
   expect(await t.redis.zcard(t.keys.incidentIndex)).toBe(0);
+  expect(await t.redis.zcard(t.keys.incidentIds)).toBe(0);
   expect(await t.redis.scard(t.keys.triageBacklog)).toBe(0);
   expect(await t.redis.zcard(t.keys.stormOpened)).toBe(0);
   expect(await t.redis.get(t.keys.stormCurrent)).toBeNull();

@@ -40,7 +40,10 @@ import { LoginPage } from './views/login.js';
 import { IncidentPage, NotFoundPage, OverviewPage } from './views/pages.js';
 
 export interface ConsoleDeps {
-  env: Pick<IngestEnv, 'ADMIN_TOKEN' | 'HERMES_PREFIX' | 'PROMETHEUS_EXTERNAL_URL' | 'GRAFANA_URL'>;
+  env: Pick<
+    IngestEnv,
+    'ADMIN_TOKEN' | 'HERMES_PREFIX' | 'PROMETHEUS_EXTERNAL_URL' | 'GRAFANA_URL' | 'AUDIT_MAX_ENTRIES'
+  >;
   redis: RedisConnection;
   incidents: IncidentStore;
   targets: Targets | Error;
@@ -92,7 +95,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   // Without ADMIN_TOKEN everything is open anyway; the session then only carries the user's name.
   const secret = token ?? randomBytes(32).toString('hex');
   const keys = keyspace(deps.env.HERMES_PREFIX);
-  const status = new AutomationStatusReader(deps.redis, keys, deps.control);
+  const status = new AutomationStatusReader(deps.redis, keys, deps.control, deps.env.AUDIT_MAX_ENTRIES);
   const app = new Hono<ConsoleEnv>();
 
   app.use('*', securityHeaders);

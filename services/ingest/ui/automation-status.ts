@@ -25,11 +25,7 @@ const breakerHashSchema = z.object({
   reopenAt: z.coerce.number().optional(),
 });
 
-const publishedModeSchema = z.object({
-  mode: executionModeSchema,
-  at: z.string(),
-  auditMaxEntries: z.number().int().optional(),
-});
+const publishedModeSchema = z.object({ mode: executionModeSchema, at: z.string() });
 
 /** Read-only view of executor state for the console; nothing here writes. */
 export class AutomationStatusReader {
@@ -37,6 +33,8 @@ export class AutomationStatusReader {
     private readonly redis: RedisConnection,
     private readonly keys: Keyspace,
     private readonly control: AutomationControl,
+    /** The retention this verifier holds a trimmed chain to: its own AUDIT_MAX_ENTRIES, never Redis'. */
+    private readonly auditMaxEntries: number,
   ) {}
 
   async read(): Promise<AutomationStatus> {
@@ -44,13 +42,13 @@ export class AutomationStatusReader {
     return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live') };
   }
 
-  /** Verifies the chain with the retention the executor published, and a witness if one is given. */
-  async verifyAudit(witness?: AuditWitness): Promise<AuditVerification> {
-    const published = publishedModeSchema.safeParse(safeJson(await this.redis.get(this.keys.exec('mode'))));
-    const maxEntries = published.success ? published.data.auditMaxEntries : undefined;
+  /** Verifies the chain (with `maxEntries`, the caller's retention, if given), and a witness if one is given. */
+  async verifyAudit(
+    options: { witness?: AuditWitness | undefined; maxEntries?: number | undefined } = {},
+  ): Promise<AuditVerification> {
     return verifyAuditChain(this.redis, this.keys, {
-      ...(maxEntries !== undefined ? { maxEntries } : {}),
-      ...(witness ? { witness } : {}),
+      maxEntries: options.maxEntries ?? this.auditMaxEntries,
+      ...(options.witness ? { witness: options.witness } : {}),
     });
   }
 

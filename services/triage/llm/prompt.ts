@@ -1,4 +1,5 @@
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
+import type { Placement } from '../../../shared/targets/targets.js';
 import { ROOT_CAUSE_CATEGORIES } from './diagnosis.js';
 
 export const SYSTEM_PROMPT = `You are an experienced SRE responsible for production incident response.
@@ -30,13 +31,20 @@ function asData(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
 }
 
-/** `scope`: the places the incident's alerts name (the executor's own words), if known. */
-export function incidentPrompt(incident: IncidentSummary, scope?: string): string {
+/**
+ * `scope`: the places the incident's alerts name (the executor's own words), if known; `place`: the
+ * one place, when there is one, whose resource is the service its fixes act on.
+ */
+export function incidentPrompt(
+  incident: IncidentSummary,
+  scope?: string,
+  place?: Pick<Placement, 'host' | 'resource'> | null,
+): string {
   const data = {
     alertname: incident.alertname,
     severity: incident.severity,
     instance: incident.instance,
-    service: incident.service,
+    service: place?.resource || incident.service,
     labels: incident.labels,
     annotations: incident.annotations,
     alertCount: incident.alertCount,
@@ -54,6 +62,10 @@ ${asData(data)}
 </alert_data>${
     scope
       ? `\nWhere this incident is, the only places your tools can look or act (anything else is refused): ${scope}.`
+      : ''
+  }${
+    place?.resource
+      ? `\nIts fixes act on service ${JSON.stringify(place.resource)} on host ${JSON.stringify(place.host)}; tools take these when you leave service and host out.`
       : ''
   }
 Follow the SRE incident response process.`;

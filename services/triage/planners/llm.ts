@@ -34,7 +34,14 @@ export class LlmPlanner implements Planner {
     const deadline = Date.now() + this.budget.wallClockMs;
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: SYSTEM_PROMPT },
-      { role: 'user', content: incidentPrompt(incident, await this.toolbox.scopeDescription(incident)) },
+      {
+        role: 'user',
+        content: incidentPrompt(
+          incident,
+          await this.toolbox.scopeDescription(incident),
+          await this.toolbox.onlyPlace(incident),
+        ),
+      },
     ];
     const calls: ToolResult[] = [];
     const seen = new Map<string, number>();

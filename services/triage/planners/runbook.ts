@@ -1,6 +1,6 @@
 import { DIAGNOSTIC_TOOLS, isToolName } from '../tools/schemas.js';
 import type { Toolbox, ToolResult } from '../tools/toolbox.js';
-import { type RunbookFile, renderArgs, runbookFor, templateVars } from './runbooks.js';
+import { type RunbookFile, runbookFor, stepArgs, templateVars } from './runbooks.js';
 import { type PlanContext, type Planner, type PlanResult, throwIfAborted } from './types.js';
 
 /** Deterministic per-alert steps from the runbooks file; stops at the first refused change. */
@@ -14,13 +14,20 @@ export class RunbookPlanner implements Planner {
 
   async plan({ incident, signal, halted }: PlanContext): Promise<PlanResult> {
     const { name, runbook } = runbookFor(this.runbooks, incident.alertname);
-    const vars = templateVars(incident);
+    const vars = templateVars(incident, (await this.toolbox.onlyPlace(incident))?.resource);
     const calls: ToolResult[] = [];
+    const skipped: string[] = [];
     for (const step of runbook.steps) {
       throwIfAborted(signal);
       const halt = await halted();
       if (halt) return { kind: 'stopped', summary: halt, calls };
-      const result = await this.toolbox.call(incident, step.tool, renderArgs(step.args, vars));
+      const prepared = stepArgs(step, vars);
+      if ('skip' in prepared) {
+        await this.toolbox.noteSkipped(incident, step.tool, prepared.skip);
+        skipped.push(`skipped ${step.tool}: ${prepared.skip}`);
+        continue;
+      }
+      const result = await this.toolbox.call(incident, step.tool, prepared.args);
       calls.push(result);
       const decision = result.outcome?.decision;
       if (decision === 'pending_approval') {
@@ -39,10 +46,7 @@ export class RunbookPlanner implements Planner {
         };
       }
     }
-    return {
-      kind: 'finished',
-      summary: `runbook ${name}: ran ${runbook.steps.map((s) => s.tool).join(' → ')}`,
-      calls,
-    };
+    const ran = calls.length ? `ran ${calls.map((call) => call.tool).join(' → ')}` : 'ran nothing';
+    return { kind: 'finished', summary: [`runbook ${name}: ${ran}`, ...skipped].join('; '), calls };
   }
 }

@@ -68,9 +68,11 @@ describe('prompt and tool definitions', () => {
       expect(names).toContain(seed);
     }
     const restart = TOOL_DEFINITIONS.find((t) => t.function.name === 'restart_service');
+    // Where the incident is in one place, triage fills service and host from it.
     expect(restart?.function.parameters).toMatchObject({
       type: 'object',
-      required: ['service', 'host', 'reason'],
+      properties: { service: { type: 'string' }, host: { type: 'string' } },
+      required: ['reason'],
     });
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
 import { loadPolicy } from '../../executor/policy.js';
-import { loadRunbooks, renderArgs, runbookFor, templateVars } from '../planners/runbooks.js';
+import { loadRunbooks, renderArgs, runbookFor, stepArgs, templateVars } from '../planners/runbooks.js';
 import { DIAGNOSTIC_TOOLS, TOOL_SCHEMAS, type ToolName } from '../tools/schemas.js';
 
 const incident = {
@@ -64,6 +64,25 @@ describe('runbooks', () => {
       templateVars(incident),
     );
     expect(rendered).toEqual({ host: 'api-server-03', list: ['api-gateway', 7], nested: { t: 'core/' } });
+  });
+
+  it("takes {{service}} from what the incident's target acts on, and leaves out arguments that render empty", () => {
+    const container = {
+      ...incident,
+      instance: '',
+      service: 'cadvisor',
+      labels: { job: 'cadvisor', container: 'crashy' },
+    } as unknown as IncidentSummary;
+    expect(templateVars(container).service).toBe('cadvisor');
+    const vars = templateVars(container, 'crashy');
+    const step = {
+      tool: 'get_service_logs' as const,
+      args: { service: '{{service}}', host: '{{host}}', lines: 100 },
+    };
+    expect(stepArgs(step, vars)).toEqual({ args: { service: 'crashy', lines: 100 } });
+    expect(stepArgs({ tool: 'check_system_resources', args: { host: '{{host}}' } }, vars)).toEqual({
+      skip: 'it needs a host and the incident names none (no instance label)',
+    });
   });
 
   it('rejects a malformed file naming the file, line and problem, and the tools it knows', async () => {

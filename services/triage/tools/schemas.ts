@@ -3,6 +3,11 @@ import { z } from 'zod';
 import { channelSchema, riskSchema } from '../../../shared/schemas/jobs.js';
 
 const name = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'letters, digits and _.:- only');
+/** Left out, triage fills them from the incident's one place (the executor checks them all the same). */
+const service = name
+  .optional()
+  .describe('The service, container or workload; may be left out when the incident is in one place');
+const host = name.optional().describe("The alert's host; may be left out when the incident is in one place");
 
 /**
  * Argument shapes only. Safety constraints (age limits, protected paths, rate limits) are the
@@ -10,8 +15,8 @@ const name = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'letters, digits and _
  */
 export const TOOL_SCHEMAS = {
   get_service_logs: z.object({
-    service: name.describe('Service name'),
-    host: name.optional().describe("The alert's host, when the incident spans several"),
+    service,
+    host,
     lines: z.number().int().min(1).max(1_000).default(100),
     level: z.enum(['error', 'warn', 'info', 'all']).default('error'),
   }),
@@ -24,26 +29,26 @@ export const TOOL_SCHEMAS = {
       .describe('Range to look back over; "0s" for an instant query'),
   }),
   check_system_resources: z.object({
-    host: name.describe('Host or instance name'),
+    host,
     check_types: z.array(z.enum(['cpu', 'memory', 'disk'])).default(['cpu', 'memory', 'disk']),
   }),
   run_diagnosis_command: z.object({
     command: z.string().min(1).max(200).describe('Name of an allowlisted read-only command'),
-    host: name.optional().describe("The alert's host, when the incident spans several"),
+    host,
   }),
   restart_service: z.object({
-    service: name,
-    host: name,
+    service,
+    host,
     reason: z.string().max(1_000),
   }),
   clean_disk_space: z.object({
-    host: name,
+    host,
     paths: z.array(z.string().min(1).max(4_096)).min(1).max(20),
     min_age_days: z.number().int().default(7).describe('Only files older than this (at least 7)'),
     reason: z.string().max(1_000).optional(),
   }),
   scale_service: z.object({
-    service: name,
+    service,
     replicas: z
       .number()
       .int()
@@ -54,13 +59,13 @@ export const TOOL_SCHEMAS = {
     reason: z.string().max(1_000).optional(),
   }),
   restart_db_pool: z.object({
-    service: name,
-    host: name.optional(),
+    service,
+    host,
     reason: z.string().max(1_000),
   }),
   restart_consumers: z.object({
-    service: name,
-    host: name.optional(),
+    service,
+    host,
     reason: z.string().max(1_000),
   }),
   request_human_confirmation: z.object({
@@ -85,6 +90,18 @@ export const TOOL_NAMES = Object.keys(TOOL_SCHEMAS) as ToolName[];
 export function isToolName(value: string): value is ToolName {
   return Object.hasOwn(TOOL_SCHEMAS, value);
 }
+
+/**
+ * The place arguments the shipped policy requires of each state-changing tool: left out, triage fills
+ * them from the incident's one place (others stay out: a site's policy may not take them).
+ */
+export const FILLED_FROM_PLACE: Partial<Record<ToolName, readonly ('host' | 'service')[]>> = {
+  restart_service: ['service', 'host'],
+  clean_disk_space: ['host'],
+  scale_service: ['service'],
+  restart_db_pool: ['service'],
+  restart_consumers: ['service'],
+};
 
 /** Read-only diagnostics that run inside triage. */
 export const DIAGNOSTIC_TOOLS: ReadonlySet<ToolName> = new Set([

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import type { IncidentStore } from '../../../shared/incidents.js';
+import { hostOfInstance } from '../../../shared/names.js';
 import { agentMessageNotice } from '../../../shared/notices.js';
 import { enqueueNotification } from '../../../shared/notify.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
@@ -13,6 +14,7 @@ import type { LogSource } from './logs.js';
 import { instanceMatcher, type PrometheusClient, parseDurationSeconds, summarise } from './prometheus.js';
 import {
   DIAGNOSTIC_TOOLS,
+  FILLED_FROM_PLACE,
   isToolName,
   TOOL_NAMES,
   TOOL_SCHEMAS,
@@ -60,8 +62,8 @@ export class Toolbox {
       if (!parsed.success) {
         result = this.error(tool, `invalid arguments for ${tool}: ${z.prettifyError(parsed.error)}`);
       } else {
-        args = parsed.data;
-        result = await this.dispatch(incident, tool, parsed.data).catch((error: Error) =>
+        args = await this.withPlace(incident, tool, parsed.data);
+        result = await this.dispatch(incident, tool, args).catch((error: Error) =>
           this.error(tool, error instanceof ToolError ? error.message : `${tool} failed: ${error.message}`),
         );
       }
@@ -82,6 +84,39 @@ export class Toolbox {
     });
   }
 
+  /** The incident's one place, when its alerts name exactly one: where its fixes act by default. */
+  async onlyPlace(incident: IncidentSummary): Promise<Placement | null> {
+    const located = locate(await this.deps.targets.scope(incident.id), {});
+    return located.ok ? located.placement : null;
+  }
+
+  /**
+   * A state-changing call with the `host` and `service` it left out filled from the incident's one
+   * place (a tool proposed for approval likewise), where the policy wants them. Where the incident
+   * has several places, they stay out and the executor refuses, saying which places there are.
+   */
+  private async withPlace(incident: IncidentSummary, tool: ToolName, args: object): Promise<object> {
+    if (tool === 'request_human_confirmation') {
+      const a = args as ToolArgs<'request_human_confirmation'>;
+      if (!a.tool || !isToolName(a.tool)) return a;
+      return { ...a, args: await this.withPlace(incident, a.tool, a.args ?? {}) };
+    }
+    const given = args as { host?: unknown; service?: unknown };
+    const missing = (FILLED_FROM_PLACE[tool] ?? []).filter((name) => given[name] === undefined);
+    if (missing.length === 0) return args;
+    const located = locate(await this.deps.targets.scope(incident.id), {
+      host: typeof given.host === 'string' ? given.host : undefined,
+      resource: typeof given.service === 'string' ? given.service : undefined,
+      needsResource: missing.includes('service'),
+    });
+    if (!located.ok) return args;
+    const { host, resource } = located.placement;
+    return {
+      ...args,
+      ...Object.fromEntries(missing.map((name) => [name, name === 'host' ? host : resource])),
+    };
+  }
+
   /** The incident's scope in words, for the model's prompt. */
   async scopeDescription(incident: IncidentSummary): Promise<string> {
     return describeScope(await this.deps.targets.scope(incident.id));
@@ -93,6 +128,16 @@ export class Toolbox {
       type: 'summary',
       kind: 'reasoning',
       message: this.truncate(text),
+      by: 'triage',
+    });
+  }
+
+  /** Records a planned step that was left out, and why. */
+  async noteSkipped(incident: IncidentSummary, tool: string, why: string): Promise<void> {
+    await this.deps.store.appendTimeline(incident.id, {
+      type: 'summary',
+      tool,
+      message: `skipped ${tool}: ${why}`,
       by: 'triage',
     });
   }
@@ -201,10 +246,11 @@ export class Toolbox {
       case 'get_service_logs': {
         const a = args as ToolArgs<'get_service_logs'>;
         const placement = placed(locate(scope, { host: a.host, resource: a.service, needsResource: true }));
+        const unit = placement.resource as string;
         const lines =
           placement.kind === 'local'
-            ? await this.deps.logs.tail(a.service, { lines: a.lines, level: a.level })
-            : await this.deps.targets.logs(placement, a.service, a.lines, a.level);
+            ? await this.deps.logs.tail(unit, { lines: a.lines, level: a.level })
+            : await this.deps.targets.logs(placement, unit, a.lines, a.level);
         // Log lines are untrusted data written by the failing service, not instructions.
         return { source: describePlacement(placement), untrusted_log_lines: lines, count: lines.length };
       }
@@ -219,7 +265,8 @@ export class Toolbox {
           if (!remote) throw new ToolError('no Prometheus configured (PROMETHEUS_URL)');
           return { source: describePlacement(placement), ...remote };
         }
-        return { ...(await this.resources(a.host, a.check_types)), ...(remote ? { target: remote } : {}) };
+        const host = a.host ?? (hostOfInstance(placement.instance) || placement.host);
+        return { ...(await this.resources(host, a.check_types)), ...(remote ? { target: remote } : {}) };
       }
       case 'run_diagnosis_command': {
         const a = args as ToolArgs<'run_diagnosis_command'>;

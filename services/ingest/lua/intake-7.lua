@@ -8,6 +8,7 @@
   KEYS[4] triage backlog (incidents waiting for their triage job)
   KEYS[5] incident index
   KEYS[6] ingest's outbox
+  KEYS[7] every incident id issued (sorted by id, all scoring 0: what short ids are resolved among)
 
   ARGV[1]  the key layout for keys named by id (JSON: shared/keys.ts scriptKeyLayout, plus triageJob)
   ARGV[2]  now (ISO)
@@ -47,7 +48,7 @@ local threshold, windowMs, budget = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumb
 local freshId, dedupTtl, timelineCap = ARGV[7], ARGV[8], tonumber(ARGV[9])
 local receiver = ARGV[12]
 local stormOpenedKey, epochKey, stormCurrentKey = KEYS[1], KEYS[2], KEYS[3]
-local backlogKey, incidentIndexKey, outboxKey = KEYS[4], KEYS[5], KEYS[6]
+local backlogKey, incidentIndexKey, outboxKey, incidentIdsKey = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local out = { r = {}, opened = {}, resolved = {}, pending = {} }
 
 local epoch = redis.call('GET', epochKey)
@@ -111,6 +112,7 @@ local function create(id, a, level, severity, priority, storm, investigate)
   storedOf[id] = {}
   openedHere[id] = true
   redis.call('ZADD', incidentIndexKey, nowMsText, id)
+  redis.call('ZADD', incidentIdsKey, 0, id)
   redis.call('ZADD', key(K.statusIndex, 'open'), nowMsText, id)
   if investigate then
     redis.call('SADD', backlogKey, id)
