@@ -167,6 +167,7 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
       model,
       mode: env.PLANNER,
       logger: createLogger('triage', 'silent'),
+      // The recordings answer logs and resources: a level-3 incident gathers them before escalating.
       hasLogSource: true,
       hasPrometheus: true,
     });
