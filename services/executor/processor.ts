@@ -25,13 +25,13 @@ import type { Policy, ToolPolicy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
 import type { DecisionRecorder } from './recorder.js';
 import { policyStart, type ReplicaCounts, scaleTarget } from './scale.js';
-import type { TargetBackends } from './target-backends.js';
+import type { BackendChooser } from './target-backends.js';
 
 export interface ProcessorDeps {
   policy: Policy;
   /** Where an action may act: the incident's own targets, never the requester's words. */
   placer: ActionPlacer;
-  backends: TargetBackends;
+  backends: BackendChooser;
   mode: ExecutionMode;
   incidents: IncidentStore;
   control: AutomationControl;

@@ -17,7 +17,7 @@ import {
   type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
-import { loadTargets } from '../../shared/targets/targets.js';
+import { loadTargets, type Targets } from '../../shared/targets/targets.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
 import { AuditWitnessLog } from './audit-witness.js';
@@ -35,7 +35,7 @@ import { RateLimiter } from './rate-limit.js';
 import { DecisionRecorder } from './recorder.js';
 import { ReplicaCounts } from './scale.js';
 import { sweepApprovals } from './sweeper.js';
-import { TargetBackends } from './target-backends.js';
+import { type BackendChooser, TargetBackends } from './target-backends.js';
 
 export interface ExecutorHandle {
   metrics: Metrics;
@@ -44,7 +44,11 @@ export interface ExecutorHandle {
 
 export async function startExecutor(
   env: ExecutorEnv,
-  deps: { logger?: Logger } = {},
+  deps: {
+    logger?: Logger;
+    /** Wraps the real backends (the eval's dry run: decided by this executor, nothing is contacted). */
+    backends?: (real: TargetBackends, targets: Targets) => BackendChooser;
+  } = {},
 ): Promise<ExecutorHandle> {
   const logger = deps.logger ?? createLogger('executor', env.LOG_LEVEL);
   // A bad policy stops the start before any connection is opened.
@@ -54,12 +58,13 @@ export async function startExecutor(
   const localBackends = new Map<string, Backend>();
   for (const [name, tool] of Object.entries(policy.tools))
     if (tool.backend) localBackends.set(name, createBackend(tool.backend, policy));
-  const backends = new TargetBackends(
+  const realBackends = new TargetBackends(
     policy,
     targets,
     localBackends,
     new SshPool({ maxOutputBytes: policy.command.maxOutputBytes }),
   );
+  const backends = deps.backends ? deps.backends(realBackends, targets) : realBackends;
 
   const keys = keyspace(env.HERMES_PREFIX);
   // Dry-run keeps its own limits, breaker and replica counts: promoting to live starts clean.

@@ -4,15 +4,22 @@ import type { SshPool } from '../../shared/remote/ssh.js';
 import type { Placement, Targets } from '../../shared/targets/targets.js';
 import type { Backend } from './backends.js';
 import { kubernetesBackend } from './kubernetes-backend.js';
+import type { Containers } from './placement.js';
 import type { Policy } from './policy.js';
 import { dockerBackend, sshBackend } from './remote-backends.js';
+
+/** Chooses the backend for a tool at a place (TargetBackends; the eval's dry stand-in). */
+export interface BackendChooser extends Containers {
+  for(toolName: string, placement: Placement): Backend | string;
+  close(): void;
+}
 
 /**
  * The backend that carries out a tool on the place an incident names: the target kind decides how
  * (ssh helper verb, Docker Engine API, Kubernetes API, or the policy's local backend where a target
  * says `local`).
  */
-export class TargetBackends {
+export class TargetBackends implements BackendChooser {
   private readonly docker = new DockerTargets();
   private readonly kubernetes = new KubernetesTargets();
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { canonicalJson } from '../../../shared/canonical.js';
+import { describeDiagnosis, parseFinalAnswer } from '../llm/diagnosis.js';
 import type { ChatModel } from '../llm/model.js';
 import { extractToolCalls, stripToolCalls } from '../llm/parse.js';
 import { incidentPrompt, SYSTEM_PROMPT } from '../llm/prompt.js';
@@ -46,8 +47,22 @@ export class LlmPlanner implements Planner {
     const seen = new Map<string, number>();
     let tokens = 0;
     let refusedRepeats = 0;
-    const exhausted = (why: string): PlanResult => ({ kind: 'exhausted', summary: why, calls });
-    const stopped = (why: string): PlanResult => ({ kind: 'stopped', summary: why, calls });
+    let diagnosed: Pick<PlanResult, 'diagnosis'> = {};
+    // The structured root cause is written out too: the summary is what the human reads.
+    const summarise = (text: string) =>
+      [text, diagnosed.diagnosis ? describeDiagnosis(diagnosed.diagnosis) : ''].filter(Boolean).join('\n');
+    const exhausted = (why: string): PlanResult => ({
+      kind: 'exhausted',
+      summary: summarise(why),
+      calls,
+      ...diagnosed,
+    });
+    const stopped = (why: string): PlanResult => ({
+      kind: 'stopped',
+      summary: summarise(why),
+      calls,
+      ...diagnosed,
+    });
 
     for (let iteration = 0; iteration < this.budget.maxIterations; iteration++) {
       throwIfAborted(signal);
@@ -67,8 +82,16 @@ export class LlmPlanner implements Planner {
       tokens += completion.promptTokens + completion.completionTokens;
       const { message } = completion;
       const toolCalls = extractToolCalls(message, () => `call_${randomBytes(6).toString('hex')}`);
+      const answer = parseFinalAnswer(stripToolCalls(message.content));
+      // A diagnosis given alongside tool calls (before asking a human) stands until a later one.
+      if (answer.diagnosis) diagnosed = { diagnosis: answer.diagnosis };
       if (toolCalls.length === 0) {
-        return { kind: 'finished', summary: stripToolCalls(message.content) || '(no summary)', calls };
+        return {
+          kind: 'finished',
+          summary: summarise(answer.prose) || '(no summary)',
+          calls,
+          ...(diagnosed.diagnosis ? diagnosed : { diagnosisError: answer.diagnosisError }),
+        };
       }
       const reasoning = stripToolCalls(message.content);
       if (reasoning) await this.toolbox.noteReasoning(incident, reasoning);
@@ -113,8 +136,11 @@ export class LlmPlanner implements Planner {
         if (result.outcome?.decision === 'pending_approval') {
           return {
             kind: 'awaiting_approval',
-            summary: `waiting for a human to approve ${result.outcome.approvalId ?? 'the proposed action'}`,
+            summary: summarise(
+              `waiting for a human to approve ${result.outcome.approvalId ?? 'the proposed action'}`,
+            ),
             calls,
+            ...diagnosed,
           };
         }
       }

@@ -1,5 +1,6 @@
 import { HermesError } from '../../../shared/errors.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
+import type { Diagnosis } from '../llm/diagnosis.js';
 import type { ToolResult } from '../tools/toolbox.js';
 
 export interface PlanContext {
@@ -21,6 +22,10 @@ export interface PlanResult {
   kind: 'finished' | 'awaiting_approval' | 'exhausted' | 'stopped';
   summary: string;
   calls: ToolResult[];
+  /** The model's structured root cause, when its final answer gave a valid one. */
+  diagnosis?: Diagnosis;
+  /** Why a finished model answer has no diagnosis. */
+  diagnosisError?: string;
 }
 
 export interface Planner {

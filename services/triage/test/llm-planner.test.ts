@@ -172,6 +172,18 @@ describe('llm planner', () => {
     expect(model.requests).toHaveLength(6);
   });
 
+  it('an answer that is only a diagnosis block still tells the human the root cause', async () => {
+    model.behaviour = script([
+      text(
+        '<diagnosis>{"entity": "db:5432", "category": "dependency-down", "evidence": "connection refused"}</diagnosis>',
+      ),
+    ]);
+    await start();
+    const id = await openIncident(t, { alertname: 'MysteryAlert', service: 'api' });
+    const incident = await waitForStatus(t, id, ['escalated']);
+    expect(incident.summary).toContain('Root cause: db:5432 (dependency-down): connection refused');
+  });
+
   it('cuts off repeated identical calls', async () => {
     model.behaviour = () => call('get_metrics', { query: 'rate(http_requests_total[5m])' });
     await start();

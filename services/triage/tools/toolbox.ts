@@ -44,6 +44,8 @@ export interface ToolboxDeps {
   targets: TargetReads;
   outputMaxChars: number;
   diagnosisTimeoutMs: number;
+  /** Recorded answers of the read-only tools (the eval's worlds): then no log, metric or target is read. */
+  recordedReads?: (tool: ToolName, args: unknown) => string;
 }
 
 /** Runs one tool call for an incident: validates, dispatches, records it on the timeline. */
@@ -171,7 +173,13 @@ export class Toolbox {
   }
 
   private async dispatch(incident: IncidentSummary, tool: ToolName, args: unknown): Promise<ToolResult> {
-    if (DIAGNOSTIC_TOOLS.has(tool)) return this.ok(tool, await this.diagnose(incident, tool, args));
+    if (DIAGNOSTIC_TOOLS.has(tool))
+      return this.ok(
+        tool,
+        this.deps.recordedReads
+          ? await this.recordedRead(incident, tool, args, this.deps.recordedReads)
+          : await this.diagnose(incident, tool, args),
+      );
     if (tool === 'send_notification') {
       const a = args as ToolArgs<'send_notification'>;
       const eventId = await enqueueNotification(
@@ -201,6 +209,27 @@ export class Toolbox {
       output: this.ok(tool, view).output,
       outcome,
     };
+  }
+
+  /** A recorded answer, for a place in the incident's scope only, as a live read would be. */
+  private async recordedRead(
+    incident: IncidentSummary,
+    tool: ToolName,
+    args: unknown,
+    recorded: NonNullable<ToolboxDeps['recordedReads']>,
+  ): Promise<string> {
+    if (tool !== 'get_metrics') {
+      const { host, service } = args as { host?: string; service?: string };
+      const logs = tool === 'get_service_logs';
+      placed(
+        locate(await this.deps.targets.scope(incident.id), {
+          host,
+          resource: logs ? service : undefined,
+          needsResource: logs,
+        }),
+      );
+    }
+    return recorded(tool, args);
   }
 
   private async diagnose(incident: IncidentSummary, tool: ToolName, args: unknown): Promise<unknown> {
