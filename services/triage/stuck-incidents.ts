@@ -3,8 +3,11 @@ import type { IncidentStore } from '../../shared/incidents.js';
 import { triageJobId } from '../../shared/queues.js';
 import type { IncidentStatus } from '../../shared/schemas/incident.js';
 
-/** States in which an incident waits for its triage job; anything else ending the job leaves it stuck. */
-const WAITING: IncidentStatus[] = ['open', 'diagnosing'];
+/**
+ * States in which an incident waits for its triage job (or, `verifying`, its next re-check job);
+ * anything else ending the job leaves it stuck.
+ */
+const WAITING: IncidentStatus[] = ['open', 'diagnosing', 'verifying'];
 const PAGE = 200;
 const PENDING = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-children']);
 
@@ -34,7 +37,11 @@ export async function sweepStuckIncidents(
       // An open incident with no job may be waiting in the storm backlog for its turn.
       if (status === 'open' && state === 'unknown') continue;
       const what = state === 'unknown' ? 'was removed from the queue' : `ended ${state}`;
-      await fail(incident.id, new Error(`its triage job ${what} while the incident was still ${status}`));
+      const why =
+        status === 'verifying'
+          ? 'the next re-check of its fix is no longer queued while the incident was still verifying'
+          : `its triage job ${what} while the incident was still ${status}`;
+      await fail(incident.id, new Error(why));
       failed++;
     }
   }
