@@ -15,6 +15,7 @@ import type { RedisConnection } from '../../shared/redis.js';
 import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
 import type { NotificationJob, TriageJob, Verification } from '../../shared/schemas/jobs.js';
 import type { ActionClient } from './actions.js';
+import { isPending } from './job-states.js';
 import { type ChatModel, LlmUnavailableError } from './llm/model.js';
 import type { Planner, PlanResult } from './planners/types.js';
 import type { Toolbox } from './tools/toolbox.js';
@@ -127,11 +128,23 @@ export class Investigator {
   }
 
   private async resumeVerification(incident: IncidentSummary, round: string): Promise<string> {
-    const verifying = (await this.deps.store.getSummary(incident.id))?.verification;
-    const actionIds = verifying?.actionIds ?? (await this.earlierFixes(incident.id)).map((a) => a.id);
+    // Its next re-check is still queued: that one carries the verification on.
+    const queued = await this.deps.store.getVerifyJob(incident.id);
+    if (queued && isPending(await this.deps.triage.getJobState(queued)))
+      return 'verifying: its re-check is queued';
+    const actionIds =
+      incident.verification?.actionIds ?? (await this.earlierFixes(incident.id)).map((a) => a.id);
     if (actionIds.length === 0)
       return this.escalate(incident, 'A fix was being verified, but no executed fix is on record.', round);
-    return this.verifyAndClose(incident, actionIds, 'Resumed verifying after an interrupted attempt.', round);
+    const tools = await Promise.all(
+      actionIds.map(async (id) => (await this.deps.store.getAction(incident.id, id))?.tool ?? id),
+    );
+    return this.verifyAndClose(
+      incident,
+      actionIds,
+      `Resumed verifying ${tools.join(', ')} after an interrupted attempt.`,
+      round,
+    );
   }
 
   private async plan(incident: IncidentSummary, signal: AbortSignal): Promise<PlanResult> {
@@ -290,7 +303,9 @@ export class Investigator {
     if (verdict.fixed || Date.now() >= Date.parse(verification.deadline))
       return this.settle(incident, verification, verdict);
     const next = { ...verification, attempt: verification.attempt + 1 };
-    const jobId = `triage-${incident.id}-verify-${verification.round}-${next.attempt}`;
+    // Each verification (its deadline) has its own chain of re-checks; a retried one is the same job.
+    const chain = `${verification.round}-${Date.parse(verification.deadline)}`;
+    const jobId = `triage-${incident.id}-verify-${chain}-${next.attempt}`;
     await this.deps.triage.add(
       'verify',
       { incidentId: incident.id, trigger: 'verify', verification: next },

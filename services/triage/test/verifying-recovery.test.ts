@@ -25,7 +25,11 @@ beforeAll(async () => {
   triage = await startTestTriage(h.t, {
     PLANNER: 'runbook',
     PROMETHEUS_URL: prometheus.url,
-    LOG_DIR: logDir({ checkout: ['ERROR checkout crashed'], cart: ['ERROR cart crashed'] }),
+    LOG_DIR: logDir({
+      checkout: ['ERROR checkout crashed'],
+      cart: ['ERROR cart crashed'],
+      search: ['ERROR search crashed'],
+    }),
     VERIFY_WINDOW_SECONDS: '600',
     // Re-checks far apart: the test decides what happens to the one waiting.
     VERIFY_INTERVAL_MS: '600000',
@@ -45,7 +49,7 @@ async function verifyingIncident(service: string) {
   const id = await openIncident(h.t, { alertname: 'ServiceDown', service, severity: 'critical' });
   await waitForStatus(h.t, id, ['verifying']);
   const jobId = await store.getVerifyJob(id);
-  expect(jobId).toMatch(/-verify-alert-2$/);
+  expect(jobId).toMatch(/-verify-alert-\d+-2$/);
   return { id, jobId: jobId as string };
 }
 
@@ -63,6 +67,25 @@ it('a re-check job that is lost: the stuck-incident sweep fails the verifying in
   );
   expect((await notificationsFor(h.t, id)).map((n) => n.event)).toContain('failed');
   expect(h.runs()).toEqual(['restart checkout']);
+});
+
+it('a triage job run again while its re-check is still queued: that re-check carries on, no second one is queued', async () => {
+  const { id, jobId } = await verifyingIncident('search');
+  const queue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
+  try {
+    const job = await queue.getJob(triageJobId(id));
+    await job?.retry('completed');
+    await eventually(
+      async () => (await queue.getJob(triageJobId(id)))?.returnvalue === 'verifying: its re-check is queued',
+      'the job run again to finish',
+    );
+    const verifies = (await queue.getJobs(['delayed'])).filter((j) => j.data.incidentId === id);
+    expect(verifies.map((j) => j.id)).toEqual([jobId]);
+    expect(await store.getStatus(id)).toBe('verifying');
+  } finally {
+    await queue.close();
+  }
+  expect(h.runs().filter((run) => run === 'restart search')).toHaveLength(1);
 });
 
 it('a triage job run again while its fix is verified: it re-checks the fix, it does not plan or act again', async () => {
