@@ -208,6 +208,7 @@ it("shows a fix being verified on the incident's page: which fix, how often, unt
     );
     await expect(page.locator('h1 .badge.status-verifying').textContent()).resolves.toBe('verifying');
     await expect(page.getByRole('button', { name: 'Re-run triage' }).count()).resolves.toBe(0);
+    await page.screenshot({ path: `${SHOTS}-verifying.png` });
   } finally {
     await page.close();
   }
