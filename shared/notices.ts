@@ -103,6 +103,32 @@ export function diagnosisNotice(incident: IncidentSummary, round: string): Notif
   );
 }
 
+/** `12:05:40 UTC` from an ISO time. */
+function clockTime(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`;
+}
+
+/** What a `verifying` incident is doing, in the words every client shows. */
+export function verificationProgress(verification: { until: string; everySeconds: number }): string {
+  return `re-checking every ${verification.everySeconds} s until ${clockTime(verification.until)}`;
+}
+
+/** A fix ran and its alerts have not cleared yet: triage keeps re-checking until its deadline. */
+export function verifyingNotice(
+  incident: IncidentSummary,
+  fix: string,
+  verification: { until: string; everySeconds: number },
+  round: string,
+): NotificationJob {
+  return transitionNotice(
+    incident,
+    'verifying',
+    'info',
+    `${fix} ran; the alert has not cleared yet. Hermes is ${verificationProgress(verification)}.`,
+    round,
+  );
+}
+
 /** A fix ran and its verification passed: what was done (`summary`) and how it was verified. */
 export function fixedNotice(
   incident: IncidentSummary,
