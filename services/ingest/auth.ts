@@ -6,9 +6,9 @@ import type { Keyspace } from '../../shared/keys.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { Credentials, type NamedUser, type Principal, type Role, roleAllows } from './credentials.js';
 import type { RefusalLog, RefusalReason } from './refusal-log.js';
-import { isLoopback, loopbackHostRefusal } from './request-origin.js';
+import { isLoopback, loopbackHostRefusal, SAFE_METHODS } from './request-origin.js';
+import { CSRF_HEADER, macEqual, SESSION_COOKIE, type Session, Sessions } from './session.js';
 import { TokenGuessLimiter } from './token-guesses.js';
-import { CSRF_HEADER, macEqual, SESSION_COOKIE, type Session, Sessions } from './ui/session.js';
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
@@ -26,8 +26,6 @@ export function presentedToken(header: string, allowBasic: boolean): string | un
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   return decoded.slice(decoded.indexOf(':') + 1);
 }
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What requests to the API, the console and Bull Board are checked against. */
 export interface AdminGate {

@@ -5,11 +5,12 @@ import type { Hono } from 'hono';
 import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { AutomationControl } from '../../shared/control.js';
+import { ExecutorClient } from '../../shared/executor-client.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics } from '../../shared/metrics.js';
-import { createQueue, QUEUE, type QueueName } from '../../shared/queues.js';
+import { createQueue, createQueueEvents, QUEUE, type QueueName } from '../../shared/queues.js';
 import { createRedis, waitForRedis } from '../../shared/redis.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { loadTargetsOrError } from '../../shared/targets/targets.js';
@@ -57,6 +58,12 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   ];
   for (const queue of queues)
     queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+  // The executor's answers to humans' requests arrive as events on its queue, on a connection of their own.
+  const eventsConnection = createRedis(env, 'blocking');
+  eventsConnection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  const actionEvents = createQueueEvents(QUEUE.actions, eventsConnection, keys.bullPrefix);
+  actionEvents.on('error', (error) => logger.debug({ err: error.message }, 'queue events error'));
+  await actionEvents.waitUntilReady();
 
   const metrics = createMetrics('ingest');
   const incidents = new IncidentStore(redis, keys);
@@ -108,7 +115,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     users,
     refusals,
     targets,
-    actions: actionQueue,
+    executor: new ExecutorClient(actionQueue, actionEvents),
     redis,
     keys,
     incidents,
@@ -140,8 +147,9 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     url,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(queues.map((queue) => queue.close()));
+      await Promise.all([...queues.map((queue) => queue.close()), actionEvents.close()]);
       redis.disconnect();
+      eventsConnection.disconnect();
     },
   };
 }

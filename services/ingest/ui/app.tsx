@@ -17,11 +17,6 @@ import type { Targets } from '../../../shared/targets/targets.js';
 import { actingName } from '../actor.js';
 import { type AdminGate, liveSession, notThisMachine } from '../auth.js';
 import type { IngestEnv } from '../env.js';
-import { readActivity } from './activity.js';
-import { AutomationStatusReader } from './automation-status.js';
-import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
-import { alertLinks } from './format.js';
-import { UI_BASE } from './paths.js';
 import {
   macEqual,
   type NewSession,
@@ -29,7 +24,12 @@ import {
   type Session,
   sessionCookieOptions,
   sessionUserSchema,
-} from './session.js';
+} from '../session.js';
+import { readActivity } from './activity.js';
+import { AutomationStatusReader } from './automation-status.js';
+import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
+import { alertLinks } from './format.js';
+import { UI_BASE } from './paths.js';
 import { ActivityChart } from './views/activity.js';
 import { ApprovalList } from './views/approvals.js';
 import { AuditPanel, AutomationPanel } from './views/automation.js';
