@@ -18,7 +18,11 @@ export function matcher(expected: string): (given: string) => boolean {
   return (given) => timingSafeEqual(digest(given), expectedDigest);
 }
 
-/** What an Authorization header holds: a bearer token, a Basic password, or neither (malformed). */
+/**
+ * What an Authorization header holds: a bearer token, a Basic password, or neither (malformed).
+ * Not Hono's bearerAuth/basicAuth: they check against fixed tokens and answer refusals themselves,
+ * while here the token names its holder and a wrong one counts against the guess limits.
+ */
 export function presentedToken(header: string, allowBasic: boolean): string | undefined {
   const [scheme = '', value = ''] = header.split(' ', 2);
   if (scheme.toLowerCase() === 'bearer') return value;

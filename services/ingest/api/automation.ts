@@ -30,11 +30,11 @@ export function automationRoutes(app: Hono<AuthEnv>, api: Api): void {
     api.operator,
     validated('json', breakerResetBodySchema, 'invalid body'),
     async (c) => {
-      const by = api.actor(c, c.req.valid('json').by);
+      const body = c.req.valid('json');
+      const by = api.actor(c, body.by);
       if (by instanceof Response) return by;
-      const request = { ...c.req.valid('json'), by };
-      const { done } = await requestBreakerReset(deps.executor, request);
-      deps.logger.warn({ by: request.by, reason: request.reason, done }, 'circuit breaker reset requested');
+      const { done } = await requestBreakerReset(deps.executor, { ...body, by });
+      deps.logger.warn({ by, reason: body.reason, done }, 'circuit breaker reset requested');
       return c.json({ reset: done, resetBy: by, ...(await automation()) }, done ? 200 : 202);
     },
   );
