@@ -4,8 +4,8 @@ import { secureHeaders } from 'hono/secure-headers';
 import { notThisMachine } from '../auth.js';
 import { AutomationStatusReader } from './automation-status.js';
 import type { ConsoleDeps, ConsoleEnv } from './context.js';
-import { liveRoutes } from './live.js';
-import { pageRoutes } from './pages.js';
+import { liveRoutes } from './live-routes.js';
+import { pageRoutes } from './page-routes.js';
 import { requireSession, signInRoutes, signOutRoute } from './sign-in.js';
 
 const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');

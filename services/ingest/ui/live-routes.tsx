@@ -4,7 +4,7 @@ import type { JSX } from 'hono/jsx/jsx-runtime';
 import { readActivity } from './activity.js';
 import { filterSchema, listIncidents } from './console-data.js';
 import type { ConsoleEnv, ConsoleReads } from './context.js';
-import { incidentContext } from './pages.js';
+import { incidentContext } from './page-routes.js';
 import { ActivityChart } from './views/activity.js';
 import { ApprovalList } from './views/approvals.js';
 import { AuditPanel, AutomationPanel } from './views/automation.js';
