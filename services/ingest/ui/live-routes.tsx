@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { etag } from 'hono/etag';
 import type { JSX } from 'hono/jsx/jsx-runtime';
+import { validated } from '../validate.js';
 import { readActivity } from './activity.js';
 import { filterSchema, listIncidents } from './console-data.js';
 import type { ConsoleEnv, ConsoleReads } from './context.js';
@@ -40,10 +41,9 @@ export function liveRoutes(app: Hono<ConsoleEnv>, deps: ConsoleReads): void {
       />,
     ),
   );
-  app.get('/live/incidents', async (c) => {
-    const filter = filterSchema.safeParse(c.req.query());
-    if (!filter.success) return c.json({ error: 'invalid filter', details: filter.error.issues }, 400);
-    const list = await listIncidents(deps.incidents, filter.data);
+  app.get('/live/incidents', validated('query', filterSchema, 'invalid filter'), async (c) => {
+    const filter = c.req.valid('query');
+    const list = await listIncidents(deps.incidents, filter);
     return fragment(
       c,
       <IncidentTable incidents={list.incidents} now={Date.now()} truncated={list.truncated} />,

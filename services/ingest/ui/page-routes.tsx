@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { Incident } from '../../../shared/schemas/incident.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
+import { validated } from '../validate.js';
 import { readActivity } from './activity.js';
 import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
 import type { ConsoleEnv, ConsoleReads } from './context.js';
@@ -24,20 +25,19 @@ export async function incidentContext(deps: ConsoleReads, incident: Incident) {
 /** The console's two pages: the overview at / and one incident at /incidents/:id. */
 export function pageRoutes(app: Hono<ConsoleEnv>, deps: ConsoleReads): void {
   const { status } = deps;
-  app.get('/', async (c) => {
-    const filter = filterSchema.safeParse(c.req.query());
-    if (!filter.success) return c.json({ error: 'invalid filter', details: filter.error.issues }, 400);
+  app.get('/', validated('query', filterSchema, 'invalid filter'), async (c) => {
+    const filter = c.req.valid('query');
     const [automation, audit, approvals, list, activity] = await Promise.all([
       status.read(),
       status.verifyAudit(),
       deps.approvals.listPending(),
-      listIncidents(deps.incidents, filter.data),
+      listIncidents(deps.incidents, filter),
       readActivity(deps.redis, deps.keys),
     ]);
     return c.html(
       <OverviewPage
         user={user(c)}
-        filter={filter.data}
+        filter={filter}
         status={automation}
         audit={audit}
         approvals={approvals}
