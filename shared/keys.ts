@@ -33,7 +33,7 @@ export function keyspace(prefix = 'hermes') {
     ingestEpoch: `${p}:ingest:epoch`,
     /** Wrong tokens, per address and per guessed value (services/ingest/token-guesses.ts). */
     guesses: (name: string) => `${p}:ingest:guesses:${name}`,
-    /** A console session, by the digest of its cookie (services/ingest/ui/session.ts). */
+    /** A console session, by the digest of its cookie (services/ingest/session.ts). */
     session: (digest: string) => `${p}:ingest:session:${digest}`,
     approval: (id: string) => `${p}:approval:${id}`,
     approvalsPending: `${p}:approvals:pending`,

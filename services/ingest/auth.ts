@@ -6,9 +6,9 @@ import type { Keyspace } from '../../shared/keys.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { Credentials, type NamedUser, type Principal, type Role, roleAllows } from './credentials.js';
 import type { RefusalLog, RefusalReason } from './refusal-log.js';
-import { isLoopback, loopbackHostRefusal } from './request-origin.js';
+import { isLoopback, loopbackHostRefusal, SAFE_METHODS } from './request-origin.js';
+import { CSRF_HEADER, macEqual, SESSION_COOKIE, type Session, Sessions } from './session.js';
 import { TokenGuessLimiter } from './token-guesses.js';
-import { CSRF_HEADER, macEqual, SESSION_COOKIE, type Session, Sessions } from './ui/session.js';
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
@@ -18,7 +18,11 @@ export function matcher(expected: string): (given: string) => boolean {
   return (given) => timingSafeEqual(digest(given), expectedDigest);
 }
 
-/** What an Authorization header holds: a bearer token, a Basic password, or neither (malformed). */
+/**
+ * What an Authorization header holds: a bearer token, a Basic password, or neither (malformed).
+ * Not Hono's bearerAuth/basicAuth: they check against fixed tokens and answer refusals themselves,
+ * while here the token names its holder and a wrong one counts against the guess limits.
+ */
 export function presentedToken(header: string, allowBasic: boolean): string | undefined {
   const [scheme = '', value = ''] = header.split(' ', 2);
   if (scheme.toLowerCase() === 'bearer') return value;
@@ -26,8 +30,6 @@ export function presentedToken(header: string, allowBasic: boolean): string | un
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   return decoded.slice(decoded.indexOf(':') + 1);
 }
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What requests to the API, the console and Bull Board are checked against. */
 export interface AdminGate {

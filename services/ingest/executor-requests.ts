@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { ExecutorClient } from '../../shared/executor-client.js';
 import { randomId } from '../../shared/ids.js';
 import type { BreakerResetJob, IncidentCommandJob } from '../../shared/schemas/jobs.js';
 
@@ -9,40 +9,32 @@ const WAIT_MS = 5_000;
  * request. Waits a little for it: `done` says whether it has, and `value` is its answer.
  */
 async function askExecutor(
-  actions: Queue,
+  executor: ExecutorClient,
   name: string,
   data: unknown,
 ): Promise<{ done: boolean; value?: unknown }> {
-  const job = await actions.add(name, data, {
+  const answer = await executor.ask(name, data, {
     jobId: randomId(name.replace('_', '-')),
+    timeoutMs: WAIT_MS,
     removeOnComplete: 100,
     removeOnFail: 100,
   });
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    const state = await job.getState();
-    if (state === 'completed') {
-      const done = await actions.getJob(job.id ?? '');
-      return { done: true, value: done?.returnvalue };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { done: false };
+  return answer.done ? answer : { done: false };
 }
 
 /** Closes the executor's circuit breaker. */
 export async function requestBreakerReset(
-  actions: Queue,
+  executor: ExecutorClient,
   request: BreakerResetJob,
 ): Promise<{ done: boolean }> {
-  const { done } = await askExecutor(actions, 'breaker_reset', request);
+  const { done } = await askExecutor(executor, 'breaker_reset', request);
   return { done };
 }
 
 /** Acknowledges, resolves or re-runs an incident; `value` is the executor's IncidentCommandResult. */
 export function requestIncidentCommand(
-  actions: Queue,
+  executor: ExecutorClient,
   request: IncidentCommandJob,
 ): Promise<{ done: boolean; value?: unknown }> {
-  return askExecutor(actions, 'incident_command', request);
+  return askExecutor(executor, 'incident_command', request);
 }

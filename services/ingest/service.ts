@@ -1,22 +1,23 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { AutomationControl } from '../../shared/control.js';
+import { ExecutorClient } from '../../shared/executor-client.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { keyspace } from '../../shared/keys.js';
+import { type Keyspace, keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
-import { createMetrics } from '../../shared/metrics.js';
-import { createQueue, QUEUE, type QueueName } from '../../shared/queues.js';
-import { createRedis, waitForRedis } from '../../shared/redis.js';
+import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { createQueue, createQueueEvents, QUEUE, type QueueName } from '../../shared/queues.js';
+import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import { loadTargetsOrError } from '../../shared/targets/targets.js';
 import { createIngestApp } from './app.js';
 import { createClassifier } from './classify.js';
 import { createCorrelator } from './correlation.js';
-import { loadUsers } from './credentials.js';
+import { loadUsers, type NamedUser } from './credentials.js';
 import type { IngestEnv } from './env.js';
 import { Intake } from './intake.js';
 import { RefusalLog } from './refusal-log.js';
@@ -41,22 +42,8 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
   // Commands fail fast (so requests get 503 while Redis is away), so the first connect must finish first.
   await waitForRedis(redis, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
-  const triageQueue = createQueue<TriageJob>(QUEUE.triage, redis, keys.bullPrefix);
-  const actionQueue = createQueue<ActionJob>(QUEUE.actions, redis, keys.bullPrefix);
-  const notificationQueue = createQueue<NotificationJob>(QUEUE.notifications.ingest, redis, keys.bullPrefix);
-  // The other services' queues, shown in Bull Board and the depth metrics (in pipeline order).
-  const observe = (name: QueueName) => createQueue(name, redis, keys.bullPrefix, { observer: true });
-  const queues = [
-    triageQueue,
-    observe(QUEUE.agentActions),
-    actionQueue,
-    notificationQueue,
-    observe(QUEUE.notifications.triage),
-    observe(QUEUE.notifications.executor),
-    observe(QUEUE.emailDigest),
-  ];
-  for (const queue of queues)
-    queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+  const queues = openQueues(redis, keys, logger);
+  const executor = await openExecutorClient(env, keys, queues.actions, logger);
 
   const metrics = createMetrics('ingest');
   const incidents = new IncidentStore(redis, keys);
@@ -65,12 +52,113 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   await incidents
     .indexEarlierIds()
     .catch((error) => logger.warn({ err: (error as Error).message }, 'earlier incident ids not indexed'));
-  const decisions = new ApprovalDecisions(approvals, incidents, actionQueue, notificationQueue);
-  const intake = new Intake({
+  const decisions = new ApprovalDecisions(approvals, incidents, queues.actions, queues.notifications);
+  const intake = createIntake(env, redis, keys, queues, metrics);
+  // A failover can lose the last acknowledged writes: alerts remembered as recorded are checked again.
+  for (const event of ['close', '-node', 'node error']) redis.on(event, () => intake.forgetRecentAlerts());
+  const slackInteractions = env.SLACK_SIGNING_SECRET
+    ? createSlackInteractionsApp({
+        signingSecret: env.SLACK_SIGNING_SECRET,
+        decide: (approvalId, decision, by) => decisions.decide(approvalId, decision, by),
+        logger,
+      })
+    : undefined;
+  announceCredentials(env, users, logger);
+
+  const targets = loadTargetsOrError(env.TARGETS_FILE);
+  if (targets instanceof Error)
+    logger.error({ err: targets.message }, 'targets file unusable; incidents show no targets');
+  const app = createIngestApp({
+    env,
+    users,
+    refusals,
+    targets,
     redis,
     keys,
-    triageQueue,
-    notificationQueue,
+    incidents,
+    approvals,
+    decisions,
+    metrics,
+    logger,
+    executor: executor.client,
+    control: new AutomationControl(redis, keys),
+    queues: queues.all,
+    slackInteractions,
+  });
+  const handleWebhook = createWebhookHandler({ env, intake, metrics, logger, refusals });
+  const handleOther = getRequestListener(app.fetch, { hostname: env.HOST });
+  const server = createServer((req, res) =>
+    isWebhookRequest(req) ? handleWebhook(req, res) : handleOther(req, res),
+  );
+  const url = await listen(server, env);
+  logger.info({ url }, 'ingest listening');
+
+  return {
+    app,
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([...queues.all.map((queue) => queue.close()), executor.close()]);
+      redis.disconnect();
+    },
+  };
+}
+
+type IngestQueues = ReturnType<typeof openQueues>;
+
+/** Ingest's own queues, and every queue it shows in Bull Board and the depth metrics (in pipeline order). */
+function openQueues(redis: RedisConnection, keys: Keyspace, logger: Logger) {
+  const triage = createQueue<TriageJob>(QUEUE.triage, redis, keys.bullPrefix);
+  const actions = createQueue<ActionJob>(QUEUE.actions, redis, keys.bullPrefix);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, redis, keys.bullPrefix);
+  // The other services' queues, only looked at.
+  const observe = (name: QueueName) => createQueue(name, redis, keys.bullPrefix, { observer: true });
+  const all = [
+    triage,
+    observe(QUEUE.agentActions),
+    actions,
+    notifications,
+    observe(QUEUE.notifications.triage),
+    observe(QUEUE.notifications.executor),
+    observe(QUEUE.emailDigest),
+  ];
+  for (const queue of all) queue.on('error', (error) => logger.debug({ err: error.message }, 'queue error'));
+  return { triage, actions, notifications, all };
+}
+
+/** The executor's answers to humans' requests arrive as events on its queue, on a connection of their own. */
+async function openExecutorClient(
+  env: IngestEnv,
+  keys: Keyspace,
+  actions: IngestQueues['actions'],
+  logger: Logger,
+) {
+  const connection = createRedis(env, 'blocking');
+  connection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  const events = createQueueEvents(QUEUE.actions, connection, keys.bullPrefix);
+  events.on('error', (error) => logger.debug({ err: error.message }, 'queue events error'));
+  await events.waitUntilReady();
+  return {
+    client: new ExecutorClient(actions, events),
+    async close() {
+      await events.close();
+      connection.disconnect();
+    },
+  };
+}
+
+function createIntake(
+  env: IngestEnv,
+  redis: RedisConnection,
+  keys: Keyspace,
+  queues: IngestQueues,
+  metrics: Metrics,
+): Intake {
+  return new Intake({
+    redis,
+    keys,
+    triageQueue: queues.triage,
+    notificationQueue: queues.notifications,
     classifier: createClassifier(env.CLASSIFICATION_FILE),
     correlate: createCorrelator(env.CORRELATION_LABELS),
     settings: {
@@ -83,15 +171,10 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     },
     metrics,
   });
-  // A failover can lose the last acknowledged writes: alerts remembered as recorded are checked again.
-  for (const event of ['close', '-node', 'node error']) redis.on(event, () => intake.forgetRecentAlerts());
-  const slackInteractions = env.SLACK_SIGNING_SECRET
-    ? createSlackInteractionsApp({
-        signingSecret: env.SLACK_SIGNING_SECRET,
-        decide: (approvalId, decision, by) => decisions.decide(approvalId, decision, by),
-        logger,
-      })
-    : undefined;
+}
+
+/** Says at start who may use ingest: warns where only this machine may. */
+function announceCredentials(env: IngestEnv, users: readonly NamedUser[], logger: Logger): void {
   if (!env.INGEST_TOKEN)
     logger.warn('INGEST_TOKEN is not set: the webhook accepts unauthenticated posts from this machine only');
   if (!env.ADMIN_TOKEN && users.length === 0)
@@ -99,32 +182,10 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
       'neither ADMIN_TOKEN nor USERS_FILE is set: the API, console and Bull Board are open to this machine only',
     );
   else logger.info({ users: users.length, breakGlass: Boolean(env.ADMIN_TOKEN) }, 'credentials loaded');
+}
 
-  const targets = loadTargetsOrError(env.TARGETS_FILE);
-  if (targets instanceof Error)
-    logger.error({ err: targets.message }, 'targets file unusable; incidents show no targets');
-  const app = createIngestApp({
-    env,
-    users,
-    refusals,
-    targets,
-    actions: actionQueue,
-    redis,
-    keys,
-    incidents,
-    approvals,
-    decisions,
-    control: new AutomationControl(redis, keys),
-    queues,
-    metrics,
-    logger,
-    slackInteractions,
-  });
-  const handleWebhook = createWebhookHandler({ env, intake, metrics, logger, refusals });
-  const handleOther = getRequestListener(app.fetch, { hostname: env.HOST });
-  const server = createServer((req, res) =>
-    isWebhookRequest(req) ? handleWebhook(req, res) : handleOther(req, res),
-  );
+/** Listens on PORT and HOST; the base URL it answers on. */
+async function listen(server: Server, env: IngestEnv): Promise<string> {
   server.listen(env.PORT, env.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -132,16 +193,5 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   });
   const address = server.address() as AddressInfo;
   const host = env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST;
-  const url = `http://${host}:${address.port}`;
-  logger.info({ url }, 'ingest listening');
-
-  return {
-    app,
-    url,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(queues.map((queue) => queue.close()));
-      redis.disconnect();
-    },
-  };
+  return `http://${host}:${address.port}`;
 }

@@ -8,6 +8,7 @@ import type { IngestEnv } from './env.js';
 import type { Intake } from './intake.js';
 import type { RefusalLog, RefusalReason } from './refusal-log.js';
 import { crossSiteRefusal, isLoopback, loopbackHostRefusal } from './request-origin.js';
+import { observeRequest } from './security.js';
 import { failureReply } from './storage-errors.js';
 
 export const WEBHOOK_PATH = '/webhooks/alertmanager';
@@ -106,10 +107,7 @@ export function createWebhookHandler(deps: WebhookDeps): (req: IncomingMessage, 
           'content-length': Buffer.byteLength(json),
         });
         res.end(json);
-        metrics.httpDuration.observe(
-          { method: 'POST', route: WEBHOOK_PATH, status: String(status) },
-          Number(process.hrtime.bigint() - started) / 1e9,
-        );
+        observeRequest(metrics, { method: 'POST', route: WEBHOOK_PATH, status }, started);
       });
   };
 }

@@ -1,5 +1,6 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import { actionHash, sha256 } from '../../shared/canonical.js';
+import { ExecutorClient } from '../../shared/executor-client.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import {
   type ActionJob,
@@ -12,12 +13,16 @@ import {
 
 /** Asks the executor to run a state-changing tool and waits for its decision. */
 export class ActionClient {
+  private readonly executor: ExecutorClient;
+
   constructor(
     private readonly queue: Queue,
-    private readonly events: QueueEvents,
+    events: QueueEvents,
     private readonly timeoutMs: number,
     private readonly store: IncidentStore,
-  ) {}
+  ) {
+    this.executor = new ExecutorClient(queue, events);
+  }
 
   async request(input: {
     incidentId: string;
@@ -38,24 +43,19 @@ export class ActionClient {
       approvalRequest: input.approvalRequest,
       askHuman: input.askHuman,
     });
-    const added = await this.queue.add('action', job, { jobId: actionId });
-    let value: unknown;
-    try {
-      value = await added.waitUntilFinished(this.events, this.timeoutMs);
-    } catch (error) {
-      const message = (error as Error).message;
-      const timedOut = /timed out/i.test(message);
+    const answer = await this.executor.ask('action', job, { jobId: actionId, timeoutMs: this.timeoutMs });
+    if (!answer.done) {
       // Either way the executor may have acted: the outcome is unknown, never "nothing was run".
       return {
         actionId,
         decision: 'unknown_outcome',
-        reason: timedOut
+        reason: answer.timedOut
           ? `no decision from the executor within ${this.timeoutMs} ms; it refuses the action after ${deadline}, and reports it if it was already running`
-          : `the executor's answer was lost (${message}); the action may have run: see the incident's actions`,
+          : `the executor's answer was lost (${answer.error}); the action may have run: see the incident's actions`,
         durationMs: 0,
       };
     }
-    const parsed = actionOutcomeSchema.safeParse(value);
+    const parsed = actionOutcomeSchema.safeParse(answer.value);
     if (!parsed.success) {
       return {
         actionId,

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../../../shared/approvals.js';
 import { verifyAuditChain } from '../../../shared/audit-chain.js';
+import { ExecutorClient } from '../../../shared/executor-client.js';
 import { IncidentStore } from '../../../shared/incidents.js';
 import { keyspace } from '../../../shared/keys.js';
 import { QUEUE } from '../../../shared/queues.js';
@@ -103,6 +104,23 @@ describe('config/redis-acl', () => {
     await incidents.appendTimeline(incidentId, { type: 'tool_call', by: 'triage', tool: 'get_service_logs' });
     expect(await incidents.setStatus(incidentId, 'diagnosing', 'triage')).not.toBeNull();
     expect(await incidents.getLevel(incidentId)).toBe(1);
+  });
+
+  it("lets ingest ask the executor on its queue and hear the answer on the queue's events", async () => {
+    const actions = new Queue(QUEUE.actions, { connection: connect('ingest'), prefix: keys.bullPrefix });
+    const events = new QueueEvents(QUEUE.actions, { connection: connect('ingest'), prefix: keys.bullPrefix });
+    try {
+      await events.waitUntilReady();
+      const answer = await new ExecutorClient(actions, events).ask(
+        'breaker_reset',
+        { by: 'alice', reason: 'acl test' },
+        { jobId: 'breaker-reset-acl', timeoutMs: 20_000 },
+      );
+      expect(answer).toMatchObject({ done: true, value: { reset: true } });
+    } finally {
+      await events.close();
+      await actions.close();
+    }
   });
 
   it('refuses every triage write to executor state, incident cores, actions, approvals and the kill switch', async () => {

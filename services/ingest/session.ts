@@ -1,9 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieOptions } from 'hono/utils/cookie';
 import { z } from 'zod';
-import type { Keyspace } from '../../../shared/keys.js';
-import type { RedisConnection } from '../../../shared/redis.js';
-import { roleSchema } from '../credentials.js';
+import type { Keyspace } from '../../shared/keys.js';
+import type { RedisConnection } from '../../shared/redis.js';
+import { roleSchema } from './credentials.js';
 
 export const SESSION_COOKIE = 'hermes_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -33,7 +33,11 @@ export interface Session extends SessionRecord {
   key: string;
 }
 
-/** The cookie is 32 random bytes; Redis keeps only their digest, so reading Redis opens no session. */
+/**
+ * The cookie is 32 random bytes; Redis keeps only their digest, so reading Redis opens no session.
+ * Not Hono's setSignedCookie: an unguessable value looked up in Redis needs no signature, and a
+ * signing secret would be one more secret to configure, share between replicas and rotate.
+ */
 const COOKIE = /^[A-Za-z0-9_-]{43}$/;
 
 /** Constant-time for equal lengths; a MAC's length is public, so a length mismatch may return early. */

@@ -1,0 +1,18 @@
+import { Hono } from 'hono';
+import type { AuthEnv } from '../auth.js';
+import { approvalRoutes } from './approvals.js';
+import { auditRoutes } from './audit.js';
+import { automationRoutes } from './automation.js';
+import { type ApiDeps, apiContext } from './context.js';
+import { incidentRoutes } from './incidents.js';
+
+/** The JSON API, mounted at /api by ingest: each route checks its caller's role (auth.ts). */
+export function createApiApp(deps: ApiDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const api = apiContext(deps);
+  incidentRoutes(app, api);
+  approvalRoutes(app, api);
+  automationRoutes(app, api);
+  auditRoutes(app, api);
+  return app;
+}
