@@ -34,6 +34,7 @@ import type { IngestEnv } from './env.js';
 import { requestBreakerReset, requestIncidentCommand } from './executor-requests.js';
 import type { RefusalLog } from './refusal-log.js';
 import { crossSiteRefusal } from './request-origin.js';
+import { createMcpApp } from './mcp/app.js';
 import { failureReply } from './storage-errors.js';
 import { createConsoleApp } from './ui/app.js';
 import { AutomationStatusReader } from './ui/automation-status.js';
@@ -324,6 +325,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     async (c) => c.json(await auditPositions(deps.redis, deps.keys, c.req.valid('query').after)),
   );
 
+  app.route('/', createMcpApp({ ...deps, gate, api: (request, bindings) => app.fetch(request, bindings) }));
   app.route('/ui', createConsoleApp({ ...deps, gate }));
 
   if (deps.slackInteractions) app.route('/slack/interactions', deps.slackInteractions);

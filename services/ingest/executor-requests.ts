@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { randomId } from '../../shared/ids.js';
-import type { BreakerResetJob, IncidentCommandJob } from '../../shared/schemas/jobs.js';
+import type { ActionJob, BreakerResetJob, IncidentCommandJob } from '../../shared/schemas/jobs.js';
 
 const WAIT_MS = 5_000;
 
@@ -45,4 +45,9 @@ export function requestIncidentCommand(
   request: IncidentCommandJob,
 ): Promise<{ done: boolean; value?: unknown }> {
   return askExecutor(actions, 'incident_command', request);
+}
+
+/** A human's proposed action, decided like the agent's requests; `value` is the executor's ActionOutcome. */
+export function requestAction(actions: Queue, job: ActionJob): Promise<{ done: boolean; value?: unknown }> {
+  return askExecutor(actions, 'action', job);
 }
