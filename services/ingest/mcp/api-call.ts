@@ -28,14 +28,19 @@ export function httpApi(baseUrl: string, token: string | undefined): ApiCall {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await res.text();
-    try {
-      return { status: res.status, body: text ? JSON.parse(text) : {} };
-    } catch {
-      return {
-        status: res.status,
-        body: { error: `${baseUrl} did not answer JSON (${res.status}); is it Hermes ingest?` },
-      };
-    }
+    return replyOf(res, baseUrl);
   };
+}
+
+/** An API response as an ApiReply; an answer that is not JSON is said as an error. */
+export async function replyOf(res: Response, from: string): Promise<ApiReply> {
+  const text = await res.text();
+  try {
+    return { status: res.status, body: text ? JSON.parse(text) : {} };
+  } catch {
+    return {
+      status: res.status,
+      body: { error: `${from} did not answer JSON (${res.status}); is it Hermes ingest?` },
+    };
+  }
 }

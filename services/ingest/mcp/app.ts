@@ -6,7 +6,7 @@ import type { Logger } from '../../../shared/logger.js';
 import { type AdminGate, type AuthEnv, refuse, requireRole } from '../auth.js';
 import type { Principal } from '../credentials.js';
 import { crossSiteRefusal } from '../request-origin.js';
-import type { ApiCall } from './api-call.js';
+import { type ApiCall, replyOf } from './api-call.js';
 import { createProposalRoute } from './proposals.js';
 import { createHermesMcpServer } from './tools.js';
 
@@ -70,8 +70,7 @@ function inProcessApi(deps: McpAppDeps, c: Context<AuthEnv>): ApiCall {
       }),
       c.env,
     );
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : {} };
+    return replyOf(res, path);
   };
 }
 

@@ -1,8 +1,10 @@
+import { Agent } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { post } from '../../../test/support/http.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { writeUsersFile } from '../../../test/support/users.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
@@ -200,5 +202,63 @@ describe('refusals at /mcp', () => {
     expect((await call(client, 'get_automation')).structuredContent).toMatchObject({ paused: false });
     const refused = await call(client, 'pause_automation');
     expect(text(refused)).toBe('victor (viewer) may not do this: it needs the operator role');
+  });
+});
+
+describe('protections of the API at /mcp', () => {
+  const initialize = (headers: Record<string, string>, body = '') =>
+    fetch(`${ingest.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body:
+        body ||
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'curl', version: '1' },
+          },
+        }),
+    });
+
+  it('a body over the API limit is refused 413', async () => {
+    const res = await initialize({ authorization: `Bearer ${ADMIN}` }, 'x'.repeat(1024 * 1024 + 1));
+    expect(res.status).toBe(413);
+  });
+
+  it('the same wrong token, tried again and again, meets the guess limit', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++)
+      statuses.push((await initialize({ authorization: 'Bearer guessed-token' })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it('without any token: only this machine, by a loopback Host', async () => {
+    const open = await startTestIngest(h.t, { HERMES_PREFIX: `${h.t.prefix}-open` });
+    try {
+      // node:http sends the Host it is given (fetch would not): a DNS-rebinding page's request.
+      const agent = new Agent();
+      const rebound = await post(agent, `${open.url}/mcp`, '{}', { host: 'evil.example' });
+      agent.destroy();
+      expect(rebound.status).toBe(421);
+      expect(JSON.parse(rebound.body)).toEqual({
+        error: 'Host evil.example is not this machine: without tokens only localhost may be used',
+      });
+      const client = new Client({ name: 'local-ide', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${open.url}/mcp`)));
+      const automation = (await client.callTool({ name: 'get_automation', arguments: {} })) as CallToolResult;
+      expect(automation.isError).toBeFalsy();
+      expect(automation.structuredContent).toMatchObject({ paused: false });
+      await client.close();
+    } finally {
+      await open.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -115,7 +115,7 @@ function transportOf(server: string, config: McpServerConfig): Transport {
     return new StdioClientTransport({
       command: transport.command,
       args: transport.args,
-      env: { PATH: process.env.PATH ?? '', ...resolved(transport.env, 'env') },
+      env: { ...getDefaultEnvironment(), ...resolved(transport.env, 'env') },
       stderr: 'ignore',
     });
   return new StreamableHTTPClientTransport(new URL(transport.url), {
