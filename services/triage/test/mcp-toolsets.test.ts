@@ -66,7 +66,7 @@ const SERVERS_FILE = (url: string) => `servers:
       hang:
       huge:
       runbook_notes:
-    timeout_ms: 500
+    timeout_ms: 1500
     max_output_chars: 2000
 `;
 
