@@ -6,7 +6,7 @@ import { randomId } from '../../../shared/ids.js';
 import type { IncidentStore } from '../../../shared/incidents.js';
 import type { Logger } from '../../../shared/logger.js';
 import { approvalDecisionBodySchema } from '../../../shared/schemas/approval.js';
-import { type ActionJob, actionOutcomeSchema } from '../../../shared/schemas/jobs.js';
+import { type ActionJob, actionJobSchema, actionOutcomeSchema } from '../../../shared/schemas/jobs.js';
 import { actingName } from '../actor.js';
 import type { AuthEnv } from '../auth.js';
 import { requestAction } from '../executor-requests.js';
@@ -47,15 +47,15 @@ export function createProposalRoute(deps: ProposalDeps, operator: MiddlewareHand
     if (!acting.ok) return c.json({ error: acting.error }, acting.status);
     const match = await deps.incidents.resolveId(body.incident);
     if (!match.ok) return unknownIncident(c, body.incident, match);
-    const job: ActionJob = {
+    const job: ActionJob = actionJobSchema.parse({
       actionId: randomId('act'),
       incidentId: match.id,
       tool: body.tool,
       args: body.args,
       requestedBy: `human:${acting.by}`,
       deadline: new Date(Date.now() + DECISION_DEADLINE_MS).toISOString(),
-      ...(body.reason ? { approvalRequest: { reason: body.reason, risk: 'medium' as const } } : {}),
-    };
+      ...(body.reason ? { approvalRequest: { reason: body.reason, risk: 'medium' } } : {}),
+    });
     const via = body.via === 'mcp' ? 'MCP' : 'the API';
     await deps.incidents.appendTimeline(match.id, {
       type: 'summary',
