@@ -182,6 +182,22 @@ describe.each([
   });
 });
 
+it('propose_action on a level-2 incident waits for a human approval, as the agent would', async () => {
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'api', level: 2 });
+  const proposed = await call(await overHttp('alice-token'), 'propose_action', {
+    incident: incidentId,
+    tool: 'restart_service',
+    args: { service: 'api', host: 'app-server-01', reason: 'stuck after deploy' },
+    reason: 'the IDE assistant saw it stuck after the deploy',
+  });
+  expect(proposed.structuredContent).toMatchObject({
+    decision: 'pending_approval',
+    reason: expect.stringMatching(/^level-2 incidents need a human approval/),
+  });
+  const approvalId = String(proposed.structuredContent?.approvalId);
+  expect(await h.approvals.get(approvalId)).toMatchObject({ status: 'pending', tool: 'restart_service' });
+});
+
 describe('refusals at /mcp', () => {
   it('without a token', async () => {
     await expect(overHttp()).rejects.toThrow(/401|unauthorized|missing token/i);
