@@ -264,3 +264,13 @@ describe('at start-up', () => {
     );
   });
 });
+
+it('a secret the file reads from an unset environment variable stops start-up, named', () => {
+  const path = writeFile(
+    'secret-mcp-servers.yaml',
+    `servers:\n  grafana:\n    transport:\n      type: http\n      url: ${grafana.url}\n      headers: { Authorization: { env: HERMES_TEST_UNSET_SECRET } }\n    tools: {}\n`,
+  );
+  expect(() => loadMcpServers(path)).toThrow(
+    `${path}: MCP server grafana Authorization: environment variable HERMES_TEST_UNSET_SECRET is not set`,
+  );
+});

@@ -64,7 +64,13 @@ export type McpServerConfig = z.infer<typeof serverSchema>;
 
 /** MCP_SERVERS_FILE, validated; a problem stops triage with its file, line and field. */
 export function loadMcpServers(path: string): McpServersConfig {
-  return loadYamlConfig(path, fileSchema, 'MCP servers (MCP_SERVERS_FILE)');
+  const config = loadYamlConfig(path, fileSchema, 'MCP servers (MCP_SERVERS_FILE)');
+  for (const [server, { transport }] of Object.entries(config.servers)) {
+    const values = transport.type === 'stdio' ? transport.env : transport.headers;
+    for (const [key, value] of Object.entries(values))
+      resolveValue(value, `${path}: MCP server ${server} ${key}`);
+  }
+  return config;
 }
 
 /** A configured value, a secret read from the environment; a missing one is a start-up error. */
