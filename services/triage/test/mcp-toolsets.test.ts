@@ -274,3 +274,52 @@ it('a secret the file reads from an unset environment variable stops start-up, n
     `${path}: MCP server grafana Authorization: environment variable HERMES_TEST_UNSET_SECRET is not set`,
   );
 });
+
+it('a server answering garbage to a call fails that call with a reason; the investigation goes on', async () => {
+  // A hand-written server: a correct handshake and tool list, then a result that is no tool result.
+  const garbage = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const message = JSON.parse(body || '{}') as { id?: number; method?: string };
+    if (message.id === undefined) {
+      res.writeHead(202).end();
+      return;
+    }
+    const result =
+      message.method === 'initialize'
+        ? {
+            protocolVersion: '2025-06-18',
+            capabilities: { tools: {} },
+            serverInfo: { name: 'garbage', version: '1' },
+          }
+        : message.method === 'tools/list'
+          ? {
+              tools: [
+                { name: 'query', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } },
+              ],
+            }
+          : { content: 'not a list', isError: 'maybe' };
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
+  });
+  await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise((resolve) => garbage.close(() => resolve())));
+  const url = `http://127.0.0.1:${(garbage.address() as AddressInfo).port}/mcp`;
+  model.behaviour = script([call('loki.query'), text('Loki answered nonsense; escalating.')]);
+  const triage = await startTestTriage(t, {
+    HERMES_BASE_URL: model.url,
+    PLANNER: 'llm',
+    MCP_SERVERS_FILE: writeFile(
+      'garbage-servers.yaml',
+      `servers:\n  loki:\n    transport: { type: http, url: ${url} }\n    tools: { query: }\n    timeout_ms: 1500\n`,
+    ),
+  });
+  closers.push(() => triage.close());
+  const id = await openIncident(t, { alertname: 'HighCpu', instance: 'app-server-01', service: 'api' });
+  const incident = await waitForStatus(t, id, ['escalated', 'resolved', 'failed']);
+  const [failed] = toolCalls(incident);
+  expect(failed).toMatchObject({ tool: 'loki.query', ok: false });
+  expect(String(failed?.output)).toMatch(/loki.query failed: /);
+  expect(incident.summary).toContain('Loki answered nonsense');
+});
