@@ -46,6 +46,7 @@ shortest, and a prefix that has become ambiguous is refused, naming the ids it b
                                        the newest end; a trimmed chain is held to --max-entries (env
                                        AUDIT_MAX_ENTRIES, default ingest's); exit 2 when either fails
   fire <scenario>                      post sample alerts (${Object.keys(SCENARIOS).join(', ')})
+  mcp                                  Hermes as an MCP server on stdio (for IDEs), over this API
   users new-token [--name NAME]        a new random token and its USERS_FILE entry
   users hash-token < token             the token_hash of a token read from stdin
 
@@ -457,6 +458,10 @@ async function main(): Promise<void> {
     }
     case 'users':
       console.log(await usersCommand(arg, values.name));
+      return;
+    case 'mcp':
+      // Loaded only here: the other commands need no MCP SDK.
+      await (await import('../services/ingest/mcp/stdio.js')).serveMcpOverStdio(values.url, apiToken, by);
       return;
     default:
       throw new CliError(`unknown command ${command}\n\n${USAGE}`);

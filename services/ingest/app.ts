@@ -6,6 +6,7 @@ import type { ApiDeps } from './api/context.js';
 import { adminGate } from './auth.js';
 import type { NamedUser } from './credentials.js';
 import type { IngestEnv } from './env.js';
+import { createMcpApp } from './mcp/app.js';
 import { opsRoutes } from './ops.js';
 import type { RefusalLog } from './refusal-log.js';
 import { secureRequests } from './security.js';
@@ -25,7 +26,7 @@ export interface IngestAppDeps extends Omit<ApiDeps, 'gate' | 'env'> {
 
 /**
  * Everything ingest answers but the webhook (webhook.ts): the API at /api, the console at /ui,
- * Slack's buttons, health, metrics and Bull Board, behind one set of checks (security.ts) and one
+ * Slack's buttons, MCP at /mcp, health, metrics and Bull Board, behind one set of checks (security.ts) and one
  * gate of credentials, guess limits and sessions (auth.ts).
  */
 export function createIngestApp(deps: IngestAppDeps): Hono {
@@ -44,6 +45,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   app.route('/api', createApiApp({ ...deps, gate }));
   app.route('/ui', createConsoleApp({ ...deps, gate }));
   if (deps.slackInteractions) app.route('/slack/interactions', deps.slackInteractions);
+  app.route('/', createMcpApp({ ...deps, gate, api: (request, bindings) => app.fetch(request, bindings) }));
   opsRoutes(app, { ...deps, gate });
   return app;
 }

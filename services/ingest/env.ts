@@ -11,6 +11,8 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   ADMIN_TOKEN: optionalString,
   /** YAML of named credentials (name, role, token_hash) for the API, console, Bull Board and CLI. */
   USERS_FILE: optionalString,
+  /** A read-only token for MCP clients (and the API's reads), recorded as mcp-token. */
+  MCP_TOKEN: optionalString,
   /** Read to show where each incident is; a bad file is reported on incidents, never stops intake. */
   TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
   SLACK_SIGNING_SECRET: optionalString,

@@ -1,6 +1,6 @@
 import type { ExecutorClient } from '../../shared/executor-client.js';
 import { randomId } from '../../shared/ids.js';
-import type { BreakerResetJob, IncidentCommandJob } from '../../shared/schemas/jobs.js';
+import type { ActionJob, BreakerResetJob, IncidentCommandJob } from '../../shared/schemas/jobs.js';
 
 const WAIT_MS = 5_000;
 
@@ -37,4 +37,12 @@ export function requestIncidentCommand(
   request: IncidentCommandJob,
 ): Promise<{ done: boolean; value?: unknown }> {
   return askExecutor(executor, 'incident_command', request);
+}
+
+/** A human's proposed action, decided like the agent's requests; `value` is the executor's ActionOutcome. */
+export function requestAction(
+  executor: ExecutorClient,
+  job: ActionJob,
+): Promise<{ done: boolean; value?: unknown }> {
+  return askExecutor(executor, 'action', job);
 }

@@ -20,6 +20,7 @@ import { createCorrelator } from './correlation.js';
 import { loadUsers, type NamedUser } from './credentials.js';
 import type { IngestEnv } from './env.js';
 import { Intake } from './intake.js';
+import { withMcpToken } from './mcp/token.js';
 import { RefusalLog } from './refusal-log.js';
 import { createSlackInteractionsApp } from './slack-interactions.js';
 import { createWebhookHandler, isWebhookRequest } from './webhook.js';
@@ -35,7 +36,7 @@ const TIMELINE_ALERT_CAP = 50;
 
 export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}): Promise<IngestHandle> {
   const logger = deps.logger ?? createLogger('ingest', env.LOG_LEVEL);
-  const users = env.USERS_FILE ? loadUsers(env.USERS_FILE) : [];
+  const users = withMcpToken(env.USERS_FILE ? loadUsers(env.USERS_FILE) : [], env.MCP_TOKEN);
   const refusals = new RefusalLog(logger);
   const keys = keyspace(env.HERMES_PREFIX);
   const redis = createRedis(env, 'command');

@@ -20,6 +20,8 @@ export const triageEnvSchema = baseEnvSchema.extend({
   LOG_DIR: optionalString,
   /** Explicit log files: `service=/path/file.log,other=/path/other.log` (wins over LOG_DIR). */
   LOG_SOURCES: optionalString,
+  /** External MCP servers whose allowlisted read-only tools the model may use (YAML). */
+  MCP_SERVERS_FILE: optionalString,
   LLM_MAX_ITERATIONS: envInt(25, 1),
   LLM_TOKEN_BUDGET: envInt(60_000, 1),
   LLM_WALL_CLOCK_SECONDS: envInt(300, 1),

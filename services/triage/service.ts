@@ -21,6 +21,8 @@ import { ShutdownError } from './planners/types.js';
 import { sweepStuckIncidents } from './stuck-incidents.js';
 import { loadAllowlist } from './tools/diagnosis.js';
 import { FileLogSource, parseLogSources } from './tools/logs.js';
+import { loadMcpServers } from './tools/mcp/config.js';
+import { McpToolsets } from './tools/mcp/toolsets.js';
 import { PrometheusClient } from './tools/prometheus.js';
 import { TargetReads } from './tools/target-reads.js';
 import { Toolbox } from './tools/toolbox.js';
@@ -42,6 +44,7 @@ export async function startTriage(
     loadRunbooks(env.RUNBOOKS_FILE),
     loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE),
   ]);
+  const mcpServers = env.MCP_SERVERS_FILE ? loadMcpServers(env.MCP_SERVERS_FILE) : undefined;
   const logFiles = parseLogSources(env.LOG_SOURCES);
   const targets = loadTargets(env.TARGETS_FILE);
 
@@ -65,7 +68,9 @@ export async function startTriage(
   const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS, store);
   const prometheus = env.PROMETHEUS_URL ? new PrometheusClient(env.PROMETHEUS_URL) : undefined;
   const targetReads = new TargetReads(targets, store, new SshPool(), env.DIAGNOSIS_TIMEOUT_MS);
+  const mcp = mcpServers && (await McpToolsets.connect(mcpServers, logger));
   const toolbox = new Toolbox({
+    mcp,
     store,
     actions,
     notifications,
@@ -187,6 +192,7 @@ export async function startTriage(
       await actionEvents.close();
       await Promise.all([actionQueue.close(), notifications.close(), triageQueue.close()]);
       targetReads.close();
+      await mcp?.close();
       for (const connection of connections) connection.disconnect();
     },
   };

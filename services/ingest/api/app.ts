@@ -5,6 +5,7 @@ import { auditRoutes } from './audit.js';
 import { automationRoutes } from './automation.js';
 import { type ApiDeps, apiContext } from './context.js';
 import { incidentRoutes } from './incidents.js';
+import { proposalRoutes } from './proposals.js';
 
 /** The JSON API, mounted at /api by ingest: each route checks its caller's role (auth.ts). */
 export function createApiApp(deps: ApiDeps): Hono<AuthEnv> {
@@ -14,5 +15,6 @@ export function createApiApp(deps: ApiDeps): Hono<AuthEnv> {
   approvalRoutes(app, api);
   automationRoutes(app, api);
   auditRoutes(app, api);
+  proposalRoutes(app, api);
   return app;
 }

@@ -5,7 +5,6 @@ import { describeDiagnosis, parseFinalAnswer } from '../llm/diagnosis.js';
 import type { ChatModel } from '../llm/model.js';
 import { extractToolCalls, stripToolCalls } from '../llm/parse.js';
 import { incidentPrompt, SYSTEM_PROMPT } from '../llm/prompt.js';
-import { TOOL_DEFINITIONS } from '../tools/schemas.js';
 import type { Toolbox, ToolResult } from '../tools/toolbox.js';
 import { type PlanContext, type Planner, type PlanResult, ShutdownError, throwIfAborted } from './types.js';
 
@@ -74,7 +73,7 @@ export class LlmPlanner implements Planner {
       if (remaining <= 0) return exhausted(`wall-clock budget of ${this.budget.wallClockMs} ms used up`);
 
       const completion = await this.model
-        .complete(messages, TOOL_DEFINITIONS, { timeoutMs: remaining, signal })
+        .complete(messages, this.toolbox.definitions(), { timeoutMs: remaining, signal })
         .catch((error: unknown) => {
           if (signal.aborted) throw new ShutdownError();
           throw error;

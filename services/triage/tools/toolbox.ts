@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { IncidentStore } from '../../../shared/incidents.js';
 import { hostOfInstance } from '../../../shared/names.js';
@@ -11,11 +12,13 @@ import { describePlacement, type Placement } from '../../../shared/targets/targe
 import type { ActionClient } from '../actions.js';
 import { type DiagnosisAllowlist, runDiagnosis } from './diagnosis.js';
 import type { LogSource } from './logs.js';
+import type { McpToolsets } from './mcp/toolsets.js';
 import { instanceMatcher, type PrometheusClient, parseDurationSeconds, summarise } from './prometheus.js';
 import {
   DIAGNOSTIC_TOOLS,
   FILLED_FROM_PLACE,
   isToolName,
+  TOOL_DEFINITIONS,
   TOOL_NAMES,
   TOOL_SCHEMAS,
   type ToolArgs,
@@ -44,6 +47,8 @@ export interface ToolboxDeps {
   targets: TargetReads;
   outputMaxChars: number;
   diagnosisTimeoutMs: number;
+  /** External MCP servers' read-only tools (MCP_SERVERS_FILE), run here like the other reads. */
+  mcp?: McpToolsets | undefined;
   /** Recorded answers of the read-only tools (the eval's worlds): then no log, metric or target is read. */
   recordedReads?: (tool: ToolName, args: unknown) => string;
 }
@@ -55,7 +60,13 @@ export class Toolbox {
   async call(incident: IncidentSummary, tool: string, rawArgs: unknown, by = 'triage'): Promise<ToolResult> {
     let result: ToolResult;
     let args: unknown = rawArgs;
-    if (!isToolName(tool)) {
+    if (this.deps.mcp?.has(tool)) {
+      const scope = await this.deps.targets.scope(incident.id);
+      result = await this.deps.mcp.call(tool, rawArgs, scope).then(
+        (answer) => this.ok(tool, answer),
+        (error: Error) => this.error(tool, error.message),
+      );
+    } else if (!isToolName(tool)) {
       result = this.error(tool, `unknown tool "${tool}"; available tools: ${TOOL_NAMES.join(', ')}`);
     } else {
       const parsed = TOOL_SCHEMAS[tool].safeParse(rawArgs);
@@ -82,6 +93,11 @@ export class Toolbox {
       ...(result.outcome ? { decision: result.outcome.decision, actionId: result.outcome.actionId } : {}),
       by,
     });
+  }
+
+  /** The tools offered to the model: Hermes' own and the external MCP servers' read-only ones. */
+  definitions(): ChatCompletionFunctionTool[] {
+    return [...TOOL_DEFINITIONS, ...(this.deps.mcp?.definitions ?? [])];
   }
 
   /** The incident's one place, when its alerts name exactly one: where its fixes act by default. */
