@@ -103,6 +103,26 @@ export function diagnosisNotice(incident: IncidentSummary, round: string): Notif
   );
 }
 
+/** What triage did about an incident, as it is verified and announced once verified. */
+export type TriageAccount =
+  /** The planner's own summary of what it found and did. */
+  | { kind: 'planned'; summary: string }
+  /** An interrupted attempt had already run these fixes: they are verified, not run again. */
+  | { kind: 'resumed'; tools: string[] }
+  /** A human approved `tool`; `ran` is false when it was only a dry run. */
+  | { kind: 'approved'; tool: string; ran: boolean };
+
+export function triageAccountText(account: TriageAccount): string {
+  switch (account.kind) {
+    case 'planned':
+      return account.summary;
+    case 'resumed':
+      return `Resumed after an interrupted attempt that had already run ${account.tools.join(', ')}.`;
+    case 'approved':
+      return account.ran ? `Approved ${account.tool} ran.` : `Approved ${account.tool}.`;
+  }
+}
+
 /** A fix ran and its verification passed: what was done (`summary`) and how it was verified. */
 export function fixedNotice(
   incident: IncidentSummary,
@@ -113,14 +133,74 @@ export function fixedNotice(
   return transitionNotice(incident, 'fixed', 'info', `${summary}\nVerified: ${verified}.`, round);
 }
 
-/** A human must take over: `why` is triage's account of what it found and did. */
+/** Why triage hands an incident to a human, as facts; `escalationText` words them. */
+export type EscalationReason =
+  /** Level 3 or a storm: no automated change is allowed at all. */
+  | { kind: 'no_change_allowed'; storm: boolean }
+  /** Fixes were asked for, but the executor never said whether they ran. */
+  | { kind: 'outcome_unknown'; calls: { tool: string; reason: string | undefined }[]; summary: string }
+  /** Nothing was applied: the planner found no fix, or gave up (`exhausted`); `failed` are the fixes that failed. */
+  | {
+      kind: 'no_fix';
+      summary: string;
+      exhausted: boolean;
+      failed: { tool: string; reason: string | undefined }[];
+    }
+  /** A human approved an action that then did not run (`decision` undefined: no record of it). */
+  | {
+      kind: 'approved_not_run';
+      actionId: string | undefined;
+      decision: string | undefined;
+      reason: string | undefined;
+    }
+  /** Dry-run: the fixes were allowed, and these operations would have run. */
+  | { kind: 'dry_run'; operations: string[]; summary: string }
+  /** A fix ran but its verification failed. */
+  | { kind: 'not_cleared'; detail: string; summary: string };
+
+/** Triage's account of what it found and did, for the escalation notice and the incident's timeline. */
+export function escalationText(reason: EscalationReason): string {
+  switch (reason.kind) {
+    case 'no_change_allowed':
+      return `This is ${reason.storm ? 'an alert storm' : 'a level-3 incident'}: no automated change is allowed; a human must take over.`;
+    case 'outcome_unknown':
+      return `Hermes cannot tell whether ${reason.calls
+        .map((call) => `${call.tool} (${call.reason ?? 'no answer'})`)
+        .join('; ')} ran. Check the target before acting. ${reason.summary}`;
+    case 'no_fix': {
+      const why = reason.exhausted ? `stopped: ${reason.summary}` : reason.summary;
+      // The human message must carry each failure's cause (the command's stderr, the API's error),
+      // unless the summary already says it.
+      const causes = reason.failed.flatMap((call) =>
+        call.reason && !why.includes(call.reason) ? [`\n${call.tool} failed: ${call.reason}`] : [],
+      );
+      return `No fix was applied. ${why}${causes.join('')}`;
+    }
+    case 'approved_not_run':
+      return `The approved action ${reason.actionId ?? '(unknown)'} did not run (${reason.decision ?? 'no record'}${
+        reason.reason ? `: ${reason.reason}` : ''
+      }).`;
+    case 'dry_run':
+      return `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${reason.operations.join('; ')}. A human must fix this. ${reason.summary}`;
+    case 'not_cleared':
+      return `The fix did not clear the alert (${reason.detail}). ${reason.summary}`;
+  }
+}
+
+/** A human must take over; critical for level 3, storms and critical alerts. */
 export function escalatedNotice(
   incident: IncidentSummary,
-  why: string,
-  critical: boolean,
+  reason: EscalationReason,
   round: string,
 ): NotificationJob {
-  return transitionNotice(incident, 'escalated', critical ? 'critical' : 'warning', why, round);
+  const critical = incident.level === 3 || incident.storm || incident.severity === 'critical';
+  return transitionNotice(
+    incident,
+    'escalated',
+    critical ? 'critical' : 'warning',
+    escalationText(reason),
+    round,
+  );
 }
 
 /** Triage gave up on the incident (its last attempt failed, or its job was lost). */
