@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonical.js';
 import { describeIncident } from './describe-incident.js';
 import type { Approval } from './schemas/approval.js';
 import type { IncidentSummary } from './schemas/incident.js';
@@ -229,6 +230,34 @@ export function agentMessageNotice(
   };
 }
 
+/**
+ * What an approval request is for (`description`) and why it needs a human (`reason`): stored with
+ * the approval and shown in its notice. The executor's own words for the operation come first; the
+ * requester's (`requested`, `givenReason`) are kept but never replace them.
+ */
+export function approvalRequestWording(request: {
+  tool: string;
+  args: Record<string, unknown>;
+  operation: string | undefined;
+  requested: string | undefined;
+  givenReason: string | undefined;
+  /** The agent's question (request_human_confirmation), not an action. */
+  question: boolean;
+  tier: string;
+  level: number;
+}): { description: string; reason: string } {
+  const { operation, requested } = request;
+  const description = operation
+    ? `${operation}${requested ? `\nRequested as: ${requested}` : ''}`.slice(0, 2_000)
+    : (requested ?? `${request.tool} ${canonicalJson(request.args)}`.slice(0, 2_000));
+  const reason =
+    request.givenReason ??
+    (request.question
+      ? 'the agent asks for a human decision'
+      : `${request.tier} tool on a level-${request.level} incident needs a human approval`);
+  return { description, reason };
+}
+
 /** A human is asked to approve an action, or to answer the agent's question. */
 export function approvalRequestedNotice(request: {
   approvalId: string;
@@ -268,6 +297,29 @@ export function approvalRequestedNotice(request: {
       operation,
     },
   };
+}
+
+/** Under an emailed approval request: where to answer it. */
+export function approvalAnswerHint(approvalId: string): string {
+  return `Approval ${approvalId} is waiting: approve or deny it in Slack or with POST /api/approvals/${approvalId}/approve (or /deny).`;
+}
+
+/** What came of a click on an approval request's Approve / Deny button in Slack. */
+export type SlackClick =
+  | { kind: 'nothing_to_do' }
+  | { kind: 'refused'; reason: string | undefined }
+  | { kind: 'recorded'; decision: 'approved' | 'denied'; by: string };
+
+/** Slack's reply to the human who clicked. */
+export function slackClickReply(click: SlackClick): string {
+  switch (click.kind) {
+    case 'nothing_to_do':
+      return 'Nothing to do for this action.';
+    case 'refused':
+      return `Could not record that: ${click.reason ?? 'refused'}.`;
+    case 'recorded':
+      return `${click.decision === 'approved' ? 'Approved' : 'Denied'} by ${click.by}.`;
+  }
 }
 
 /** The one notice per approval outcome (approved, denied, answered, expired, cancelled). */
