@@ -434,19 +434,35 @@ export function incidentCommandNotice(
   };
 }
 
+export function breakerEventId(nowMs: number): string {
+  return `breaker-${nowMs}`;
+}
+
+/** Why the executor's circuit breaker opened: enough failures in its window, or its probe failed. */
+export type BreakerOpening = { kind: 'threshold'; failures: number } | { kind: 'probe_failed' };
+
 /**
- * The executor's circuit breaker opened: automated fixes stop. `{failures}` in the text, and
- * details.failures, get the count in the script that opens it.
+ * The executor's circuit breaker opened: automated fixes stop. The script that opens it picks the
+ * notice for how it opened and records the failures it counted in details.failures.
  */
-export function breakerOpenNotice(incidentId: string, trigger: string, nowMs: number): NotificationJob {
+export function breakerOpenNotice(
+  incidentId: string,
+  trigger: string,
+  nowMs: number,
+  opening: BreakerOpening,
+): NotificationJob {
+  const why =
+    opening.kind === 'threshold'
+      ? `${opening.failures} failed or ineffective actions in the breaker window (last: ${trigger}).`
+      : `The probe let through after the cooldown failed (${trigger}): the breaker opened again.`;
   return {
-    eventId: `breaker-${nowMs}`,
+    eventId: breakerEventId(nowMs),
     incidentId,
     event: 'breaker_open',
     severity: 'critical',
     title: 'Executor circuit breaker open: automated fixes stopped',
-    text: `{failures} failed or ineffective actions in the breaker window (last: ${trigger}). Every state change is refused until the cooldown passes; a human should look now.`,
-    details: { failures: 0, trigger },
+    text: `${why} Every state change is refused until the cooldown passes; a human should look now.`,
+    details: { failures: opening.kind === 'threshold' ? opening.failures : 0, trigger },
   };
 }
 
