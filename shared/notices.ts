@@ -12,9 +12,11 @@ import type {
 } from './schemas/jobs.js';
 
 /**
- * What people are told. Every notice Hermes sends is worded here, from the facts its sender has;
- * senders (and their scripts) record facts, and the notifier only lays a notice out per channel
- * (services/notifier/format.ts). Each notice's eventId makes sending it twice a no-op.
+ * What people are told. Every notice Hermes sends is worded here, from the facts its sender passes
+ * (why triage escalates, what an approval is for, how the breaker opened, what a Slack click did);
+ * scripts that record a notice only fill in facts (an id, a count), and the notifier only lays a
+ * notice out per channel (services/notifier/format.ts). Each notice's eventId makes sending it twice
+ * a no-op; how a notice survives a crash is in shared/outbox.ts.
  */
 
 type Severity = NotificationSeverity;
