@@ -12,11 +12,12 @@ import {
 } from '../shared/audit-witness.js';
 import { describeIncident } from '../shared/describe-incident.js';
 import { HermesError } from '../shared/errors.js';
+import { verificationProgress } from '../shared/notices.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { Incident, IncidentSummary } from '../shared/schemas/incident.js';
 import type { ExecutionMode } from '../shared/schemas/jobs.js';
 import type { IncidentTargets } from '../shared/targets/incident-targets.js';
-import { describeAction, describeApprovalRequest, describeTimeline } from './describe.js';
+import { describeAction, describeApprovalRequest, describeStatus, describeTimeline } from './describe.js';
 import { printable, printableJson } from './printable.js';
 import { SCENARIOS } from './scenarios.js';
 import { UsersCommandError, usersCommand } from './users.js';
@@ -80,6 +81,14 @@ function describeWhere(incident: Partial<IncidentTargets>): string {
   if (places.length === 0)
     return `no target, fixes are refused${unplaced.length ? ` (${unplaced.join('; ')})` : ''}`;
   return [...places, ...unplaced.map((reason) => `and no target for some alerts: ${reason}`)].join('; ');
+}
+
+/** `verifying: restart_service ran; re-checking every 5 s until 12:05:40 UTC`. */
+function describeVerification(incident: Incident): string {
+  const verification = incident.verification;
+  if (!verification) return '';
+  const fixes = verification.actionIds.map((id) => incident.actions.find((a) => a.id === id)?.tool ?? id);
+  return `verifying: ${fixes.join(', ')} ran; ${verificationProgress(verification)}`;
 }
 
 function describeAutomation(view: AutomationView): string {
@@ -296,7 +305,7 @@ async function main(): Promise<void> {
               json.incidents.map((i) => ({
                 ...i,
                 id: i.shortId ?? i.id,
-                status: i.acknowledgedBy ? `${i.status} (ack ${i.acknowledgedBy})` : i.status,
+                status: describeStatus(i),
                 age: age(i.createdAt),
                 alerts: i.alertCount,
                 storm: i.storm ? 'STORM' : '',
@@ -324,6 +333,7 @@ async function main(): Promise<void> {
       output(incident, () =>
         [
           `${incident.id}  level ${incident.level}  ${incident.status}  ${describeIncident(incident)}`,
+          ...(incident.verification ? [describeVerification(incident)] : []),
           `service: ${incident.service || '(none)'}  alerts: ${incident.alertCount} (${incident.firingCount} firing)  created ${incident.createdAt}`,
           ...(incident.acknowledgedBy
             ? [`owner: ${incident.acknowledgedBy} (acknowledged ${incident.acknowledgedAt ?? ''})`]

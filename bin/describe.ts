@@ -1,6 +1,7 @@
 import { describeArgs } from '../shared/describe-args.js';
+import { verificationProgress } from '../shared/notices.js';
 import type { Approval } from '../shared/schemas/approval.js';
-import type { ActionRecord, TimelineEntry } from '../shared/schemas/incident.js';
+import type { ActionRecord, IncidentSummary, TimelineEntry } from '../shared/schemas/incident.js';
 
 /** The longest line the CLI prints for one timeline entry or action; the rest is `--json`'s. */
 const LINE_MAX = 300;
@@ -14,6 +15,15 @@ function clip(value: string, max: number): string {
 
 function labelsOf(entry: TimelineEntry): Record<string, string> {
   return (entry.labels && typeof entry.labels === 'object' ? entry.labels : {}) as Record<string, string>;
+}
+
+/** The status, with who owns the incident and, while a fix is verified, until when. */
+export function describeStatus(
+  incident: Pick<IncidentSummary, 'status' | 'acknowledgedBy' | 'verification'>,
+): string {
+  const owner = incident.acknowledgedBy ? ` (ack ${incident.acknowledgedBy})` : '';
+  const verifying = incident.verification ? `, ${verificationProgress(incident.verification)}` : '';
+  return `${incident.status}${verifying}${owner}`;
 }
 
 /** What happened, in words, for each kind of timeline entry. */

@@ -18,6 +18,8 @@ import {
   type NewTimelineEntry,
   type TimelineEntry,
   timelineEntrySchema,
+  type VerificationState,
+  verificationStateSchema,
 } from './schemas/incident.js';
 import type { NotificationJob } from './schemas/jobs.js';
 import { storedAlertSchema } from './schemas/stored-alert.js';
@@ -154,6 +156,11 @@ export class IncidentStore {
   /** The job that will re-check the incident's fix next (so a sweep can tell it is not stuck). */
   async setVerifyJob(id: string, jobId: string): Promise<void> {
     await this.redis.hset(this.keys.incidentState(id), 'verifyJob', jobId);
+  }
+
+  /** What a `verifying` incident shows about its re-checks; read only while it is `verifying`. */
+  async setVerification(id: string, verification: VerificationState): Promise<void> {
+    await this.redis.hset(this.keys.incidentState(id), 'verification', JSON.stringify(verification));
   }
 
   async getVerifyJob(id: string): Promise<string | null> {
@@ -304,9 +311,16 @@ function toSummary(id: string, core: Record<string, string>, state: Record<strin
     ...(state.acknowledgedBy
       ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAt: state.acknowledgedAt ?? '' }
       : {}),
+    ...verificationOf(state),
     createdAt: core.createdAt ?? '',
     updatedAt: latest(state.updatedAt, core.alertedAt) ?? core.createdAt ?? '',
   };
+}
+
+function verificationOf(state: Record<string, string>): { verification?: VerificationState } {
+  if (state.status !== 'verifying' || !state.verification) return {};
+  const parsed = verificationStateSchema.safeParse(safeJson(state.verification));
+  return parsed.success ? { verification: parsed.data } : {};
 }
 
 /**

@@ -112,6 +112,8 @@ export type TriageAccount =
   | { kind: 'planned'; summary: string }
   /** An interrupted attempt had already run these fixes: they are verified, not run again. */
   | { kind: 'resumed'; tools: string[] }
+  /** Triage died while these fixes were being verified: their verification starts again. */
+  | { kind: 'resumed_verifying'; tools: string[] }
   /** A human approved `tool`; `ran` is false when it was only a dry run. */
   | { kind: 'approved'; tool: string; ran: boolean };
 
@@ -121,9 +123,37 @@ export function triageAccountText(account: TriageAccount): string {
       return account.summary;
     case 'resumed':
       return `Resumed after an interrupted attempt that had already run ${account.tools.join(', ')}.`;
+    case 'resumed_verifying':
+      return `Resumed verifying ${account.tools.join(', ')} after an interrupted attempt.`;
     case 'approved':
       return account.ran ? `Approved ${account.tool} ran.` : `Approved ${account.tool}.`;
   }
+}
+
+/** `12:05:40 UTC` from an ISO time. */
+function clockTime(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`;
+}
+
+/** What a `verifying` incident is doing, in the words every client shows. */
+export function verificationProgress(verification: { until: string; everySeconds: number }): string {
+  return `re-checking every ${verification.everySeconds} s until ${clockTime(verification.until)}`;
+}
+
+/** A fix ran and its alerts have not cleared yet: triage keeps re-checking until its deadline. */
+export function verifyingNotice(
+  incident: IncidentSummary,
+  fix: string,
+  verification: { until: string; everySeconds: number },
+  round: string,
+): NotificationJob {
+  return transitionNotice(
+    incident,
+    'verifying',
+    'info',
+    `${fix} ran; the alert has not cleared yet. Hermes is ${verificationProgress(verification)}.`,
+    round,
+  );
 }
 
 /** A fix ran and its verification passed: what was done (`summary`) and how it was verified. */
@@ -159,7 +189,9 @@ export type EscalationReason =
   /** Dry-run: the fixes were allowed, and these operations would have run. */
   | { kind: 'dry_run'; operations: string[]; summary: string }
   /** A fix ran but its verification failed. */
-  | { kind: 'not_cleared'; detail: string; summary: string };
+  | { kind: 'not_cleared'; detail: string; summary: string }
+  /** The incident was being verified, but no executed fix is on record to verify. */
+  | { kind: 'verified_fix_missing' };
 
 /** Triage's account of what it found and did, for the escalation notice and the incident's timeline. */
 export function escalationText(reason: EscalationReason): string {
@@ -187,6 +219,8 @@ export function escalationText(reason: EscalationReason): string {
       return `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${reason.operations.join('; ')}. A human must fix this. ${reason.summary}`;
     case 'not_cleared':
       return `The fix did not clear the alert (${reason.detail}). ${reason.summary}`;
+    case 'verified_fix_missing':
+      return 'A fix was being verified, but no executed fix is on record.';
   }
 }
 

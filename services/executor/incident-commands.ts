@@ -132,6 +132,8 @@ function refused(incident: IncidentSummary, verb: string): IncidentCommandResult
     ? 'it is closed'
     : incident.status === 'diagnosing'
       ? 'triage is investigating it right now'
-      : `it is ${incident.status}`;
+      : incident.status === 'verifying'
+        ? 'triage is checking whether its fix worked'
+        : `it is ${incident.status}`;
   return { ok: false, reason: `incident ${incident.id} cannot be ${verb}: ${why}` };
 }

@@ -58,8 +58,8 @@ export const DEFAULT_ROUTES: RouteRule[] = [
   // Humans must answer approvals, and hear who took an incident.
   { events: ['approval_requested', 'approval_decided', 'acknowledged'], channels: ['slack', 'email'] },
   // Level 2: the diagnosis and its outcome. Level 1: what was fixed.
-  { levels: [2], events: ['diagnosis', 'fixed', 'resolved'], channels: ['slack'] },
-  { levels: [1], events: ['fixed', 'action'], channels: ['slack'] },
+  { levels: [2], events: ['diagnosis', 'verifying', 'fixed', 'resolved'], channels: ['slack'] },
+  { levels: [1], events: ['fixed', 'action', 'verifying'], channels: ['slack'] },
   { events: ['message'], channels: ['slack'] },
 ];
 

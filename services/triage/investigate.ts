@@ -10,12 +10,15 @@ import {
   fixedNotice,
   triageAccountText,
   triageFailedNotice,
+  verificationProgress,
+  verifyingNotice,
 } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
 import type { NotificationJob, TriageJob, Verification } from '../../shared/schemas/jobs.js';
 import type { ActionClient } from './actions.js';
+import { isPending } from './job-states.js';
 import { type ChatModel, LlmUnavailableError } from './llm/model.js';
 import type { Planner, PlanResult } from './planners/types.js';
 import type { Toolbox } from './tools/toolbox.js';
@@ -74,6 +77,8 @@ export class Investigator {
     if (job.trigger === 'verify') return this.continueVerification(incident, job.verification);
     if (incident.status === 'resolved' || incident.status === 'failed') return `skipped: ${incident.status}`;
     if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId);
+    // Triage died while a fix was being verified, before its next re-check was queued: verify again.
+    if (incident.status === 'verifying') return this.resumeVerification(incident, job.round ?? 'alert');
     if (incident.status !== 'open' && incident.status !== 'diagnosing') return `skipped: ${incident.status}`;
 
     // A re-run a human asked for is a round of its own: its notices are not the first round's.
@@ -108,6 +113,25 @@ export class Investigator {
     return (incident?.actions ?? []).filter(
       (a) =>
         a.requestedBy === 'agent' && a.tool !== 'request_human_confirmation' && a.decision === 'executed',
+    );
+  }
+
+  private async resumeVerification(incident: IncidentSummary, round: string): Promise<string> {
+    // Its next re-check is still queued: that one carries the verification on.
+    const queued = await this.deps.store.getVerifyJob(incident.id);
+    if (queued && isPending(await this.deps.triage.getJobState(queued)))
+      return 'verifying: its re-check is queued';
+    const actionIds =
+      incident.verification?.actionIds ?? (await this.earlierFixes(incident.id)).map((a) => a.id);
+    if (actionIds.length === 0) return this.escalate(incident, { kind: 'verified_fix_missing' }, round);
+    const tools = await Promise.all(
+      actionIds.map(async (id) => (await this.deps.store.getAction(incident.id, id))?.tool ?? id),
+    );
+    return this.verifyAndClose(
+      incident,
+      actionIds,
+      triageAccountText({ kind: 'resumed_verifying', tools }),
+      round,
     );
   }
 
@@ -263,25 +287,53 @@ export class Investigator {
     return this.recheck(incident, verification);
   }
 
-  /** One re-check: settle on a verdict, or schedule the next one. */
+  /**
+   * One re-check: settle on a verdict, or schedule the next one. The first that does not settle
+   * makes the incident `verifying`, with its deadline and interval for everyone to see.
+   */
   private async recheck(incident: IncidentSummary, verification: Verification): Promise<string> {
     const verdict = await this.deps.verifier.check(incident, verification.alerts);
     if (verdict.fixed || Date.now() >= Date.parse(verification.deadline))
       return this.settle(incident, verification, verdict);
     const next = { ...verification, attempt: verification.attempt + 1 };
-    const jobId = `triage-${incident.id}-verify-${verification.round}-${next.attempt}`;
+    // Each verification (its deadline) has its own chain of re-checks; a retried one is the same job.
+    const chain = `${verification.round}-${Date.parse(verification.deadline)}`;
+    const jobId = `triage-${incident.id}-verify-${chain}-${next.attempt}`;
     await this.deps.triage.add(
       'verify',
       { incidentId: incident.id, trigger: 'verify', verification: next },
       { jobId, delay: this.deps.verifyIntervalMs, priority: VERIFY_PRIORITY },
     );
     await this.deps.store.setVerifyJob(incident.id, jobId);
+    if (verification.attempt === 1) await this.startVerifying(incident, verification);
     return 'verifying';
+  }
+
+  private async startVerifying(incident: IncidentSummary, verification: Verification): Promise<void> {
+    const state = {
+      actionIds: verification.actionIds,
+      since: new Date().toISOString(),
+      until: verification.deadline,
+      everySeconds: this.deps.verifyIntervalMs / 1000,
+    };
+    await this.deps.store.setVerification(incident.id, state);
+    const fixes = await Promise.all(
+      state.actionIds.map(async (id) => (await this.deps.store.getAction(incident.id, id))?.tool ?? id),
+    );
+    await this.transition(
+      incident,
+      'verifying',
+      {
+        from: ['open', 'diagnosing', 'awaiting_approval', 'verifying'],
+        message: `verifying ${fixes.join(', ')}: ${verificationProgress(state)}`,
+      },
+      verifyingNotice(incident, fixes.join(', '), state, verification.round),
+    );
   }
 
   private async continueVerification(incident: IncidentSummary, verification: Verification | undefined) {
     if (!verification) return 'skipped: verify job without a verification';
-    if (!['diagnosing', 'awaiting_approval', 'resolved'].includes(incident.status))
+    if (!['verifying', 'diagnosing', 'awaiting_approval', 'resolved'].includes(incident.status))
       return `skipped: ${incident.status}`;
     return this.recheck(incident, verification);
   }
@@ -307,7 +359,7 @@ export class Investigator {
       incident,
       'resolved',
       {
-        from: ['open', 'diagnosing', 'awaiting_approval', 'escalated'],
+        from: ['open', 'diagnosing', 'verifying', 'awaiting_approval', 'escalated'],
         message: `fixed and verified: ${verdict.detail}`,
         summary,
       },
@@ -336,7 +388,11 @@ export class Investigator {
     await this.transition(
       incident,
       'escalated',
-      { from: ['open', 'diagnosing', 'awaiting_approval'], message: text.slice(0, 2_000), summary: text },
+      {
+        from: ['open', 'diagnosing', 'verifying', 'awaiting_approval'],
+        message: text.slice(0, 2_000),
+        summary: text,
+      },
       escalatedNotice(incident, reason, round),
     );
     return 'escalated';
@@ -349,7 +405,10 @@ export class Investigator {
     await this.transition(
       incident,
       'failed',
-      { from: ['open', 'diagnosing'], message: `triage failed: ${error.message}`.slice(0, 2_000) },
+      {
+        from: ['open', 'diagnosing', 'verifying'],
+        message: `triage failed: ${error.message}`.slice(0, 2_000),
+      },
       triageFailedNotice(incident, error.message),
     );
   }

@@ -2,11 +2,14 @@ import type { Queue } from 'bullmq';
 import type { IncidentStore } from '../../shared/incidents.js';
 import { triageJobId } from '../../shared/queues.js';
 import type { IncidentStatus } from '../../shared/schemas/incident.js';
+import { isPending } from './job-states.js';
 
-/** States in which an incident waits for its triage job; anything else ending the job leaves it stuck. */
-const WAITING: IncidentStatus[] = ['open', 'diagnosing'];
+/**
+ * States in which an incident waits for its triage job (or, `verifying`, its next re-check job);
+ * anything else ending the job leaves it stuck.
+ */
+const WAITING: IncidentStatus[] = ['open', 'diagnosing', 'verifying'];
 const PAGE = 200;
-const PENDING = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-children']);
 
 /**
  * Finds incidents still waiting for triage whose triage job can no longer move them: failed (a
@@ -30,11 +33,15 @@ export async function sweepStuckIncidents(
       if (state !== 'failed' && state !== 'completed' && state !== 'unknown') continue;
       // A fix being verified: the incident waits for its next re-check job, not for this one.
       const verifyJob = await store.getVerifyJob(incident.id);
-      if (verifyJob && PENDING.has(await triage.getJobState(verifyJob))) continue;
+      if (verifyJob && isPending(await triage.getJobState(verifyJob))) continue;
       // An open incident with no job may be waiting in the storm backlog for its turn.
       if (status === 'open' && state === 'unknown') continue;
       const what = state === 'unknown' ? 'was removed from the queue' : `ended ${state}`;
-      await fail(incident.id, new Error(`its triage job ${what} while the incident was still ${status}`));
+      const why =
+        status === 'verifying'
+          ? 'the next re-check of its fix is no longer queued while the incident was still verifying'
+          : `its triage job ${what} while the incident was still ${status}`;
+      await fail(incident.id, new Error(why));
       failed++;
     }
   }

@@ -6,6 +6,8 @@ export type Level = z.infer<typeof levelSchema>;
 export const incidentStatusSchema = z.enum([
   'open',
   'diagnosing',
+  /** A fix ran; triage re-checks the incident's alerts until they clear or the window ends. */
+  'verifying',
   'awaiting_approval',
   'resolved',
   'escalated',
@@ -14,6 +16,15 @@ export const incidentStatusSchema = z.enum([
 export type IncidentStatus = z.infer<typeof incidentStatusSchema>;
 /** Statuses after which a new alert with the same correlation key opens a new incident. */
 export const CLOSED_STATUSES: readonly IncidentStatus[] = ['resolved', 'failed'];
+
+/** While an incident is `verifying`: which fix is checked, since when, until when, how often. */
+export const verificationStateSchema = z.object({
+  actionIds: z.array(z.string()).min(1),
+  since: z.iso.datetime(),
+  until: z.iso.datetime(),
+  everySeconds: z.number().positive(),
+});
+export type VerificationState = z.infer<typeof verificationStateSchema>;
 
 export const severitySchema = z.string();
 export const SEVERITY_RANK: Record<string, number> = { critical: 0, error: 1, warning: 1, info: 2 };
@@ -101,6 +112,8 @@ export const incidentSchema = z.object({
   /** The human who took ownership (acknowledged, or approved the agent's question), and when. */
   acknowledgedBy: z.string().optional(),
   acknowledgedAt: z.string().optional(),
+  /** Present only while the status is `verifying`. */
+  verification: verificationStateSchema.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   timeline: z.array(timelineEntrySchema),

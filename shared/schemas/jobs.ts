@@ -145,6 +145,7 @@ export const notificationEventSchema = z.enum([
   'storm_opened',
   'diagnosis',
   'action',
+  'verifying',
   'approval_requested',
   'approval_decided',
   'acknowledged',
@@ -163,7 +164,7 @@ export type NotificationEvent = z.infer<typeof notificationEventSchema>;
  */
 export const NOTICE_EVENTS: Record<NoticeSource, readonly NotificationEvent[]> = {
   ingest: ['incident_opened', 'storm_opened', 'resolved', 'approval_decided', 'acknowledged'],
-  triage: ['diagnosis', 'fixed', 'escalated', 'failed', 'message'],
+  triage: ['diagnosis', 'verifying', 'fixed', 'escalated', 'failed', 'message'],
   // Humans' incident commands (acknowledge, resolve) are carried out, and announced, by the executor.
   executor: ['approval_requested', 'approval_decided', 'acknowledged', 'resolved', 'breaker_open', 'action'],
 };

@@ -10,6 +10,7 @@ import { AuditLog } from '../../services/executor/audit.js';
 import { loadUsers } from '../../services/ingest/credentials.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../../services/ingest/test/harness.js';
+import { IncidentStore } from '../../shared/incidents.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
@@ -189,4 +190,40 @@ it('makes a token with its USERS_FILE entry, and hashes a token read from stdin'
   expect(short.stderr.trim()).toBe(
     'hermes: a token is at least 24 characters without spaces; hermes users new-token makes one',
   );
+});
+
+it('shows a fix being verified: which fix ran, how often it is re-checked and until when', async () => {
+  const { incidents } = JSON.parse((await hermes('fire', 'disk', '--json')).stdout) as {
+    incidents: string[];
+  };
+  const id = incidents[0] as string;
+  // What triage records when a fix ran and its alert has not cleared yet (services/triage/test covers that path).
+  const store = new IncidentStore(t.redis, t.keys);
+  await store.recordAction(id, {
+    id: 'act-cleanup-1',
+    tool: 'cleanup_disk',
+    args: {},
+    requestedBy: 'agent',
+    decision: 'executed',
+    at: '2026-12-07T12:03:40.000Z',
+  });
+  await store.setVerification(id, {
+    actionIds: ['act-cleanup-1'],
+    since: '2026-12-07T12:03:40.000Z',
+    until: '2026-12-07T12:05:40.000Z',
+    everySeconds: 5,
+  });
+  await store.setStatus(id, 'verifying', 'triage');
+
+  const table = (await hermes('incidents', '--status', 'verifying')).stdout;
+  expect(table).toMatch(/verifying, re-checking every 5 s until 12:05:40 UTC\s+DiskSpaceLow/);
+  const shown = (await hermes('incident', id)).stdout;
+  expect(shown).toMatch(/level \d\s+verifying\s+/);
+  expect(shown).toMatch(/^verifying: cleanup_disk ran; re-checking every 5 s until 12:05:40 UTC$/m);
+  expect(JSON.parse((await hermes('incident', id, '--json')).stdout).verification).toEqual({
+    actionIds: ['act-cleanup-1'],
+    since: '2026-12-07T12:03:40.000Z',
+    until: '2026-12-07T12:05:40.000Z',
+    everySeconds: 5,
+  });
 });

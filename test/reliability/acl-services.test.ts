@@ -198,8 +198,8 @@ it('runs every incident path under the four ACL users without a single NOPERM', 
   );
   expect((await post(`/api/incidents/${waitingId}/resolve`, { by: 'bob' })).status).toBe(200);
   for (const [id, comment] of [
-    [firstAsk, 're-run by bob'],
-    [secondAsk, 'resolved by bob'],
+    [firstAsk, 're-run by bob+break-glass'],
+    [secondAsk, 'resolved by bob+break-glass'],
   ] as const)
     expect(await admin.hmget(keys.approval(id), 'status', 'comment')).toEqual(['cancelled', comment]);
   expect((await store.get(waitingId as string))?.actions.map((a) => a.decision)).toEqual([

@@ -76,10 +76,11 @@ describe.concurrent('kill -9', () => {
       'the restart',
       20_000,
     );
+    await eventually(async () => (await w.store.getStatus(id)) === 'verifying', 'verification', 10_000);
     const queriesBefore = prometheus.queries.length;
-    await eventually(async () => prometheus.queries.length > queriesBefore, 'verification', 10_000);
+    await eventually(async () => prometheus.queries.length > queriesBefore, 'a re-check', 10_000);
     await first.crash();
-    expect(await w.store.getStatus(id)).toBe('diagnosing');
+    expect(await w.store.getStatus(id)).toBe('verifying');
 
     await w.start('triage', triageEnv);
     firing = false;

@@ -47,6 +47,9 @@ describe('escalation sentences, worded from the facts triage passes', () => {
     expect(escalationText({ kind: 'not_cleared', detail: 'still firing', summary: 'Restarted.' })).toBe(
       'The fix did not clear the alert (still firing). Restarted.',
     );
+    expect(escalationText({ kind: 'verified_fix_missing' })).toBe(
+      'A fix was being verified, but no executed fix is on record.',
+    );
   });
 
   it('carries each failed fix’s cause unless the summary already says it', () => {
@@ -76,6 +79,9 @@ describe('escalation sentences, worded from the facts triage passes', () => {
   it('words what triage did before verifying it', () => {
     expect(triageAccountText({ kind: 'resumed', tools: ['restart_service', 'clean_logs'] })).toBe(
       'Resumed after an interrupted attempt that had already run restart_service, clean_logs.',
+    );
+    expect(triageAccountText({ kind: 'resumed_verifying', tools: ['restart_service'] })).toBe(
+      'Resumed verifying restart_service after an interrupted attempt.',
     );
     expect(triageAccountText({ kind: 'approved', tool: 'rollback_deployment', ran: true })).toBe(
       'Approved rollback_deployment ran.',

@@ -92,17 +92,17 @@ describe('incident console in headless Chromium', () => {
     );
     expect(res.status).toBe(202);
     incidentId = (await res.json()).incidents[0];
-    const row = page.locator(`tr[data-incident="${incidentId}"]`);
+    const row = page.locator(`#live-incidents tr[data-incident="${incidentId}"]`);
     await row.waitFor(WAIT);
     await expect(row.textContent()).resolves.toMatch(
-      /L2.*critical.*HighLatency.*checkout.*web-01:9100.*<1m.*1/s,
+      /L2\s*critical.*HighLatency.*checkout on web-01:9100.*<1m/s,
     );
     expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     expect(navigations).toBe(before);
   });
 
   it('opens the incident: tool calls with expandable output, links, and the pending approval', async () => {
-    await page.locator(`tr[data-incident="${incidentId}"] a`).click();
+    await page.locator(`#live-incidents tr[data-incident="${incidentId}"] a`).click();
     await page.waitForURL((url) => url.pathname === `/ui/incidents/${incidentId}`, WAIT);
     await page.locator('li.entry.type-tool_call', { hasText: 'get_service_logs' }).waitFor(WAIT);
     await page.locator('li.entry.type-tool_call', { hasText: 'check_system_resources' }).waitFor(WAIT);
@@ -238,7 +238,7 @@ describe('incident console in headless Chromium', () => {
     await page.getByRole('link', { name: '← All incidents' }).click();
     await page.waitForURL((url) => url.pathname === '/ui', WAIT);
     const automation = page.locator('#live-automation');
-    expect(await automation.textContent()).toMatch(/Execution mode\s*Dry-run/);
+    expect(await automation.textContent()).toMatch(/Mode\s*Dry-run/);
     expect(await automation.textContent()).toMatch(/Circuit breaker\s*closed/);
     expect(await page.locator('#live-audit').textContent()).toMatch(/Audit chain verified: [1-9]\d* entries/);
     // The day's activity: this test's incident and the executor's decisions on its actions.
@@ -292,7 +292,9 @@ describe('incident console in headless Chromium', () => {
 
     await page.selectOption('#filter-level', '3');
     await page.waitForURL((url) => url.search === '?level=3', WAIT);
-    await page.locator(`tr[data-incident="${incidentId}"]`).waitFor({ state: 'detached', ...WAIT });
+    await page
+      .locator(`#live-incidents tr[data-incident="${incidentId}"]`)
+      .waitFor({ state: 'detached', ...WAIT });
     const levels = await page.locator('#live-incidents tbody tr td:first-child').allTextContents();
     expect(levels.length).toBeGreaterThan(0);
     for (const level of levels) expect(level).toContain('L3');
@@ -307,7 +309,7 @@ describe('incident console in headless Chromium', () => {
     await page.fill('#filter-q', 'no-such-thing');
     await page.locator('#live-incidents', { hasText: 'No incidents match.' }).waitFor(WAIT);
     await page.fill('#filter-q', '');
-    await page.locator(`tr[data-incident="${incidentId}"]`).waitFor(WAIT);
+    await page.locator(`#live-incidents tr[data-incident="${incidentId}"]`).waitFor(WAIT);
   });
 
   it('denies an approval and shows who decided', async () => {
@@ -329,7 +331,7 @@ describe('incident console in headless Chromium', () => {
     try {
       await phone.setViewportSize({ width: 390, height: 844 });
       await phone.goto(`${stack.ingest.url}/ui`);
-      const row = phone.locator(`tr[data-incident="${incidentId}"]`);
+      const row = phone.locator(`#live-incidents tr[data-incident="${incidentId}"]`);
       await row.waitFor(WAIT);
       // Stacked rows still name the service and the owner.
       expect(await row.textContent()).toMatch(/resolved\s*ack alice\s*HighLatency\s*checkout/);

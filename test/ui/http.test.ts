@@ -60,7 +60,13 @@ describe('console auth', () => {
       const res = await fetch(`${ingest.url}${path}`, { redirect: 'manual' });
       expect(res.status, path).toBe(303);
     }
-    for (const path of ['/ui/live/incidents', '/ui/live/approvals', '/ui/live/automation', '/ui/live/audit'])
+    for (const path of [
+      '/ui/live/incidents',
+      '/ui/live/needs-a-human',
+      '/ui/live/approvals',
+      '/ui/live/automation',
+      '/ui/live/audit',
+    ])
       expect((await fetch(`${ingest.url}${path}`)).status, path).toBe(401);
     expect((await fetch(`${ingest.url}/ui/assets/console.js`, { redirect: 'manual' })).status).toBe(303);
     expect((await fetch(`${ingest.url}/api/incidents`)).status).toBe(401);

@@ -28,7 +28,12 @@ export interface ConsoleStack {
  * executor in dry-run on the shipped policy, and the notifier on its console channel: every timeline
  * entry the console shows is written by the real service that owns it.
  */
-export async function startConsoleStack(t: TestRedis, logLines: string[]): Promise<ConsoleStack> {
+export async function startConsoleStack(
+  t: TestRedis,
+  logLines: string[],
+  /** Overrides of ingest's settings (the storm threshold, say). */
+  ingestEnv: Record<string, string> = {},
+): Promise<ConsoleStack> {
   const common = {
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,
@@ -52,6 +57,7 @@ export async function startConsoleStack(t: TestRedis, logLines: string[]): Promi
       STORM_THRESHOLD: '4',
       STORM_WINDOW_SECONDS: '600',
       STORM_TRIAGE_BUDGET: '0',
+      ...ingestEnv,
     }),
     { logger: silent() },
   );

@@ -156,6 +156,17 @@ it('acknowledges, re-runs and resolves an incident by a unique id prefix, each a
   ]);
 });
 
+it('refuses to re-run an incident whose fix is being verified, saying why', async () => {
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'verify-api' });
+  await h.incidents.setStatus(incidentId, 'verifying', 'triage');
+  const rerun = await post(`/api/incidents/${incidentId}/rerun`, { by: 'bob' });
+  expect(rerun.status).toBe(409);
+  expect((await rerun.json()).error).toBe(
+    `incident ${incidentId} cannot be re-run: triage is checking whether its fix worked`,
+  );
+  expect((await h.incidents.getSummary(incidentId))?.status).toBe('verifying');
+});
+
 it('answers 404 for an unknown incident or command, 409 for an ambiguous prefix, 400 without a name', async () => {
   const first = await openIncident(h.t, { alertname: 'ServiceDown', service: 'a' });
   const second = await openIncident(h.t, { alertname: 'ServiceDown', service: 'b' });

@@ -19,7 +19,7 @@ import { type AdminGate, liveSession, notThisMachine } from '../auth.js';
 import type { IngestEnv } from '../env.js';
 import { readActivity } from './activity.js';
 import { AutomationStatusReader } from './automation-status.js';
-import { approvalsFor, filterSchema, listIncidents } from './console-data.js';
+import { approvalsFor, filterSchema, listIncidents, needingAHuman } from './console-data.js';
 import { alertLinks } from './format.js';
 import { UI_BASE } from './paths.js';
 import {
@@ -32,9 +32,9 @@ import {
 } from './session.js';
 import { ActivityChart } from './views/activity.js';
 import { ApprovalList } from './views/approvals.js';
-import { AuditPanel, AutomationPanel } from './views/automation.js';
+import { AuditFact, AutomationBar } from './views/automation.js';
 import { IncidentDetail } from './views/incident.js';
-import { IncidentTable } from './views/incidents.js';
+import { AllIncidents, NeedsAHuman } from './views/incidents.js';
 import { LoginPage } from './views/login.js';
 import { IncidentPage, NotFoundPage, OverviewPage } from './views/pages.js';
 
@@ -187,6 +187,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       listIncidents(deps.incidents, filter.data),
       readActivity(deps.redis, keys),
     ]);
+    const needsAHuman = await needingAHuman(deps.incidents, deps.targets, approvals);
     return c.html(
       <OverviewPage
         user={user(c)}
@@ -194,7 +195,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
         status={automation}
         audit={audit}
         approvals={approvals}
-        incidents={list.incidents}
+        needsAHuman={needsAHuman}
+        incidents={list.rows}
         truncated={list.truncated}
         activity={activity}
         now={Date.now()}
@@ -227,9 +229,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   app.get('/live/activity', async (c) =>
     fragment(c, <ActivityChart activity={await readActivity(deps.redis, keys)} />),
   );
-  app.get('/live/automation', async (c) => fragment(c, <AutomationPanel status={await status.read()} />));
+  app.get('/live/automation', async (c) => fragment(c, <AutomationBar status={await status.read()} />));
   app.get('/live/audit', async (c) =>
-    fragment(c, <AuditPanel audit={await status.verifyAudit()} checkedAt={new Date().toISOString()} />),
+    fragment(c, <AuditFact audit={await status.verifyAudit()} checkedAt={new Date().toISOString()} />),
   );
   app.get('/live/approvals', async (c) =>
     fragment(
@@ -246,10 +248,15 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const filter = filterSchema.safeParse(c.req.query());
     if (!filter.success) return c.json({ error: 'invalid filter', details: filter.error.issues }, 400);
     const list = await listIncidents(deps.incidents, filter.data);
-    return fragment(
-      c,
-      <IncidentTable incidents={list.incidents} now={Date.now()} truncated={list.truncated} />,
+    return fragment(c, <AllIncidents rows={list.rows} now={Date.now()} truncated={list.truncated} />);
+  });
+  app.get('/live/needs-a-human', async (c) => {
+    const { rows, more } = await needingAHuman(
+      deps.incidents,
+      deps.targets,
+      await deps.approvals.listPending(),
     );
+    return fragment(c, <NeedsAHuman rows={rows} more={more} now={Date.now()} />);
   });
   app.get('/live/incidents/:id', async (c) => {
     const incident = await deps.incidents.get(c.req.param('id'));

@@ -7,10 +7,24 @@ import {
   type IncidentSummary,
   incidentStatusSchema,
 } from '../../../shared/schemas/incident.js';
+import { incidentTargets } from '../../../shared/targets/incident-targets.js';
+import type { Targets } from '../../../shared/targets/targets.js';
+import {
+  byUrgency,
+  type IncidentRow,
+  labelledWhere,
+  NEEDS_HUMAN,
+  oneLineSummary,
+  shortWhere,
+} from './incident-rows.js';
 import type { IncidentFilter } from './views/incidents.js';
 
 /** The list fetches this many (status filtered in Redis, level here) before rendering. */
 const LIST_LIMIT = 200;
+/** Incidents that need a human, per status, looked at for the top of the console. */
+const NEEDS_HUMAN_LIMIT = 50;
+/** How many of them the top shows (their targets are read for each); the full list has the rest. */
+const NEEDS_HUMAN_SHOWN = 20;
 
 export const filterSchema = z.object({
   status: z.union([z.literal('').transform(() => undefined), incidentStatusSchema]).optional(),
@@ -52,14 +66,48 @@ export function matchesSearch(incident: IncidentSummary, q: string | undefined):
 export async function listIncidents(
   incidents: IncidentStore,
   filter: IncidentFilter,
-): Promise<{ incidents: IncidentSummary[]; truncated: boolean }> {
+): Promise<{ rows: IncidentRow[]; truncated: boolean }> {
   const page = await incidents.list({ status: filter.status, limit: LIST_LIMIT });
   return {
-    incidents: page.incidents.filter(
-      (i) => (!filter.level || i.level === filter.level) && matchesSearch(i, filter.q),
-    ),
+    rows: page.incidents
+      .filter((i) => (!filter.level || i.level === filter.level) && matchesSearch(i, filter.q))
+      .map((incident) => ({
+        incident,
+        where: labelledWhere(incident),
+        summary: oneLineSummary(incident),
+      })),
     truncated: page.nextCursor !== null,
   };
+}
+
+/**
+ * Incidents waiting for a human (escalated, failed, awaiting approval), most urgent first, each with
+ * where it is (from its target) and the approval it waits for.
+ */
+export async function needingAHuman(
+  incidents: IncidentStore,
+  targets: Targets | Error,
+  pending: Approval[],
+): Promise<{ rows: IncidentRow[]; more: number }> {
+  const pages = await Promise.all(
+    NEEDS_HUMAN.map((status) => incidents.list({ status, limit: NEEDS_HUMAN_LIMIT })),
+  );
+  const waiting = pages.flatMap((page) => page.incidents).sort(byUrgency);
+  const rows = await Promise.all(
+    waiting.slice(0, NEEDS_HUMAN_SHOWN).map(async (incident) => {
+      const [target] = (await incidentTargets(incidents, targets, incident.id)).targets;
+      return {
+        incident,
+        where: target ? shortWhere(target) : labelledWhere(incident),
+        whereDetail: target?.description,
+        summary: oneLineSummary(
+          incident,
+          pending.find((a) => a.incidentId === incident.id),
+        ),
+      };
+    }),
+  );
+  return { rows, more: waiting.length - rows.length };
 }
 
 /** Every approval this incident asked for (pending and decided), oldest first. */

@@ -3,7 +3,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseEnv } from '../../../shared/env.js';
 import { IncidentStore } from '../../../shared/incidents.js';
 import { createLogger } from '../../../shared/logger.js';
-import { approvalCancelledNotice, escalatedNotice } from '../../../shared/notices.js';
+import {
+  approvalCancelledNotice,
+  diagnosisNotice,
+  escalatedNotice,
+  verifyingNotice,
+} from '../../../shared/notices.js';
 import { enqueueNotification, type NotificationInput } from '../../../shared/notify.js';
 import { createQueue, NOTICE_SOURCES, type NoticeSource, QUEUE } from '../../../shared/queues.js';
 import type { Approval } from '../../../shared/schemas/approval.js';
@@ -184,6 +189,24 @@ describe('notifier service', () => {
     expect(JSON.stringify(approvalPost?.body.blocks)).toContain('"action_id":"approve","style":"primary"');
     expect(pagerDutyFor(id).map((r) => r.body.event_action)).toEqual(['trigger', 'acknowledge', 'resolve']);
     expect(pd.alerts.get(id)).toBe('resolved');
+  });
+
+  it("tells a fix being verified in the incident's Slack thread, with its interval and deadline; PagerDuty hears nothing of it", async () => {
+    await start();
+    const id = await openIncident(t, { alertname: 'HighLatency', service: 'checkout', level: 2 });
+    const incident = (await new IncidentStore(t.redis, t.keys).getSummary(id)) as IncidentSummary;
+    const diagnosis = await send(diagnosisNotice(incident, 'alert'));
+    await settled(diagnosis);
+    const verification = { until: '2026-12-07T12:05:40.000Z', everySeconds: 5 };
+    const verifying = await send(verifyingNotice(incident, 'scale_service', verification, 'alert'));
+    expect((await settled(verifying)).state).toBe('completed');
+
+    const [first, update] = slackPostsFor(id);
+    expect(update?.body.thread_ts).toBe(first?.ts);
+    expect(update?.body.text).toContain(
+      'scale_service ran; the alert has not cleared yet. Hermes is re-checking every 5 s until 12:05:40 UTC.',
+    );
+    expect(pagerDutyFor(id)).toEqual([]);
   });
 
   it("answers a cancelled approval in its thread, saying why, with no buttons: the approval's outcome", async () => {

@@ -6,7 +6,7 @@ import { type FakePrometheus, startFakePrometheus } from '../../../test/support/
 import { ingestWebhook, openIncident, webhookBody } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
-import { logDir, startTestTriage } from './harness.js';
+import { logDir, notificationsFor, startTestTriage } from './harness.js';
 
 let h: ExecutorHarness;
 let prometheus: FakePrometheus;
@@ -63,7 +63,26 @@ it('verifying fixes holds no worker: a level-3 incident is picked at once while 
   const pickedInMs = Date.now() - openedAt;
   console.log(`[triage] level-3 escalated ${pickedInMs} ms after it opened, with 3 fixes under verification`);
   expect(pickedInMs).toBeLessThan(5_000);
-  for (const id of fixes) expect(await store.getStatus(id)).toBe('diagnosing');
+  for (const id of fixes) expect(await store.getStatus(id)).toBe('verifying');
+
+  // Verification is visible: which fix, since when, until when, how often; on the timeline and in Slack.
+  const [shown] = fixes as [string];
+  const verifying = await store.get(shown);
+  const restart = verifying?.actions.find((a) => a.tool === 'restart_service');
+  expect(verifying?.verification).toMatchObject({ actionIds: [restart?.id], everySeconds: 0.3 });
+  const { since, until } = verifying?.verification ?? { since: '', until: '' };
+  expect(Date.parse(until) - Date.parse(since)).toBeGreaterThan(55_000);
+  expect(Date.parse(until) - Date.parse(since)).toBeLessThanOrEqual(60_000);
+  const untilClock = `${until.slice(11, 19)} UTC`;
+  expect(verifying?.timeline.at(-1)).toMatchObject({
+    type: 'status',
+    status: 'verifying',
+    message: `verifying restart_service: re-checking every 0.3 s until ${untilClock}`,
+  });
+  const notice = (await notificationsFor(h.t, shown)).find((n) => n.event === 'verifying');
+  expect(notice?.text).toBe(
+    `restart_service ran; the alert has not cleared yet. Hermes is re-checking every 0.3 s until ${untilClock}.`,
+  );
 
   // Alertmanager reports the first fix's alert resolved before its next re-check: the incident
   // resolves at once, and the fix still gets its verdict (the breaker learns it worked).
@@ -107,5 +126,7 @@ it('verifying fixes holds no worker: a level-3 incident is picked at once while 
       `${id} resolved and verified`,
       10_000,
     );
+  // Verified: the re-check details go with the status.
+  expect((await store.get(fixes[1] as string))?.verification).toBeUndefined();
   expect(h.runs().sort()).toEqual(['restart cart', 'restart checkout', 'restart search']);
 });

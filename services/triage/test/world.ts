@@ -59,7 +59,7 @@ export interface World {
   /** Alertnames whose alert expression still matches in Prometheus (a fix that did not work). */
   stillFiring: Set<string>;
   open(scenario: Scenario): Promise<string>;
-  /** Waits until triage's job for the incident has finished and the incident is past diagnosing. */
+  /** Waits until triage's job for the incident has finished and the incident is past diagnosing and verifying. */
   settled(id: string, timeoutMs?: number): Promise<Incident>;
   run(scenario: Scenario, timeoutMs?: number): Promise<{ incident: Incident; checks: ScenarioCheck[] }>;
   close(): Promise<void>;
@@ -133,7 +133,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         const state = await triageQueue.getJobState(`triage-${id}`);
         const incident = await store.get(id);
         const done = state === 'completed' || state === 'failed';
-        if (done && incident && incident.status !== 'open' && incident.status !== 'diagnosing')
+        if (done && incident && !['open', 'diagnosing', 'verifying'].includes(incident.status))
           return incident;
         if (Date.now() > deadline)
           throw new Error(`incident ${id} still ${incident?.status} after ${timeoutMs} ms`);

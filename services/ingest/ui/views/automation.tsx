@@ -1,17 +1,18 @@
 import type { AuditVerification } from '../../../../shared/audit-chain.js';
 import type { AutomationStatus } from '../automation-status.js';
 
-export function AutomationPanel(props: { status: AutomationStatus }) {
+/** The automation state in one compact bar: running or paused, dry-run or live, the breaker. */
+export function AutomationBar(props: { status: AutomationStatus }) {
   const { paused, mode, breaker } = props.status;
   return (
-    <dl class="facts">
+    <dl class="bar-facts">
       <div class={paused.paused ? 'fact bad' : 'fact ok'}>
         <dt>Automation</dt>
         <dd>
           {paused.paused ? (
             <>
-              <strong>Paused</strong> by {paused.by ?? 'unknown'}{' '}
-              {paused.at && <time datetime={paused.at}>at {paused.at}</time>}{' '}
+              <strong>Paused</strong> by {paused.by ?? 'unknown'}
+              {paused.at && <time datetime={paused.at}> at {paused.at.slice(11, 16)} UTC</time>}{' '}
               <button type="button" data-post="/api/automation/resume" data-done="Automation resumed">
                 Resume automation
               </button>
@@ -32,16 +33,16 @@ export function AutomationPanel(props: { status: AutomationStatus }) {
           )}
         </dd>
       </div>
-      <div class={mode?.mode === 'live' ? 'fact warn' : 'fact'}>
-        <dt>Execution mode</dt>
+      <div
+        class={mode?.mode === 'live' ? 'fact warn' : 'fact'}
+        title={mode ? `reported by the executor at start-up, ${mode.at}` : undefined}
+      >
+        <dt>Mode</dt>
         <dd>
           {mode ? (
-            <>
-              <strong>{mode.mode === 'live' ? 'Live' : 'Dry-run'}</strong>{' '}
-              <span class="muted">(reported by the executor at start-up, {mode.at})</span>
-            </>
+            <strong>{mode.mode === 'live' ? 'Live' : 'Dry-run'}</strong>
           ) : (
-            <span class="muted">unknown: no executor has started yet</span>
+            <span class="muted">unknown: no executor yet</span>
           )}
         </dd>
       </div>
@@ -71,13 +72,12 @@ export function AutomationPanel(props: { status: AutomationStatus }) {
   );
 }
 
-export function AuditPanel(props: { audit: AuditVerification; checkedAt: string }) {
+export function AuditFact(props: { audit: AuditVerification; checkedAt: string }) {
   const { audit } = props;
   return (
-    <p class={audit.ok ? 'fact ok' : 'fact bad'}>
+    <p class={audit.ok ? 'fact ok' : 'fact bad'} title={`checked ${props.checkedAt}`}>
       <strong>Audit chain {audit.ok ? 'verified' : 'BROKEN'}</strong>: {audit.entries} entries
-      {audit.brokenAt && <> intact before {audit.brokenAt}</>}{' '}
-      <span class="muted">(checked {props.checkedAt})</span>
+      {audit.brokenAt && <> intact before {audit.brokenAt}</>}
     </p>
   );
 }

@@ -1,4 +1,5 @@
 import { describeArgs } from '../../../../shared/describe-args.js';
+import { verificationProgress } from '../../../../shared/notices.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { ActionRecord, Incident, TimelineEntry } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
@@ -27,6 +28,7 @@ export function IncidentDetail(props: {
           <span class={`badge status-${incident.status}`}>{incident.status.replace('_', ' ')}</span>
           {incident.storm && <span class="badge storm">STORM</span>}
         </h1>
+        {incident.verification && <Verifying incident={incident} />}
         <IncidentButtons incident={incident} />
         <dl class="kv">
           <dt>Severity</dt>
@@ -107,6 +109,20 @@ export function IncidentDetail(props: {
   );
 }
 
+/** A fix ran and triage is re-checking its alerts: which fix, since when, how often, until when. */
+function Verifying(props: { incident: Incident }) {
+  const { verification, actions } = props.incident;
+  if (!verification) return null;
+  const fixes = verification.actionIds.map((id) => actions.find((a) => a.id === id)?.tool ?? id);
+  return (
+    <p class="verifying">
+      <strong>Verifying {fixes.join(', ')}</strong> (since{' '}
+      <time datetime={verification.since}>{verification.since.slice(11, 19)} UTC</time>):{' '}
+      {verificationProgress(verification)}
+    </p>
+  );
+}
+
 /** What a human can do to the incident itself, through the same audited API as `hermes ack|rerun|resolve`. */
 function IncidentButtons(props: { incident: Incident }) {
   const { id, status } = props.incident;
@@ -124,7 +140,7 @@ function IncidentButtons(props: { incident: Incident }) {
           Acknowledge
         </button>
       )}
-      {status !== 'diagnosing' && status !== 'resolved' && (
+      {status !== 'diagnosing' && status !== 'verifying' && status !== 'resolved' && (
         <button
           type="button"
           data-post={`${api}/rerun`}

@@ -1,6 +1,7 @@
-import type { IncidentStatus, IncidentSummary } from '../../../../shared/schemas/incident.js';
+import type { IncidentStatus } from '../../../../shared/schemas/incident.js';
 import { incidentStatusSchema } from '../../../../shared/schemas/incident.js';
 import { age } from '../format.js';
+import type { IncidentRow } from '../incident-rows.js';
 import { UI_BASE } from '../paths.js';
 
 export interface IncidentFilter {
@@ -53,54 +54,93 @@ export function FilterForm(props: { filter: IncidentFilter }) {
   );
 }
 
-export function IncidentTable(props: { incidents: IncidentSummary[]; now: number; truncated: boolean }) {
-  if (props.incidents.length === 0) return <p class="muted">No incidents match.</p>;
+/** Incidents as compact rows: level, status, alert, where, one-line summary, age (three lines on a phone). */
+export function IncidentTable(props: {
+  rows: IncidentRow[];
+  now: number;
+  caption: string;
+  empty: string;
+  footer?: string | undefined;
+}) {
+  if (props.rows.length === 0) return <p class="muted">{props.empty}</p>;
   return (
     <>
       <table class="incidents">
-        <caption class="sr-only">Incidents, newest first</caption>
+        <caption class="sr-only">{props.caption}</caption>
         <thead>
           <tr>
             <th scope="col">Level</th>
-            <th scope="col">Severity</th>
             <th scope="col">Status</th>
             <th scope="col">Alert</th>
-            <th scope="col">Service</th>
-            <th scope="col">Instance</th>
+            <th scope="col">Where</th>
+            <th scope="col">Summary</th>
             <th scope="col">Age</th>
-            <th scope="col">Alerts</th>
           </tr>
         </thead>
         <tbody>
-          {props.incidents.map((incident) => (
-            <tr class={incident.storm ? 'storm' : `level-${incident.level}`} data-incident={incident.id}>
-              <td data-label="Level">
+          {props.rows.map(({ incident, where, whereDetail, summary }) => (
+            <tr
+              class={incident.storm ? 'storm' : `level-${incident.level}`}
+              data-incident={incident.id}
+              data-status={incident.status}
+            >
+              <td class="c-level" data-label="Level">
                 <span class={`badge level-${incident.level}`}>L{incident.level}</span>
                 {incident.storm && <span class="badge storm">STORM</span>}
-              </td>
-              <td data-label="Severity">
                 <span class={`badge sev-${incident.severity}`}>{incident.severity}</span>
               </td>
-              <td data-label="Status">
+              <td class="c-status" data-label="Status">
                 <span class={`badge status-${incident.status}`}>{incident.status.replace('_', ' ')}</span>
                 {incident.acknowledgedBy && <span class="owner">ack {incident.acknowledgedBy}</span>}
               </td>
-              <td data-label="Alert">
+              <td class="c-alert" data-label="Alert">
                 <a href={`${UI_BASE}/incidents/${incident.id}`}>{incident.alertname || incident.id}</a>
+                {incident.alertCount > 1 && <span class="muted"> ×{String(incident.alertCount)}</span>}
               </td>
-              <td data-label="Service">{incident.service || '—'}</td>
-              <td data-label="Instance">{incident.instance || '—'}</td>
-              <td data-label="Age">
+              <td class="c-where" data-label="Where" title={whereDetail ?? where}>
+                {where}
+              </td>
+              <td class="c-summary" data-label="Summary" title={summary}>
+                {summary}
+              </td>
+              <td class="c-age" data-label="Age">
                 <time datetime={incident.createdAt}>{age(incident.createdAt, props.now)}</time>
               </td>
-              <td data-label="Alerts">{String(incident.alertCount)}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {props.truncated && (
-        <p class="muted">Showing the newest incidents only; narrow the filter to see older ones.</p>
-      )}
+      {props.footer && <p class="muted">{props.footer}</p>}
     </>
+  );
+}
+
+/** The full list, newest first, under the filter. */
+export function AllIncidents(props: { rows: IncidentRow[]; now: number; truncated: boolean }) {
+  return (
+    <IncidentTable
+      rows={props.rows}
+      now={props.now}
+      caption="Incidents, newest first"
+      empty="No incidents match."
+      footer={
+        props.truncated
+          ? 'Showing the newest incidents only; narrow the filter to see older ones.'
+          : undefined
+      }
+    />
+  );
+}
+
+/** What waits for a human, most urgent first. */
+export function NeedsAHuman(props: { rows: IncidentRow[]; more: number; now: number }) {
+  return (
+    <IncidentTable
+      rows={props.rows}
+      now={props.now}
+      caption="Incidents waiting for a human, most urgent first"
+      empty="Nothing needs a human right now."
+      footer={props.more > 0 ? `${props.more} more below, in the full list.` : undefined}
+    />
   );
 }

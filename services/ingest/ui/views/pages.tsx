@@ -1,20 +1,22 @@
 import type { AuditVerification } from '../../../../shared/audit-chain.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
-import type { Incident, IncidentSummary } from '../../../../shared/schemas/incident.js';
+import type { Incident } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
 import type { Activity } from '../activity.js';
 import type { AutomationStatus } from '../automation-status.js';
+import type { IncidentRow } from '../incident-rows.js';
 import { UI_BASE } from '../paths.js';
 import { ActivityChart } from './activity.js';
 import { ApprovalList } from './approvals.js';
-import { AuditPanel, AutomationPanel } from './automation.js';
+import { AuditFact, AutomationBar } from './automation.js';
 import { IncidentDetail } from './incident.js';
-import { FilterForm, filterQuery, type IncidentFilter, IncidentTable } from './incidents.js';
+import { AllIncidents, FilterForm, filterQuery, type IncidentFilter, NeedsAHuman } from './incidents.js';
 import { Layout, Live, type PageUser } from './layout.js';
 
 /** How often each live region is re-fetched; each fetch is a 304 unless its HTML changed. */
 export const REFRESH_MS = {
   incidents: 2_000,
+  needsAHuman: 2_000,
   approvals: 2_000,
   automation: 2_000,
   audit: 15_000,
@@ -22,13 +24,18 @@ export const REFRESH_MS = {
   activity: 10_000,
 };
 
+/**
+ * What needs a human comes first (escalated, failed, awaiting approval), under a one-line bar of the
+ * automation state; then the pending approvals, the full list and the day's activity.
+ */
 export function OverviewPage(props: {
   user: PageUser;
   filter: IncidentFilter;
   status: AutomationStatus;
   audit: AuditVerification;
   approvals: Approval[];
-  incidents: IncidentSummary[];
+  needsAHuman: { rows: IncidentRow[]; more: number };
+  incidents: IncidentRow[];
   truncated: boolean;
   activity: Activity;
   now: number;
@@ -37,13 +44,22 @@ export function OverviewPage(props: {
   return (
     <Layout title="Incidents" user={props.user}>
       <h1 class="sr-only">On-call overview</h1>
-      <section class="card" aria-labelledby="automation-title">
-        <h2 id="automation-title">Automation</h2>
+      <section class="bar" aria-label="Automation">
         <Live id="live-automation" src={`${UI_BASE}/live/automation`} intervalMs={REFRESH_MS.automation}>
-          <AutomationPanel status={props.status} />
+          <AutomationBar status={props.status} />
         </Live>
         <Live id="live-audit" src={`${UI_BASE}/live/audit`} intervalMs={REFRESH_MS.audit}>
-          <AuditPanel audit={props.audit} checkedAt={checkedAt} />
+          <AuditFact audit={props.audit} checkedAt={checkedAt} />
+        </Live>
+      </section>
+      <section class="card needs" aria-labelledby="needs-title">
+        <h2 id="needs-title">Needs a human</h2>
+        <Live
+          id="live-needs-a-human"
+          src={`${UI_BASE}/live/needs-a-human`}
+          intervalMs={REFRESH_MS.needsAHuman}
+        >
+          <NeedsAHuman rows={props.needsAHuman.rows} more={props.needsAHuman.more} now={props.now} />
         </Live>
       </section>
       <section class="card" aria-labelledby="approvals-title">
@@ -58,17 +74,20 @@ export function OverviewPage(props: {
         </Live>
       </section>
       <section class="card" aria-labelledby="incidents-title">
-        <h2 id="incidents-title">Incidents</h2>
-        <Live id="live-activity" src={`${UI_BASE}/live/activity`} intervalMs={REFRESH_MS.activity}>
-          <ActivityChart activity={props.activity} />
-        </Live>
+        <h2 id="incidents-title">All incidents</h2>
         <FilterForm filter={props.filter} />
         <Live
           id="live-incidents"
           src={`${UI_BASE}/live/incidents${filterQuery(props.filter)}`}
           intervalMs={REFRESH_MS.incidents}
         >
-          <IncidentTable incidents={props.incidents} now={props.now} truncated={props.truncated} />
+          <AllIncidents rows={props.incidents} now={props.now} truncated={props.truncated} />
+        </Live>
+      </section>
+      <section class="card" aria-labelledby="activity-title">
+        <h2 id="activity-title">Activity</h2>
+        <Live id="live-activity" src={`${UI_BASE}/live/activity`} intervalMs={REFRESH_MS.activity}>
+          <ActivityChart activity={props.activity} />
         </Live>
       </section>
     </Layout>
