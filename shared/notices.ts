@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonical.js';
 import { describeIncident } from './describe-incident.js';
 import type { Approval } from './schemas/approval.js';
 import type { IncidentSummary } from './schemas/incident.js';
@@ -11,9 +12,11 @@ import type {
 } from './schemas/jobs.js';
 
 /**
- * What people are told. Every notice Hermes sends is worded here, from the facts its sender has;
- * senders (and their scripts) record facts, and the notifier only lays a notice out per channel
- * (services/notifier/format.ts). Each notice's eventId makes sending it twice a no-op.
+ * What people are told. Every notice Hermes sends is worded here, from the facts its sender passes
+ * (why triage escalates, what an approval is for, how the breaker opened, what a Slack click did);
+ * scripts that record a notice only fill in facts (an id, a count), and the notifier only lays a
+ * notice out per channel (services/notifier/format.ts). Each notice's eventId makes sending it twice
+ * a no-op; how a notice survives a crash is in shared/outbox.ts.
  */
 
 type Severity = NotificationSeverity;
@@ -103,6 +106,30 @@ export function diagnosisNotice(incident: IncidentSummary, round: string): Notif
   );
 }
 
+/** What triage did about an incident, as it is verified and announced once verified. */
+export type TriageAccount =
+  /** The planner's own summary of what it found and did. */
+  | { kind: 'planned'; summary: string }
+  /** An interrupted attempt had already run these fixes: they are verified, not run again. */
+  | { kind: 'resumed'; tools: string[] }
+  /** Triage died while these fixes were being verified: their verification starts again. */
+  | { kind: 'resumed_verifying'; tools: string[] }
+  /** A human approved `tool`; `ran` is false when it was only a dry run. */
+  | { kind: 'approved'; tool: string; ran: boolean };
+
+export function triageAccountText(account: TriageAccount): string {
+  switch (account.kind) {
+    case 'planned':
+      return account.summary;
+    case 'resumed':
+      return `Resumed after an interrupted attempt that had already run ${account.tools.join(', ')}.`;
+    case 'resumed_verifying':
+      return `Resumed verifying ${account.tools.join(', ')} after an interrupted attempt.`;
+    case 'approved':
+      return account.ran ? `Approved ${account.tool} ran.` : `Approved ${account.tool}.`;
+  }
+}
+
 /** `12:05:40 UTC` from an ISO time. */
 function clockTime(iso: string): string {
   return `${iso.slice(11, 19)} UTC`;
@@ -139,14 +166,78 @@ export function fixedNotice(
   return transitionNotice(incident, 'fixed', 'info', `${summary}\nVerified: ${verified}.`, round);
 }
 
-/** A human must take over: `why` is triage's account of what it found and did. */
+/** Why triage hands an incident to a human, as facts; `escalationText` words them. */
+export type EscalationReason =
+  /** Level 3 or a storm: no automated change is allowed at all. */
+  | { kind: 'no_change_allowed'; storm: boolean }
+  /** Fixes were asked for, but the executor never said whether they ran. */
+  | { kind: 'outcome_unknown'; calls: { tool: string; reason: string | undefined }[]; summary: string }
+  /** Nothing was applied: the planner found no fix, or gave up (`exhausted`); `failed` are the fixes that failed. */
+  | {
+      kind: 'no_fix';
+      summary: string;
+      exhausted: boolean;
+      failed: { tool: string; reason: string | undefined }[];
+    }
+  /** A human approved an action that then did not run (`decision` undefined: no record of it). */
+  | {
+      kind: 'approved_not_run';
+      actionId: string | undefined;
+      decision: string | undefined;
+      reason: string | undefined;
+    }
+  /** Dry-run: the fixes were allowed, and these operations would have run. */
+  | { kind: 'dry_run'; operations: string[]; summary: string }
+  /** A fix ran but its verification failed. */
+  | { kind: 'not_cleared'; detail: string; summary: string }
+  /** The incident was being verified, but no executed fix is on record to verify. */
+  | { kind: 'verified_fix_missing' };
+
+/** Triage's account of what it found and did, for the escalation notice and the incident's timeline. */
+export function escalationText(reason: EscalationReason): string {
+  switch (reason.kind) {
+    case 'no_change_allowed':
+      return `This is ${reason.storm ? 'an alert storm' : 'a level-3 incident'}: no automated change is allowed; a human must take over.`;
+    case 'outcome_unknown':
+      return `Hermes cannot tell whether ${reason.calls
+        .map((call) => `${call.tool} (${call.reason ?? 'no answer'})`)
+        .join('; ')} ran. Check the target before acting. ${reason.summary}`;
+    case 'no_fix': {
+      const why = reason.exhausted ? `stopped: ${reason.summary}` : reason.summary;
+      // The human message must carry each failure's cause (the command's stderr, the API's error),
+      // unless the summary already says it.
+      const causes = reason.failed.flatMap((call) =>
+        call.reason && !why.includes(call.reason) ? [`\n${call.tool} failed: ${call.reason}`] : [],
+      );
+      return `No fix was applied. ${why}${causes.join('')}`;
+    }
+    case 'approved_not_run':
+      return `The approved action ${reason.actionId ?? '(unknown)'} did not run (${reason.decision ?? 'no record'}${
+        reason.reason ? `: ${reason.reason}` : ''
+      }).`;
+    case 'dry_run':
+      return `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${reason.operations.join('; ')}. A human must fix this. ${reason.summary}`;
+    case 'not_cleared':
+      return `The fix did not clear the alert (${reason.detail}). ${reason.summary}`;
+    case 'verified_fix_missing':
+      return 'A fix was being verified, but no executed fix is on record.';
+  }
+}
+
+/** A human must take over; critical for level 3, storms and critical alerts. */
 export function escalatedNotice(
   incident: IncidentSummary,
-  why: string,
-  critical: boolean,
+  reason: EscalationReason,
   round: string,
 ): NotificationJob {
-  return transitionNotice(incident, 'escalated', critical ? 'critical' : 'warning', why, round);
+  const critical = incident.level === 3 || incident.storm || incident.severity === 'critical';
+  return transitionNotice(
+    incident,
+    'escalated',
+    critical ? 'critical' : 'warning',
+    escalationText(reason),
+    round,
+  );
 }
 
 /** Triage gave up on the incident (its last attempt failed, or its job was lost). */
@@ -173,6 +264,34 @@ export function agentMessageNotice(
     title: `${describeIncident(incident)}: agent message`,
     text: message.text,
   };
+}
+
+/**
+ * What an approval request is for (`description`) and why it needs a human (`reason`): stored with
+ * the approval and shown in its notice. The executor's own words for the operation come first; the
+ * requester's (`requested`, `givenReason`) are kept but never replace them.
+ */
+export function approvalRequestWording(request: {
+  tool: string;
+  args: Record<string, unknown>;
+  operation: string | undefined;
+  requested: string | undefined;
+  givenReason: string | undefined;
+  /** The agent's question (request_human_confirmation), not an action. */
+  question: boolean;
+  tier: string;
+  level: number;
+}): { description: string; reason: string } {
+  const { operation, requested } = request;
+  const description = operation
+    ? `${operation}${requested ? `\nRequested as: ${requested}` : ''}`.slice(0, 2_000)
+    : (requested ?? `${request.tool} ${canonicalJson(request.args)}`.slice(0, 2_000));
+  const reason =
+    request.givenReason ??
+    (request.question
+      ? 'the agent asks for a human decision'
+      : `${request.tier} tool on a level-${request.level} incident needs a human approval`);
+  return { description, reason };
 }
 
 /** A human is asked to approve an action, or to answer the agent's question. */
@@ -214,6 +333,29 @@ export function approvalRequestedNotice(request: {
       operation,
     },
   };
+}
+
+/** Under an emailed approval request: where to answer it. */
+export function approvalAnswerHint(approvalId: string): string {
+  return `Approval ${approvalId} is waiting: approve or deny it in Slack or with POST /api/approvals/${approvalId}/approve (or /deny).`;
+}
+
+/** What came of a click on an approval request's Approve / Deny button in Slack. */
+export type SlackClick =
+  | { kind: 'nothing_to_do' }
+  | { kind: 'refused'; reason: string | undefined }
+  | { kind: 'recorded'; decision: 'approved' | 'denied'; by: string };
+
+/** Slack's reply to the human who clicked. */
+export function slackClickReply(click: SlackClick): string {
+  switch (click.kind) {
+    case 'nothing_to_do':
+      return 'Nothing to do for this action.';
+    case 'refused':
+      return `Could not record that: ${click.reason ?? 'refused'}.`;
+    case 'recorded':
+      return `${click.decision === 'approved' ? 'Approved' : 'Denied'} by ${click.by}.`;
+  }
 }
 
 /** The one notice per approval outcome (approved, denied, answered, expired, cancelled). */
@@ -328,19 +470,35 @@ export function incidentCommandNotice(
   };
 }
 
+export function breakerEventId(nowMs: number): string {
+  return `breaker-${nowMs}`;
+}
+
+/** Why the executor's circuit breaker opened: enough failures in its window, or its probe failed. */
+export type BreakerOpening = { kind: 'threshold'; failures: number } | { kind: 'probe_failed' };
+
 /**
- * The executor's circuit breaker opened: automated fixes stop. `{failures}` in the text, and
- * details.failures, get the count in the script that opens it.
+ * The executor's circuit breaker opened: automated fixes stop. The script that opens it picks the
+ * notice for how it opened and records the failures it counted in details.failures.
  */
-export function breakerOpenNotice(incidentId: string, trigger: string, nowMs: number): NotificationJob {
+export function breakerOpenNotice(
+  incidentId: string,
+  trigger: string,
+  nowMs: number,
+  opening: BreakerOpening,
+): NotificationJob {
+  const why =
+    opening.kind === 'threshold'
+      ? `${opening.failures} failed or ineffective actions in the breaker window (last: ${trigger}).`
+      : `The probe let through after the cooldown failed (${trigger}): the breaker opened again.`;
   return {
-    eventId: `breaker-${nowMs}`,
+    eventId: breakerEventId(nowMs),
     incidentId,
     event: 'breaker_open',
     severity: 'critical',
     title: 'Executor circuit breaker open: automated fixes stopped',
-    text: `{failures} failed or ineffective actions in the breaker window (last: ${trigger}). Every state change is refused until the cooldown passes; a human should look now.`,
-    details: { failures: 0, trigger },
+    text: `${why} Every state change is refused until the cooldown passes; a human should look now.`,
+    details: { failures: opening.kind === 'threshold' ? opening.failures : 0, trigger },
   };
 }
 

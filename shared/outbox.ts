@@ -25,6 +25,13 @@ export function outboxEntry(job: NotificationJob, nowMs = Date.now()): string {
  * eventId → entry), so that a process dying between the change and the enqueue cannot lose them:
  * the writer queues the job right after the change and clears the entry; the notifier's relay
  * queues whatever a dead writer left behind. The eventId is the job id, so queueing twice is a no-op.
+ *
+ * Two other recoveries bring notices back too, each because it re-does work that no outbox entry
+ * could: a webhook retried after ingest died between storing a new incident and queueing its
+ * triage job announces the incident again and queues the job (intake's `pending`; incident_opened
+ * is not recorded here), and the executor's sweeper settles a human's approval decision whose
+ * decider died before its consequences (the approved action queued, the records, then the notice:
+ * the approvals' unsettled set). Recording those notices here as well would add nothing.
  */
 export class NotificationOutbox {
   private readonly key: string;

@@ -34,7 +34,9 @@ export function parseYamlConfig<T extends z.ZodType>(
   const yamlError = doc.errors[0];
   if (yamlError) {
     const pos = lineCounter.linePos(yamlError.pos[0]);
-    throw new ErrorClass(`${path}:${pos.line}:${pos.col}: ${yamlError.message.split('\n')[0]}`);
+    throw new ErrorClass(
+      `${path}:${pos.line}:${pos.col}: ${what} is not valid YAML: ${yamlError.message.split('\n')[0]}`,
+    );
   }
   const result = schema.safeParse(doc.toJS());
   if (!result.success) {

@@ -1,8 +1,8 @@
 import type { ApprovalStore } from '../../shared/approvals.js';
-import { actionHash, canonicalJson } from '../../shared/canonical.js';
+import { actionHash } from '../../shared/canonical.js';
 import { randomId } from '../../shared/ids.js';
 import type { IncidentStore } from '../../shared/incidents.js';
-import { approvalRequestedNotice } from '../../shared/notices.js';
+import { approvalRequestedNotice, approvalRequestWording } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
@@ -35,15 +35,17 @@ export class ApprovalFlow {
     const requested =
       asked?.description ??
       (advisory && typeof args.action_description === 'string' ? args.action_description : undefined);
-    const description = operation
-      ? `${operation}${requested ? `\nRequested as: ${requested}` : ''}`.slice(0, 2_000)
-      : (requested ?? `${job.tool} ${canonicalJson(args)}`.slice(0, 2_000));
-    const reason =
-      asked?.reason ??
-      (typeof args.reason === 'string' && args.reason ? args.reason : undefined) ??
-      (advisory
-        ? 'the agent asks for a human decision'
-        : `${tier} tool on a level-${level} incident needs a human approval`);
+    const { description, reason } = approvalRequestWording({
+      tool: job.tool,
+      args,
+      operation,
+      requested,
+      givenReason:
+        asked?.reason ?? (typeof args.reason === 'string' && args.reason ? args.reason : undefined),
+      question: advisory,
+      tier,
+      level,
+    });
     const riskArg = args.risk_level;
     const agentRisk =
       asked?.risk ?? (riskArg === 'low' || riskArg === 'medium' || riskArg === 'high' ? riskArg : undefined);

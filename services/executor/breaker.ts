@@ -1,5 +1,6 @@
 import type { Keyspace } from '../../shared/keys.js';
 import { loadLua } from '../../shared/lua.js';
+import type { BreakerOpening } from '../../shared/notices.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { type NotificationJob, notificationJobSchema } from '../../shared/schemas/jobs.js';
 
@@ -50,13 +51,21 @@ export class CircuitBreaker {
 
   /**
    * Counts a failed or ineffective action; returns whether this one opened the breaker. If it did,
-   * `notice` (with `{failures}` in its text) is recorded in the outbox in the same script.
+   * the notice `announce` words for how it opened is recorded in the outbox in the same script
+   * (both have the same event id).
    */
   async recordFailure(
     member: string,
     now = Date.now(),
-    notice?: NotificationJob,
+    announce?: (opening: BreakerOpening) => NotificationJob,
   ): Promise<{ opened: boolean; failures: number }> {
+    const openings: BreakerOpening[] = [
+      { kind: 'threshold', failures: this.settings.failureThreshold },
+      { kind: 'probe_failed' },
+    ];
+    const [atThreshold, probeFailed] = announce
+      ? openings.map((opening) => notificationJobSchema.parse(announce(opening)))
+      : [];
     const [state, count] = (await failureScript.run(
       this.redis,
       [this.stateKey, this.failuresKey, this.outboxKey],
@@ -66,8 +75,9 @@ export class CircuitBreaker {
         String(this.settings.windowSeconds * 1000),
         String(this.settings.failureThreshold),
         String(this.settings.cooldownSeconds * 1000),
-        notice?.eventId ?? '',
-        notice ? JSON.stringify(notificationJobSchema.parse(notice)) : '',
+        atThreshold?.eventId ?? '',
+        atThreshold ? JSON.stringify(atThreshold) : '',
+        probeFailed ? JSON.stringify(probeFailed) : '',
       ],
     )) as [string, number];
     return { opened: state === 'opened', failures: count };

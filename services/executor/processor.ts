@@ -3,7 +3,12 @@ import type { AutomationControl } from '../../shared/control.js';
 import { untilStored } from '../../shared/durably.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
-import { breakerOpenNotice, lateActionNotice } from '../../shared/notices.js';
+import {
+  type BreakerOpening,
+  breakerEventId,
+  breakerOpenNotice,
+  lateActionNotice,
+} from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import {
@@ -380,9 +385,9 @@ export class ActionProcessor {
    */
   async countFailure(incidentId: string, member: string): Promise<void> {
     const now = Date.now();
-    const notice = breakerOpenNotice(incidentId, member, now);
-    const { opened } = await this.deps.breaker.recordFailure(member, now, notice);
-    if (opened) await this.deps.outbox.deliverRecorded(notice.eventId);
+    const announce = (opening: BreakerOpening) => breakerOpenNotice(incidentId, member, now, opening);
+    const { opened } = await this.deps.breaker.recordFailure(member, now, announce);
+    if (opened) await this.deps.outbox.deliverRecorded(breakerEventId(now));
   }
 }
 

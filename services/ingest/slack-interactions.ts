@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
+import { slackClickReply } from '../../shared/notices.js';
 import { verifySlackSignature } from '../../shared/slack-signature.js';
 
 export type SlackDecision = 'approved' | 'denied';
@@ -60,7 +61,7 @@ export function createSlackInteractionsApp(deps: SlackInteractionsDeps): Hono {
         return c.json({ error: 'invalid slack payload', details: payload.error }, 400);
       }
       const action = payload.data.actions.find((a) => a.action_id in DECISIONS);
-      if (!action?.value) return c.json({ text: 'Nothing to do for this action.' });
+      if (!action?.value) return c.json({ text: slackClickReply({ kind: 'nothing_to_do' }) });
 
       const decision = DECISIONS[action.action_id] as SlackDecision;
       const by = slackActor(payload.data.user);
@@ -70,11 +71,10 @@ export function createSlackInteractionsApp(deps: SlackInteractionsDeps): Hono {
         if (!result.ok) {
           return c.json({
             replace_original: false,
-            text: `Could not record that: ${result.reason ?? 'refused'}.`,
+            text: slackClickReply({ kind: 'refused', reason: result.reason }),
           });
         }
-        const verb = decision === 'approved' ? 'Approved' : 'Denied';
-        return c.json({ replace_original: false, text: `${verb} by ${by}.` });
+        return c.json({ replace_original: false, text: slackClickReply({ kind: 'recorded', decision, by }) });
       } catch (error) {
         deps.logger?.error({ err: error, approvalId: action.value }, 'slack approval decision failed');
         return c.json({ error: 'decision could not be recorded, try again' }, 503);

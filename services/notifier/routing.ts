@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { levelSchema } from '../../shared/schemas/incident.js';
 import {
@@ -8,6 +6,7 @@ import {
   type NotificationSeverity,
   notificationEventSchema,
 } from '../../shared/schemas/jobs.js';
+import { loadYamlConfig } from '../../shared/yaml-config.js';
 
 /**
  * A rule matches when every condition it sets holds; a notification goes to the union of the
@@ -66,15 +65,7 @@ export const DEFAULT_ROUTES: RouteRule[] = [
 
 export function loadRoutes(file: string | undefined): RouteRule[] {
   if (!file) return DEFAULT_ROUTES;
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`NOTIFIER_ROUTES_FILE ${file}: ${(error as Error).message}`);
-  }
-  const parsed = routesFileSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`NOTIFIER_ROUTES_FILE ${file}: ${z.prettifyError(parsed.error)}`);
-  return parsed.data.rules;
+  return loadYamlConfig(file, routesFileSchema, 'routes (NOTIFIER_ROUTES_FILE)').rules;
 }
 
 export interface RouteInput {

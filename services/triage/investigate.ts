@@ -4,8 +4,11 @@ import type { Logger } from '../../shared/logger.js';
 import {
   agentStopReason,
   diagnosisNotice,
+  type EscalationReason,
   escalatedNotice,
+  escalationText,
   fixedNotice,
+  triageAccountText,
   triageFailedNotice,
   verificationProgress,
   verifyingNotice,
@@ -25,19 +28,6 @@ import type { Verifier } from './verify.js';
 function wouldHave(action: { tool: string; result?: unknown }): string {
   const operation = (action.result as { operation?: unknown } | undefined)?.operation;
   return typeof operation === 'string' ? operation : action.tool;
-}
-
-/**
- * Why the fixes that were tried failed, in the executor's words (the command's stderr, the API's
- * error), unless the summary already says it: the human message must carry the cause.
- */
-function failureCauses(result: PlanResult, summary: string): string {
-  const causes = result.calls.flatMap((call) =>
-    call.outcome?.decision === 'failed' && call.outcome.reason && !summary.includes(call.outcome.reason)
-      ? [`${call.tool} failed: ${call.outcome.reason}`]
-      : [],
-  );
-  return causes.length ? `\n${causes.join('\n')}` : '';
 }
 
 export interface InvestigatorDeps {
@@ -106,11 +96,10 @@ export class Investigator {
     // verify that instead of planning again, so no action runs twice.
     const earlier = previous === 'diagnosing' ? await this.earlierFixes(incident.id) : [];
     if (earlier.length > 0) {
-      const tools = earlier.map((a) => a.tool).join(', ');
       return this.verifyAndClose(
         incident,
         earlier.map((a) => a.id),
-        `Resumed after an interrupted attempt that had already run ${tools}.`,
+        triageAccountText({ kind: 'resumed', tools: earlier.map((a) => a.tool) }),
         round,
       );
     }
@@ -134,15 +123,14 @@ export class Investigator {
       return 'verifying: its re-check is queued';
     const actionIds =
       incident.verification?.actionIds ?? (await this.earlierFixes(incident.id)).map((a) => a.id);
-    if (actionIds.length === 0)
-      return this.escalate(incident, 'A fix was being verified, but no executed fix is on record.', round);
+    if (actionIds.length === 0) return this.escalate(incident, { kind: 'verified_fix_missing' }, round);
     const tools = await Promise.all(
       actionIds.map(async (id) => (await this.deps.store.getAction(incident.id, id))?.tool ?? id),
     );
     return this.verifyAndClose(
       incident,
       actionIds,
-      `Resumed verifying ${tools.join(', ')} after an interrupted attempt.`,
+      triageAccountText({ kind: 'resumed_verifying', tools }),
       round,
     );
   }
@@ -212,17 +200,27 @@ export class Investigator {
     const executed = fixes.filter((f) => f.decision === 'executed');
     if (executed.length === 0) {
       if (fixes.length > 0) return this.reportDryRun(incident, fixes.map(wouldHave), result.summary, round);
-      const unknown = result.calls.filter((call) => call.outcome?.decision === 'unknown_outcome');
+      const decided = (decision: string) =>
+        result.calls.flatMap((call) =>
+          call.outcome?.decision === decision ? [{ tool: call.tool, reason: call.outcome.reason }] : [],
+        );
+      const unknown = decided('unknown_outcome');
       if (unknown.length > 0)
         return this.escalate(
           incident,
-          `Hermes cannot tell whether ${unknown
-            .map((call) => `${call.tool} (${call.outcome?.reason ?? 'no answer'})`)
-            .join('; ')} ran. Check the target before acting. ${result.summary}`,
+          { kind: 'outcome_unknown', calls: unknown, summary: result.summary },
           round,
         );
-      const why = result.kind === 'exhausted' ? `stopped: ${result.summary}` : result.summary;
-      return this.escalate(incident, `No fix was applied. ${why}${failureCauses(result, why)}`, round);
+      return this.escalate(
+        incident,
+        {
+          kind: 'no_fix',
+          summary: result.summary,
+          exhausted: result.kind === 'exhausted',
+          failed: decided('failed'),
+        },
+        round,
+      );
     }
     return this.verifyAndClose(
       incident,
@@ -237,15 +235,14 @@ export class Investigator {
     if (!record || (record.decision !== 'executed' && record.decision !== 'dry_run')) {
       return this.escalate(
         incident,
-        `The approved action ${actionId ?? '(unknown)'} did not run (${record?.decision ?? 'no record'}${
-          record?.reason ? `: ${record.reason}` : ''
-        }).`,
+        { kind: 'approved_not_run', actionId, decision: record?.decision, reason: record?.reason },
         actionId ?? 'approval',
       );
     }
+    const approved = (ran: boolean) => triageAccountText({ kind: 'approved', tool: record.tool, ran });
     if (record.decision === 'dry_run')
-      return this.reportDryRun(incident, [wouldHave(record)], `Approved ${record.tool}.`, record.id);
-    return this.verifyAndClose(incident, [record.id], `Approved ${record.tool} ran.`, record.id);
+      return this.reportDryRun(incident, [wouldHave(record)], approved(false), record.id);
+    return this.verifyAndClose(incident, [record.id], approved(true), record.id);
   }
 
   /**
@@ -264,11 +261,7 @@ export class Investigator {
       dryRun: true,
       message: `dry-run: nothing was changed, so there is nothing to verify`,
     });
-    return this.escalate(
-      incident,
-      `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${operations.join('; ')}. A human must fix this. ${summary}`,
-      round,
-    );
+    return this.escalate(incident, { kind: 'dry_run', operations, summary }, round);
   }
 
   /**
@@ -361,11 +354,7 @@ export class Investigator {
       message: `verification: ${verdict.detail}`,
     });
     if (!verdict.fixed)
-      return this.escalate(
-        incident,
-        `The fix did not clear the alert (${verdict.detail}). ${summary}`,
-        round,
-      );
+      return this.escalate(incident, { kind: 'not_cleared', detail: verdict.detail, summary }, round);
     await this.transition(
       incident,
       'resolved',
@@ -387,16 +376,15 @@ export class Investigator {
     if (this.deps.hasLogSource && incident.service) {
       await this.deps.toolbox.call(incident, 'get_service_logs', { service: incident.service, lines: 50 });
     }
-    const why = incident.storm ? 'an alert storm' : 'a level-3 incident';
-    return this.escalate(
-      incident,
-      `This is ${why}: no automated change is allowed; a human must take over.`,
-      round,
-    );
+    return this.escalate(incident, { kind: 'no_change_allowed', storm: incident.storm }, round);
   }
 
-  private async escalate(incident: IncidentSummary, text: string, round: string): Promise<string> {
-    const critical = incident.level === 3 || incident.storm || incident.severity === 'critical';
+  private async escalate(
+    incident: IncidentSummary,
+    reason: EscalationReason,
+    round: string,
+  ): Promise<string> {
+    const text = escalationText(reason);
     await this.transition(
       incident,
       'escalated',
@@ -405,7 +393,7 @@ export class Investigator {
         message: text.slice(0, 2_000),
         summary: text,
       },
-      escalatedNotice(incident, text, critical, round),
+      escalatedNotice(incident, reason, round),
     );
     return 'escalated';
   }

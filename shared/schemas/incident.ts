@@ -65,20 +65,30 @@ export const actionDecisionSchema = z.enum([
 ]);
 export type ActionDecisionKind = z.infer<typeof actionDecisionSchema>;
 
-export const actionRecordSchema = z.object({
-  id: z.string(),
-  tool: z.string(),
-  args: z.record(z.string(), z.unknown()),
-  requestedBy: z.string(),
+/** executor → requester: an action job's return value, and what the incident records of it. */
+export const actionOutcomeSchema = z.object({
+  actionId: z.string(),
   decision: actionDecisionSchema,
   reason: z.string().optional(),
-  /** The executor's words for the exact operation and its target (once it could place the action). */
+  /** The executor's words for what it ran, would run, or asks to run: "restart api on web-01 via ssh". */
   operation: z.string().optional(),
   result: z.unknown().optional(),
   approvalId: z.string().optional(),
-  durationMs: z.number().optional(),
-  at: z.string(),
+  durationMs: z.number(),
 });
+export type ActionOutcome = z.infer<typeof actionOutcomeSchema>;
+
+/** An action on the incident: its outcome, under the action's id, with what was asked and when. */
+export const actionRecordSchema = actionOutcomeSchema
+  .omit({ actionId: true })
+  .partial({ durationMs: true })
+  .extend({
+    id: z.string(),
+    tool: z.string(),
+    args: z.record(z.string(), z.unknown()),
+    requestedBy: z.string(),
+    at: z.string(),
+  });
 export type ActionRecord = z.infer<typeof actionRecordSchema>;
 
 export const incidentSchema = z.object({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { NoticeSource } from '../queues.js';
-import { actionDecisionSchema } from './incident.js';
+
+export { type ActionOutcome, actionOutcomeSchema } from './incident.js';
 
 export const idSchema = z
   .string()
@@ -135,19 +136,6 @@ export const incidentCommandResultSchema = z.union([
   z.object({ ok: z.literal(false), reason: z.string(), notFound: z.boolean().optional() }),
 ]);
 export type IncidentCommandResult = z.infer<typeof incidentCommandResultSchema>;
-
-/** executor → requester: the job's return value. */
-export const actionOutcomeSchema = z.object({
-  actionId: z.string(),
-  decision: actionDecisionSchema,
-  reason: z.string().optional(),
-  /** The executor's words for what it ran, would run, or asks to run: "restart api on web-01 via ssh". */
-  operation: z.string().optional(),
-  result: z.unknown().optional(),
-  approvalId: z.string().optional(),
-  durationMs: z.number(),
-});
-export type ActionOutcome = z.infer<typeof actionOutcomeSchema>;
 
 export const notificationSeveritySchema = z.enum(['info', 'warning', 'critical']);
 export type NotificationSeverity = z.infer<typeof notificationSeveritySchema>;

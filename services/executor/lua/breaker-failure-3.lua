@@ -12,7 +12,9 @@
   ARGV[4] threshold
   ARGV[5] cooldown (ms)
   ARGV[6] the notice's event id ('' = none)
-  ARGV[7] the notice's job JSON; its text's {failures} and details.failures get the count
+  ARGV[7] the notice's job JSON when the threshold opens it
+  ARGV[8] the notice's job JSON when a failed probe opens it
+  Either gets the count in details.failures.
 
   Returns {'opened', count} when this failure opened the breaker, else {state, count}.
 ]]
@@ -23,12 +25,12 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
 redis.call('PEXPIRE', KEYS[2], window)
 local count = redis.call('ZCARD', KEYS[2])
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
-if state == 'half_open' or (state == 'closed' and count >= tonumber(ARGV[4])) then
+local probeFailed = state == 'half_open'
+if probeFailed or (state == 'closed' and count >= tonumber(ARGV[4])) then
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'state', 'open', 'openedAt', ARGV[1], 'reopenAt', now + tonumber(ARGV[5]))
   if ARGV[6] ~= '' then
-    local job = cjson.decode(ARGV[7])
-    job.text = string.gsub(job.text, '{failures}', tostring(count))
+    local job = cjson.decode(probeFailed and ARGV[8] or ARGV[7])
     if type(job.details) == 'table' then job.details.failures = count end
     redis.call('HSET', KEYS[3], ARGV[6], cjson.encode({ recordedMs = now, job = job }))
   end

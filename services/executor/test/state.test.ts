@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../../shared/audit-chain.js';
 import { createLogger } from '../../../shared/logger.js';
+import { type BreakerOpening, breakerOpenNotice } from '../../../shared/notices.js';
 import { NotificationOutbox } from '../../../shared/outbox.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
@@ -193,15 +194,18 @@ describe('circuit breaker', () => {
 
   it('records the page in the outbox with the opening, with the count, so dying right after cannot lose it', async () => {
     const breaker = new CircuitBreaker(t.redis, t.keys, settings);
-    const notice = (n: number): NotificationJob => ({
-      eventId: `breaker-${t0 + n}`,
-      incidentId: 'inc_1',
-      event: 'breaker_open',
-      severity: 'critical',
-      title: 'breaker open',
-      text: '{failures} failures in the window',
-      details: { failures: 0, trigger: `f${n}` },
-    });
+    const notice =
+      (n: number) =>
+      (opening: BreakerOpening): NotificationJob => ({
+        eventId: `breaker-${t0 + n}`,
+        incidentId: 'inc_1',
+        event: 'breaker_open',
+        severity: 'critical',
+        title: 'breaker open',
+        text:
+          opening.kind === 'threshold' ? `${opening.failures} failures in the window` : 'the probe failed',
+        details: { failures: 0, trigger: `f${n}` },
+      });
     await breaker.recordFailure('f1', t0 + 1, notice(1));
     expect(await t.redis.hlen(t.keys.outbox('executor'))).toBe(0);
     expect((await breaker.recordFailure('f2', t0 + 2, notice(2))).opened).toBe(true);
@@ -219,6 +223,22 @@ describe('circuit breaker', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it("records the failed probe's own page when a failed probe opens it again", async () => {
+    const breaker = new CircuitBreaker(t.redis, t.keys, settings);
+    const notice = (opening: BreakerOpening): NotificationJob =>
+      breakerOpenNotice('inc_1', 'failed:probe', t0 + 32_000, opening);
+    await breaker.recordFailure('f1', t0);
+    await breaker.recordFailure('f2', t0);
+    expect((await breaker.check('probe', t0 + 31_000)).allowed).toBe(true);
+    expect((await breaker.recordFailure('failed:probe', t0 + 32_000, notice)).opened).toBe(true);
+
+    const recorded = await t.redis.hget(t.keys.outbox('executor'), `breaker-${t0 + 32_000}`);
+    expect(JSON.parse(recorded ?? '{}').job).toMatchObject({
+      text: expect.stringMatching(/^The probe let through after the cooldown failed \(failed:probe\)/),
+      details: { failures: 3, trigger: 'failed:probe' },
+    });
   });
 
   it('forgets failures older than the window', async () => {

@@ -1,3 +1,4 @@
+import { approvalAnswerHint } from '../../../shared/notices.js';
 import { detailRows, facts, headline, links } from '../format.js';
 import type { Delivery } from '../types.js';
 
@@ -19,7 +20,7 @@ export function escapeHtml(text: string): string {
 function approvalHint(delivery: Delivery): string | null {
   const id = delivery.notification.approvalId;
   if (delivery.notification.event !== 'approval_requested' || !id) return null;
-  return `Approval ${id} is waiting: approve or deny it in Slack or with POST /api/approvals/${id}/approve (or /deny).`;
+  return approvalAnswerHint(id);
 }
 
 function textSection(delivery: Delivery): string {

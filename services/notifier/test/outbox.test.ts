@@ -38,7 +38,7 @@ afterEach(async () => {
 });
 
 function escalation(round = 'alert'): NotificationJob {
-  return escalatedNotice(incident, 'a human must take over', true, round);
+  return escalatedNotice(incident, { kind: 'no_change_allowed', storm: false }, round);
 }
 
 async function recorded(source: NoticeSource = 'triage'): Promise<string[]> {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigFileError } from '../../../shared/yaml-config.js';
 import { DEFAULT_ROUTES, loadRoutes, route } from '../routing.js';
 
 const sorted = (channels: string[]) => [...channels].sort();
@@ -71,7 +72,12 @@ describe('routes file', () => {
 
   it('names the file and the problem when a rule is wrong', () => {
     const file = write('rules:\n  - { events: [paged], channels: [sms] }\n');
-    expect(() => loadRoutes(file)).toThrow(new RegExp(`NOTIFIER_ROUTES_FILE ${file}:.*events`, 's'));
-    expect(() => loadRoutes(write('rules: [\n'))).toThrow(/NOTIFIER_ROUTES_FILE/);
+    expect(() => loadRoutes(file)).toThrow(ConfigFileError);
+    expect(() => loadRoutes(file)).toThrow(/NOTIFIER_ROUTES_FILE/);
+    expect(() => loadRoutes(file)).toThrow(new RegExp(`${file}:2:\\d+: rules\\.0\\.events\\.0: `));
+    const broken = write('rules: [\n');
+    expect(() => loadRoutes(broken)).toThrow(ConfigFileError);
+    expect(() => loadRoutes(broken)).toThrow(/NOTIFIER_ROUTES_FILE/);
+    expect(() => loadRoutes(broken)).toThrow(new RegExp(`^${broken}:2:\\d+: `));
   });
 });

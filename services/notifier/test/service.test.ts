@@ -143,7 +143,11 @@ describe('notifier service', () => {
     await settled(`opened-${id}`);
     const store = new IncidentStore(t.redis, t.keys);
     const incident = (await store.getSummary(id)) as IncidentSummary;
-    const notice = escalatedNotice(incident, 'The fix did not help.', true, 'alert');
+    const notice = escalatedNotice(
+      incident,
+      { kind: 'not_cleared', detail: 'the alert still fires', summary: 'The fix did not help.' },
+      'alert',
+    );
     // What triage does first; it is killed before queueing the notice.
     await store.setStatus(id, 'escalated', 'triage', { notice: { source: 'triage', job: notice } });
 

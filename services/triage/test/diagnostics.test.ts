@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EnvError } from '../../../shared/env.js';
 import { lineRank } from '../../../shared/log-levels.js';
+import { ConfigFileError } from '../../../shared/yaml-config.js';
 import { type FakePrometheus, startFakePrometheus } from '../../../test/support/fake-prometheus.js';
 import { loadAllowlist, runDiagnosis } from '../tools/diagnosis.js';
 import { FileLogSource, parseLogSources } from '../tools/logs.js';
@@ -38,6 +40,7 @@ describe('file log source', () => {
       'no log source configured',
     );
     expect(() => parseLogSources('broken')).toThrow('not service=path');
+    expect(() => parseLogSources('broken')).toThrow(EnvError);
   });
 });
 
@@ -57,6 +60,15 @@ describe('allowlisted diagnosis commands', () => {
     });
     await expect(runDiagnosis(allowlist, 'hello; rm -rf /', 5_000)).rejects.toThrow('not allowlisted');
     await expect(runDiagnosis(allowlist, 'rm -rf /', 5_000)).rejects.toThrow('allowed: hello');
+  });
+
+  it('names the file, line and problem of a wrong allowlist', async () => {
+    const path = join(tempDir(), 'allow.yaml');
+    writeFileSync(path, 'commands:\n  ok: [df]\n  "rm -rf": [rm, -rf, /]\n');
+    await expect(loadAllowlist(path)).rejects.toThrow(ConfigFileError);
+    await expect(loadAllowlist(path)).rejects.toThrow(new RegExp(`${path}:3:\\d+: commands\\.rm -rf: `));
+    writeFileSync(path, 'commands: [\n');
+    await expect(loadAllowlist(path)).rejects.toThrow(new RegExp(`^${path}:2:\\d+: `));
   });
 
   it('the shipped allowlist parses', async () => {

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
+import { loadYamlConfig } from '../../../shared/yaml-config.js';
 
 const allowlistSchema = z.object({
   commands: z.record(
@@ -12,9 +11,8 @@ const allowlistSchema = z.object({
 export type DiagnosisAllowlist = Map<string, string[]>;
 
 export async function loadAllowlist(path: string): Promise<DiagnosisAllowlist> {
-  const parsed = allowlistSchema.safeParse(parse(await readFile(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path}: ${z.prettifyError(parsed.error)}`);
-  return new Map(Object.entries(parsed.data.commands));
+  const allowlist = loadYamlConfig(path, allowlistSchema, 'diagnosis allowlist (DIAGNOSIS_ALLOWLIST_FILE)');
+  return new Map(Object.entries(allowlist.commands));
 }
 
 /** Runs an allowlisted command by name, with a fixed argv (never a shell). */

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EnvError } from '../../../shared/env.js';
 import { type LogLevel, levelAtLeast } from '../../../shared/log-levels.js';
 
 export type { LogLevel };
@@ -16,7 +17,7 @@ export function parseLogSources(spec: string | undefined): Map<string, string> {
   if (!spec) return map;
   for (const pair of spec.split(',')) {
     const at = pair.indexOf('=');
-    if (at <= 0) throw new Error(`LOG_SOURCES entry "${pair}" is not service=path`);
+    if (at <= 0) throw new EnvError(`LOG_SOURCES entry "${pair}" is not service=path`);
     map.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
   }
   return map;
