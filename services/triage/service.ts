@@ -22,7 +22,7 @@ import { sweepStuckIncidents } from './stuck-incidents.js';
 import { loadAllowlist } from './tools/diagnosis.js';
 import { FileLogSource, parseLogSources } from './tools/logs.js';
 import { PrometheusClient } from './tools/prometheus.js';
-import { TargetReads } from './tools/target-reads.js';
+import { localReads, TargetReads } from './tools/target-reads.js';
 import { Toolbox } from './tools/toolbox.js';
 import { Verifier } from './verify.js';
 
@@ -64,17 +64,25 @@ export async function startTriage(
   await actionEvents.waitUntilReady();
   const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS, store);
   const prometheus = env.PROMETHEUS_URL ? new PrometheusClient(env.PROMETHEUS_URL) : undefined;
-  const targetReads = new TargetReads(targets, store, new SshPool(), env.DIAGNOSIS_TIMEOUT_MS);
+  const targetReads = new TargetReads(
+    targets,
+    store,
+    new SshPool(),
+    env.DIAGNOSIS_TIMEOUT_MS,
+    localReads({
+      logs: new FileLogSource(logFiles, env.LOG_DIR),
+      allowlist,
+      diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
+      hasPrometheus: prometheus !== undefined,
+    }),
+  );
   const toolbox = new Toolbox({
     store,
     actions,
     notifications,
-    logs: new FileLogSource(logFiles, env.LOG_DIR),
     targets: targetReads,
-    allowlist,
     prometheus,
     outputMaxChars: env.TOOL_OUTPUT_MAX_CHARS,
-    diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
   });
   const model = new ChatModel(
     {

@@ -32,7 +32,7 @@ import { RunbookPlanner } from '../planners/runbook.js';
 import type { RunbookFile } from '../planners/runbooks.js';
 import type { DiagnosisAllowlist } from '../tools/diagnosis.js';
 import { FileLogSource } from '../tools/logs.js';
-import { TargetReads } from '../tools/target-reads.js';
+import { localReads, TargetReads } from '../tools/target-reads.js';
 import { Toolbox } from '../tools/toolbox.js';
 import { Verifier } from '../verify.js';
 import { dryBackends } from './dry-backends.js';
@@ -119,6 +119,12 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
     store,
     new SshPool(),
     env.DIAGNOSIS_TIMEOUT_MS,
+    localReads({
+      logs: new FileLogSource(new Map(), undefined),
+      allowlist: settings.allowlist,
+      diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
+      hasPrometheus: false,
+    }),
   );
   try {
     await actionEvents.waitUntilReady();
@@ -127,11 +133,8 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
       store,
       actions,
       notifications,
-      logs: new FileLogSource(new Map(), undefined),
       targets: targetReads,
-      allowlist: settings.allowlist,
       outputMaxChars: env.TOOL_OUTPUT_MAX_CHARS,
-      diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
       recordedReads: recordedReads(world),
     });
     const model = new MeteredModel({
