@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { excerpt } from '../../shared/remote/excerpt.js';
-import type { Backend } from '../../shared/targets/driver.js';
+import { type Backend, refusedBy } from '../../shared/targets/driver.js';
 import { renderArgv, runCommand, TemplateError } from './command.js';
 import { checkCleanPaths, cleanOldFiles } from './disk.js';
 import type { BackendConfig, PolicyFile } from './policy.js';
@@ -23,15 +23,7 @@ export function createBackend(config: BackendConfig, policy: PolicyFile): Backen
 function commandBackend(template: string[], options: { timeoutMs: number; maxOutputBytes: number }): Backend {
   const render = (args: Record<string, unknown>) => renderArgv(template, args);
   return {
-    async precheck(args) {
-      try {
-        render(args);
-        return null;
-      } catch (error) {
-        if (error instanceof TemplateError) return error.message;
-        throw error;
-      }
-    },
+    precheck: refusedBy(TemplateError, render),
     async describe(args) {
       return { argv: render(args) };
     },

@@ -66,7 +66,7 @@ export async function startTriage(
     logFiles,
     prometheus,
   });
-  const model = chatModel(env, metrics);
+  const model = new ChatModel(modelSettings(env), metrics);
   const investigator = new Investigator({
     redis: command,
     backlogKey: keys.triageBacklog,
@@ -152,11 +152,7 @@ function investigationSettings(env: TriageEnv, model: ChatModel, toolbox: Toolbo
   return {
     verifyWindowMs: env.VERIFY_WINDOW_SECONDS * 1000,
     verifyIntervalMs: env.VERIFY_INTERVAL_MS,
-    llm: new LlmPlanner(model, toolbox, {
-      maxIterations: env.LLM_MAX_ITERATIONS,
-      maxTokens: env.LLM_TOKEN_BUDGET,
-      wallClockMs: env.LLM_WALL_CLOCK_SECONDS * 1000,
-    }),
+    llm: new LlmPlanner(model, toolbox, agentBudget(env)),
     runbook: new RunbookPlanner(runbooks, toolbox),
     model,
     mode: env.PLANNER,
@@ -180,19 +176,26 @@ async function connect(
   return connections;
 }
 
-function chatModel(env: TriageEnv, metrics: Metrics): ChatModel {
-  return new ChatModel(
-    {
-      baseURL: env.HERMES_BASE_URL,
-      apiKey: env.HERMES_API_KEY,
-      model: env.HERMES_MODEL,
-      requestTimeoutMs: env.LLM_REQUEST_TIMEOUT_MS,
-      maxRetries: env.LLM_MAX_RETRIES,
-      probeTimeoutMs: env.LLM_PROBE_TIMEOUT_MS,
-      probeTtlMs: env.LLM_PROBE_TTL_SECONDS * 1000,
-    },
-    metrics,
-  );
+/** The model's connection and probe settings, as triage (and the eval) read them from the environment. */
+export function modelSettings(env: TriageEnv) {
+  return {
+    baseURL: env.HERMES_BASE_URL,
+    apiKey: env.HERMES_API_KEY,
+    model: env.HERMES_MODEL,
+    requestTimeoutMs: env.LLM_REQUEST_TIMEOUT_MS,
+    maxRetries: env.LLM_MAX_RETRIES,
+    probeTimeoutMs: env.LLM_PROBE_TIMEOUT_MS,
+    probeTtlMs: env.LLM_PROBE_TTL_SECONDS * 1000,
+  };
+}
+
+/** The agent's budget for one investigation. */
+export function agentBudget(env: TriageEnv) {
+  return {
+    maxIterations: env.LLM_MAX_ITERATIONS,
+    maxTokens: env.LLM_TOKEN_BUDGET,
+    wallClockMs: env.LLM_WALL_CLOCK_SECONDS * 1000,
+  };
 }
 
 /** The worker that investigates incidents, one triage job at a time per slot. */

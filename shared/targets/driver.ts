@@ -43,6 +43,22 @@ export interface Backend {
   actsOn?(): Promise<{ key: string; name: string }>;
 }
 
+/** A precheck that refuses with the message of a `Refusal` thrown by `check` (other errors propagate). */
+export function refusedBy(
+  Refusal: abstract new (...args: never[]) => Error,
+  check: (args: Record<string, unknown>) => unknown,
+): Backend['precheck'] {
+  return async (args) => {
+    try {
+      check(args);
+      return null;
+    } catch (error) {
+      if (error instanceof Refusal) return error.message;
+      throw error;
+    }
+  };
+}
+
 export type LiveReplicas =
   | { ok: true; replicas: number; workload: string; resourceVersion: string }
   | { ok: false; reason: string };
@@ -97,12 +113,20 @@ export interface WriteContext {
   local: Backend | undefined;
 }
 
-/** The tool's operation on a remote target, or why it has none (it acts only on local targets). */
-export function remoteOperation(context: WriteContext, kind: string, target: string): Operation | string {
-  return (
-    context.tool.operation ??
-    `${context.tool.name} has no operation for ${kind} targets (target ${target}); it only acts on local targets`
-  );
+/** A remote kind's write verbs, given the tool's operation there; a tool without one acts only on local targets. */
+export function remoteWrites<Config>(
+  kind: string,
+  writes: (
+    config: Config,
+    placement: ScopedPlacement,
+    operation: Operation,
+    context: WriteContext,
+  ) => Backend | string,
+): TargetDriver<Config>['writes'] {
+  return (config, placement, context) =>
+    context.tool.operation
+      ? writes(config, placement, context.tool.operation, context)
+      : `${context.tool.name} has no operation for ${kind} targets (target ${placement.target}); it only acts on local targets`;
 }
 
 /**

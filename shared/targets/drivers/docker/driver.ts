@@ -1,5 +1,5 @@
 import type { DockerConnection } from '../../../remote/docker.js';
-import type { TargetDriver } from '../../driver.js';
+import { remoteWrites, type TargetDriver } from '../../driver.js';
 import { render } from '../../template.js';
 import { safeName } from '../resource.js';
 import { describeDocker } from './describe.js';
@@ -25,6 +25,7 @@ export const dockerDriver: TargetDriver<DockerTargetConfig> = {
   },
   describe: describeDocker,
   reads: (config, context) => dockerReads(context.clients.docker.get(config.name, config.docker)),
-  writes: (config, placement, context) =>
-    dockerWrites(context.clients.docker.get(config.name, config.docker), placement, context),
+  writes: remoteWrites('docker', (config, placement, operation, context) =>
+    dockerWrites(context.clients.docker.get(config.name, config.docker), placement, operation),
+  ),
 };

@@ -1,5 +1,5 @@
 import type { DockerTarget } from '../../../remote/docker.js';
-import { type Backend, remoteOperation, type WriteContext } from '../../driver.js';
+import type { Backend, Operation } from '../../driver.js';
 import type { ScopedPlacement } from '../../placement.js';
 import { describeDocker } from './describe.js';
 
@@ -10,10 +10,8 @@ import { describeDocker } from './describe.js';
 export function dockerWrites(
   docker: DockerTarget,
   placement: ScopedPlacement,
-  context: WriteContext,
+  operation: Operation,
 ): Backend | string {
-  const operation = remoteOperation(context, 'docker', placement.target);
-  if (typeof operation === 'string') return operation;
   if (operation.verb !== 'restart')
     return `${operation.verb} is not available on docker targets (target ${placement.target})`;
   const { resource: name, containerId: id } = placement;

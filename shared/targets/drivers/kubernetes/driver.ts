@@ -1,5 +1,5 @@
 import { KubernetesTargetError, WORKLOAD_KINDS, type WorkloadKind } from '../../../remote/kubernetes.js';
-import { type TargetDriver, TargetReadError, type TargetReads } from '../../driver.js';
+import { remoteWrites, type TargetDriver, TargetReadError, type TargetReads } from '../../driver.js';
 import { type AlertValues, render } from '../../template.js';
 import { describeKubernetes } from './describe.js';
 import { type KubernetesSettings, NAMESPACE_PATTERN } from './settings.js';
@@ -50,8 +50,9 @@ export const kubernetesDriver: TargetDriver<KubernetesTargetConfig> = {
         ),
     };
   },
-  writes: (config, placement, context) =>
-    kubernetesWrites(context.clients.kubernetes.get(config.name, config.kubernetes), placement, context),
+  writes: remoteWrites('kubernetes', (config, placement, operation, context) =>
+    kubernetesWrites(context.clients.kubernetes.get(config.name, config.kubernetes), placement, operation),
+  ),
 };
 
 function defaultWorkload(alert: AlertValues): { kind: WorkloadKind; name: string } | null {

@@ -8,14 +8,7 @@ import {
   type Workload,
   type WorkloadRef,
 } from '../../../remote/kubernetes.js';
-import {
-  type Backend,
-  type BackendResult,
-  type LiveReplicas,
-  type Operation,
-  remoteOperation,
-  type WriteContext,
-} from '../../driver.js';
+import type { Backend, BackendResult, LiveReplicas, Operation } from '../../driver.js';
 import type { Placement, ScopedPlacement } from '../../placement.js';
 
 const VERBS: ReadonlySet<Operation['verb']> = new Set(['restart', 'scale', 'rollback']);
@@ -46,10 +39,8 @@ interface Subject {
 export function kubernetesWrites(
   cluster: KubernetesTarget,
   placement: ScopedPlacement,
-  context: WriteContext,
+  operation: Operation,
 ): Backend | string {
-  const operation = remoteOperation(context, 'kubernetes', placement.target);
-  if (typeof operation === 'string') return operation;
   if (!VERBS.has(operation.verb) || operation.unit)
     return `${operation.verb}${operation.unit ? ` of ${operation.unit}` : ''} is not available on kubernetes targets (target ${placement.target})`;
   const subject = subjectOf(cluster, placement);

@@ -1,5 +1,5 @@
 import { HOST_PATTERN } from '../../../names.js';
-import type { TargetDriver } from '../../driver.js';
+import { remoteWrites, type TargetDriver } from '../../driver.js';
 import { render } from '../../template.js';
 import { serviceOf } from '../resource.js';
 import { describeSsh } from './describe.js';
@@ -18,5 +18,7 @@ export const sshDriver: TargetDriver<SshTarget> = {
   },
   describe: describeSsh,
   reads: (config, context) => sshReads(config.ssh, context),
-  writes: (config, placement, context) => sshWrites(config.ssh, placement, context),
+  writes: remoteWrites('ssh', (config, placement, operation, context) =>
+    sshWrites(config.ssh, placement, operation, context),
+  ),
 };

@@ -7,7 +7,7 @@ import {
   type Backend,
   type BackendResult,
   type Operation,
-  remoteOperation,
+  refusedBy,
   type WriteContext,
 } from '../../driver.js';
 import type { Placement, ScopedPlacement } from '../../placement.js';
@@ -43,10 +43,9 @@ export function operationUnit(
 export function sshWrites(
   settings: SshSettings,
   placement: ScopedPlacement,
+  operation: Operation,
   context: WriteContext,
 ): Backend | string {
-  const operation = remoteOperation(context, 'ssh', placement.target);
-  if (typeof operation === 'string') return operation;
   const { cleanRoots } = context.tool;
   if (!SSH_VERBS.has(operation.verb))
     return `${operation.verb} is not available on ssh targets (target ${placement.target})`;
@@ -70,15 +69,7 @@ export function sshWrites(
   };
   const run = runner(context.clients.ssh, settings, placement);
   return {
-    async precheck(args) {
-      try {
-        commands(args);
-        return null;
-      } catch (error) {
-        if (error instanceof RemoteRefusal) return error.message;
-        throw error;
-      }
-    },
+    precheck: refusedBy(RemoteRefusal, commands),
     async describe(args) {
       return describe(args);
     },
