@@ -139,6 +139,8 @@ export interface TargetDriver<Config> {
   place(config: Config, alert: AlertValues): PlacedOn;
   /** "api-gateway on api-server-03 via ssh", "container web-1 on docker-host via docker". */
   describe(placement: Placement, resource: string | null): string;
+  /** Names a request may give for the place's host besides the host and the alert's instance. */
+  aliases?(placement: Placement): string[];
   reads(config: Config, context: ReadContext): TargetReads;
   /** The backend for a tool at a place, or why the tool cannot act there. */
   writes(config: Config, placement: ScopedPlacement, context: WriteContext): Backend | string;

@@ -1,7 +1,7 @@
 import type { IncidentStore } from '../incidents.js';
 import { hostOfInstance } from '../names.js';
 import type { Placement, PlacementResult, ScopedPlacement } from './placement.js';
-import { describePlacement } from './targets.js';
+import { describePlacement, hostAliases } from './targets.js';
 
 /** The (target, resource) pairs an incident's alerts name; the only places its tools may touch. */
 export interface IncidentScope {
@@ -58,11 +58,6 @@ export function resolvedContainer(
 function scoped(placement: Placement): ScopedPlacement {
   return placement as ScopedPlacement;
 }
-/** A Kubernetes workload's host is its namespace; the cluster (target) name chooses it as well. */
-function clusterName(entry: Placement): string[] {
-  return entry.kind === 'kubernetes' ? [entry.target] : [];
-}
-
 export function describeScope(scope: IncidentScope): string {
   if (scope.entries.length === 0) return 'nothing (no target)';
   return scope.entries.map((entry) => describePlacement(entry)).join('; ');
@@ -87,7 +82,7 @@ export function locate(
   const candidates = scope.entries.filter(
     (entry) =>
       (host === undefined ||
-        [entry.host, entry.instance, hostOfInstance(entry.instance), ...clusterName(entry)].some(
+        [entry.host, entry.instance, hostOfInstance(entry.instance), ...hostAliases(entry)].some(
           (name) => name.toLowerCase() === host,
         )) &&
       (request.resource === undefined || entry.resource === request.resource),

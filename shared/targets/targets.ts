@@ -13,6 +13,11 @@ export function describePlacement(placement: Placement, resource = placement.res
   return DRIVERS[placement.kind as TargetKind].describe(placement, resource);
 }
 
+/** What else a request may call a place's host (a Kubernetes workload's cluster name). */
+export function hostAliases(placement: Placement): string[] {
+  return DRIVERS[placement.kind as TargetKind].aliases?.(placement) ?? [];
+}
+
 interface CompiledTarget {
   config: TargetConfig;
   matchers: [label: string, pattern: RegExp][];

@@ -32,6 +32,8 @@ export const kubernetesDriver: TargetDriver<KubernetesTargetConfig> = {
     };
   },
   describe: describeKubernetes,
+  // A workload's host is its namespace; the cluster (target) name chooses it as well.
+  aliases: (placement) => [placement.target],
   reads(config, context): TargetReads {
     const cluster = context.clients.kubernetes.get(config.name, config.kubernetes);
     const read = <T>(work: Promise<T>): Promise<T> =>
