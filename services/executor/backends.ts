@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
 import { excerpt } from '../../shared/remote/excerpt.js';
-import { type Backend, refusedBy } from '../../shared/targets/driver.js';
+import { type Backend, refusedBy } from '../../shared/targets/drivers/driver.js';
 import { renderArgv, runCommand, TemplateError } from './command.js';
 import { checkCleanPaths, cleanOldFiles } from './disk.js';
 import type { BackendConfig, PolicyFile } from './policy.js';
 
-export type { Backend, BackendResult, LiveReplicas } from '../../shared/targets/driver.js';
+export type { Backend, BackendResult, LiveReplicas } from '../../shared/targets/drivers/driver.js';
 
 /** The policy's backend of a tool on the executor's own machine: what the local driver runs. */
 export function createBackend(config: BackendConfig, policy: PolicyFile): Backend {

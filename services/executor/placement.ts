@@ -1,6 +1,6 @@
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { ContainerIdentity } from '../../shared/remote/docker.js';
-import type { ScopedPlacement } from '../../shared/targets/placement.js';
+import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
 import {
   type IncidentScope,
   incidentScope,

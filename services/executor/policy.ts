@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HermesError } from '../../shared/errors.js';
-import { operationSchema } from '../../shared/targets/driver.js';
+import { operationSchema } from '../../shared/targets/drivers/driver.js';
 import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
 

@@ -1,8 +1,8 @@
 import { type ContainerIdentity, DockerTargetError } from '../../shared/remote/docker.js';
 import type { SshPool } from '../../shared/remote/ssh.js';
-import { type Backend, TargetClients } from '../../shared/targets/driver.js';
-import { driverAt } from '../../shared/targets/drivers/registry.js';
-import type { ScopedPlacement } from '../../shared/targets/placement.js';
+import { type Backend, TargetClients } from '../../shared/targets/drivers/driver.js';
+import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
+import { driverAt } from '../../shared/targets/registry.js';
 import type { Targets } from '../../shared/targets/targets.js';
 import type { Containers } from './placement.js';
 import type { Policy } from './policy.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dockerConnectionSchema } from '../remote/docker.js';
 import { kubernetesSettingsSchema } from './drivers/kubernetes/settings.js';
 import { sshSettingsSchema } from './drivers/ssh/settings.js';
-import { template } from './template.js';
+import { template } from './drivers/template.js';
 
 /** Label name → regex, anchored when matched (the whole value must match). */
 const matchSchema = z.record(

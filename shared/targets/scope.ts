@@ -1,6 +1,6 @@
 import type { IncidentStore } from '../incidents.js';
 import { hostOfInstance } from '../names.js';
-import type { Placement, PlacementResult, ScopedPlacement } from './placement.js';
+import type { Placement, PlacementResult, ScopedPlacement } from './drivers/placement.js';
 import { describePlacement, hostAliases } from './targets.js';
 
 /** The (target, resource) pairs an incident's alerts name; the only places its tools may touch. */

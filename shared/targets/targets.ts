@@ -1,12 +1,12 @@
 import { hostOfInstance } from '../names.js';
 import { WORKLOAD_KINDS } from '../remote/kubernetes.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
-import { DRIVERS, driverOf } from './drivers/registry.js';
-import { type Placement, type PlacementResult, TargetsError } from './placement.js';
+import { type Placement, type PlacementResult, TargetsError } from './drivers/placement.js';
+import type { AlertValues } from './drivers/template.js';
+import { DRIVERS, driverOf } from './registry.js';
 import { type TargetConfig, type TargetKind, targetsFileSchema } from './schema.js';
-import type { AlertValues } from './template.js';
 
-export { type Placement, type PlacementResult, TargetsError } from './placement.js';
+export { type Placement, type PlacementResult, TargetsError } from './drivers/placement.js';
 
 /** "api-gateway on api-server-03 via ssh", "container web-1 on docker-host via docker". */
 export function describePlacement(placement: Placement, resource = placement.resource): string {

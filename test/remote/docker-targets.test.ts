@@ -8,7 +8,7 @@ import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
-import type { ScopedPlacement } from '../../shared/targets/placement.js';
+import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';

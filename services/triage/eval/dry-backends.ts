@@ -1,6 +1,6 @@
 import { sha256 } from '../../../shared/canonical.js';
 import type { ContainerIdentity } from '../../../shared/remote/docker.js';
-import type { ScopedPlacement } from '../../../shared/targets/placement.js';
+import type { ScopedPlacement } from '../../../shared/targets/drivers/placement.js';
 import { describePlacement, type Targets } from '../../../shared/targets/targets.js';
 import type { Backend } from '../../executor/backends.js';
 import type { BackendChooser, TargetBackends } from '../../executor/target-backends.js';

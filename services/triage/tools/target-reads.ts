@@ -5,9 +5,9 @@ import {
   type TargetReads as DriverReads,
   type ReadContext,
   TargetClients,
-} from '../../../shared/targets/driver.js';
-import { driverAt } from '../../../shared/targets/drivers/registry.js';
-import type { ScopedPlacement } from '../../../shared/targets/placement.js';
+} from '../../../shared/targets/drivers/driver.js';
+import type { ScopedPlacement } from '../../../shared/targets/drivers/placement.js';
+import { driverAt } from '../../../shared/targets/registry.js';
 import { type IncidentScope, incidentScope } from '../../../shared/targets/scope.js';
 import type { Targets } from '../../../shared/targets/targets.js';
 import { type DiagnosisAllowlist, runDiagnosis } from './diagnosis.js';

@@ -1,5 +1,5 @@
 import { SAFE_NAME_PATTERN } from '../../names.js';
-import { type AlertValues, render } from '../template.js';
+import { type AlertValues, render } from './template.js';
 
 /** What a host target acts on: its `resource` template, else the alert's `service`, else its `job`. */
 export function serviceOf(config: { resource?: string | undefined }, alert: AlertValues): string | null {

@@ -1,4 +1,4 @@
-import type { Placement } from '../../placement.js';
+import type { Placement } from '../placement.js';
 
 export function describeDocker(placement: Placement, resource: string | null): string {
   return resource

@@ -1,7 +1,7 @@
 import type { DockerConnection } from '../../../remote/docker.js';
-import { remoteWrites, type TargetDriver } from '../../driver.js';
-import { render } from '../../template.js';
+import { remoteWrites, type TargetDriver } from '../driver.js';
 import { safeName } from '../resource.js';
+import { render } from '../template.js';
 import { describeDocker } from './describe.js';
 import { dockerReads } from './reads.js';
 import { dockerWrites } from './writes.js';

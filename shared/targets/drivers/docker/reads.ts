@@ -1,5 +1,5 @@
 import type { DockerTarget } from '../../../remote/docker.js';
-import { TargetReadError, type TargetReads } from '../../driver.js';
+import { TargetReadError, type TargetReads } from '../driver.js';
 
 /** A container's logs, state and stats, asked of its engine. */
 export function dockerReads(docker: DockerTarget): TargetReads {

@@ -1,6 +1,6 @@
 import type { DockerTarget } from '../../../remote/docker.js';
-import type { Backend, Operation } from '../../driver.js';
-import type { ScopedPlacement } from '../../placement.js';
+import type { Backend, Operation } from '../driver.js';
+import type { ScopedPlacement } from '../placement.js';
 import { describeDocker } from './describe.js';
 
 /**

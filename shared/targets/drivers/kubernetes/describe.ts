@@ -1,4 +1,4 @@
-import type { Placement } from '../../placement.js';
+import type { Placement } from '../placement.js';
 
 export function describeKubernetes(placement: Placement, resource: string | null): string {
   return `${resource ? `${placement.workloadKind ?? 'workload'} ${placement.host}/${resource}` : `namespace ${placement.host}`} on cluster ${placement.target} via kubernetes`;

@@ -1,6 +1,6 @@
 import { KubernetesTargetError, WORKLOAD_KINDS, type WorkloadKind } from '../../../remote/kubernetes.js';
-import { remoteWrites, type TargetDriver, TargetReadError, type TargetReads } from '../../driver.js';
-import { type AlertValues, render } from '../../template.js';
+import { remoteWrites, type TargetDriver, TargetReadError, type TargetReads } from '../driver.js';
+import { type AlertValues, render } from '../template.js';
 import { describeKubernetes } from './describe.js';
 import { type KubernetesSettings, NAMESPACE_PATTERN } from './settings.js';
 import { WorkloadReads } from './workload-reads.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WORKLOAD_KINDS } from '../../../remote/kubernetes.js';
-import { seconds, template } from '../../template.js';
+import { seconds, template } from '../template.js';
 
 /** DNS-1123 label: what Kubernetes accepts as a namespace name. */
 export const NAMESPACE_PATTERN = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;

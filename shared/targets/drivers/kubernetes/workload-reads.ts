@@ -1,8 +1,8 @@
 import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { LogLevel } from '../../../log-levels.js';
 import type { KubernetesTarget, Workload, WorkloadRef } from '../../../remote/kubernetes.js';
-import { TargetReadError } from '../../driver.js';
-import type { ScopedPlacement } from '../../placement.js';
+import { TargetReadError } from '../driver.js';
+import type { ScopedPlacement } from '../placement.js';
 
 /** Pods whose logs are read for one workload (the unhealthiest first). */
 const MAX_LOG_PODS = 3;

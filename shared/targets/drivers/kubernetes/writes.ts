@@ -8,8 +8,8 @@ import {
   type Workload,
   type WorkloadRef,
 } from '../../../remote/kubernetes.js';
-import type { Backend, BackendResult, LiveReplicas, Operation } from '../../driver.js';
-import type { Placement, ScopedPlacement } from '../../placement.js';
+import type { Backend, BackendResult, LiveReplicas, Operation } from '../driver.js';
+import type { Placement, ScopedPlacement } from '../placement.js';
 
 const VERBS: ReadonlySet<Operation['verb']> = new Set(['restart', 'scale', 'rollback']);
 

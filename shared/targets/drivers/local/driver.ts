@@ -1,5 +1,5 @@
-import type { TargetDriver } from '../../driver.js';
-import type { Placement } from '../../placement.js';
+import type { TargetDriver } from '../driver.js';
+import type { Placement } from '../placement.js';
 import { serviceOf } from '../resource.js';
 
 type LocalTarget = { name: string; resource?: string | undefined };

@@ -1,7 +1,7 @@
 import { HOST_PATTERN } from '../../../names.js';
-import { remoteWrites, type TargetDriver } from '../../driver.js';
-import { render } from '../../template.js';
+import { remoteWrites, type TargetDriver } from '../driver.js';
 import { serviceOf } from '../resource.js';
+import { render } from '../template.js';
 import { describeSsh } from './describe.js';
 import { sshReads } from './reads.js';
 import type { SshSettings } from './settings.js';

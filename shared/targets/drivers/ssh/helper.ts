@@ -1,5 +1,5 @@
 import type { SshEndpoint, SshRunResult } from '../../../remote/ssh.js';
-import type { Placement } from '../../placement.js';
+import type { Placement } from '../placement.js';
 import type { SshSettings } from './settings.js';
 
 /** Triage connects with the read key, the executor with the write key; the target's helper tells them apart. */

@@ -1,7 +1,7 @@
 import { excerpt } from '../../../remote/excerpt.js';
-import type { ReadContext, TargetReads } from '../../driver.js';
-import { TargetReadError } from '../../driver.js';
-import type { ScopedPlacement } from '../../placement.js';
+import type { ReadContext, TargetReads } from '../driver.js';
+import { TargetReadError } from '../driver.js';
+import type { ScopedPlacement } from '../placement.js';
 import { describeSsh } from './describe.js';
 import { helperOutcome, sshEndpoint } from './helper.js';
 import type { SshSettings } from './settings.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { seconds, template } from '../../template.js';
+import { seconds, template } from '../template.js';
 
 export const sshSettingsSchema = z.strictObject({
   host: template.default('{{host}}'),

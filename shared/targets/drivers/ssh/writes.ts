@@ -3,14 +3,8 @@ import { HermesError } from '../../../errors.js';
 import { SAFE_NAME_PATTERN } from '../../../names.js';
 import { excerpt } from '../../../remote/excerpt.js';
 import { SshError, type SshPool, type SshRunResult } from '../../../remote/ssh.js';
-import {
-  type Backend,
-  type BackendResult,
-  type Operation,
-  refusedBy,
-  type WriteContext,
-} from '../../driver.js';
-import type { Placement, ScopedPlacement } from '../../placement.js';
+import { type Backend, type BackendResult, type Operation, refusedBy, type WriteContext } from '../driver.js';
+import type { Placement, ScopedPlacement } from '../placement.js';
 import { helperOutcome, sshEndpoint } from './helper.js';
 import type { SshSettings } from './settings.js';
 

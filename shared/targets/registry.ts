@@ -1,10 +1,10 @@
-import type { TargetDriver } from '../driver.js';
-import type { ScopedPlacement } from '../placement.js';
-import type { TargetConfig, TargetKind } from '../schema.js';
-import { dockerDriver } from './docker/driver.js';
-import { kubernetesDriver } from './kubernetes/driver.js';
-import { localDriver } from './local/driver.js';
-import { sshDriver } from './ssh/driver.js';
+import { dockerDriver } from './drivers/docker/driver.js';
+import type { TargetDriver } from './drivers/driver.js';
+import { kubernetesDriver } from './drivers/kubernetes/driver.js';
+import { localDriver } from './drivers/local/driver.js';
+import type { ScopedPlacement } from './drivers/placement.js';
+import { sshDriver } from './drivers/ssh/driver.js';
+import type { TargetConfig, TargetKind } from './schema.js';
 
 type Drivers = { [Kind in TargetKind]: TargetDriver<Extract<TargetConfig, { kind: Kind }>> };
 

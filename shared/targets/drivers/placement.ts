@@ -1,5 +1,5 @@
-import { HermesError } from '../errors.js';
-import type { WorkloadKind } from '../remote/kubernetes.js';
+import { HermesError } from '../../errors.js';
+import type { WorkloadKind } from '../../remote/kubernetes.js';
 
 /** Where one alert's fix would act: the first target whose matchers all match its labels. */
 export interface Placement {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { HermesError } from '../errors.js';
-import type { LogLevel } from '../log-levels.js';
-import { DockerTargets } from '../remote/docker.js';
-import { KubernetesTargets } from '../remote/kubernetes.js';
-import { SshPool } from '../remote/ssh.js';
+import { HermesError } from '../../errors.js';
+import type { LogLevel } from '../../log-levels.js';
+import { DockerTargets } from '../../remote/docker.js';
+import { KubernetesTargets } from '../../remote/kubernetes.js';
+import { SshPool } from '../../remote/ssh.js';
 import type { PlacedOn, Placement, ScopedPlacement } from './placement.js';
 import type { AlertValues } from './template.js';
 
