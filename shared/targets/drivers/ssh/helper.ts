@@ -21,14 +21,15 @@ export type HelperOutcome =
   | { kind: 'ok'; stdout: string }
   | { kind: 'timed_out' }
   /** The connection ended before the command exited: it may have run. */
-  | { kind: 'ended'; signal: string | null }
+  | { kind: 'ended'; signal: string | null; output: string }
   /** The helper's own refusal (exit 2 and its `hermes-remote: refused: …` line): nothing ran. */
   | { kind: 'refused'; refusal: string }
   | { kind: 'failed'; exitCode: number; output: string };
 
 export function helperOutcome(result: SshRunResult): HelperOutcome {
   if (result.timedOut) return { kind: 'timed_out' };
-  if (result.exitCode === null) return { kind: 'ended', signal: result.signal };
+  if (result.exitCode === null)
+    return { kind: 'ended', signal: result.signal, output: result.stderr || result.stdout };
   const refusal = refusalLine(result.stderr);
   if (result.exitCode === 2 && refusal) return { kind: 'refused', refusal };
   if (result.exitCode !== 0)

@@ -27,7 +27,9 @@ export function sshReads(settings: SshSettings, context: ReadContext): TargetRea
       case 'refused':
         throw new TargetReadError(`${placement.host}: ${outcome.refusal}`);
       case 'ended':
-        throw new TargetReadError(`${command} on ${placement.host} exited with ${outcome.signal}: no output`);
+        throw new TargetReadError(
+          `${command} on ${placement.host} exited with ${outcome.signal}: ${excerpt(outcome.output) || 'no output'}`,
+        );
       case 'failed':
         throw new TargetReadError(
           `${command} on ${placement.host} exited with ${outcome.exitCode}: ${excerpt(outcome.output) || 'no output'}`,
