@@ -5,7 +5,8 @@ import { renderArgv, runCommand, TemplateError } from './command.js';
 import { checkCleanPaths, cleanOldFiles } from './disk.js';
 import type { BackendConfig, PolicyFile } from './policy.js';
 
-export type { Backend, BackendResult, LiveReplicas } from '../../shared/targets/drivers/driver.js';
+/** The contract every backend keeps, local or a driver's (bench, tests and the eval name it from here). */
+export type { Backend } from '../../shared/targets/drivers/driver.js';
 
 /** The policy's backend of a tool on the executor's own machine: what the local driver runs. */
 export function createBackend(config: BackendConfig, policy: PolicyFile): Backend {
