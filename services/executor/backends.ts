@@ -1,42 +1,14 @@
 import { basename } from 'node:path';
-import { excerpt } from '../../shared/remote/endpoint.js';
+import { excerpt } from '../../shared/remote/excerpt.js';
+import { type Backend, refusedBy } from '../../shared/targets/drivers/driver.js';
 import { renderArgv, runCommand, TemplateError } from './command.js';
 import { checkCleanPaths, cleanOldFiles } from './disk.js';
 import type { BackendConfig, PolicyFile } from './policy.js';
 
-export type BackendResult =
-  | { ok: true; result: unknown }
-  /** `blocked`: refused before anything ran (a target's own refusal, an unpinned host key). */
-  | { ok: false; decision: 'blocked' | 'failed' | 'unknown_outcome'; reason: string; result?: unknown };
+/** The contract every backend keeps, local or a driver's (bench, tests and the eval name it from here). */
+export type { Backend } from '../../shared/targets/drivers/driver.js';
 
-/**
- * How a tool changes the world on one place. `createBackend` makes the policy's backends for `local`
- * targets; remote kinds are in remote-backends.ts, chosen per target by TargetBackends.
- */
-export interface Backend {
-  /** Refusals that depend on the world (paths, templates), checked before approvals and limits. */
-  precheck(args: Record<string, unknown>): Promise<string | null>;
-  /** What would run, recorded in dry-run mode. */
-  describe(args: Record<string, unknown>): Promise<unknown>;
-  run(args: Record<string, unknown>): Promise<BackendResult>;
-  /** Where the target checks a change without making it (a server-side dry run): dry-run mode asks it. */
-  dryRun?(args: Record<string, unknown>): Promise<BackendResult>;
-  /**
-   * For scaling: the replica count running now, read from the target (a scale then starts from it,
-   * never from the policy's fixed baseline), or why it cannot be scaled.
-   */
-  liveReplicas?(): Promise<LiveReplicas>;
-  /**
-   * What is really acted on when it is not the `service` argument itself (a pod's workload, a
-   * container's full id), for per-service limits: `key` counts, `name` is what refusals say.
-   */
-  actsOn?(): Promise<{ key: string; name: string }>;
-}
-
-export type LiveReplicas =
-  | { ok: true; replicas: number; workload: string; resourceVersion: string }
-  | { ok: false; reason: string };
-
+/** The policy's backend of a tool on the executor's own machine: what the local driver runs. */
 export function createBackend(config: BackendConfig, policy: PolicyFile): Backend {
   switch (config.kind) {
     case 'command':
@@ -52,15 +24,7 @@ export function createBackend(config: BackendConfig, policy: PolicyFile): Backen
 function commandBackend(template: string[], options: { timeoutMs: number; maxOutputBytes: number }): Backend {
   const render = (args: Record<string, unknown>) => renderArgv(template, args);
   return {
-    async precheck(args) {
-      try {
-        render(args);
-        return null;
-      } catch (error) {
-        if (error instanceof TemplateError) return error.message;
-        throw error;
-      }
-    },
+    precheck: refusedBy(TemplateError, render),
     async describe(args) {
       return { argv: render(args) };
     },

@@ -84,11 +84,19 @@ export async function cleanOldFiles(
   roots: readonly string[],
   now = Date.now(),
 ): Promise<CleanReport> {
-  const cutoff = now - minAgeDays * 24 * 3600 * 1000;
   const realRoots = (await Promise.all(roots.map((root) => realpath(root).catch(() => null)))).filter(
     (root): root is string => root !== null && !isProtected(root),
   );
-  const report: CleanReport = {
+  // A bind mount under a root shows the root's path but holds another tree: its mount point, not
+  // its path, gives it away. Read once per clean; the roots themselves may be mount points.
+  const cleaner = new Cleaner(now - minAgeDays * 24 * 3600 * 1000, realRoots, await mountPoints());
+  for (const path of paths) await cleaner.clean(path);
+  return cleaner.report;
+}
+
+/** One clean: what it deleted and skipped so far, and how it walks a checked path. */
+class Cleaner {
+  readonly report: CleanReport = {
     files: 0,
     bytes: 0,
     deleted: [],
@@ -96,75 +104,81 @@ export async function cleanOldFiles(
     skippedMounts: 0,
     errors: [],
   };
-  // A bind mount under a root shows the root's path but holds another tree: its mount point, not
-  // its path, gives it away. Read once per clean; the roots themselves may be mount points.
-  const mounts = await mountPoints();
-  const note = (where: string, error: Error) => {
-    if (report.errors.length < LISTED) report.errors.push(`${where}: ${error.message}`);
-  };
 
-  /** Opens a directory without following a symlink and returns it with its verified real location. */
-  const openDirectory = async (path: string): Promise<{ dir: FileHandle; real: string } | null> => {
-    const dir = await open(path, DIRECTORY_FLAGS);
-    const real = await readlink(`/proc/self/fd/${dir.fd}`).catch(() => null);
-    if (real && !isProtected(real) && realRoots.some((root) => isWithin(real, root))) return { dir, real };
-    await dir.close();
-    return null;
-  };
+  constructor(
+    private readonly cutoff: number,
+    private readonly realRoots: readonly string[],
+    private readonly mounts: ReadonlySet<string>,
+  ) {}
 
-  /** Considers one entry of an opened directory. */
-  const consider = async (dir: FileHandle, real: string, name: string): Promise<void> => {
-    const pinned = `/proc/self/fd/${dir.fd}/${name}`;
-    const stat = await lstat(pinned);
-    if (stat.isSymbolicLink()) {
-      report.skippedSymlinks++;
-      return;
-    }
-    if (stat.isDirectory()) {
-      if (mounts.has(join(real, name))) {
-        report.skippedMounts++;
-        return;
-      }
-      return walk(pinned);
-    }
-    if (!stat.isFile() || stat.mtimeMs >= cutoff) return;
-    await unlink(pinned);
-    report.files++;
-    report.bytes += stat.size;
-    if (report.deleted.length < LISTED) report.deleted.push(join(real, name));
-  };
-
-  const walk = async (path: string): Promise<void> => {
-    const opened = await openDirectory(path);
-    if (!opened) return;
-    try {
-      for (const name of await readdir(`/proc/self/fd/${opened.dir.fd}`)) {
-        await consider(opened.dir, opened.real, name).catch((error: Error) =>
-          note(join(opened.real, name), error),
-        );
-      }
-    } finally {
-      await opened.dir.close();
-    }
-  };
-
-  for (const path of paths) {
-    const stat = await lstat(path).catch((error: Error) => note(path, error));
-    if (!stat) continue;
-    if (stat.isSymbolicLink()) report.skippedSymlinks++;
-    else if (stat.isDirectory()) await walk(path).catch((error: Error) => note(path, error));
+  async clean(path: string): Promise<void> {
+    const stat = await lstat(path).catch((error: Error) => this.note(path, error));
+    if (!stat) return;
+    if (stat.isSymbolicLink()) this.report.skippedSymlinks++;
+    else if (stat.isDirectory()) await this.walk(path).catch((error: Error) => this.note(path, error));
     else {
       // A single file: pin its parent directory, then treat the file as one of its entries.
-      const parent = await openDirectory(dirname(path)).catch((error: Error) => note(path, error));
-      if (!parent) continue;
+      const parent = await this.openDirectory(dirname(path)).catch((error: Error) => this.note(path, error));
+      if (!parent) return;
       try {
-        await consider(parent.dir, parent.real, basename(path)).catch((error: Error) => note(path, error));
+        await this.consider(parent.dir, parent.real, basename(path)).catch((error: Error) =>
+          this.note(path, error),
+        );
       } finally {
         await parent.dir.close();
       }
     }
   }
-  return report;
+
+  private note(where: string, error: Error): void {
+    if (this.report.errors.length < LISTED) this.report.errors.push(`${where}: ${error.message}`);
+  }
+
+  /** Opens a directory without following a symlink and returns it with its verified real location. */
+  private async openDirectory(path: string): Promise<{ dir: FileHandle; real: string } | null> {
+    const dir = await open(path, DIRECTORY_FLAGS);
+    const real = await readlink(`/proc/self/fd/${dir.fd}`).catch(() => null);
+    if (real && !isProtected(real) && this.realRoots.some((root) => isWithin(real, root)))
+      return { dir, real };
+    await dir.close();
+    return null;
+  }
+
+  /** Considers one entry of an opened directory. */
+  private async consider(dir: FileHandle, real: string, name: string): Promise<void> {
+    const pinned = `/proc/self/fd/${dir.fd}/${name}`;
+    const stat = await lstat(pinned);
+    if (stat.isSymbolicLink()) {
+      this.report.skippedSymlinks++;
+      return;
+    }
+    if (stat.isDirectory()) {
+      if (this.mounts.has(join(real, name))) {
+        this.report.skippedMounts++;
+        return;
+      }
+      return this.walk(pinned);
+    }
+    if (!stat.isFile() || stat.mtimeMs >= this.cutoff) return;
+    await unlink(pinned);
+    this.report.files++;
+    this.report.bytes += stat.size;
+    if (this.report.deleted.length < LISTED) this.report.deleted.push(join(real, name));
+  }
+
+  private async walk(path: string): Promise<void> {
+    const opened = await this.openDirectory(path);
+    if (!opened) return;
+    try {
+      for (const name of await readdir(`/proc/self/fd/${opened.dir.fd}`)) {
+        await this.consider(opened.dir, opened.real, name).catch((error: Error) =>
+          this.note(join(opened.real, name), error),
+        );
+      }
+    } finally {
+      await opened.dir.close();
+    }
+  }
 }
 
 /** Mount points of this process' mount namespace (`/proc/self/mountinfo`, field 5, octal escapes undone). */

@@ -1,7 +1,14 @@
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { ContainerIdentity } from '../../shared/remote/docker.js';
-import { type IncidentScope, type Located, locate, scopeOf } from '../../shared/targets/scope.js';
-import type { Placement, Targets } from '../../shared/targets/targets.js';
+import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
+import {
+  type IncidentScope,
+  incidentScope,
+  type Located,
+  locate,
+  resolvedContainer,
+} from '../../shared/targets/scope.js';
+import type { Targets } from '../../shared/targets/targets.js';
 import type { ToolPolicy } from './policy.js';
 
 /** A docker target's container (name, id or unique id prefix) as its engine resolves it, or why not. */
@@ -22,12 +29,8 @@ export class ActionPlacer {
   ) {}
 
   async place(incidentId: string, tool: ToolPolicy, args: Record<string, unknown>): Promise<Located> {
-    const alerts = await this.incidents.storedAlerts(incidentId);
     const { scope, unresolved } = await this.resolveContainers(
-      scopeOf(
-        this.targets,
-        alerts.map((alert) => alert.labels),
-      ),
+      await incidentScope(this.targets, this.incidents, incidentId),
     );
     const service = typeof args.service === 'string' ? args.service : undefined;
     const located = locate(scope, {
@@ -46,14 +49,13 @@ export class ActionPlacer {
    */
   private async resolveContainers(
     scope: IncidentScope,
-  ): Promise<{ scope: IncidentScope; unresolved: Map<Placement, string> }> {
-    const unresolved = new Map<Placement, string>();
+  ): Promise<{ scope: IncidentScope; unresolved: Map<ScopedPlacement, string> }> {
+    const unresolved = new Map<ScopedPlacement, string>();
     const entries = await Promise.all(
       scope.entries.map(async (entry) => {
         if (entry.kind !== 'docker' || entry.resource === null) return entry;
         const identity = await this.containers.container(entry.target, entry.resource);
-        if (typeof identity !== 'string')
-          return { ...entry, resource: identity.name, containerId: identity.id };
+        if (typeof identity !== 'string') return resolvedContainer(entry, identity);
         unresolved.set(entry, identity);
         return entry;
       }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HermesError } from '../../shared/errors.js';
+import { operationSchema } from '../../shared/targets/drivers/driver.js';
 import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
 
@@ -51,12 +52,7 @@ const toolSchema = z
      * to `unit` (`{arg}` filled from name arguments, e.g. `{service}-consumers`).
      * Without it the tool only acts on `local` targets, through `backend`.
      */
-    operation: z
-      .strictObject({
-        verb: z.enum(['restart', 'reload', 'clean', 'scale', 'rollback']),
-        unit: z.string().min(1).optional(),
-      })
-      .optional(),
+    operation: operationSchema.optional(),
     backend: backendSchema.optional(),
   })
   .superRefine((tool, ctx) => {

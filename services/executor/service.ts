@@ -3,13 +3,13 @@ import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { AutomationControl } from '../../shared/control.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { dryRunKeys, keyspace } from '../../shared/keys.js';
+import { dryRunKeys, type Keyspace, keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
-import { createRedis, waitForRedis } from '../../shared/redis.js';
+import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import {
   type ActionJob,
@@ -42,16 +42,68 @@ export interface ExecutorHandle {
   close(): Promise<void>;
 }
 
-export async function startExecutor(
-  env: ExecutorEnv,
-  deps: {
-    logger?: Logger;
-    /** Wraps the real backends (the eval's dry run: decided by this executor, nothing is contacted). */
-    backends?: (real: TargetBackends, targets: Targets) => BackendChooser;
-  } = {},
-): Promise<ExecutorHandle> {
+export interface ExecutorDeps {
+  logger?: Logger;
+  /** Wraps the real backends (the eval's dry run: decided by this executor, nothing is contacted). */
+  backends?: (real: TargetBackends, targets: Targets) => BackendChooser;
+}
+
+export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): Promise<ExecutorHandle> {
   const logger = deps.logger ?? createLogger('executor', env.LOG_LEVEL);
   // A bad policy stops the start before any connection is opened.
+  const config = await loadConfiguration(env, deps, logger);
+  const keys = keyspace(env.HERMES_PREFIX);
+  const command = createRedis(env, 'command');
+  const blocking = createRedis(env, 'blocking');
+  const connections = [command, blocking];
+  for (const connection of connections)
+    connection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  await waitForRedis(command, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
+
+  const parts = await assemble(env, config, logger, command, keys);
+  const workers = await startWorkers(env, parts, blocking, keys, logger);
+  // Published for the console and CLI: whether this executor runs actions or only records them.
+  await command.set(
+    keys.exec('mode'),
+    JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
+  );
+  const sweeper = startPeriodic(
+    () => sweepApprovals(parts.approvals, parts.decisions),
+    env.APPROVAL_SWEEP_SECONDS * 1000,
+    logger,
+    'approval sweep',
+  );
+  logger.info(
+    {
+      mode: env.EXECUTION_MODE,
+      policy: env.POLICY_FILE,
+      targets: env.TARGETS_FILE,
+      tools: config.localTools,
+      concurrency: env.EXECUTOR_CONCURRENCY,
+    },
+    'executor started',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    await sweeper.stop();
+    // Waits for running actions to finish and record their outcome.
+    await Promise.all(workers.map((worker) => worker.close()));
+    await Promise.all(parts.queues.map((queue) => queue.close()));
+    config.backends.close();
+    for (const connection of connections) connection.disconnect();
+  };
+  return {
+    metrics: parts.metrics,
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}
+
+/** The policy, the fleet, the audit witness and the backends: all read before any connection opens. */
+async function loadConfiguration(env: ExecutorEnv, deps: ExecutorDeps, logger: Logger) {
   const policy = loadPolicy(env.POLICY_FILE);
   const targets = loadTargets(env.TARGETS_FILE);
   const witnesses = await AuditWitnessLog.open(logger, env.AUDIT_WITNESS_FILE);
@@ -65,17 +117,21 @@ export async function startExecutor(
     new SshPool({ maxOutputBytes: policy.command.maxOutputBytes }),
   );
   const backends = deps.backends ? deps.backends(realBackends, targets) : realBackends;
+  return { policy, targets, witnesses, backends, localTools: localBackends.size };
+}
 
-  const keys = keyspace(env.HERMES_PREFIX);
+type Configuration = Awaited<ReturnType<typeof loadConfiguration>>;
+
+/** The executor's parts on one Redis connection: stores, queues, the action processor and its handlers. */
+async function assemble(
+  env: ExecutorEnv,
+  { policy, targets, witnesses, backends }: Configuration,
+  logger: Logger,
+  command: RedisConnection,
+  keys: Keyspace,
+) {
   // Dry-run keeps its own limits, breaker and replica counts: promoting to live starts clean.
   const accounting = env.EXECUTION_MODE === 'dry-run' ? dryRunKeys(keys) : keys;
-  const command = createRedis(env, 'command');
-  const blocking = createRedis(env, 'blocking');
-  const connections = [command, blocking];
-  for (const connection of connections)
-    connection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
-  await waitForRedis(command, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
-
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.executor, command, keys.bullPrefix);
   const triage = createQueue<TriageJob>(QUEUE.triage, command, keys.bullPrefix);
   // For settling approval decisions whose deciding process died (the sweeper).
@@ -119,22 +175,6 @@ export async function startExecutor(
   const feedback = new FeedbackHandler(incidents, breaker, audit, (incidentId, member) =>
     processor.countFailure(incidentId, member),
   );
-
-  const resetBreaker = async (raw: unknown) => {
-    const parsed = breakerResetJobSchema.safeParse(raw);
-    if (!parsed.success) return { reset: false, reason: 'invalid breaker_reset job' };
-    const { was } = await breaker.reset();
-    await audit.append({
-      at: new Date().toISOString(),
-      event: 'breaker_reset',
-      mode: env.EXECUTION_MODE,
-      by: parsed.data.by,
-      reason: parsed.data.reason,
-      was,
-    });
-    logger.warn({ by: parsed.data.by, reason: parsed.data.reason, was }, 'circuit breaker closed by a human');
-    return { reset: true, was };
-  };
   const incidentCommands = new IncidentCommands({
     incidents,
     decisions,
@@ -145,6 +185,52 @@ export async function startExecutor(
     logger,
     mode: env.EXECUTION_MODE,
   });
+  return {
+    metrics,
+    approvals,
+    decisions,
+    processor,
+    feedback,
+    incidentCommands,
+    resetBreaker: breakerResetter(breaker, audit, env.EXECUTION_MODE, logger),
+    queues: [notifications, triage, actions],
+  };
+}
+
+type Parts = Awaited<ReturnType<typeof assemble>>;
+
+/** A human's breaker reset (a `breaker_reset` job), audited. */
+function breakerResetter(
+  breaker: CircuitBreaker,
+  audit: AuditLog,
+  mode: ExecutorEnv['EXECUTION_MODE'],
+  logger: Logger,
+) {
+  return async (raw: unknown) => {
+    const parsed = breakerResetJobSchema.safeParse(raw);
+    if (!parsed.success) return { reset: false, reason: 'invalid breaker_reset job' };
+    const { was } = await breaker.reset();
+    await audit.append({
+      at: new Date().toISOString(),
+      event: 'breaker_reset',
+      mode,
+      by: parsed.data.by,
+      reason: parsed.data.reason,
+      was,
+    });
+    logger.warn({ by: parsed.data.by, reason: parsed.data.reason, was }, 'circuit breaker closed by a human');
+    return { reset: true, was };
+  };
+}
+
+/** The two workers: humans' jobs (ingest, executor) and the agent's requests (triage). */
+async function startWorkers(
+  env: ExecutorEnv,
+  parts: Parts,
+  blocking: RedisConnection,
+  keys: Keyspace,
+  logger: Logger,
+): Promise<Worker[]> {
   const workerOptions = {
     connection: blocking,
     prefix: keys.bullPrefix,
@@ -154,9 +240,9 @@ export async function startExecutor(
   const humanWorker = new Worker(
     QUEUE.actions,
     async (job: Job) => {
-      if (job.name === 'breaker_reset') return resetBreaker(job.data);
-      if (job.name === 'incident_command') return incidentCommands.handle(job.data);
-      return processor.handle(job.data, 'human');
+      if (job.name === 'breaker_reset') return parts.resetBreaker(job.data);
+      if (job.name === 'incident_command') return parts.incidentCommands.handle(job.data);
+      return parts.processor.handle(job.data, 'human');
     },
     workerOptions,
   );
@@ -164,8 +250,8 @@ export async function startExecutor(
   const agentWorker = new Worker(
     QUEUE.agentActions,
     async (job: Job) => {
-      if (job.name === 'feedback') return feedback.handle(job.data);
-      return processor.handle(job.data, 'agent');
+      if (job.name === 'feedback') return parts.feedback.handle(job.data);
+      return parts.processor.handle(job.data, 'agent');
     },
     workerOptions,
   );
@@ -174,42 +260,5 @@ export async function startExecutor(
     worker.on('error', (error) => logger.error({ err: error.message }, 'executor worker error'));
     await worker.waitUntilReady();
   }
-  // Published for the console and CLI: whether this executor runs actions or only records them.
-  await command.set(
-    keys.exec('mode'),
-    JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
-  );
-  const sweeper = startPeriodic(
-    () => sweepApprovals(approvals, decisions),
-    env.APPROVAL_SWEEP_SECONDS * 1000,
-    logger,
-    'approval sweep',
-  );
-  logger.info(
-    {
-      mode: env.EXECUTION_MODE,
-      policy: env.POLICY_FILE,
-      targets: env.TARGETS_FILE,
-      tools: localBackends.size,
-      concurrency: env.EXECUTOR_CONCURRENCY,
-    },
-    'executor started',
-  );
-
-  let closing: Promise<void> | undefined;
-  const close = async () => {
-    await sweeper.stop();
-    // Waits for running actions to finish and record their outcome.
-    await Promise.all(workers.map((worker) => worker.close()));
-    await Promise.all([notifications.close(), triage.close(), actions.close()]);
-    backends.close();
-    for (const connection of connections) connection.disconnect();
-  };
-  return {
-    metrics,
-    close() {
-      closing ??= close();
-      return closing;
-    },
-  };
+  return workers;
 }

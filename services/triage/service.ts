@@ -1,31 +1,31 @@
 import { DelayedError, type Job, Worker } from 'bullmq';
 import { IncidentStore } from '../../shared/incidents.js';
-import { keyspace } from '../../shared/keys.js';
+import { type Keyspace, keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
 import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
-import { createRedis, waitForRedis } from '../../shared/redis.js';
+import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { triageJobSchema } from '../../shared/schemas/jobs.js';
-import { loadTargets } from '../../shared/targets/targets.js';
+import { loadTargets, type Targets } from '../../shared/targets/targets.js';
 import { ActionClient } from './actions.js';
 import type { TriageEnv } from './env.js';
 import { Investigator } from './investigate.js';
 import { ChatModel } from './llm/model.js';
 import { LlmPlanner } from './planners/llm.js';
 import { RunbookPlanner } from './planners/runbook.js';
-import { loadRunbooks } from './planners/runbooks.js';
+import { loadRunbooks, type RunbookFile } from './planners/runbooks.js';
 import { ShutdownError } from './planners/types.js';
 import { sweepStuckIncidents } from './stuck-incidents.js';
-import { loadAllowlist } from './tools/diagnosis.js';
+import { type DiagnosisAllowlist, loadAllowlist } from './tools/diagnosis.js';
 import { FileLogSource, parseLogSources } from './tools/logs.js';
 import { loadMcpServers } from './tools/mcp/config.js';
 import { McpToolsets } from './tools/mcp/toolsets.js';
 import { PrometheusClient } from './tools/prometheus.js';
-import { TargetReads } from './tools/target-reads.js';
-import { Toolbox } from './tools/toolbox.js';
+import { localReads, TargetReads } from './tools/target-reads.js';
+import { Toolbox, type ToolboxDeps } from './tools/toolbox.js';
 import { Verifier } from './verify.js';
 
 export interface TriageDeps {
@@ -44,22 +44,15 @@ export async function startTriage(
     loadRunbooks(env.RUNBOOKS_FILE),
     loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE),
   ]);
-  const mcpServers = env.MCP_SERVERS_FILE ? loadMcpServers(env.MCP_SERVERS_FILE) : undefined;
   const logFiles = parseLogSources(env.LOG_SOURCES);
   const targets = loadTargets(env.TARGETS_FILE);
+  const mcpServers = env.MCP_SERVERS_FILE ? loadMcpServers(env.MCP_SERVERS_FILE) : undefined;
 
   const keys = keyspace(env.HERMES_PREFIX);
-  const command = createRedis(env, 'blocking');
-  const blocking = createRedis(env, 'blocking');
-  const eventsConnection = createRedis(env, 'blocking');
+  const [command, blocking, eventsConnection] = await connect(env, logger);
   const connections = [command, blocking, eventsConnection];
-  for (const connection of connections) {
-    connection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
-  }
-  await waitForRedis(command, env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
 
   const store = new IncidentStore(command, keys);
-  const lockMs = env.TRIAGE_LOCK_SECONDS * 1000;
   const triageQueue = createQueue(QUEUE.triage, command, keys.bullPrefix);
   const actionQueue = createQueue(QUEUE.agentActions, command, keys.bullPrefix);
   const notifications = createQueue(QUEUE.notifications.triage, command, keys.bullPrefix);
@@ -67,32 +60,18 @@ export async function startTriage(
   await actionEvents.waitUntilReady();
   const actions = new ActionClient(actionQueue, actionEvents, env.ACTION_TIMEOUT_MS, store);
   const prometheus = env.PROMETHEUS_URL ? new PrometheusClient(env.PROMETHEUS_URL) : undefined;
-  const targetReads = new TargetReads(targets, store, new SshPool(), env.DIAGNOSIS_TIMEOUT_MS);
   const mcp = mcpServers && (await McpToolsets.connect(mcpServers, logger));
-  const toolbox = new Toolbox({
+  const { targetReads, toolbox } = tools(env, {
     mcp,
     store,
     actions,
     notifications,
-    logs: new FileLogSource(logFiles, env.LOG_DIR),
-    targets: targetReads,
+    targets,
     allowlist,
+    logFiles,
     prometheus,
-    outputMaxChars: env.TOOL_OUTPUT_MAX_CHARS,
-    diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
   });
-  const model = new ChatModel(
-    {
-      baseURL: env.HERMES_BASE_URL,
-      apiKey: env.HERMES_API_KEY,
-      model: env.HERMES_MODEL,
-      requestTimeoutMs: env.LLM_REQUEST_TIMEOUT_MS,
-      maxRetries: env.LLM_MAX_RETRIES,
-      probeTimeoutMs: env.LLM_PROBE_TIMEOUT_MS,
-      probeTtlMs: env.LLM_PROBE_TTL_SECONDS * 1000,
-    },
-    metrics,
-  );
+  const model = new ChatModel(modelSettings(env), metrics);
   const investigator = new Investigator({
     redis: command,
     backlogKey: keys.triageBacklog,
@@ -102,16 +81,7 @@ export async function startTriage(
     toolbox,
     verifier: new Verifier(store, prometheus),
     triage: triageQueue,
-    verifyWindowMs: env.VERIFY_WINDOW_SECONDS * 1000,
-    verifyIntervalMs: env.VERIFY_INTERVAL_MS,
-    llm: new LlmPlanner(model, toolbox, {
-      maxIterations: env.LLM_MAX_ITERATIONS,
-      maxTokens: env.LLM_TOKEN_BUDGET,
-      wallClockMs: env.LLM_WALL_CLOCK_SECONDS * 1000,
-    }),
-    runbook: new RunbookPlanner(runbooks, toolbox),
-    model,
-    mode: env.PLANNER,
+    ...investigationSettings(env, model, toolbox, runbooks),
     logger,
     hasLogSource: logFiles.size > 0 || env.LOG_DIR !== undefined,
     hasPrometheus: prometheus !== undefined,
@@ -125,6 +95,126 @@ export async function startTriage(
   }
 
   const shutdown = new AbortController();
+  const worker = startTriageWorker(env, investigator, shutdown.signal, blocking, keys, logger);
+  const lockMs = env.TRIAGE_LOCK_SECONDS * 1000;
+  const stuck = startPeriodic(
+    () => sweepStuckIncidents(store, triageQueue, 2 * lockMs, (id, why) => investigator.markFailed(id, why)),
+    lockMs,
+    logger,
+    'stuck incident sweep',
+  );
+  await worker.waitUntilReady();
+  logger.info({ concurrency: env.TRIAGE_CONCURRENCY, planner: env.PLANNER }, 'triage worker started');
+
+  return {
+    async close() {
+      // Running investigations stop at their next step and go back to the queue for a retry.
+      shutdown.abort();
+      await stuck.stop();
+      await worker.close();
+      await actionEvents.close();
+      await Promise.all([actionQueue.close(), notifications.close(), triageQueue.close()]);
+      targetReads.close();
+      await mcp?.close();
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}
+
+/** The agent's tools: reads of the incident's places (and triage's own machine), actions, notices. */
+function tools(
+  env: TriageEnv,
+  deps: Pick<ToolboxDeps, 'store' | 'actions' | 'notifications' | 'prometheus' | 'mcp'> & {
+    targets: Targets;
+    allowlist: DiagnosisAllowlist;
+    logFiles: Map<string, string>;
+  },
+) {
+  const targetReads = new TargetReads(
+    deps.targets,
+    deps.store,
+    new SshPool(),
+    env.DIAGNOSIS_TIMEOUT_MS,
+    localReads({
+      logs: new FileLogSource(deps.logFiles, env.LOG_DIR),
+      allowlist: deps.allowlist,
+      diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
+      hasPrometheus: deps.prometheus !== undefined,
+    }),
+  );
+  const toolbox = new Toolbox({
+    store: deps.store,
+    actions: deps.actions,
+    notifications: deps.notifications,
+    targets: targetReads,
+    prometheus: deps.prometheus,
+    outputMaxChars: env.TOOL_OUTPUT_MAX_CHARS,
+    mcp: deps.mcp,
+  });
+  return { targetReads, toolbox };
+}
+
+/** How investigations plan (model or runbook, with their budgets) and verify. */
+function investigationSettings(env: TriageEnv, model: ChatModel, toolbox: Toolbox, runbooks: RunbookFile) {
+  return {
+    verifyWindowMs: env.VERIFY_WINDOW_SECONDS * 1000,
+    verifyIntervalMs: env.VERIFY_INTERVAL_MS,
+    llm: new LlmPlanner(model, toolbox, agentBudget(env)),
+    runbook: new RunbookPlanner(runbooks, toolbox),
+    model,
+    mode: env.PLANNER,
+  };
+}
+
+/** Triage's three connections (commands, the worker, queue events), the first one ready. */
+async function connect(
+  env: TriageEnv,
+  logger: Logger,
+): Promise<[RedisConnection, RedisConnection, RedisConnection]> {
+  const connections: [RedisConnection, RedisConnection, RedisConnection] = [
+    createRedis(env, 'blocking'),
+    createRedis(env, 'blocking'),
+    createRedis(env, 'blocking'),
+  ];
+  for (const connection of connections) {
+    connection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  }
+  await waitForRedis(connections[0], env.REDIS_CONNECT_TIMEOUT_SECONDS * 1000);
+  return connections;
+}
+
+/** The model's connection and probe settings, as triage (and the eval) read them from the environment. */
+export function modelSettings(env: TriageEnv) {
+  return {
+    baseURL: env.HERMES_BASE_URL,
+    apiKey: env.HERMES_API_KEY,
+    model: env.HERMES_MODEL,
+    requestTimeoutMs: env.LLM_REQUEST_TIMEOUT_MS,
+    maxRetries: env.LLM_MAX_RETRIES,
+    probeTimeoutMs: env.LLM_PROBE_TIMEOUT_MS,
+    probeTtlMs: env.LLM_PROBE_TTL_SECONDS * 1000,
+  };
+}
+
+/** The agent's budget for one investigation. */
+export function agentBudget(env: TriageEnv) {
+  return {
+    maxIterations: env.LLM_MAX_ITERATIONS,
+    maxTokens: env.LLM_TOKEN_BUDGET,
+    wallClockMs: env.LLM_WALL_CLOCK_SECONDS * 1000,
+  };
+}
+
+/** The worker that investigates incidents, one triage job at a time per slot. */
+function startTriageWorker(
+  env: TriageEnv,
+  investigator: Investigator,
+  shutdown: AbortSignal,
+  blocking: RedisConnection,
+  keys: Keyspace,
+  logger: Logger,
+): Worker {
+  const lockMs = env.TRIAGE_LOCK_SECONDS * 1000;
   const worker = new Worker(
     QUEUE.triage,
     async (job: Job, token?: string) => {
@@ -135,7 +225,7 @@ export async function startTriage(
       }
       const log = logger.child({ incidentId: payload.data.incidentId, trigger: payload.data.trigger });
       try {
-        const outcome = await investigator.handle(payload.data, shutdown.signal);
+        const outcome = await investigator.handle(payload.data, shutdown);
         log.info({ outcome }, 'triage finished');
         return outcome;
       } catch (error) {
@@ -174,26 +264,5 @@ export async function startTriage(
         logger.error({ err: err.message, jobId: job.id }, 'could not mark incident failed'),
       );
   });
-  const stuck = startPeriodic(
-    () => sweepStuckIncidents(store, triageQueue, 2 * lockMs, (id, why) => investigator.markFailed(id, why)),
-    lockMs,
-    logger,
-    'stuck incident sweep',
-  );
-  await worker.waitUntilReady();
-  logger.info({ concurrency: env.TRIAGE_CONCURRENCY, planner: env.PLANNER }, 'triage worker started');
-
-  return {
-    async close() {
-      // Running investigations stop at their next step and go back to the queue for a retry.
-      shutdown.abort();
-      await stuck.stop();
-      await worker.close();
-      await actionEvents.close();
-      await Promise.all([actionQueue.close(), notifications.close(), triageQueue.close()]);
-      targetReads.close();
-      await mcp?.close();
-      for (const connection of connections) connection.disconnect();
-    },
-  };
+  return worker;
 }

@@ -16,7 +16,6 @@ import type {
 import { z } from 'zod';
 import { HermesError } from '../errors.js';
 import { type LogLevel, levelAtLeast } from '../log-levels.js';
-import type { KubernetesSettings, WorkloadKind } from '../targets/schema.js';
 
 type Client = typeof import('@kubernetes/client-node');
 type Apis = { apps: AppsV1Api; core: CoreV1Api; autoscaling: AutoscalingV2Api };
@@ -29,6 +28,17 @@ function client(): Promise<Client> {
 }
 
 /** A workload Hermes acts on; a pod alert is resolved to one of these through its ownerReferences. */
+export const WORKLOAD_KINDS = ['deployment', 'statefulset', 'daemonset', 'pod'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+/** How to reach a cluster: a kubeconfig (and a context) or the pod's service account; checked by the targets schema. */
+export interface KubernetesConnection {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  inCluster?: true | undefined;
+  requestTimeoutSeconds: number;
+}
+
 export interface WorkloadRef {
   namespace: string;
   kind: Exclude<WorkloadKind, 'pod'>;
@@ -79,7 +89,7 @@ export class KubernetesTarget {
 
   constructor(
     readonly name: string,
-    private readonly settings: KubernetesSettings,
+    private readonly settings: KubernetesConnection,
     options: { maxTimeoutMs?: number } = {},
   ) {
     this.timeoutMs = Math.min(
@@ -412,7 +422,7 @@ export class KubernetesTargets {
   /** `maxTimeoutMs`: a deadline for every request shorter than the targets' own (triage's diagnosis timeout). */
   constructor(private readonly options: { maxTimeoutMs?: number } = {}) {}
 
-  get(name: string, settings: KubernetesSettings): KubernetesTarget {
+  get(name: string, settings: KubernetesConnection): KubernetesTarget {
     let client = this.clients.get(name);
     if (!client) {
       client = new KubernetesTarget(name, settings, this.options);

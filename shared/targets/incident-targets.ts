@@ -1,5 +1,5 @@
 import type { IncidentStore } from '../incidents.js';
-import { scopeOf } from './scope.js';
+import { incidentScope } from './scope.js';
 import { describePlacement, type Placement, type Targets } from './targets.js';
 
 export interface IncidentTargets {
@@ -16,11 +16,7 @@ export async function incidentTargets(
   incidentId: string,
 ): Promise<IncidentTargets> {
   if (targets instanceof Error) return { targets: [], unplaced: [`targets unknown: ${targets.message}`] };
-  const alerts = await store.storedAlerts(incidentId);
-  const scope = scopeOf(
-    targets,
-    alerts.map((alert) => alert.labels),
-  );
+  const scope = await incidentScope(targets, store, incidentId);
   return {
     targets: scope.entries.map((entry) => ({ ...entry, description: describePlacement(entry) })),
     unplaced: scope.unplaced,

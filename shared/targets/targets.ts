@@ -1,52 +1,26 @@
-import { HermesError } from '../errors.js';
-import { HOST_PATTERN, hostOfInstance, SAFE_NAME_PATTERN } from '../names.js';
+import { hostOfInstance } from '../names.js';
+import { WORKLOAD_KINDS } from '../remote/kubernetes.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
-import {
-  NAMESPACE_PATTERN,
-  type TargetConfig,
-  type TargetKind,
-  TEMPLATE_PART,
-  targetsFileSchema,
-  WORKLOAD_KINDS,
-  type WorkloadKind,
-} from './schema.js';
+import { type Placement, type PlacementResult, TargetsError } from './drivers/placement.js';
+import type { AlertValues } from './drivers/template.js';
+import { DRIVERS, driverOf } from './registry.js';
+import { type TargetConfig, type TargetKind, targetsFileSchema } from './schema.js';
 
-/** DNS-1123 subdomain: what Kubernetes accepts as a workload or pod name. */
-const KUBERNETES_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
+export { type Placement, type PlacementResult, TargetsError } from './drivers/placement.js';
 
-/** Where one alert's fix would act: the first target whose matchers all match its labels. */
-export interface Placement {
-  target: string;
-  kind: TargetKind;
-  /** The machine: the ssh host, the Docker endpoint's target name, the Kubernetes namespace, or `localhost`. */
-  host: string;
-  /** The alert's instance label (host:port), kept to recognise the host as the model may name it. */
-  instance: string;
-  /** The unit, container, service or Kubernetes workload acted on; null when the alert names none. */
-  resource: string | null;
-  /** Kubernetes only: what `resource` names (a pod stands for the workload that owns it). */
-  workloadKind?: WorkloadKind;
-  /** Docker only, once the executor has asked the engine: the container's full id (`resource` is its name). */
-  containerId?: string;
+/** A place in a list's few words: `payments on pay-01 (ssh)`. */
+export function describePlacementShort(placement: Placement): string {
+  return DRIVERS[placement.kind as TargetKind].describeShort(placement);
 }
-
-export type PlacementResult = { ok: true; placement: Placement } | { ok: false; reason: string };
-
-export class TargetsError extends HermesError {}
 
 /** "api-gateway on api-server-03 via ssh", "container web-1 on docker-host via docker". */
 export function describePlacement(placement: Placement, resource = placement.resource): string {
-  const target = placement.target;
-  switch (placement.kind) {
-    case 'ssh':
-      return `${resource ? `${resource} on ` : ''}${placement.host} via ssh (target ${target})`;
-    case 'docker':
-      return resource ? `container ${resource} via docker (target ${target})` : `docker target ${target}`;
-    case 'kubernetes':
-      return `${resource ? `${placement.workloadKind ?? 'workload'} ${placement.host}/${resource}` : `namespace ${placement.host}`} on cluster ${target} via kubernetes`;
-    case 'local':
-      return `${resource ? `${resource} on ` : ''}the executor's own machine (local target ${target})`;
-  }
+  return DRIVERS[placement.kind as TargetKind].describe(placement, resource);
+}
+
+/** What else a request may call a place's host (a Kubernetes workload's cluster name). */
+export function hostAliases(placement: Placement): string[] {
+  return DRIVERS[placement.kind as TargetKind].aliases?.(placement) ?? [];
 }
 
 interface CompiledTarget {
@@ -74,104 +48,20 @@ export class Targets {
     const found = this.compiled.find(({ matchers }) =>
       matchers.every(([name, pattern]) => pattern.test(label(name))),
     );
-    const instance = label('instance');
     if (!found) return { ok: false, reason: `no target in TARGETS_FILE matches ${describeLabels(labels)}` };
     const { config } = found;
-    const values = { host: hostOfInstance(instance), instance, label };
-    if (config.kind === 'kubernetes') return placeWorkload(config, values, instance);
-    let host: string;
-    let resource: string | null;
+    const instance = label('instance');
+    const alert: AlertValues = { host: hostOfInstance(instance), instance, label };
     try {
-      host =
-        config.kind === 'ssh'
-          ? render(config.ssh.host, values)
-          : config.kind === 'docker'
-            ? config.name
-            : 'localhost';
-      resource = config.resource
-        ? render(config.resource, values)
-        : config.kind === 'docker'
-          ? render(config.container ?? '{{labels.container}}', values, false) ||
-            render('{{labels.name}}', values, false) ||
-            null
-          : label('service') || label('job') || null;
+      const { host, resource, ...more } = driverOf(config).place(config, alert);
+      return {
+        ok: true,
+        placement: { target: config.name, kind: config.kind, host, instance, resource, ...more },
+      };
     } catch (error) {
       return { ok: false, reason: `target ${config.name}: ${(error as Error).message}` };
     }
-    if (config.kind === 'ssh' && !HOST_PATTERN.test(host))
-      return { ok: false, reason: `target ${config.name}: host ${JSON.stringify(host)} is not a host name` };
-    if (resource !== null && !SAFE_NAME_PATTERN.test(resource))
-      return {
-        ok: false,
-        reason: `target ${config.name}: ${JSON.stringify(resource)} is not a valid unit or container name`,
-      };
-    return { ok: true, placement: { target: config.name, kind: config.kind, host, instance, resource } };
   }
-}
-
-function placeWorkload(
-  config: Extract<TargetConfig, { kind: 'kubernetes' }>,
-  values: { host: string; instance: string; label(name: string): string },
-  instance: string,
-): PlacementResult {
-  const settings = config.kubernetes;
-  let namespace: string;
-  let workload: { kind: WorkloadKind; name: string } | null;
-  try {
-    namespace = render(settings.namespace, values);
-    workload = settings.workload
-      ? { kind: settings.workload.kind, name: render(settings.workload.name, values) }
-      : defaultWorkload(values.label);
-  } catch (error) {
-    return { ok: false, reason: `target ${config.name}: ${(error as Error).message}` };
-  }
-  if (!NAMESPACE_PATTERN.test(namespace))
-    return {
-      ok: false,
-      reason: `target ${config.name}: ${JSON.stringify(namespace)} is not a namespace name`,
-    };
-  if (!settings.namespaces.includes(namespace))
-    return {
-      ok: false,
-      reason: `target ${config.name}: namespace ${namespace} is not one it may touch (${settings.namespaces.join(', ')})`,
-    };
-  if (workload && !KUBERNETES_NAME.test(workload.name))
-    return {
-      ok: false,
-      reason: `target ${config.name}: ${JSON.stringify(workload.name)} is not a valid ${workload.kind} name`,
-    };
-  return {
-    ok: true,
-    placement: {
-      target: config.name,
-      kind: 'kubernetes',
-      host: namespace,
-      instance,
-      resource: workload?.name ?? null,
-      ...(workload ? { workloadKind: workload.kind } : {}),
-    },
-  };
-}
-
-function defaultWorkload(label: (name: string) => string): { kind: WorkloadKind; name: string } | null {
-  for (const kind of WORKLOAD_KINDS) if (label(kind)) return { kind, name: label(kind) };
-  return null;
-}
-
-function render(
-  template: string,
-  values: { host: string; instance: string; label(name: string): string },
-  required = true,
-): string {
-  return template.replace(TEMPLATE_PART, (_, name: string) => {
-    const value =
-      name === 'host' ? values.host : name === 'instance' ? values.instance : values.label(name.slice(7));
-    if (!value && required)
-      throw new Error(
-        `the alert has no ${name === 'host' || name === 'instance' ? 'instance label' : `label ${name.slice(7)}`}`,
-      );
-    return value;
-  });
 }
 
 function describeLabels(labels: Readonly<Record<string, string>>): string {

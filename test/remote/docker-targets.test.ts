@@ -8,8 +8,9 @@ import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
+import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
 import { locate } from '../../shared/targets/scope.js';
-import { loadTargets, type Placement } from '../../shared/targets/targets.js';
+import { loadTargets } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
@@ -54,7 +55,7 @@ const inspect = async (name: string) => dockerd.docker.getContainer(name).inspec
 /** Triage's read-only view of the incident's one container, as the agent's tools see it. */
 async function withContainerReads<T>(
   incidentId: string,
-  use: (reads: TargetReads, placement: Placement) => Promise<T>,
+  use: (reads: TargetReads, placement: ScopedPlacement) => Promise<T>,
 ): Promise<T> {
   const store = new IncidentStore(h.t.redis, h.t.keys);
   const reads = new TargetReads(loadTargets(targetsFile), store, new SshPool(), 10_000);

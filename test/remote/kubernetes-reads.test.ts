@@ -54,8 +54,6 @@ afterAll(async () => {
 async function podsOf(name: string): Promise<string[]> {
   const cluster = new KubernetesTarget('prod', {
     kubeconfig: api.adminKubeconfig,
-    namespaces: ['shop'],
-    namespace: '{{labels.namespace}}',
     requestTimeoutSeconds: 5,
   });
   const pods = await cluster.pods({ namespace: 'shop', kind: 'deployment', name }, { app: name });

@@ -486,8 +486,6 @@ describe('EXECUTION_MODE=dry-run on a kubernetes target', () => {
 async function firstPod(d: KubeObject): Promise<string> {
   const cluster = new KubernetesTarget('prod', {
     kubeconfig: api.adminKubeconfig,
-    namespaces: ['shop'],
-    namespace: '{{labels.namespace}}',
     requestTimeoutSeconds: 5,
   });
   const pods = await cluster.pods(

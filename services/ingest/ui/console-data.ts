@@ -8,15 +8,8 @@ import {
   incidentStatusSchema,
 } from '../../../shared/schemas/incident.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
-import type { Targets } from '../../../shared/targets/targets.js';
-import {
-  byUrgency,
-  type IncidentRow,
-  labelledWhere,
-  NEEDS_HUMAN,
-  oneLineSummary,
-  shortWhere,
-} from './incident-rows.js';
+import { describePlacementShort, type Targets } from '../../../shared/targets/targets.js';
+import { byUrgency, type IncidentRow, labelledWhere, NEEDS_HUMAN, oneLineSummary } from './incident-rows.js';
 import type { IncidentFilter } from './views/incidents.js';
 
 /** The list fetches this many (status filtered in Redis, level here) before rendering. */
@@ -98,7 +91,7 @@ export async function needingAHuman(
       const [target] = (await incidentTargets(incidents, targets, incident.id)).targets;
       return {
         incident,
-        where: target ? shortWhere(target) : labelledWhere(incident),
+        where: target ? describePlacementShort(target) : labelledWhere(incident),
         whereDetail: target?.description,
         summary: oneLineSummary(
           incident,

@@ -5,7 +5,6 @@ import {
   type IncidentSummary,
   SEVERITY_RANK,
 } from '../../../shared/schemas/incident.js';
-import type { Placement } from '../../../shared/targets/targets.js';
 
 /** Statuses in which an incident waits for a human: the console lists these first. */
 export const NEEDS_HUMAN: readonly IncidentStatus[] = ['escalated', 'failed', 'awaiting_approval'];
@@ -28,21 +27,6 @@ export function labelledWhere(incident: IncidentSummary): string {
   const { service, instance } = incident;
   if (service && instance) return `${service} on ${instance}`;
   return service || instance || '—';
-}
-
-/** A target, short enough for a list: `payments on pay-01 (ssh)`. */
-export function shortWhere(placement: Placement): string {
-  const { resource, host, target } = placement;
-  switch (placement.kind) {
-    case 'ssh':
-      return `${resource ? `${resource} on ` : ''}${host} (ssh)`;
-    case 'docker':
-      return `${resource ? `container ${resource}` : 'docker'} on ${target}`;
-    case 'kubernetes':
-      return `${host}/${resource ?? '*'} on ${target}`;
-    case 'local':
-      return `${resource ? `${resource} on ` : ''}the executor's machine`;
-  }
 }
 
 /** The first line of what triage said, the approval it waits for, or the alert's own words. */

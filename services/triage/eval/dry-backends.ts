@@ -1,6 +1,7 @@
 import { sha256 } from '../../../shared/canonical.js';
 import type { ContainerIdentity } from '../../../shared/remote/docker.js';
-import { describePlacement, type Placement, type Targets } from '../../../shared/targets/targets.js';
+import type { ScopedPlacement } from '../../../shared/targets/drivers/placement.js';
+import { describePlacement, type Targets } from '../../../shared/targets/targets.js';
 import type { Backend } from '../../executor/backends.js';
 import type { BackendChooser, TargetBackends } from '../../executor/target-backends.js';
 
@@ -13,7 +14,7 @@ import type { BackendChooser, TargetBackends } from '../../executor/target-backe
  */
 export function dryBackends(real: TargetBackends, targets: Targets): BackendChooser {
   return {
-    for(toolName: string, placement: Placement): Backend | string {
+    for(toolName: string, placement: ScopedPlacement): Backend | string {
       const backend = real.for(toolName, placement);
       if (typeof backend === 'string') return backend;
       const offline = targets.get(placement.target)?.kind === 'kubernetes';

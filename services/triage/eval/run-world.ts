@@ -30,9 +30,10 @@ import type { Diagnosis } from '../llm/diagnosis.js';
 import { LlmPlanner } from '../planners/llm.js';
 import { RunbookPlanner } from '../planners/runbook.js';
 import type { RunbookFile } from '../planners/runbooks.js';
+import { agentBudget, modelSettings } from '../service.js';
 import type { DiagnosisAllowlist } from '../tools/diagnosis.js';
 import { FileLogSource } from '../tools/logs.js';
-import { TargetReads } from '../tools/target-reads.js';
+import { localReads, TargetReads } from '../tools/target-reads.js';
 import { Toolbox } from '../tools/toolbox.js';
 import { Verifier } from '../verify.js';
 import { dryBackends } from './dry-backends.js';
@@ -119,6 +120,12 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
     store,
     new SshPool(),
     env.DIAGNOSIS_TIMEOUT_MS,
+    localReads({
+      logs: new FileLogSource(new Map(), undefined),
+      allowlist: settings.allowlist,
+      diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
+      hasPrometheus: false,
+    }),
   );
   try {
     await actionEvents.waitUntilReady();
@@ -127,29 +134,12 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
       store,
       actions,
       notifications,
-      logs: new FileLogSource(new Map(), undefined),
       targets: targetReads,
-      allowlist: settings.allowlist,
       outputMaxChars: env.TOOL_OUTPUT_MAX_CHARS,
-      diagnosisTimeoutMs: env.DIAGNOSIS_TIMEOUT_MS,
       recordedReads: recordedReads(world),
     });
-    const model = new MeteredModel({
-      baseURL: env.HERMES_BASE_URL,
-      apiKey: env.HERMES_API_KEY,
-      model: env.HERMES_MODEL,
-      requestTimeoutMs: env.LLM_REQUEST_TIMEOUT_MS,
-      maxRetries: env.LLM_MAX_RETRIES,
-      probeTimeoutMs: env.LLM_PROBE_TIMEOUT_MS,
-      probeTtlMs: env.LLM_PROBE_TTL_SECONDS * 1000,
-    });
-    const llm = new ObservedPlanner(
-      new LlmPlanner(model, toolbox, {
-        maxIterations: env.LLM_MAX_ITERATIONS,
-        maxTokens: env.LLM_TOKEN_BUDGET,
-        wallClockMs: env.LLM_WALL_CLOCK_SECONDS * 1000,
-      }),
-    );
+    const model = new MeteredModel(modelSettings(env));
+    const llm = new ObservedPlanner(new LlmPlanner(model, toolbox, agentBudget(env)));
     const runbook = new ObservedPlanner(new RunbookPlanner(settings.runbooks, toolbox));
     const investigator = new Investigator({
       redis: command,

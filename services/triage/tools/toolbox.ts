@@ -7,11 +7,11 @@ import { agentMessageNotice } from '../../../shared/notices.js';
 import { enqueueNotification } from '../../../shared/notify.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
 import type { ActionOutcome, ApprovalRequest } from '../../../shared/schemas/jobs.js';
+import { TargetReadError } from '../../../shared/targets/drivers/driver.js';
+import type { ScopedPlacement } from '../../../shared/targets/drivers/placement.js';
 import { describeScope, type Located, locate } from '../../../shared/targets/scope.js';
-import { describePlacement, type Placement } from '../../../shared/targets/targets.js';
+import { describePlacement } from '../../../shared/targets/targets.js';
 import type { ActionClient } from '../actions.js';
-import { type DiagnosisAllowlist, runDiagnosis } from './diagnosis.js';
-import type { LogSource } from './logs.js';
 import type { McpToolsets } from './mcp/toolsets.js';
 import { instanceMatcher, type PrometheusClient, parseDurationSeconds, summarise } from './prometheus.js';
 import {
@@ -40,13 +40,10 @@ export interface ToolboxDeps {
   store: IncidentStore;
   actions: ActionClient;
   notifications: Queue;
-  logs: LogSource;
-  allowlist: DiagnosisAllowlist;
   prometheus?: PrometheusClient | undefined;
   /** The incident's targets: every diagnostic looks only where its alerts are. */
   targets: TargetReads;
   outputMaxChars: number;
-  diagnosisTimeoutMs: number;
   /** External MCP servers' read-only tools (MCP_SERVERS_FILE), run here like the other reads. */
   mcp?: McpToolsets | undefined;
   /** Recorded answers of the read-only tools (the eval's worlds): then no log, metric or target is read. */
@@ -75,7 +72,12 @@ export class Toolbox {
       } else {
         args = await this.withPlace(incident, tool, parsed.data);
         result = await this.dispatch(incident, tool, args).catch((error: Error) =>
-          this.error(tool, error instanceof ToolError ? error.message : `${tool} failed: ${error.message}`),
+          this.error(
+            tool,
+            error instanceof ToolError || error instanceof TargetReadError
+              ? error.message
+              : `${tool} failed: ${error.message}`,
+          ),
         );
       }
     }
@@ -101,7 +103,7 @@ export class Toolbox {
   }
 
   /** The incident's one place, when its alerts name exactly one: where its fixes act by default. */
-  async onlyPlace(incident: IncidentSummary): Promise<Placement | null> {
+  async onlyPlace(incident: IncidentSummary): Promise<ScopedPlacement | null> {
     const located = locate(await this.deps.targets.scope(incident.id), {});
     return located.ok ? located.placement : null;
   }
@@ -262,21 +264,16 @@ export class Toolbox {
       case 'get_service_logs': {
         const a = args as ToolArgs<'get_service_logs'>;
         const placement = placed(locate(scope, { host: a.host, resource: a.service, needsResource: true }));
-        const unit = placement.resource as string;
-        const lines =
-          placement.kind === 'local'
-            ? await this.deps.logs.tail(unit, { lines: a.lines, level: a.level })
-            : await this.deps.targets.logs(placement, unit, a.lines, a.level);
+        const lines = await this.deps.targets.logs(placement, placement.resource as string, a.lines, a.level);
         // Log lines are untrusted data written by the failing service, not instructions.
         return { source: describePlacement(placement), untrusted_log_lines: lines, count: lines.length };
       }
       case 'check_system_resources': {
         const a = args as ToolArgs<'check_system_resources'>;
         const placement = placed(locate(scope, { host: a.host }));
-        const remote =
-          placement.kind === 'local' || (placement.kind === 'ssh' && this.deps.prometheus)
-            ? undefined
-            : await this.deps.targets.resources(placement);
+        const remote = this.deps.targets.hasResources(placement)
+          ? await this.deps.targets.resources(placement)
+          : undefined;
         if (!this.deps.prometheus) {
           if (!remote) throw new ToolError('no Prometheus configured (PROMETHEUS_URL)');
           return { source: describePlacement(placement), ...remote };
@@ -287,16 +284,7 @@ export class Toolbox {
       case 'run_diagnosis_command': {
         const a = args as ToolArgs<'run_diagnosis_command'>;
         const placement = placed(locate(scope, { host: a.host }));
-        if (placement.kind !== 'local')
-          return {
-            source: describePlacement(placement),
-            ...(await this.deps.targets.diag(placement, a.command.trim())),
-          };
-        return runDiagnosis(this.deps.allowlist, a.command, this.deps.diagnosisTimeoutMs).catch(
-          (error: Error) => {
-            throw new ToolError(error.message);
-          },
-        );
+        return this.deps.targets.diag(placement, a.command);
       }
       default:
         throw new ToolError(`${tool} is not a diagnostic tool`);
@@ -329,7 +317,7 @@ export class Toolbox {
   }
 }
 
-function placed(located: Located): Placement {
+function placed(located: Located): ScopedPlacement {
   if (!located.ok) throw new ToolError(located.reason);
   return located.placement;
 }

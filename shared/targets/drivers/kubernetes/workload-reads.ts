@@ -1,8 +1,8 @@
 import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import type { LogLevel } from '../../../shared/log-levels.js';
-import type { KubernetesTarget, Workload, WorkloadRef } from '../../../shared/remote/kubernetes.js';
-import type { Placement } from '../../../shared/targets/targets.js';
-import { ToolError } from './tool-error.js';
+import type { LogLevel } from '../../../log-levels.js';
+import type { KubernetesTarget, Workload, WorkloadRef } from '../../../remote/kubernetes.js';
+import { TargetReadError } from '../driver.js';
+import type { ScopedPlacement } from '../placement.js';
 
 /** Pods whose logs are read for one workload (the unhealthiest first). */
 const MAX_LOG_PODS = 3;
@@ -15,10 +15,10 @@ const KUBERNETES_DIAGNOSTICS = ['pods', 'events', 'rollout'] as const;
  * Triage's read-only view of the one workload (or pod) an incident's alert names on a cluster: pod
  * logs (current and previous container, level-filtered), pod status, events, rollout status.
  */
-export class KubernetesReads {
+export class WorkloadReads {
   constructor(
     private readonly cluster: KubernetesTarget,
-    private readonly placement: Placement,
+    private readonly placement: ScopedPlacement,
   ) {}
 
   /** The last lines of each pod's containers, the crashed previous container's too, each line tagged. */
@@ -61,10 +61,11 @@ export class KubernetesReads {
       case 'events':
         return { events: await this.events(subject) };
       case 'rollout':
-        if (!subject.workload) throw new ToolError(`${subject.label} belongs to no workload: no rollout`);
+        if (!subject.workload)
+          throw new TargetReadError(`${subject.label} belongs to no workload: no rollout`);
         return { rollout: rolloutStatus(subject.ref as WorkloadRef, subject.workload) };
       default:
-        throw new ToolError(
+        throw new TargetReadError(
           `"${name.slice(0, 60)}" is not a diagnostic on kubernetes targets; use one of ${KUBERNETES_DIAGNOSTICS.join(', ')}`,
         );
     }
@@ -83,7 +84,7 @@ export class KubernetesReads {
   private async subject(): Promise<Subject> {
     const { resource, host: namespace, workloadKind } = this.placement;
     if (!resource)
-      throw new ToolError(
+      throw new TargetReadError(
         `the alerts name no workload in namespace ${namespace} (target ${this.placement.target})`,
       );
     if (workloadKind === 'pod') {
