@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { keyspace } from '../../shared/keys.js';
 import { openIncident } from '../support/incidents.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { startTestTriage } from '../../services/triage/test/harness.js';

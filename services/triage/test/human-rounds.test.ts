@@ -4,9 +4,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import { notificationsFor, startTestTriage, writeFile } from './harness.js';
 
 let h: ExecutorHarness;
