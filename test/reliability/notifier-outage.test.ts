@@ -9,6 +9,7 @@ import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
 import { openIncident } from '../support/incidents.js';
+import { queueIdle } from '../support/queues.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
 import { type OutageProxy, startOutageProxy } from './outage-proxy.js';
 
@@ -121,14 +122,7 @@ describe('Slack and PagerDuty down, then rate limiting, then back', () => {
           RECOVERY_MS,
         );
         // Once no notification job is left to run, a wrongly repeated delivery would have shown up.
-        await eventually(
-          async () => {
-            const left = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
-            return Object.values(left).every((n) => n === 0) || undefined;
-          },
-          'every notification job finished',
-          RECOVERY_MS,
-        );
+        await eventually(async () => queueIdle(queue), 'every notification job finished', RECOVERY_MS);
         console.log(
           `[reliability] outage ${outageSeconds.toFixed(1)} s: ${EVENTS} events × 2 channels; refused meanwhile: slack ${JSON.stringify(slackProxy.refused)}, pagerduty ${JSON.stringify(pagerdutyProxy.refused)}`,
         );
