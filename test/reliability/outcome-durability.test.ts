@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../shared/audit-chain.js';
@@ -48,6 +48,8 @@ it('an action that ran while Redis was down still gets its record and audit entr
     { jobId: actionId },
   );
   await eventually(async () => (await t.redis.exists(t.keys.exec(`claim:${actionId}`))) === 1, 'the claim');
+  // The claim comes before the executor's last reads; Redis dies only once the command runs.
+  await eventually(async () => existsSync(`${h.marker}.started`), 'the command to start', 10_000);
   const exited = new Promise((resolve) => server.process.once('exit', resolve));
   server.process.kill('SIGKILL');
   await exited;
