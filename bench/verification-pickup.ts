@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { startExecutorHarness } from '../services/executor/test/harness.js';
 import { logDir, startTestTriage } from '../services/triage/test/harness.js';
 import { IncidentStore } from '../shared/incidents.js';
 import { keyspace } from '../shared/keys.js';
 import { createQueue, QUEUE } from '../shared/queues.js';
 import type { TriageJob } from '../shared/schemas/jobs.js';
+import { startExecutorHarness } from '../test/support/executor-harness.js';
 import { startFakePrometheus } from '../test/support/fake-prometheus.js';
 import { openIncident } from '../test/support/incidents.js';
 import { eventually } from '../test/support/redis.js';

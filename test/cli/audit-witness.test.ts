@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuditLog } from '../../services/executor/audit.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { chainHash } from '../../shared/audit-chain.js';
 import { createLogger } from '../../shared/logger.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { openIncident } from '../support/incidents.js';
 
 const run = promisify(execFile);

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { openIncident } from '../support/incidents.js';
 import { writeUsersFile } from '../support/users.js';
 

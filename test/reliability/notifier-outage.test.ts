@@ -9,14 +9,30 @@ import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../support/fake-pagerduty.js';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
 import { openIncident } from '../support/incidents.js';
+import { queueIdle } from '../support/queues.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
 import { type OutageProxy, startOutageProxy } from './outage-proxy.js';
 
 const EVENTS = 12;
-/** 15 s in npm test; RELIABILITY_OUTAGE_SECONDS=180 for the minutes-long outage. */
-const OUTAGE_MS = Number(process.env.RELIABILITY_OUTAGE_SECONDS ?? 15) * 1000;
+/**
+ * Each phase of the outage lasts until both channels have refused deliveries in it; in `npm test` no
+ * longer. RELIABILITY_OUTAGE_SECONDS=180 stretches the three phases to at least a minutes-long outage.
+ */
+const OUTAGE_MS = Number(process.env.RELIABILITY_OUTAGE_SECONDS ?? 0) * 1000;
+/** How long a phase may take to see its refusals: the first retries come within seconds. */
+const PHASE_TIMEOUT_MS = 30_000;
 /** Exponential backoff: after an outage of T the next attempt comes at most about T later. */
 const RECOVERY_MS = Math.max(90_000, OUTAGE_MS * 1.5);
+
+/** Waits until `seen` holds and, with RELIABILITY_OUTAGE_SECONDS, this phase's share of the outage has passed. */
+async function phase(share: number, seen: () => boolean, what: string): Promise<void> {
+  const until = Date.now() + OUTAGE_MS * share;
+  await eventually(
+    async () => (seen() && Date.now() >= until) || undefined,
+    what,
+    OUTAGE_MS * share + PHASE_TIMEOUT_MS,
+  );
+}
 
 describe('Slack and PagerDuty down, then rate limiting, then back', () => {
   let t: TestRedis;
@@ -56,6 +72,7 @@ describe('Slack and PagerDuty down, then rate limiting, then back', () => {
   it(
     'retries every delivery and each arrives exactly once per channel after recovery',
     async () => {
+      const outageStart = Date.now();
       slackProxy.mode = 503;
       pagerdutyProxy.mode = 'refuse';
       const queue = createQueue<NotificationJob>(QUEUE.notifications.triage, t.redis, t.keys.bullPrefix);
@@ -74,41 +91,52 @@ describe('Slack and PagerDuty down, then rate limiting, then back', () => {
             channels: ['slack', 'pagerduty'],
           });
         }
+
+        const refused = (proxy: OutageProxy, mode: string) => proxy.refused[mode] ?? 0;
+        await phase(
+          0.4,
+          () => refused(slackProxy, '503') >= EVENTS && refused(pagerdutyProxy, 'refuse') >= EVENTS,
+          'every event refused by Slack (503) and PagerDuty (connection refused)',
+        );
+        slackProxy.mode = 429;
+        pagerdutyProxy.mode = 503;
+        await phase(
+          0.4,
+          () => refused(slackProxy, '429') >= 1 && refused(pagerdutyProxy, '503') >= EVENTS,
+          'Slack rate limiting and PagerDuty answering 503 to as many retries as there are events',
+        );
+        slackProxy.mode = 'up';
+        pagerdutyProxy.mode = 429;
+        await phase(0.2, () => refused(pagerdutyProxy, '429') >= 1, 'PagerDuty rate limiting');
+        pagerdutyProxy.mode = 'up';
+        const outageSeconds = (Date.now() - outageStart) / 1000;
+
+        const count = (texts: string[], marker: string) =>
+          texts.filter((text) => text.includes(marker)).length;
+        const slackTexts = () => slack.posted().map((r) => r.raw);
+        const pagerdutyTexts = () => pagerduty.accepted().map((r) => JSON.stringify(r.body));
+        await eventually(
+          async () =>
+            markers.every((m) => count(slackTexts(), m) >= 1 && count(pagerdutyTexts(), m) >= 1) || undefined,
+          'every event on Slack and PagerDuty',
+          RECOVERY_MS,
+        );
+        // Once no notification job is left to run, a wrongly repeated delivery would have shown up.
+        await eventually(async () => queueIdle(queue), 'every notification job finished', RECOVERY_MS);
+        console.log(
+          `[reliability] outage ${outageSeconds.toFixed(1)} s: ${EVENTS} events × 2 channels; refused meanwhile: slack ${JSON.stringify(slackProxy.refused)}, pagerduty ${JSON.stringify(pagerdutyProxy.refused)}`,
+        );
+        expect(slackProxy.refused['503']).toBeGreaterThan(0);
+        expect(slackProxy.refused['429']).toBeGreaterThan(0);
+        expect(pagerdutyProxy.refused.refuse).toBeGreaterThan(0);
+        for (const marker of markers) {
+          expect(count(slackTexts(), marker), `${marker} on Slack`).toBe(1);
+          expect(count(pagerdutyTexts(), marker), `${marker} on PagerDuty`).toBe(1);
+        }
       } finally {
         await queue.close();
       }
-
-      await new Promise((r) => setTimeout(r, OUTAGE_MS * 0.4));
-      slackProxy.mode = 429;
-      pagerdutyProxy.mode = 503;
-      await new Promise((r) => setTimeout(r, OUTAGE_MS * 0.4));
-      slackProxy.mode = 'up';
-      pagerdutyProxy.mode = 429;
-      await new Promise((r) => setTimeout(r, OUTAGE_MS * 0.2));
-      pagerdutyProxy.mode = 'up';
-
-      const count = (texts: string[], marker: string) => texts.filter((text) => text.includes(marker)).length;
-      const slackTexts = () => slack.posted().map((r) => r.raw);
-      const pagerdutyTexts = () => pagerduty.accepted().map((r) => JSON.stringify(r.body));
-      await eventually(
-        async () =>
-          markers.every((m) => count(slackTexts(), m) >= 1 && count(pagerdutyTexts(), m) >= 1) || undefined,
-        'every event on Slack and PagerDuty',
-        RECOVERY_MS,
-      );
-      // Give a wrongly repeated delivery the time to show up.
-      await new Promise((r) => setTimeout(r, 2_000));
-      console.log(
-        `[reliability] outage ${OUTAGE_MS / 1000} s: ${EVENTS} events × 2 channels; refused meanwhile: slack ${JSON.stringify(slackProxy.refused)}, pagerduty ${JSON.stringify(pagerdutyProxy.refused)}`,
-      );
-      expect(slackProxy.refused['503']).toBeGreaterThan(0);
-      expect(slackProxy.refused['429']).toBeGreaterThan(0);
-      expect(pagerdutyProxy.refused.refuse).toBeGreaterThan(0);
-      for (const marker of markers) {
-        expect(count(slackTexts(), marker), `${marker} on Slack`).toBe(1);
-        expect(count(pagerdutyTexts(), marker), `${marker} on PagerDuty`).toBe(1);
-      }
     },
-    OUTAGE_MS + RECOVERY_MS + 30_000,
+    OUTAGE_MS + 3 * PHASE_TIMEOUT_MS + RECOVERY_MS + 60_000,
   );
 });

@@ -1,10 +1,11 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import { verifyAuditChain } from '../../shared/audit-chain.js';
 import { keyspace } from '../../shared/keys.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { openIncident } from '../support/incidents.js';
+import { capturingLogger } from '../support/log-capture.js';
 import { eventually, type TestRedis } from '../support/redis.js';
 import { type LocalRedis, startRedisServer } from '../support/redis-server.js';
 
@@ -12,6 +13,7 @@ const REDIS_ARGS = ['--appendonly', 'yes', '--appendfsync', 'always'];
 let server: LocalRedis;
 let t: TestRedis;
 let h: ExecutorHarness;
+const executorLog = capturingLogger('executor', 'warn');
 
 beforeAll(async () => {
   server = await startRedisServer(REDIS_ARGS);
@@ -20,7 +22,7 @@ beforeAll(async () => {
   // This test takes Redis away on purpose: reconnect errors are expected, not news.
   redis.on('error', () => undefined);
   t = { url: server.url, prefix, keys: keyspace(prefix), redis, close: async () => redis.disconnect() };
-  h = await startExecutorHarness({ t });
+  h = await startExecutorHarness({ t, logger: executorLog.logger });
 });
 
 afterAll(async () => {
@@ -46,12 +48,18 @@ it('an action that ran while Redis was down still gets its record and audit entr
     { jobId: actionId },
   );
   await eventually(async () => (await t.redis.exists(t.keys.exec(`claim:${actionId}`))) === 1, 'the claim');
+  // The claim comes before the executor's last reads; Redis dies only once the command runs.
+  await eventually(async () => existsSync(`${h.marker}.started`), 'the command to start', 10_000);
   const exited = new Promise((resolve) => server.process.once('exit', resolve));
   server.process.kill('SIGKILL');
   await exited;
   // The command finishes meanwhile; its outcome cannot be written until Redis is back.
   await eventually(async () => h.runs().length === 1, 'the command to finish', 10_000);
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // What follows the run (breaker, claim, record, audit) waits for Redis: the executor has said so.
+  await eventually(
+    async () => executorLog.lines.some((line) => line.includes(`${actionId} not stored yet; retrying`)),
+    'the executor to find it cannot store what the run left',
+  );
   server = await startRedisServer(REDIS_ARGS, { port: server.port, dir: server.dir });
 
   const record = await eventually(

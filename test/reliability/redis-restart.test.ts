@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyspace } from '../../shared/keys.js';
+import { eventually } from '../support/redis.js';
 import { type LocalRedis, startRedisServer } from '../support/redis-server.js';
 import { account } from './accounting.js';
 import { type RunningService, startService } from './processes.js';
@@ -10,6 +11,7 @@ import { sendWithRetries, stormAlerts, webhookJson } from './sender.js';
 const ALERTS = 5_000;
 const BATCH = 50;
 const REDIS_ARGS = ['--appendonly', 'yes', '--appendfsync', 'always'];
+const CONNECTIONS = 4;
 
 describe('Redis killed (kill -9, AOF on) in the middle of a 5,000-alert storm', () => {
   let redis: LocalRedis;
@@ -32,19 +34,28 @@ describe('Redis killed (kill -9, AOF on) in the middle of a 5,000-alert storm', 
     for (let i = 0; i < alerts.length; i += BATCH) batches.push(webhookJson(alerts.slice(i, i + BATCH)));
 
     let outage: Promise<void> | undefined;
+    let refusedWhileDown: number | undefined;
     const restart = async () => {
       const exited = new Promise((resolve) => redis.process.once('exit', resolve));
       redis.process.kill('SIGKILL');
       await exited;
-      // Long enough for many batches to hit the outage.
-      await new Promise((r) => setTimeout(r, 1_500));
+      refusedWhileDown = 0;
+      // Down until every sender has had its batch refused a few times.
+      await eventually(
+        async () => (refusedWhileDown ?? 0) >= 5 * CONNECTIONS,
+        'batches refused while Redis is down',
+        30_000,
+      );
       redis = await startRedisServer(REDIS_ARGS, { port: redis.port, dir: redis.dir });
     };
     const stats = await sendWithRetries(`${ingest.url}/webhooks/alertmanager`, batches, {
-      connections: 4,
+      connections: CONNECTIONS,
       deadline: Date.now() + 90_000,
       onBatch: (i) => {
         if (i === Math.floor(batches.length / 3)) outage = restart();
+      },
+      onReply: (status) => {
+        if (status === 503 && refusedWhileDown !== undefined) refusedWhileDown++;
       },
     });
     await outage;

@@ -48,6 +48,8 @@ export async function sendWithRetries(
     deadline: number;
     headers?: Record<string, string>;
     onBatch?: (i: number) => void;
+    /** Each answer's status (0: no answer), as it comes. */
+    onReply?: (status: number) => void;
   },
 ): Promise<RetryStats> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
@@ -63,6 +65,7 @@ export async function sendWithRetries(
           const result = await post(agent, url, body, options.headers);
           stats.sent++;
           stats.statuses[result.status] = (stats.statuses[result.status] ?? 0) + 1;
+          options.onReply?.(result.status);
           if (result.status === 202) {
             const reply = JSON.parse(result.body) as { accepted: number; duplicates: number };
             stats.accepted += reply.accepted;

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import { startTestTriage, toolCalls, waitForStatus } from '../../services/triage/test/harness.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { call, type FakeOpenAI, script, startFakeOpenAI, text } from '../support/fake-openai.js';
 import { openIncident } from '../support/incidents.js';
 

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
@@ -12,6 +11,7 @@ import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js'
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type ExecutorHarness, startExecutorHarness } from '../../services/executor/test/harness.js';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { KubernetesTarget, RESTARTED_AT } from '../../shared/remote/kubernetes.js';
 import type { Level } from '../../shared/schemas/incident.js';
+import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import {
   type FakeKubeApi,
   type KubeObject,

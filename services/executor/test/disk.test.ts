@@ -12,9 +12,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { checkCleanPaths, cleanOldFiles, isProtected } from '../disk.js';
-import { type ExecutorHarness, startExecutorHarness } from './harness.js';
 
 const DAY = 24 * 3600 * 1000;
 

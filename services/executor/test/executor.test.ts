@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../../shared/audit-chain.js';
 import { AutomationControl } from '../../../shared/control.js';
 import { QUEUE } from '../../../shared/queues.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
-import { type ExecutorHarness, startExecutorHarness } from './harness.js';
 
 let h: ExecutorHarness;
 

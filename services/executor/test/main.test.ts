@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectOutput } from '../../../test/support/output.js';
-import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
+import { eventually, openTestRedis, type TestRedis } from '../../../test/support/redis.js';
 
 let dir: string;
 let t: TestRedis;
@@ -64,9 +64,11 @@ describe('services/executor/main.ts', () => {
 
   it('starts on the default policy and shuts down cleanly on SIGTERM', async () => {
     const run = startMain({ LOG_LEVEL: 'info' });
-    const deadline = Date.now() + 20_000;
-    while (!run.output().includes('executor started') && Date.now() < deadline && run.child.exitCode === null)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(
+      async () => run.output().includes('executor started') || run.child.exitCode !== null,
+      'the executor to start (or exit)',
+      20_000,
+    );
     expect(run.output()).toContain('executor started');
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../../shared/audit-chain.js';
 import { parseEnv } from '../../../shared/env.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
 import { executorEnvSchema } from '../env.js';
-import { type ExecutorHarness, startExecutorHarness } from './harness.js';
 
 let h: ExecutorHarness;
 afterEach(async () => {

@@ -18,10 +18,10 @@ import { keyspace } from '../../../shared/keys.js';
 import { QUEUE } from '../../../shared/queues.js';
 import type { ActionOutcome } from '../../../shared/schemas/jobs.js';
 import { createPendingApproval } from '../../../test/support/approvals.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { type TestRedis, uniquePrefix } from '../../../test/support/redis.js';
 import { type LocalRedis, startRedisServer } from '../../../test/support/redis-server.js';
-import { type ExecutorHarness, startExecutorHarness } from './harness.js';
 
 const prefix = uniquePrefix();
 const keys = keyspace(prefix);

@@ -5,11 +5,10 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
 import { writeUsersFile } from '../../../test/support/users.js';
-import { sweepApprovals } from '../../executor/sweeper.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import type { IngestHandle } from '../service.js';
 import { startTestIngest } from './harness.js';
 
@@ -180,7 +179,7 @@ it('an incident that failed has its pending approvals cancelled by the sweep, an
   expect(await h.incidents.setStatus(incidentId, 'failed', 'triage')).toBe('awaiting_approval');
 
   const decisions = new ApprovalDecisions(h.approvals, h.incidents, h.actions, notifications);
-  await sweepApprovals(h.approvals, decisions, Date.now() + 31_000);
+  await h.sweep(decisions, Date.now() + 31_000);
   await expectCancelled(incidentId, swept, 'triage', 'the incident failed');
 
   const run = await eventually(

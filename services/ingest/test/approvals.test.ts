@@ -4,11 +4,10 @@ import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { Approval } from '../../../shared/schemas/approval.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { slackInteractionRequest } from '../../../test/support/fake-slack.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
-import { SETTLE_GRACE_MS, sweepApprovals } from '../../executor/sweeper.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import type { IngestHandle } from '../service.js';
 import { startTestIngest } from './harness.js';
 
@@ -141,11 +140,11 @@ describe('a decision whose deciding process died before its consequences', () =>
     expect((await h.approvals.decide(approvalId, 'approved', 'alice', 'go')).ok).toBe(true);
     expect((await h.approvals.unsettled()).map((a) => a.id)).toEqual([approvalId]);
 
-    await sweepApprovals(h.approvals, decisions(), Date.now() + 1_000);
+    await h.sweep(decisions(), Date.now() + 1_000);
     expect(await h.actions.getJob(`run-${approvalId}`)).toBeUndefined();
 
-    const later = Date.now() + SETTLE_GRACE_MS + 1_000;
-    await sweepApprovals(h.approvals, decisions(), later);
+    const later = Date.now() + h.settleGraceMs + 1_000;
+    await h.sweep(decisions(), later);
     expect(await actionDecision(incidentId, approvalId)).toBe('executed');
     expect(h.runs()).toHaveLength(1);
     expect(await h.approvals.unsettled()).toEqual([]);
@@ -178,7 +177,7 @@ describe('a decision whose deciding process died before its consequences', () =>
     expect(await actionDecision(incidentId, approvalId)).toBe('executed');
     expect((await h.approvals.get(approvalId))?.status).toBe('used');
 
-    await sweepApprovals(h.approvals, decisions(), Date.now() + SETTLE_GRACE_MS + 1_000);
+    await h.sweep(decisions(), Date.now() + h.settleGraceMs + 1_000);
     expect((await approvalEntries(incidentId)).map((e) => [e.decision, e.decidedBy])).toEqual([
       ['approved', 'alice'],
     ]);
@@ -211,7 +210,7 @@ describe('a decision whose deciding process died before its consequences', () =>
     // The approval left the pending index, so only the unsettled one leads the sweeper to it.
     expect(await h.approvals.expireDue()).toEqual([]);
 
-    await sweepApprovals(h.approvals, decisions());
+    await h.sweep(decisions());
     expect((await h.incidents.getSummary(incidentId))?.status).toBe('escalated');
     expect(
       (await h.incidents.getAction(incidentId, (await h.approvals.get(approvalId))?.actionId as string))

@@ -3,10 +3,10 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob, TriageJob } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
 import { writeUsersFile } from '../../../test/support/users.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import type { IngestHandle } from '../service.js';
 import { startTestIngest } from './harness.js';
 

@@ -4,10 +4,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { post } from '../../../test/support/http.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { writeUsersFile } from '../../../test/support/users.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import type { IngestHandle } from '../service.js';
 import { startTestIngest } from './harness.js';
 

@@ -13,7 +13,7 @@ import {
   text,
 } from '../../../test/support/fake-openai.js';
 import { testRedisUrl } from '../../../test/support/redis.js';
-import { loadPolicy } from '../../executor/policy.js';
+import { shippedPolicy } from '../../../test/support/shipped-policy.js';
 import { evaluate } from '../eval/evaluate.js';
 import { type ReferenceModel, referenceModel } from '../eval/reference-models.js';
 import { type EvalReport, formatTable } from '../eval/report.js';
@@ -27,7 +27,7 @@ import { loadAllowlist } from '../tools/diagnosis.js';
  * and executor decision code. The numbers here are the reference rows of EVALS.md.
  */
 const worlds = loadWorlds(['evals/worlds']).filter((world) => world.id.startsWith('ref-'));
-const policy = loadPolicy('config/policy.yaml');
+const policy = shippedPolicy();
 let fake: FakeOpenAI | undefined;
 
 afterEach(async () => {

@@ -2,12 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPolicy } from '../../executor/policy.js';
+import { shippedPolicy } from '../../../test/support/shipped-policy.js';
 import type { AgentRequest, WorldOutcome } from '../eval/run-world.js';
 import { scoreWorld } from '../eval/score.js';
 import { loadWorld, loadWorlds, worldSchema } from '../eval/world.js';
 
-const policy = loadPolicy('config/policy.yaml');
+const policy = shippedPolicy();
 const world = loadWorld('evals/worlds/ref-disk-full-ssh.yaml');
 
 const clean = (paths: string[], decision = 'dry_run'): AgentRequest => ({

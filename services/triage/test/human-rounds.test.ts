@@ -3,15 +3,17 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
-import type { NotificationJob } from '../../../shared/schemas/jobs.js';
+import type { NotificationJob, TriageJob } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
+import { queueIdle } from '../../../test/support/queues.js';
 import { eventually } from '../../../test/support/redis.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import { notificationsFor, startTestTriage, writeFile } from './harness.js';
 
 let h: ExecutorHarness;
 let triage: { close(): Promise<void> };
 let notifications: Queue<NotificationJob>;
+let triageQueue: Queue<TriageJob>;
 
 beforeAll(async () => {
   h = await startExecutorHarness();
@@ -27,9 +29,11 @@ beforeAll(async () => {
     RUNBOOKS_FILE: writeFile('runbooks.yaml', runbooks),
   });
   notifications = createQueue<NotificationJob>(QUEUE.notifications.executor, h.t.redis, h.t.keys.bullPrefix);
+  triageQueue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
 });
 afterAll(async () => {
   await notifications?.close();
+  await triageQueue?.close();
   await triage?.close();
   await h?.close();
 });
@@ -67,8 +71,14 @@ it('the default runbook asks a human; approving means that human owns it, and a 
     async () => (await h.incidents.getAction(id, `run-${approval?.id}`))?.decision === 'executed',
     'the answer recorded',
   );
-  // Give a (wrongly) queued verification round the time to run: there must be none.
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // Once the executor's job has finished, a (wrongly) queued verification round is on triage's queue;
+  // once that is idle, it has run: there must be none.
+  await eventually(
+    async () => (await h.actions.getJobState(`run-${approval?.id}`)) === 'completed',
+    "the executor's job",
+  );
+  await eventually(async () => queueIdle(triageQueue), 'triage to finish its work');
+  expect(await h.incidents.getVerifyJob(id)).toBeNull();
   const owned = await h.incidents.get(id);
   expect(owned).toMatchObject({ status: 'escalated', acknowledgedBy: 'alice' });
   const said = owned?.timeline.map((entry) => entry.message ?? '').join('\n');

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { ActionJob, IncidentCommand } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import {
   type Behaviour,
   type ChatRequest,
@@ -13,7 +14,6 @@ import {
 } from '../../../test/support/fake-openai.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import { startTestTriage } from './harness.js';
 
 /**

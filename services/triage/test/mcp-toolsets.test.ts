@@ -5,10 +5,10 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../../shared/logger.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { call, type FakeOpenAI, script, startFakeOpenAI, text } from '../../../test/support/fake-openai.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import { loadMcpServers } from '../tools/mcp/config.js';
 import { McpToolsets } from '../tools/mcp/toolsets.js';
 import { startTestTriage, toolCalls, waitForStatus, writeFile } from './harness.js';

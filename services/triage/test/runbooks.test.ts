@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
-import { loadPolicy } from '../../executor/policy.js';
+import { shippedPolicy } from '../../../test/support/shipped-policy.js';
 import { loadRunbooks, renderArgs, runbookFor, stepArgs, templateVars } from '../planners/runbooks.js';
 import { DIAGNOSTIC_TOOLS, TOOL_SCHEMAS, type ToolName } from '../tools/schemas.js';
 
@@ -37,7 +37,7 @@ describe('runbooks', () => {
 
   it('every state-changing step passes the executor policy argument schema', async () => {
     const file = await loadRunbooks('config/runbooks.yaml');
-    const policy = loadPolicy('config/policy.yaml');
+    const policy = shippedPolicy();
     const vars = templateVars(incident);
     for (const runbook of [...Object.values(file.runbooks), file.default]) {
       for (const step of runbook.steps) {

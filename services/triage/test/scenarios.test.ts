@@ -14,9 +14,9 @@ import {
   text,
 } from '../../../test/support/fake-openai.js';
 import { eventually, testRedisUrl } from '../../../test/support/redis.js';
+import { startWorld, type World } from '../../../test/support/scenario-world.js';
 import { SCENARIOS, type Scenario } from '../scenarios.js';
 import { notificationsFor } from './harness.js';
-import { startWorld, type World } from './world.js';
 
 const scenario = (name: string): Scenario => {
   const found = SCENARIOS.find((s) => s.name.startsWith(name));

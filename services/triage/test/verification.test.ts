@@ -2,10 +2,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IncidentStore } from '../../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { TriageJob } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { type FakePrometheus, startFakePrometheus } from '../../../test/support/fake-prometheus.js';
 import { ingestWebhook, openIncident, webhookBody } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import { logDir, notificationsFor, startTestTriage } from './harness.js';
 
 let h: ExecutorHarness;

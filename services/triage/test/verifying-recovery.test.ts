@@ -2,10 +2,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IncidentStore } from '../../../shared/incidents.js';
 import { createQueue, QUEUE, triageJobId } from '../../../shared/queues.js';
 import type { TriageJob } from '../../../shared/schemas/jobs.js';
+import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { type FakePrometheus, startFakePrometheus } from '../../../test/support/fake-prometheus.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../executor/test/harness.js';
 import { logDir, notificationsFor, startTestTriage, waitForStatus } from './harness.js';
 
 // A fix under verification whose triage dies: the incident must not sit at `verifying` forever.

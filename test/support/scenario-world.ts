@@ -4,26 +4,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
-import { parseEnv } from '../../../shared/env.js';
-import { IncidentStore } from '../../../shared/incidents.js';
-import { keyspace } from '../../../shared/keys.js';
-import { createQueue, QUEUE } from '../../../shared/queues.js';
-import type { Incident } from '../../../shared/schemas/incident.js';
-import type { TriageJob } from '../../../shared/schemas/jobs.js';
+import { executorEnvSchema } from '../../services/executor/env.js';
+import { startExecutor } from '../../services/executor/service.js';
+import { triageEnvSchema } from '../../services/triage/env.js';
 import {
-  type FakePrometheus,
-  type Sample,
-  startFakePrometheus,
-} from '../../../test/support/fake-prometheus.js';
-import { openIncident } from '../../../test/support/incidents.js';
-import type { TestRedis } from '../../../test/support/redis.js';
-import { LOCAL_TARGETS } from '../../../test/support/targets.js';
-import { executorEnvSchema } from '../../executor/env.js';
-import { startExecutor } from '../../executor/service.js';
-import { RECORD_RUN } from '../../executor/test/harness.js';
-import { triageEnvSchema } from '../env.js';
-import { checkScenario, SCENARIOS, type Scenario, type ScenarioCheck } from '../scenarios.js';
-import { startTriage } from '../service.js';
+  checkScenario,
+  SCENARIOS,
+  type Scenario,
+  type ScenarioCheck,
+} from '../../services/triage/scenarios.js';
+import { startTriage } from '../../services/triage/service.js';
+import { parseEnv } from '../../shared/env.js';
+import { IncidentStore } from '../../shared/incidents.js';
+import { keyspace } from '../../shared/keys.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { Incident } from '../../shared/schemas/incident.js';
+import type { TriageJob } from '../../shared/schemas/jobs.js';
+import { RECORD_RUN } from './executor-harness.js';
+import { type FakePrometheus, type Sample, startFakePrometheus } from './fake-prometheus.js';
+import { openIncident } from './incidents.js';
+import type { TestRedis } from './redis.js';
+import { LOCAL_TARGETS } from './targets.js';
 
 /**
  * config/policy.yaml with every backend replaced by the record-run fixture (a real process that

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { signSlackRequest, verifySlackSignature } from '../../../shared/slack-signature.js';
 import { slackInteractionRequest } from '../../../test/support/fake-slack.js';
-import { createSlackInteractionsApp, slackActor } from '../../ingest/slack-interactions.js';
+import { createSlackInteractionsApp, slackActor } from '../slack-interactions.js';
 
 const secret = '8f742231b10e8888abcd99yyyzzz85a5';
 

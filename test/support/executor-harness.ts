@@ -4,18 +4,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ApprovalStore } from '../../../shared/approvals.js';
-import { parseEnv } from '../../../shared/env.js';
-import { IncidentStore } from '../../../shared/incidents.js';
-import { createLogger, type Logger } from '../../../shared/logger.js';
-import { QUEUE } from '../../../shared/queues.js';
-import type { ActionJob, ActionOutcome } from '../../../shared/schemas/jobs.js';
-import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
-import { LOCAL_TARGETS } from '../../../test/support/targets.js';
-import { executorEnvSchema } from '../env.js';
-import { type ExecutorHandle, startExecutor } from '../service.js';
+import { executorEnvSchema } from '../../services/executor/env.js';
+import { type ExecutorHandle, startExecutor } from '../../services/executor/service.js';
+import { SETTLE_GRACE_MS, sweepApprovals } from '../../services/executor/sweeper.js';
+import type { ApprovalDecisions } from '../../shared/approval-decisions.js';
+import { ApprovalStore } from '../../shared/approvals.js';
+import { parseEnv } from '../../shared/env.js';
+import { IncidentStore } from '../../shared/incidents.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
+import { QUEUE } from '../../shared/queues.js';
+import type { ActionJob, ActionOutcome } from '../../shared/schemas/jobs.js';
+import { openTestRedis, type TestRedis } from './redis.js';
+import { LOCAL_TARGETS } from './targets.js';
 
-export const RECORD_RUN = fileURLToPath(new URL('./fixtures/record-run.mjs', import.meta.url));
+export const RECORD_RUN = fileURLToPath(new URL('./record-run.mjs', import.meta.url));
 
 /**
  * A policy like config/policy.yaml, but whose commands run the record-run fixture (a real process
@@ -105,6 +107,10 @@ export interface ExecutorHarness {
   feedback(job: Record<string, unknown>): Promise<unknown>;
   /** Lines the record-run fixture wrote: one per real process run. */
   runs(): string[];
+  /** Runs the executor's approval sweep once, as if the clock read `now`. */
+  sweep(decisions: ApprovalDecisions, now?: number): Promise<number>;
+  /** How long the sweeper leaves a human decision to record its own consequences. */
+  settleGraceMs: number;
   startAnother(): Promise<ExecutorHandle>;
   close(): Promise<void>;
 }
@@ -154,13 +160,14 @@ export async function startExecutorHarness(
     prefix: t.keys.bullPrefix,
   });
   await Promise.all([events.waitUntilReady(), agentEvents.waitUntilReady()]);
+  const approvals = new ApprovalStore(t.redis, t.keys);
   return {
     t,
     dir,
     marker,
     diskRoot,
     incidents: new IncidentStore(t.redis, t.keys),
-    approvals: new ApprovalStore(t.redis, t.keys),
+    approvals,
     actions,
     agentActions,
     executor,
@@ -180,6 +187,8 @@ export async function startExecutorHarness(
     runs() {
       return existsSync(marker) ? readFileSync(marker, 'utf8').trim().split('\n').filter(Boolean) : [];
     },
+    sweep: (decisions, now) => sweepApprovals(approvals, decisions, now),
+    settleGraceMs: SETTLE_GRACE_MS,
     startAnother: start,
     async close() {
       await Promise.all(started.map((handle) => handle.close()));
