@@ -16,8 +16,9 @@ import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { RecentAlerts } from './recent-alerts.js';
+import { rfc3339Ms } from './rfc3339.js';
 
-const intakeScript = loadLua(new URL('./lua/intake-7.lua', import.meta.url));
+const intakeScript = loadLua(new URL('./lua/intake-8.lua', import.meta.url));
 /** The resolution notice, worded once; the script fills in each resolved incident's id. */
 const RESOLVED_NOTICE = JSON.stringify(resolvedNotice(''));
 
@@ -96,13 +97,9 @@ export interface IntakeDeps {
 
 export class Intake {
   constructor(private readonly deps: IntakeDeps) {
-    const { redis, keys, triageQueue, notificationQueue, settings } = deps;
+    const { redis, keys, notificationQueue, settings } = deps;
     this.outbox = new NotificationOutbox(redis, keys, 'ingest', notificationQueue);
-    // The triage job's hash tells the script whether an incident's job was ever queued.
-    this.layout = JSON.stringify({
-      ...scriptKeyLayout(keys),
-      triageJob: [triageQueue.toKey(triageJobId('')), ''],
-    });
+    this.layout = JSON.stringify(scriptKeyLayout(keys));
     // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
     this.recent = new RecentAlerts(
       settings.dedupCacheSize,
@@ -215,6 +212,7 @@ export class Intake {
         this.deps.keys.incidentIndex,
         this.deps.keys.outbox('ingest'),
         this.deps.keys.incidentIds,
+        this.deps.keys.triageUnqueued,
       ],
       [
         this.layout,
@@ -256,9 +254,8 @@ export class Intake {
     return {
       fields: [
         alert.fingerprint,
-        // The length in bytes (Lua's strings are bytes) of `"<fingerprint>","<startsAt>",` in the
-        // stored JSON (see lua/intake-7.lua); a fingerprint is ASCII that JSON does not escape (schema).
-        alert.fingerprint.length + Buffer.byteLength(JSON.stringify(alert.startsAt)) + 4,
+        alert.startsAt,
+        rfc3339Ms(alert.startsAt) ?? '',
         alert.status,
         correlation.hash,
         correlation.readable,
@@ -270,7 +267,10 @@ export class Intake {
     };
   }
 
-  /** Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. */
+  /**
+   * Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. Once
+   * queued, the incidents are no longer ones a re-sent alert must re-queue (the script's `pending`).
+   */
   private async enqueueTriage(incidents: OpenedIncident[]): Promise<void> {
     if (incidents.length === 0) return;
     await this.deps.triageQueue.addBulk(
@@ -280,6 +280,7 @@ export class Intake {
         opts: { jobId: triageJobId(incidentId), priority },
       })),
     );
+    await this.deps.redis.srem(this.deps.keys.triageUnqueued, ...incidents.map(([incidentId]) => incidentId));
   }
 
   /** Announces every new incident; the notifier's routes decide who hears (level 3 and storms page). */

@@ -18,7 +18,7 @@ import { createClassifier } from '../classify.js';
 import { createCorrelator } from '../correlation.js';
 import { Intake, type IntakeSettings } from '../intake.js';
 
-const intakeScript = loadLua(new URL('../lua/intake-7.lua', import.meta.url));
+const intakeScript = loadLua(new URL('../lua/intake-8.lua', import.meta.url));
 
 let t: TestRedis;
 beforeEach(async () => {
@@ -28,8 +28,14 @@ afterEach(async () => {
   await t.close();
 });
 
-function intakeOn(redis: RedisConnection, settings: Partial<IntakeSettings> = {}) {
+function intakeOn(
+  redis: RedisConnection,
+  settings: Partial<IntakeSettings> = {},
+  { dieBeforeQueueing = false } = {},
+) {
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
+  if (dieBeforeQueueing)
+    triage.addBulk = () => Promise.reject(new Error('ingest died before queueing the triage job'));
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   const intake = new Intake({
     redis,
@@ -57,10 +63,12 @@ it('re-queues the triage job and the announcement when a retried webhook finds i
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   try {
     const body = webhookBody([{ alertname: 'ServiceDown', instance: 'a', fingerprint: 'q1' }]);
-    const [id] = (await intake.ingest(body)).incidents;
-    // As if ingest had crashed between storing the incident and queueing its jobs: the retry reaches
-    // another (or a restarted) process, which remembers nothing.
-    await (await triage.getJob(`triage-${id}`))?.remove();
+    // Ingest dies between storing the incident and queueing its jobs: the retry reaches another (or
+    // a restarted) process, which remembers nothing.
+    const dying = intakeOn(t.redis, {}, { dieBeforeQueueing: true });
+    await expect(dying.intake.ingest(body)).rejects.toThrow('died before queueing');
+    await dying.close();
+    const [id] = await t.redis.zrange(t.keys.incidentIndex, 0, -1);
     await (await notifications.getJob(`opened-${id}`))?.remove();
     expect(await triage.getJob(`triage-${id}`)).toBeUndefined();
     const restarted = intakeOn(t.redis);
@@ -667,7 +675,8 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
     `["firing","${fp}","${now.toISOString()}","0001-01-01T00:00:00Z",{"alertname":"${name}"},{},""]`;
   const record = (fp: string, ck: string) => [
     fp,
-    fp.length + now.toISOString().length + 6,
+    now.toISOString(),
+    now.getTime(),
     'firing',
     ck,
     ck,
@@ -688,12 +697,10 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
           t.keys.incidentIndex,
           t.keys.outbox('ingest'),
           t.keys.incidentIds,
+          t.keys.triageUnqueued,
         ],
         [
-          JSON.stringify({
-            ...scriptKeyLayout(t.keys),
-            triageJob: [`${t.keys.bullPrefix}:triage:triage-`, ''],
-          }),
+          JSON.stringify(scriptKeyLayout(t.keys)),
           now.toISOString(),
           String(now.getTime()),
           '5',
