@@ -5,6 +5,7 @@ import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import { breakerOpenNotice, lateActionNotice } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
+import { triageFollowUpJobId } from '../../shared/queues.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import {
   type ActionJob,
@@ -122,7 +123,7 @@ export class ActionProcessor {
       await this.deps.triage.add(
         'triage',
         { incidentId: job.incidentId, trigger: 'approval_executed', actionId: job.actionId },
-        { jobId: `triage-${job.incidentId}-${job.actionId}` },
+        { jobId: triageFollowUpJobId(job.incidentId, job.actionId) },
       );
     }
     return outcome;

@@ -9,6 +9,7 @@ import {
   triageFailedNotice,
 } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
+import { triageFollowUpJobId } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
 import type { NotificationJob, TriageJob, Verification } from '../../shared/schemas/jobs.js';
@@ -275,7 +276,7 @@ export class Investigator {
     if (verdict.fixed || Date.now() >= Date.parse(verification.deadline))
       return this.settle(incident, verification, verdict);
     const next = { ...verification, attempt: verification.attempt + 1 };
-    const jobId = `triage-${incident.id}-verify-${verification.round}-${next.attempt}`;
+    const jobId = triageFollowUpJobId(incident.id, `verify-${verification.round}-${next.attempt}`);
     await this.deps.triage.add(
       'verify',
       { incidentId: incident.id, trigger: 'verify', verification: next },

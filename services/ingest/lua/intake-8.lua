@@ -24,7 +24,8 @@
   ARGV[10] candidate epoch
   ARGV[11] the epoch the caller's memory answered under ('' if it answered nothing)
   ARGV[12] the webhook's receiver
-  ARGV[13] the notice announcing a resolution (JSON, shared/notices.ts), eventId and incidentId to fill
+  ARGV[13] the notice announcing a resolution (JSON, shared/notices.ts) for incident '': its id is
+           appended to eventId and set as incidentId
   ARGV[14] the records, one JSON array of [fp, startsAt, startsAtMs, status, ck, ckText, level, severity,
            priority]; startsAtMs is startsAt in epoch ms ('' if it is no RFC 3339 time)
   ARGV[14 + n] record n's alert as stored (shared/schemas/stored-alert.ts), kept as is in the incident's

@@ -6,7 +6,7 @@ import { createLogger } from '../../../shared/logger.js';
 import { loadLua } from '../../../shared/lua.js';
 import { resolvedNotice } from '../../../shared/notices.js';
 import { NotificationOutbox } from '../../../shared/outbox.js';
-import { createQueue, QUEUE } from '../../../shared/queues.js';
+import { createQueue, QUEUE, triageJobId } from '../../../shared/queues.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import { StorageChangedError } from '../../../shared/redis-errors.js';
 import type { Alert } from '../../../shared/schemas/alertmanager.js';
@@ -58,7 +58,6 @@ function intakeOn(
 }
 
 it('re-queues the triage job and the announcement when a retried webhook finds its incident stored but never queued', async () => {
-  const { intake, close } = intakeOn(t.redis);
   const triage = createQueue<TriageJob>(QUEUE.triage, t.redis, t.keys.bullPrefix);
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
   try {
@@ -70,10 +69,10 @@ it('re-queues the triage job and the announcement when a retried webhook finds i
     await dying.close();
     const [id] = await t.redis.zrange(t.keys.incidentIndex, 0, -1);
     await (await notifications.getJob(`opened-${id}`))?.remove();
-    expect(await triage.getJob(`triage-${id}`)).toBeUndefined();
+    expect(await triage.getJob(triageJobId(id as string))).toBeUndefined();
     const restarted = intakeOn(t.redis);
     expect(await restarted.intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
-    expect((await triage.getJob(`triage-${id}`))?.data).toEqual({ incidentId: id, trigger: 'alert' });
+    expect((await triage.getJob(triageJobId(id as string)))?.data).toEqual({ incidentId: id, trigger: 'alert' });
     expect((await notifications.getJob(`opened-${id}`))?.data).toMatchObject({
       incidentId: id,
       event: 'incident_opened',
@@ -86,7 +85,6 @@ it('re-queues the triage job and the announcement when a retried webhook finds i
     await restarted.close();
   } finally {
     await Promise.all([triage.close(), notifications.close()]);
-    await close();
   }
 });
 

@@ -20,7 +20,8 @@ local function resolve_fp(id, a)
     B.joined = {}
     table.insert(B.out.resolved, id)
     local notice = cjson.decode(B.resolvedNotice)
-    notice.eventId, notice.incidentId = 'resolved-' .. id, id
+    -- Its event id is the one notices.ts gives an empty incident id, with this incident's appended.
+    notice.eventId, notice.incidentId = notice.eventId .. id, id
     record_notice(B.outboxKey, notice, B.nowMs)
   end
 end
