@@ -72,7 +72,10 @@ it('re-queues the triage job and the announcement when a retried webhook finds i
     expect(await triage.getJob(triageJobId(id as string))).toBeUndefined();
     const restarted = intakeOn(t.redis);
     expect(await restarted.intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
-    expect((await triage.getJob(triageJobId(id as string)))?.data).toEqual({ incidentId: id, trigger: 'alert' });
+    expect((await triage.getJob(triageJobId(id as string)))?.data).toEqual({
+      incidentId: id,
+      trigger: 'alert',
+    });
     expect((await notifications.getJob(`opened-${id}`))?.data).toMatchObject({
       incidentId: id,
       event: 'incident_opened',
