@@ -11,11 +11,13 @@
   ARGV[3] window (ms)
   ARGV[4] threshold
   ARGV[5] cooldown (ms)
-  ARGV[6] the notice's event id ('' = none)
+  ARGV[6] the notice's event id ('' = none; the job's own eventId)
   ARGV[7] the notice's job JSON; its text's {failures} and details.failures get the count
 
   Returns {'opened', count} when this failure opened the breaker, else {state, count}.
 ]]
+--- @include "outbox-entry"
+
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[2], now, ARGV[2])
@@ -30,7 +32,7 @@ if state == 'half_open' or (state == 'closed' and count >= tonumber(ARGV[4])) th
     local job = cjson.decode(ARGV[7])
     job.text = string.gsub(job.text, '{failures}', tostring(count))
     if type(job.details) == 'table' then job.details.failures = count end
-    redis.call('HSET', KEYS[3], ARGV[6], cjson.encode({ recordedMs = now, job = job }))
+    record_notice(KEYS[3], job, now)
   end
   return {'opened', count}
 end
