@@ -1,5 +1,31 @@
 import type { NoticeSource } from './queues.js';
 
+/** What the executor keeps under `exec:` ('*': all of it, as a KEYS pattern). */
+export type ExecKey =
+  | 'mode'
+  | 'breaker'
+  | 'breaker:failures'
+  | 'replicas'
+  | `replicas:lock:${string}`
+  | `replicas:seen:${string}`
+  | `claim:${string}`
+  | `rl:${string}`
+  | `round:${string}`
+  | `round-changes:${string}`
+  | `dry-run:${string}`
+  | '*';
+
+/** What the notifier keeps under `notify:`. */
+export type NotifyKey =
+  | 'email-digest'
+  | `pd-paged:${string}`
+  | `slack-thread:${string}`
+  | `slack-root:${string}`
+  | `done:${string}`;
+
+/** Wrong tokens counted under `ingest:guesses:` ('*': all of them, as a KEYS pattern). */
+export type GuessesKey = `address:${string}` | `token:${string}` | '*';
+
 /**
  * Every Redis key the system uses, in one place. All carry the `{prefix}` hash tag so the same
  * code runs on a single Redis and on a Redis Cluster (multi-key scripts stay in one slot).
@@ -36,7 +62,7 @@ export function keyspace(prefix = 'hermes') {
     /** Written once per Redis dataset: a flushed or replaced Redis has none or another. */
     ingestEpoch: `${p}:ingest:epoch`,
     /** Wrong tokens, per address and per guessed value (services/ingest/token-guesses.ts). */
-    guesses: (name: string) => `${p}:ingest:guesses:${name}`,
+    guesses: (name: GuessesKey) => `${p}:ingest:guesses:${name}`,
     /** A console session, by the digest of its cookie (services/ingest/ui/session.ts). */
     session: (digest: string) => `${p}:ingest:session:${digest}`,
     approval: (id: string) => `${p}:approval:${id}`,
@@ -47,7 +73,7 @@ export function keyspace(prefix = 'hermes') {
     approvalsUnsettled: `${p}:approvals:unsettled`,
     paused: `${p}:control:paused`,
     /** Executor-only state: rate limits, breaker, idempotency claims. */
-    exec: (name: string) => `${p}:exec:${name}`,
+    exec: (name: ExecKey) => `${p}:exec:${name}`,
     audit: `${p}:audit`,
     auditHead: `${p}:audit:head`,
     /** Entries ever appended: the sequence number of the newest one. */
@@ -57,7 +83,7 @@ export function keyspace(prefix = 'hermes') {
     /** Notices recorded with the state change they announce, until queued (see shared/outbox.ts). */
     outbox: (source: NoticeSource) => `${p}:outbox:${source}`,
     /** Notifier-only state: delivery idempotency and Slack threads. */
-    notify: (name: string) => `${p}:notify:${name}`,
+    notify: (name: NotifyKey) => `${p}:notify:${name}`,
     /** Triage-only state. */
     triage: (name: string) => `${p}:triagestate:${name}`,
   };
@@ -93,5 +119,5 @@ export function scriptKeyLayout(keys: Keyspace) {
 
 /** The executor's own state for dry-run: its limits and breaker never touch live mode's. */
 export function dryRunKeys(keys: Keyspace): Keyspace {
-  return { ...keys, exec: (name: string) => keys.exec(`dry-run:${name}`) };
+  return { ...keys, exec: (name: ExecKey) => keys.exec(`dry-run:${name}`) };
 }
