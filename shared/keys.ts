@@ -1,4 +1,4 @@
-import type { NoticeSource } from './queues.js';
+import type { NoticeSource, QueueName } from './queues.js';
 
 /** What the executor keeps under `exec:` ('*': all of it, as a KEYS pattern). */
 export type ExecKey =
@@ -31,7 +31,8 @@ export type GuessesKey = `address:${string}` | `token:${string}` | '*';
  * code runs on a single Redis and on a Redis Cluster (multi-key scripts stay in one slot).
  *
  * Namespaces map to Redis ACL users (see config/redis-acl): only the executor writes `exec:*`,
- * `audit*` and incident actions; only ingest writes incident cores (which hold the level).
+ * `audit*` and incident actions; only ingest writes incident cores (which hold the level). Who
+ * writes what is KEY_WRITERS below, which the ACL file is tested against.
  */
 export function keyspace(prefix = 'hermes') {
   const p = `{${prefix}}`;
@@ -116,6 +117,62 @@ export function scriptKeyLayout(keys: Keyspace) {
     legacyGroup: template(keys.legacyGroup),
   };
 }
+
+/** The services that write to Redis, each as its own ACL user (config/redis-acl). */
+export type Writer = 'ingest' | 'triage' | 'executor' | 'notifier';
+
+/**
+ * Which services write each key of the keyspace: config/redis-acl lets exactly these write it
+ * (test/shared/redis-acl-layout.test.ts). A key added to `keyspace` needs its writers here.
+ */
+export const KEY_WRITERS = {
+  incident: ['ingest'],
+  incidentState: ['ingest', 'triage', 'executor', 'notifier'],
+  incidentTimeline: ['ingest', 'triage', 'executor', 'notifier'],
+  incidentActions: ['executor'],
+  incidentAlerts: ['ingest'],
+  incidentStarts: ['ingest'],
+  incidentIndex: ['ingest'],
+  incidentIds: ['ingest'],
+  incidentStatusIndex: ['ingest', 'triage', 'executor'],
+  groups: ['ingest'],
+  legacyGroup: [],
+  stormOpened: ['ingest'],
+  stormCurrent: ['ingest'],
+  triageBacklog: ['ingest', 'triage'],
+  triageUnqueued: ['ingest'],
+  ingestEpoch: ['ingest'],
+  guesses: ['ingest'],
+  session: ['ingest'],
+  approval: ['ingest', 'executor'],
+  approvalsPending: ['ingest', 'executor'],
+  approvalIds: ['ingest', 'executor'],
+  approvalsUnsettled: ['ingest', 'executor'],
+  paused: ['ingest'],
+  exec: ['executor'],
+  audit: ['executor'],
+  auditHead: ['executor'],
+  auditSeq: ['executor'],
+  auditAnchor: ['executor'],
+  /** A source's outbox: its writer, and the notifier's relay, which clears what it queued. */
+  outbox: (source: NoticeSource) => [source, 'notifier'],
+  notify: ['notifier'],
+  triage: ['triage'],
+} satisfies Record<
+  Exclude<keyof Keyspace, 'bullPrefix'>,
+  readonly Writer[] | ((source: NoticeSource) => Writer[])
+>;
+
+/** Which services write each queue's keys (`{prefix}:<queue>:…`; see shared/queues.ts). */
+export const QUEUE_WRITERS = {
+  triage: ['ingest', 'triage', 'executor'],
+  actions: ['ingest', 'executor'],
+  'agent-actions': ['triage', 'executor'],
+  'notifications-ingest': ['ingest', 'notifier'],
+  'notifications-triage': ['triage', 'notifier'],
+  'notifications-executor': ['executor', 'notifier'],
+  'email-digest': ['notifier'],
+} satisfies Record<QueueName, readonly Writer[]>;
 
 /** The executor's own state for dry-run: its limits and breaker never touch live mode's. */
 export function dryRunKeys(keys: Keyspace): Keyspace {
