@@ -21,17 +21,7 @@ end
 
 -- The startsAt (epoch ms, nil if unknown) of the alert an incident holds for a fingerprint.
 local function held_start(id, fp)
-  local t = B.startsOf[id]
-  if not t then
-    t = {}
-    B.startsOf[id] = t
-  end
-  local ms = t[fp]
-  if ms == nil then
-    ms = redis.call('HGET', key(B.K.incidentStarts, id), fp) or ''
-    t[fp] = ms
-  end
-  return tonumber(ms)
+  return tonumber(held_field(B.startsOf, B.K.incidentStarts, id, fp))
 end
 
 -- Whether the record's alert began before the one its incident holds: a late re-send of an earlier

@@ -23,20 +23,25 @@ local function counts(id)
   return c
 end
 
--- An incident's stored alert for a fingerprint (false: none), as this batch left it.
-local function stored(id, fp)
-  local t = B.storedOf[id]
+-- A fingerprint's field of an incident's hash (`template`: its alerts or starts) as this batch left
+-- it (false: none), kept in `cache` (a table per incident). Read at most once; an incident this
+-- batch opened holds only what the batch wrote.
+local function held_field(cache, template, id, fp)
+  local t = cache[id]
   if not t then
     t = {}
-    B.storedOf[id] = t
+    cache[id] = t
   end
   local value = t[fp]
   if value == nil then
-    value = not B.openedHere[id] and redis.call('HGET', key(B.K.incidentAlerts, id), fp) or false
+    value = not B.openedHere[id] and redis.call('HGET', key(template, id), fp) or false
     t[fp] = value
   end
   return value
 end
+
+-- An incident's stored alert for a fingerprint (false: none), as this batch left it.
+local function stored(id, fp) return held_field(B.storedOf, B.K.incidentAlerts, id, fp) end
 
 -- Opens an incident for record `a` (or the storm incident: storm true, a nil). With `investigate` it
 -- waits for triage (the backlog) and is returned in `opened`; its triage job is not queued yet.
