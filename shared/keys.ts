@@ -45,8 +45,6 @@ export function keyspace(prefix = 'hermes') {
     /** An incident's action records: outside `inc:*`, so only the executor may write them (ACL). */
     incidentActions: (id: string) => `${p}:act:${id}`,
     incidentAlerts: (id: string) => `${p}:inc:${id}:alerts`,
-    /** Each stored alert's startsAt in epoch ms ('' if it is no RFC 3339 time), by fingerprint (ingest's intake). */
-    incidentStarts: (id: string) => `${p}:inc:${id}:starts`,
     incidentIndex: `${p}:incidents`,
     /** Every incident id ever issued, sorted by id: what short ids are resolved among (shared/issued-ids.ts). */
     incidentIds: `${p}:incidents:ids`,
@@ -58,8 +56,6 @@ export function keyspace(prefix = 'hermes') {
     stormOpened: `${p}:storm:opened`,
     stormCurrent: `${p}:storm:current`,
     triageBacklog: `${p}:ingest:triage-backlog`,
-    /** Incidents intake opened whose triage job it has not yet confirmed queued. */
-    triageUnqueued: `${p}:ingest:triage-unqueued`,
     /** Written once per Redis dataset: a flushed or replaced Redis has none or another. */
     ingestEpoch: `${p}:ingest:epoch`,
     /** Wrong tokens, per address and per guessed value (services/ingest/token-guesses.ts). */
@@ -111,7 +107,6 @@ export function scriptKeyLayout(keys: Keyspace) {
     incidentState: template(keys.incidentState),
     incidentTimeline: template(keys.incidentTimeline),
     incidentAlerts: template(keys.incidentAlerts),
-    incidentStarts: template(keys.incidentStarts),
     statusIndex: template(keys.incidentStatusIndex),
     groups: template(keys.groups),
     legacyGroup: template(keys.legacyGroup),
@@ -131,7 +126,6 @@ export const KEY_WRITERS = {
   incidentTimeline: ['ingest', 'triage', 'executor', 'notifier'],
   incidentActions: ['executor'],
   incidentAlerts: ['ingest'],
-  incidentStarts: ['ingest'],
   incidentIndex: ['ingest'],
   incidentIds: ['ingest'],
   incidentStatusIndex: ['ingest', 'triage', 'executor'],
@@ -140,7 +134,6 @@ export const KEY_WRITERS = {
   stormOpened: ['ingest'],
   stormCurrent: ['ingest'],
   triageBacklog: ['ingest', 'triage'],
-  triageUnqueued: ['ingest'],
   ingestEpoch: ['ingest'],
   guesses: ['ingest'],
   session: ['ingest'],

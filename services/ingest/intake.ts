@@ -18,7 +18,7 @@ import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { RecentAlerts } from './recent-alerts.js';
 import { rfc3339Ms } from './rfc3339.js';
 
-const intakeScript = loadLua(new URL('./lua/intake-8.lua', import.meta.url));
+const intakeScript = loadLua(new URL('./lua/intake-7.lua', import.meta.url));
 /** The resolution notice, worded once; the script fills in each resolved incident's id. */
 const RESOLVED_NOTICE = JSON.stringify(resolvedNotice(''));
 
@@ -79,8 +79,8 @@ interface ScriptReply {
   r: string[];
   opened: OpenedIncident[];
   resolved: string[];
-  /** Incidents stored by an earlier attempt that died before queueing their jobs. */
-  pending: OpenedIncident[];
+  /** Incidents re-sent alerts belong to that still wait for triage (an earlier attempt may have died before queueing their jobs). */
+  waiting: OpenedIncident[];
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
@@ -169,8 +169,8 @@ export class Intake {
     const opened = asArray(reply?.opened);
     const resolved = asArray(reply?.resolved);
     // Announced before their triage jobs are queued, so an incident found still waiting for its job
-    // (pending) may be unannounced too: announced again, which its event id makes a no-op if not.
-    const unqueued = [...opened, ...asArray(reply?.pending)];
+    // (never queued) may be unannounced too: announced again, which its event id makes a no-op if not.
+    const unqueued = [...opened, ...(await this.neverQueued(asArray(reply?.waiting)))];
     await this.afterOpen(unqueued);
     await this.enqueueTriage(unqueued);
     await this.afterResolve(resolved);
@@ -212,7 +212,6 @@ export class Intake {
         this.deps.keys.incidentIndex,
         this.deps.keys.outbox('ingest'),
         this.deps.keys.incidentIds,
-        this.deps.keys.triageUnqueued,
       ],
       [
         this.layout,
@@ -242,6 +241,7 @@ export class Intake {
     const level = this.deps.classifier.level(labels);
     const severity = labels.severity ?? 'warning';
     const correlation = this.deps.correlate(labels);
+    const startsAtMs = rfc3339Ms(alert.startsAt);
     const stored: StoredAlert = [
       alert.status,
       alert.fingerprint,
@@ -251,11 +251,12 @@ export class Intake {
       wellFormed(withCommon(webhook.commonAnnotations, alert.annotations)),
       wellFormedText(alert.generatorURL),
     ];
+    if (startsAtMs !== undefined) stored.push(startsAtMs);
     return {
       fields: [
         alert.fingerprint,
         alert.startsAt,
-        rfc3339Ms(alert.startsAt) ?? '',
+        startsAtMs ?? '',
         alert.status,
         correlation.hash,
         correlation.readable,
@@ -267,10 +268,7 @@ export class Intake {
     };
   }
 
-  /**
-   * Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. Once
-   * queued, the incidents are no longer ones a re-sent alert must re-queue (the script's `pending`).
-   */
+  /** Idempotent: jobId is derived from the incident id, so re-adding an existing job is a no-op. */
   private async enqueueTriage(incidents: OpenedIncident[]): Promise<void> {
     if (incidents.length === 0) return;
     await this.deps.triageQueue.addBulk(
@@ -280,7 +278,15 @@ export class Intake {
         opts: { jobId: triageJobId(incidentId), priority },
       })),
     );
-    await this.deps.redis.srem(this.deps.keys.triageUnqueued, ...incidents.map(([incidentId]) => incidentId));
+  }
+
+  /** Of the incidents still waiting for triage, those whose triage job was never queued (BullMQ knows none). */
+  private async neverQueued(waiting: OpenedIncident[]): Promise<OpenedIncident[]> {
+    if (waiting.length === 0) return [];
+    const jobs = await Promise.all(
+      waiting.map(([incidentId]) => this.deps.triageQueue.getJob(triageJobId(incidentId))),
+    );
+    return waiting.filter((_, i) => jobs[i] === undefined);
   }
 
   /** Announces every new incident; the notifier's routes decide who hears (level 3 and storms page). */

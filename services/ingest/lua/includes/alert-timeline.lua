@@ -1,5 +1,5 @@
--- Counting alerts to their incidents and writing them: the alerts hash, the starts hash and the
--- timeline, which takes the first timelineCap alerts and then one overflow entry.
+-- Counting alerts to their incidents and writing them: the alerts hash and the timeline, which takes
+-- the first timelineCap alerts and then one overflow entry.
 
 local function timeline_overflow()
   return cjson.encode({ at = B.now, type = 'summary', by = 'ingest',
@@ -26,29 +26,21 @@ local function attach(id, a)
   B.touched[id] = true
 end
 
--- Stores the record's alert on its incident at once (a resolution: not gathered, it keeps its place).
-local function store(id, a)
-  hold(id, a)
-  redis.call('HSET', key(B.K.incidentAlerts, id), a.fp, a.alert)
-  redis.call('HSET', key(B.K.incidentStarts, id), a.fp, a.startsAtMs)
-end
-
 -- New firing alerts are gathered per incident and written with one command per structure (flush).
 local gathered = {}
 
 local function gather(id, a)
   local g = gathered[id]
   if not g then
-    g = { alerts = {}, starts = {}, timeline = {} }
+    g = { alerts = {}, timeline = {} }
     gathered[id] = g
   end
   local c = counts(id)
   -- A fingerprint counts once, and not at all if the incident already holds it firing.
   if not stored_firing(stored(id, a.fp)) then c.firing = c.firing + 1 end
-  hold(id, a)
+  B.storedOf[id][a.fp] = a.alert
   local n = #g.alerts
   g.alerts[n + 1], g.alerts[n + 2] = a.fp, a.alert
-  g.starts[n + 1], g.starts[n + 2] = a.fp, a.startsAtMs
   c.alerts = c.alerts + 1
   if c.alerts <= B.timelineCap then
     g.timeline[#g.timeline + 1] = alert_entry(a)
@@ -62,7 +54,6 @@ end
 local function flush()
   for id, g in pairs(gathered) do
     call_in_slices('HSET', key(B.K.incidentAlerts, id), g.alerts, 2)
-    call_in_slices('HSET', key(B.K.incidentStarts, id), g.starts, 2)
     if #g.timeline > 0 then call_in_slices('RPUSH', key(B.K.incidentTimeline, id), g.timeline, 1) end
   end
   gathered = {}

@@ -23,25 +23,21 @@ local function counts(id)
   return c
 end
 
--- A fingerprint's field of an incident's hash (`template`: its alerts or starts) as this batch left
--- it (false: none), kept in `cache` (a table per incident). Read at most once; an incident this
--- batch opened holds only what the batch wrote.
-local function held_field(cache, template, id, fp)
-  local t = cache[id]
+-- An incident's stored alert for a fingerprint (false: none), as this batch left it: read at most
+-- once; an incident this batch opened holds only what the batch wrote.
+local function stored(id, fp)
+  local t = B.storedOf[id]
   if not t then
     t = {}
-    cache[id] = t
+    B.storedOf[id] = t
   end
   local value = t[fp]
   if value == nil then
-    value = not B.openedHere[id] and redis.call('HGET', key(template, id), fp) or false
+    value = not B.openedHere[id] and redis.call('HGET', key(B.K.incidentAlerts, id), fp) or false
     t[fp] = value
   end
   return value
 end
-
--- An incident's stored alert for a fingerprint (false: none), as this batch left it.
-local function stored(id, fp) return held_field(B.storedOf, B.K.incidentAlerts, id, fp) end
 
 -- Opens an incident for record `a` (or the storm incident: storm true, a nil). With `investigate` it
 -- waits for triage (the backlog) and is returned in `opened`; its triage job is not queued yet.
@@ -63,14 +59,12 @@ local function create(id, a, level, severity, priority, storm, investigate)
   B.statusOf[id] = 'open'
   B.countsOf[id] = { alerts = 0, firing = 0 }
   B.storedOf[id] = {}
-  B.startsOf[id] = {}
   B.openedHere[id] = true
   redis.call('ZADD', B.incidentIndexKey, nowMsText, id)
   redis.call('ZADD', B.incidentIdsKey, 0, id)
   redis.call('ZADD', key(B.K.statusIndex, 'open'), nowMsText, id)
   if investigate then
     redis.call('SADD', B.backlogKey, id)
-    redis.call('SADD', B.unqueuedKey, id)
     table.insert(B.out.opened, { id, priority, storm and 1 or 0, severity, level, alertname })
   end
 end

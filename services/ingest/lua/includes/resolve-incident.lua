@@ -4,8 +4,9 @@
 local function resolve_fp(id, a)
   local c = counts(id)
   if stored_firing(stored(id, a.fp)) then c.firing = c.firing - 1 end
-  store(id, a)
+  B.storedOf[id][a.fp] = a.alert
   B.touched[id] = true
+  redis.call('HSET', key(B.K.incidentAlerts, id), a.fp, a.alert)
   if c.firing == 0 and not is_closed(id) then
     local entry = cjson.encode({ at = B.now, type = 'status', by = 'ingest', status = 'resolved',
       message = 'All alerts of this incident resolved' })
@@ -16,7 +17,6 @@ local function resolve_fp(id, a)
       B.stormMemo = nil
     end
     redis.call('SREM', B.backlogKey, id)
-    redis.call('SREM', B.unqueuedKey, id)
     B.joined = {}
     table.insert(B.out.resolved, id)
     local notice = cjson.decode(B.resolvedNotice)

@@ -10,7 +10,6 @@
   KEYS[5] incident index
   KEYS[6] ingest's outbox
   KEYS[7] every incident id issued (sorted by id, all scoring 0: what short ids are resolved among)
-  KEYS[8] incidents opened whose triage job ingest has not yet confirmed queued
 
   ARGV[1]  the key layout for keys named by id (JSON: shared/keys.ts scriptKeyLayout)
   ARGV[2]  now (ISO)
@@ -28,23 +27,24 @@
            appended to eventId and set as incidentId
   ARGV[14] the records, one JSON array of [fp, startsAt, startsAtMs, status, ck, ckText, level, severity,
            priority]; startsAtMs is startsAt in epoch ms ('' if it is no RFC 3339 time)
-  ARGV[14 + n] record n's alert as stored (shared/schemas/stored-alert.ts), kept as is in the incident's
-           alerts hash and expanded into a timeline entry where the timeline takes one
+  ARGV[14 + n] record n's alert as stored (shared/schemas/stored-alert.ts, startsAt in ms last), kept as
+           is in the incident's alerts hash and expanded into a timeline entry where the timeline takes one
 
   An alert is known by its correlation group's incident: the group's latest incident holds it (by
   fingerprint) with the same startsAt. So the script reads each incident's stored alerts once, and
-  nothing else is stored per alert but its startsAt in ms.
+  nothing else is stored per alert.
 
   Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId...] (one pair per record, code
   'new' | 'dup' | 'update'), opened: [[id, priority, storm, severity, level, alertname]...],
-  resolved: [id...], pending: [same as opened...] }, where pending are incidents a re-sent alert belongs
-  to that still wait for a triage job ingest never confirmed queued. With `stale` (the caller's memory
-  was about another epoch) nothing was written and nothing else is returned.
+  resolved: [id...], waiting: [same as opened...] }, where waiting are incidents a re-sent alert belongs
+  to that still wait for triage (ingest queues the job of those BullMQ has none for: an earlier attempt
+  died before queueing it). With `stale` (the caller's memory was about another epoch) nothing was
+  written and nothing else is returned.
 ]]
 --- @include "set-status"
 --- @include "outbox-entry"
 
-local out = { r = {}, opened = {}, resolved = {}, pending = {} }
+local out = { r = {}, opened = {}, resolved = {}, waiting = {} }
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[10]
@@ -65,9 +65,9 @@ local B = {
   freshId = ARGV[7], dedupTtl = ARGV[8], timelineCap = tonumber(ARGV[9]), receiver = ARGV[12],
   resolvedNotice = ARGV[13],
   stormOpenedKey = KEYS[1], stormCurrentKey = KEYS[3], backlogKey = KEYS[4], incidentIndexKey = KEYS[5],
-  outboxKey = KEYS[6], incidentIdsKey = KEYS[7], unqueuedKey = KEYS[8],
-  -- Per incident: status, counts, stored alerts and their starts by fingerprint (false: none).
-  statusOf = {}, countsOf = {}, storedOf = {}, startsOf = {},
+  outboxKey = KEYS[6], incidentIdsKey = KEYS[7],
+  -- Per incident: status, counts, stored alerts by fingerprint (false: none).
+  statusOf = {}, countsOf = {}, storedOf = {},
   -- Incidents this batch opened: they hold only what the batch stored, so there is nothing to read.
   openedHere = {},
   -- Incidents whose counts and alertedAt are written once, after the whole batch.
@@ -117,15 +117,15 @@ for id, fps in pairs(wanted) do
   for k, value in ipairs(hmget_in_slices(key(B.K.incidentAlerts, id), fps)) do t[fps[k]] = value end
 end
 
--- A retried webhook re-ensures the triage job of an incident still waiting for one (when the first
--- attempt stored the incident but failed before queueing its job).
-local pendingChecked = {}
-local function check_pending(id)
-  if pendingChecked[id] then return end
-  pendingChecked[id] = true
-  if redis.call('SISMEMBER', B.backlogKey, id) == 1 and redis.call('SISMEMBER', B.unqueuedKey, id) == 1 then
+-- A retried webhook re-ensures the triage job of an incident still waiting for triage (when the first
+-- attempt stored the incident but failed before queueing its job): ingest asks BullMQ about these.
+local waitingChecked = {}
+local function check_waiting(id)
+  if waitingChecked[id] then return end
+  waitingChecked[id] = true
+  if redis.call('SISMEMBER', B.backlogKey, id) == 1 then
     local c = redis.call('HMGET', key(B.K.incident, id), 'priority', 'storm', 'severity', 'level', 'alertname')
-    table.insert(out.pending, { id, tonumber(c[1]), tonumber(c[2]), c[3], tonumber(c[4]), c[5] })
+    table.insert(out.waiting, { id, tonumber(c[1]), tonumber(c[2]), c[3], tonumber(c[4]), c[5] })
   end
 end
 
@@ -135,7 +135,7 @@ for _, a in ipairs(records) do
   local id = groupOf[a.ck]
   local prior = id and stored(id, a.fp)
   local same = prior and same_episode(prior, a)
-  if prior and not same and earlier_episode(id, a) then
+  if prior and not same and earlier_episode(prior, a) then
     -- Its incident already holds a later episode of this alert (HA peers and retries arrive late).
     r[#r + 1], r[#r + 2] = 'dup', id
   elseif same then
@@ -148,7 +148,7 @@ for _, a in ipairs(records) do
     else
       r[#r + 1], r[#r + 2] = 'dup', id
     end
-    check_pending(id)
+    check_waiting(id)
   else
     if a.status == 'firing' then
       id = open_or_join(a)
