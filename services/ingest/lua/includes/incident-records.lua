@@ -1,4 +1,4 @@
--- What the batch knows of each incident it reads or writes (intake-8.lua's batch B): status, counts,
+-- What the batch knows of each incident it reads or writes (intake-7.lua's batch B): status, counts,
 -- the stored alerts it asked for, and opening an incident. This script is the only writer while it
 -- runs, so each is read at most once.
 
