@@ -112,7 +112,15 @@ export function watchConfig<T>(
       return;
     }
     const sha256 = createHash('sha256').update(text).digest('hex');
-    if (sha256 === version?.sha256 || sha256 === refused?.sha256) return;
+    if (sha256 === refused?.sha256) return;
+    if (sha256 === version?.sha256) {
+      // Put back as it was: nothing to load, and no newer text is refused any more.
+      if (refused) {
+        refused = undefined;
+        for (const listener of listeners) listener();
+      }
+      return;
+    }
     const next = { file: path, sha256, loadedAt: new Date().toISOString() };
     try {
       const value = parse(text, path, next);

@@ -81,8 +81,12 @@ describe('watchConfig', () => {
       reason: `no target in TARGETS_FILE (loaded ${loaded?.loadedAt.slice(11, 19)}, sha ${loaded?.sha256.slice(0, 8)}…) matches instance="box-b"`,
     });
 
+    writeFileSync(path, targetsText('box-a'));
+    await eventually(async () => config.refused === undefined, 'the text in force put back');
+    expect(config.version).toEqual(loaded);
+
     writeFileSync(path, targetsText('box-a', 'box-b'));
-    await eventually(async () => config.refused === undefined && config.version !== loaded, 'the fixed text');
+    await eventually(async () => config.version !== loaded, 'the fixed text');
     expect(config.current.place({ instance: 'box-b' })).toMatchObject({ ok: true });
   });
 
