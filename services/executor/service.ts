@@ -112,7 +112,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
  * SSH pool are built from it).
  */
 async function loadConfiguration(env: ExecutorEnv, deps: ExecutorDeps, logger: Logger) {
-  const policyFile = readConfig(env.POLICY_FILE, (text, path) => parsePolicy(text, path), PolicyError);
+  const policyFile = readConfig(env.POLICY_FILE, parsePolicy, PolicyError);
   const policy = policyFile.value;
   const targetsFile = watchConfig(env.TARGETS_FILE, parseTargetsVersion, {
     logger,

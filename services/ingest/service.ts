@@ -4,7 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
-import { type Current, type WatchedConfig, watchConfig } from '../../shared/config-reload.js';
+import { type Current, watchConfig } from '../../shared/config-reload.js';
 import { publishConfigVersions } from '../../shared/config-versions.js';
 import { AutomationControl } from '../../shared/control.js';
 import { ExecutorClient } from '../../shared/executor-client.js';
@@ -112,19 +112,15 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
  * targets file (incidents then show why they have no target) until a good one is written.
  */
 function watchConfigFiles(env: IngestEnv, logger: Logger) {
-  const targets: WatchedConfig<Targets | Error> = watchConfig<Targets | Error>(
-    env.TARGETS_FILE,
-    parseTargetsVersion,
-    {
-      logger,
-      what: 'TARGETS_FILE',
-      ErrorClass: TargetsError,
-      withoutFile: (error) => {
-        logger.error({ err: error.message }, 'targets file unusable; incidents show no targets');
-        return error;
-      },
+  const targets = watchConfig<Targets | Error>(env.TARGETS_FILE, parseTargetsVersion, {
+    logger,
+    what: 'TARGETS_FILE',
+    ErrorClass: TargetsError,
+    withoutFile: (error) => {
+      logger.error({ err: error.message }, 'targets file unusable; incidents show no targets');
+      return error;
     },
-  );
+  });
   const classification = env.CLASSIFICATION_FILE
     ? watchConfig(env.CLASSIFICATION_FILE, parseClassifier, { logger, what: 'CLASSIFICATION_FILE' })
     : undefined;
