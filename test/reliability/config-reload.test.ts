@@ -65,4 +65,19 @@ describe('SIGHUP re-reads the config files of a running service process', () => 
     expect(ingest.child.exitCode).toBeNull();
     expect(ingest.output()).toContain('TARGETS_FILE reloaded');
   });
+
+  it('a service that follows no file (the notifier without NOTIFIER_ROUTES_FILE) keeps running through SIGHUP', async () => {
+    const notifier = await startService('notifier', { REDIS_URL: redis.url, HERMES_PREFIX: 'relreload' });
+    try {
+      notifier.child.kill('SIGHUP');
+      await eventually(
+        async () => notifier.output().includes('config files that reload read again'),
+        'the notifier to log the signal',
+      );
+      expect(notifier.child.exitCode).toBeNull();
+      expect(notifier.child.signalCode).toBeNull();
+    } finally {
+      await notifier.stop();
+    }
+  });
 });
