@@ -25,7 +25,7 @@ export interface Current<T> {
 export interface WatchedConfig<T> extends Current<T> {
   /** Undefined only while no text of the file has validated (see `withoutFile`). */
   readonly version: ConfigVersion | undefined;
-  /** The newest text refused since the version in force was loaded. */
+  /** The newest text refused since the version in force was loaded (sha256 empty: unreadable at start). */
   readonly refused: ConfigRefusal | undefined;
   /** Reads the file again now (SIGHUP does this for every watched file). */
   reload(): void;
@@ -97,6 +97,7 @@ export function watchConfig<T>(
   } catch (error) {
     if (!options.withoutFile) throw error;
     current = options.withoutFile(error as Error);
+    refused = { at: new Date().toISOString(), sha256: '', error: (error as Error).message };
   }
   const listeners: (() => void)[] = [];
   const watchers = new Map<string, FSWatcher>();

@@ -91,10 +91,9 @@ export function describeConfigFiles(config: Record<ConfigService, PublishedConfi
 }
 
 function describeFile({ version, refused, reloads }: PublishedConfigFile): string {
-  const loaded = version
-    ? `${version.file}: sha ${version.sha256.slice(0, 12)}, loaded ${version.loadedAt.replace('T', ' ').slice(0, 19)}Z${
-        reloads ? '' : ' (read at start; restart to change)'
-      }`
-    : 'not loaded';
+  if (!version) return `not loaded${refused ? `: ${refused.error}` : ''}`;
+  const loaded = `${version.file}: sha ${version.sha256.slice(0, 12)}, loaded ${version.loadedAt.replace('T', ' ').slice(0, 19)}Z${
+    reloads ? '' : ' (read at start; restart to change)'
+  }`;
   return refused ? `${loaded}; newer text refused at ${refused.at}: ${refused.error}` : loaded;
 }

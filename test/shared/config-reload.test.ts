@@ -96,10 +96,14 @@ describe('watchConfig', () => {
     const { config } = watchTargets(path, { withoutFile: () => unusable as unknown as Targets });
     expect(config.current).toBe(unusable);
     expect(config.version).toBeUndefined();
+    expect(config.refused?.error).toBe(
+      `${path}: cannot read: ENOENT: no such file or directory, open '${path}'`,
+    );
 
     writeFileSync(path, targetsText('box-a'));
     await eventually(async () => config.version, 'the new file to load');
     expect(names(config.current)).toEqual(['box-a']);
+    expect(config.refused).toBeUndefined();
   });
 
   it('a first load that fails throws the parser’s error class with the file', () => {
