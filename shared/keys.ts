@@ -83,6 +83,13 @@ export function keyspace(prefix = 'hermes') {
     notify: (name: NotifyKey) => `${p}:notify:${name}`,
     /** Triage-only state. */
     triage: (name: string) => `${p}:triagestate:${name}`,
+    /** The config file versions each service runs (shared/config-versions.ts), in a namespace its ACL user writes. */
+    configVersions: {
+      ingest: `${p}:ingest:config`,
+      triage: `${p}:triagestate:config`,
+      executor: `${p}:exec:config`,
+      notifier: `${p}:notify:config`,
+    },
   };
 }
 

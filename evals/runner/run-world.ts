@@ -140,7 +140,7 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
     });
     const model = new MeteredModel(modelSettings(env));
     const llm = new ObservedPlanner(new LlmPlanner(model, toolbox, agentBudget(env)));
-    const runbook = new ObservedPlanner(new RunbookPlanner(settings.runbooks, toolbox));
+    const runbook = new ObservedPlanner(new RunbookPlanner({ current: settings.runbooks }, toolbox));
     const investigator = new Investigator({
       redis: command,
       backlogKey: keys.triageBacklog,

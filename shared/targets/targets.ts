@@ -1,3 +1,4 @@
+import { type ConfigParser, describeVersion } from '../config-reload.js';
 import { hostOfInstance } from '../names.js';
 import { WORKLOAD_KINDS } from '../remote/kubernetes.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
@@ -28,27 +29,54 @@ interface CompiledTarget {
   matchers: [label: string, pattern: RegExp][];
 }
 
+interface Fleet {
+  list: readonly TargetConfig[];
+  compiled: CompiledTarget[];
+  /** How errors name the file: `TARGETS_FILE (loaded 12:03:10, sha 3f2a9c1b…)`. */
+  origin: string;
+}
+
 /** The fleet as described by TARGETS_FILE: resolves an alert's labels to the place it names. */
 export class Targets {
-  private readonly compiled: CompiledTarget[];
+  private fleet: Fleet;
 
-  constructor(readonly list: readonly TargetConfig[]) {
-    this.compiled = list.map((config) => ({
-      config,
-      matchers: Object.entries(config.match).map(([label, source]) => [label, new RegExp(`^(?:${source})$`)]),
-    }));
+  constructor(list: readonly TargetConfig[], origin = 'TARGETS_FILE') {
+    this.fleet = {
+      list,
+      origin,
+      compiled: list.map((config) => ({
+        config,
+        matchers: Object.entries(config.match).map(([label, source]) => [
+          label,
+          new RegExp(`^(?:${source})$`),
+        ]),
+      })),
+    };
+  }
+
+  get list(): readonly TargetConfig[] {
+    return this.fleet.list;
+  }
+
+  /**
+   * Takes a reloaded file's fleet in one assignment: whoever holds this object places the next alert
+   * on the new file, and no lookup sees half of each.
+   */
+  adopt(reloaded: Targets): void {
+    this.fleet = reloaded.fleet;
   }
 
   get(name: string): TargetConfig | undefined {
-    return this.list.find((target) => target.name === name);
+    return this.fleet.list.find((target) => target.name === name);
   }
 
   place(labels: Readonly<Record<string, string>>): PlacementResult {
+    const { compiled, origin } = this.fleet;
     const label = (name: string) => (Object.hasOwn(labels, name) ? (labels[name] as string) : '');
-    const found = this.compiled.find(({ matchers }) =>
+    const found = compiled.find(({ matchers }) =>
       matchers.every(([name, pattern]) => pattern.test(label(name))),
     );
-    if (!found) return { ok: false, reason: `no target in TARGETS_FILE matches ${describeLabels(labels)}` };
+    if (!found) return { ok: false, reason: `no target in ${origin} matches ${describeLabels(labels)}` };
     const { config } = found;
     const instance = label('instance');
     const alert: AlertValues = { host: hostOfInstance(instance), instance, label };
@@ -75,16 +103,10 @@ export function loadTargets(path: string): Targets {
   return new Targets(loadYamlConfig(path, targetsFileSchema, 'targets', TargetsError).targets);
 }
 
-export function parseTargets(text: string, path = '<targets>'): Targets {
-  return new Targets(parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets);
+export function parseTargets(text: string, path = '<targets>', origin?: string): Targets {
+  return new Targets(parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets, origin);
 }
 
-/** For readers that must keep running with a bad file (ingest): the error instead of a throw. */
-export function loadTargetsOrError(path: string): Targets | TargetsError {
-  try {
-    return loadTargets(path);
-  } catch (error) {
-    if (error instanceof TargetsError) return error;
-    throw error;
-  }
-}
+/** TARGETS_FILE for watchConfig: errors that depend on the file say which version was loaded. */
+export const parseTargetsVersion: ConfigParser<Targets> = (text, path, version) =>
+  parseTargets(text, path, `TARGETS_FILE (${describeVersion(version)})`);
