@@ -55,7 +55,7 @@ export function publishConfigVersions(
 ): Promise<void> {
   const publish = () =>
     redis
-      .set(keys.configVersions[service], JSON.stringify(describe(files)))
+      .set(keys.configVersion(service), JSON.stringify(describe(files)))
       .then(() => undefined)
       .catch((error: Error) => logger.warn({ err: error.message }, 'config versions not published'));
   for (const config of Object.values(files.watched)) config.onReload(() => void publish());
@@ -67,7 +67,7 @@ export async function readConfigVersions(
   redis: RedisConnection,
   keys: Keyspace,
 ): Promise<Record<ConfigService, PublishedConfig | null>> {
-  const raw = await redis.mget(...CONFIG_SERVICES.map((service) => keys.configVersions[service]));
+  const raw = await redis.mget(...CONFIG_SERVICES.map((service) => keys.configVersion(service)));
   return Object.fromEntries(
     CONFIG_SERVICES.map((service, index) => [service, parsePublished(raw[index] ?? null)]),
   ) as Record<ConfigService, PublishedConfig | null>;

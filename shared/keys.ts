@@ -3,6 +3,7 @@ import type { NoticeSource, QueueName } from './queues.js';
 /** What the executor keeps under `exec:` ('*': all of it, as a KEYS pattern). */
 export type ExecKey =
   | 'mode'
+  | 'config'
   | 'breaker'
   | 'breaker:failures'
   | 'replicas'
@@ -18,6 +19,7 @@ export type ExecKey =
 /** What the notifier keeps under `notify:`. */
 export type NotifyKey =
   | 'email-digest'
+  | 'config'
   | `pd-paged:${string}`
   | `slack-thread:${string}`
   | `slack-root:${string}`
@@ -84,12 +86,14 @@ export function keyspace(prefix = 'hermes') {
     /** Triage-only state. */
     triage: (name: string) => `${p}:triagestate:${name}`,
     /** The config file versions each service runs (shared/config-versions.ts), in a namespace its ACL user writes. */
-    configVersions: {
-      ingest: `${p}:ingest:config`,
-      triage: `${p}:triagestate:config`,
-      executor: `${p}:exec:config`,
-      notifier: `${p}:notify:config`,
-    },
+    /** The config files a service runs (shared/config-versions.ts), under a key only it writes. */
+    configVersion: (service: Writer) =>
+      ({
+        ingest: `${p}:ingest:config`,
+        triage: `${p}:triagestate:config`,
+        executor: `${p}:exec:config`,
+        notifier: `${p}:notify:config`,
+      })[service],
   };
 }
 
@@ -155,12 +159,13 @@ export const KEY_WRITERS = {
   auditSeq: ['executor'],
   auditAnchor: ['executor'],
   /** A source's outbox: its writer, and the notifier's relay, which clears what it queued. */
-  outbox: (source: NoticeSource) => [source, 'notifier'],
+  outbox: (source: NoticeSource): Writer[] => [source, 'notifier'],
   notify: ['notifier'],
   triage: ['triage'],
+  configVersion: (service: Writer): Writer[] => [service],
 } satisfies Record<
   Exclude<keyof Keyspace, 'bullPrefix'>,
-  readonly Writer[] | ((source: NoticeSource) => Writer[])
+  readonly Writer[] | ((source: NoticeSource) => Writer[]) | ((service: Writer) => Writer[])
 >;
 
 /** Which services write each queue's keys (`{prefix}:<queue>:…`; see shared/queues.ts). */

@@ -27,6 +27,7 @@ const SAMPLES: Partial<Record<keyof typeof KEY_WRITERS, readonly string[]>> = {
   outbox: NOTICE_SOURCES,
   notify: ['email-digest', 'slack-thread:inc_1', 'done:opened-inc_1:slack'],
   triage: ['seen'],
+  configVersion: WRITERS,
 };
 
 /** Every key of the layout, with the services that write it. */

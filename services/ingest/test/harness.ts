@@ -48,6 +48,6 @@ export async function keysUnder(t: TestRedis): Promise<string[]> {
   const keys = await t.redis.keys(`${t.keys.bullPrefix}:*`);
   return keys.filter(
     (key) =>
-      !/:(triage|actions|notifications-ingest):meta$/.test(key) && key !== t.keys.configVersions.ingest,
+      !/:(triage|actions|notifications-ingest):meta$/.test(key) && key !== t.keys.configVersion('ingest'),
   );
 }

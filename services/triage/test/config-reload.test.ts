@@ -74,7 +74,7 @@ afterAll(async () => {
 
 describe('config edited under running triage and executor', () => {
   it('an alert no target matched is acted on after TARGETS_FILE names its host', async () => {
-    const before = await h.t.redis.get(h.t.keys.configVersions.triage);
+    const before = await h.t.redis.get(h.t.keys.configVersion('triage'));
     expect(before).not.toBeNull();
     const unmatched = await openIncident(h.t, {
       alertname: 'ServiceDown',
