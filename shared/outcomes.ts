@@ -182,15 +182,21 @@ export function summarize(outcomes: readonly Outcome[]) {
 
 /**
  * An incident's history: the verdicts of other incidents on the targets and resources its own fixes
- * act on, newest first, at most `limit`.
+ * acted on (or `also`: where its alerts place it), newest first, at most `limit`.
  */
 export async function incidentHistory(
   store: OutcomeStore,
   incidentId: string,
+  also: readonly { target: string; resource: string }[] = [],
   limit = 20,
 ): Promise<Outcome[]> {
-  const places = await store.placesOf(incidentId);
-  const lists = await Promise.all(places.map((place) => store.list(place)));
+  const places = new Map(
+    [...(await store.placesOf(incidentId)), ...also].map((place) => [
+      JSON.stringify([place.target, place.resource]),
+      place,
+    ]),
+  );
+  const lists = await Promise.all([...places.values()].map((place) => store.list(place)));
   return lists
     .flat()
     .filter((outcome) => outcome.incidentId !== incidentId)
