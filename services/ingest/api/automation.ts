@@ -19,11 +19,11 @@ const breakerResetBodySchema = breakerResetJobSchema.partial({ by: true });
 export function automationRoutes(app: Hono<AuthEnv>, api: Api): void {
   const { deps } = api;
   const automation = async () => {
-    const [{ paused, mode, breaker }, queues] = await Promise.all([
+    const [{ paused, mode, breaker, learned }, queues] = await Promise.all([
       api.status.read(),
       queueDepths(deps.queues),
     ]);
-    return { ...paused, mode: mode?.mode ?? null, breaker, queues, learned: await api.learned.list() };
+    return { ...paused, mode: mode?.mode ?? null, breaker, queues, learned };
   };
   app.get('/automation', api.viewer, async (c) => c.json(await automation()));
   app.post(

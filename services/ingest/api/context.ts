@@ -7,7 +7,6 @@ import type { ExecutorClient } from '../../../shared/executor-client.js';
 import type { PrefixMatch } from '../../../shared/id-prefix.js';
 import type { IncidentStore } from '../../../shared/incidents.js';
 import type { Keyspace } from '../../../shared/keys.js';
-import { LearnedRules } from '../../../shared/learned-rules.js';
 import type { Logger } from '../../../shared/logger.js';
 import { OutcomeStore } from '../../../shared/outcomes.js';
 import type { RedisConnection } from '../../../shared/redis.js';
@@ -38,9 +37,8 @@ export interface ApiDeps {
 export interface Api {
   deps: ApiDeps;
   status: AutomationStatusReader;
-  /** Fixes' verdicts and the rules learned from them: the executor writes them, the API reads them. */
+  /** Fixes' verdicts: the executor writes them, the API reads them. */
   outcomes: OutcomeStore;
-  learned: LearnedRules;
   viewer: MiddlewareHandler<AuthEnv>;
   operator: MiddlewareHandler<AuthEnv>;
   approver: MiddlewareHandler<AuthEnv>;
@@ -61,7 +59,6 @@ export function apiContext(deps: ApiDeps): Api {
     deps,
     status: new AutomationStatusReader(deps.redis, deps.keys, deps.control, deps.env.AUDIT_MAX_ENTRIES),
     outcomes: new OutcomeStore(deps.redis, deps.keys),
-    learned: new LearnedRules(deps.redis, deps.keys),
     viewer: requireRole(gate, 'viewer', { allowSession: true }),
     operator: requireRole(gate, 'operator', { allowSession: true }),
     approver: requireRole(gate, 'approver', { allowSession: true }),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type AuditVerification, type AuditWitness, verifyAuditChain } from '../../../shared/audit-chain.js';
 import type { AutomationControl } from '../../../shared/control.js';
 import { dryRunKeys, type Keyspace } from '../../../shared/keys.js';
+import { type LearnedRule, LearnedRules } from '../../../shared/learned-rules.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import { type ExecutionMode, executionModeSchema } from '../../../shared/schemas/jobs.js';
 
@@ -17,6 +18,8 @@ export interface AutomationStatus {
   /** As the executor published it at start-up (`exec:mode`); null before any executor has started. */
   mode: { mode: ExecutionMode; at: string } | null;
   breaker: BreakerView;
+  /** Rules the executor learned from ineffective fixes, in force now. */
+  learned: LearnedRule[];
 }
 
 const breakerHashSchema = z.object({
@@ -38,8 +41,12 @@ export class AutomationStatusReader {
   ) {}
 
   async read(): Promise<AutomationStatus> {
-    const [paused, mode] = await Promise.all([this.control.isPaused(), this.mode()]);
-    return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live') };
+    const [paused, mode, learned] = await Promise.all([
+      this.control.isPaused(),
+      this.mode(),
+      new LearnedRules(this.redis, this.keys).list(),
+    ]);
+    return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live'), learned };
   }
 
   /** Verifies the chain (with `maxEntries`, the caller's retention, if given), and a witness if one is given. */
