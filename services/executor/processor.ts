@@ -218,7 +218,12 @@ export class ActionProcessor {
     // Every decision from here on names the exact operation, for the console, the CLI and messages.
     const planned = { tool, level, args, runArgs, backend, placement, operation };
     const decision = await this.decidePlaced(job, planned);
-    await this.deps.judgement.decided(job, placement, decision.decision);
+    // The fix may have run: its outcome is bookkeeping that must survive a Redis blip.
+    await untilStored(
+      () => this.deps.judgement.decided(job, placement, decision.decision),
+      `the outcome of ${job.actionId}`,
+      this.deps.logger,
+    );
     return { ...decision, operation };
   }
 
