@@ -8,18 +8,19 @@ const DAY_MS = 86_400_000;
  * 14 of 15 times in 30 days; median 40 s".
  */
 export function describeHistory(history: readonly Outcome[], now = Date.now()): string[] {
-  const groups = new Map<string, Outcome[]>();
+  const groups = new Map<string, { fix: Outcome; outcomes: Outcome[] }>();
   for (const outcome of history) {
     const key = JSON.stringify([outcome.tool, outcome.alertname, outcome.resource]);
-    groups.set(key, [...(groups.get(key) ?? []), outcome]);
+    const group = groups.get(key) ?? { fix: outcome, outcomes: [] };
+    group.outcomes.push(outcome);
+    groups.set(key, group);
   }
-  return [...groups.values()].map((outcomes) => {
-    const [first] = outcomes;
+  return [...groups.values()].map(({ fix, outcomes }) => {
     const { totals, medianSecondsToRecover } = summarize(outcomes);
     const oldest = Math.min(...outcomes.map((outcome) => Date.parse(outcome.at)));
     const days = Math.max(1, Math.ceil((now - oldest) / DAY_MS));
     const median = medianSecondsToRecover === null ? '' : `; median ${Math.round(medianSecondsToRecover)} s`;
-    return `${first?.tool} fixed ${first?.alertname} on ${first?.resource} here ${totals.fixed} of ${outcomes.length} times in ${days} day${days === 1 ? '' : 's'}${median}`;
+    return `${fix.tool} fixed ${fix.alertname} on ${fix.resource} here ${totals.fixed} of ${outcomes.length} times in ${days} day${days === 1 ? '' : 's'}${median}`;
   });
 }
 

@@ -44,12 +44,15 @@ export class Judgement {
     if (alertname === null) return null;
     const subject = subjectOf(job.tool, alertname, placement);
     const { maxRepeats, windowSeconds } = this.deps.policy.recurrence;
-    const earlier = (await this.deps.outcomes.of(subject, now - windowSeconds * 1000)).filter(
+    const [recent, rule] = await Promise.all([
+      this.deps.outcomes.of(subject, now - windowSeconds * 1000),
+      this.deps.learned.inForce(subject),
+    ]);
+    const earlier = recent.filter(
       (outcome) => outcome.verdict === 'fixed' && outcome.incidentId !== job.incidentId,
     );
     if (new Set(earlier.map((outcome) => outcome.incidentId)).size >= maxRepeats)
       return { refuse: recurrenceText({ ...subject, earlier, now }) };
-    const rule = await this.deps.learned.inForce(subject);
     return rule ? { ask: learnedRuleText(rule) } : null;
   }
 
