@@ -5,7 +5,7 @@ import { loadLua } from './lua.js';
 import type { RedisConnection } from './redis.js';
 
 const noteScript = loadLua(new URL('./lua/note-ineffective-1.lua', import.meta.url));
-const makeScript = loadLua(new URL('./lua/make-learned-rule-2.lua', import.meta.url));
+const makeScript = loadLua(new URL('./lua/make-learned-rule-3.lua', import.meta.url));
 const clearScript = loadLua(new URL('./lua/clear-learned-rule-3.lua', import.meta.url));
 
 /** What a learned rule is about: one fix for one alert on one resource, wherever it runs. */
@@ -53,12 +53,14 @@ export function learnedRuleId(pair: LearnedPair): string {
  */
 export class LearnedRules {
   private readonly indexKey: string;
+  private readonly unauditedKey: string;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: Keyspace,
   ) {
     this.indexKey = keys.exec('learned');
+    this.unauditedKey = keys.exec('learned:unaudited');
   }
 
   private ruleKey(id: string): string {
@@ -112,10 +114,23 @@ export class LearnedRules {
     };
     const made = await makeScript.run(
       this.redis,
-      [this.ruleKey(id), this.indexKey],
+      [this.ruleKey(id), this.indexKey, this.unauditedKey],
       [JSON.stringify(rule), settings.cooldownSeconds * 1000, id, expires],
     );
     return made === 1 ? rule : null;
+  }
+
+  /** Rules made whose audit entry may not be appended yet (cleared or expired ones included). */
+  async unaudited(): Promise<LearnedRule[]> {
+    return Object.values(await this.redis.hgetall(this.unauditedKey)).flatMap((text) => {
+      const rule = parseRule(text);
+      return rule ? [rule] : [];
+    });
+  }
+
+  /** The rule's audit entry is appended. */
+  async audited(id: string): Promise<void> {
+    await this.redis.hdel(this.unauditedKey, id);
   }
 
   /** A human clears a rule: it and its evidence are forgotten. Returns the rule, or null if none was in force. */

@@ -1,5 +1,5 @@
 import type { IncidentStore } from '../../shared/incidents.js';
-import type { LearnedRules } from '../../shared/learned-rules.js';
+import type { LearnedRule, LearnedRules } from '../../shared/learned-rules.js';
 import { learnedRuleText, recurrenceText } from '../../shared/notices.js';
 import type { Outcome, OutcomeStore, OutcomeSubject, Verdict } from '../../shared/outcomes.js';
 import type { ActionDecisionKind } from '../../shared/schemas/incident.js';
@@ -7,6 +7,9 @@ import type { ActionJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/targets.js';
 import type { AuditLog } from './audit.js';
 import type { PolicyFile } from './policy.js';
+
+/** How long the maker of a learned rule has to audit it before the sweep does. */
+const AUDIT_GRACE_MS = 30_000;
 
 /** What history says of a fix about to be decided: nothing, refuse it, or ask a human first. */
 export type Judged = null | { refuse: string } | { ask: string };
@@ -82,17 +85,33 @@ export class Judgement {
       { incidentId: kept.incidentId, actionId, target: kept.target, verdict: 'ineffective', at: kept.at },
       this.deps.policy.learning,
     );
-    if (rule)
-      await this.deps.audit.append({
-        at: rule.madeAt,
-        event: 'learned_rule_made',
-        ruleId: rule.id,
-        alertname: rule.alertname,
-        tool: rule.tool,
-        resource: rule.resource,
-        evidence: rule.evidence.map((entry) => entry.incidentId),
-        expiresAt: rule.expiresAt,
-      });
+    if (rule) await this.auditMade(rule);
+  }
+
+  /**
+   * Audits rules made whose audit entry a crash may have cut off (the sweep): those made over
+   * `graceMs` ago, so one being audited right now by its maker is left to it.
+   */
+  async auditUnaudited(now = Date.now(), graceMs = AUDIT_GRACE_MS): Promise<number> {
+    const late = (await this.deps.learned.unaudited()).filter(
+      (rule) => Date.parse(rule.madeAt) <= now - graceMs,
+    );
+    for (const rule of late) await this.auditMade(rule);
+    return late.length;
+  }
+
+  private async auditMade(rule: LearnedRule): Promise<void> {
+    await this.deps.audit.append({
+      at: rule.madeAt,
+      event: 'learned_rule_made',
+      ruleId: rule.id,
+      alertname: rule.alertname,
+      tool: rule.tool,
+      resource: rule.resource,
+      evidence: rule.evidence.map((entry) => entry.incidentId),
+      expiresAt: rule.expiresAt,
+    });
+    await this.deps.learned.audited(rule.id);
   }
 
   private async alertname(incidentId: string): Promise<string | null> {

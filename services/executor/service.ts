@@ -72,7 +72,10 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
     JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
   );
   const sweeper = startPeriodic(
-    () => sweepApprovals(parts.approvals, parts.decisions),
+    async () => {
+      await parts.judgement.auditUnaudited();
+      return sweepApprovals(parts.approvals, parts.decisions);
+    },
     env.APPROVAL_SWEEP_SECONDS * 1000,
     logger,
     'approval sweep',
@@ -212,6 +215,7 @@ async function assemble(
     incidentCommands,
     resetBreaker: breakerResetter(breaker, audit, env.EXECUTION_MODE, logger),
     clearLearned: learnedClearer(learned, audit, logger),
+    judgement,
     queues: [notifications, triage, actions],
   };
 }

@@ -1,10 +1,18 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../../shared/audit-chain.js';
 import { LearnedRules } from '../../../shared/learned-rules.js';
 import { OutcomeStore, summarize } from '../../../shared/outcomes.js';
 import { QUEUE } from '../../../shared/queues.js';
-import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
+import {
+  type ExecutorHarness,
+  startExecutorHarness,
+  testPolicy,
+} from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
+import { AuditLog } from '../audit.js';
+import { Judgement } from '../judgement.js';
+import { parsePolicy } from '../policy.js';
 
 let h: ExecutorHarness;
 
@@ -184,5 +192,39 @@ describe('learned rules', () => {
     ]);
     const fifth = await restartIncident('api', 1);
     expect(fifth.outcome.decision).toBe('executed');
+  });
+
+  it('a rule whose maker died before auditing it is audited by the sweep, once', async () => {
+    h = await startExecutorHarness();
+    const learned = new LearnedRules(h.t.redis, h.t.keys);
+    const settings = { ineffectiveToConfirm: 1, windowSeconds: 60, cooldownSeconds: 60 };
+    // What the executor's script leaves when the process dies right after it, before the audit.
+    const rule = await learned.noteIneffective(
+      { alertname: 'ServiceDown', tool: 'restart_service', resource: 'api' },
+      {
+        incidentId: 'inc_dead',
+        actionId: 'act_dead',
+        target: 'test-machine',
+        verdict: 'ineffective',
+        at: new Date().toISOString(),
+      },
+      settings,
+    );
+    expect(rule).not.toBeNull();
+    const made = async () => (await auditEvents()).filter((entry) => entry.event === 'learned_rule_made');
+    expect(await made()).toEqual([]);
+    const judgement = new Judgement({
+      outcomes: new OutcomeStore(h.t.redis, h.t.keys),
+      learned,
+      incidents: h.incidents,
+      audit: new AuditLog(h.t.redis, h.t.keys),
+      policy: parsePolicy(testPolicy(h.marker, h.diskRoot)),
+    });
+    // Within the grace period its maker may still be auditing it: left alone.
+    expect(await judgement.auditUnaudited(Date.now())).toBe(0);
+    expect(await judgement.auditUnaudited(Date.now() + 60_000)).toBe(1);
+    expect(await judgement.auditUnaudited(Date.now() + 60_000)).toBe(0);
+    expect(await made()).toMatchObject([{ ruleId: rule?.id, evidence: ['inc_dead'] }]);
+    expect(await verifyAuditChain(h.t.redis, h.t.keys)).toMatchObject({ ok: true });
   });
 });
