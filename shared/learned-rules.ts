@@ -73,7 +73,12 @@ export class LearnedRules {
 
   /** The rule in force for the pair, if any (an expired one is gone by itself). */
   async inForce(pair: LearnedPair): Promise<LearnedRule | null> {
-    return parseRule(await this.redis.get(this.ruleKey(learnedRuleId(pair))));
+    return this.get(learnedRuleId(pair));
+  }
+
+  /** The rule in force under this id, if any. */
+  async get(id: string): Promise<LearnedRule | null> {
+    return parseRule(await this.redis.get(this.ruleKey(id)));
   }
 
   /** Every rule in force, soonest to expire first. */

@@ -252,8 +252,9 @@ function learnedClearer(learned: LearnedRules, audit: AuditLog, logger: Logger) 
     const parsed = learnedClearJobSchema.safeParse(raw);
     if (!parsed.success) return { cleared: false, reason: 'invalid learned_clear job' };
     const { ruleId, by, reason } = parsed.data;
-    const rule = await learned.clear(ruleId);
+    const rule = await learned.get(ruleId);
     if (!rule) return { cleared: false, reason: `no learned rule ${ruleId} is in force` };
+    // Audited first: dying in between leaves the rule in force and the retried job clears it.
     await audit.append({
       at: new Date().toISOString(),
       event: 'learned_rule_cleared',
@@ -264,6 +265,7 @@ function learnedClearer(learned: LearnedRules, audit: AuditLog, logger: Logger) 
       by,
       reason,
     });
+    await learned.clear(ruleId);
     logger.warn({ ruleId, by, reason }, 'learned rule cleared by a human');
     return { cleared: true, rule };
   };
