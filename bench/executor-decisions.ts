@@ -10,6 +10,7 @@ import { type Backend, createBackend } from '../services/executor/backends.js';
 import { CircuitBreaker } from '../services/executor/breaker.js';
 import { ActionClaims } from '../services/executor/claims.js';
 import { IncidentGate } from '../services/executor/incident-gate.js';
+import { Judgement } from '../services/executor/judgement.js';
 import { ActionPlacer } from '../services/executor/placement.js';
 import { loadPolicy } from '../services/executor/policy.js';
 import { ActionProcessor } from '../services/executor/processor.js';
@@ -22,9 +23,11 @@ import { AutomationControl } from '../shared/control.js';
 import { randomId } from '../shared/ids.js';
 import { IncidentStore } from '../shared/incidents.js';
 import { keyspace } from '../shared/keys.js';
+import { LearnedRules } from '../shared/learned-rules.js';
 import { createLogger } from '../shared/logger.js';
 import { createMetrics } from '../shared/metrics.js';
 import { NotificationOutbox } from '../shared/outbox.js';
+import { OutcomeStore } from '../shared/outcomes.js';
 import { QUEUE } from '../shared/queues.js';
 import { SshPool } from '../shared/remote/ssh.js';
 import type { ActionJob } from '../shared/schemas/jobs.js';
@@ -173,6 +176,13 @@ function inProcessExecutor(
     breaker: new CircuitBreaker(redis, keys, policy.breaker),
     replicas: new ReplicaCounts(redis, keys),
     approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, outbox, 1_800),
+    judgement: new Judgement({
+      outcomes: new OutcomeStore(redis, keys),
+      learned: new LearnedRules(redis, keys),
+      incidents,
+      audit: new AuditLog(redis, keys),
+      policy,
+    }),
     recorder: new DecisionRecorder({
       incidents,
       audit: new AuditLog(redis, keys),

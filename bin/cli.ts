@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { CliError, type CommandHandler, createCli, parseCommandLine } from './cli-context.js';
 import { decideApproval, listApprovals } from './commands/approvals.js';
 import { verifyAudit } from './commands/audit.js';
-import { pause, resetBreaker, resume, status } from './commands/automation.js';
+import { clearLearned, pause, resetBreaker, resume, status } from './commands/automation.js';
 import { fire } from './commands/fire.js';
+import { showHistory } from './commands/history.js';
 import { incidentCommand, listIncidents, showIncident } from './commands/incidents.js';
 import { printable } from './printable.js';
 import { SCENARIOS } from './scenarios.js';
@@ -17,6 +18,7 @@ commands (an <id> may be a prefix of one that no other id ever issued shares; li
 shortest, and a prefix that has become ambiguous is refused, naming the ids it begins):
   incidents [--status S] [--limit N]   list incidents, newest first
   incident <id>                        one incident with its timeline
+  history <id>                         the same target and resource's earlier incidents and verdicts
   ack <id> [--comment TEXT]            take ownership: escalated, acknowledged by you
   resolve <id> [--comment TEXT]        close the incident
   rerun <id> [--comment TEXT]          have triage investigate it again
@@ -24,8 +26,9 @@ shortest, and a prefix that has become ambiguous is refused, naming the ids it b
   approve <id> [--comment TEXT]        approving the agent's question means you take the incident
   deny <id> [--comment TEXT]
   pause | resume                       kill switch for all automation
-  status                               kill switch, mode, circuit breaker and queue depths
+  status                               kill switch, mode, circuit breaker, learned rules, queues
   breaker reset --reason TEXT          close the circuit breaker (audited, with who and why)
+  learned clear <rule> --reason TEXT   clear a learned rule (audited, with who and why)
   audit verify [--witness FILE]...     verify the executor's hash-chained audit log, and compare it
     [--max-entries N]                  with the executor's witness file or log (AUDIT_WITNESS_FILE,
     [--seq N --hash H]                 or its log lines with auditSeq/auditHash) to catch removal at
@@ -47,6 +50,7 @@ env: HERMES_TOKEN (your own token from USERS_FILE) or ADMIN_TOKEN (break-glass) 
 const COMMANDS: Record<string, CommandHandler> = {
   incidents: listIncidents,
   incident: showIncident,
+  history: showHistory,
   ack: incidentCommand('ack'),
   resolve: incidentCommand('resolve'),
   rerun: incidentCommand('rerun'),
@@ -57,6 +61,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   resume,
   status,
   breaker: resetBreaker,
+  learned: clearLearned,
   audit: verifyAudit,
   fire,
   users: async ({ arg, options }) => console.log(await usersCommand(arg, options.name)),

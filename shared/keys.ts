@@ -13,6 +13,10 @@ export type ExecKey =
   | `rl:${string}`
   | `round:${string}`
   | `round-changes:${string}`
+  | 'outcomes'
+  | `outcomes:${string}`
+  | 'learned'
+  | `learned:${string}`
   | `dry-run:${string}`
   | '*';
 

@@ -519,3 +519,38 @@ export function lateActionNotice(
     details: { actionId: action.actionId, decision: outcome.decision },
   };
 }
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}
+
+/**
+ * Why a fix that keeps "working" is not repeated: "restart_service of api-gateway on api-server-03
+ * did not hold: 3rd time in 47 min (earlier: inc_a, inc_b)".
+ */
+export function recurrenceText(fix: {
+  tool: string;
+  resource: string;
+  target: string;
+  earlier: readonly { incidentId: string; alertAt: string }[];
+  now: number;
+}): string {
+  const nth = ordinal(fix.earlier.length + 1);
+  const first = Math.min(...fix.earlier.map((entry) => Date.parse(entry.alertAt)));
+  const minutes = Math.max(1, Math.round((fix.now - first) / 60_000));
+  const ids = [...new Set(fix.earlier.map((entry) => entry.incidentId))].join(', ');
+  return `${fix.tool} of ${fix.resource} on ${fix.target} did not hold: ${nth} time in ${minutes} min (earlier: ${ids}); not repeated automatically, a human should look for the cause`;
+}
+
+/** Why a fix needs a human because of a learned rule. */
+export function learnedRuleText(rule: {
+  id: string;
+  tool: string;
+  alertname: string;
+  resource: string;
+  evidence: readonly unknown[];
+  expiresAt: string;
+}): string {
+  return `learned rule ${rule.id}: ${rule.tool} was ineffective for ${rule.alertname} on ${rule.resource} ${rule.evidence.length} times; it needs a human approval until ${rule.expiresAt}`;
+}

@@ -3,8 +3,10 @@ import {
   describeConfigFiles,
   type PublishedConfig,
 } from '../../shared/config-versions.js';
+import { describeLearnedRule } from '../../shared/describe-outcomes.js';
+import type { LearnedRule } from '../../shared/learned-rules.js';
 import type { ExecutionMode } from '../../shared/schemas/jobs.js';
-import { type Cli, CliError } from '../cli-context.js';
+import { type Cli, CliError, parseCommandLine } from '../cli-context.js';
 
 interface AutomationView {
   paused: boolean;
@@ -14,6 +16,7 @@ interface AutomationView {
   breaker: { state: string; openedAt?: string; reopenAt?: string };
   queues?: Record<string, number>;
   config?: Record<ConfigService, PublishedConfig | null>;
+  learned?: LearnedRule[];
 }
 
 /** `hermes pause` */
@@ -49,6 +52,24 @@ export async function resetBreaker({ arg, options, by, who, call, output }: Cli)
   );
 }
 
+/** `hermes learned clear <rule> --reason TEXT`: the subcommand and the rule id come as positionals. */
+export async function clearLearned({ arg, options, by, who, call, output }: Cli): Promise<void> {
+  const [, , ruleId] = parseCommandLine().positionals;
+  if (arg !== 'clear' || !ruleId || !options.reason)
+    throw new CliError(
+      'usage: hermes learned clear <rule id> --reason "why the fix may run by itself again" [--by NAME]',
+    );
+  const json = (await call('POST', `/api/automation/learned/${encodeURIComponent(ruleId)}/clear`, {
+    by,
+    reason: options.reason,
+  })) as AutomationView & { cleared: boolean; clearedBy?: string };
+  output(json, () =>
+    json.cleared
+      ? `learned rule ${ruleId} cleared by ${json.clearedBy ?? who}\n${describeAutomation(json)}`
+      : 'clear requested; no executor has carried it out yet (is one running?)',
+  );
+}
+
 function describeAutomation(view: AutomationView): string {
   const breaker = view.breaker;
   return [
@@ -59,6 +80,14 @@ function describeAutomation(view: AutomationView): string {
         ? ` (state changes refused until ${breaker.reopenAt}; hermes breaker reset --reason … to close it)`
         : ''
     }`,
+    ...(view.learned?.length
+      ? [
+          `learned:    ${view.learned.length} rule(s) in force`,
+          ...view.learned.map((rule) => `  ${describeLearnedRule(rule)}`),
+        ]
+      : view.learned
+        ? ['learned:    no rules in force']
+        : []),
     ...(view.queues
       ? [
           `queues:     ${Object.entries(view.queues)

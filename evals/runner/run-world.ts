@@ -12,6 +12,7 @@ import { createCorrelator } from '../../services/ingest/correlation.js';
 import { Intake } from '../../services/ingest/intake.js';
 import { ActionClient } from '../../services/triage/actions.js';
 import { type TriageEnv, triageEnvSchema } from '../../services/triage/env.js';
+import { RecentHistory } from '../../services/triage/history.js';
 import { Investigator } from '../../services/triage/investigate.js';
 import type { Diagnosis } from '../../services/triage/llm/diagnosis.js';
 import { LlmPlanner } from '../../services/triage/planners/llm.js';
@@ -29,6 +30,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { type Keyspace, keyspace } from '../../shared/keys.js';
 import { createLogger } from '../../shared/logger.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
+import { OutcomeStore } from '../../shared/outcomes.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, type RedisConnection } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
@@ -39,6 +41,7 @@ import { Targets } from '../../shared/targets/targets.js';
 import { dryBackends } from './dry-backends.js';
 import { MeteredModel, ObservedPlanner } from './observed.js';
 import { recordedReads } from './recorded-reads.js';
+import { seedHistory } from './seed-history.js';
 import type { World } from './world.js';
 
 /** One tool call of the agent as the timeline records it, with the executor's decision if it got one. */
@@ -139,8 +142,11 @@ export async function runWorld(world: World, settings: EvalSettings): Promise<Wo
       recordedReads: recordedReads(world),
     });
     const model = new MeteredModel(modelSettings(env));
-    const llm = new ObservedPlanner(new LlmPlanner(model, toolbox, agentBudget(env)));
-    const runbook = new ObservedPlanner(new RunbookPlanner({ current: settings.runbooks }, toolbox));
+    const outcomes = new OutcomeStore(command, keys);
+    await seedHistory(outcomes, world);
+    const history = new RecentHistory(outcomes, env.HISTORY_WINDOW_SECONDS);
+    const llm = new ObservedPlanner(new LlmPlanner(model, toolbox, agentBudget(env), history));
+    const runbook = new ObservedPlanner(new RunbookPlanner({ current: settings.runbooks }, toolbox, history));
     const investigator = new Investigator({
       redis: command,
       backlogKey: keys.triageBacklog,

@@ -98,7 +98,7 @@ const worldObjectSchema = z.strictObject({
   history: z
     .array(
       z.strictObject({
-        at: z.string().min(1),
+        at: z.iso.datetime(),
         alertname: z.string().min(1),
         tool: toolName,
         resource: z.string().min(1),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_AUDIT_MAX_ENTRIES } from '../../shared/audit-chain.js';
 import { baseEnvSchema, envInt, optionalString } from '../../shared/env.js';
+import { DEFAULT_OUTCOMES_MAX_AGE_DAYS } from '../../shared/outcomes.js';
 import { executionModeSchema } from '../../shared/schemas/jobs.js';
 
 export const executorEnvSchema = baseEnvSchema.extend({
@@ -16,5 +17,7 @@ export const executorEnvSchema = baseEnvSchema.extend({
   /** A file every audit entry's number and hash is appended to (besides the log): a witness outside Redis. */
   AUDIT_WITNESS_FILE: optionalString,
   APPROVAL_SWEEP_SECONDS: envInt(5, 1),
+  /** How long fixes' verdicts (outcomes) are kept. */
+  OUTCOMES_MAX_AGE_DAYS: envInt(DEFAULT_OUTCOMES_MAX_AGE_DAYS, 1),
 });
 export type ExecutorEnv = z.infer<typeof executorEnvSchema>;

@@ -3,12 +3,14 @@ import { actionFeedbackJobSchema } from '../../shared/schemas/jobs.js';
 import { formatIssues } from './args.js';
 import type { AuditLog } from './audit.js';
 import type { CircuitBreaker } from './breaker.js';
+import type { Judgement } from './judgement.js';
 
 export type FeedbackResult = { counted: boolean; reason?: string };
 
 /**
  * triage's verdict on an executed action. Ineffective fixes count towards the breaker; an effective
- * one closes a half-open breaker. Only actions this executor recorded as executed count.
+ * one closes a half-open breaker. Only actions this executor recorded as executed count; each verdict
+ * is kept as an outcome, and ineffective ones may make a learned rule.
  */
 export class FeedbackHandler {
   constructor(
@@ -16,6 +18,7 @@ export class FeedbackHandler {
     private readonly breaker: CircuitBreaker,
     private readonly audit: AuditLog,
     private readonly countFailure: (incidentId: string, member: string) => Promise<void>,
+    private readonly judgement: Judgement,
   ) {}
 
   async handle(raw: unknown): Promise<FeedbackResult> {
@@ -28,6 +31,7 @@ export class FeedbackHandler {
       return { counted: false, reason: `no executed action ${actionId} on incident ${incidentId}` };
     if (effective) await this.breaker.recordSuccess();
     else await this.countFailure(incidentId, `ineffective:${actionId}`);
+    await this.judgement.verdict(actionId, effective, detail);
     await this.audit.append({
       at: new Date().toISOString(),
       event: 'feedback',

@@ -103,6 +103,18 @@ export const policySchema = z.strictObject({
       maxOutputBytes: z.number().int().min(256).default(16_384),
     })
     .default({ timeoutSeconds: 60, maxOutputBytes: 16_384 }),
+  /** A fix that worked but keeps coming back on the same place is not repeated automatically. */
+  recurrence: z
+    .strictObject({ maxRepeats: z.number().int().min(1).default(2), windowSeconds: seconds.default(3600) })
+    .default({ maxRepeats: 2, windowSeconds: 3600 }),
+  /** A fix found ineffective this often becomes a learned rule: it needs a human for a while. */
+  learning: z
+    .strictObject({
+      ineffectiveToConfirm: z.number().int().min(1).default(3),
+      windowSeconds: seconds.default(14_400),
+      cooldownSeconds: seconds.default(86_400),
+    })
+    .default({ ineffectiveToConfirm: 3, windowSeconds: 14_400, cooldownSeconds: 86_400 }),
   tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/), toolSchema),
 });
 export type PolicyFile = z.infer<typeof policySchema>;

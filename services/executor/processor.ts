@@ -26,6 +26,7 @@ import type { Backend } from './backends.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ActionClaims, Claim } from './claims.js';
 import type { IncidentGate, RoundChange } from './incident-gate.js';
+import type { Judgement } from './judgement.js';
 import type { ActionPlacer } from './placement.js';
 import type { Policy, ToolPolicy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
@@ -48,6 +49,8 @@ export interface ProcessorDeps {
   breaker: CircuitBreaker;
   replicas: ReplicaCounts;
   approvalFlow: ApprovalFlow;
+  /** Recurrence and learned rules, and the outcomes they learn from. */
+  judgement: Judgement;
   recorder: DecisionRecorder;
   logger: Logger;
   /** Carries the breaker-open page. */
@@ -215,13 +218,26 @@ export class ActionProcessor {
     const operation = operationText(await backend.describe(runArgs), placement);
     // Every decision from here on names the exact operation, for the console, the CLI and messages.
     const planned = { tool, level, args, runArgs, backend, placement, operation };
-    return { ...(await this.decidePlaced(job, planned)), operation };
+    const decision = await this.decidePlaced(job, planned);
+    // The fix may have run: its outcome is bookkeeping that must survive a Redis blip.
+    await untilStored(
+      () => this.deps.judgement.decided(job, placement, decision.decision),
+      `the outcome of ${job.actionId}`,
+      this.deps.logger,
+    );
+    return { ...decision, operation };
   }
 
   /** The decision once the action is placed and its operation known: approval, limits, then run. */
   private async decidePlaced(job: ActionJob, planned: Placed): Promise<Decision> {
     const { policy } = this.deps;
     const { tool, level, args, runArgs, backend, placement, operation } = planned;
+    const judged = await this.deps.judgement.check(job, placement);
+    if (judged && 'refuse' in judged) return blocked(judged.refuse);
+    if (judged) {
+      const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level, operation);
+      return { decision: 'pending_approval', reason: `${judged.ask}: ${operation}`, approvalId };
+    }
     if (job.approvalId) {
       const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
       if (!spent.ok) return { decision: spent.decision, reason: spent.reason };

@@ -6,9 +6,11 @@ import { publishConfigVersions } from '../../shared/config-versions.js';
 import { AutomationControl } from '../../shared/control.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { dryRunKeys, type Keyspace, keyspace } from '../../shared/keys.js';
+import { LearnedRules } from '../../shared/learned-rules.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
+import { OutcomeStore } from '../../shared/outcomes.js';
 import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
@@ -16,6 +18,7 @@ import { SshPool } from '../../shared/remote/ssh.js';
 import {
   type ActionJob,
   breakerResetJobSchema,
+  learnedClearJobSchema,
   type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
@@ -30,6 +33,7 @@ import type { ExecutorEnv } from './env.js';
 import { FeedbackHandler } from './feedback.js';
 import { IncidentCommands } from './incident-commands.js';
 import { IncidentGate } from './incident-gate.js';
+import { Judgement } from './judgement.js';
 import { ActionPlacer } from './placement.js';
 import { PolicyError, parsePolicy } from './policy.js';
 import { ActionProcessor } from './processor.js';
@@ -71,7 +75,10 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
   );
   await publishConfigVersions(command, keys, 'executor', config.files, logger);
   const sweeper = startPeriodic(
-    () => sweepApprovals(parts.approvals, parts.decisions),
+    async () => {
+      await parts.judgement.auditUnaudited();
+      return sweepApprovals(parts.approvals, parts.decisions);
+    },
     env.APPROVAL_SWEEP_SECONDS * 1000,
     logger,
     'approval sweep',
@@ -163,6 +170,15 @@ async function assemble(
   const outbox = new NotificationOutbox(command, keys, 'executor', notifications);
   const gate = new IncidentGate(command, keys, accounting);
   const decisions = new ApprovalDecisions(approvals, incidents, actions, notifications);
+  // Outcomes and learned rules are kept in live keys whatever the mode: dry-run verdicts are `none`.
+  const learned = new LearnedRules(command, keys);
+  const judgement = new Judgement({
+    outcomes: new OutcomeStore(command, keys, env.OUTCOMES_MAX_AGE_DAYS),
+    learned,
+    incidents,
+    audit,
+    policy,
+  });
   const processor = new ActionProcessor({
     policy,
     logger,
@@ -177,6 +193,7 @@ async function assemble(
     breaker,
     replicas: new ReplicaCounts(command, accounting),
     approvalFlow: new ApprovalFlow(approvals, incidents, outbox, env.APPROVAL_TTL_SECONDS),
+    judgement,
     recorder: new DecisionRecorder({
       incidents,
       audit,
@@ -188,8 +205,12 @@ async function assemble(
     outbox,
     triage,
   });
-  const feedback = new FeedbackHandler(incidents, breaker, audit, (incidentId, member) =>
-    processor.countFailure(incidentId, member),
+  const feedback = new FeedbackHandler(
+    incidents,
+    breaker,
+    audit,
+    (incidentId, member) => processor.countFailure(incidentId, member),
+    judgement,
   );
   const incidentCommands = new IncidentCommands({
     incidents,
@@ -209,6 +230,8 @@ async function assemble(
     feedback,
     incidentCommands,
     resetBreaker: breakerResetter(breaker, audit, env.EXECUTION_MODE, logger),
+    clearLearned: learnedClearer(learned, audit, logger),
+    judgement,
     queues: [notifications, triage, actions],
   };
 }
@@ -239,6 +262,31 @@ function breakerResetter(
   };
 }
 
+/** A human clears a learned rule (a `learned_clear` job), audited. */
+function learnedClearer(learned: LearnedRules, audit: AuditLog, logger: Logger) {
+  return async (raw: unknown) => {
+    const parsed = learnedClearJobSchema.safeParse(raw);
+    if (!parsed.success) return { cleared: false, reason: 'invalid learned_clear job' };
+    const { ruleId, by, reason } = parsed.data;
+    const rule = await learned.get(ruleId);
+    if (!rule) return { cleared: false, reason: `no learned rule ${ruleId} is in force` };
+    // Audited first: dying in between leaves the rule in force and the retried job clears it.
+    await audit.append({
+      at: new Date().toISOString(),
+      event: 'learned_rule_cleared',
+      ruleId,
+      alertname: rule.alertname,
+      tool: rule.tool,
+      resource: rule.resource,
+      by,
+      reason,
+    });
+    await learned.clear(ruleId);
+    logger.warn({ ruleId, by, reason }, 'learned rule cleared by a human');
+    return { cleared: true, rule };
+  };
+}
+
 /** The two workers: humans' jobs (ingest, executor) and the agent's requests (triage). */
 async function startWorkers(
   env: ExecutorEnv,
@@ -257,6 +305,7 @@ async function startWorkers(
     QUEUE.actions,
     async (job: Job) => {
       if (job.name === 'breaker_reset') return parts.resetBreaker(job.data);
+      if (job.name === 'learned_clear') return parts.clearLearned(job.data);
       if (job.name === 'incident_command') return parts.incidentCommands.handle(job.data);
       return parts.processor.handle(job.data, 'human');
     },

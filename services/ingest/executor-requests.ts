@@ -1,6 +1,12 @@
+import { z } from 'zod';
 import type { ExecutorClient } from '../../shared/executor-client.js';
 import { randomId } from '../../shared/ids.js';
-import type { ActionJob, BreakerResetJob, IncidentCommandJob } from '../../shared/schemas/jobs.js';
+import type {
+  ActionJob,
+  BreakerResetJob,
+  IncidentCommandJob,
+  LearnedClearJob,
+} from '../../shared/schemas/jobs.js';
 
 const WAIT_MS = 5_000;
 
@@ -29,6 +35,18 @@ export async function requestBreakerReset(
 ): Promise<{ done: boolean }> {
   const { done } = await askExecutor(executor, 'breaker_reset', request);
   return { done };
+}
+
+const learnedClearAnswerSchema = z.object({ cleared: z.boolean(), reason: z.string().optional() });
+
+/** Clears a learned rule; `value` says whether one was in force. */
+export async function requestLearnedClear(
+  executor: ExecutorClient,
+  request: LearnedClearJob,
+): Promise<{ done: boolean; value?: { cleared: boolean; reason?: string } }> {
+  const { done, value } = await askExecutor(executor, 'learned_clear', request);
+  const answer = learnedClearAnswerSchema.safeParse(value);
+  return { done, ...(answer.success ? { value: answer.data } : {}) };
 }
 
 /** Acknowledges, resolves or re-runs an incident; `value` is the executor's IncidentCommandResult. */

@@ -35,5 +35,10 @@ export const triageEnvSchema = baseEnvSchema.extend({
   DIAGNOSIS_TIMEOUT_MS: envInt(5_000, 100),
   VERIFY_WINDOW_SECONDS: envInt(120, 0),
   VERIFY_INTERVAL_MS: envInt(5_000, 10),
+  /**
+   * How far back the model's prompt and the runbook planner look at a place's earlier fixes (keep it
+   * equal to the policy's learning.windowSeconds).
+   */
+  HISTORY_WINDOW_SECONDS: envInt(14_400, 1),
 });
 export type TriageEnv = z.infer<typeof triageEnvSchema>;

@@ -6,6 +6,7 @@ import { type Keyspace, keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { NotificationOutbox } from '../../shared/outbox.js';
+import { OutcomeStore } from '../../shared/outcomes.js';
 import { startPeriodic } from '../../shared/periodic.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
@@ -14,6 +15,7 @@ import { triageJobSchema } from '../../shared/schemas/jobs.js';
 import { parseTargetsVersion, type Targets, TargetsError } from '../../shared/targets/targets.js';
 import { ActionClient } from './actions.js';
 import type { TriageEnv } from './env.js';
+import { RecentHistory } from './history.js';
 import { Investigator } from './investigate.js';
 import { ChatModel } from './llm/model.js';
 import { LlmPlanner } from './planners/llm.js';
@@ -90,7 +92,13 @@ export async function startTriage(
     toolbox,
     verifier: new Verifier(store, prometheus),
     triage: triageQueue,
-    ...investigationSettings(env, model, toolbox, runbooks),
+    ...investigationSettings(
+      env,
+      model,
+      toolbox,
+      runbooks,
+      new RecentHistory(new OutcomeStore(command, keys), env.HISTORY_WINDOW_SECONDS),
+    ),
     logger,
     hasLogSource: logFiles.size > 0 || env.LOG_DIR !== undefined,
     hasPrometheus: prometheus !== undefined,
@@ -170,12 +178,13 @@ function investigationSettings(
   model: ChatModel,
   toolbox: Toolbox,
   runbooks: Current<RunbookFile>,
+  history: RecentHistory,
 ) {
   return {
     verifyWindowMs: env.VERIFY_WINDOW_SECONDS * 1000,
     verifyIntervalMs: env.VERIFY_INTERVAL_MS,
-    llm: new LlmPlanner(model, toolbox, agentBudget(env)),
-    runbook: new RunbookPlanner(runbooks, toolbox),
+    llm: new LlmPlanner(model, toolbox, agentBudget(env), history),
+    runbook: new RunbookPlanner(runbooks, toolbox, history),
     model,
     mode: env.PLANNER,
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { learnedRuleIdSchema } from '../learned-rules.js';
 import type { NoticeSource } from '../queues.js';
 
 export { type ActionOutcome, actionOutcomeSchema } from './incident.js';
@@ -106,6 +107,10 @@ export const breakerResetJobSchema = z.object({
     .refine((reason) => /[^\s\p{Cc}\p{Cf}]/u.test(reason), 'reason must contain a visible character'),
 });
 export type BreakerResetJob = z.infer<typeof breakerResetJobSchema>;
+
+/** ingest → executor, job name `learned_clear` on the actions queue: a human clears a learned rule. */
+export const learnedClearJobSchema = breakerResetJobSchema.extend({ ruleId: learnedRuleIdSchema });
+export type LearnedClearJob = z.infer<typeof learnedClearJobSchema>;
 
 /**
  * What a human can do to an incident: take ownership of it (`acknowledge`: it is escalated, in human

@@ -23,13 +23,19 @@ export const RECORD_RUN = fileURLToPath(new URL('./record-run.mjs', import.meta.
  * A policy like config/policy.yaml, but whose commands run the record-run fixture (a real process
  * that appends to `marker`), disk cleaning under `diskRoot`, and a small breaker threshold.
  */
-export function testPolicy(marker: string, diskRoot: string, globalCap = 50): string {
+export function testPolicy(
+  marker: string,
+  diskRoot: string,
+  globalCap = 50,
+  breakerThreshold = 2,
+  restartsPerHour = 3,
+): string {
   const run = (code: number, ...args: string[]) =>
     JSON.stringify([process.execPath, RECORD_RUN, marker, String(code), ...args]);
   return `
 version: 1
 limits: { stateChangesPerHour: ${globalCap} }
-breaker: { failureThreshold: 2, windowSeconds: 3600, cooldownSeconds: 3600 }
+breaker: { failureThreshold: ${breakerThreshold}, windowSeconds: 3600, cooldownSeconds: 3600 }
 command: { timeoutSeconds: 20, maxOutputBytes: 1024 }
 tools:
   get_service_logs: { tier: read }
@@ -42,7 +48,7 @@ tools:
       reason: { type: text, maxLength: 1000 }
     rateLimit:
       per: service
-      max: 3
+      max: ${restartsPerHour}
       windowSeconds: 3600
       message: "Service {value} restarted {count} times this hour (limit: {max})"
     backend: { kind: command, argv: ${run(0, 'restart', '{service}')} }
@@ -123,6 +129,10 @@ export async function startExecutorHarness(
     t?: TestRedis;
     env?: Record<string, string>;
     globalCap?: number;
+    /** Failed or ineffective fixes that open the breaker (default 2). */
+    breakerThreshold?: number;
+    /** restart_service's rate limit per service (default 3 an hour). */
+    restartsPerHour?: number;
     /** Where the executor logs (default: nowhere). */
     logger?: Logger;
   } = {},
@@ -132,7 +142,10 @@ export async function startExecutorHarness(
   const marker = join(dir, 'runs.log');
   const diskRoot = join(dir, 'logs');
   const policyPath = join(dir, 'policy.yaml');
-  writeFileSync(policyPath, testPolicy(marker, diskRoot, options.globalCap));
+  writeFileSync(
+    policyPath,
+    testPolicy(marker, diskRoot, options.globalCap, options.breakerThreshold, options.restartsPerHour),
+  );
   const env = parseEnv(executorEnvSchema, {
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,

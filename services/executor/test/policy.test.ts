@@ -91,6 +91,25 @@ tools:
     expect(() => parsePolicy(valid.replace(/ {4}backend:.*\n/, ''))).toThrow(/a safe tool needs a backend/);
   });
 
+  it('defaults recurrence and learning, and names the file, line and problem of a bad block', () => {
+    expect(parsePolicy(valid)).toMatchObject({
+      recurrence: { maxRepeats: 2, windowSeconds: 3600 },
+      learning: { ineffectiveToConfirm: 3, windowSeconds: 14_400, cooldownSeconds: 86_400 },
+    });
+    const withBlocks = (blocks: string) => valid.replace('tools:\n', `${blocks}tools:\n`);
+    expect(parsePolicy(withBlocks('learning: { ineffectiveToConfirm: 5 }\n')).learning).toEqual({
+      ineffectiveToConfirm: 5,
+      windowSeconds: 14_400,
+      cooldownSeconds: 86_400,
+    });
+    expect(() => parsePolicy(withBlocks('learning:\n  ineffectiveToConfirm: 0\n'), '/x/policy.yaml')).toThrow(
+      /\/x\/policy\.yaml:5:\d+: learning\.ineffectiveToConfirm: /,
+    );
+    expect(() => parsePolicy(withBlocks('recurrence:\n  maxRepeat: 2\n'), '/x/policy.yaml')).toThrow(
+      /\/x\/policy\.yaml:5:\d+: recurrence: Unrecognized key: "maxRepeat"/,
+    );
+  });
+
   it('refuses a missing file with its path', () => {
     expect(() => loadPolicy('/nonexistent/policy.yaml')).toThrow(/\/nonexistent\/policy\.yaml: cannot read/);
   });

@@ -5,6 +5,7 @@ import { auditRoutes } from './audit.js';
 import { automationRoutes } from './automation.js';
 import { type ApiDeps, apiContext } from './context.js';
 import { incidentRoutes } from './incidents.js';
+import { outcomeRoutes } from './outcomes.js';
 import { proposalRoutes } from './proposals.js';
 
 /** The JSON API, mounted at /api by ingest: each route checks its caller's role (auth.ts). */
@@ -16,5 +17,6 @@ export function createApiApp(deps: ApiDeps): Hono<AuthEnv> {
   automationRoutes(app, api);
   auditRoutes(app, api);
   proposalRoutes(app, api);
+  outcomeRoutes(app, api);
   return app;
 }

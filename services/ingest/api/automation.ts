@@ -1,11 +1,12 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { learnedRuleIdSchema } from '../../../shared/learned-rules.js';
 import { approvalDecisionBodySchema } from '../../../shared/schemas/approval.js';
 import { breakerResetJobSchema } from '../../../shared/schemas/jobs.js';
 import { actingName } from '../actor.js';
 import type { AuthEnv } from '../auth.js';
 import type { Principal } from '../credentials.js';
-import { requestBreakerReset } from '../executor-requests.js';
+import { requestBreakerReset, requestLearnedClear } from '../executor-requests.js';
 import { queueDepths } from '../queue-depths.js';
 import { validated } from '../validate.js';
 import type { Api } from './context.js';
@@ -14,15 +15,15 @@ import type { Api } from './context.js';
 const pauseBodySchema = z.object({ by: approvalDecisionBodySchema.shape.by.optional() });
 const breakerResetBodySchema = breakerResetJobSchema.partial({ by: true });
 
-/** /api/automation: the kill switch, the executor's breaker and the queues, read and changed. */
+/** /api/automation: the kill switch, the executor's breaker, learned rules and the queues, read and changed. */
 export function automationRoutes(app: Hono<AuthEnv>, api: Api): void {
   const { deps } = api;
   const automation = async () => {
-    const [{ paused, mode, breaker, config }, queues] = await Promise.all([
+    const [{ paused, mode, breaker, config, learned }, queues] = await Promise.all([
       api.status.read(),
       queueDepths(deps.queues),
     ]);
-    return { ...paused, mode: mode?.mode ?? null, breaker, queues, config };
+    return { ...paused, mode: mode?.mode ?? null, breaker, queues, config, learned };
   };
   app.get('/automation', api.viewer, async (c) => c.json(await automation()));
   app.post(
@@ -36,6 +37,25 @@ export function automationRoutes(app: Hono<AuthEnv>, api: Api): void {
       const { done } = await requestBreakerReset(deps.executor, { ...body, by });
       deps.logger.warn({ by, reason: body.reason, done }, 'circuit breaker reset requested');
       return c.json({ reset: done, resetBy: by, ...(await automation()) }, done ? 200 : 202);
+    },
+  );
+  app.post(
+    '/automation/learned/:id/clear',
+    api.operator,
+    validated('json', breakerResetBodySchema, 'invalid body'),
+    async (c) => {
+      const ruleId = learnedRuleIdSchema.safeParse(c.req.param('id'));
+      if (!ruleId.success) return c.json({ error: 'a learned rule id is lrn_ and 16 hex digits' }, 400);
+      const body = c.req.valid('json');
+      const by = api.actor(c, body.by);
+      if (by instanceof Response) return by;
+      const { done, value } = await requestLearnedClear(deps.executor, { ...body, by, ruleId: ruleId.data });
+      deps.logger.warn(
+        { by, ruleId: ruleId.data, reason: body.reason, done },
+        'learned rule clear requested',
+      );
+      if (done && !value?.cleared) return c.json({ error: value?.reason ?? 'not cleared' }, 404);
+      return c.json({ cleared: done, clearedBy: by, ...(await automation()) }, done ? 200 : 202);
     },
   );
   app.post(

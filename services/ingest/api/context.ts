@@ -9,6 +9,7 @@ import type { PrefixMatch } from '../../../shared/id-prefix.js';
 import type { IncidentStore } from '../../../shared/incidents.js';
 import type { Keyspace } from '../../../shared/keys.js';
 import type { Logger } from '../../../shared/logger.js';
+import { OutcomeStore } from '../../../shared/outcomes.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import type { Targets } from '../../../shared/targets/targets.js';
 import { actingName } from '../actor.js';
@@ -37,6 +38,8 @@ export interface ApiDeps {
 export interface Api {
   deps: ApiDeps;
   status: AutomationStatusReader;
+  /** Fixes' verdicts: the executor writes them, the API reads them. */
+  outcomes: OutcomeStore;
   viewer: MiddlewareHandler<AuthEnv>;
   operator: MiddlewareHandler<AuthEnv>;
   approver: MiddlewareHandler<AuthEnv>;
@@ -56,6 +59,7 @@ export function apiContext(deps: ApiDeps): Api {
   return {
     deps,
     status: new AutomationStatusReader(deps.redis, deps.keys, deps.control, deps.env.AUDIT_MAX_ENTRIES),
+    outcomes: new OutcomeStore(deps.redis, deps.keys),
     viewer: requireRole(gate, 'viewer', { allowSession: true }),
     operator: requireRole(gate, 'operator', { allowSession: true }),
     approver: requireRole(gate, 'approver', { allowSession: true }),

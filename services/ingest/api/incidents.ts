@@ -1,5 +1,6 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import { incidentHistory } from '../../../shared/outcomes.js';
 import { incidentStatusSchema } from '../../../shared/schemas/incident.js';
 import {
   incidentCommandBodySchema,
@@ -48,10 +49,13 @@ export function incidentRoutes(app: Hono<AuthEnv>, api: Api): void {
     if (!match.ok) return api.unknownId(c, 'incident', match);
     const incident = await deps.incidents.get(match.id);
     if (!incident) return c.json({ error: 'incident not found' }, 404);
-    return c.json({
-      ...incident,
-      ...(await incidentTargets(deps.incidents, deps.targets.current, incident.id)),
-    });
+    const placed = await incidentTargets(deps.incidents, deps.targets.current, incident.id);
+    const here = placed.targets.map((entry) => ({
+      target: entry.target,
+      resource: entry.resource ?? entry.host,
+    }));
+    const history = await incidentHistory(api.outcomes, incident.id, here);
+    return c.json({ ...incident, ...placed, history });
   });
 
   app.post(

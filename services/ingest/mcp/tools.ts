@@ -91,13 +91,35 @@ export function createHermesMcpServer(api: ApiCall, defaultBy?: string): McpServ
     {
       title: 'Automation state',
       description:
-        'The kill switch, the execution mode (live or dry-run), the circuit breaker, queue depths.',
+        'The kill switch, the execution mode (live or dry-run), the circuit breaker, learned rules, queue depths.',
       annotations: READ,
     },
     async () =>
       answer(await api('GET', '/api/automation'), (body) =>
         body.paused ? `automation PAUSED by ${String(body.by)}` : 'automation running',
       ),
+  );
+  server.registerTool(
+    'get_outcomes',
+    {
+      title: 'Outcomes of fixes',
+      description:
+        'Verdicts of earlier fixes (fixed, ineffective, failed, unknown, none), per alert, resource, target and tool: totals per verdict, median seconds to recover, newest first.',
+      inputSchema: {
+        alertname: z.string().min(1).max(200).optional(),
+        resource: z.string().min(1).max(200).optional(),
+        target: z.string().min(1).max(200).optional(),
+        tool: z.string().min(1).max(200).optional(),
+        limit: z.number().int().min(1).max(1_000).optional(),
+      },
+      annotations: READ,
+    },
+    async (args) => {
+      const query = new URLSearchParams(
+        Object.entries(args).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])),
+      );
+      return answer(await api('GET', `/api/outcomes?${query}`), (body) => `${String(body.total)} outcome(s)`);
+    },
   );
 
   for (const command of ['acknowledge', 'resolve'] as const)

@@ -85,7 +85,7 @@ describe.each([
   it('lists its tools with accurate annotations', async () => {
     const { tools } = await (await connect(READ_ONLY)).listTools();
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
-    for (const read of ['list_incidents', 'get_incident', 'list_approvals', 'get_automation'])
+    for (const read of ['list_incidents', 'get_incident', 'list_approvals', 'get_automation', 'get_outcomes'])
       expect(byName.get(read)?.annotations).toMatchObject({ readOnlyHint: true });
     for (const write of [
       'acknowledge',
@@ -218,6 +218,16 @@ describe('refusals at /mcp', () => {
     expect((await call(client, 'get_automation')).structuredContent).toMatchObject({ paused: false });
     const refused = await call(client, 'pause_automation');
     expect(text(refused)).toBe('victor (viewer) may not do this: it needs the operator role');
+    // Outcomes are the API's, filtered: a dry-run restart is kept as `none`.
+    const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'ledger', level: 1 });
+    const restart = { service: 'ledger', host: 'app-server-01', reason: 'down' };
+    expect((await h.submit({ incidentId, tool: 'restart_service', args: restart })).decision).toBe('dry_run');
+    const outcomes = (await call(client, 'get_outcomes', { resource: 'ledger' })).structuredContent;
+    expect(outcomes).toMatchObject({
+      total: 1,
+      totals: { none: 1 },
+      outcomes: [{ incidentId, verdict: 'none' }],
+    });
   });
 });
 

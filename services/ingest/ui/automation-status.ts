@@ -7,6 +7,7 @@ import {
 } from '../../../shared/config-versions.js';
 import type { AutomationControl } from '../../../shared/control.js';
 import { dryRunKeys, type Keyspace } from '../../../shared/keys.js';
+import { type LearnedRule, LearnedRules } from '../../../shared/learned-rules.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import { type ExecutionMode, executionModeSchema } from '../../../shared/schemas/jobs.js';
 
@@ -24,6 +25,8 @@ export interface AutomationStatus {
   breaker: BreakerView;
   /** Which version of each config file each service runs, as each published it. */
   config: Record<ConfigService, PublishedConfig | null>;
+  /** Rules the executor learned from ineffective fixes, in force now. */
+  learned: LearnedRule[];
 }
 
 const breakerHashSchema = z.object({
@@ -45,12 +48,13 @@ export class AutomationStatusReader {
   ) {}
 
   async read(): Promise<AutomationStatus> {
-    const [paused, mode, config] = await Promise.all([
+    const [paused, mode, config, learned] = await Promise.all([
       this.control.isPaused(),
       this.mode(),
       readConfigVersions(this.redis, this.keys),
+      new LearnedRules(this.redis, this.keys).list(),
     ]);
-    return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live'), config };
+    return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live'), config, learned };
   }
 
   /** Verifies the chain (with `maxEntries`, the caller's retention, if given), and a witness if one is given. */

@@ -1,4 +1,5 @@
 import type { Context, Hono } from 'hono';
+import { incidentHistory, OutcomeStore } from '../../../shared/outcomes.js';
 import type { Incident } from '../../../shared/schemas/incident.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
 import { validated } from '../validate.js';
@@ -13,10 +14,16 @@ const user = (c: Context<ConsoleEnv>) => ({ name: c.get('session').name, csrf: c
 
 /** Everything the incident page (and its live region) shows besides the incident itself. */
 export async function incidentContext(deps: ConsoleReads, incident: Incident) {
+  const where = await incidentTargets(deps.incidents, deps.targets.current, incident.id);
+  const here = where.targets.map((entry) => ({
+    target: entry.target,
+    resource: entry.resource ?? entry.host,
+  }));
   return {
     incident,
     approvals: await approvalsFor(deps.approvals, incident),
-    where: await incidentTargets(deps.incidents, deps.targets.current, incident.id),
+    where,
+    history: await incidentHistory(new OutcomeStore(deps.redis, deps.keys), incident.id, here),
     links: alertLinks(incident, deps.env),
     now: Date.now(),
   };

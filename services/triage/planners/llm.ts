@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { canonicalJson } from '../../../shared/canonical.js';
+import type { RecentHistory } from '../history.js';
 import { describeDiagnosis, parseFinalAnswer } from '../llm/diagnosis.js';
 import type { ChatModel } from '../llm/model.js';
 import { extractToolCalls, stripToolCalls } from '../llm/parse.js';
@@ -27,10 +28,12 @@ export class LlmPlanner implements Planner {
     private readonly model: ChatModel,
     private readonly toolbox: Toolbox,
     private readonly budget: LlmBudget,
+    private readonly history: RecentHistory,
   ) {}
 
   async plan({ incident, signal, halted }: PlanContext): Promise<PlanResult> {
     const deadline = Date.now() + this.budget.wallClockMs;
+    const place = await this.toolbox.onlyPlace(incident);
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: SYSTEM_PROMPT },
       {
@@ -38,7 +41,8 @@ export class LlmPlanner implements Planner {
         content: incidentPrompt(
           incident,
           await this.toolbox.scopeDescription(incident),
-          await this.toolbox.onlyPlace(incident),
+          place,
+          await this.history.forPrompt(incident, place),
         ),
       },
     ];

@@ -1,10 +1,11 @@
 import type { AuditVerification } from '../../../../shared/audit-chain.js';
 import { CONFIG_SERVICES, describeConfigFiles } from '../../../../shared/config-versions.js';
 import type { AutomationStatus } from '../automation-status.js';
+import { LearnedRules } from './learned.js';
 
 /** The automation state in one compact bar: running or paused, dry-run or live, the breaker. */
 export function AutomationBar(props: { status: AutomationStatus }) {
-  const { paused, mode, breaker } = props.status;
+  const { paused, mode, breaker, learned } = props.status;
   return (
     <dl class="bar-facts">
       <div class={paused.paused ? 'fact bad' : 'fact ok'}>
@@ -70,6 +71,7 @@ export function AutomationBar(props: { status: AutomationStatus }) {
         </dd>
       </div>
       <ConfigFact config={props.status.config} />
+      <LearnedRules rules={learned} />
     </dl>
   );
 }

@@ -1,10 +1,12 @@
 import { describeArgs } from '../../../../shared/describe-args.js';
 import { verificationProgress } from '../../../../shared/notices.js';
+import type { Outcome } from '../../../../shared/outcomes.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { ActionRecord, Incident, TimelineEntry } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
 import { age, commandRuns, readable, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
+import { History } from './history.js';
 
 /** Longer tool outputs and results show this much, with the rest behind a disclosure. */
 const PREVIEW_CHARS = 300;
@@ -14,6 +16,7 @@ export function IncidentDetail(props: {
   where: IncidentTargets;
   approvals: Approval[];
   links: { prometheus?: string | undefined; grafana?: string | undefined };
+  history: Outcome[];
   now: number;
 }) {
   const { incident } = props;
@@ -96,6 +99,10 @@ export function IncidentDetail(props: {
       <section aria-labelledby="actions-title" class="card">
         <h2 id="actions-title">Actions and the executor's decisions</h2>
         <Actions actions={incident.actions} />
+      </section>
+      <section aria-labelledby="history-title" class="card">
+        <h2 id="history-title">Earlier incidents here</h2>
+        <History history={props.history} now={props.now} />
       </section>
       <section aria-labelledby="timeline-title" class="card">
         <h2 id="timeline-title">Timeline</h2>

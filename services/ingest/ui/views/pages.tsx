@@ -1,4 +1,5 @@
 import type { AuditVerification } from '../../../../shared/audit-chain.js';
+import type { Outcome } from '../../../../shared/outcomes.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { Incident } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
@@ -100,6 +101,7 @@ export function IncidentPage(props: {
   where: IncidentTargets;
   approvals: Approval[];
   links: { prometheus?: string | undefined; grafana?: string | undefined };
+  history: Outcome[];
   now: number;
 }) {
   return (
@@ -117,6 +119,7 @@ export function IncidentPage(props: {
           where={props.where}
           approvals={props.approvals}
           links={props.links}
+          history={props.history}
           now={props.now}
         />
       </Live>

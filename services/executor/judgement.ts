@@ -1,0 +1,141 @@
+import type { IncidentStore } from '../../shared/incidents.js';
+import type { LearnedRule, LearnedRules } from '../../shared/learned-rules.js';
+import { learnedRuleText, recurrenceText } from '../../shared/notices.js';
+import type { Outcome, OutcomeStore, OutcomeSubject, Verdict } from '../../shared/outcomes.js';
+import type { ActionDecisionKind } from '../../shared/schemas/incident.js';
+import type { ActionJob } from '../../shared/schemas/jobs.js';
+import type { Placement } from '../../shared/targets/targets.js';
+import type { AuditLog } from './audit.js';
+import type { PolicyFile } from './policy.js';
+
+/** How long the maker of a learned rule has to audit it before the sweep does. */
+const AUDIT_GRACE_MS = 30_000;
+
+/** What history says of a fix about to be decided: nothing, refuse it, or ask a human first. */
+export type Judged = null | { refuse: string } | { ask: string };
+
+/** How a decision that ends an action's life reads as a verdict; executed ones wait for triage's. */
+const VERDICT_OF: Partial<Record<ActionDecisionKind, Verdict>> = {
+  failed: 'failed',
+  unknown_outcome: 'unknown',
+  blocked: 'none',
+  denied: 'none',
+  dry_run: 'none',
+  cancelled: 'none',
+};
+
+/**
+ * Judgement across incidents: every fix's verdict is kept per (alertname, resource, target, tool);
+ * a fix that keeps coming back is not repeated automatically (recurrence), and one found ineffective
+ * too often needs a human for a while (a learned rule, audited when made).
+ */
+export class Judgement {
+  constructor(
+    private readonly deps: {
+      outcomes: OutcomeStore;
+      learned: LearnedRules;
+      incidents: IncidentStore;
+      audit: AuditLog;
+      policy: Pick<PolicyFile, 'recurrence' | 'learning'>;
+    },
+  ) {}
+
+  /** Only the agent's own requests are judged: a human's approval is that human's judgement. */
+  async check(job: ActionJob, placement: Placement, now = Date.now()): Promise<Judged> {
+    if (job.approvalId) return null;
+    const alertname = await this.alertname(job.incidentId);
+    if (alertname === null) return null;
+    const subject = subjectOf(job.tool, alertname, placement);
+    const { maxRepeats, windowSeconds } = this.deps.policy.recurrence;
+    const [recent, rule] = await Promise.all([
+      this.deps.outcomes.of(subject, now - windowSeconds * 1000),
+      this.deps.learned.inForce(subject),
+    ]);
+    const earlier = recent.filter(
+      (outcome) => outcome.verdict === 'fixed' && outcome.incidentId !== job.incidentId,
+    );
+    if (new Set(earlier.map((outcome) => outcome.incidentId)).size >= maxRepeats)
+      return { refuse: recurrenceText({ ...subject, earlier, now }) };
+    return rule ? { ask: learnedRuleText(rule) } : null;
+  }
+
+  /** Records the decision's verdict (or, for an executed fix, what its verdict will be about). */
+  async decided(job: ActionJob, placement: Placement, decision: ActionDecisionKind): Promise<void> {
+    const incident = await this.deps.incidents.getSummary(job.incidentId);
+    if (!incident) return;
+    const subject = subjectOf(job.tool, incident.alertname, placement);
+    const verdict = VERDICT_OF[decision];
+    if (decision !== 'executed' && !verdict) return;
+    await this.deps.outcomes.notePlace(job.incidentId, subject);
+    const pending = { ...subject, incidentId: job.incidentId, alertAt: incident.createdAt };
+    if (decision === 'executed') await this.deps.outcomes.holdSubject(job.actionId, pending);
+    else if (verdict) await this.deps.outcomes.record(outcome(pending, job.actionId, verdict));
+  }
+
+  /** Triage's verdict on an executed fix: kept, and an ineffective one counted towards a learned rule. */
+  async verdict(actionId: string, effective: boolean, detail: string | undefined): Promise<void> {
+    const pending = await this.deps.outcomes.takeSubject(actionId);
+    if (!pending) return;
+    const kept = outcome(pending, actionId, effective ? 'fixed' : 'ineffective', detail);
+    await this.deps.outcomes.record(kept);
+    if (effective) return;
+    const pair = { alertname: kept.alertname, tool: kept.tool, resource: kept.resource };
+    const rule = await this.deps.learned.noteIneffective(
+      pair,
+      { incidentId: kept.incidentId, actionId, target: kept.target, verdict: 'ineffective', at: kept.at },
+      this.deps.policy.learning,
+    );
+    if (rule) await this.auditMade(rule);
+  }
+
+  /**
+   * Audits rules made whose audit entry a crash may have cut off (the sweep): those made over
+   * `graceMs` ago, so one being audited right now by its maker is left to it.
+   */
+  async auditUnaudited(now = Date.now(), graceMs = AUDIT_GRACE_MS): Promise<number> {
+    const late = (await this.deps.learned.unaudited()).filter(
+      (rule) => Date.parse(rule.madeAt) <= now - graceMs,
+    );
+    for (const rule of late) await this.auditMade(rule);
+    return late.length;
+  }
+
+  private async auditMade(rule: LearnedRule): Promise<void> {
+    await this.deps.audit.append({
+      at: rule.madeAt,
+      event: 'learned_rule_made',
+      ruleId: rule.id,
+      alertname: rule.alertname,
+      tool: rule.tool,
+      resource: rule.resource,
+      evidence: rule.evidence.map((entry) => entry.incidentId),
+      expiresAt: rule.expiresAt,
+    });
+    await this.deps.learned.audited(rule.id);
+  }
+
+  private async alertname(incidentId: string): Promise<string | null> {
+    return (await this.deps.incidents.getSummary(incidentId))?.alertname ?? null;
+  }
+}
+
+function subjectOf(tool: string, alertname: string, placement: Placement): OutcomeSubject {
+  return { alertname, tool, target: placement.target, resource: placement.resource ?? placement.host };
+}
+
+function outcome(
+  pending: OutcomeSubject & { incidentId: string; alertAt: string },
+  actionId: string,
+  verdict: Verdict,
+  detail?: string,
+): Outcome {
+  const at = new Date();
+  return {
+    ...pending,
+    actionId,
+    verdict,
+    at: at.toISOString(),
+    seconds: Math.max(0, (at.getTime() - Date.parse(pending.alertAt)) / 1000),
+    ...(detail ? { detail: detail.slice(0, 500) } : {}),
+  };
+}
