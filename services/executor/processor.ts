@@ -30,6 +30,7 @@ import type { Policy, ToolPolicy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
 import type { DecisionRecorder } from './recorder.js';
 import { policyStart, type ReplicaCounts, scaleTarget } from './scale.js';
+import { captureStateBefore } from './state-before.js';
 import type { BackendChooser } from './target-backends.js';
 
 export interface ProcessorDeps {
@@ -356,6 +357,8 @@ export class ActionProcessor {
     // The checks above take time (locks, Redis): the requester may have given up meanwhile.
     const stale = staleness(job);
     if (stale) return blocked(stale);
+    const before = await captureStateBefore(backend, this.deps.logger);
+    const evidence = before ? { before } : {};
     let result: Awaited<ReturnType<Backend['run']>>;
     try {
       result = await backend.run(args);
@@ -371,12 +374,12 @@ export class ActionProcessor {
         await durably('the replica count', () =>
           this.deps.replicas.set(String(args.service), args.replicas as number),
         );
-      return { decision: 'executed', reason: `ran: ${operation}`, result: result.result };
+      return { decision: 'executed', reason: `ran: ${operation}`, result: result.result, ...evidence };
     }
     // A refusal ran nothing on the target: it is reported, not counted as a failed fix.
     if (result.decision !== 'blocked')
       await durably('the failure count', () => this.countFailure(job.incidentId, `failed:${job.actionId}`));
-    return { decision: result.decision, reason: result.reason, result: result.result };
+    return { decision: result.decision, reason: result.reason, result: result.result, ...evidence };
   }
 
   /**

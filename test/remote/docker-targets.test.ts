@@ -114,6 +114,35 @@ describe('a Docker host as a target', () => {
     expect((await inspect('db-1')).State.StartedAt).toBe(dbStarted);
   });
 
+  it("keeps the crash loop's evidence from before the restart on the action: restart count, exit, ERROR line", async () => {
+    await dockerd.run(
+      'loop-1',
+      ['sh', '-c', 'echo "INFO loop-1 starting"; echo "ERROR loop-1 cannot reach db:5432"; exit 3'],
+      { restart: 'always' },
+    );
+    await eventually(async () => (await inspect('loop-1')).RestartCount >= 3, 'loop-1 to crash-loop', 20_000);
+    const restarts = (await inspect('loop-1')).RestartCount;
+    const incidentId = await openIncident(h.t, {
+      alertname: 'ServiceDown',
+      instance: 'docker-host-1:9323',
+      labels: { container: 'loop-1' },
+    });
+
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: 'loop-1', host: 'docker-host-1', reason: 'crash loop' },
+    });
+    expect(outcome.decision).toBe('executed');
+    // The restart resets the count: what proves the loop is what was read before it.
+    expect((await inspect('loop-1')).RestartCount).toBeLessThan(restarts);
+    expect(outcome.before).toMatchObject({ oomKilled: false, exitCode: 3 });
+    expect(outcome.before?.errorLines.at(-1)).toContain('ERROR loop-1 cannot reach db:5432');
+    expect(outcome.before?.restartCount).toBeGreaterThanOrEqual(restarts);
+    const store = new IncidentStore(h.t.redis, h.t.keys);
+    expect((await store.getAction(incidentId, outcome.actionId))?.before).toEqual(outcome.before);
+  });
+
   it('shows an OOM-killed container as such', async () => {
     await dockerd.run('hog-1', ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], {
       memoryBytes: 8 * 1024 * 1024,

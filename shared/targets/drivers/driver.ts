@@ -4,6 +4,7 @@ import type { LogLevel } from '../../log-levels.js';
 import { DockerTargets } from '../../remote/docker.js';
 import { KubernetesTargets } from '../../remote/kubernetes.js';
 import { SshPool } from '../../remote/ssh.js';
+import type { StateBefore } from '../../schemas/incident.js';
 import type { PlacedOn, Placement, ScopedPlacement } from './placement.js';
 import type { AlertValues } from './template.js';
 
@@ -37,6 +38,11 @@ export interface Backend {
    */
   liveReplicas?(): Promise<LiveReplicas>;
   /**
+   * Where the tool restarts something: the target's state right before (restart count, last exit,
+   * OOM kill, last ERROR lines), read because the restart resets it.
+   */
+  stateBefore?(): Promise<TargetState>;
+  /**
    * What is really acted on when it is not the `service` argument itself (a pod's workload, a
    * container's full id), for per-service limits: `key` counts, `name` is what refusals say.
    */
@@ -58,6 +64,9 @@ export function refusedBy(
     }
   };
 }
+
+/** A target's state as its driver reads it; the executor stamps and bounds it (StateBefore). */
+export type TargetState = Omit<StateBefore, 'at' | 'unreadable'>;
 
 export type LiveReplicas =
   | { ok: true; replicas: number; workload: string; resourceVersion: string }
