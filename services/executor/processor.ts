@@ -30,7 +30,7 @@ import type { Policy, ToolPolicy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
 import type { DecisionRecorder } from './recorder.js';
 import { policyStart, type ReplicaCounts, scaleTarget } from './scale.js';
-import { captureStateBefore } from './state-before.js';
+import { runWithStateBefore } from './state-before.js';
 import type { BackendChooser } from './target-backends.js';
 
 export interface ProcessorDeps {
@@ -357,14 +357,8 @@ export class ActionProcessor {
     // The checks above take time (locks, Redis): the requester may have given up meanwhile.
     const stale = staleness(job);
     if (stale) return blocked(stale);
-    const before = await captureStateBefore(backend, this.deps.logger);
+    const { result, before } = await runWithStateBefore(backend, args, this.deps.logger);
     const evidence = before ? { before } : {};
-    let result: Awaited<ReturnType<Backend['run']>>;
-    try {
-      result = await backend.run(args);
-    } catch (error) {
-      result = { ok: false, decision: 'failed', reason: (error as Error).message };
-    }
     // From here on something happened on the target: its bookkeeping must survive a Redis blip.
     const durably = (what: string, write: () => Promise<unknown>) =>
       untilStored(write, `${what} after ${job.actionId}`, this.deps.logger);

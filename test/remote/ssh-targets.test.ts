@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -19,7 +20,13 @@ import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { openIncident } from '../support/incidents.js';
-import { fleetTargets, type SshTestFleet, type SshTestHost, startSshFleet } from '../support/ssh-hosts.js';
+import {
+  DEMO_UNIT,
+  fleetTargets,
+  type SshTestFleet,
+  type SshTestHost,
+  startSshFleet,
+} from '../support/ssh-hosts.js';
 
 let fleet: SshTestFleet;
 let h: ExecutorHarness;
@@ -104,6 +111,35 @@ describe('acting on the host the incident names, over SSH', () => {
       host: host2().address,
       commands: ['restart api-gateway'],
     });
+  });
+
+  it("a restart keeps the failing unit's state and last ERROR lines from before it, read by the write key's own verb", async () => {
+    const target = host1();
+    // The service manager's own attempts, before Hermes is asked: each fails and logs an ERROR.
+    target.failRestarts('worker', true);
+    for (let attempt = 0; attempt < 3; attempt++)
+      spawnSync('/bin/sh', [DEMO_UNIT, join(target.dir, 'units'), 'restart', 'worker']);
+    target.failRestarts('worker', false);
+    target.appendLog(
+      'worker',
+      '2026-12-07T09:00:00Z ERROR worker cannot open /data/queue.db: permission denied',
+    );
+    const incidentId = await openIncident(h.t, {
+      alertname: 'ServiceDown',
+      instance: `${target.address}:9100`,
+      service: 'worker',
+    });
+
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: 'worker', host: target.address, reason: 'crash loop' },
+    });
+    expect(outcome.decision).toBe('executed');
+    expect(outcome.before).toMatchObject({ status: 'failed', restartCount: 3, exitCode: 1, oomKilled: null });
+    expect(outcome.before?.errorLines.at(-1)).toContain('ERROR worker cannot open /data/queue.db');
+    expect(outcome.before?.errorLines.some((line) => line.includes('INFO'))).toBe(false);
+    expect((await h.incidents.getAction(incidentId, outcome.actionId))?.before).toEqual(outcome.before);
   });
 
   it('an injected model asking for other services and hosts gets nothing outside the scope run', async () => {

@@ -18,10 +18,17 @@ export const operationSchema = z.strictObject({
 });
 export type Operation = z.infer<typeof operationSchema>;
 
+/** `before`: the target's state that the restart itself reported before restarting (the ssh helper). */
 export type BackendResult =
-  | { ok: true; result: unknown }
+  | { ok: true; result: unknown; before?: TargetState }
   /** `blocked`: refused before anything ran (a target's own refusal, an unpinned host key). */
-  | { ok: false; decision: 'blocked' | 'failed' | 'unknown_outcome'; reason: string; result?: unknown };
+  | {
+      ok: false;
+      decision: 'blocked' | 'failed' | 'unknown_outcome';
+      reason: string;
+      result?: unknown;
+      before?: TargetState;
+    };
 
 /** How a tool changes the world on one place (a driver's write verbs, or a policy's local backend). */
 export interface Backend {
