@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
+import { notificationsFor, startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
@@ -12,6 +13,7 @@ import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
+import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 
@@ -262,6 +264,49 @@ describe('one incident per container', () => {
       expect(await restart(db, 'db-5')).toMatchObject({ decision: 'executed' });
     } finally {
       await ingest.close();
+    }
+  });
+});
+
+describe('the cause, first', () => {
+  it('escalates a restart that did not clear the alert quoting the crash loop from before it, and names a next step', async () => {
+    const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
+    const triage = await startTestTriage(h.t, {
+      PLANNER: 'runbook',
+      PROMETHEUS_URL: prometheus.url,
+      TARGETS_FILE: targetsFile,
+    });
+    try {
+      await dockerd.run(
+        'crashy',
+        ['sh', '-c', 'echo "INFO crashy starting"; echo "ERROR crashy cannot reach db:5432"; exit 3'],
+        { restart: 'always' },
+      );
+      await eventually(
+        async () => (await inspect('crashy')).RestartCount >= 3,
+        'crashy to crash-loop',
+        20_000,
+      );
+      const incidentId = await openIncident(h.t, {
+        alertname: 'ServiceDown',
+        instance: 'docker-host-1',
+        service: 'crashy',
+        labels: { container: 'crashy' },
+      });
+      const incident = await waitForStatus(h.t, incidentId, ['escalated'], 30_000);
+      const restart = incident.actions.find((action) => action.tool === 'restart_service');
+      expect(restart?.decision).toBe('executed');
+      expect(restart?.before?.restartCount).toBeGreaterThanOrEqual(3);
+      expect(incident.summary).toMatch(
+        /^The fix did not clear the alert \(.+\)\. Before restart container crashy via docker \(target docker-host-1\): (restarting, )?exit 3, \d+ restarts; last error: "ERROR crashy cannot reach db:5432"\. Tried: restart container crashy via docker \(target docker-host-1\) — it ran, and the alert still fires: doing it again will not help\. Next: look at what the last error names/,
+      );
+      const escalation = (await notificationsFor(h.t, incidentId)).find(
+        (notice) => notice.event === 'escalated',
+      );
+      expect(escalation?.text).toContain('last error: "ERROR crashy cannot reach db:5432"');
+    } finally {
+      await triage.close();
+      await prometheus.close();
     }
   });
 });
