@@ -1,5 +1,5 @@
 import { describeArgs } from '../shared/describe-args.js';
-import { verificationProgress } from '../shared/notices.js';
+import { stateEvidence, verificationProgress } from '../shared/notices.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { ActionRecord, IncidentSummary, TimelineEntry } from '../shared/schemas/incident.js';
 
@@ -88,6 +88,17 @@ export function describeAction(action: ActionRecord): string {
     action.reason ? `: ${action.reason}` : ''
   }`;
   return clip(line.replace(/\s*\n\s*/g, ' '), LINE_MAX);
+}
+
+/** Under an action: what its target showed right before it (a restart resets it), then the ERROR lines. */
+export function describeStateBefore(action: ActionRecord): string[] {
+  if (!action.before) return [];
+  const { before } = action;
+  const evidence = stateEvidence(before) ?? `${before.status ?? 'state'}, nothing wrong shown`;
+  return [
+    clip(`          before: ${evidence}`, LINE_MAX),
+    ...before.errorLines.map((line) => clip(`            ${line}`, LINE_MAX)),
+  ];
 }
 
 /** The exact operation (the executor's words), else the agent's question: one line. */

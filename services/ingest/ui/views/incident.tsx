@@ -1,7 +1,12 @@
 import { describeArgs } from '../../../../shared/describe-args.js';
-import { verificationProgress } from '../../../../shared/notices.js';
+import { stateEvidence, verificationProgress } from '../../../../shared/notices.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
-import type { ActionRecord, Incident, TimelineEntry } from '../../../../shared/schemas/incident.js';
+import type {
+  ActionRecord,
+  Incident,
+  StateBefore,
+  TimelineEntry,
+} from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
 import { age, commandRuns, readable, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
@@ -180,10 +185,25 @@ function Actions(props: { actions: ActionRecord[] }) {
             {action.durationMs !== undefined && <> · {String(action.durationMs)} ms</>}
           </div>
           {action.reason && <div class="reason">{action.reason}</div>}
+          {action.before && <StateBeforeFix before={action.before} />}
           <ActionResult id={`action-${action.id}`} result={action.result} />
         </li>
       ))}
     </ul>
+  );
+}
+
+/** What the target showed right before the fix (a restart resets it), shown whole: it is bounded. */
+function StateBeforeFix(props: { before: StateBefore }) {
+  const { before } = props;
+  return (
+    <>
+      <div class="before">
+        <strong>Before the fix:</strong>{' '}
+        {stateEvidence(before) ?? `${before.status ?? 'state'}, nothing wrong shown`}
+      </div>
+      {before.errorLines.length > 0 && <pre class="output before-errors">{before.errorLines.join('\n')}</pre>}
+    </>
   );
 }
 
