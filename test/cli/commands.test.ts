@@ -148,3 +148,24 @@ it('prints the state a restart found before it under the action, as text: the ev
     ].join('\n'),
   );
 });
+
+it("prints a tool's output under its timeline entry as indented text, not a clipped line of JSON", async () => {
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'crashy' });
+  await h.incidents.appendTimeline(incidentId, {
+    type: 'tool_call',
+    by: 'triage',
+    tool: 'check_system_resources',
+    args: { host: 'docker-host-1' },
+    ok: true,
+    output: {
+      container: 'crashy',
+      state: { status: 'restarting', restartCount: 10, exitCode: 3, error: null, note: 'x'.repeat(400) },
+      lines: ['ERROR crashy cannot reach db:5432'],
+    },
+  });
+  const shown = (await hermes('incident', incidentId)).stdout;
+  expect(shown).toMatch(
+    /check_system_resources host=docker-host-1 → ok\n {12}container: crashy\n {12}state:\n {14}status: restarting\n {14}restartCount: 10\n {14}exitCode: 3\n {14}error: null\n {14}note: x+…\n {12}lines:\n {14}- ERROR crashy cannot reach db:5432\n/,
+  );
+  expect(shown).not.toContain('{"container"');
+});

@@ -1,5 +1,6 @@
 import { describeArgs } from '../../../../shared/describe-args.js';
 import { stateEvidence, verificationProgress } from '../../../../shared/notices.js';
+import { readable } from '../../../../shared/readable.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type {
   ActionRecord,
@@ -8,7 +9,7 @@ import type {
   TimelineEntry,
 } from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
-import { age, commandRuns, readable, safeHref } from '../format.js';
+import { age, commandRuns, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
 
 /** Longer tool outputs and results show this much, with the rest behind a disclosure. */
