@@ -346,6 +346,8 @@ describe('console pages', () => {
       result: {
         operation: 'restart container crashy via docker (target docker-host-1)',
         state: { name: 'crashy', restartCount: 0, running: true, error: null },
+        // Past a few hundred characters but a few lines: shown whole, never cut mid-line.
+        image: `registry.example/${'shop/'.repeat(60)}crashy:1.2.3`,
       },
       before: {
         at: '2026-12-07T09:00:00.000Z',
@@ -364,6 +366,7 @@ describe('console pages', () => {
     );
     expect(action).toContain('state:\n  name: crashy\n  restartCount: 0\n  running: true\n  error: null');
     expect(action).not.toContain('{&quot;name&quot;');
+    expect(action.slice(0, action.indexOf('</li>'))).not.toContain('<details');
   });
 
   it('answers 404 for an unknown incident', async () => {

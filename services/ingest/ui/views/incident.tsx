@@ -12,8 +12,9 @@ import type { IncidentTargets } from '../../../../shared/targets/incident-target
 import { age, commandRuns, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
 
-/** Longer tool outputs and results show this much, with the rest behind a disclosure. */
-const PREVIEW_CHARS = 300;
+/** Longer tool outputs and results show their first whole lines, with the rest behind a disclosure. */
+const PREVIEW_LINES = 12;
+const PREVIEW_CHARS = 1_200;
 
 export function IncidentDetail(props: {
   incident: Incident;
@@ -241,7 +242,8 @@ function decisionLabel(decision: string): string {
 }
 
 function Output(props: { id: string; text: string; label?: string }) {
-  if (props.text.length <= PREVIEW_CHARS)
+  const lines = props.text.split('\n');
+  if (lines.length <= PREVIEW_LINES && props.text.length <= PREVIEW_CHARS)
     return (
       <>
         {props.label && <div class="muted">{props.label}</div>}
@@ -251,8 +253,10 @@ function Output(props: { id: string; text: string; label?: string }) {
   return (
     <details id={props.id} class={props.label ? `output ${props.label}` : 'output'}>
       <summary>
-        <code>{props.text.slice(0, PREVIEW_CHARS)}…</code>{' '}
-        <span class="more">show all {props.text.length} characters</span>
+        <code>{lines.slice(0, PREVIEW_LINES).join('\n').slice(0, PREVIEW_CHARS)}…</code>{' '}
+        <span class="more">
+          show all {lines.length > 1 ? `${lines.length} lines` : `${props.text.length} characters`}
+        </span>
       </summary>
       <pre>{props.text}</pre>
     </details>
