@@ -7,7 +7,9 @@ import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { notificationsFor, startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
 import { SshPool } from '../../shared/remote/ssh.js';
+import type { TriageJob } from '../../shared/schemas/jobs.js';
 import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
@@ -268,8 +270,19 @@ describe('one incident per container', () => {
   });
 });
 
+async function dropWaitingTriage(): Promise<void> {
+  const queue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
+  try {
+    await queue.drain(true);
+  } finally {
+    await queue.close();
+  }
+}
+
 describe('the cause, first', () => {
   it('escalates a restart that did not clear the alert quoting the crash loop from before it, and names a next step', async () => {
+    // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
+    await dropWaitingTriage();
     const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
     const triage = await startTestTriage(h.t, {
       PLANNER: 'runbook',

@@ -13,12 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
 import { SshPool } from '../../shared/remote/ssh.js';
+import type { TriageJob } from '../../shared/schemas/jobs.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
+import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
 import {
   DEMO_UNIT,
@@ -331,6 +335,53 @@ describe('acting on the host the incident names, over SSH', () => {
       expect(await h.t.redis.zcard(failures)).toBe(before + 1);
     } finally {
       await target.start();
+    }
+  });
+});
+
+async function dropWaitingTriage(): Promise<void> {
+  const queue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
+  try {
+    await queue.drain(true);
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('the cause, first, over SSH', () => {
+  it("escalates a restart of a failing unit that did not clear the alert, quoting the unit's state and ERROR line from before it", async () => {
+    // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
+    await dropWaitingTriage();
+    const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
+    const triage = await startTestTriage(h.t, {
+      PLANNER: 'runbook',
+      PROMETHEUS_URL: prometheus.url,
+      TARGETS_FILE: targetsFile,
+    });
+    try {
+      const target = host2();
+      target.failRestarts('worker', true);
+      for (let attempt = 0; attempt < 4; attempt++)
+        spawnSync('/bin/sh', [DEMO_UNIT, join(target.dir, 'units'), 'restart', 'worker']);
+      target.failRestarts('worker', false);
+      target.appendLog('worker', '2026-12-07T09:00:00Z ERROR worker cannot open /data/queue.db: disk full');
+      const incidentId = await openIncident(h.t, {
+        alertname: 'ServiceDown',
+        instance: `${target.address}:9100`,
+        service: 'worker',
+      });
+      const incident = await waitForStatus(h.t, incidentId, ['escalated'], 30_000);
+      const restart = incident.actions.find((action) => action.tool === 'restart_service');
+      expect(restart?.before).toMatchObject({ status: 'failed', restartCount: 4, exitCode: 1 });
+      expect(incident.summary).toContain(
+        `Before restart worker on ${target.address} via ssh: failed, exit 1, 4 restarts; last error: "2026-12-07T09:00:00Z ERROR worker cannot open /data/queue.db: disk full".`,
+      );
+      expect(incident.summary).toContain(
+        `Tried: restart worker on ${target.address} via ssh — it ran, and the alert still fires: doing it again will not help. Next: look at what the last error names`,
+      );
+    } finally {
+      await triage.close();
+      await prometheus.close();
     }
   });
 });
