@@ -145,6 +145,8 @@ describe('a Docker host as a target', () => {
     expect(outcome.before?.restartCount).toBeGreaterThanOrEqual(restarts);
     const store = new IncidentStore(h.t.redis, h.t.keys);
     expect((await store.getAction(incidentId, outcome.actionId))?.before).toEqual(outcome.before);
+    // Its loop would go on taking CPU from the tests after it.
+    await dockerd.docker.getContainer('loop-1').remove({ force: true });
   });
 
   it('shows an OOM-killed container as such', async () => {
@@ -320,6 +322,10 @@ describe('the cause, first', () => {
     } finally {
       await triage.close();
       await prometheus.close();
+      await dockerd.docker
+        .getContainer('crashy')
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 });
