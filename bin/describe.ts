@@ -1,10 +1,14 @@
 import { describeArgs } from '../shared/describe-args.js';
-import { verificationProgress } from '../shared/notices.js';
+import { stateEvidence, verificationProgress } from '../shared/notices.js';
+import { readable } from '../shared/readable.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { ActionRecord, IncidentSummary, TimelineEntry } from '../shared/schemas/incident.js';
 
 /** The longest line the CLI prints for one timeline entry or action; the rest is `--json`'s. */
 const LINE_MAX = 300;
+/** A tool's output lines shown under its entry. */
+const OUTPUT_LINES = 12;
+const OUTPUT_INDENT = ' '.repeat(12);
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const firstLine = (value: string): string => value.split('\n').find((line) => line.trim() !== '') ?? '';
@@ -41,9 +45,9 @@ function entryText(entry: TimelineEntry): string {
     case 'status':
       return `now ${text(entry.status)}${entry.message ? `: ${entry.message}` : ''}`;
     case 'tool_call': {
-      const output = firstLine(
-        typeof entry.output === 'string' ? entry.output : JSON.stringify(entry.output ?? ''),
-      );
+      // A one-line output stays on the entry's line; longer ones go below it (outputLines).
+      const lines = outputText(entry);
+      const output = lines.length === 1 ? lines[0] : '';
       const verdict = text(entry.decision) || (entry.ok === false ? 'failed' : 'ok');
       return `${entry.tool ?? '?'} ${describeArgs(entry.args)} → ${verdict}${output ? `: ${output}` : ''}`;
     }
@@ -69,6 +73,23 @@ export function describeEntry(entry: TimelineEntry): string {
   return clip(line.replace(/\s*\n\s*/g, ' '), LINE_MAX);
 }
 
+/** A tool call's output as readable lines (the console's wording), blank lines left out. */
+function outputText(entry: TimelineEntry): string[] {
+  if (entry.type !== 'tool_call' || entry.output === undefined) return [];
+  return readable(entry.output)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+}
+
+/** A longer output under its tool call, indented, at most OUTPUT_LINES; the rest is `--json`'s. */
+function outputLines(entry: TimelineEntry): string[] {
+  const lines = outputText(entry);
+  if (lines.length <= 1) return [];
+  const shown = lines.slice(0, OUTPUT_LINES).map((line) => clip(`${OUTPUT_INDENT}${line}`, LINE_MAX));
+  const more = lines.length - OUTPUT_LINES;
+  return more > 0 ? [...shown, `${OUTPUT_INDENT}… ${more} more lines (--json)`] : shown;
+}
+
 /** The timeline with a date line wherever the day changes. */
 export function describeTimeline(entries: TimelineEntry[]): string[] {
   const lines: string[] = [];
@@ -78,7 +99,7 @@ export function describeTimeline(entries: TimelineEntry[]): string[] {
       day = entry.at.slice(0, 10);
       lines.push(`-- ${day} (UTC) --`);
     }
-    lines.push(describeEntry(entry));
+    lines.push(describeEntry(entry), ...outputLines(entry));
   }
   return lines;
 }
@@ -88,6 +109,17 @@ export function describeAction(action: ActionRecord): string {
     action.reason ? `: ${action.reason}` : ''
   }`;
   return clip(line.replace(/\s*\n\s*/g, ' '), LINE_MAX);
+}
+
+/** Under an action: what its target showed right before it (a restart resets it), then the ERROR lines. */
+export function describeStateBefore(action: ActionRecord): string[] {
+  if (!action.before) return [];
+  const { before } = action;
+  const evidence = stateEvidence(before) ?? `${before.status ?? 'state'}, nothing wrong shown`;
+  return [
+    clip(`          before: ${evidence}`, LINE_MAX),
+    ...before.errorLines.map((line) => clip(`            ${line}`, LINE_MAX)),
+  ];
 }
 
 /** The exact operation (the executor's words), else the agent's question: one line. */

@@ -1,7 +1,7 @@
 import { canonicalJson } from './canonical.js';
 import { describeIncident } from './describe-incident.js';
 import type { Approval } from './schemas/approval.js';
-import type { IncidentSummary } from './schemas/incident.js';
+import type { IncidentSummary, StateBefore } from './schemas/incident.js';
 import type {
   Channel,
   IncidentCommand,
@@ -188,10 +188,63 @@ export type EscalationReason =
     }
   /** Dry-run: the fixes were allowed, and these operations would have run. */
   | { kind: 'dry_run'; operations: string[]; summary: string }
-  /** A fix ran but its verification failed. */
-  | { kind: 'not_cleared'; detail: string; summary: string }
+  /** A fix ran but its verification failed; `tried`: the fixes, with the state each found before. */
+  | { kind: 'not_cleared'; detail: string; summary: string; tried?: TriedFix[] }
   /** The incident was being verified, but no executed fix is on record to verify. */
   | { kind: 'verified_fix_missing' };
+
+/** A fix that ran, and the target's state right before it (restart count, last exit, ERROR lines). */
+export type TriedFix = { operation: string; before: StateBefore | undefined };
+
+const RUNNING_WORDS = new Set(['running', 'active', 'Running']);
+
+/**
+ * The strongest evidence a target's state shows, in one line: "CrashLoopBackOff, OOMKilled, exit 137,
+ * 10 restarts; last error: "…"". Null when it shows nothing wrong.
+ */
+export function stateEvidence(before: StateBefore): string | null {
+  if (before.unreadable) return `its state could not be read (${before.unreadable})`;
+  const facts = [
+    ...(before.status && !RUNNING_WORDS.has(before.status) ? [before.status] : []),
+    ...(before.oomKilled ? ['OOMKilled'] : []),
+    ...(before.exitCode !== null ? [`exit ${before.exitCode}`] : []),
+    ...(before.restartCount ? [`${before.restartCount} restart${before.restartCount === 1 ? '' : 's'}`] : []),
+  ];
+  const error = before.errorLines.at(-1);
+  const last = error ? `last error: "${error.trim().slice(0, 200)}"` : null;
+  if (facts.length === 0) return last;
+  return last ? `${facts.join(', ')}; ${last}` : facts.join(', ');
+}
+
+/** "Before restart X: <evidence>." for each fix whose state showed something; empty when none did. */
+function evidenceText(tried: readonly TriedFix[]): string {
+  return tried
+    .flatMap(({ operation, before }) => {
+      const evidence = before && stateEvidence(before);
+      return evidence ? [`Before ${operation}: ${evidence}.`] : [];
+    })
+    .join(' ');
+}
+
+/** What a human should look at after a fix that did not help, led by the strongest evidence. */
+function nextStepText(tried: readonly TriedFix[]): string {
+  const states = tried.flatMap(({ before }) => (before ? [before] : []));
+  if (states.some((state) => state.oomKilled))
+    return 'Next: look at the memory limit and what fills it — it was OOM-killed, and a restart brings back the same limit.';
+  if (states.some((state) => state.errorLines.length > 0))
+    return 'Next: look at what the last error names (a dependency, configuration, a file), then at the logs since the fix.';
+  if (states.some((state) => state.unreadable))
+    return "Next: read the target's state and logs by hand: Hermes could not before the fix.";
+  if (states.some((state) => state.restartCount || (state.exitCode !== null && state.exitCode !== 0)))
+    return 'Next: look in its logs for why it exits: a restart does not change that.';
+  return "Next: look at the target's logs and state since the fix.";
+}
+
+/** The summary of a fixed incident, led by the evidence of what was wrong before the fix. */
+export function fixedSummaryText(summary: string, tried: readonly TriedFix[]): string {
+  const evidence = evidenceText(tried);
+  return evidence ? `${evidence} ${summary}`.trim() : summary;
+}
 
 /** Triage's account of what it found and did, for the escalation notice and the incident's timeline. */
 export function escalationText(reason: EscalationReason): string {
@@ -217,8 +270,19 @@ export function escalationText(reason: EscalationReason): string {
       }).`;
     case 'dry_run':
       return `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${reason.operations.join('; ')}. A human must fix this. ${reason.summary}`;
-    case 'not_cleared':
-      return `The fix did not clear the alert (${reason.detail}). ${reason.summary}`;
+    case 'not_cleared': {
+      const tried = reason.tried ?? [];
+      if (tried.length === 0) return `The fix did not clear the alert (${reason.detail}). ${reason.summary}`;
+      return [
+        `The fix did not clear the alert (${reason.detail}).`,
+        evidenceText(tried),
+        `Tried: ${tried.map((fix) => fix.operation).join('; ')} — it ran, and the alert still fires: doing it again will not help.`,
+        nextStepText(tried),
+        reason.summary,
+      ]
+        .filter(Boolean)
+        .join(' ');
+    }
     case 'verified_fix_missing':
       return 'A fix was being verified, but no executed fix is on record.';
   }

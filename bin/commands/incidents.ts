@@ -4,7 +4,7 @@ import { verificationProgress } from '../../shared/notices.js';
 import type { Incident, IncidentSummary } from '../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../shared/targets/incident-targets.js';
 import type { Cli } from '../cli-context.js';
-import { describeAction, describeStatus, describeTimeline } from '../describe.js';
+import { describeAction, describeStateBefore, describeStatus, describeTimeline } from '../describe.js';
 import { age, type ShortIds, table } from '../table.js';
 
 const COMMAND_DONE = { ack: 'acknowledged', resolve: 'resolved', rerun: 'sent back to triage' } as const;
@@ -55,7 +55,9 @@ export async function showIncident({ arg, call, output }: Cli): Promise<void> {
       ...describeTimeline(incident.timeline),
       '',
       'actions:',
-      ...(incident.actions.length ? incident.actions.map(describeAction) : ['(none)']),
+      ...(incident.actions.length
+        ? incident.actions.flatMap((action) => [describeAction(action), ...describeStateBefore(action)])
+        : ['(none)']),
     ].join('\n'),
   );
 }

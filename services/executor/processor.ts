@@ -32,6 +32,7 @@ import type { Policy, ToolPolicy } from './policy.js';
 import type { RateLimiter, RollingLimit } from './rate-limit.js';
 import type { DecisionRecorder } from './recorder.js';
 import { policyStart, type ReplicaCounts, scaleTarget } from './scale.js';
+import { runWithStateBefore } from './state-before.js';
 import type { BackendChooser } from './target-backends.js';
 
 export interface ProcessorDeps {
@@ -373,12 +374,8 @@ export class ActionProcessor {
     // The checks above take time (locks, Redis): the requester may have given up meanwhile.
     const stale = staleness(job);
     if (stale) return blocked(stale);
-    let result: Awaited<ReturnType<Backend['run']>>;
-    try {
-      result = await backend.run(args);
-    } catch (error) {
-      result = { ok: false, decision: 'failed', reason: (error as Error).message };
-    }
+    const { result, before } = await runWithStateBefore(backend, args, this.deps.logger);
+    const evidence = before ? { before } : {};
     // From here on something happened on the target: its bookkeeping must survive a Redis blip.
     const durably = (what: string, write: () => Promise<unknown>) =>
       untilStored(write, `${what} after ${job.actionId}`, this.deps.logger);
@@ -388,12 +385,12 @@ export class ActionProcessor {
         await durably('the replica count', () =>
           this.deps.replicas.set(String(args.service), args.replicas as number),
         );
-      return { decision: 'executed', reason: `ran: ${operation}`, result: result.result };
+      return { decision: 'executed', reason: `ran: ${operation}`, result: result.result, ...evidence };
     }
     // A refusal ran nothing on the target: it is reported, not counted as a failed fix.
     if (result.decision !== 'blocked')
       await durably('the failure count', () => this.countFailure(job.incidentId, `failed:${job.actionId}`));
-    return { decision: result.decision, reason: result.reason, result: result.result };
+    return { decision: result.decision, reason: result.reason, result: result.result, ...evidence };
   }
 
   /**

@@ -75,6 +75,7 @@ export class DecisionRecorder {
         reason: outcome.reason,
         operation: outcome.operation,
         result: outcome.result,
+        ...(outcome.before && { before: outcome.before }),
         approvalId: outcome.approvalId ?? job.approvalId,
         durationMs: outcome.durationMs,
         at,

@@ -8,6 +8,7 @@ import {
   escalatedNotice,
   escalationText,
   fixedNotice,
+  fixedSummaryText,
   triageAccountText,
   triageFailedNotice,
   verificationProgress,
@@ -23,6 +24,7 @@ import { isPending } from './job-states.js';
 import { type ChatModel, LlmUnavailableError } from './llm/model.js';
 import type { Planner, PlanResult } from './planners/types.js';
 import type { Toolbox } from './tools/toolbox.js';
+import { triedFixes } from './tried-fixes.js';
 import type { Verifier } from './verify.js';
 
 /** The executor's words for what a dry-run action would have done. */
@@ -354,17 +356,19 @@ export class Investigator {
       verified: verdict.fixed,
       message: `verification: ${verdict.detail}`,
     });
+    const tried = await triedFixes(this.deps.store, incident.id, verification.actionIds);
     if (!verdict.fixed)
-      return this.escalate(incident, { kind: 'not_cleared', detail: verdict.detail, summary }, round);
+      return this.escalate(incident, { kind: 'not_cleared', detail: verdict.detail, summary, tried }, round);
+    const fixed = fixedSummaryText(summary, tried);
     await this.transition(
       incident,
       'resolved',
       {
         from: ['open', 'diagnosing', 'verifying', 'awaiting_approval', 'escalated'],
         message: `fixed and verified: ${verdict.detail}`,
-        summary,
+        summary: fixed,
       },
-      fixedNotice(incident, summary, verdict.detail, round),
+      fixedNotice(incident, fixed, verdict.detail, round),
     );
     return 'resolved';
   }

@@ -65,6 +65,28 @@ export const actionDecisionSchema = z.enum([
 ]);
 export type ActionDecisionKind = z.infer<typeof actionDecisionSchema>;
 
+/** At most this many of the target's last ERROR lines are kept, each at most this long. */
+export const STATE_BEFORE_LINES = 5;
+export const STATE_BEFORE_LINE_CHARS = 300;
+
+/**
+ * The target's state read right before a restart (a restart resets what proves the cause: the
+ * restart count, the last exit): null where the target does not report it.
+ */
+export const stateBeforeSchema = z.object({
+  at: z.string(),
+  /** The target's own word: running, restarting, exited, failed, CrashLoopBackOff… */
+  status: z.string().max(100).nullable(),
+  restartCount: z.number().int().min(0).nullable(),
+  exitCode: z.number().int().nullable(),
+  oomKilled: z.boolean().nullable(),
+  /** The last ERROR lines, oldest first. */
+  errorLines: z.array(z.string().max(STATE_BEFORE_LINE_CHARS)).max(STATE_BEFORE_LINES),
+  /** Why the state could not be read (the restart ran anyway). */
+  unreadable: z.string().max(500).optional(),
+});
+export type StateBefore = z.infer<typeof stateBeforeSchema>;
+
 /** executor → requester: an action job's return value, and what the incident records of it. */
 export const actionOutcomeSchema = z.object({
   actionId: z.string(),
@@ -74,6 +96,8 @@ export const actionOutcomeSchema = z.object({
   operation: z.string().optional(),
   result: z.unknown().optional(),
   approvalId: z.string().optional(),
+  /** The target's state right before a restart ran (restart count, last exit, ERROR lines). */
+  before: stateBeforeSchema.optional(),
   durationMs: z.number(),
 });
 export type ActionOutcome = z.infer<typeof actionOutcomeSchema>;

@@ -117,3 +117,55 @@ it('acknowledges, re-runs and resolves an incident by a prefix of its id', async
   );
   expect(timeline).toMatch(/status +human:dana +now resolved: resolved by dana$/m);
 });
+
+it('prints the state a restart found before it under the action, as text: the evidence, then the last ERROR lines', async () => {
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'crashy' });
+  await h.incidents.recordAction(incidentId, {
+    id: 'act-before-1',
+    tool: 'restart_service',
+    args: { service: 'crashy' },
+    requestedBy: 'agent',
+    decision: 'executed',
+    reason: 'ran: restart container crashy via docker (target docker-host-1)',
+    result: { container: 'crashy', state: { restartCount: 0, running: true } },
+    before: {
+      at: '2026-12-07T09:00:00.000Z',
+      status: 'restarting',
+      restartCount: 10,
+      exitCode: 3,
+      oomKilled: false,
+      errorLines: ['ERROR crashy pool: timeout', 'ERROR crashy cannot reach db:5432'],
+    },
+    at: '2026-12-07T09:00:01.000Z',
+  });
+  const shown = (await hermes('incident', incidentId)).stdout;
+  expect(shown).toContain(
+    [
+      '09:00:01  restart_service service=crashy → executed: ran: restart container crashy via docker (target docker-host-1)',
+      '          before: restarting, exit 3, 10 restarts; last error: "ERROR crashy cannot reach db:5432"',
+      '            ERROR crashy pool: timeout',
+      '            ERROR crashy cannot reach db:5432',
+    ].join('\n'),
+  );
+});
+
+it("prints a tool's output under its timeline entry as indented text, not a clipped line of JSON", async () => {
+  const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service: 'crashy' });
+  await h.incidents.appendTimeline(incidentId, {
+    type: 'tool_call',
+    by: 'triage',
+    tool: 'check_system_resources',
+    args: { host: 'docker-host-1' },
+    ok: true,
+    output: {
+      container: 'crashy',
+      state: { status: 'restarting', restartCount: 10, exitCode: 3, error: null, note: 'x'.repeat(400) },
+      lines: ['ERROR crashy cannot reach db:5432'],
+    },
+  });
+  const shown = (await hermes('incident', incidentId)).stdout;
+  expect(shown).toMatch(
+    /check_system_resources host=docker-host-1 → ok\n {12}container: crashy\n {12}state:\n {14}status: restarting\n {14}restartCount: 10\n {14}exitCode: 3\n {14}error: null\n {14}note: x+…\n {12}lines:\n {14}- ERROR crashy cannot reach db:5432\n/,
+  );
+  expect(shown).not.toContain('{"container"');
+});

@@ -4,14 +4,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
+import { notificationsFor, startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
 import { SshPool } from '../../shared/remote/ssh.js';
+import type { TriageJob } from '../../shared/schemas/jobs.js';
 import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
+import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
 
@@ -112,6 +116,37 @@ describe('a Docker host as a target', () => {
     });
     expect(other).toMatchObject({ decision: 'blocked', reason: expect.stringMatching(/^out of scope: /) });
     expect((await inspect('db-1')).State.StartedAt).toBe(dbStarted);
+  });
+
+  it("keeps the crash loop's evidence from before the restart on the action: restart count, exit, ERROR line", async () => {
+    await dockerd.run(
+      'loop-1',
+      ['sh', '-c', 'echo "INFO loop-1 starting"; echo "ERROR loop-1 cannot reach db:5432"; exit 3'],
+      { restart: 'always' },
+    );
+    await eventually(async () => (await inspect('loop-1')).RestartCount >= 3, 'loop-1 to crash-loop', 20_000);
+    const restarts = (await inspect('loop-1')).RestartCount;
+    const incidentId = await openIncident(h.t, {
+      alertname: 'ServiceDown',
+      instance: 'docker-host-1:9323',
+      labels: { container: 'loop-1' },
+    });
+
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: 'loop-1', host: 'docker-host-1', reason: 'crash loop' },
+    });
+    expect(outcome.decision).toBe('executed');
+    // The restart resets the count: what proves the loop is what was read before it.
+    expect((await inspect('loop-1')).RestartCount).toBeLessThan(restarts);
+    expect(outcome.before).toMatchObject({ oomKilled: false, exitCode: 3 });
+    expect(outcome.before?.errorLines.at(-1)).toContain('ERROR loop-1 cannot reach db:5432');
+    expect(outcome.before?.restartCount).toBeGreaterThanOrEqual(restarts);
+    const store = new IncidentStore(h.t.redis, h.t.keys);
+    expect((await store.getAction(incidentId, outcome.actionId))?.before).toEqual(outcome.before);
+    // Its loop would go on taking CPU from the tests after it.
+    await dockerd.docker.getContainer('loop-1').remove({ force: true });
   });
 
   it('shows an OOM-killed container as such', async () => {
@@ -233,6 +268,64 @@ describe('one incident per container', () => {
       expect(await restart(db, 'db-5')).toMatchObject({ decision: 'executed' });
     } finally {
       await ingest.close();
+    }
+  });
+});
+
+async function dropWaitingTriage(): Promise<void> {
+  const queue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
+  try {
+    await queue.drain(true);
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('the cause, first', () => {
+  it('escalates a restart that did not clear the alert quoting the crash loop from before it, and names a next step', async () => {
+    // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
+    await dropWaitingTriage();
+    const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
+    const triage = await startTestTriage(h.t, {
+      PLANNER: 'runbook',
+      PROMETHEUS_URL: prometheus.url,
+      TARGETS_FILE: targetsFile,
+    });
+    try {
+      await dockerd.run(
+        'crashy',
+        ['sh', '-c', 'echo "INFO crashy starting"; echo "ERROR crashy cannot reach db:5432"; exit 3'],
+        { restart: 'always' },
+      );
+      await eventually(
+        async () => (await inspect('crashy')).RestartCount >= 3,
+        'crashy to crash-loop',
+        20_000,
+      );
+      const incidentId = await openIncident(h.t, {
+        alertname: 'ServiceDown',
+        instance: 'docker-host-1',
+        service: 'crashy',
+        labels: { container: 'crashy' },
+      });
+      const incident = await waitForStatus(h.t, incidentId, ['escalated'], 30_000);
+      const restart = incident.actions.find((action) => action.tool === 'restart_service');
+      expect(restart?.decision).toBe('executed');
+      expect(restart?.before?.restartCount).toBeGreaterThanOrEqual(3);
+      expect(incident.summary).toMatch(
+        /^The fix did not clear the alert \(.+\)\. Before restart container crashy via docker \(target docker-host-1\): (restarting, )?exit 3, \d+ restarts; last error: "ERROR crashy cannot reach db:5432"\. Tried: restart container crashy via docker \(target docker-host-1\) — it ran, and the alert still fires: doing it again will not help\. Next: look at what the last error names/,
+      );
+      const escalation = (await notificationsFor(h.t, incidentId)).find(
+        (notice) => notice.event === 'escalated',
+      );
+      expect(escalation?.text).toContain('last error: "ERROR crashy cannot reach db:5432"');
+    } finally {
+      await triage.close();
+      await prometheus.close();
+      await dockerd.docker
+        .getContainer('crashy')
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 });

@@ -215,6 +215,42 @@ describe('status, restart, reload', () => {
     rmSync(calls, { force: true });
   });
 
+  it("prints the unit's state and last ERROR lines before a restart; a failing read does not stop it", async () => {
+    rmSync(calls, { force: true });
+    const log = join(base, 'app.log');
+    writeFileSync(log, 'INFO app up\nERROR app cannot bind :80\nINFO app retrying\nFATAL app gave up\n');
+    const state = script('fake-show', 'printf "ActiveState=failed\\nNRestarts=7\\nExecMainStatus=1\\n"');
+    const c = conf(`restart = ${fakeCtl} restart {unit}\nstate = ${state} {unit}\nlog_file.app = ${log}\n`);
+    const r = await run('write', 'restart app', c);
+    expectOk(r);
+    expect(r.stdout).toBe(
+      [
+        'before: ActiveState=failed',
+        'before: NRestarts=7',
+        'before: ExecMainStatus=1',
+        'before-error: ERROR app cannot bind :80',
+        'before-error: FATAL app gave up',
+        'ctl output restart app',
+        'restarted app',
+        '',
+      ].join('\n'),
+    );
+    // Reload resets nothing: it prints no state.
+    const reload = await run(
+      'write',
+      'reload app',
+      conf(`reload = ${fakeCtl} reload {unit}\nstate = ${state} {unit}\n`),
+    );
+    expect(reload.stdout).toBe('ctl output reload app\nreloaded app\n');
+    const broken = conf(
+      `restart = ${fakeCtl} restart {unit}\nstate = ${join(base, 'missing')} {unit}\nlog_file.app = ${join(base, 'missing.log')}\n`,
+    );
+    const r2 = await run('write', 'restart app', broken);
+    expect(r2).toEqual({ code: 0, stdout: 'ctl output restart app\nrestarted app\n', stderr: '' });
+    expect(readFileSync(calls, 'utf8')).toBe('restart app\nreload app\nrestart app\n');
+    rmSync(calls, { force: true });
+  });
+
   it('passes a failed restart through with its status, and maps a killed one to 1', async () => {
     const c = conf(`restart = ${fakeCtl} restart {unit}\n`);
     const r = await run('write', 'restart fail', c);
@@ -413,6 +449,7 @@ describe('config file', () => {
         'units',
         'status',
         'logs',
+        'state',
         'log_file.*',
         'diag.*',
         'restart',

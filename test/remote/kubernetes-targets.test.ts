@@ -125,6 +125,45 @@ describe('restart_service on a kubernetes target', () => {
     });
   });
 
+  it("keeps the crash-looping pod's state and previous container's ERROR lines from before the rollout restart", async () => {
+    const d = deployment(2);
+    const pod = await firstPod(d);
+    api.setContainerStatus('shop', pod, {
+      ready: false,
+      restartCount: 10,
+      state: {
+        waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' },
+      },
+      lastState: {
+        terminated: {
+          exitCode: 137,
+          reason: 'OOMKilled',
+          finishedAt: '2026-12-07T09:00:00Z',
+          startedAt: '2026-12-07T08:59:00Z',
+        },
+      },
+    });
+    api.setLogs('shop', pod, {
+      current: 'INFO checkout starting\n',
+      previous: 'INFO checkout starting\nERROR checkout: out of memory loading the catalogue\nINFO bye\n',
+    });
+    const incidentId = await openIncident(h.t, kubeAlert(d, { pod }));
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: pod, host: 'shop', reason: 'crash loop' },
+    });
+    expect(outcome.decision).toBe('executed');
+    expect(outcome.before).toMatchObject({
+      status: 'CrashLoopBackOff',
+      restartCount: 10,
+      exitCode: 137,
+      oomKilled: true,
+      errorLines: ['ERROR checkout: out of memory loading the catalogue'],
+    });
+    expect((await h.incidents.getAction(incidentId, outcome.actionId))?.before).toEqual(outcome.before);
+  });
+
   it("counts restarts through any of a deployment's pods against the deployment's limit", async () => {
     const d = deployment(1);
     const outcomes = [];

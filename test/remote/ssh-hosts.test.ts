@@ -86,7 +86,8 @@ describe('SSH test fleet', () => {
   it("runs a write-key restart on host-2 only: host-1's and host-3's units see nothing", async () => {
     const r = await ssh(host(2), fleet.writeKeyPath, 'restart api-gateway');
     expectOk(r);
-    expect(r.stdout).toBe('restarted api-gateway\n');
+    // The unit's state from before the restart (the demo unit's `state`), then the restart's word.
+    expect(r.stdout).toBe('before: ActiveState=running\nbefore: NRestarts=0\nrestarted api-gateway\n');
     expect(host(2).restarts('api-gateway')).toBe(1);
     expect(host(2).restarts('worker')).toBe(0);
     expect(host(1).restarts('api-gateway')).toBe(0);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -12,14 +13,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
 import { SshPool } from '../../shared/remote/ssh.js';
+import type { TriageJob } from '../../shared/schemas/jobs.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
+import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
-import { fleetTargets, type SshTestFleet, type SshTestHost, startSshFleet } from '../support/ssh-hosts.js';
+import {
+  DEMO_UNIT,
+  fleetTargets,
+  type SshTestFleet,
+  type SshTestHost,
+  startSshFleet,
+} from '../support/ssh-hosts.js';
 
 let fleet: SshTestFleet;
 let h: ExecutorHarness;
@@ -104,6 +115,35 @@ describe('acting on the host the incident names, over SSH', () => {
       host: host2().address,
       commands: ['restart api-gateway'],
     });
+  });
+
+  it("a restart keeps the failing unit's state and last ERROR lines from before it, read by the write key's own verb", async () => {
+    const target = host1();
+    // The service manager's own attempts, before Hermes is asked: each fails and logs an ERROR.
+    target.failRestarts('worker', true);
+    for (let attempt = 0; attempt < 3; attempt++)
+      spawnSync('/bin/sh', [DEMO_UNIT, join(target.dir, 'units'), 'restart', 'worker']);
+    target.failRestarts('worker', false);
+    target.appendLog(
+      'worker',
+      '2026-12-07T09:00:00Z ERROR worker cannot open /data/queue.db: permission denied',
+    );
+    const incidentId = await openIncident(h.t, {
+      alertname: 'ServiceDown',
+      instance: `${target.address}:9100`,
+      service: 'worker',
+    });
+
+    const outcome = await h.submit({
+      incidentId,
+      tool: 'restart_service',
+      args: { service: 'worker', host: target.address, reason: 'crash loop' },
+    });
+    expect(outcome.decision).toBe('executed');
+    expect(outcome.before).toMatchObject({ status: 'failed', restartCount: 3, exitCode: 1, oomKilled: null });
+    expect(outcome.before?.errorLines.at(-1)).toContain('ERROR worker cannot open /data/queue.db');
+    expect(outcome.before?.errorLines.some((line) => line.includes('INFO'))).toBe(false);
+    expect((await h.incidents.getAction(incidentId, outcome.actionId))?.before).toEqual(outcome.before);
   });
 
   it('an injected model asking for other services and hosts gets nothing outside the scope run', async () => {
@@ -295,6 +335,53 @@ describe('acting on the host the incident names, over SSH', () => {
       expect(await h.t.redis.zcard(failures)).toBe(before + 1);
     } finally {
       await target.start();
+    }
+  });
+});
+
+async function dropWaitingTriage(): Promise<void> {
+  const queue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
+  try {
+    await queue.drain(true);
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('the cause, first, over SSH', () => {
+  it("escalates a restart of a failing unit that did not clear the alert, quoting the unit's state and ERROR line from before it", async () => {
+    // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
+    await dropWaitingTriage();
+    const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
+    const triage = await startTestTriage(h.t, {
+      PLANNER: 'runbook',
+      PROMETHEUS_URL: prometheus.url,
+      TARGETS_FILE: targetsFile,
+    });
+    try {
+      const target = host2();
+      target.failRestarts('worker', true);
+      for (let attempt = 0; attempt < 4; attempt++)
+        spawnSync('/bin/sh', [DEMO_UNIT, join(target.dir, 'units'), 'restart', 'worker']);
+      target.failRestarts('worker', false);
+      target.appendLog('worker', '2026-12-07T09:00:00Z ERROR worker cannot open /data/queue.db: disk full');
+      const incidentId = await openIncident(h.t, {
+        alertname: 'ServiceDown',
+        instance: `${target.address}:9100`,
+        service: 'worker',
+      });
+      const incident = await waitForStatus(h.t, incidentId, ['escalated'], 30_000);
+      const restart = incident.actions.find((action) => action.tool === 'restart_service');
+      expect(restart?.before).toMatchObject({ status: 'failed', restartCount: 4, exitCode: 1 });
+      expect(incident.summary).toContain(
+        `Before restart worker on ${target.address} via ssh: failed, exit 1, 4 restarts; last error: "2026-12-07T09:00:00Z ERROR worker cannot open /data/queue.db: disk full".`,
+      );
+      expect(incident.summary).toContain(
+        `Tried: restart worker on ${target.address} via ssh — it ran, and the alert still fires: doing it again will not help. Next: look at what the last error names`,
+      );
+    } finally {
+      await triage.close();
+      await prometheus.close();
     }
   });
 });

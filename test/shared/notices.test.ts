@@ -5,7 +5,9 @@ import {
   breakerOpenNotice,
   escalatedNotice,
   escalationText,
+  fixedSummaryText,
   slackClickReply,
+  stateEvidence,
   triageAccountText,
 } from '../../shared/notices.js';
 import type { IncidentSummary } from '../../shared/schemas/incident.js';
@@ -64,6 +66,57 @@ describe('escalation sentences, worded from the facts triage passes', () => {
     expect(escalationText({ kind: 'no_fix', summary: 'Out of steps.', exhausted: true, failed: [] })).toBe(
       'No fix was applied. stopped: Out of steps.',
     );
+  });
+
+  it('leads a fix that did not help with the evidence from before it, what was tried and what to look at next', () => {
+    const state = {
+      at: '2026-12-07T09:00:00Z',
+      status: 'restarting',
+      restartCount: 10,
+      exitCode: 3,
+      oomKilled: false,
+      errorLines: ['INFO-free ERROR db pool: connection refused', 'ERROR crashy cannot reach db:5432'],
+    };
+    const restart = 'restart container crashy via docker (target docker-host-1)';
+    expect(
+      escalationText({
+        kind: 'not_cleared',
+        detail: 'alert still firing (1 firing)',
+        summary: 'Restarted crashy.',
+        tried: [{ operation: restart, before: state }],
+      }),
+    ).toBe(
+      'The fix did not clear the alert (alert still firing (1 firing)). ' +
+        `Before ${restart}: restarting, exit 3, 10 restarts; last error: "ERROR crashy cannot reach db:5432". ` +
+        `Tried: ${restart} — it ran, and the alert still fires: doing it again will not help. ` +
+        'Next: look at what the last error names (a dependency, configuration, a file), then at the logs since the fix. ' +
+        'Restarted crashy.',
+    );
+    const oom = { ...state, status: 'CrashLoopBackOff', oomKilled: true, exitCode: 137, errorLines: [] };
+    expect(stateEvidence(oom)).toBe('CrashLoopBackOff, OOMKilled, exit 137, 10 restarts');
+    expect(
+      escalationText({
+        kind: 'not_cleared',
+        detail: 'd',
+        summary: '',
+        tried: [{ operation: 'x', before: oom }],
+      }),
+    ).toMatch(/Next: look at the memory limit and what fills it/);
+    const unreadable = {
+      ...state,
+      restartCount: null,
+      exitCode: null,
+      errorLines: [],
+      unreadable: 'timed out',
+    };
+    expect(stateEvidence(unreadable)).toBe('its state could not be read (timed out)');
+    expect(
+      stateEvidence({ ...state, status: 'running', restartCount: 0, exitCode: null, errorLines: [] }),
+    ).toBe(null);
+    expect(fixedSummaryText('Restarted crashy.', [{ operation: restart, before: state }])).toBe(
+      `Before ${restart}: restarting, exit 3, 10 restarts; last error: "ERROR crashy cannot reach db:5432". Restarted crashy.`,
+    );
+    expect(fixedSummaryText('Restarted.', [{ operation: restart, before: undefined }])).toBe('Restarted.');
   });
 
   it('pages as critical for level 3, storms and critical alerts, else warns', () => {

@@ -10,6 +10,9 @@
 #   demo-unit.sh DIR reload UNIT    appends a line to DIR/UNIT.reloads, logs "INFO UNIT reloaded".
 #   demo-unit.sh DIR status UNIT    prints the state (stopped if there is none); exits 3 unless
 #                                   it is running.
+#   demo-unit.sh DIR state UNIT     prints the state as `systemctl show` would: ActiveState=,
+#                                   NRestarts= (restart attempts) and ExecMainStatus= (the last
+#                                   restart's exit status, once there was one).
 #
 # Log lines go to DIR/UNIT.log as "<ISO time> LEVEL UNIT message". A UNIT that does not match
 # ^[A-Za-z0-9][A-Za-z0-9_.:@-]*$ is refused with exit status 2 (so is a bad usage).
@@ -17,7 +20,7 @@
 set -u
 
 usage() {
-  echo "usage: demo-unit.sh DIR restart|reload|status UNIT" >&2
+  echo "usage: demo-unit.sh DIR restart|reload|status|state UNIT" >&2
   exit 2
 }
 
@@ -52,17 +55,28 @@ restart)
   if [ -e "$DIR/$UNIT.fail-restart" ]; then
     printf '%s failed\n' "$(now)" >>"$DIR/$UNIT.restarts"
     set_state failed
+    echo 1 >"$DIR/$UNIT.exit"
     log ERROR "failed to start"
     echo "ERROR $UNIT failed to start" >&2
     exit 1
   fi
   printf '%s ok\n' "$(now)" >>"$DIR/$UNIT.restarts"
   set_state running
+  echo 0 >"$DIR/$UNIT.exit"
   log INFO restarted
   ;;
 reload)
   printf '%s ok\n' "$(now)" >>"$DIR/$UNIT.reloads"
   log INFO reloaded
+  ;;
+state)
+  STATE=stopped
+  [ -f "$DIR/$UNIT.state" ] && IFS= read -r STATE <"$DIR/$UNIT.state"
+  printf 'ActiveState=%s\n' "${STATE:-stopped}"
+  RESTARTS=0
+  [ -f "$DIR/$UNIT.restarts" ] && RESTARTS=$(wc -l <"$DIR/$UNIT.restarts")
+  printf 'NRestarts=%s\n' $RESTARTS
+  [ -f "$DIR/$UNIT.exit" ] && printf 'ExecMainStatus=%s\n' "$(cat "$DIR/$UNIT.exit")"
   ;;
 status)
   STATE=stopped

@@ -30,7 +30,7 @@ export const SSH_INSTALL_HINT =
 
 const REPO = realpathSync(fileURLToPath(new URL('../..', import.meta.url)));
 const HELPER = join(REPO, 'deploy', 'remote', 'hermes-remote');
-const DEMO_UNIT = join(REPO, 'test', 'support', 'demo-unit.sh');
+export const DEMO_UNIT = join(REPO, 'test', 'support', 'demo-unit.sh');
 const SETPRIV = '/usr/bin/setpriv';
 const UNIT_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
 const READY_TIMEOUT_MS = 5_000;
@@ -233,6 +233,7 @@ class Host implements SshTestHost {
         `restart = ${demo} restart {unit}`,
         `reload = ${demo} reload {unit}`,
         `status = ${demo} status {unit}`,
+        `state = ${demo} state {unit}`,
         ...units.map((unit) => `log_file.${unit} = ${join(this.unitsDir, `${unit}.log`)}`),
         `clean_roots = ${join(this.dir, 'var/log')} ${join(this.dir, 'var/tmp/hermes')}`,
         'diag.df = df -hP',

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
+import { IncidentStore } from '../../shared/incidents.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { writeUsersFile } from '../support/users.js';
@@ -328,6 +329,45 @@ describe('console pages', () => {
     expect(page).toContain('&lt;b&gt;bold&lt;/b&gt;');
     expect(page).toContain('no runbook_url annotation');
     expect(page).toContain('no Prometheus link');
+  });
+
+  it("shows a restart's state from before it and a nested result as readable text, not JSON", async () => {
+    const { cookie } = await signIn();
+    const res = await post(
+      ingest.url,
+      webhookBody([{ alertname: 'ServiceDown', instance: 'docker-host-1' }]),
+    );
+    const id = (await res.json()).incidents[0] as string;
+    await new IncidentStore(t.redis, t.keys).recordAction(id, {
+      id: 'act-before-ui',
+      tool: 'restart_service',
+      args: { service: 'crashy' },
+      requestedBy: 'agent',
+      decision: 'executed',
+      result: {
+        operation: 'restart container crashy via docker (target docker-host-1)',
+        state: { name: 'crashy', restartCount: 0, running: true, error: null },
+        // Past a few hundred characters but a few lines: shown whole, never cut mid-line.
+        image: `registry.example/${'shop/'.repeat(60)}crashy:1.2.3`,
+      },
+      before: {
+        at: '2026-12-07T09:00:00.000Z',
+        status: 'restarting',
+        restartCount: 10,
+        exitCode: 3,
+        oomKilled: false,
+        errorLines: ['ERROR crashy cannot reach db:5432'],
+      },
+      at: '2026-12-07T09:00:01.000Z',
+    });
+    const page = await (await fetch(`${ingest.url}/ui/incidents/${id}`, { headers: { cookie } })).text();
+    const action = page.slice(page.indexOf('data-action="act-before-ui"'));
+    expect(action).toMatch(
+      /<div class="before"><strong>Before the fix:<\/strong> restarting, exit 3, 10 restarts; last error: &quot;ERROR crashy cannot reach db:5432&quot;<\/div><pre class="output before-errors">ERROR crashy cannot reach db:5432<\/pre>/,
+    );
+    expect(action).toContain('state:\n  name: crashy\n  restartCount: 0\n  running: true\n  error: null');
+    expect(action).not.toContain('{&quot;name&quot;');
+    expect(action.slice(0, action.indexOf('</li>'))).not.toContain('<details');
   });
 
   it('answers 404 for an unknown incident', async () => {

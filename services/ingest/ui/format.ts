@@ -92,24 +92,3 @@ export function alertLinks(
       : undefined);
   return { prometheus: safeHref(prometheus), grafana: safeHref(grafana) };
 }
-
-/**
- * A tool's output or an action's result for reading, not parsing: text as is, a list of lines as
- * lines, an object as `key: value` lines (nested lists indented); anything deeper as compact JSON.
- */
-export function readable(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((item) => typeof item !== 'object' || item === null))
-    return value.map(String).join('\n');
-  if (!value || typeof value !== 'object' || Array.isArray(value))
-    return JSON.stringify(value) ?? String(value);
-  return Object.entries(value as Record<string, unknown>)
-    .map(([key, item]) => {
-      if (typeof item === 'string')
-        return item.includes('\n') ? `${key}:\n  ${item.split('\n').join('\n  ')}` : `${key}: ${item}`;
-      if (Array.isArray(item) && item.every((entry) => typeof entry === 'string'))
-        return item.length === 0 ? `${key}: (none)` : `${key}:\n  ${item.join('\n  ')}`;
-      return `${key}: ${JSON.stringify(item)}`;
-    })
-    .join('\n');
-}

@@ -4,6 +4,7 @@ import type { LogLevel } from '../../log-levels.js';
 import { DockerTargets } from '../../remote/docker.js';
 import { KubernetesTargets } from '../../remote/kubernetes.js';
 import { SshPool } from '../../remote/ssh.js';
+import type { StateBefore } from '../../schemas/incident.js';
 import type { PlacedOn, Placement, ScopedPlacement } from './placement.js';
 import type { AlertValues } from './template.js';
 
@@ -17,10 +18,17 @@ export const operationSchema = z.strictObject({
 });
 export type Operation = z.infer<typeof operationSchema>;
 
+/** `before`: the target's state that the restart itself reported before restarting (the ssh helper). */
 export type BackendResult =
-  | { ok: true; result: unknown }
+  | { ok: true; result: unknown; before?: TargetState }
   /** `blocked`: refused before anything ran (a target's own refusal, an unpinned host key). */
-  | { ok: false; decision: 'blocked' | 'failed' | 'unknown_outcome'; reason: string; result?: unknown };
+  | {
+      ok: false;
+      decision: 'blocked' | 'failed' | 'unknown_outcome';
+      reason: string;
+      result?: unknown;
+      before?: TargetState;
+    };
 
 /** How a tool changes the world on one place (a driver's write verbs, or a policy's local backend). */
 export interface Backend {
@@ -36,6 +44,11 @@ export interface Backend {
    * never from the policy's fixed baseline), or why it cannot be scaled.
    */
   liveReplicas?(): Promise<LiveReplicas>;
+  /**
+   * Where the tool restarts something: the target's state right before (restart count, last exit,
+   * OOM kill, last ERROR lines), read because the restart resets it.
+   */
+  stateBefore?(): Promise<TargetState>;
   /**
    * What is really acted on when it is not the `service` argument itself (a pod's workload, a
    * container's full id), for per-service limits: `key` counts, `name` is what refusals say.
@@ -58,6 +71,9 @@ export function refusedBy(
     }
   };
 }
+
+/** A target's state as its driver reads it; the executor stamps and bounds it (StateBefore). */
+export type TargetState = Omit<StateBefore, 'at' | 'unreadable'>;
 
 export type LiveReplicas =
   | { ok: true; replicas: number; workload: string; resourceVersion: string }

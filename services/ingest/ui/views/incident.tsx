@@ -1,15 +1,22 @@
 import { describeArgs } from '../../../../shared/describe-args.js';
-import { verificationProgress } from '../../../../shared/notices.js';
+import { stateEvidence, verificationProgress } from '../../../../shared/notices.js';
 import type { Outcome } from '../../../../shared/outcomes.js';
+import { readable } from '../../../../shared/readable.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
-import type { ActionRecord, Incident, TimelineEntry } from '../../../../shared/schemas/incident.js';
+import type {
+  ActionRecord,
+  Incident,
+  StateBefore,
+  TimelineEntry,
+} from '../../../../shared/schemas/incident.js';
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
-import { age, commandRuns, readable, safeHref } from '../format.js';
+import { age, commandRuns, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
 import { History } from './history.js';
 
-/** Longer tool outputs and results show this much, with the rest behind a disclosure. */
-const PREVIEW_CHARS = 300;
+/** Longer tool outputs and results show their first whole lines, with the rest behind a disclosure. */
+const PREVIEW_LINES = 12;
+const PREVIEW_CHARS = 1_200;
 
 export function IncidentDetail(props: {
   incident: Incident;
@@ -187,10 +194,25 @@ function Actions(props: { actions: ActionRecord[] }) {
             {action.durationMs !== undefined && <> · {String(action.durationMs)} ms</>}
           </div>
           {action.reason && <div class="reason">{action.reason}</div>}
+          {action.before && <StateBeforeFix before={action.before} />}
           <ActionResult id={`action-${action.id}`} result={action.result} />
         </li>
       ))}
     </ul>
+  );
+}
+
+/** What the target showed right before the fix (a restart resets it), shown whole: it is bounded. */
+function StateBeforeFix(props: { before: StateBefore }) {
+  const { before } = props;
+  return (
+    <>
+      <div class="before">
+        <strong>Before the fix:</strong>{' '}
+        {stateEvidence(before) ?? `${before.status ?? 'state'}, nothing wrong shown`}
+      </div>
+      {before.errorLines.length > 0 && <pre class="output before-errors">{before.errorLines.join('\n')}</pre>}
+    </>
   );
 }
 
@@ -227,7 +249,8 @@ function decisionLabel(decision: string): string {
 }
 
 function Output(props: { id: string; text: string; label?: string }) {
-  if (props.text.length <= PREVIEW_CHARS)
+  const lines = props.text.split('\n');
+  if (lines.length <= PREVIEW_LINES && props.text.length <= PREVIEW_CHARS)
     return (
       <>
         {props.label && <div class="muted">{props.label}</div>}
@@ -237,8 +260,10 @@ function Output(props: { id: string; text: string; label?: string }) {
   return (
     <details id={props.id} class={props.label ? `output ${props.label}` : 'output'}>
       <summary>
-        <code>{props.text.slice(0, PREVIEW_CHARS)}…</code>{' '}
-        <span class="more">show all {props.text.length} characters</span>
+        <code>{lines.slice(0, PREVIEW_LINES).join('\n').slice(0, PREVIEW_CHARS)}…</code>{' '}
+        <span class="more">
+          show all {lines.length > 1 ? `${lines.length} lines` : `${props.text.length} characters`}
+        </span>
       </summary>
       <pre>{props.text}</pre>
     </details>

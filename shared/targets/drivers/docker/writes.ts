@@ -1,4 +1,5 @@
 import type { DockerTarget } from '../../../remote/docker.js';
+import { STATE_BEFORE_LINES } from '../../../schemas/incident.js';
 import type { Backend, Operation } from '../driver.js';
 import type { ScopedPlacement } from '../placement.js';
 import { describeDocker } from './describe.js';
@@ -36,6 +37,14 @@ export function dockerWrites(
       } catch (error) {
         return { ok: false, decision: 'failed', reason: (error as Error).message, result: describe() };
       }
+    },
+    async stateBefore() {
+      const [state, errorLines] = await Promise.all([
+        docker.state(id as string),
+        docker.logs(id as string, { lines: STATE_BEFORE_LINES, level: 'error' }),
+      ]);
+      const { status, restartCount, exitCode, oomKilled } = state;
+      return { status, restartCount, exitCode, oomKilled, errorLines };
     },
     async actsOn() {
       return { key: id as string, name: name as string };

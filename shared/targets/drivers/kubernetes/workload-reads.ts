@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { LogLevel } from '../../../log-levels.js';
 import type { KubernetesTarget, Workload, WorkloadRef } from '../../../remote/kubernetes.js';
-import { TargetReadError } from '../driver.js';
+import { TargetReadError, type TargetState } from '../driver.js';
 import type { ScopedPlacement } from '../placement.js';
 
 /** Pods whose logs are read for one workload (the unhealthiest first). */
@@ -40,6 +40,43 @@ export class WorkloadReads {
       }
     }
     return out;
+  }
+
+  /**
+   * The unhealthiest pod's most restarted container, as a rollout restart is about to replace it:
+   * its restarts, why it waits, its last termination, and the crashed container's last ERROR lines.
+   */
+  async stateBefore(lines: number): Promise<TargetState> {
+    const { pods } = await this.subject();
+    const pod = unhealthiestFirst(pods)[0];
+    const container = [...(pod?.status?.containerStatuses ?? [])].sort(
+      (a, b) => b.restartCount - a.restartCount,
+    )[0];
+    if (!pod || !container)
+      return {
+        status: pod?.status?.phase ?? 'no pods',
+        restartCount: null,
+        exitCode: null,
+        oomKilled: null,
+        errorLines: [],
+      };
+    const last = container.state?.terminated ?? container.lastState?.terminated;
+    const errorLines = await this.cluster
+      .logs(this.placement.host, pod.metadata?.name as string, {
+        container: container.name,
+        lines,
+        level: 'error',
+        previous: container.restartCount > 0,
+      })
+      .catch((error: Error) => [`(no log: ${error.message})`]);
+    return {
+      status:
+        container.state?.waiting?.reason ?? container.state?.terminated?.reason ?? pod.status?.phase ?? null,
+      restartCount: container.restartCount,
+      exitCode: last?.exitCode ?? null,
+      oomKilled: last ? last.reason === 'OOMKilled' : false,
+      errorLines,
+    };
   }
 
   /** Rollout status, pod status and recent events together (check_system_resources). */

@@ -8,8 +8,10 @@ import {
   type Workload,
   type WorkloadRef,
 } from '../../../remote/kubernetes.js';
+import { STATE_BEFORE_LINES } from '../../../schemas/incident.js';
 import type { Backend, BackendResult, LiveReplicas, Operation } from '../driver.js';
 import type { Placement, ScopedPlacement } from '../placement.js';
+import { WorkloadReads } from './workload-reads.js';
 
 const VERBS: ReadonlySet<Operation['verb']> = new Set(['restart', 'scale', 'rollback']);
 
@@ -92,6 +94,9 @@ export function kubernetesWrites(
       return { key: name, name };
     },
     liveReplicas: () => liveReplicas(subject),
+    ...(operation.verb === 'restart' && {
+      stateBefore: () => new WorkloadReads(cluster, placement).stateBefore(STATE_BEFORE_LINES),
+    }),
   };
 }
 

@@ -3,10 +3,18 @@ import { HermesError } from '../../../errors.js';
 import { SAFE_NAME_PATTERN } from '../../../names.js';
 import { excerpt } from '../../../remote/excerpt.js';
 import { SshError, type SshPool, type SshRunResult } from '../../../remote/ssh.js';
-import { type Backend, type BackendResult, type Operation, refusedBy, type WriteContext } from '../driver.js';
+import {
+  type Backend,
+  type BackendResult,
+  type Operation,
+  refusedBy,
+  type TargetState,
+  type WriteContext,
+} from '../driver.js';
 import type { Placement, ScopedPlacement } from '../placement.js';
 import { helperOutcome, sshEndpoint } from './helper.js';
 import type { SshSettings } from './settings.js';
+import { parseStateBefore } from './state-before.js';
 
 /** Paths sent to a target: absolute, normalised, no spaces or metacharacters (the helper splits on spaces). */
 const REMOTE_PATH = /^\/[A-Za-z0-9_.@+/-]{0,4095}$/;
@@ -69,24 +77,32 @@ export function sshWrites(
     },
     async run(args): Promise<BackendResult> {
       const described = describe(args);
-      const steps: unknown[] = [];
+      const steps: Step[] = [];
       for (const command of described.commands) {
         const failed = await run(command, steps);
-        if (failed) return { ...failed, result: { ...described, steps } };
+        if (failed) return { ...failed, result: { ...described, steps }, ...stateBefore(steps) };
       }
-      return { ok: true, result: { ...described, steps } };
+      return { ok: true, result: { ...described, steps }, ...stateBefore(steps) };
     },
   };
 }
 
 type Failure = Extract<BackendResult, { ok: false }>;
+/** One helper command as it ran. */
+type Step = { command: string } & SshRunResult;
+
+/** What the helper's `restart` printed of the unit before restarting it (one unit: the first step). */
+function stateBefore(steps: Step[]): { before?: TargetState } {
+  const before = parseStateBefore(steps[0]?.stdout ?? '');
+  return before ? { before } : {};
+}
 
 /** Runs one command, records it in `steps`, and says how it failed (undefined: it succeeded). */
 function runner(pool: SshPool, settings: SshSettings, placement: ScopedPlacement) {
   const endpoint = sshEndpoint(settings, placement, 'write');
   const timeoutMs = settings.commandTimeoutSeconds * 1000;
   const host = placement.host;
-  return async (command: string, steps: unknown[]): Promise<Failure | undefined> => {
+  return async (command: string, steps: Step[]): Promise<Failure | undefined> => {
     let result: SshRunResult;
     try {
       result = await pool.exec(endpoint, command, timeoutMs);
