@@ -105,7 +105,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
 /** The policy, the fleet, the audit witness and the backends: all read before any connection opens. */
 async function loadConfiguration(env: ExecutorEnv, deps: ExecutorDeps, logger: Logger) {
   const policy = loadPolicy(env.POLICY_FILE);
-  const targets = loadTargets(env.TARGETS_FILE);
+  const targets = loadTargets(env.TARGETS_FILE, env.TOPOLOGY_LABELS);
   const witnesses = await AuditWitnessLog.open(logger, env.AUDIT_WITNESS_FILE);
   const localBackends = new Map<string, Backend>();
   for (const [name, tool] of Object.entries(policy.tools))

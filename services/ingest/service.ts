@@ -66,7 +66,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     : undefined;
   announceCredentials(env, users, logger);
 
-  const targets = loadTargetsOrError(env.TARGETS_FILE);
+  const targets = loadTargetsOrError(env.TARGETS_FILE, env.TOPOLOGY_LABELS);
   if (targets instanceof Error)
     logger.error({ err: targets.message }, 'targets file unusable; incidents show no targets');
   const app = createIngestApp({

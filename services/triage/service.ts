@@ -45,7 +45,7 @@ export async function startTriage(
     loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE),
   ]);
   const logFiles = parseLogSources(env.LOG_SOURCES);
-  const targets = loadTargets(env.TARGETS_FILE);
+  const targets = loadTargets(env.TARGETS_FILE, env.TOPOLOGY_LABELS);
   const mcpServers = env.MCP_SERVERS_FILE ? loadMcpServers(env.MCP_SERVERS_FILE) : undefined;
 
   const keys = keyspace(env.HERMES_PREFIX);

@@ -3,6 +3,7 @@ import { WORKLOAD_KINDS } from '../remote/kubernetes.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
 import { type Placement, type PlacementResult, TargetsError } from './drivers/placement.js';
 import type { AlertValues } from './drivers/template.js';
+import { DEFAULT_TOPOLOGY_LABELS, type TopologyLabels, topologyOf } from './drivers/topology.js';
 import { DRIVERS, driverOf } from './registry.js';
 import { type TargetConfig, type TargetKind, targetsFileSchema } from './schema.js';
 
@@ -32,7 +33,10 @@ interface CompiledTarget {
 export class Targets {
   private readonly compiled: CompiledTarget[];
 
-  constructor(readonly list: readonly TargetConfig[]) {
+  constructor(
+    readonly list: readonly TargetConfig[],
+    private readonly topologyLabels: TopologyLabels = DEFAULT_TOPOLOGY_LABELS,
+  ) {
     this.compiled = list.map((config) => ({
       config,
       matchers: Object.entries(config.match).map(([label, source]) => [label, new RegExp(`^(?:${source})$`)]),
@@ -56,7 +60,15 @@ export class Targets {
       const { host, resource, ...more } = driverOf(config).place(config, alert);
       return {
         ok: true,
-        placement: { target: config.name, kind: config.kind, host, instance, resource, ...more },
+        placement: {
+          target: config.name,
+          kind: config.kind,
+          host,
+          instance,
+          resource,
+          ...more,
+          ...topologyOf(config.topology, alert, this.topologyLabels),
+        },
       };
     } catch (error) {
       return { ok: false, reason: `target ${config.name}: ${(error as Error).message}` };
@@ -71,18 +83,24 @@ function describeLabels(labels: Readonly<Record<string, string>>): string {
   return shown.length ? shown.join(', ') : 'its labels';
 }
 
-export function loadTargets(path: string): Targets {
-  return new Targets(loadYamlConfig(path, targetsFileSchema, 'targets', TargetsError).targets);
+export function loadTargets(path: string, topologyLabels?: TopologyLabels): Targets {
+  return new Targets(
+    loadYamlConfig(path, targetsFileSchema, 'targets', TargetsError).targets,
+    topologyLabels,
+  );
 }
 
-export function parseTargets(text: string, path = '<targets>'): Targets {
-  return new Targets(parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets);
+export function parseTargets(text: string, path = '<targets>', topologyLabels?: TopologyLabels): Targets {
+  return new Targets(
+    parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets,
+    topologyLabels,
+  );
 }
 
 /** For readers that must keep running with a bad file (ingest): the error instead of a throw. */
-export function loadTargetsOrError(path: string): Targets | TargetsError {
+export function loadTargetsOrError(path: string, topologyLabels?: TopologyLabels): Targets | TargetsError {
   try {
-    return loadTargets(path);
+    return loadTargets(path, topologyLabels);
   } catch (error) {
     if (error instanceof TargetsError) return error;
     throw error;
