@@ -3,6 +3,7 @@ import { HermesError } from '../../shared/errors.js';
 import { operationSchema } from '../../shared/targets/drivers/driver.js';
 import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
+import { budgetsSchema } from './budget-policy.js';
 
 export const tierSchema = z.enum(['read', 'safe', 'confirm', 'forbidden']);
 export type Tier = z.infer<typeof tierSchema>;
@@ -103,6 +104,8 @@ export const policySchema = z.strictObject({
       maxOutputBytes: z.number().int().min(256).default(16_384),
     })
     .default({ timeoutSeconds: 60, maxOutputBytes: 16_384 }),
+  /** Change budgets per resource: in flight at once per region and fleet-wide. */
+  budgets: budgetsSchema,
   tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/), toolSchema),
 });
 export type PolicyFile = z.infer<typeof policySchema>;

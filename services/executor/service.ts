@@ -23,9 +23,11 @@ import { AuditLog } from './audit.js';
 import { AuditWitnessLog } from './audit-witness.js';
 import { type Backend, createBackend } from './backends.js';
 import { CircuitBreaker } from './breaker.js';
+import { ChangeBudgets } from './budgets.js';
 import { ActionClaims } from './claims.js';
 import type { ExecutorEnv } from './env.js';
 import { FeedbackHandler } from './feedback.js';
+import { HeldChanges } from './held-changes.js';
 import { IncidentCommands } from './incident-commands.js';
 import { IncidentGate } from './incident-gate.js';
 import { ActionPlacer } from './placement.js';
@@ -68,7 +70,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
     JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
   );
   const sweeper = startPeriodic(
-    () => sweepApprovals(parts.approvals, parts.decisions),
+    () => Promise.all([sweepApprovals(parts.approvals, parts.decisions), parts.heldChanges.sweep()]),
     env.APPROVAL_SWEEP_SECONDS * 1000,
     logger,
     'approval sweep',
@@ -147,6 +149,24 @@ async function assemble(
   const outbox = new NotificationOutbox(command, keys, 'executor', notifications);
   const gate = new IncidentGate(command, keys, accounting);
   const decisions = new ApprovalDecisions(approvals, incidents, actions, notifications);
+  const claims = new ActionClaims(command, keys);
+  const recorder = new DecisionRecorder({
+    incidents,
+    audit,
+    metrics,
+    logger,
+    mode: env.EXECUTION_MODE,
+    knownTool: (tool) => Boolean(policy.tool(tool)),
+  });
+  const heldChanges = new HeldChanges({
+    budgets: new ChangeBudgets(command, accounting, policy.budgets),
+    claims,
+    incidents,
+    actions,
+    triage,
+    recorder,
+    logger,
+  });
   const processor = new ActionProcessor({
     policy,
     logger,
@@ -155,25 +175,23 @@ async function assemble(
     mode: env.EXECUTION_MODE,
     incidents,
     control: new AutomationControl(command, keys),
-    claims: new ActionClaims(command, keys),
+    claims,
     gate,
     limiter: new RateLimiter(command, accounting),
     breaker,
+    budgets: heldChanges,
     replicas: new ReplicaCounts(command, accounting),
     approvalFlow: new ApprovalFlow(approvals, incidents, outbox, env.APPROVAL_TTL_SECONDS),
-    recorder: new DecisionRecorder({
-      incidents,
-      audit,
-      metrics,
-      logger,
-      mode: env.EXECUTION_MODE,
-      knownTool: (tool) => Boolean(policy.tool(tool)),
-    }),
+    recorder,
     outbox,
     triage,
   });
-  const feedback = new FeedbackHandler(incidents, breaker, audit, (incidentId, member) =>
-    processor.countFailure(incidentId, member),
+  const feedback = new FeedbackHandler(
+    incidents,
+    breaker,
+    audit,
+    (incidentId, member) => processor.countFailure(incidentId, member),
+    (actionId) => heldChanges.verdict(actionId),
   );
   const incidentCommands = new IncidentCommands({
     incidents,
@@ -191,6 +209,7 @@ async function assemble(
     decisions,
     processor,
     feedback,
+    heldChanges,
     incidentCommands,
     resetBreaker: breakerResetter(breaker, audit, env.EXECUTION_MODE, logger),
     queues: [notifications, triage, actions],
@@ -242,6 +261,8 @@ async function startWorkers(
     async (job: Job) => {
       if (job.name === 'breaker_reset') return parts.resetBreaker(job.data);
       if (job.name === 'incident_command') return parts.incidentCommands.handle(job.data);
+      if (job.name === 'held_release')
+        return parts.heldChanges.rerun(job.data, (held, queue) => parts.processor.handle(held, queue));
       return parts.processor.handle(job.data, 'human');
     },
     workerOptions,

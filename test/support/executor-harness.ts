@@ -19,17 +19,26 @@ import { LOCAL_TARGETS } from './targets.js';
 
 export const RECORD_RUN = fileURLToPath(new URL('./record-run.mjs', import.meta.url));
 
+/** Change budgets out of the way, for tests of everything else (a policy block, flow YAML). */
+export const ROOMY_BUDGETS = '{ maxInFlight: 10000, maxInFlightFleet: 10000 }';
+
 /**
  * A policy like config/policy.yaml, but whose commands run the record-run fixture (a real process
  * that appends to `marker`), disk cleaning under `diskRoot`, and a small breaker threshold.
  */
-export function testPolicy(marker: string, diskRoot: string, globalCap = 50): string {
+export function testPolicy(
+  marker: string,
+  diskRoot: string,
+  globalCap = 50,
+  budgets = ROOMY_BUDGETS,
+): string {
   const run = (code: number, ...args: string[]) =>
     JSON.stringify([process.execPath, RECORD_RUN, marker, String(code), ...args]);
   return `
 version: 1
 limits: { stateChangesPerHour: ${globalCap} }
 breaker: { failureThreshold: 2, windowSeconds: 3600, cooldownSeconds: 3600 }
+budgets: ${budgets}
 command: { timeoutSeconds: 20, maxOutputBytes: 1024 }
 tools:
   get_service_logs: { tier: read }
@@ -123,6 +132,8 @@ export async function startExecutorHarness(
     t?: TestRedis;
     env?: Record<string, string>;
     globalCap?: number;
+    /** The policy's `budgets:` block (flow YAML); default ROOMY_BUDGETS. */
+    budgets?: string;
     /** Where the executor logs (default: nowhere). */
     logger?: Logger;
   } = {},
@@ -132,7 +143,7 @@ export async function startExecutorHarness(
   const marker = join(dir, 'runs.log');
   const diskRoot = join(dir, 'logs');
   const policyPath = join(dir, 'policy.yaml');
-  writeFileSync(policyPath, testPolicy(marker, diskRoot, options.globalCap));
+  writeFileSync(policyPath, testPolicy(marker, diskRoot, options.globalCap, options.budgets));
   const env = parseEnv(executorEnvSchema, {
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import type { Keyspace } from '../../shared/keys.js';
+import { loadLua } from '../../shared/lua.js';
+import type { RedisConnection } from '../../shared/redis.js';
+import { type ActionJob, actionJobSchema } from '../../shared/schemas/jobs.js';
+import type { Budgets } from './budget-policy.js';
+
+const takeScript = loadLua(new URL('./lua/take-budget-6.lua', import.meta.url));
+const releaseScript = loadLua(new URL('./lua/release-budget-6.lua', import.meta.url));
+
+/** Scores held changes by the incident's priority (1 first), then by when they were held. */
+const PRIORITY_WEIGHT = 1e13;
+
+/** A held change as its budget keeps it: enough to run it by itself later. */
+export const heldChangeSchema = z.object({
+  resource: z.string(),
+  region: z.string(),
+  queue: z.enum(['agent', 'human']),
+  heldAt: z.number(),
+  job: actionJobSchema,
+});
+export type HeldChange = z.infer<typeof heldChangeSchema>;
+
+/** One change to a resource, where it acts, as a budget counts it. */
+export interface BudgetedChange {
+  job: ActionJob;
+  queue: 'agent' | 'human';
+  resource: string;
+  region: string;
+  /** The incident's priority: 1 runs first. */
+  priority: number;
+}
+
+export type BudgetTake = { ok: true } | { ok: false; reason: string };
+
+/** What a release freed: held changes that now own a slot, and ones that waited too long. */
+export interface Released {
+  released: boolean;
+  promoted: HeldChange[];
+  expired: HeldChange[];
+}
+
+/**
+ * Change budgets per resource, shared by every executor replica: how many changes are in flight
+ * (decided to run, not yet verified) per region and fleet-wide. Taken and released in one script
+ * each; a slot's lease ends with the longest verification, so a killed executor never leaks one.
+ */
+export class ChangeBudgets {
+  private readonly owners: string;
+  private readonly resources: string;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: Keyspace,
+    private readonly budgets: Budgets,
+  ) {
+    this.owners = keys.exec('budget:owners');
+    this.resources = keys.exec('budget:resources');
+  }
+
+  async take(change: BudgetedChange, now = Date.now()): Promise<BudgetTake> {
+    const held: HeldChange = {
+      resource: change.resource,
+      region: change.region,
+      queue: change.queue,
+      heldAt: now,
+      job: change.job,
+    };
+    const reply = (await takeScript.run(this.redis, this.keysOf(change.resource), [
+      String(now),
+      change.job.actionId,
+      change.region,
+      String(this.budgets.leaseSeconds * 1000),
+      String(this.budgets.maxInFlight),
+      String(this.budgets.maxInFlightFleet),
+      String(Math.max(0, Math.min(change.priority, 100)) * PRIORITY_WEIGHT + now),
+      JSON.stringify(held),
+      change.resource,
+    ])) as string[];
+    if (reply[0] === 'taken') return { ok: true };
+    const [, budget, ...holders] = reply;
+    return { ok: false, reason: heldReason(change, budget === 'region', holders, this.budgets) };
+  }
+
+  /** Frees an action's slot (a no-op for one that holds none, or was released already). */
+  async release(actionId: string, now = Date.now()): Promise<Released> {
+    const resource = await this.redis.hget(this.owners, actionId);
+    if (resource === null) return { released: false, promoted: [], expired: [] };
+    return this.releaseOn(resource, actionId, now);
+  }
+
+  /** Frees slots whose lease ended and gives them to held changes (the periodic sweep). */
+  async sweep(resource: string, now = Date.now()): Promise<Released> {
+    return this.releaseOn(resource, '', now);
+  }
+
+  /** Resources with changes held, for the sweep. */
+  async resourcesHolding(): Promise<string[]> {
+    return this.redis.smembers(this.resources);
+  }
+
+  /** A held change that now owns its slot, to run it; null when it is gone (already run, dropped). */
+  async claimPromoted(resource: string, actionId: string): Promise<HeldChange | null> {
+    const [slot, raw] = await Promise.all([
+      this.redis.zscore(this.keyOf(resource, 'slots'), actionId),
+      this.redis.hget(this.keyOf(resource, 'jobs'), actionId),
+    ]);
+    if (slot === null || raw === null) return null;
+    const removed = await this.redis.hdel(this.keyOf(resource, 'jobs'), actionId);
+    return removed === 1 ? heldChangeSchema.parse(JSON.parse(raw)) : null;
+  }
+
+  private async releaseOn(resource: string, actionId: string, now: number): Promise<Released> {
+    const reply = (await releaseScript.run(this.redis, this.keysOf(resource), [
+      String(now),
+      actionId,
+      String(this.budgets.leaseSeconds * 1000),
+      String(this.budgets.maxInFlight),
+      String(this.budgets.maxInFlightFleet),
+      String(this.budgets.holdSeconds * 1000),
+      resource,
+    ])) as (number | string)[];
+    const split = reply.indexOf('|');
+    const parse = (raw: number | string) => heldChangeSchema.parse(JSON.parse(String(raw)));
+    return {
+      released: reply[0] === 1,
+      promoted: reply.slice(1, split).map(parse),
+      expired: reply.slice(split + 1).map(parse),
+    };
+  }
+
+  private keysOf(resource: string): string[] {
+    return [
+      this.keyOf(resource, 'slots'),
+      this.keyOf(resource, 'regions'),
+      this.keyOf(resource, 'held'),
+      this.keyOf(resource, 'jobs'),
+      this.owners,
+      this.resources,
+    ];
+  }
+
+  private keyOf(resource: string, part: string): string {
+    return this.keys.exec(`budget:${encodeURIComponent(resource)}:${part}`);
+  }
+}
+
+/** "held: 1 change to api-gateway in eu-west is already in flight (act_1)". */
+function heldReason(change: BudgetedChange, regional: boolean, holders: string[], budgets: Budgets): string {
+  const count = `${holders.length} change${holders.length === 1 ? '' : 's'}`;
+  const where = regional ? ` in ${change.region}` : ' across the fleet';
+  const limit = regional
+    ? `budgets.maxInFlight: ${budgets.maxInFlight}`
+    : `budgets.maxInFlightFleet: ${budgets.maxInFlightFleet}`;
+  return `held: ${count} to ${change.resource}${where} already in flight (${holders.join(', ')}; ${limit}); runs by itself when a slot frees`;
+}

@@ -1,0 +1,109 @@
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import type { IncidentStore } from '../../shared/incidents.js';
+import type { Logger } from '../../shared/logger.js';
+import type { ActionJob, ActionOutcome, TriageJob } from '../../shared/schemas/jobs.js';
+import type { Placement } from '../../shared/targets/drivers/placement.js';
+import type { ChangeBudgets, HeldChange, Released } from './budgets.js';
+import type { ActionClaims } from './claims.js';
+import type { DecisionRecorder } from './recorder.js';
+
+/** executor → executor, job name `held_release` on the actions queue: a held change owns a slot now. */
+const heldReleaseSchema = z.object({
+  resource: z.string().min(1).max(300),
+  actionId: z.string().min(1).max(100),
+});
+
+const KEEPS_SLOT = new Set<ActionOutcome['decision']>(['executed', 'dry_run', 'held', 'unknown_outcome']);
+
+type Handle = (job: ActionJob, queue: 'agent' | 'human') => Promise<ActionOutcome>;
+
+/**
+ * What the executor does around change budgets: takes a slot before a change runs (or holds it),
+ * frees the slot when the change will not be verified or its verdict came, and runs held changes
+ * by themselves, in priority order, as their slots free.
+ */
+export class HeldChanges {
+  constructor(
+    private readonly deps: {
+      budgets: ChangeBudgets;
+      claims: ActionClaims;
+      incidents: IncidentStore;
+      /** Where released changes are queued to run (the executor's own `held_release` jobs). */
+      actions: Queue;
+      triage: Queue<TriageJob>;
+      recorder: DecisionRecorder;
+      logger: Logger;
+    },
+  ) {}
+
+  /** A slot for the change, or the `held` decision that says what holds it. */
+  async admit(job: ActionJob, placement: Placement): Promise<{ decision: 'held'; reason: string } | null> {
+    const summary = await this.deps.incidents.getSummary(job.incidentId);
+    const taken = await this.deps.budgets.take({
+      job,
+      queue: job.requestedBy === 'agent' ? 'agent' : 'human',
+      resource: placement.resource ?? placement.host,
+      region: placement.region,
+      priority: summary?.priority ?? 10,
+    });
+    return taken.ok ? null : { decision: 'held', reason: taken.reason };
+  }
+
+  /**
+   * After a decision: a change refused or failed gives its slot back at once; one that ran (or may
+   * have: unknown_outcome) keeps it until its verdict or its lease's end.
+   */
+  async settle(outcome: ActionOutcome): Promise<void> {
+    if (KEEPS_SLOT.has(outcome.decision)) return;
+    await this.after(await this.deps.budgets.release(outcome.actionId));
+  }
+
+  /** Its verification ended (any verdict): the slot is free, once. */
+  async verdict(actionId: string): Promise<void> {
+    await this.after(await this.deps.budgets.release(actionId));
+  }
+
+  /** Slots whose lease ended (a killed executor's, a verdict that never came) go to held changes. */
+  async sweep(): Promise<void> {
+    for (const resource of await this.deps.budgets.resourcesHolding())
+      await this.after(await this.deps.budgets.sweep(resource));
+  }
+
+  /** A `held_release` job: the held change, decided again now that it owns a slot. */
+  async rerun(raw: unknown, handle: Handle): Promise<ActionOutcome | { skipped: string }> {
+    const parsed = heldReleaseSchema.safeParse(raw);
+    if (!parsed.success) return { skipped: 'invalid held_release job' };
+    const held = await this.deps.budgets.claimPromoted(parsed.data.resource, parsed.data.actionId);
+    if (!held || !(await this.deps.claims.reopenHeld(held.job.actionId)))
+      return { skipped: `${parsed.data.actionId} is not a held change with a slot` };
+    const outcome = await handle(held.job, held.queue);
+    if (outcome.decision === 'executed' || outcome.decision === 'dry_run')
+      await this.deps.triage.add(
+        'triage',
+        { incidentId: held.job.incidentId, trigger: 'approval_executed', actionId: held.job.actionId },
+        { jobId: `triage-${held.job.incidentId}-${held.job.actionId}` },
+      );
+    return outcome;
+  }
+
+  private async after({ promoted, expired }: Released): Promise<void> {
+    for (const change of promoted)
+      await this.deps.actions.add(
+        'held_release',
+        { resource: change.resource, actionId: change.job.actionId },
+        { jobId: `held-release-${change.job.actionId}` },
+      );
+    for (const change of expired) await this.expire(change);
+  }
+
+  private async expire(change: HeldChange): Promise<void> {
+    const reason = `cancelled: held longer than budgets.holdSeconds waiting for a slot on ${change.resource}; not run`;
+    await this.deps.recorder.record(change.job, {
+      actionId: change.job.actionId,
+      decision: 'cancelled',
+      reason,
+      durationMs: Date.now() - change.heldAt,
+    });
+  }
+}

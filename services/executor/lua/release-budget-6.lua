@@ -1,0 +1,61 @@
+--[[
+  Frees a change's slot, exactly once (a second release of the same change finds nothing), drops
+  slots whose lease ended (a killed executor's) and held changes that waited past their time, then
+  gives each freed slot to the first held change that fits, in priority order: it keeps that slot
+  until it runs and is verified.
+
+  KEYS    as take-budget-6.lua
+  ARGV[1] now (ms)
+  ARGV[2] the action id to release ('' = only expire and promote)
+  ARGV[3] the lease (ms)
+  ARGV[4] maxInFlight (per region)
+  ARGV[5] maxInFlightFleet
+  ARGV[6] how long a change may stay held (ms)
+  ARGV[7] the resource
+
+  Returns {released (0|1), promoted record JSON..., '|', expired record JSON...}.
+]]
+local now = tonumber(ARGV[1])
+local released = 0
+if ARGV[2] ~= '' then
+  released = redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  redis.call('HDEL', KEYS[5], ARGV[2])
+end
+
+--- @include "expire-slots"
+
+local reply = {released}
+local expired = {}
+local held = redis.call('ZRANGE', KEYS[3], 0, -1)
+local fleet = redis.call('ZCARD', KEYS[1])
+local perRegion = {}
+for _, holder in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local region = redis.call('HGET', KEYS[2], holder) or ''
+  perRegion[region] = (perRegion[region] or 0) + 1
+end
+for _, id in ipairs(held) do
+  local raw = redis.call('HGET', KEYS[4], id)
+  local record = raw and cjson.decode(raw)
+  if not record then
+    redis.call('ZREM', KEYS[3], id)
+  elseif now - tonumber(record.heldAt) > tonumber(ARGV[6]) then
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    table.insert(expired, raw)
+  elseif fleet < tonumber(ARGV[5]) and (perRegion[record.region] or 0) < tonumber(ARGV[4]) then
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), id)
+    redis.call('HSET', KEYS[2], id, record.region)
+    redis.call('HSET', KEYS[5], id, record.resource)
+    fleet = fleet + 1
+    perRegion[record.region] = (perRegion[record.region] or 0) + 1
+    table.insert(reply, raw)
+  end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[3]) == 0 then
+  redis.call('SREM', KEYS[6], ARGV[7])
+end
+table.insert(reply, '|')
+for _, raw in ipairs(expired) do table.insert(reply, raw) end
+return reply
