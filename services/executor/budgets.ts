@@ -5,8 +5,8 @@ import type { RedisConnection } from '../../shared/redis.js';
 import { type ActionJob, actionJobSchema } from '../../shared/schemas/jobs.js';
 import type { Budgets } from './budget-policy.js';
 
-const takeScript = loadLua(new URL('./lua/take-budget-6.lua', import.meta.url));
-const releaseScript = loadLua(new URL('./lua/release-budget-6.lua', import.meta.url));
+const takeScript = loadLua(new URL('./lua/take-budget-7.lua', import.meta.url));
+const releaseScript = loadLua(new URL('./lua/release-budget-7.lua', import.meta.url));
 
 /** Scores held changes by the incident's priority (1 first), then by when they were held. */
 const PRIORITY_WEIGHT = 1e13;
@@ -18,6 +18,8 @@ export const heldChangeSchema = z.object({
   queue: z.enum(['agent', 'human']),
   heldAt: z.number(),
   job: actionJobSchema,
+  /** On a cancelled one: the region that went first, whose fix did not work. */
+  first: z.object({ region: z.string(), actionId: z.string() }).optional(),
 });
 export type HeldChange = z.infer<typeof heldChangeSchema>;
 
@@ -33,12 +35,17 @@ export interface BudgetedChange {
 
 export type BudgetTake = { ok: true } | { ok: false; reason: string };
 
-/** What a release freed: held changes that now own a slot, and ones that waited too long. */
+/** What a release freed: held changes that now own a slot, ones that waited too long, ones stopped. */
 export interface Released {
   released: boolean;
   promoted: HeldChange[];
   expired: HeldChange[];
+  /** The same fix held in other regions, after the region going first did not fix it. */
+  cancelled: HeldChange[];
 }
+
+/** What ended a change's time in flight. */
+export type Verdict = 'fixed' | 'ineffective' | 'failed' | 'none';
 
 /**
  * Change budgets per resource, shared by every executor replica: how many changes are in flight
@@ -76,22 +83,28 @@ export class ChangeBudgets {
       String(Math.max(0, Math.min(change.priority, 100)) * PRIORITY_WEIGHT + now),
       JSON.stringify(held),
       change.resource,
+      change.job.tool,
     ])) as string[];
     if (reply[0] === 'taken') return { ok: true };
     const [, budget, ...holders] = reply;
+    if (budget === 'first')
+      return {
+        ok: false,
+        reason: `held: ${change.job.tool} of ${change.resource} goes region by region; ${holders[1]} first (${holders[0]}), until it is verified fixed`,
+      };
     return { ok: false, reason: heldReason(change, budget === 'region', holders, this.budgets) };
   }
 
   /** Frees an action's slot (a no-op for one that holds none, or was released already). */
-  async release(actionId: string, now = Date.now()): Promise<Released> {
+  async release(actionId: string, verdict: Verdict, now = Date.now()): Promise<Released> {
     const resource = await this.redis.hget(this.owners, actionId);
-    if (resource === null) return { released: false, promoted: [], expired: [] };
-    return this.releaseOn(resource, actionId, now);
+    if (resource === null) return { released: false, promoted: [], expired: [], cancelled: [] };
+    return this.releaseOn(resource, actionId, verdict, now);
   }
 
   /** Frees slots whose lease ended and gives them to held changes (the periodic sweep). */
   async sweep(resource: string, now = Date.now()): Promise<Released> {
-    return this.releaseOn(resource, '', now);
+    return this.releaseOn(resource, '', 'none', now);
   }
 
   /** Resources with changes held, for the sweep. */
@@ -110,7 +123,12 @@ export class ChangeBudgets {
     return removed === 1 ? heldChangeSchema.parse(JSON.parse(raw)) : null;
   }
 
-  private async releaseOn(resource: string, actionId: string, now: number): Promise<Released> {
+  private async releaseOn(
+    resource: string,
+    actionId: string,
+    verdict: Verdict,
+    now: number,
+  ): Promise<Released> {
     const reply = (await releaseScript.run(this.redis, this.keysOf(resource), [
       String(now),
       actionId,
@@ -119,13 +137,16 @@ export class ChangeBudgets {
       String(this.budgets.maxInFlightFleet),
       String(this.budgets.holdSeconds * 1000),
       resource,
+      verdict,
     ])) as (number | string)[];
-    const split = reply.indexOf('|');
+    const first = reply.indexOf('|');
+    const second = reply.indexOf('|', first + 1);
     const parse = (raw: number | string) => heldChangeSchema.parse(JSON.parse(String(raw)));
     return {
       released: reply[0] === 1,
-      promoted: reply.slice(1, split).map(parse),
-      expired: reply.slice(split + 1).map(parse),
+      promoted: reply.slice(1, first).map(parse),
+      expired: reply.slice(first + 1, second).map(parse),
+      cancelled: reply.slice(second + 1).map(parse),
     };
   }
 
@@ -137,6 +158,7 @@ export class ChangeBudgets {
       this.keyOf(resource, 'jobs'),
       this.owners,
       this.resources,
+      this.keyOf(resource, 'first'),
     ];
   }
 

@@ -4,7 +4,7 @@ import type { IncidentStore } from '../../shared/incidents.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ActionJob, ActionOutcome, TriageJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/drivers/placement.js';
-import type { ChangeBudgets, HeldChange, Released } from './budgets.js';
+import type { ChangeBudgets, HeldChange, Released, Verdict } from './budgets.js';
 import type { ActionClaims } from './claims.js';
 import type { DecisionRecorder } from './recorder.js';
 
@@ -56,12 +56,13 @@ export class HeldChanges {
    */
   async settle(outcome: ActionOutcome): Promise<void> {
     if (KEEPS_SLOT.has(outcome.decision)) return;
-    await this.after(await this.deps.budgets.release(outcome.actionId));
+    const verdict: Verdict = outcome.decision === 'failed' ? 'failed' : 'none';
+    await this.after(await this.deps.budgets.release(outcome.actionId, verdict));
   }
 
   /** Its verification ended (any verdict): the slot is free, once. */
-  async verdict(actionId: string): Promise<void> {
-    await this.after(await this.deps.budgets.release(actionId));
+  async verdict(actionId: string, effective: boolean): Promise<void> {
+    await this.after(await this.deps.budgets.release(actionId, effective ? 'fixed' : 'ineffective'));
   }
 
   /** Slots whose lease ended (a killed executor's, a verdict that never came) go to held changes. */
@@ -78,32 +79,48 @@ export class HeldChanges {
     if (!held || !(await this.deps.claims.reopenHeld(held.job.actionId)))
       return { skipped: `${parsed.data.actionId} is not a held change with a slot` };
     const outcome = await handle(held.job, held.queue);
-    if (outcome.decision === 'executed' || outcome.decision === 'dry_run')
-      await this.deps.triage.add(
-        'triage',
-        { incidentId: held.job.incidentId, trigger: 'approval_executed', actionId: held.job.actionId },
-        { jobId: `triage-${held.job.incidentId}-${held.job.actionId}` },
-      );
+    // An approved change that ran is verified like any approved one (the processor tells triage).
+    const ranApproved =
+      held.job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run');
+    if (!ranApproved) await this.tellTriage(held.job);
     return outcome;
   }
 
-  private async after({ promoted, expired }: Released): Promise<void> {
+  private async after({ promoted, expired, cancelled }: Released): Promise<void> {
     for (const change of promoted)
       await this.deps.actions.add(
         'held_release',
         { resource: change.resource, actionId: change.job.actionId },
         { jobId: `held-release-${change.job.actionId}` },
       );
-    for (const change of expired) await this.expire(change);
+    for (const change of expired)
+      await this.drop(
+        change,
+        `cancelled: held longer than budgets.holdSeconds waiting for a slot on ${change.resource}; not run`,
+      );
+    for (const change of cancelled)
+      await this.drop(
+        change,
+        `cancelled: ${change.job.tool} of ${change.resource} did not fix it in ${change.first?.region ?? 'the region that went first'} (${change.first?.actionId ?? '?'}); not run in ${change.region}`,
+      );
   }
 
-  private async expire(change: HeldChange): Promise<void> {
-    const reason = `cancelled: held longer than budgets.holdSeconds waiting for a slot on ${change.resource}; not run`;
+  private async tellTriage(job: ActionJob): Promise<void> {
+    await this.deps.triage.add(
+      'triage',
+      { incidentId: job.incidentId, trigger: 'held_settled', actionId: job.actionId },
+      { jobId: `triage-${job.incidentId}-${job.actionId}-held` },
+    );
+  }
+
+  /** A held change that will never run: recorded as cancelled with why, and its incident settled. */
+  private async drop(change: HeldChange, reason: string): Promise<void> {
     await this.deps.recorder.record(change.job, {
       actionId: change.job.actionId,
       decision: 'cancelled',
       reason,
       durationMs: Date.now() - change.heldAt,
     });
+    await this.tellTriage(change.job);
   }
 }

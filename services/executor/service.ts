@@ -191,7 +191,7 @@ async function assemble(
     breaker,
     audit,
     (incidentId, member) => processor.countFailure(incidentId, member),
-    (actionId) => heldChanges.verdict(actionId),
+    (actionId, effective) => heldChanges.verdict(actionId, effective),
   );
   const incidentCommands = new IncidentCommands({
     incidents,

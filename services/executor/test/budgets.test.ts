@@ -34,44 +34,104 @@ describe('change budgets', () => {
       await crash(harness, 'us-east'),
       await crash(harness, 'ap-south', 'critical'),
     ];
-    const submit = (incidentId: string, actionId: string) =>
+    const pool = (incidentId: string, actionId: string) =>
       harness.submit({ actionId, incidentId, tool: 'restart_db_pool', args: restart });
+    const action = async (incidentId: string, actionId: string) =>
+      (await harness.incidents.getAction(incidentId, actionId))?.decision;
 
-    expect((await submit(eu1 as string, 'act-eu1')).decision).toBe('executed');
-    const heldInRegion = await submit(eu2 as string, 'act-eu2');
+    expect((await pool(eu1 as string, 'act-eu1')).decision).toBe('executed');
+    const heldInRegion = await pool(eu2 as string, 'act-eu2');
     expect(heldInRegion).toMatchObject({ decision: 'held' });
     expect(heldInRegion.reason).toMatch(
       /^held: 1 change to api-gateway in eu-west already in flight \(act-eu1; budgets\.maxInFlight: 1\)/,
     );
-    expect((await submit(us1 as string, 'act-us1')).decision).toBe('executed');
-    const heldInFleet = await submit(ap1 as string, 'act-ap1');
+    // Another fix to the same resource counts against the same budgets.
+    const other = await harness.submit({
+      actionId: 'act-us1',
+      incidentId: us1,
+      tool: 'restart_service',
+      args: { ...restart, host: 'app-server-01' },
+    });
+    expect(other.decision).toBe('executed');
+    const heldInFleet = await harness.submit({
+      actionId: 'act-ap1',
+      incidentId: ap1,
+      tool: 'restart_consumers',
+      args: restart,
+    });
     expect(heldInFleet.reason).toMatch(
       /^held: 2 changes to api-gateway across the fleet already in flight \(act-eu1, act-us1; budgets\.maxInFlightFleet: 2\)/,
     );
-    // The target's own record: two ran.
-    expect(harness.runs()).toEqual(['slow api-gateway', 'slow api-gateway']);
-    expect((await harness.incidents.getAction(eu2 as string, 'act-eu2'))?.decision).toBe('held');
+    // The targets' own record: two ran.
+    expect(harness.runs()).toEqual(['slow api-gateway', 'restart api-gateway']);
+    expect(await action(eu2 as string, 'act-eu2')).toBe('held');
 
     // eu-west's change verified: its slot goes to the held change first in priority order (critical
-    // ap-south, though eu-west's waited longer), which runs by itself.
+    // ap-south, though eu-west's waited longer), which runs by itself; its command fails, so its slot
+    // frees at once and eu-west's second change runs.
     await harness.feedback({ incidentId: eu1, actionId: 'act-eu1', effective: true });
-    await eventually(
-      async () => (await harness.incidents.getAction(ap1 as string, 'act-ap1'))?.decision === 'executed',
-      'the held ap-south change to run',
-    );
-    expect(harness.runs()).toHaveLength(3);
-    expect((await harness.incidents.getAction(eu2 as string, 'act-eu2'))?.decision).toBe('held');
+    await eventually(async () => (await action(eu2 as string, 'act-eu2')) === 'executed', 'eu-west to run');
+    expect(await action(ap1 as string, 'act-ap1')).toBe('failed');
+    expect(harness.runs()).toEqual([
+      'slow api-gateway',
+      'restart api-gateway',
+      'consumers api-gateway',
+      'slow api-gateway',
+    ]);
 
     // A second verdict for the same change frees nothing more: released exactly once.
+    const slots = harness.t.keys.exec('budget:api-gateway:slots');
     await harness.feedback({ incidentId: eu1, actionId: 'act-eu1', effective: true });
-    expect((await harness.incidents.getAction(eu2 as string, 'act-eu2'))?.decision).toBe('held');
-
-    await harness.feedback({ incidentId: us1, actionId: 'act-us1', effective: false });
-    await eventually(
-      async () => (await harness.incidents.getAction(eu2 as string, 'act-eu2'))?.decision === 'executed',
-      'the held eu-west change to run',
+    expect(await harness.t.redis.zrange(slots, 0, -1)).toEqual(
+      expect.arrayContaining(['act-us1', 'act-eu2']),
     );
-    expect(harness.runs()).toHaveLength(4);
+    expect(await harness.t.redis.zcard(slots)).toBe(2);
+  });
+
+  it('goes region by region: the next region runs once the first is verified fixed', async () => {
+    h = await startExecutorHarness({ budgets: '{ maxInFlight: 1, maxInFlightFleet: 5 }' });
+    const harness = h;
+    const [eu, us] = [await crash(harness, 'eu-west'), await crash(harness, 'us-east')];
+    const pool = (incidentId: string, actionId: string) =>
+      harness.submit({ actionId, incidentId, tool: 'restart_db_pool', args: restart });
+    expect((await pool(eu, 'first-eu')).decision).toBe('executed');
+    const held = await pool(us, 'first-us');
+    expect(held.reason).toBe(
+      'held: restart_db_pool of api-gateway goes region by region; eu-west first (first-eu), until it is verified fixed',
+    );
+    await harness.feedback({ incidentId: eu, actionId: 'first-eu', effective: true });
+    await eventually(
+      async () => (await harness.incidents.getAction(us, 'first-us'))?.decision === 'executed',
+      'us-east to run',
+    );
+    expect(harness.runs()).toEqual(['slow api-gateway', 'slow api-gateway']);
+  });
+
+  it('cancels the held regions when the first region’s fix is ineffective', async () => {
+    h = await startExecutorHarness({ budgets: '{ maxInFlight: 1, maxInFlightFleet: 5 }' });
+    const harness = h;
+    const [eu, us, ap] = [
+      await crash(harness, 'eu-west'),
+      await crash(harness, 'us-east'),
+      await crash(harness, 'ap-south'),
+    ];
+    const pool = (incidentId: string, actionId: string) =>
+      harness.submit({ actionId, incidentId, tool: 'restart_db_pool', args: restart });
+    expect((await pool(eu, 'bad-eu')).decision).toBe('executed');
+    expect((await pool(us, 'bad-us')).decision).toBe('held');
+    expect((await pool(ap, 'bad-ap')).decision).toBe('held');
+    await harness.feedback({ incidentId: eu, actionId: 'bad-eu', effective: false });
+    for (const [incident, id, region] of [
+      [us, 'bad-us', 'us-east'],
+      [ap, 'bad-ap', 'ap-south'],
+    ] as const) {
+      const record = await harness.incidents.getAction(incident, id);
+      expect(record).toMatchObject({
+        decision: 'cancelled',
+        reason: `cancelled: restart_db_pool of api-gateway did not fix it in eu-west (bad-eu); not run in ${region}`,
+      });
+    }
+    expect(harness.runs()).toEqual(['slow api-gateway']);
   });
 
   it('gives the slot of a change that did not run back at once', async () => {
