@@ -148,6 +148,31 @@ describe('change budgets', () => {
     expect(next.decision).toBe('executed');
   });
 
+  it('cancels a change held longer than budgets.holdSeconds', async () => {
+    h = await startExecutorHarness({
+      budgets: '{ maxInFlight: 1, maxInFlightFleet: 1, holdSeconds: 1 }',
+      env: { APPROVAL_SWEEP_SECONDS: '1' },
+    });
+    const harness = h;
+    const incident = await crash(harness, 'eu-west');
+    await harness.submit({ incidentId: incident, tool: 'restart_db_pool', args: restart });
+    const held = await harness.submit({
+      actionId: 'waits',
+      incidentId: incident,
+      tool: 'restart_db_pool',
+      args: restart,
+    });
+    expect(held.decision).toBe('held');
+    const record = await eventually(async () => {
+      const action = await harness.incidents.getAction(incident, 'waits');
+      return action?.decision === 'cancelled' ? action : undefined;
+    }, 'the held change to expire');
+    expect(record.reason).toBe(
+      'cancelled: held longer than budgets.holdSeconds waiting for a slot on api-gateway; not run',
+    );
+    expect(harness.runs()).toHaveLength(1);
+  });
+
   it('keeps dry-run accounting apart from live', async () => {
     h = await startExecutorHarness({ budgets: BUDGETS, mode: 'dry-run' });
     const incident = await crash(h, 'eu-west');
