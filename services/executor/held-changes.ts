@@ -78,7 +78,9 @@ export class HeldChanges {
     const held = await this.deps.budgets.claimPromoted(parsed.data.resource, parsed.data.actionId);
     if (!held || !(await this.deps.claims.reopenHeld(held.job.actionId)))
       return { skipped: `${parsed.data.actionId} is not a held change with a slot` };
-    const outcome = await handle(held.job, held.queue);
+    // Its requester's wait ended with `held`: running it when its slot frees is the executor's own.
+    const { deadline: _answered, ...job } = held.job;
+    const outcome = await handle(job, held.queue);
     // An approved change that ran is verified like any approved one (the processor tells triage).
     const ranApproved =
       held.job.approvalId && (outcome.decision === 'executed' || outcome.decision === 'dry_run');

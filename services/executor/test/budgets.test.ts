@@ -148,6 +148,31 @@ describe('change budgets', () => {
     expect(next.decision).toBe('executed');
   });
 
+  it('runs a held change when its slot frees even after its requester stopped waiting for the decision', async () => {
+    h = await startExecutorHarness({ budgets: '{ maxInFlight: 1, maxInFlightFleet: 1 }' });
+    const harness = h;
+    const [eu, us] = [await crash(harness, 'eu-west'), await crash(harness, 'us-east')];
+    await harness.submit({ actionId: 'late-eu', incidentId: eu, tool: 'restart_db_pool', args: restart });
+    // triage waits a bounded time for a decision; `held` is that decision, and the change is the executor's to run.
+    const deadline = new Date(Date.now() + 300).toISOString();
+    const held = await harness.submit({
+      actionId: 'late-us',
+      incidentId: us,
+      tool: 'restart_db_pool',
+      args: restart,
+      deadline,
+    });
+    expect(held.decision).toBe('held');
+    await eventually(async () => Date.now() > Date.parse(deadline) + 100, 'the deadline to pass');
+    await harness.feedback({ incidentId: eu, actionId: 'late-eu', effective: true });
+    const record = await eventually(async () => {
+      const action = await harness.incidents.getAction(us, 'late-us');
+      return action?.decision === 'held' ? undefined : action;
+    }, 'the held change to be decided again');
+    expect(record.reason).toMatch(/^ran: /);
+    expect(record.decision).toBe('executed');
+  });
+
   it('cancels a change held longer than budgets.holdSeconds', async () => {
     h = await startExecutorHarness({
       budgets: '{ maxInFlight: 1, maxInFlightFleet: 1, holdSeconds: 1 }',
