@@ -33,7 +33,8 @@ export interface BudgetedChange {
   priority: number;
 }
 
-export type BudgetTake = { ok: true } | { ok: false; reason: string };
+/** `fresh`: this change took the incident's slot now (so it gives it back if it does not run). */
+export type BudgetTake = { ok: true; fresh: boolean } | { ok: false; reason: string };
 
 /** What a release freed: held changes that now own a slot, ones that waited too long, ones stopped. */
 export interface Released {
@@ -75,7 +76,7 @@ export class ChangeBudgets {
     };
     const reply = (await takeScript.run(this.redis, this.keysOf(change.resource), [
       String(now),
-      change.job.actionId,
+      change.job.incidentId,
       change.region,
       String(this.budgets.leaseSeconds * 1000),
       String(this.budgets.maxInFlight),
@@ -84,8 +85,9 @@ export class ChangeBudgets {
       JSON.stringify(held),
       change.resource,
       change.job.tool,
+      change.job.actionId,
     ])) as string[];
-    if (reply[0] === 'taken') return { ok: true };
+    if (reply[0] === 'taken') return { ok: true, fresh: reply[1] === 'new' };
     const [, budget, ...holders] = reply;
     if (budget === 'first')
       return {
@@ -95,11 +97,11 @@ export class ChangeBudgets {
     return { ok: false, reason: heldReason(change, budget === 'region', holders, this.budgets) };
   }
 
-  /** Frees an action's slot (a no-op for one that holds none, or was released already). */
-  async release(actionId: string, verdict: Verdict, now = Date.now()): Promise<Released> {
-    const resource = await this.redis.hget(this.owners, actionId);
+  /** Frees an incident's slot (a no-op for one that holds none, or was released already). */
+  async release(incidentId: string, verdict: Verdict, now = Date.now()): Promise<Released> {
+    const resource = await this.redis.hget(this.owners, incidentId);
     if (resource === null) return { released: false, promoted: [], expired: [], cancelled: [] };
-    return this.releaseOn(resource, actionId, verdict, now);
+    return this.releaseOn(resource, incidentId, verdict, now);
   }
 
   /** Frees slots whose lease ended and gives them to held changes (the periodic sweep). */
@@ -114,24 +116,18 @@ export class ChangeBudgets {
 
   /** A held change that now owns its slot, to run it; null when it is gone (already run, dropped). */
   async claimPromoted(resource: string, actionId: string): Promise<HeldChange | null> {
-    const [slot, raw] = await Promise.all([
-      this.redis.zscore(this.keyOf(resource, 'slots'), actionId),
-      this.redis.hget(this.keyOf(resource, 'jobs'), actionId),
-    ]);
-    if (slot === null || raw === null) return null;
+    const raw = await this.redis.hget(this.keyOf(resource, 'jobs'), actionId);
+    if (raw === null) return null;
+    const held = heldChangeSchema.parse(JSON.parse(raw));
+    if ((await this.redis.zscore(this.keyOf(resource, 'slots'), held.job.incidentId)) === null) return null;
     const removed = await this.redis.hdel(this.keyOf(resource, 'jobs'), actionId);
-    return removed === 1 ? heldChangeSchema.parse(JSON.parse(raw)) : null;
+    return removed === 1 ? held : null;
   }
 
-  private async releaseOn(
-    resource: string,
-    actionId: string,
-    verdict: Verdict,
-    now: number,
-  ): Promise<Released> {
+  private async releaseOn(resource: string, slot: string, verdict: Verdict, now: number): Promise<Released> {
     const reply = (await releaseScript.run(this.redis, this.keysOf(resource), [
       String(now),
-      actionId,
+      slot,
       String(this.budgets.leaseSeconds * 1000),
       String(this.budgets.maxInFlight),
       String(this.budgets.maxInFlightFleet),

@@ -17,7 +17,7 @@ export class FeedbackHandler {
     private readonly audit: AuditLog,
     private readonly countFailure: (incidentId: string, member: string) => Promise<void>,
     /** Frees the change's budget slot (its verification ended). */
-    private readonly verdict: (actionId: string, effective: boolean) => Promise<void>,
+    private readonly verdict: (incidentId: string, effective: boolean) => Promise<void>,
   ) {}
 
   async handle(raw: unknown): Promise<FeedbackResult> {
@@ -28,7 +28,7 @@ export class FeedbackHandler {
     const action = await this.incidents.getAction(incidentId, actionId);
     if (action?.decision !== 'executed')
       return { counted: false, reason: `no executed action ${actionId} on incident ${incidentId}` };
-    await this.verdict(actionId, effective);
+    await this.verdict(incidentId, effective);
     if (effective) await this.breaker.recordSuccess();
     else await this.countFailure(incidentId, `ineffective:${actionId}`);
     await this.audit.append({

@@ -37,6 +37,9 @@ export class HeldChanges {
     },
   ) {}
 
+  /** Changes deciding in this process that took their incident's slot: theirs to give back. */
+  private readonly taking = new Set<string>();
+
   /** A slot for the change, or the `held` decision that says what holds it. */
   async admit(job: ActionJob, placement: Placement): Promise<{ decision: 'held'; reason: string } | null> {
     const summary = await this.deps.incidents.getSummary(job.incidentId);
@@ -47,22 +50,25 @@ export class HeldChanges {
       region: placement.region,
       priority: summary?.priority ?? 10,
     });
-    return taken.ok ? null : { decision: 'held', reason: taken.reason };
+    if (!taken.ok) return { decision: 'held', reason: taken.reason };
+    if (taken.fresh) this.taking.add(job.actionId);
+    return null;
   }
 
   /**
    * After a decision: a change refused or failed gives its slot back at once; one that ran (or may
    * have: unknown_outcome) keeps it until its verdict or its lease's end.
    */
-  async settle(outcome: ActionOutcome): Promise<void> {
-    if (KEEPS_SLOT.has(outcome.decision)) return;
+  async settle(job: ActionJob, outcome: ActionOutcome): Promise<void> {
+    const took = this.taking.delete(job.actionId);
+    if (!took || KEEPS_SLOT.has(outcome.decision)) return;
     const verdict: Verdict = outcome.decision === 'failed' ? 'failed' : 'none';
-    await this.after(await this.deps.budgets.release(outcome.actionId, verdict));
+    await this.after(await this.deps.budgets.release(job.incidentId, verdict));
   }
 
   /** Its verification ended (any verdict): the slot is free, once. */
-  async verdict(actionId: string, effective: boolean): Promise<void> {
-    await this.after(await this.deps.budgets.release(actionId, effective ? 'fixed' : 'ineffective'));
+  async verdict(incidentId: string, effective: boolean): Promise<void> {
+    await this.after(await this.deps.budgets.release(incidentId, effective ? 'fixed' : 'ineffective'));
   }
 
   /** Slots whose lease ended (a killed executor's, a verdict that never came) go to held changes. */
@@ -80,6 +86,8 @@ export class HeldChanges {
       return { skipped: `${parsed.data.actionId} is not a held change with a slot` };
     // Its requester's wait ended with `held`: running it when its slot frees is the executor's own.
     const { deadline: _answered, ...job } = held.job;
+    // The slot was given to this change: if it does not run, it gives the slot back.
+    this.taking.add(job.actionId);
     const outcome = await handle(job, held.queue);
     // An approved change that ran is verified like any approved one (the processor tells triage).
     const ranApproved =

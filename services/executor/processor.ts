@@ -114,7 +114,7 @@ export class ActionProcessor {
       this.deps.logger,
     );
     await this.deps.recorder.record(job, outcome);
-    await this.deps.budgets.settle(outcome);
+    await this.deps.budgets.settle(job, outcome);
     if (late)
       await untilStored(
         () => this.deps.outbox.deliver(lateActionNotice(job, outcome)),

@@ -191,7 +191,7 @@ async function assemble(
     breaker,
     audit,
     (incidentId, member) => processor.countFailure(incidentId, member),
-    (actionId, effective) => heldChanges.verdict(actionId, effective),
+    (incidentId, effective) => heldChanges.verdict(incidentId, effective),
   );
   const incidentCommands = new IncidentCommands({
     incidents,

@@ -71,19 +71,17 @@ const crash = (t: TestRedis, region: string) =>
   openIncident(t, { alertname: 'ServiceDown', service: 'api-gateway', labels: { region } });
 
 describe.concurrent('change budgets across executor processes', () => {
-  it('1,000 concurrent requests, two executors, a budget of 2: exactly 2 ran', async () => {
+  it('1,000 concurrent requests from 1,000 incidents, two executors, a budget of 2: exactly 2 ran', async () => {
     // One region, so region-by-region does not narrow it: the budget alone decides.
     const w = await world('budget-race', { maxInFlight: 2, maxInFlightFleet: 2 }, 0);
     try {
       await Promise.all([w.executor(), w.executor()]);
-      const incidents = [
-        await crash(w.t, 'eu-west'),
-        await crash(w.t, 'us-east'),
-        await crash(w.t, 'ap-south'),
-      ];
+      // A slot is an incident's: 1,000 requests from 1,000 incidents, all for the same resource.
+      const incidents: string[] = [];
+      for (let i = 0; i < 1_000; i++) incidents.push(await crash(w.t, 'eu-west'));
       await w.agentActions.addBulk(
-        Array.from({ length: 1_000 }, (_, i) => {
-          const job = restart(incidents[i % 3] as string, `race-${i}`);
+        incidents.map((incidentId, i) => {
+          const job = restart(incidentId, `race-${i}`);
           return { name: 'action', data: job, opts: { jobId: job.actionId } };
         }),
       );
@@ -96,7 +94,7 @@ describe.concurrent('change budgets across executor processes', () => {
       expect(markerLines(w.marker).filter((line) => line.startsWith('start'))).toHaveLength(2);
       const decisions = new Map<string, number>();
       for (const id of incidents)
-        for (const action of (await w.store.get(id as string))?.actions ?? [])
+        for (const action of (await w.store.get(id))?.actions ?? [])
           decisions.set(action.decision, (decisions.get(action.decision) ?? 0) + 1);
       expect(Object.fromEntries(decisions)).toEqual({ executed: 2, held: 998 });
       expect(await verifyAuditChain(w.t.redis, w.t.keys)).toMatchObject({ ok: true, entries: 1_000 });

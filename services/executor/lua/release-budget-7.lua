@@ -1,12 +1,12 @@
 --[[
-  Frees a change's slot, exactly once (a second release of the same change finds nothing), drops
+  Frees an incident's slot, exactly once (a second release of the same slot finds nothing), drops
   slots whose lease ended (a killed executor's) and held changes that waited past their time, then
   gives each freed slot to the first held change that fits, in priority order: it keeps that slot
   until it runs and is verified.
 
   KEYS    as take-budget-7.lua
   ARGV[1] now (ms)
-  ARGV[2] the action id to release ('' = only expire and promote)
+  ARGV[2] the incident id (slot) to release ('' = only expire and promote)
   ARGV[3] the lease (ms)
   ARGV[4] maxInFlight (per region)
   ARGV[5] maxInFlightFleet
@@ -26,7 +26,7 @@ local stopped = nil
 if ARGV[2] ~= '' then
   for _, tool in ipairs(redis.call('HKEYS', KEYS[7])) do
     local first = cjson.decode(redis.call('HGET', KEYS[7], tool))
-    if first.actionId == ARGV[2] then
+    if first.slot == ARGV[2] then
       redis.call('HDEL', KEYS[7], tool)
       if ARGV[8] == 'ineffective' or ARGV[8] == 'failed' then
         stopped = {tool = tool, region = first.region, actionId = first.actionId}
@@ -34,7 +34,7 @@ if ARGV[2] ~= '' then
     end
   end
   released = redis.call('ZREM', KEYS[1], ARGV[2])
-  redis.call('HDEL', KEYS[2], ARGV[2])
+  redis.call('HDEL', KEYS[2], ARGV[2], ARGV[2] .. '|a')
   redis.call('HDEL', KEYS[5], ARGV[2])
 end
 
@@ -46,7 +46,7 @@ local cancelled = {}
 local waves = {}
 for _, tool in ipairs(redis.call('HKEYS', KEYS[7])) do
   local first = cjson.decode(redis.call('HGET', KEYS[7], tool))
-  if redis.call('ZSCORE', KEYS[1], first.actionId) then waves[tool] = first end
+  if redis.call('ZSCORE', KEYS[1], first.slot) then waves[tool] = first end
 end
 local held = redis.call('ZRANGE', KEYS[3], 0, -1)
 local fleet = redis.call('ZCARD', KEYS[1])
@@ -55,6 +55,7 @@ for _, holder in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local region = redis.call('HGET', KEYS[2], holder) or ''
   perRegion[region] = (perRegion[region] or 0) + 1
 end
+local slotOf = function(record) return record.job.incidentId end
 for _, id in ipairs(held) do
   local raw = redis.call('HGET', KEYS[4], id)
   local record = raw and cjson.decode(raw)
@@ -72,15 +73,20 @@ for _, id in ipairs(held) do
     table.insert(expired, raw)
   elseif wave and wave.region ~= record.region then
     -- its fix is still being verified in the region going first
-  elseif fleet < tonumber(ARGV[5]) and (perRegion[record.region] or 0) < tonumber(ARGV[4]) then
+  elseif redis.call('ZSCORE', KEYS[1], slotOf(record)) then
+    -- its incident holds a slot already: the change is its own
     redis.call('ZREM', KEYS[3], id)
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), id)
-    redis.call('HSET', KEYS[2], id, record.region)
-    redis.call('HSET', KEYS[5], id, record.resource)
+    table.insert(reply, raw)
+  elseif fleet < tonumber(ARGV[5]) and (perRegion[record.region] or 0) < tonumber(ARGV[4]) then
+    local slot = slotOf(record)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), slot)
+    redis.call('HSET', KEYS[2], slot, record.region, slot .. '|a', id)
+    redis.call('HSET', KEYS[5], slot, record.resource)
     fleet = fleet + 1
     perRegion[record.region] = (perRegion[record.region] or 0) + 1
     if not wave then
-      waves[record.job.tool] = {region = record.region, actionId = id}
+      waves[record.job.tool] = {region = record.region, slot = slot, actionId = id}
       redis.call('HSET', KEYS[7], record.job.tool, cjson.encode(waves[record.job.tool]))
     end
     table.insert(reply, raw)
