@@ -131,6 +131,12 @@ targets:
     expect(fleet.place(alert({ instance: 'x:1', job: 'node' }))).toMatchObject({
       placement: { region: 'unknown', zone: 'unknown' },
     });
+    // Values are data: control characters dropped, length bounded.
+    expect(
+      fleet.place(
+        alert({ instance: 'x:1', job: 'node', region: 'eu\nFAKE LINE\u001b[31m', zone: 'z'.repeat(100) }),
+      ),
+    ).toMatchObject({ placement: { region: 'euFAKE LINE[31m', zone: 'z'.repeat(64) } });
   });
 
   it('reads the labels TOPOLOGY_LABELS names', () => {

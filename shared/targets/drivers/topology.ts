@@ -30,6 +30,8 @@ export const topologyLabelsSchema = z
   .transform((names): TopologyLabels => ({ region: names[0] as string, zone: names[1] }));
 
 const MAX_VALUE_LENGTH = 64;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /**
  * A place's region and zone: the target's template, else the alert's label, else `unknown`. A
@@ -55,7 +57,9 @@ function topologyValue(source: string | undefined, label: string | undefined, al
       value = '';
     }
   } else if (label !== undefined) value = alert.label(label);
-  return value.trim().slice(0, MAX_VALUE_LENGTH) || UNKNOWN_TOPOLOGY;
+  // Data from alerts: no control characters (a newline could forge a line in a log or the CLI).
+  const clean = value.replace(CONTROL, '').trim().slice(0, MAX_VALUE_LENGTH);
+  return clean || UNKNOWN_TOPOLOGY;
 }
 
 /** " (eu-west/a)" after a place's name, or nothing when its topology is unknown. */
