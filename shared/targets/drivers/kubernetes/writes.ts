@@ -10,6 +10,7 @@ import {
 } from '../../../remote/kubernetes.js';
 import type { Backend, BackendResult, LiveReplicas, Operation } from '../driver.js';
 import type { Placement, ScopedPlacement } from '../placement.js';
+import { topologyWords } from '../topology.js';
 
 const VERBS: ReadonlySet<Operation['verb']> = new Set(['restart', 'scale', 'rollback']);
 
@@ -106,7 +107,7 @@ function subjectOf(cluster: KubernetesTarget, placement: Placement): Subject {
     },
     label: (ref) =>
       `${ref.kind} ${ref.namespace}/${ref.name}${placement.workloadKind === 'pod' ? ` (owner of pod ${placement.resource})` : ''}`,
-    where: `on cluster ${placement.target} via kubernetes`,
+    where: `on cluster ${placement.target}${topologyWords(placement)} via kubernetes`,
   };
 }
 
