@@ -4,7 +4,13 @@
   gives each freed slot to the first held change that fits, in priority order: it keeps that slot
   until it runs and is verified.
 
-  KEYS    as take-budget-7.lua
+  KEYS[1] the resource's slots (sorted set: incident id -> lease end, ms)
+  KEYS[2] the slots' regions and changes (hash: incident id -> region, "<incident id>|a" -> action id)
+  KEYS[3] the held changes (sorted set: action id -> priority * 1e13 + held at, ms)
+  KEYS[4] the held changes' records (hash: action id -> JSON { resource, region, queue, job, heldAt })
+  KEYS[5] which resource each slot is on (hash: incident id -> resource)
+  KEYS[6] the resources with slots or held changes (a set), for the sweep
+  KEYS[7] the region going first per tool (hash: tool -> JSON { region, slot, actionId })
   ARGV[1] now (ms)
   ARGV[2] the incident id (slot) to release ('' = only expire and promote)
   ARGV[3] the lease (ms)
