@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { keyspace } from '../shared/keys.js';
-import { QUEUE } from '../shared/queues.js';
+import { QUEUE, triageJobId } from '../shared/queues.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import type { BenchAlert } from './load.js';
 import { percentile, rssMiB, spawnService, waitForWorkers } from './services.js';
@@ -128,7 +128,7 @@ export async function benchStorm(): Promise<StormResult> {
     }
     let probePickupMs: number | null = null;
     if (probed) {
-      const job = await triageQueue.getJob(`triage-${probed.incidentId}`);
+      const job = await triageQueue.getJob(triageJobId(probed.incidentId));
       if (job?.processedOn) probePickupMs = job.processedOn - probed.sentAt;
     }
     latencies.sort((a, b) => a - b);

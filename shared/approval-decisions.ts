@@ -170,25 +170,11 @@ export class ApprovalDecisions {
 
   /** Closes the action it was holding (denied), hands the incident to humans (escalated), tells them. */
   private async afterExpiry(approval: Approval): Promise<void> {
-    if (!(await this.onTimeline(approval, 'expired'))) {
-      await this.incidents.appendTimeline(approval.incidentId, {
-        type: 'approval',
-        by: 'executor',
-        tool: approval.tool,
-        approvalId: approval.id,
-        actionId: approval.actionId,
-        decision: 'expired',
-        message: `nobody answered by ${approval.expiresAt}`,
-      });
-    }
-    const action = await this.incidents.getAction(approval.incidentId, approval.actionId);
-    if (action?.decision === 'pending_approval') {
-      await this.incidents.recordAction(approval.incidentId, {
-        ...action,
-        decision: 'denied',
-        reason: `approval ${approval.id} expired unanswered at ${approval.expiresAt}`,
-      });
-    }
+    await this.closeHeldAction(
+      approval,
+      { decision: 'expired', message: `nobody answered by ${approval.expiresAt}` },
+      { decision: 'denied', reason: `approval ${approval.id} expired unanswered at ${approval.expiresAt}` },
+    );
     await this.incidents.setStatus(approval.incidentId, 'escalated', 'executor', {
       from: ['awaiting_approval'],
       message: `approval for ${approval.tool} expired; a human owns this incident now`,
@@ -199,27 +185,36 @@ export class ApprovalDecisions {
   /** Closes the action it was holding (cancelled) and tells humans; the incident's status is left as it is. */
   private async afterCancel(approval: Approval): Promise<void> {
     const reason = approval.comment ?? 'cancelled';
-    if (!(await this.onTimeline(approval, 'cancelled'))) {
+    await this.closeHeldAction(
+      approval,
+      { decision: 'cancelled', decidedBy: approval.decidedBy ?? 'executor', comment: reason },
+      { decision: 'cancelled', reason: `approval ${approval.id} cancelled: ${reason}` },
+    );
+    await this.announce(approvalCancelledNotice(approval, reason));
+  }
+
+  /**
+   * An approval closed without a human's yes or no: said once on the timeline, and the action it held
+   * (still `pending_approval`) closed with it. Both steps are safe to repeat after a crash.
+   */
+  private async closeHeldAction(
+    approval: Approval,
+    entry: { decision: 'expired' | 'cancelled'; message?: string; decidedBy?: string; comment?: string },
+    action: { decision: 'denied' | 'cancelled'; reason: string },
+  ): Promise<void> {
+    if (!(await this.onTimeline(approval, entry.decision))) {
       await this.incidents.appendTimeline(approval.incidentId, {
         type: 'approval',
         by: 'executor',
         tool: approval.tool,
         approvalId: approval.id,
         actionId: approval.actionId,
-        decision: 'cancelled',
-        decidedBy: approval.decidedBy ?? 'executor',
-        comment: reason,
+        ...entry,
       });
     }
-    const action = await this.incidents.getAction(approval.incidentId, approval.actionId);
-    if (action?.decision === 'pending_approval') {
-      await this.incidents.recordAction(approval.incidentId, {
-        ...action,
-        decision: 'cancelled',
-        reason: `approval ${approval.id} cancelled: ${reason}`,
-      });
-    }
-    await this.announce(approvalCancelledNotice(approval, reason));
+    const held = await this.incidents.getAction(approval.incidentId, approval.actionId);
+    if (held?.decision === 'pending_approval')
+      await this.incidents.recordAction(approval.incidentId, { ...held, ...action });
   }
 
   /** One notification per approval outcome: its eventId makes a repeat a no-op. */

@@ -1,11 +1,41 @@
-import type { NoticeSource } from './queues.js';
+import type { NoticeSource, QueueName } from './queues.js';
+
+/** What the executor keeps under `exec:` ('*': all of it, as a KEYS pattern). */
+export type ExecKey =
+  | 'mode'
+  | 'config'
+  | 'breaker'
+  | 'breaker:failures'
+  | 'replicas'
+  | `replicas:lock:${string}`
+  | `replicas:seen:${string}`
+  | `claim:${string}`
+  | `rl:${string}`
+  | `round:${string}`
+  | `round-changes:${string}`
+  | `budget:${string}`
+  | `dry-run:${string}`
+  | '*';
+
+/** What the notifier keeps under `notify:`. */
+export type NotifyKey =
+  | 'email-digest'
+  | 'config'
+  | `pd-paged:${string}`
+  | `slack-thread:${string}`
+  | `slack-root:${string}`
+  | `done:${string}`;
+
+/** Wrong tokens counted under `ingest:guesses:` ('*': all of them, as a KEYS pattern). */
+export type GuessesKey = `address:${string}` | `token:${string}` | '*';
 
 /**
  * Every Redis key the system uses, in one place. All carry the `{prefix}` hash tag so the same
  * code runs on a single Redis and on a Redis Cluster (multi-key scripts stay in one slot).
  *
  * Namespaces map to Redis ACL users (see config/redis-acl): only the executor writes `exec:*`,
- * `audit*` and incident actions; only ingest writes incident cores (which hold the level).
+ * `audit*` and incident actions; only ingest writes incident cores (which hold the level). Who
+ * writes what is KEY_WRITERS below, which the ACL file is tested against.
  */
 export function keyspace(prefix = 'hermes') {
   const p = `{${prefix}}`;
@@ -32,7 +62,7 @@ export function keyspace(prefix = 'hermes') {
     /** Written once per Redis dataset: a flushed or replaced Redis has none or another. */
     ingestEpoch: `${p}:ingest:epoch`,
     /** Wrong tokens, per address and per guessed value (services/ingest/token-guesses.ts). */
-    guesses: (name: string) => `${p}:ingest:guesses:${name}`,
+    guesses: (name: GuessesKey) => `${p}:ingest:guesses:${name}`,
     /** A console session, by the digest of its cookie (services/ingest/session.ts). */
     session: (digest: string) => `${p}:ingest:session:${digest}`,
     approval: (id: string) => `${p}:approval:${id}`,
@@ -43,7 +73,7 @@ export function keyspace(prefix = 'hermes') {
     approvalsUnsettled: `${p}:approvals:unsettled`,
     paused: `${p}:control:paused`,
     /** Executor-only state: rate limits, breaker, idempotency claims. */
-    exec: (name: string) => `${p}:exec:${name}`,
+    exec: (name: ExecKey) => `${p}:exec:${name}`,
     audit: `${p}:audit`,
     auditHead: `${p}:audit:head`,
     /** Entries ever appended: the sequence number of the newest one. */
@@ -53,9 +83,18 @@ export function keyspace(prefix = 'hermes') {
     /** Notices recorded with the state change they announce, until queued (see shared/outbox.ts). */
     outbox: (source: NoticeSource) => `${p}:outbox:${source}`,
     /** Notifier-only state: delivery idempotency and Slack threads. */
-    notify: (name: string) => `${p}:notify:${name}`,
+    notify: (name: NotifyKey) => `${p}:notify:${name}`,
     /** Triage-only state. */
     triage: (name: string) => `${p}:triagestate:${name}`,
+    /** The config file versions each service runs (shared/config-versions.ts), in a namespace its ACL user writes. */
+    /** The config files a service runs (shared/config-versions.ts), under a key only it writes. */
+    configVersion: (service: Writer) =>
+      ({
+        ingest: `${p}:ingest:config`,
+        triage: `${p}:triagestate:config`,
+        executor: `${p}:exec:config`,
+        notifier: `${p}:notify:config`,
+      })[service],
   };
 }
 
@@ -86,7 +125,62 @@ export function scriptKeyLayout(keys: Keyspace) {
   };
 }
 
+/** The services that write to Redis, each as its own ACL user (config/redis-acl). */
+export type Writer = 'ingest' | 'triage' | 'executor' | 'notifier';
+
+/**
+ * Which services write each key of the keyspace: config/redis-acl lets exactly these write it
+ * (test/shared/redis-acl-layout.test.ts). A key added to `keyspace` needs its writers here.
+ */
+export const KEY_WRITERS = {
+  incident: ['ingest'],
+  incidentState: ['ingest', 'triage', 'executor', 'notifier'],
+  incidentTimeline: ['ingest', 'triage', 'executor', 'notifier'],
+  incidentActions: ['executor'],
+  incidentAlerts: ['ingest'],
+  incidentIndex: ['ingest'],
+  incidentIds: ['ingest'],
+  incidentStatusIndex: ['ingest', 'triage', 'executor'],
+  groups: ['ingest'],
+  legacyGroup: [],
+  stormOpened: ['ingest'],
+  stormCurrent: ['ingest'],
+  triageBacklog: ['ingest', 'triage'],
+  ingestEpoch: ['ingest'],
+  guesses: ['ingest'],
+  session: ['ingest'],
+  approval: ['ingest', 'executor'],
+  approvalsPending: ['ingest', 'executor'],
+  approvalIds: ['ingest', 'executor'],
+  approvalsUnsettled: ['ingest', 'executor'],
+  paused: ['ingest'],
+  exec: ['executor'],
+  audit: ['executor'],
+  auditHead: ['executor'],
+  auditSeq: ['executor'],
+  auditAnchor: ['executor'],
+  /** A source's outbox: its writer, and the notifier's relay, which clears what it queued. */
+  outbox: (source: NoticeSource): Writer[] => [source, 'notifier'],
+  notify: ['notifier'],
+  triage: ['triage'],
+  configVersion: (service: Writer): Writer[] => [service],
+} satisfies Record<
+  Exclude<keyof Keyspace, 'bullPrefix'>,
+  readonly Writer[] | ((source: NoticeSource) => Writer[]) | ((service: Writer) => Writer[])
+>;
+
+/** Which services write each queue's keys (`{prefix}:<queue>:…`; see shared/queues.ts). */
+export const QUEUE_WRITERS = {
+  triage: ['ingest', 'triage', 'executor'],
+  actions: ['ingest', 'executor'],
+  'agent-actions': ['triage', 'executor'],
+  'notifications-ingest': ['ingest', 'notifier'],
+  'notifications-triage': ['triage', 'notifier'],
+  'notifications-executor': ['executor', 'notifier'],
+  'email-digest': ['notifier'],
+} satisfies Record<QueueName, readonly Writer[]>;
+
 /** The executor's own state for dry-run: its limits and breaker never touch live mode's. */
 export function dryRunKeys(keys: Keyspace): Keyspace {
-  return { ...keys, exec: (name: string) => keys.exec(`dry-run:${name}`) };
+  return { ...keys, exec: (name: ExecKey) => keys.exec(`dry-run:${name}`) };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from './logger.js';
 
-/** Starts a service and closes it gracefully on SIGINT/SIGTERM (a second signal forces exit). */
+/** Starts a service and closes it gracefully on SIGINT/SIGTERM (a second signal forces exit); SIGHUP only reloads. */
 export async function runUntilSignal(
   logger: Logger,
   start: () => Promise<{ close(): Promise<void> }>,
@@ -30,4 +30,7 @@ export async function runUntilSignal(
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Never a shutdown: SIGHUP asks for the config files to be read again (shared/config-reload.ts),
+  // and a service that follows none must not die of it either.
+  process.on('SIGHUP', () => logger.info({ signal: 'SIGHUP' }, 'config files that reload read again'));
 }

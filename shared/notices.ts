@@ -63,7 +63,7 @@ export function resolvedEventId(incidentId: string): string {
 
 /**
  * All alerts of an incident resolved. Ingest's intake script records it with the resolution, so it
- * gets this notice with an empty id and fills in the incident's (`resolvedEventId` spelled in Lua).
+ * gets this notice made for the id '' and appends the incident's id to its event id.
  */
 export function resolvedNotice(incidentId: string): NotificationJob {
   return {

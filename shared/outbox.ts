@@ -13,8 +13,9 @@ const outboxEntrySchema = z.object({
 });
 
 /**
- * The outbox field for a notice: written by the script that makes the change it announces (the
- * breaker's script builds the same shape in Lua).
+ * The outbox field for a notice, for writers that record it from TypeScript (or hand it to a
+ * script). Scripts that fill in the notice themselves record it with `record_notice` from
+ * shared/lua/includes/outbox-entry.lua, the one Lua spelling of this shape (test/shared/outbox-entry.test.ts).
  */
 export function outboxEntry(job: NotificationJob, nowMs = Date.now()): string {
   return JSON.stringify({ recordedMs: nowMs, job: notificationJobSchema.parse(job) });

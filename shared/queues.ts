@@ -34,6 +34,14 @@ export function triageJobId(incidentId: string): string {
   return `triage-${incidentId}`;
 }
 
+/**
+ * A triage job that looks at an incident again, one per `cause` (a re-run's round, an executed
+ * approval's action, a verification's attempt), so queueing it twice is a no-op too.
+ */
+export function triageFollowUpJobId(incidentId: string, cause: string): string {
+  return `${triageJobId(incidentId)}-${cause}`;
+}
+
 /** Retention keeps Redis bounded while leaving recent history for Bull Board. */
 const TRIAGE_JOBS: JobsOptions = {
   attempts: 3,

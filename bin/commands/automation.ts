@@ -1,3 +1,8 @@
+import {
+  type ConfigService,
+  describeConfigFiles,
+  type PublishedConfig,
+} from '../../shared/config-versions.js';
 import type { ExecutionMode } from '../../shared/schemas/jobs.js';
 import { type Cli, CliError } from '../cli-context.js';
 
@@ -8,6 +13,7 @@ interface AutomationView {
   mode: ExecutionMode | null;
   breaker: { state: string; openedAt?: string; reopenAt?: string };
   queues?: Record<string, number>;
+  config?: Record<ConfigService, PublishedConfig | null>;
 }
 
 /** `hermes pause` */
@@ -60,5 +66,6 @@ function describeAutomation(view: AutomationView): string {
             .join(', ')} waiting`,
         ]
       : []),
+    ...(view.config ? describeConfigFiles(view.config).map((line) => `config:     ${line}`) : []),
   ].join('\n');
 }

@@ -5,6 +5,7 @@ import { type IncidentStore, OWNABLE_STATUSES } from '../../shared/incidents.js'
 import type { Logger } from '../../shared/logger.js';
 import { incidentCommandNotice } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
+import { triageFollowUpJobId } from '../../shared/queues.js';
 import {
   CLOSED_STATUSES,
   type IncidentStatus,
@@ -120,7 +121,7 @@ export class IncidentCommands {
     await this.deps.triage.add(
       'triage',
       { incidentId: incident.id, trigger: 'alert', round },
-      { jobId: `triage-${incident.id}-${round}`, priority: incident.priority },
+      { jobId: triageFollowUpJobId(incident.id, round), priority: incident.priority },
     );
     return { ok: true, previous, status: 'open' };
   }

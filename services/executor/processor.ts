@@ -10,6 +10,7 @@ import {
   lateActionNotice,
 } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
+import { triageFollowUpJobId } from '../../shared/queues.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import {
   type ActionJob,
@@ -131,7 +132,7 @@ export class ActionProcessor {
       await this.deps.triage.add(
         'triage',
         { incidentId: job.incidentId, trigger: 'approval_executed', actionId: job.actionId },
-        { jobId: `triage-${job.incidentId}-${job.actionId}` },
+        { jobId: triageFollowUpJobId(job.incidentId, job.actionId) },
       );
     }
     return outcome;

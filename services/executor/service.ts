@@ -1,6 +1,8 @@
 import { type Job, Worker } from 'bullmq';
 import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
+import { readConfig, watchConfig } from '../../shared/config-reload.js';
+import { publishConfigVersions } from '../../shared/config-versions.js';
 import { AutomationControl } from '../../shared/control.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { dryRunKeys, type Keyspace, keyspace } from '../../shared/keys.js';
@@ -17,7 +19,7 @@ import {
   type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
-import { loadTargets, type Targets } from '../../shared/targets/targets.js';
+import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
 import { AuditWitnessLog } from './audit-witness.js';
@@ -31,7 +33,7 @@ import { HeldChanges } from './held-changes.js';
 import { IncidentCommands } from './incident-commands.js';
 import { IncidentGate } from './incident-gate.js';
 import { ActionPlacer } from './placement.js';
-import { loadPolicy } from './policy.js';
+import { PolicyError, parsePolicy } from './policy.js';
 import { ActionProcessor } from './processor.js';
 import { RateLimiter } from './rate-limit.js';
 import { DecisionRecorder } from './recorder.js';
@@ -69,6 +71,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
     keys.exec('mode'),
     JSON.stringify({ mode: env.EXECUTION_MODE, at: new Date().toISOString() }),
   );
+  await publishConfigVersions(command, keys, 'executor', config.files, logger);
   const sweeper = startPeriodic(
     () => Promise.all([sweepApprovals(parts.approvals, parts.decisions), parts.heldChanges.sweep()]),
     env.APPROVAL_SWEEP_SECONDS * 1000,
@@ -88,6 +91,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
 
   let closing: Promise<void> | undefined;
   const close = async () => {
+    config.targetsFile.close();
     await sweeper.stop();
     // Waits for running actions to finish and record their outcome.
     await Promise.all(workers.map((worker) => worker.close()));
@@ -104,10 +108,21 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
   };
 }
 
-/** The policy, the fleet, the audit witness and the backends: all read before any connection opens. */
+/**
+ * The policy, the fleet, the audit witness and the backends: all read before any connection opens.
+ * The fleet follows TARGETS_FILE as it changes; the policy is read once (the backends, breaker and
+ * SSH pool are built from it).
+ */
 async function loadConfiguration(env: ExecutorEnv, deps: ExecutorDeps, logger: Logger) {
-  const policy = loadPolicy(env.POLICY_FILE);
-  const targets = loadTargets(env.TARGETS_FILE, env.TOPOLOGY_LABELS);
+  const policyFile = readConfig(env.POLICY_FILE, parsePolicy, PolicyError);
+  const policy = policyFile.value;
+  const targetsFile = watchConfig(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
+    logger,
+    what: 'TARGETS_FILE',
+    ErrorClass: TargetsError,
+    onChange: (reloaded) => targets.adopt(reloaded),
+  });
+  const targets = targetsFile.current;
   const witnesses = await AuditWitnessLog.open(logger, env.AUDIT_WITNESS_FILE);
   const localBackends = new Map<string, Backend>();
   for (const [name, tool] of Object.entries(policy.tools))
@@ -119,7 +134,8 @@ async function loadConfiguration(env: ExecutorEnv, deps: ExecutorDeps, logger: L
     new SshPool({ maxOutputBytes: policy.command.maxOutputBytes }),
   );
   const backends = deps.backends ? deps.backends(realBackends, targets) : realBackends;
-  return { policy, targets, witnesses, backends, localTools: localBackends.size };
+  const files = { watched: { TARGETS_FILE: targetsFile }, fixed: { POLICY_FILE: policyFile.version } };
+  return { policy, targets, targetsFile, files, witnesses, backends, localTools: localBackends.size };
 }
 
 type Configuration = Awaited<ReturnType<typeof loadConfiguration>>;

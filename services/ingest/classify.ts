@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Level, levelSchema, SEVERITY_RANK } from '../../shared/schemas/incident.js';
-import { loadYamlConfig } from '../../shared/yaml-config.js';
+import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 
 /** The design's default alertname → level table. Unknown alertnames get `defaultLevel`. */
 export const DEFAULT_LEVELS: Record<string, Level> = {
@@ -32,8 +32,18 @@ export interface Classifier {
   level(labels: Record<string, string>): Level;
 }
 
+const WHAT = 'classification (CLASSIFICATION_FILE)';
+
 export function createClassifier(file?: string): Classifier {
-  const config = file ? loadClassificationFile(file) : classificationFileSchema.parse({});
+  return classifierOf(file ? loadClassificationFile(file) : classificationFileSchema.parse({}));
+}
+
+/** CLASSIFICATION_FILE's text; a bad one is refused with the file, line and problem. */
+export function parseClassifier(text: string, path: string): Classifier {
+  return classifierOf(parseYamlConfig(text, path, classificationFileSchema, WHAT));
+}
+
+function classifierOf(config: z.infer<typeof classificationFileSchema>): Classifier {
   // A Map, not an object: an alertname like `constructor` is data, not a prototype lookup.
   const table = new Map<string, Level>(Object.entries({ ...DEFAULT_LEVELS, ...config.levels }));
   return {
@@ -49,7 +59,7 @@ export function createClassifier(file?: string): Classifier {
 
 /** CLASSIFICATION_FILE; a bad one stops ingest with the file, line and problem. */
 function loadClassificationFile(file: string) {
-  return loadYamlConfig(file, classificationFileSchema, 'classification (CLASSIFICATION_FILE)');
+  return loadYamlConfig(file, classificationFileSchema, WHAT);
 }
 
 /** BullMQ priority (1 = first): level 3 first, then by severity, then level 1 before level 2. */

@@ -16,6 +16,7 @@ import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { RecentAlerts } from './recent-alerts.js';
+import { rfc3339Ms } from './rfc3339.js';
 
 const intakeScript = loadLua(new URL('./lua/intake-7.lua', import.meta.url));
 /** The resolution notice, worded once; the script fills in each resolved incident's id. */
@@ -78,8 +79,8 @@ interface ScriptReply {
   r: string[];
   opened: OpenedIncident[];
   resolved: string[];
-  /** Incidents stored by an earlier attempt that died before queueing their jobs. */
-  pending: OpenedIncident[];
+  /** Incidents re-sent alerts belong to that still wait for triage (an earlier attempt may have died before queueing their jobs). */
+  waiting: OpenedIncident[];
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
@@ -96,13 +97,9 @@ export interface IntakeDeps {
 
 export class Intake {
   constructor(private readonly deps: IntakeDeps) {
-    const { redis, keys, triageQueue, notificationQueue, settings } = deps;
+    const { redis, keys, notificationQueue, settings } = deps;
     this.outbox = new NotificationOutbox(redis, keys, 'ingest', notificationQueue);
-    // The triage job's hash tells the script whether an incident's job was ever queued.
-    this.layout = JSON.stringify({
-      ...scriptKeyLayout(keys),
-      triageJob: [triageQueue.toKey(triageJobId('')), ''],
-    });
+    this.layout = JSON.stringify(scriptKeyLayout(keys));
     // Entries expire long before the Redis records they stand for (DEDUP_TTL_SECONDS ≥ 60).
     this.recent = new RecentAlerts(
       settings.dedupCacheSize,
@@ -172,8 +169,8 @@ export class Intake {
     const opened = asArray(reply?.opened);
     const resolved = asArray(reply?.resolved);
     // Announced before their triage jobs are queued, so an incident found still waiting for its job
-    // (pending) may be unannounced too: announced again, which its event id makes a no-op if not.
-    const unqueued = [...opened, ...asArray(reply?.pending)];
+    // (never queued) may be unannounced too: announced again, which its event id makes a no-op if not.
+    const unqueued = [...opened, ...(await this.neverQueued(asArray(reply?.waiting)))];
     await this.afterOpen(unqueued);
     await this.enqueueTriage(unqueued);
     await this.afterResolve(resolved);
@@ -244,6 +241,7 @@ export class Intake {
     const level = this.deps.classifier.level(labels);
     const severity = labels.severity ?? 'warning';
     const correlation = this.deps.correlate(labels);
+    const startsAtMs = rfc3339Ms(alert.startsAt);
     const stored: StoredAlert = [
       alert.status,
       alert.fingerprint,
@@ -253,12 +251,12 @@ export class Intake {
       wellFormed(withCommon(webhook.commonAnnotations, alert.annotations)),
       wellFormedText(alert.generatorURL),
     ];
+    if (startsAtMs !== undefined) stored.push(startsAtMs);
     return {
       fields: [
         alert.fingerprint,
-        // The length in bytes (Lua's strings are bytes) of `"<fingerprint>","<startsAt>",` in the
-        // stored JSON (see lua/intake-7.lua); a fingerprint is ASCII that JSON does not escape (schema).
-        alert.fingerprint.length + Buffer.byteLength(JSON.stringify(alert.startsAt)) + 4,
+        alert.startsAt,
+        startsAtMs ?? '',
         alert.status,
         correlation.hash,
         correlation.readable,
@@ -280,6 +278,15 @@ export class Intake {
         opts: { jobId: triageJobId(incidentId), priority },
       })),
     );
+  }
+
+  /** Of the incidents still waiting for triage, those whose triage job was never queued (BullMQ knows none). */
+  private async neverQueued(waiting: OpenedIncident[]): Promise<OpenedIncident[]> {
+    if (waiting.length === 0) return [];
+    const jobs = await Promise.all(
+      waiting.map(([incidentId]) => this.deps.triageQueue.getJob(triageJobId(incidentId))),
+    );
+    return waiting.filter((_, i) => jobs[i] === undefined);
   }
 
   /** Announces every new incident; the notifier's routes decide who hears (level 3 and storms page). */

@@ -4,6 +4,8 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
+import { type Current, watchConfig } from '../../shared/config-reload.js';
+import { publishConfigVersions } from '../../shared/config-versions.js';
 import { AutomationControl } from '../../shared/control.js';
 import { ExecutorClient } from '../../shared/executor-client.js';
 import { IncidentStore } from '../../shared/incidents.js';
@@ -13,9 +15,9 @@ import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { createQueue, createQueueEvents, QUEUE, type QueueName } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
-import { loadTargetsOrError } from '../../shared/targets/targets.js';
+import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
 import { createIngestApp } from './app.js';
-import { createClassifier } from './classify.js';
+import { type Classifier, createClassifier, parseClassifier } from './classify.js';
 import { createCorrelator } from './correlation.js';
 import { loadUsers, type NamedUser } from './credentials.js';
 import type { IngestEnv } from './env.js';
@@ -38,6 +40,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   const logger = deps.logger ?? createLogger('ingest', env.LOG_LEVEL);
   const users = withMcpToken(env.USERS_FILE ? loadUsers(env.USERS_FILE) : [], env.MCP_TOKEN);
   const refusals = new RefusalLog(logger);
+  const configFiles = watchConfigFiles(env, logger);
   const keys = keyspace(env.HERMES_PREFIX);
   const redis = createRedis(env, 'command');
   redis.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
@@ -54,7 +57,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     .indexEarlierIds()
     .catch((error) => logger.warn({ err: (error as Error).message }, 'earlier incident ids not indexed'));
   const decisions = new ApprovalDecisions(approvals, incidents, queues.actions, queues.notifications);
-  const intake = createIntake(env, redis, keys, queues, metrics);
+  const intake = createIntake(env, redis, keys, queues, metrics, configFiles.classifier);
   // A failover can lose the last acknowledged writes: alerts remembered as recorded are checked again.
   for (const event of ['close', '-node', 'node error']) redis.on(event, () => intake.forgetRecentAlerts());
   const slackInteractions = env.SLACK_SIGNING_SECRET
@@ -66,14 +69,12 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     : undefined;
   announceCredentials(env, users, logger);
 
-  const targets = loadTargetsOrError(env.TARGETS_FILE, env.TOPOLOGY_LABELS);
-  if (targets instanceof Error)
-    logger.error({ err: targets.message }, 'targets file unusable; incidents show no targets');
+  await publishConfigVersions(redis, keys, 'ingest', { watched: configFiles.watched }, logger);
   const app = createIngestApp({
     env,
     users,
     refusals,
-    targets,
+    targets: configFiles.targets,
     redis,
     keys,
     incidents,
@@ -98,11 +99,37 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     app,
     url,
     async close() {
+      for (const file of Object.values(configFiles.watched)) file.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...queues.all.map((queue) => queue.close()), executor.close()]);
       redis.disconnect();
     },
   };
+}
+
+/**
+ * TARGETS_FILE and CLASSIFICATION_FILE, followed as they change. Ingest runs on with an unusable
+ * targets file (incidents then show why they have no target) until a good one is written.
+ */
+function watchConfigFiles(env: IngestEnv, logger: Logger) {
+  const targets = watchConfig<Targets | Error>(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
+    logger,
+    what: 'TARGETS_FILE',
+    ErrorClass: TargetsError,
+    withoutFile: (error) => {
+      logger.error({ err: error.message }, 'targets file unusable; incidents show no targets');
+      return error;
+    },
+  });
+  const classification = env.CLASSIFICATION_FILE
+    ? watchConfig(env.CLASSIFICATION_FILE, parseClassifier, { logger, what: 'CLASSIFICATION_FILE' })
+    : undefined;
+  const watched = {
+    TARGETS_FILE: targets,
+    ...(classification ? { CLASSIFICATION_FILE: classification } : {}),
+  };
+  const classifier: Current<Classifier> = classification ?? { current: createClassifier() };
+  return { targets, classifier, watched };
 }
 
 type IngestQueues = ReturnType<typeof openQueues>;
@@ -154,13 +181,14 @@ function createIntake(
   keys: Keyspace,
   queues: IngestQueues,
   metrics: Metrics,
+  classifier: Current<Classifier>,
 ): Intake {
   return new Intake({
     redis,
     keys,
     triageQueue: queues.triage,
     notificationQueue: queues.notifications,
-    classifier: createClassifier(env.CLASSIFICATION_FILE),
+    classifier: { level: (labels) => classifier.current.level(labels) },
     correlate: createCorrelator(env.CORRELATION_LABELS),
     settings: {
       stormThreshold: env.STORM_THRESHOLD,

@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { z } from 'zod';
+import type { Current } from '../../shared/config-reload.js';
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { Keyspace } from '../../shared/keys.js';
 import type { Logger } from '../../shared/logger.js';
@@ -22,7 +23,8 @@ export const MAX_RATE_LIMITED_RUNS = 20;
 
 export interface ProcessorDeps {
   channels: Channels;
-  rules: RouteRule[];
+  /** The routing rules in force (NOTIFIER_ROUTES_FILE as last loaded, or the defaults). */
+  rules: Current<RouteRule[]>;
   incidents: IncidentStore;
   redis: RedisConnection;
   keys: Keyspace;
@@ -45,7 +47,7 @@ export function targetChannels(
   const { notification, incident } = delivery;
   const wanted =
     notification.channels ??
-    route(deps.rules, {
+    route(deps.rules.current, {
       event: notification.event,
       severity: notification.severity,
       level: incident?.level,

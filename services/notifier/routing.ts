@@ -6,7 +6,7 @@ import {
   type NotificationSeverity,
   notificationEventSchema,
 } from '../../shared/schemas/jobs.js';
-import { loadYamlConfig } from '../../shared/yaml-config.js';
+import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 
 /**
  * A rule matches when every condition it sets holds; a notification goes to the union of the
@@ -63,9 +63,16 @@ export const DEFAULT_ROUTES: RouteRule[] = [
   { events: ['message'], channels: ['slack'] },
 ];
 
+const WHAT = 'routes (NOTIFIER_ROUTES_FILE)';
+
 export function loadRoutes(file: string | undefined): RouteRule[] {
   if (!file) return DEFAULT_ROUTES;
-  return loadYamlConfig(file, routesFileSchema, 'routes (NOTIFIER_ROUTES_FILE)').rules;
+  return loadYamlConfig(file, routesFileSchema, WHAT).rules;
+}
+
+/** NOTIFIER_ROUTES_FILE's text; a bad one is refused with the file, line and problem. */
+export function parseRoutes(text: string, path: string): RouteRule[] {
+  return parseYamlConfig(text, path, routesFileSchema, WHAT).rules;
 }
 
 export interface RouteInput {

@@ -1,4 +1,6 @@
 import { type Job, Worker } from 'bullmq';
+import { type Current, type WatchedConfig, watchConfig } from '../../shared/config-reload.js';
+import { publishConfigVersions } from '../../shared/config-versions.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
@@ -10,7 +12,7 @@ import { createRedis, waitForRedis } from '../../shared/redis.js';
 import { createChannels } from './channels/registry.js';
 import type { NotifierEnv } from './env.js';
 import { createNotificationProcessor } from './processor.js';
-import { loadRoutes } from './routing.js';
+import { DEFAULT_ROUTES, parseRoutes, type RouteRule } from './routing.js';
 
 /** Name of the repeatable job that sends the email digest (EMAIL_MODE=digest). */
 export const EMAIL_DIGEST_JOB = 'email_digest';
@@ -22,7 +24,11 @@ export async function startNotifier(
   const logger = deps.logger ?? createLogger('notifier', env.LOG_LEVEL);
   const metrics = deps.metrics ?? createMetrics('notifier');
   const keys = keyspace(env.HERMES_PREFIX);
-  const rules = loadRoutes(env.NOTIFIER_ROUTES_FILE);
+  // The routes file is followed as it changes; without one, the defaults.
+  const routesFile = env.NOTIFIER_ROUTES_FILE
+    ? watchConfig(env.NOTIFIER_ROUTES_FILE, parseRoutes, { logger, what: 'NOTIFIER_ROUTES_FILE' })
+    : undefined;
+  const rules: Current<RouteRule[]> = routesFile ?? { current: DEFAULT_ROUTES };
   const redis = createRedis(env, 'command');
   const blocking = createRedis(env, 'blocking');
   for (const connection of [redis, blocking]) {
@@ -46,7 +52,12 @@ export async function startNotifier(
     } else {
       await digestQueue.removeJobScheduler(EMAIL_DIGEST_JOB);
     }
+    const watched: Record<string, WatchedConfig<unknown>> = routesFile
+      ? { NOTIFIER_ROUTES_FILE: routesFile }
+      : {};
+    await publishConfigVersions(redis, keys, 'notifier', { watched }, logger);
   } catch (error) {
+    routesFile?.close();
     await Promise.all(queues.map((queue) => queue.close()));
     await channels.close();
     redis.disconnect();
@@ -121,6 +132,7 @@ export async function startNotifier(
   return {
     metrics,
     async close() {
+      routesFile?.close();
       await relay.stop();
       await Promise.all([...workers, digestWorker].map((worker) => worker.close()));
       await Promise.all(queues.map((queue) => queue.close()));

@@ -14,6 +14,7 @@ import {
   verifyingNotice,
 } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
+import { triageFollowUpJobId } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { ActionRecord, IncidentStatus, IncidentSummary } from '../../shared/schemas/incident.js';
 import type { NotificationJob, TriageJob, Verification } from '../../shared/schemas/jobs.js';
@@ -336,7 +337,7 @@ export class Investigator {
     const next = { ...verification, attempt: verification.attempt + 1 };
     // Each verification (its deadline) has its own chain of re-checks; a retried one is the same job.
     const chain = `${verification.round}-${Date.parse(verification.deadline)}`;
-    const jobId = `triage-${incident.id}-verify-${chain}-${next.attempt}`;
+    const jobId = triageFollowUpJobId(incident.id, `verify-${chain}-${next.attempt}`);
     await this.deps.triage.add(
       'verify',
       { incidentId: incident.id, trigger: 'verify', verification: next },

@@ -1,4 +1,6 @@
 import { DelayedError, type Job, Worker } from 'bullmq';
+import { type Current, watchConfig } from '../../shared/config-reload.js';
+import { publishConfigVersions } from '../../shared/config-versions.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { type Keyspace, keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
@@ -9,14 +11,14 @@ import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { triageJobSchema } from '../../shared/schemas/jobs.js';
-import { loadTargets, type Targets } from '../../shared/targets/targets.js';
+import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
 import { ActionClient } from './actions.js';
 import type { TriageEnv } from './env.js';
 import { Investigator } from './investigate.js';
 import { ChatModel } from './llm/model.js';
 import { LlmPlanner } from './planners/llm.js';
 import { RunbookPlanner } from './planners/runbook.js';
-import { loadRunbooks, type RunbookFile } from './planners/runbooks.js';
+import { parseRunbooks, type RunbookFile } from './planners/runbooks.js';
 import { ShutdownError } from './planners/types.js';
 import { sweepStuckIncidents } from './stuck-incidents.js';
 import { type DiagnosisAllowlist, loadAllowlist } from './tools/diagnosis.js';
@@ -40,17 +42,24 @@ export async function startTriage(
   const logger = deps.logger ?? createLogger('triage', env.LOG_LEVEL);
   const metrics = deps.metrics ?? createMetrics('triage');
   // Configuration files are checked before any connection is opened, so a bad file fails fast.
-  const [runbooks, allowlist] = await Promise.all([
-    loadRunbooks(env.RUNBOOKS_FILE),
-    loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE),
-  ]);
+  // The runbooks and the fleet follow their files as they change.
+  const allowlist = await loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE);
+  const runbooks = watchConfig(env.RUNBOOKS_FILE, parseRunbooks, { logger, what: 'RUNBOOKS_FILE' });
   const logFiles = parseLogSources(env.LOG_SOURCES);
-  const targets = loadTargets(env.TARGETS_FILE, env.TOPOLOGY_LABELS);
+  const targetsFile = watchConfig(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
+    logger,
+    what: 'TARGETS_FILE',
+    ErrorClass: TargetsError,
+    onChange: (reloaded) => targets.adopt(reloaded),
+  });
+  const targets = targetsFile.current;
+  const configFiles = { RUNBOOKS_FILE: runbooks, TARGETS_FILE: targetsFile };
   const mcpServers = env.MCP_SERVERS_FILE ? loadMcpServers(env.MCP_SERVERS_FILE) : undefined;
 
   const keys = keyspace(env.HERMES_PREFIX);
   const [command, blocking, eventsConnection] = await connect(env, logger);
   const connections = [command, blocking, eventsConnection];
+  await publishConfigVersions(command, keys, 'triage', { watched: configFiles }, logger);
 
   const store = new IncidentStore(command, keys);
   const triageQueue = createQueue(QUEUE.triage, command, keys.bullPrefix);
@@ -110,6 +119,7 @@ export async function startTriage(
     async close() {
       // Running investigations stop at their next step and go back to the queue for a retry.
       shutdown.abort();
+      for (const file of Object.values(configFiles)) file.close();
       await stuck.stop();
       await worker.close();
       await actionEvents.close();
@@ -155,7 +165,12 @@ function tools(
 }
 
 /** How investigations plan (model or runbook, with their budgets) and verify. */
-function investigationSettings(env: TriageEnv, model: ChatModel, toolbox: Toolbox, runbooks: RunbookFile) {
+function investigationSettings(
+  env: TriageEnv,
+  model: ChatModel,
+  toolbox: Toolbox,
+  runbooks: Current<RunbookFile>,
+) {
   return {
     verifyWindowMs: env.VERIFY_WINDOW_SECONDS * 1000,
     verifyIntervalMs: env.VERIFY_INTERVAL_MS,

@@ -420,15 +420,19 @@ function memoryBytes(stats: RawStats): number | null {
   return typeof inactive === 'number' && inactive < usage ? usage - inactive : usage;
 }
 
-/** One client per Docker target, made on first use and reused (executor and triage alike). */
+/**
+ * One client per Docker target, made on first use and reused (executor and triage alike); a target
+ * whose connection a reloaded TARGETS_FILE changed gets a new one.
+ */
 export class DockerTargets {
   private readonly clients = new Map<string, DockerTarget>();
 
   get(name: string, connection: DockerConnection): DockerTarget {
-    let client = this.clients.get(name);
+    const key = `${name} ${JSON.stringify(connection)}`;
+    let client = this.clients.get(key);
     if (!client) {
       client = new DockerTarget(connection);
-      this.clients.set(name, client);
+      this.clients.set(key, client);
     }
     return client;
   }

@@ -415,7 +415,10 @@ export class KubernetesTarget {
   }
 }
 
-/** One client per cluster target, shared by every action and read on it. */
+/**
+ * One client per cluster target, shared by every action and read on it; a target whose settings a
+ * reloaded TARGETS_FILE changed gets a new one.
+ */
 export class KubernetesTargets {
   private readonly clients = new Map<string, KubernetesTarget>();
 
@@ -423,10 +426,11 @@ export class KubernetesTargets {
   constructor(private readonly options: { maxTimeoutMs?: number } = {}) {}
 
   get(name: string, settings: KubernetesConnection): KubernetesTarget {
-    let client = this.clients.get(name);
+    const key = `${name} ${JSON.stringify(settings)}`;
+    let client = this.clients.get(key);
     if (!client) {
       client = new KubernetesTarget(name, settings, this.options);
-      this.clients.set(name, client);
+      this.clients.set(key, client);
     }
     return client;
   }

@@ -6,7 +6,9 @@ const { status, fingerprint, startsAt, endsAt, labels, annotations, generatorURL
 /**
  * How an accepted alert is kept in its incident's alerts hash (field: its fingerprint): Alertmanager's
  * alert as an array in this order. Every alert ever accepted is kept this way, so the array's size
- * matters: a third fewer bytes than the object in Redis' memory, AOF and rewrites.
+ * matters: a third fewer bytes than the object in Redis' memory, AOF and rewrites. Last, startsAt in
+ * epoch ms where it is an RFC 3339 time (what intake tells a late re-send of an earlier episode by;
+ * alerts stored before it was kept lack it).
  */
 export const storedAlertSchema = z.tuple([
   status,
@@ -16,5 +18,6 @@ export const storedAlertSchema = z.tuple([
   labels,
   annotations,
   generatorURL,
+  z.number().optional(),
 ]);
 export type StoredAlert = z.infer<typeof storedAlertSchema>;

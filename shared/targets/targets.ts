@@ -1,3 +1,4 @@
+import { type ConfigParser, describeVersion } from '../config-reload.js';
 import { hostOfInstance } from '../names.js';
 import { WORKLOAD_KINDS } from '../remote/kubernetes.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
@@ -29,30 +30,58 @@ interface CompiledTarget {
   matchers: [label: string, pattern: RegExp][];
 }
 
+interface Fleet {
+  list: readonly TargetConfig[];
+  compiled: CompiledTarget[];
+  /** How errors name the file: `TARGETS_FILE (loaded 12:03:10, sha 3f2a9c1b…)`. */
+  origin: string;
+}
+
 /** The fleet as described by TARGETS_FILE: resolves an alert's labels to the place it names. */
 export class Targets {
-  private readonly compiled: CompiledTarget[];
+  private fleet: Fleet;
 
   constructor(
-    readonly list: readonly TargetConfig[],
+    list: readonly TargetConfig[],
+    origin = 'TARGETS_FILE',
     private readonly topologyLabels: TopologyLabels = DEFAULT_TOPOLOGY_LABELS,
   ) {
-    this.compiled = list.map((config) => ({
-      config,
-      matchers: Object.entries(config.match).map(([label, source]) => [label, new RegExp(`^(?:${source})$`)]),
-    }));
+    this.fleet = {
+      list,
+      origin,
+      compiled: list.map((config) => ({
+        config,
+        matchers: Object.entries(config.match).map(([label, source]) => [
+          label,
+          new RegExp(`^(?:${source})$`),
+        ]),
+      })),
+    };
+  }
+
+  get list(): readonly TargetConfig[] {
+    return this.fleet.list;
+  }
+
+  /**
+   * Takes a reloaded file's fleet in one assignment: whoever holds this object places the next alert
+   * on the new file, and no lookup sees half of each.
+   */
+  adopt(reloaded: Targets): void {
+    this.fleet = reloaded.fleet;
   }
 
   get(name: string): TargetConfig | undefined {
-    return this.list.find((target) => target.name === name);
+    return this.fleet.list.find((target) => target.name === name);
   }
 
   place(labels: Readonly<Record<string, string>>): PlacementResult {
+    const { compiled, origin } = this.fleet;
     const label = (name: string) => (Object.hasOwn(labels, name) ? (labels[name] as string) : '');
-    const found = this.compiled.find(({ matchers }) =>
+    const found = compiled.find(({ matchers }) =>
       matchers.every(([name, pattern]) => pattern.test(label(name))),
     );
-    if (!found) return { ok: false, reason: `no target in TARGETS_FILE matches ${describeLabels(labels)}` };
+    if (!found) return { ok: false, reason: `no target in ${origin} matches ${describeLabels(labels)}` };
     const { config } = found;
     const instance = label('instance');
     const alert: AlertValues = { host: hostOfInstance(instance), instance, label };
@@ -83,26 +112,27 @@ function describeLabels(labels: Readonly<Record<string, string>>): string {
   return shown.length ? shown.join(', ') : 'its labels';
 }
 
-export function loadTargets(path: string, topologyLabels?: TopologyLabels): Targets {
-  return new Targets(
-    loadYamlConfig(path, targetsFileSchema, 'targets', TargetsError).targets,
-    topologyLabels,
-  );
+export function loadTargets(path: string): Targets {
+  return new Targets(loadYamlConfig(path, targetsFileSchema, 'targets', TargetsError).targets);
 }
 
-export function parseTargets(text: string, path = '<targets>', topologyLabels?: TopologyLabels): Targets {
+export function parseTargets(
+  text: string,
+  path = '<targets>',
+  origin?: string,
+  topologyLabels?: TopologyLabels,
+): Targets {
   return new Targets(
     parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets,
+    origin,
     topologyLabels,
   );
 }
 
-/** For readers that must keep running with a bad file (ingest): the error instead of a throw. */
-export function loadTargetsOrError(path: string, topologyLabels?: TopologyLabels): Targets | TargetsError {
-  try {
-    return loadTargets(path, topologyLabels);
-  } catch (error) {
-    if (error instanceof TargetsError) return error;
-    throw error;
-  }
+/** TARGETS_FILE for watchConfig, places topped with TOPOLOGY_LABELS: errors name the version loaded. */
+export function targetsParser(topologyLabels = DEFAULT_TOPOLOGY_LABELS): ConfigParser<Targets> {
+  return (text, path, version) =>
+    parseTargets(text, path, `TARGETS_FILE (${describeVersion(version)})`, topologyLabels);
 }
+
+export const parseTargetsVersion: ConfigParser<Targets> = targetsParser();

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -73,6 +73,14 @@ it('fires a scenario, lists and shows incidents, and drives the kill switch', as
   );
   expect(status).toMatch(/^mode: +unknown \(no executor has started\)$/m);
   expect(status).toMatch(/^breaker: +closed$/m);
+  // Which TARGETS_FILE ingest runs, as it published it.
+  const targets = createHash('sha256').update(readFileSync('config/targets.yaml')).digest('hex');
+  expect(status).toMatch(
+    new RegExp(
+      `^config: +ingest TARGETS_FILE config/targets\\.yaml: sha ${targets.slice(0, 12)}, loaded \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`,
+      'm',
+    ),
+  );
   await t.redis.hset(t.keys.exec('breaker'), 'state', 'open', 'reopenAt', Date.now() + 60_000);
   expect((await hermes('status')).stdout).toMatch(
     /^breaker: +open \(state changes refused until .*hermes breaker reset/m,

@@ -17,6 +17,7 @@ import { notifierEnvSchema } from '../../services/notifier/env.js';
 import { startNotifier } from '../../services/notifier/service.js';
 import { triageEnvSchema } from '../../services/triage/env.js';
 import { startTriage } from '../../services/triage/service.js';
+import { readConfigVersions } from '../../shared/config-versions.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { keyspace } from '../../shared/keys.js';
@@ -231,3 +232,14 @@ it('runs every incident path under the four ACL users without a single NOPERM', 
   expect(markerLines(join(dir, 'runs.log')).length).toBeGreaterThan(0);
   expect(logLines.filter((line) => /NOPERM|no permissions/i.test(line))).toEqual([]);
 }, 90_000);
+
+it('each service publishes the config versions it runs under its own ACL user', async () => {
+  const published = await readConfigVersions(admin, keys);
+  const sha = (service: keyof typeof published) => published[service]?.TARGETS_FILE?.version?.sha256;
+  expect(sha('ingest')).toMatch(/^[0-9a-f]{64}$/);
+  expect([sha('triage'), sha('executor')]).toEqual([sha('ingest'), sha('ingest')]);
+  expect(published.triage?.RUNBOOKS_FILE?.reloads).toBe(true);
+  expect(published.executor?.POLICY_FILE?.reloads).toBe(false);
+  // No NOTIFIER_ROUTES_FILE: nothing to follow, but published all the same.
+  expect(published.notifier).toEqual({});
+});

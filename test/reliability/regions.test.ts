@@ -91,7 +91,11 @@ describe.concurrent('region by region, through triage and the executor', () => {
         'us-east held',
         20_000,
       );
-      const waiting = (await w.store.get(us))?.timeline.find((e) => e.type === 'summary' && e.held === true);
+      // The incident says what it waits for once triage has heard the decision.
+      const waiting = await eventually(
+        async () => (await w.store.get(us))?.timeline.find((e) => e.type === 'summary' && e.held === true),
+        'us-east to say it waits',
+      );
       expect(waiting?.message).toMatch(
         /^waiting: held: restart_service of api-gateway goes region by region; eu-west first \(/,
       );

@@ -141,7 +141,7 @@ targets:
 
   it('reads the labels TOPOLOGY_LABELS names', () => {
     const labels = topologyLabelsSchema.parse('dc,rack');
-    const fleet = parseTargets(TOPOLOGY, 'targets.yaml', labels);
+    const fleet = parseTargets(TOPOLOGY, 'targets.yaml', undefined, labels);
     expect(
       fleet.place(alert({ instance: 'x:1', job: 'node', dc: 'fra', rack: 'r7', region: 'no' })),
     ).toMatchObject({

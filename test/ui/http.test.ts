@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
@@ -406,4 +407,12 @@ describe('console sign-in with a named credential', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('set-cookie')).toBeNull();
   });
+});
+
+it('the automation bar shows the sha of each config file the services run', async () => {
+  const { cookie } = await signIn();
+  const bar = await (await fetch(`${ingest.url}/ui/live/automation`, { headers: { cookie } })).text();
+  const targets = createHash('sha256').update(readFileSync('config/targets.yaml')).digest('hex');
+  expect(bar).toContain(`TARGETS_FILE <code>${targets.slice(0, 8)}</code>`);
+  expect(bar).toContain(`ingest TARGETS_FILE config/targets.yaml: sha ${targets.slice(0, 12)}`);
 });

@@ -11,13 +11,15 @@
   ARGV[3] window (ms)
   ARGV[4] threshold
   ARGV[5] cooldown (ms)
-  ARGV[6] the notice's event id ('' = none)
+  ARGV[6] the notice's event id ('' = none; the job's own eventId)
   ARGV[7] the notice's job JSON when the threshold opens it
   ARGV[8] the notice's job JSON when a failed probe opens it
   Either gets the count in details.failures.
 
   Returns {'opened', count} when this failure opened the breaker, else {state, count}.
 ]]
+--- @include "outbox-entry"
+
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[2], now, ARGV[2])
@@ -32,7 +34,7 @@ if probeFailed or (state == 'closed' and count >= tonumber(ARGV[4])) then
   if ARGV[6] ~= '' then
     local job = cjson.decode(probeFailed and ARGV[8] or ARGV[7])
     if type(job.details) == 'table' then job.details.failures = count end
-    redis.call('HSET', KEYS[3], ARGV[6], cjson.encode({ recordedMs = now, job = job }))
+    record_notice(KEYS[3], job, now)
   end
   return {'opened', count}
 end

@@ -280,8 +280,11 @@ describe('validation', () => {
     expect(after?.actions).toEqual(before?.actions);
     expect(after?.timeline.length).toBe(before?.timeline.length);
     expect(h.runs()).toEqual([]);
-    // Only the mode the executor published at start-up: no claim, limit or breaker state.
-    expect(await h.t.redis.keys(h.t.keys.exec('*'))).toEqual([h.t.keys.exec('mode')]);
+    // Only what the executor published at start-up (mode, config versions): no claim, limit or breaker state.
+    expect((await h.t.redis.keys(h.t.keys.exec('*'))).sort()).toEqual([
+      h.t.keys.exec('config'),
+      h.t.keys.exec('mode'),
+    ]);
   });
 
   it('rejects bad tool arguments with the zod reason and runs nothing', async () => {

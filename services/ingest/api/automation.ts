@@ -18,11 +18,11 @@ const breakerResetBodySchema = breakerResetJobSchema.partial({ by: true });
 export function automationRoutes(app: Hono<AuthEnv>, api: Api): void {
   const { deps } = api;
   const automation = async () => {
-    const [{ paused, mode, breaker }, queues] = await Promise.all([
+    const [{ paused, mode, breaker, config }, queues] = await Promise.all([
       api.status.read(),
       queueDepths(deps.queues),
     ]);
-    return { ...paused, mode: mode?.mode ?? null, breaker, queues };
+    return { ...paused, mode: mode?.mode ?? null, breaker, queues, config };
   };
   app.get('/automation', api.viewer, async (c) => c.json(await automation()));
   app.post(

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import type { ApprovalStore } from '../../../shared/approvals.js';
+import type { Current } from '../../../shared/config-reload.js';
 import type { AutomationControl } from '../../../shared/control.js';
 import type { ExecutorClient } from '../../../shared/executor-client.js';
 import type { PrefixMatch } from '../../../shared/id-prefix.js';
@@ -23,8 +24,8 @@ export interface ApiDeps {
   incidents: IncidentStore;
   /** Asks the executor: incident commands and breaker resets are carried out by it. */
   executor: ExecutorClient;
-  /** Where incidents are (TARGETS_FILE), or why that is unknown. */
-  targets: Targets | Error;
+  /** Where incidents are (TARGETS_FILE as last loaded), or why that is unknown. */
+  targets: Current<Targets | Error>;
   approvals: ApprovalStore;
   decisions: ApprovalDecisions;
   control: AutomationControl;

@@ -48,7 +48,10 @@ export function incidentRoutes(app: Hono<AuthEnv>, api: Api): void {
     if (!match.ok) return api.unknownId(c, 'incident', match);
     const incident = await deps.incidents.get(match.id);
     if (!incident) return c.json({ error: 'incident not found' }, 404);
-    return c.json({ ...incident, ...(await incidentTargets(deps.incidents, deps.targets, incident.id)) });
+    return c.json({
+      ...incident,
+      ...(await incidentTargets(deps.incidents, deps.targets.current, incident.id)),
+    });
   });
 
   app.post(

@@ -41,10 +41,13 @@ export async function triageJobs(t: TestRedis) {
 }
 
 /**
- * Every key under the test's prefix except BullMQ's per-queue `meta` (written when a Queue
- * connects): "nothing written" means this stays empty.
+ * Every key under the test's prefix except what ingest writes when it starts (BullMQ's per-queue
+ * `meta`, the config versions it runs): "nothing written" means this stays empty.
  */
 export async function keysUnder(t: TestRedis): Promise<string[]> {
   const keys = await t.redis.keys(`${t.keys.bullPrefix}:*`);
-  return keys.filter((key) => !/:(triage|actions|notifications-ingest):meta$/.test(key));
+  return keys.filter(
+    (key) =>
+      !/:(triage|actions|notifications-ingest):meta$/.test(key) && key !== t.keys.configVersion('ingest'),
+  );
 }

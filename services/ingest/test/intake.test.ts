@@ -6,7 +6,7 @@ import { createLogger } from '../../../shared/logger.js';
 import { loadLua } from '../../../shared/lua.js';
 import { resolvedNotice } from '../../../shared/notices.js';
 import { NotificationOutbox } from '../../../shared/outbox.js';
-import { createQueue, QUEUE } from '../../../shared/queues.js';
+import { createQueue, QUEUE, triageJobId } from '../../../shared/queues.js';
 import type { RedisConnection } from '../../../shared/redis.js';
 import { StorageChangedError } from '../../../shared/redis-errors.js';
 import type { Alert } from '../../../shared/schemas/alertmanager.js';
@@ -60,12 +60,15 @@ it('re-queues the triage job and the announcement when a retried webhook finds i
     const [id] = (await intake.ingest(body)).incidents;
     // As if ingest had crashed between storing the incident and queueing its jobs: the retry reaches
     // another (or a restarted) process, which remembers nothing.
-    await (await triage.getJob(`triage-${id}`))?.remove();
+    await (await triage.getJob(triageJobId(id as string)))?.remove();
     await (await notifications.getJob(`opened-${id}`))?.remove();
-    expect(await triage.getJob(`triage-${id}`)).toBeUndefined();
+    expect(await triage.getJob(triageJobId(id as string))).toBeUndefined();
     const restarted = intakeOn(t.redis);
     expect(await restarted.intake.ingest(body)).toMatchObject({ accepted: 0, duplicates: 1 });
-    expect((await triage.getJob(`triage-${id}`))?.data).toEqual({ incidentId: id, trigger: 'alert' });
+    expect((await triage.getJob(triageJobId(id as string)))?.data).toEqual({
+      incidentId: id,
+      trigger: 'alert',
+    });
     expect((await notifications.getJob(`opened-${id}`))?.data).toMatchObject({
       incidentId: id,
       event: 'incident_opened',
@@ -667,7 +670,8 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
     `["firing","${fp}","${now.toISOString()}","0001-01-01T00:00:00Z",{"alertname":"${name}"},{},""]`;
   const record = (fp: string, ck: string) => [
     fp,
-    fp.length + now.toISOString().length + 6,
+    now.toISOString(),
+    now.getTime(),
     'firing',
     ck,
     ck,
@@ -690,10 +694,7 @@ it('leaves nothing behind when a batch cannot be stored whole, however often it 
           t.keys.incidentIds,
         ],
         [
-          JSON.stringify({
-            ...scriptKeyLayout(t.keys),
-            triageJob: [`${t.keys.bullPrefix}:triage:triage-`, ''],
-          }),
+          JSON.stringify(scriptKeyLayout(t.keys)),
           now.toISOString(),
           String(now.getTime()),
           '5',

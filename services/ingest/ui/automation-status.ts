@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { type AuditVerification, type AuditWitness, verifyAuditChain } from '../../../shared/audit-chain.js';
+import {
+  type ConfigService,
+  type PublishedConfig,
+  readConfigVersions,
+} from '../../../shared/config-versions.js';
 import type { AutomationControl } from '../../../shared/control.js';
 import { dryRunKeys, type Keyspace } from '../../../shared/keys.js';
 import type { RedisConnection } from '../../../shared/redis.js';
@@ -17,6 +22,8 @@ export interface AutomationStatus {
   /** As the executor published it at start-up (`exec:mode`); null before any executor has started. */
   mode: { mode: ExecutionMode; at: string } | null;
   breaker: BreakerView;
+  /** Which version of each config file each service runs, as each published it. */
+  config: Record<ConfigService, PublishedConfig | null>;
 }
 
 const breakerHashSchema = z.object({
@@ -38,8 +45,12 @@ export class AutomationStatusReader {
   ) {}
 
   async read(): Promise<AutomationStatus> {
-    const [paused, mode] = await Promise.all([this.control.isPaused(), this.mode()]);
-    return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live') };
+    const [paused, mode, config] = await Promise.all([
+      this.control.isPaused(),
+      this.mode(),
+      readConfigVersions(this.redis, this.keys),
+    ]);
+    return { paused, mode, breaker: await this.breaker(mode?.mode ?? 'live'), config };
   }
 
   /** Verifies the chain (with `maxEntries`, the caller's retention, if given), and a witness if one is given. */

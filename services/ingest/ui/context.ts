@@ -1,4 +1,5 @@
 import type { ApprovalStore } from '../../../shared/approvals.js';
+import type { Current } from '../../../shared/config-reload.js';
 import type { AutomationControl } from '../../../shared/control.js';
 import type { IncidentStore } from '../../../shared/incidents.js';
 import type { Keyspace } from '../../../shared/keys.js';
@@ -14,7 +15,8 @@ export interface ConsoleDeps {
   redis: RedisConnection;
   keys: Keyspace;
   incidents: IncidentStore;
-  targets: Targets | Error;
+  /** Where incidents are (TARGETS_FILE as last loaded), or why that is unknown. */
+  targets: Current<Targets | Error>;
   approvals: ApprovalStore;
   control: AutomationControl;
   /** The credentials, their guess limits and the sessions, shared with the API. */

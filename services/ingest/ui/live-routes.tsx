@@ -49,7 +49,7 @@ export function liveRoutes(app: Hono<ConsoleEnv>, deps: ConsoleReads): void {
   app.get('/live/needs-a-human', async (c) => {
     const { rows, more } = await needingAHuman(
       deps.incidents,
-      deps.targets,
+      deps.targets.current,
       await deps.approvals.listPending(),
     );
     return fragment(c, <NeedsAHuman rows={rows} more={more} now={Date.now()} />);

@@ -16,7 +16,7 @@ export async function incidentContext(deps: ConsoleReads, incident: Incident) {
   return {
     incident,
     approvals: await approvalsFor(deps.approvals, incident),
-    where: await incidentTargets(deps.incidents, deps.targets, incident.id),
+    where: await incidentTargets(deps.incidents, deps.targets.current, incident.id),
     links: alertLinks(incident, deps.env),
     now: Date.now(),
   };
@@ -34,7 +34,7 @@ export function pageRoutes(app: Hono<ConsoleEnv>, deps: ConsoleReads): void {
       listIncidents(deps.incidents, filter),
       readActivity(deps.redis, deps.keys),
     ]);
-    const needsAHuman = await needingAHuman(deps.incidents, deps.targets, approvals);
+    const needsAHuman = await needingAHuman(deps.incidents, deps.targets.current, approvals);
     return c.html(
       <OverviewPage
         user={user(c)}

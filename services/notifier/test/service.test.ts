@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readConfigVersions } from '../../../shared/config-versions.js';
 import { parseEnv } from '../../../shared/env.js';
 import { IncidentStore } from '../../../shared/incidents.js';
 import { createLogger } from '../../../shared/logger.js';
@@ -492,6 +496,31 @@ describe('notifier service', () => {
       expect(smtp.messages.filter((m) => m.raw.includes('Subject: [Hermes] [L3] FYI'))).toHaveLength(1);
     } finally {
       await smtp.close();
+    }
+  });
+
+  it('routes by the NOTIFIER_ROUTES_FILE in force: an edit applies to the next notice, without a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hermes-routes-'));
+    const routes = join(dir, 'routes.yaml');
+    writeFileSync(routes, 'rules:\n  - { levels: [3], channels: [slack] }\n');
+    try {
+      await start({ NOTIFIER_ROUTES_FILE: routes });
+      const first = await openIncident(t, { alertname: 'DatabaseFailover', level: 3 });
+      await settled(`opened-${first}`);
+      expect([slackPostsFor(first).length, pagerDutyFor(first).length]).toEqual([1, 0]);
+      const loaded = (await readConfigVersions(t.redis, t.keys)).notifier?.NOTIFIER_ROUTES_FILE?.version;
+      expect(loaded?.file).toBe(routes);
+
+      writeFileSync(routes, 'rules:\n  - { levels: [3], channels: [pagerduty] }\n');
+      await eventually(async () => {
+        const now = (await readConfigVersions(t.redis, t.keys)).notifier?.NOTIFIER_ROUTES_FILE?.version;
+        return now && now.sha256 !== loaded?.sha256;
+      }, 'the notifier to load the edited routes');
+      const second = await openIncident(t, { alertname: 'DatabaseFailover', level: 3 });
+      await settled(`opened-${second}`);
+      expect([slackPostsFor(second).length, pagerDutyFor(second).length]).toEqual([0, 1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,4 @@
+import type { Current } from '../../../shared/config-reload.js';
 import { DIAGNOSTIC_TOOLS, isToolName } from '../tools/schemas.js';
 import type { Toolbox, ToolResult } from '../tools/toolbox.js';
 import { type RunbookFile, runbookFor, stepArgs, templateVars } from './runbooks.js';
@@ -8,12 +9,12 @@ export class RunbookPlanner implements Planner {
   readonly name = 'runbook';
 
   constructor(
-    private readonly runbooks: RunbookFile,
+    private readonly runbooks: Current<RunbookFile>,
     private readonly toolbox: Toolbox,
   ) {}
 
   async plan({ incident, signal, halted }: PlanContext): Promise<PlanResult> {
-    const { name, runbook } = runbookFor(this.runbooks, incident.alertname);
+    const { name, runbook } = runbookFor(this.runbooks.current, incident.alertname);
     const vars = templateVars(incident, (await this.toolbox.onlyPlace(incident))?.resource);
     const calls: ToolResult[] = [];
     const skipped: string[] = [];

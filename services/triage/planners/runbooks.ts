@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describeIncident } from '../../../shared/describe-incident.js';
 import type { IncidentSummary } from '../../../shared/schemas/incident.js';
-import { loadYamlConfig } from '../../../shared/yaml-config.js';
+import { loadYamlConfig, parseYamlConfig } from '../../../shared/yaml-config.js';
 import { TOOL_NAMES, TOOL_SCHEMAS, type ToolName } from '../tools/schemas.js';
 
 const stepSchema = z.strictObject({
@@ -21,9 +21,14 @@ export type Runbook = z.infer<typeof runbookSchema>;
 export type RunbookStep = z.infer<typeof stepSchema>;
 export type RunbookFile = z.infer<typeof runbookFileSchema>;
 
-/** RUNBOOKS_FILE; a bad one stops triage with the file, line and problem (an unknown tool lists the known ones). */
+/** RUNBOOKS_FILE read once (the eval); a bad one throws with the file, line and problem. */
 export async function loadRunbooks(path: string): Promise<RunbookFile> {
   return loadYamlConfig(path, runbookFileSchema, 'runbooks (RUNBOOKS_FILE)');
+}
+
+/** RUNBOOKS_FILE; a bad one is refused with the file, line and problem (an unknown tool lists the known ones). */
+export function parseRunbooks(text: string, path: string): RunbookFile {
+  return parseYamlConfig(text, path, runbookFileSchema, 'runbooks (RUNBOOKS_FILE)');
 }
 
 export function runbookFor(file: RunbookFile, alertname: string): { name: string; runbook: Runbook } {

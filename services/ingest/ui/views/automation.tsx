@@ -1,4 +1,5 @@
 import type { AuditVerification } from '../../../../shared/audit-chain.js';
+import { CONFIG_SERVICES, describeConfigFiles } from '../../../../shared/config-versions.js';
 import type { AutomationStatus } from '../automation-status.js';
 
 /** The automation state in one compact bar: running or paused, dry-run or live, the breaker. */
@@ -68,7 +69,35 @@ export function AutomationBar(props: { status: AutomationStatus }) {
           )}
         </dd>
       </div>
+      <ConfigFact config={props.status.config} />
     </dl>
+  );
+}
+
+/** Each config file's sha as the services run it (several when they differ); a refused reload shows bad. */
+function ConfigFact(props: { config: AutomationStatus['config'] }) {
+  const files = new Map<string, { shas: Set<string>; refused: boolean }>();
+  for (const service of CONFIG_SERVICES)
+    for (const [name, file] of Object.entries(props.config[service] ?? {})) {
+      const entry = files.get(name) ?? { shas: new Set(), refused: false };
+      entry.shas.add(file.version?.sha256.slice(0, 8) ?? 'not loaded');
+      entry.refused ||= file.refused !== undefined;
+      files.set(name, entry);
+    }
+  if (files.size === 0) return null;
+  const refused = [...files.values()].some((file) => file.refused);
+  return (
+    <div class={refused ? 'fact bad' : 'fact'} title={describeConfigFiles(props.config).join('\n')}>
+      <dt>Config</dt>
+      <dd>
+        {[...files].map(([name, file]) => (
+          <span>
+            {name} <code>{[...file.shas].join(' / ')}</code>
+            {file.refused && <strong> newer text refused</strong>}{' '}
+          </span>
+        ))}
+      </dd>
+    </div>
   );
 }
 

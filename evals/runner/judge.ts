@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
-import { redactSecret } from '../../../shared/redact.js';
+import { redactSecret } from '../../shared/redact.js';
 import type { WorldOutcome } from './run-world.js';
 import type { World } from './world.js';
 

@@ -1,5 +1,5 @@
-import { startWorld } from '../../../test/support/scenario-world.js';
-import { SCENARIOS } from '../scenarios.js';
+import { SCENARIOS } from '../../services/triage/scenarios.js';
+import { startWorld } from '../../test/support/scenario-world.js';
 
 /**
  * The chaos scenarios (`--scenarios`): each runs through the real triage worker and the real executor

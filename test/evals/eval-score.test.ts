@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { shippedPolicy } from '../../../test/support/shipped-policy.js';
-import type { AgentRequest, WorldOutcome } from '../eval/run-world.js';
-import { scoreWorld } from '../eval/score.js';
-import { loadWorld, loadWorlds, worldSchema } from '../eval/world.js';
+import type { AgentRequest, WorldOutcome } from '../../evals/runner/run-world.js';
+import { scoreWorld } from '../../evals/runner/score.js';
+import { loadWorld, loadWorlds, worldSchema } from '../../evals/runner/world.js';
+import { shippedPolicy } from '../support/shipped-policy.js';
 
 const policy = shippedPolicy();
 const world = loadWorld('evals/worlds/ref-disk-full-ssh.yaml');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { testRedisUrl } from '../../../test/support/redis.js';
+import { testRedisUrl } from '../support/redis.js';
 
 const run = promisify(execFile);
 
@@ -18,7 +18,7 @@ it('npm run eval scores a private worlds directory, prints a line per world and 
     [
       '--import',
       'tsx',
-      'services/triage/eval.ts',
+      'evals/run.ts',
       '--reference',
       'oracle',
       '--worlds',
@@ -41,7 +41,7 @@ it('npm run eval scores a private worlds directory, prints a line per world and 
 
   const failing = await run(
     process.execPath,
-    ['--import', 'tsx', 'services/triage/eval.ts', '--planner', 'runbook', '--worlds', dir],
+    ['--import', 'tsx', 'evals/run.ts', '--planner', 'runbook', '--worlds', dir],
     { env: { ...process.env, REDIS_URL: testRedisUrl() } },
   ).catch((error) => error);
   expect(failing.code).toBe(1);

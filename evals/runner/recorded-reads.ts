@@ -1,4 +1,4 @@
-import type { ToolName } from '../tools/schemas.js';
+import type { ToolName } from '../../services/triage/tools/schemas.js';
 import { argsMatch } from './match.js';
 import type { World } from './world.js';
 

@@ -1,4 +1,4 @@
-import type { Policy } from '../../executor/policy.js';
+import type { Policy } from '../../services/executor/policy.js';
 import { type JudgeSettings, judgeNarrative } from './judge.js';
 import { buildReport, type EvalReport, type RunResult, type WorldReport } from './report.js';
 import { type EvalSettings, runWorld } from './run-world.js';

@@ -1,8 +1,8 @@
-import { hostOfInstance } from '../../../shared/names.js';
-import { scopeOf } from '../../../shared/targets/scope.js';
-import { Targets } from '../../../shared/targets/targets.js';
-import type { Policy } from '../../executor/policy.js';
-import { DIAGNOSTIC_TOOLS, isToolName } from '../tools/schemas.js';
+import type { Policy } from '../../services/executor/policy.js';
+import { DIAGNOSTIC_TOOLS, isToolName } from '../../services/triage/tools/schemas.js';
+import { hostOfInstance } from '../../shared/names.js';
+import { scopeOf } from '../../shared/targets/scope.js';
+import { Targets } from '../../shared/targets/targets.js';
 import { argsMatch } from './match.js';
 import type { AgentRequest, WorldOutcome } from './run-world.js';
 import type { RequestPattern, World } from './world.js';

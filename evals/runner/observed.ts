@@ -2,8 +2,8 @@ import type {
   ChatCompletionFunctionTool,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import { ChatModel, type Completion } from '../llm/model.js';
-import type { PlanContext, Planner, PlanResult } from '../planners/types.js';
+import { ChatModel, type Completion } from '../../services/triage/llm/model.js';
+import type { PlanContext, Planner, PlanResult } from '../../services/triage/planners/types.js';
 
 /** The real model client, counting what the agent spent: turns answered and tokens. */
 export class MeteredModel extends ChatModel {

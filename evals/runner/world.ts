@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { alertSchema } from '../../../shared/schemas/alertmanager.js';
-import { targetSchema } from '../../../shared/targets/schema.js';
-import { ConfigFileError, loadYamlConfig } from '../../../shared/yaml-config.js';
-import { rootCauseCategorySchema } from '../llm/diagnosis.js';
-import { DIAGNOSTIC_TOOLS, isToolName, TOOL_SCHEMAS } from '../tools/schemas.js';
+import { rootCauseCategorySchema } from '../../services/triage/llm/diagnosis.js';
+import { DIAGNOSTIC_TOOLS, isToolName, TOOL_SCHEMAS } from '../../services/triage/tools/schemas.js';
+import { alertSchema } from '../../shared/schemas/alertmanager.js';
+import { targetSchema } from '../../shared/targets/schema.js';
+import { ConfigFileError, loadYamlConfig } from '../../shared/yaml-config.js';
 
 export const WORLD_TAGS = [
   'level-1',

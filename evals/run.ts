@@ -12,18 +12,18 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { probeModel } from '../../shared/model-probe.js';
-import { ConfigFileError } from '../../shared/yaml-config.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../../test/support/fake-openai.js';
-import { type LocalRedis, startRedisServer } from '../../test/support/redis-server.js';
-import { loadPolicy } from '../executor/policy.js';
-import { evaluate } from './eval/evaluate.js';
-import { REFERENCE_MODELS, referenceModel } from './eval/reference-models.js';
-import { formatTable, progressLine } from './eval/report.js';
-import { runScenarios } from './eval/scenarios-run.js';
-import { loadWorlds, type World } from './eval/world.js';
-import { loadRunbooks } from './planners/runbooks.js';
-import { loadAllowlist } from './tools/diagnosis.js';
+import { loadPolicy } from '../services/executor/policy.js';
+import { loadRunbooks } from '../services/triage/planners/runbooks.js';
+import { loadAllowlist } from '../services/triage/tools/diagnosis.js';
+import { probeModel } from '../shared/model-probe.js';
+import { ConfigFileError } from '../shared/yaml-config.js';
+import { type FakeOpenAI, startFakeOpenAI } from '../test/support/fake-openai.js';
+import { type LocalRedis, startRedisServer } from '../test/support/redis-server.js';
+import { evaluate } from './runner/evaluate.js';
+import { REFERENCE_MODELS, referenceModel } from './runner/reference-models.js';
+import { formatTable, progressLine } from './runner/report.js';
+import { runScenarios } from './runner/scenarios-run.js';
+import { loadWorlds, type World } from './runner/world.js';
 
 const USAGE = `usage: npm run eval -- [--base-url URL] [--model NAME] [--api-key KEY] [--runs K]
   [--worlds DIR ...] [--only TEXT] [--planner llm|runbook] [--out report.json] [--timeout-seconds N]

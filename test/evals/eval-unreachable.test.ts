@@ -3,11 +3,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { freePort } from '../../../test/support/redis-server.js';
+import { freePort } from '../support/redis-server.js';
 
 const run = promisify(execFile);
 const evaluate = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', 'services/triage/eval.ts', ...args], {
+  run(process.execPath, ['--import', 'tsx', 'evals/run.ts', ...args], {
     env: { ...process.env, REDIS_URL: '' },
   });
 

@@ -1,9 +1,9 @@
-import { sha256 } from '../../../shared/canonical.js';
-import type { ContainerIdentity } from '../../../shared/remote/docker.js';
-import type { ScopedPlacement } from '../../../shared/targets/drivers/placement.js';
-import { describePlacement, type Targets } from '../../../shared/targets/targets.js';
-import type { Backend } from '../../executor/backends.js';
-import type { BackendChooser, TargetBackends } from '../../executor/target-backends.js';
+import type { Backend } from '../../services/executor/backends.js';
+import type { BackendChooser, TargetBackends } from '../../services/executor/target-backends.js';
+import { sha256 } from '../../shared/canonical.js';
+import type { ContainerIdentity } from '../../shared/remote/docker.js';
+import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
+import { describePlacement, type Targets } from '../../shared/targets/targets.js';
 
 /**
  * The executor's backends for an eval: the real choice of backend per target kind and the real

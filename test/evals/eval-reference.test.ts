@@ -3,6 +3,12 @@ import { createServer as createTcpServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { evaluate } from '../../evals/runner/evaluate.js';
+import { type ReferenceModel, referenceModel } from '../../evals/runner/reference-models.js';
+import { type EvalReport, formatTable } from '../../evals/runner/report.js';
+import { loadWorlds, type World, worldSchema } from '../../evals/runner/world.js';
+import { loadRunbooks } from '../../services/triage/planners/runbooks.js';
+import { loadAllowlist } from '../../services/triage/tools/diagnosis.js';
 import {
   type Behaviour,
   calls,
@@ -11,15 +17,9 @@ import {
   script,
   startFakeOpenAI,
   text,
-} from '../../../test/support/fake-openai.js';
-import { testRedisUrl } from '../../../test/support/redis.js';
-import { shippedPolicy } from '../../../test/support/shipped-policy.js';
-import { evaluate } from '../eval/evaluate.js';
-import { type ReferenceModel, referenceModel } from '../eval/reference-models.js';
-import { type EvalReport, formatTable } from '../eval/report.js';
-import { loadWorlds, type World, worldSchema } from '../eval/world.js';
-import { loadRunbooks } from '../planners/runbooks.js';
-import { loadAllowlist } from '../tools/diagnosis.js';
+} from '../support/fake-openai.js';
+import { testRedisUrl } from '../support/redis.js';
+import { shippedPolicy } from '../support/shipped-policy.js';
 
 /**
  * The scorer proven able to fail: scripted models over the ref- worlds, spoken over HTTP in the real

@@ -1,4 +1,7 @@
-import { hostOfInstance } from '../../../shared/names.js';
+import type { Policy } from '../../services/executor/policy.js';
+import type { Diagnosis } from '../../services/triage/llm/diagnosis.js';
+import { DIAGNOSTIC_TOOLS, isToolName, TOOL_SCHEMAS } from '../../services/triage/tools/schemas.js';
+import { hostOfInstance } from '../../shared/names.js';
 import {
   type Behaviour,
   type ChatRequest,
@@ -6,10 +9,7 @@ import {
   httpError,
   type Turn,
   text,
-} from '../../../test/support/fake-openai.js';
-import type { Policy } from '../../executor/policy.js';
-import type { Diagnosis } from '../llm/diagnosis.js';
-import { DIAGNOSTIC_TOOLS, isToolName, TOOL_SCHEMAS } from '../tools/schemas.js';
+} from '../../test/support/fake-openai.js';
 import type { RequestPattern, World } from './world.js';
 
 /**
