@@ -187,10 +187,10 @@ function inProcessExecutor(
       budgets: new ChangeBudgets(redis, keys, policy.budgets),
       claims: new ActionClaims(redis, keys),
       incidents,
+      // Roomy budgets: nothing is held, so no `held_release` job is ever queued.
       actions: triage,
       triage,
       recorder,
-      logger: createLogger('executor-bench', 'silent'),
     }),
     replicas: new ReplicaCounts(redis, keys),
     approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, outbox, 1_800),

@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import type { IncidentStore } from '../../shared/incidents.js';
-import type { Logger } from '../../shared/logger.js';
 import type { ActionJob, ActionOutcome, TriageJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/drivers/placement.js';
 import type { ChangeBudgets, HeldChange, Released, Verdict } from './budgets.js';
@@ -33,7 +32,6 @@ export class HeldChanges {
       actions: Queue;
       triage: Queue<TriageJob>;
       recorder: DecisionRecorder;
-      logger: Logger;
     },
   ) {}
 

@@ -181,7 +181,6 @@ async function assemble(
     actions,
     triage,
     recorder,
-    logger,
   });
   const processor = new ActionProcessor({
     policy,
