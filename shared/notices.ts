@@ -244,6 +244,18 @@ export function escalatedNotice(
   );
 }
 
+/**
+ * Escalated because the same fix did not work in the region that went first: that region's own
+ * escalation pages once with the evidence, so this one is told, not paged.
+ */
+export function stoppedByFirstRegionNotice(
+  incident: IncidentSummary,
+  reason: EscalationReason,
+  round: string,
+): NotificationJob {
+  return transitionNotice(incident, 'message', 'warning', escalationText(reason), round);
+}
+
 /** Triage gave up on the incident (its last attempt failed, or its job was lost). */
 export function triageFailedNotice(incident: IncidentSummary, error: string): NotificationJob {
   return transitionNotice(

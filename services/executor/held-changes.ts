@@ -15,6 +15,11 @@ const heldReleaseSchema = z.object({
 
 const KEEPS_SLOT = new Set<ActionOutcome['decision']>(['executed', 'dry_run', 'held', 'unknown_outcome']);
 
+/** Why a held change was cancelled, on its action record (`result`): triage words and routes it. */
+export type HeldCancellation =
+  | { cancelledBecause: 'held_too_long' }
+  | { cancelledBecause: 'first_region'; first: HeldChange['first'] };
+
 type Handle = (job: ActionJob, queue: 'agent' | 'human') => Promise<ActionOutcome>;
 
 /**
@@ -105,11 +110,13 @@ export class HeldChanges {
       await this.drop(
         change,
         `cancelled: held longer than budgets.holdSeconds waiting for a slot on ${change.resource}; not run`,
+        { cancelledBecause: 'held_too_long' },
       );
     for (const change of cancelled)
       await this.drop(
         change,
         `cancelled: ${change.job.tool} of ${change.resource} did not fix it in ${change.first?.region ?? 'the region that went first'} (${change.first?.actionId ?? '?'}); not run in ${change.region}`,
+        { cancelledBecause: 'first_region', first: change.first },
       );
   }
 
@@ -122,11 +129,12 @@ export class HeldChanges {
   }
 
   /** A held change that will never run: recorded as cancelled with why, and its incident settled. */
-  private async drop(change: HeldChange, reason: string): Promise<void> {
+  private async drop(change: HeldChange, reason: string, result: HeldCancellation): Promise<void> {
     await this.deps.recorder.record(change.job, {
       actionId: change.job.actionId,
       decision: 'cancelled',
       reason,
+      result,
       durationMs: Date.now() - change.heldAt,
     });
     await this.tellTriage(change.job);

@@ -8,6 +8,7 @@ import {
   escalatedNotice,
   escalationText,
   fixedNotice,
+  stoppedByFirstRegionNotice,
   triageAccountText,
   triageFailedNotice,
   verificationProgress,
@@ -272,16 +273,24 @@ export class Investigator {
       );
     if (record?.decision === 'dry_run')
       return this.reportDryRun(incident, [wouldHave(record)], `Held ${record.tool}.`, record.id);
-    return this.escalate(
+    const reason: EscalationReason = {
+      kind: 'held_not_run',
+      tool: record?.tool ?? 'change',
+      decision: record?.decision ?? 'no record',
+      reason: record?.reason,
+    };
+    const round = actionId ?? 'held';
+    // The region that went first pages once for all; the incidents it stopped are told, not paged.
+    if ((record?.result as { cancelledBecause?: string } | undefined)?.cancelledBecause !== 'first_region')
+      return this.escalate(incident, reason, round);
+    const text = escalationText(reason);
+    await this.transition(
       incident,
-      {
-        kind: 'held_not_run',
-        tool: record?.tool ?? 'change',
-        decision: record?.decision ?? 'no record',
-        reason: record?.reason,
-      },
-      actionId ?? 'held',
+      'escalated',
+      { from: ['open', 'diagnosing', 'verifying', 'awaiting_approval'], message: text, summary: text },
+      stoppedByFirstRegionNotice(incident, reason, round),
     );
+    return 'escalated';
   }
 
   /**

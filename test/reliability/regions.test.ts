@@ -8,6 +8,8 @@ import { startTriage } from '../../services/triage/service.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { ingestWebhook, type TestAlert, webhookBody } from '../support/incidents.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
 import { LOCAL_TARGETS } from '../support/targets.js';
@@ -48,12 +50,19 @@ async function world(tag: string, verifyWindowSeconds: number) {
     { logger },
   );
   const store = new IncidentStore(t.redis, t.keys);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.triage, t.redis, t.keys.bullPrefix);
   return {
     t,
     marker,
     store,
+    /** The notices triage queued (the notifier routes `escalated` to PagerDuty, `message` to Slack). */
+    async notices(): Promise<NotificationJob[]> {
+      const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
+      return jobs.map((job) => job.data);
+    },
     status: async (id: string) => (await store.getSummary(id))?.status,
     async close() {
+      await notifications.close();
       await triage.close();
       await executor.close();
       await t.close();
@@ -139,6 +148,12 @@ describe.concurrent('region by region, through triage and the executor', () => {
         /^The held restart_service did not run \(cancelled: /,
       );
       expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toHaveLength(1);
+      // Humans are paged once (eu-west's escalation, with its evidence); us-east is told, not paged.
+      const notices = await w.notices();
+      expect(notices.filter((n) => n.event === 'escalated').map((n) => n.incidentId)).toEqual([eu]);
+      expect(notices.find((n) => n.incidentId === us && n.event === 'message')?.text).toMatch(
+        /^The held restart_service did not run \(cancelled: /,
+      );
     } finally {
       await w.close();
     }
