@@ -8,7 +8,9 @@ import { ApprovalFlow } from '../services/executor/approval-flow.js';
 import { AuditLog } from '../services/executor/audit.js';
 import { type Backend, createBackend } from '../services/executor/backends.js';
 import { CircuitBreaker } from '../services/executor/breaker.js';
+import { ChangeBudgets } from '../services/executor/budgets.js';
 import { ActionClaims } from '../services/executor/claims.js';
+import { HeldChanges } from '../services/executor/held-changes.js';
 import { IncidentGate } from '../services/executor/incident-gate.js';
 import { Judgement } from '../services/executor/judgement.js';
 import { ActionPlacer } from '../services/executor/placement.js';
@@ -142,6 +144,8 @@ function roomyPolicy(): unknown {
   const policy = parse(readFileSync(resolve(import.meta.dirname, '../config/policy.yaml'), 'utf8'));
   policy.limits.stateChangesPerHour = 1_000_000;
   policy.tools.restart_service.rateLimit.max = 1_000_000;
+  // Budgets on, but roomy: every decision takes (and keeps) a slot, as in a real run.
+  policy.budgets = { maxInFlight: 1_000_000, maxInFlightFleet: 1_000_000 };
   return policy;
 }
 
@@ -162,6 +166,14 @@ function inProcessExecutor(
   const metrics = createMetrics('executor-bench');
   const outbox = new NotificationOutbox(redis, keys, 'executor', notifications);
   const backends = new TargetBackends(policy, targets, local, new SshPool());
+  const recorder = new DecisionRecorder({
+    incidents,
+    audit: new AuditLog(redis, keys),
+    metrics,
+    logger: createLogger('executor-bench', 'silent'),
+    mode: 'dry-run',
+    knownTool: (tool) => Boolean(policy.tool(tool)),
+  });
   return new ActionProcessor({
     policy,
     logger: createLogger('executor-bench', 'silent'),
@@ -174,6 +186,15 @@ function inProcessExecutor(
     gate: new IncidentGate(redis, keys, keys),
     limiter: new RateLimiter(redis, keys),
     breaker: new CircuitBreaker(redis, keys, policy.breaker),
+    budgets: new HeldChanges({
+      budgets: new ChangeBudgets(redis, keys, policy.budgets),
+      claims: new ActionClaims(redis, keys),
+      incidents,
+      // Roomy budgets: nothing is held, so no `held_release` job is ever queued.
+      actions: triage,
+      triage,
+      recorder,
+    }),
     replicas: new ReplicaCounts(redis, keys),
     approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, outbox, 1_800),
     judgement: new Judgement({
@@ -183,14 +204,7 @@ function inProcessExecutor(
       audit: new AuditLog(redis, keys),
       policy,
     }),
-    recorder: new DecisionRecorder({
-      incidents,
-      audit: new AuditLog(redis, keys),
-      metrics,
-      logger: createLogger('executor-bench', 'silent'),
-      mode: 'dry-run',
-      knownTool: (tool) => Boolean(policy.tool(tool)),
-    }),
+    recorder,
     outbox,
     triage,
   });

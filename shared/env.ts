@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HermesError } from './errors.js';
 import { redactUrlCredentials } from './redact.js';
+import { topologyLabelsSchema } from './targets/drivers/topology.js';
 
 /** Env values arrive as strings; these coerce them and say clearly what was wrong. */
 export const envInt = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -30,6 +31,8 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_PORT: envInt(0),
   REDIS_CONNECT_TIMEOUT_SECONDS: envInt(30, 1),
+  /** The alert labels a place's region and zone come from when its target has no `topology:`. */
+  TOPOLOGY_LABELS: topologyLabelsSchema,
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 

@@ -17,6 +17,7 @@ export type ExecKey =
   | `outcomes:${string}`
   | 'learned'
   | `learned:${string}`
+  | `budget:${string}`
   | `dry-run:${string}`
   | '*';
 

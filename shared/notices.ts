@@ -186,6 +186,8 @@ export type EscalationReason =
       decision: string | undefined;
       reason: string | undefined;
     }
+  /** A change held by a change budget will never run (cancelled, or waited too long). */
+  | { kind: 'held_not_run'; tool: string; decision: string; reason: string | undefined }
   /** Dry-run: the fixes were allowed, and these operations would have run. */
   | { kind: 'dry_run'; operations: string[]; summary: string }
   /** A fix ran but its verification failed; `tried`: the fixes, with the state each found before. */
@@ -268,6 +270,8 @@ export function escalationText(reason: EscalationReason): string {
       return `The approved action ${reason.actionId ?? '(unknown)'} did not run (${reason.decision ?? 'no record'}${
         reason.reason ? `: ${reason.reason}` : ''
       }).`;
+    case 'held_not_run':
+      return `The held ${reason.tool} did not run (${reason.decision}${reason.reason ? `: ${reason.reason}` : ''}). A human must fix this.`;
     case 'dry_run':
       return `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${reason.operations.join('; ')}. A human must fix this. ${reason.summary}`;
     case 'not_cleared': {
@@ -302,6 +306,18 @@ export function escalatedNotice(
     escalationText(reason),
     round,
   );
+}
+
+/**
+ * Escalated because the same fix did not work in the region that went first: that region's own
+ * escalation pages once with the evidence, so this one is told, not paged.
+ */
+export function stoppedByFirstRegionNotice(
+  incident: IncidentSummary,
+  reason: EscalationReason,
+  round: string,
+): NotificationJob {
+  return transitionNotice(incident, 'message', 'warning', escalationText(reason), round);
 }
 
 /** Triage gave up on the incident (its last attempt failed, or its job was lost). */

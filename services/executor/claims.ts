@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { Keyspace } from '../../shared/keys.js';
+import { loadLua } from '../../shared/lua.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { type ActionOutcome, actionOutcomeSchema } from '../../shared/schemas/jobs.js';
 
 const CLAIM_TTL_SECONDS = 30 * 24 * 3600;
+
+const reopenHeldScript = loadLua(new URL('./lua/reopen-held-claim-1.lua', import.meta.url));
 
 const claimSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('running'), at: z.string() }),
@@ -33,6 +36,11 @@ export class ActionClaims {
   async get(actionId: string): Promise<Claim | null> {
     const raw = await this.redis.get(this.keys.exec(`claim:${actionId}`));
     return raw ? claimSchema.parse(JSON.parse(raw)) : null;
+  }
+
+  /** A held change that owns a slot now may be decided again: true when its `held` claim was reopened. */
+  async reopenHeld(actionId: string): Promise<boolean> {
+    return (await reopenHeldScript.run(this.redis, [this.keys.exec(`claim:${actionId}`)], [])) === 1;
   }
 
   async finish(actionId: string, outcome: ActionOutcome): Promise<void> {

@@ -19,6 +19,8 @@ export class FeedbackHandler {
     private readonly audit: AuditLog,
     private readonly countFailure: (incidentId: string, member: string) => Promise<void>,
     private readonly judgement: Judgement,
+    /** Frees the change's budget slot (its verification ended). */
+    private readonly freeSlot: (incidentId: string, effective: boolean) => Promise<void>,
   ) {}
 
   async handle(raw: unknown): Promise<FeedbackResult> {
@@ -29,6 +31,7 @@ export class FeedbackHandler {
     const action = await this.incidents.getAction(incidentId, actionId);
     if (action?.decision !== 'executed')
       return { counted: false, reason: `no executed action ${actionId} on incident ${incidentId}` };
+    await this.freeSlot(incidentId, effective);
     if (effective) await this.breaker.recordSuccess();
     else await this.countFailure(incidentId, `ineffective:${actionId}`);
     await this.judgement.verdict(actionId, effective, detail);

@@ -22,6 +22,7 @@ const VERDICT_OF: Partial<Record<ActionDecisionKind, Verdict>> = {
   denied: 'none',
   dry_run: 'none',
   cancelled: 'none',
+  held: 'none',
 };
 
 /**

@@ -3,6 +3,7 @@ import { HermesError } from '../../shared/errors.js';
 import { operationSchema } from '../../shared/targets/drivers/driver.js';
 import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
+import { budgetsSchema } from './budget-policy.js';
 
 export const tierSchema = z.enum(['read', 'safe', 'confirm', 'forbidden']);
 export type Tier = z.infer<typeof tierSchema>;
@@ -115,6 +116,8 @@ export const policySchema = z.strictObject({
       cooldownSeconds: seconds.default(86_400),
     })
     .default({ ineffectiveToConfirm: 3, windowSeconds: 14_400, cooldownSeconds: 86_400 }),
+  /** Change budgets per resource: in flight at once per region and fleet-wide. */
+  budgets: budgetsSchema,
   tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/), toolSchema),
 });
 export type PolicyFile = z.infer<typeof policySchema>;

@@ -25,6 +25,7 @@ import { formatIssues } from './args.js';
 import type { Backend } from './backends.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ActionClaims, Claim } from './claims.js';
+import type { HeldChanges } from './held-changes.js';
 import type { IncidentGate, RoundChange } from './incident-gate.js';
 import type { Judgement } from './judgement.js';
 import type { ActionPlacer } from './placement.js';
@@ -48,6 +49,8 @@ export interface ProcessorDeps {
   gate: IncidentGate;
   limiter: RateLimiter;
   breaker: CircuitBreaker;
+  /** Change budgets per resource: a slot taken before a change runs, freed by its verdict. */
+  budgets: HeldChanges;
   replicas: ReplicaCounts;
   approvalFlow: ApprovalFlow;
   /** Recurrence and learned rules, and the outcomes they learn from. */
@@ -116,6 +119,7 @@ export class ActionProcessor {
       this.deps.logger,
     );
     await this.deps.recorder.record(job, outcome);
+    await this.deps.budgets.settle(job, outcome);
     if (late)
       await untilStored(
         () => this.deps.outbox.deliver(lateActionNotice(job, outcome)),
@@ -255,6 +259,8 @@ export class ActionProcessor {
 
     const breaker = await this.deps.breaker.check(job.actionId);
     if (!breaker.allowed) return blocked(breaker.reason);
+    const held = await this.deps.budgets.admit(job, placement);
+    if (held) return held;
     const limits: RollingLimit[] = [
       { name: 'global', max: policy.limits.stateChangesPerHour, windowMs: HOUR_MS },
     ];

@@ -22,15 +22,17 @@ import {
   type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
-import { parseTargetsVersion, type Targets, TargetsError } from '../../shared/targets/targets.js';
+import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
 import { AuditWitnessLog } from './audit-witness.js';
 import { type Backend, createBackend } from './backends.js';
 import { CircuitBreaker } from './breaker.js';
+import { ChangeBudgets } from './budgets.js';
 import { ActionClaims } from './claims.js';
 import type { ExecutorEnv } from './env.js';
 import { FeedbackHandler } from './feedback.js';
+import { HeldChanges } from './held-changes.js';
 import { IncidentCommands } from './incident-commands.js';
 import { IncidentGate } from './incident-gate.js';
 import { Judgement } from './judgement.js';
@@ -77,7 +79,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
   const sweeper = startPeriodic(
     async () => {
       await parts.judgement.auditUnaudited();
-      return sweepApprovals(parts.approvals, parts.decisions);
+      return Promise.all([sweepApprovals(parts.approvals, parts.decisions), parts.heldChanges.sweep()]);
     },
     env.APPROVAL_SWEEP_SECONDS * 1000,
     logger,
@@ -121,7 +123,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
 async function loadConfiguration(env: ExecutorEnv, deps: ExecutorDeps, logger: Logger) {
   const policyFile = readConfig(env.POLICY_FILE, parsePolicy, PolicyError);
   const policy = policyFile.value;
-  const targetsFile = watchConfig(env.TARGETS_FILE, parseTargetsVersion, {
+  const targetsFile = watchConfig(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
     logger,
     what: 'TARGETS_FILE',
     ErrorClass: TargetsError,
@@ -179,6 +181,23 @@ async function assemble(
     audit,
     policy,
   });
+  const claims = new ActionClaims(command, keys);
+  const recorder = new DecisionRecorder({
+    incidents,
+    audit,
+    metrics,
+    logger,
+    mode: env.EXECUTION_MODE,
+    knownTool: (tool) => Boolean(policy.tool(tool)),
+  });
+  const heldChanges = new HeldChanges({
+    budgets: new ChangeBudgets(command, accounting, policy.budgets),
+    claims,
+    incidents,
+    actions,
+    triage,
+    recorder,
+  });
   const processor = new ActionProcessor({
     policy,
     logger,
@@ -187,21 +206,15 @@ async function assemble(
     mode: env.EXECUTION_MODE,
     incidents,
     control: new AutomationControl(command, keys),
-    claims: new ActionClaims(command, keys),
+    claims,
     gate,
     limiter: new RateLimiter(command, accounting),
     breaker,
+    budgets: heldChanges,
     replicas: new ReplicaCounts(command, accounting),
     approvalFlow: new ApprovalFlow(approvals, incidents, outbox, env.APPROVAL_TTL_SECONDS),
     judgement,
-    recorder: new DecisionRecorder({
-      incidents,
-      audit,
-      metrics,
-      logger,
-      mode: env.EXECUTION_MODE,
-      knownTool: (tool) => Boolean(policy.tool(tool)),
-    }),
+    recorder,
     outbox,
     triage,
   });
@@ -211,6 +224,7 @@ async function assemble(
     audit,
     (incidentId, member) => processor.countFailure(incidentId, member),
     judgement,
+    (incidentId, effective) => heldChanges.verdict(incidentId, effective),
   );
   const incidentCommands = new IncidentCommands({
     incidents,
@@ -228,6 +242,7 @@ async function assemble(
     decisions,
     processor,
     feedback,
+    heldChanges,
     incidentCommands,
     resetBreaker: breakerResetter(breaker, audit, env.EXECUTION_MODE, logger),
     clearLearned: learnedClearer(learned, audit, logger),
@@ -307,6 +322,8 @@ async function startWorkers(
       if (job.name === 'breaker_reset') return parts.resetBreaker(job.data);
       if (job.name === 'learned_clear') return parts.clearLearned(job.data);
       if (job.name === 'incident_command') return parts.incidentCommands.handle(job.data);
+      if (job.name === 'held_release')
+        return parts.heldChanges.rerun(job.data, (held, queue) => parts.processor.handle(held, queue));
       return parts.processor.handle(job.data, 'human');
     },
     workerOptions,

@@ -15,7 +15,7 @@ import { createMetrics, type Metrics } from '../../shared/metrics.js';
 import { createQueue, createQueueEvents, QUEUE, type QueueName } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
-import { parseTargetsVersion, type Targets, TargetsError } from '../../shared/targets/targets.js';
+import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
 import { createIngestApp } from './app.js';
 import { type Classifier, createClassifier, parseClassifier } from './classify.js';
 import { createCorrelator } from './correlation.js';
@@ -112,7 +112,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
  * targets file (incidents then show why they have no target) until a good one is written.
  */
 function watchConfigFiles(env: IngestEnv, logger: Logger) {
-  const targets = watchConfig<Targets | Error>(env.TARGETS_FILE, parseTargetsVersion, {
+  const targets = watchConfig<Targets | Error>(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
     logger,
     what: 'TARGETS_FILE',
     ErrorClass: TargetsError,

@@ -9,6 +9,7 @@ import {
   escalationText,
   fixedNotice,
   fixedSummaryText,
+  stoppedByFirstRegionNotice,
   triageAccountText,
   triageFailedNotice,
   verificationProgress,
@@ -80,6 +81,7 @@ export class Investigator {
     if (job.trigger === 'verify') return this.continueVerification(incident, job.verification);
     if (incident.status === 'resolved' || incident.status === 'failed') return `skipped: ${incident.status}`;
     if (job.trigger === 'approval_executed') return this.afterApproval(incident, job.actionId);
+    if (job.trigger === 'held_settled') return this.afterHeld(incident, job.actionId);
     // Triage died while a fix was being verified, before its next re-check was queued: verify again.
     if (incident.status === 'verifying') return this.resumeVerification(incident, job.round ?? 'alert');
     if (incident.status !== 'open' && incident.status !== 'diagnosing') return `skipped: ${incident.status}`;
@@ -201,6 +203,9 @@ export class Investigator {
         : [],
     );
     const executed = fixes.filter((f) => f.decision === 'executed');
+    const held = result.calls.filter((call) => call.outcome?.decision === 'held');
+    if (executed.length === 0 && fixes.length === 0 && held.length > 0)
+      return this.waitForHeld(incident, held[0]?.outcome?.reason);
     if (executed.length === 0) {
       if (fixes.length > 0) return this.reportDryRun(incident, fixes.map(wouldHave), result.summary, round);
       const decided = (decision: string) =>
@@ -246,6 +251,48 @@ export class Investigator {
     if (record.decision === 'dry_run')
       return this.reportDryRun(incident, [wouldHave(record)], approved(false), record.id);
     return this.verifyAndClose(incident, [record.id], approved(true), record.id);
+  }
+
+  /** A fix held by a change budget: the executor runs it by itself and tells triage (`held_settled`). */
+  private async waitForHeld(incident: IncidentSummary, reason: string | undefined): Promise<string> {
+    await this.deps.store.appendTimeline(incident.id, {
+      type: 'summary',
+      by: BY,
+      held: true,
+      message: `waiting: ${reason ?? 'held by a change budget'}`,
+    });
+    return 'held';
+  }
+
+  private async afterHeld(incident: IncidentSummary, actionId: string | undefined): Promise<string> {
+    const record = actionId ? await this.deps.store.getAction(incident.id, actionId) : null;
+    if (record?.decision === 'executed')
+      return this.verifyAndClose(
+        incident,
+        [record.id],
+        `Held ${record.tool} ran when its slot freed.`,
+        record.id,
+      );
+    if (record?.decision === 'dry_run')
+      return this.reportDryRun(incident, [wouldHave(record)], `Held ${record.tool}.`, record.id);
+    const reason: EscalationReason = {
+      kind: 'held_not_run',
+      tool: record?.tool ?? 'change',
+      decision: record?.decision ?? 'no record',
+      reason: record?.reason,
+    };
+    const round = actionId ?? 'held';
+    // The region that went first pages once for all; the incidents it stopped are told, not paged.
+    if ((record?.result as { cancelledBecause?: string } | undefined)?.cancelledBecause !== 'first_region')
+      return this.escalate(incident, reason, round);
+    const text = escalationText(reason);
+    await this.transition(
+      incident,
+      'escalated',
+      { from: ['open', 'diagnosing', 'verifying', 'awaiting_approval'], message: text, summary: text },
+      stoppedByFirstRegionNotice(incident, reason, round),
+    );
+    return 'escalated';
   }
 
   /**

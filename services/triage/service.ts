@@ -12,7 +12,7 @@ import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { triageJobSchema } from '../../shared/schemas/jobs.js';
-import { parseTargetsVersion, type Targets, TargetsError } from '../../shared/targets/targets.js';
+import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
 import { ActionClient } from './actions.js';
 import type { TriageEnv } from './env.js';
 import { RecentHistory } from './history.js';
@@ -48,7 +48,7 @@ export async function startTriage(
   const allowlist = await loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE);
   const runbooks = watchConfig(env.RUNBOOKS_FILE, parseRunbooks, { logger, what: 'RUNBOOKS_FILE' });
   const logFiles = parseLogSources(env.LOG_SOURCES);
-  const targetsFile = watchConfig(env.TARGETS_FILE, parseTargetsVersion, {
+  const targetsFile = watchConfig(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
     logger,
     what: 'TARGETS_FILE',
     ErrorClass: TargetsError,

@@ -34,6 +34,12 @@ export async function sweepStuckIncidents(
       // A fix being verified: the incident waits for its next re-check job, not for this one.
       const verifyJob = await store.getVerifyJob(incident.id);
       if (verifyJob && isPending(await triage.getJobState(verifyJob))) continue;
+      // A fix held by a change budget: the executor runs it (or drops it) and tells triage.
+      if (
+        status === 'diagnosing' &&
+        (await store.get(incident.id))?.actions.some((a) => a.decision === 'held')
+      )
+        continue;
       // An open incident with no job may be waiting in the storm backlog for its turn.
       if (status === 'open' && state === 'unknown') continue;
       const what = state === 'unknown' ? 'was removed from the queue' : `ended ${state}`;

@@ -62,6 +62,8 @@ export const actionDecisionSchema = z.enum([
   'unknown_outcome',
   /** Its approval was cancelled before anyone answered it (see approvalStatusSchema). */
   'cancelled',
+  /** Beyond a change budget: waits for a slot, then runs by itself (see services/executor/budgets.ts). */
+  'held',
 ]);
 export type ActionDecisionKind = z.infer<typeof actionDecisionSchema>;
 

@@ -25,11 +25,13 @@ export type Verification = z.infer<typeof verificationSchema>;
  * → triage. `alert` (from ingest, jobId `triage-<incidentId>`): investigate a new incident.
  * `approval_executed` (from the executor, jobId `triage-<incidentId>-<actionId>`): a human-approved
  * action ran; verify it and close the incident. `verify` (from triage itself, delayed): re-check a
- * fix once; verification never holds a worker while it waits.
+ * fix once; verification never holds a worker while it waits. `held_settled` (from the executor,
+ * jobId `triage-<incidentId>-<actionId>-held`): a change held by a budget ran, or never will; verify
+ * it, or escalate saying why.
  */
 export const triageJobSchema = z.object({
   incidentId: idSchema,
-  trigger: z.enum(['alert', 'approval_executed', 'verify']).default('alert'),
+  trigger: z.enum(['alert', 'approval_executed', 'verify', 'held_settled']).default('alert'),
   /** Names the round of an `alert` investigation a human asked for again (its notices are new). */
   round: idSchema.optional(),
   actionId: idSchema.optional(),

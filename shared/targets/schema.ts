@@ -3,6 +3,7 @@ import { dockerConnectionSchema } from '../remote/docker.js';
 import { kubernetesSettingsSchema } from './drivers/kubernetes/settings.js';
 import { sshSettingsSchema } from './drivers/ssh/settings.js';
 import { template } from './drivers/template.js';
+import { topologySchema } from './drivers/topology.js';
 
 /** Label name → regex, anchored when matched (the whole value must match). */
 const matchSchema = z.record(
@@ -22,6 +23,8 @@ const common = {
   /** What the target acts on; default: the alert's `service` label, else its `job`. */
   resource: template.optional(),
   description: z.string().max(500).optional(),
+  /** Region and zone of the target's places (templates); default: the alert's TOPOLOGY_LABELS. */
+  topology: topologySchema.optional(),
 };
 
 export const targetSchema = z.discriminatedUnion('kind', [
@@ -38,6 +41,7 @@ export const targetSchema = z.discriminatedUnion('kind', [
     name: common.name,
     match: common.match,
     description: common.description,
+    topology: common.topology,
     kind: z.literal('kubernetes'),
     kubernetes: kubernetesSettingsSchema,
   }),

@@ -4,6 +4,7 @@ import { WORKLOAD_KINDS } from '../remote/kubernetes.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
 import { type Placement, type PlacementResult, TargetsError } from './drivers/placement.js';
 import type { AlertValues } from './drivers/template.js';
+import { DEFAULT_TOPOLOGY_LABELS, type TopologyLabels, topologyOf } from './drivers/topology.js';
 import { DRIVERS, driverOf } from './registry.js';
 import { type TargetConfig, type TargetKind, targetsFileSchema } from './schema.js';
 
@@ -40,7 +41,11 @@ interface Fleet {
 export class Targets {
   private fleet: Fleet;
 
-  constructor(list: readonly TargetConfig[], origin = 'TARGETS_FILE') {
+  constructor(
+    list: readonly TargetConfig[],
+    origin = 'TARGETS_FILE',
+    private readonly topologyLabels: TopologyLabels = DEFAULT_TOPOLOGY_LABELS,
+  ) {
     this.fleet = {
       list,
       origin,
@@ -84,7 +89,15 @@ export class Targets {
       const { host, resource, ...more } = driverOf(config).place(config, alert);
       return {
         ok: true,
-        placement: { target: config.name, kind: config.kind, host, instance, resource, ...more },
+        placement: {
+          target: config.name,
+          kind: config.kind,
+          host,
+          instance,
+          resource,
+          ...more,
+          ...topologyOf(config.topology, alert, this.topologyLabels),
+        },
       };
     } catch (error) {
       return { ok: false, reason: `target ${config.name}: ${(error as Error).message}` };
@@ -103,10 +116,23 @@ export function loadTargets(path: string): Targets {
   return new Targets(loadYamlConfig(path, targetsFileSchema, 'targets', TargetsError).targets);
 }
 
-export function parseTargets(text: string, path = '<targets>', origin?: string): Targets {
-  return new Targets(parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets, origin);
+export function parseTargets(
+  text: string,
+  path = '<targets>',
+  origin?: string,
+  topologyLabels?: TopologyLabels,
+): Targets {
+  return new Targets(
+    parseYamlConfig(text, path, targetsFileSchema, 'targets', TargetsError).targets,
+    origin,
+    topologyLabels,
+  );
 }
 
-/** TARGETS_FILE for watchConfig: errors that depend on the file say which version was loaded. */
-export const parseTargetsVersion: ConfigParser<Targets> = (text, path, version) =>
-  parseTargets(text, path, `TARGETS_FILE (${describeVersion(version)})`);
+/** TARGETS_FILE for watchConfig, places topped with TOPOLOGY_LABELS: errors name the version loaded. */
+export function targetsParser(topologyLabels = DEFAULT_TOPOLOGY_LABELS): ConfigParser<Targets> {
+  return (text, path, version) =>
+    parseTargets(text, path, `TARGETS_FILE (${describeVersion(version)})`, topologyLabels);
+}
+
+export const parseTargetsVersion: ConfigParser<Targets> = targetsParser();

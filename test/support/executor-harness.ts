@@ -19,6 +19,9 @@ import { LOCAL_TARGETS } from './targets.js';
 
 export const RECORD_RUN = fileURLToPath(new URL('./record-run.mjs', import.meta.url));
 
+/** Change budgets out of the way, for tests of everything else (a policy block, flow YAML). */
+export const ROOMY_BUDGETS = '{ maxInFlight: 10000, maxInFlightFleet: 10000 }';
+
 /**
  * A policy like config/policy.yaml, but whose commands run the record-run fixture (a real process
  * that appends to `marker`), disk cleaning under `diskRoot`, and a small breaker threshold.
@@ -29,6 +32,7 @@ export function testPolicy(
   globalCap = 50,
   breakerThreshold = 2,
   restartsPerHour = 3,
+  budgets = ROOMY_BUDGETS,
 ): string {
   const run = (code: number, ...args: string[]) =>
     JSON.stringify([process.execPath, RECORD_RUN, marker, String(code), ...args]);
@@ -36,6 +40,7 @@ export function testPolicy(
 version: 1
 limits: { stateChangesPerHour: ${globalCap} }
 breaker: { failureThreshold: ${breakerThreshold}, windowSeconds: 3600, cooldownSeconds: 3600 }
+budgets: ${budgets}
 command: { timeoutSeconds: 20, maxOutputBytes: 1024 }
 tools:
   get_service_logs: { tier: read }
@@ -133,6 +138,8 @@ export async function startExecutorHarness(
     breakerThreshold?: number;
     /** restart_service's rate limit per service (default 3 an hour). */
     restartsPerHour?: number;
+    /** The policy's `budgets:` block (flow YAML); default ROOMY_BUDGETS. */
+    budgets?: string;
     /** Where the executor logs (default: nowhere). */
     logger?: Logger;
   } = {},
@@ -144,7 +151,14 @@ export async function startExecutorHarness(
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(
     policyPath,
-    testPolicy(marker, diskRoot, options.globalCap, options.breakerThreshold, options.restartsPerHour),
+    testPolicy(
+      marker,
+      diskRoot,
+      options.globalCap,
+      options.breakerThreshold,
+      options.restartsPerHour,
+      options.budgets,
+    ),
   );
   const env = parseEnv(executorEnvSchema, {
     REDIS_URL: t.url,

@@ -28,6 +28,8 @@ describe('kubernetes targets', () => {
         instance: '10.0.0.9:8080',
         resource: 'checkout',
         workloadKind: 'deployment',
+        region: 'unknown',
+        zone: 'unknown',
       },
     });
     const pod = targets.place(alert({ namespace: 'shop', pod: 'checkout-7d9f-x2x' }));

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { topologyLabelsSchema } from '../../shared/targets/drivers/topology.js';
 import { describeScope, locate, scopeOf } from '../../shared/targets/scope.js';
-import { parseTargets, TargetsError } from '../../shared/targets/targets.js';
+import {
+  describePlacement,
+  describePlacementShort,
+  parseTargets,
+  TargetsError,
+} from '../../shared/targets/targets.js';
 
 const FLEET = `
 version: 1
@@ -34,6 +40,8 @@ describe('targets', () => {
         host: 'api-server-03',
         instance: 'api-server-03:9100',
         resource: 'api-gateway',
+        region: 'unknown',
+        zone: 'unknown',
       },
     });
     // Anchored: a longer instance does not match the vms pattern.
@@ -87,6 +95,77 @@ describe('targets', () => {
         't.yaml',
       ),
     ).toThrow(/duplicate target name x/);
+  });
+});
+
+describe('topology', () => {
+  const TOPOLOGY = `
+version: 1
+targets:
+  - name: eu
+    match: { instance: "eu-.*" }
+    kind: ssh
+    topology: { region: eu-west, zone: "{{labels.az}}" }
+    ssh:
+      user: hermes
+      knownHosts: /etc/hermes/known_hosts
+      keys: { read: /k/read, write: /k/write }
+  - name: rest
+    match: { instance: ".*" }
+    kind: local
+`;
+
+  it('takes region and zone from the target, else the alert labels, else unknown', () => {
+    const fleet = parseTargets(TOPOLOGY, 'targets.yaml');
+    expect(fleet.place(alert({ instance: 'eu-3:9100', service: 'api-gateway', az: 'b' }))).toMatchObject({
+      placement: { region: 'eu-west', zone: 'b' },
+    });
+    // The target's template names a label the alert lacks: unknown, never an error.
+    expect(fleet.place(alert({ instance: 'eu-3:9100', service: 'api-gateway', zone: 'c' }))).toMatchObject({
+      ok: true,
+      placement: { region: 'eu-west', zone: 'unknown' },
+    });
+    expect(fleet.place(alert({ instance: 'x:1', job: 'node', region: 'us-east', zone: 'a' }))).toMatchObject({
+      placement: { region: 'us-east', zone: 'a' },
+    });
+    expect(fleet.place(alert({ instance: 'x:1', job: 'node' }))).toMatchObject({
+      placement: { region: 'unknown', zone: 'unknown' },
+    });
+    // Values are data: control characters dropped, length bounded.
+    expect(
+      fleet.place(
+        alert({ instance: 'x:1', job: 'node', region: 'eu\nFAKE LINE\u001b[31m', zone: 'z'.repeat(100) }),
+      ),
+    ).toMatchObject({ placement: { region: 'euFAKE LINE[31m', zone: 'z'.repeat(64) } });
+  });
+
+  it('reads the labels TOPOLOGY_LABELS names', () => {
+    const labels = topologyLabelsSchema.parse('dc,rack');
+    const fleet = parseTargets(TOPOLOGY, 'targets.yaml', undefined, labels);
+    expect(
+      fleet.place(alert({ instance: 'x:1', job: 'node', dc: 'fra', rack: 'r7', region: 'no' })),
+    ).toMatchObject({
+      placement: { region: 'fra', zone: 'r7' },
+    });
+    expect(topologyLabelsSchema.safeParse('region,zone,rack').success).toBe(false);
+    expect(topologyLabelsSchema.safeParse('re gion').success).toBe(false);
+  });
+
+  it('says where a place is in its description', () => {
+    const fleet = parseTargets(TOPOLOGY, 'targets.yaml');
+    const placed = fleet.place(alert({ instance: 'eu-3:9100', service: 'api-gateway', az: 'a' }));
+    if (!placed.ok) throw new Error(placed.reason);
+    expect(describePlacement(placed.placement)).toBe('api-gateway on eu-3 (eu-west/a) via ssh (target eu)');
+    expect(describePlacementShort(placed.placement)).toBe('api-gateway on eu-3 (eu-west/a) (ssh)');
+  });
+
+  it('refuses a topology with an unknown placeholder or key', () => {
+    const bad = (topology: string) =>
+      `version: 1\ntargets:\n  - name: x\n    kind: local\n    topology: ${topology}\n`;
+    expect(() => parseTargets(bad('{ region: "{{nope}}" }'), 't.yaml')).toThrow(
+      /t\.yaml:5:\d+: .*unknown placeholder \{\{nope\}\}/,
+    );
+    expect(() => parseTargets(bad('{ continent: eu }'), 't.yaml')).toThrow(/t\.yaml:5:\d+: /);
   });
 });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { OutcomeStore } from '../../../shared/outcomes.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { call, script, startFakeOpenAI, text } from '../../../test/support/fake-openai.js';
 import { ingestWebhook, type TestAlert, webhookBody } from '../../../test/support/incidents.js';
@@ -70,6 +71,13 @@ it('the third return of a fix that "worked" within the hour is not run: the inci
     await waitForStatus(h.t, incident.id, ['resolved']);
     earlier.push(incident.id);
   }
+  // Alertmanager's resolution closes an incident before triage's verdict reaches the executor.
+  const outcomes = new OutcomeStore(h.t.redis, h.t.keys);
+  await eventually(
+    async () => (await outcomes.list({ resource: 'api' })).filter((o) => o.verdict === 'fixed').length === 2,
+    'both earlier fixes recorded as fixed',
+    10_000,
+  );
   const third = await serviceDown();
   await waitForStatus(h.t, third.id, ['escalated']);
   expect(h.runs()).toEqual(['restart api', 'restart api']);

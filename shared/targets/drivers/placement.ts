@@ -16,6 +16,9 @@ export interface Placement {
   workloadKind?: WorkloadKind;
   /** Docker only, once the executor has asked the engine: the container's full id (`resource` is its name). */
   containerId?: string;
+  /** Where the place is (topology): `unknown` when neither the target nor the alert says. */
+  region: string;
+  zone: string;
 }
 
 /** What a driver adds to the common fields when it places an alert on its target. */

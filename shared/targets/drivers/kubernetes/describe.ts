@@ -1,9 +1,11 @@
 import type { Placement } from '../placement.js';
+import { topologyWords } from '../topology.js';
 
-export function describeKubernetesShort({ resource, host, target }: Placement): string {
-  return `${host}/${resource ?? '*'} on ${target}`;
+export function describeKubernetesShort(placement: Placement): string {
+  const { resource, host, target } = placement;
+  return `${host}/${resource ?? '*'} on ${target}${topologyWords(placement)}`;
 }
 
 export function describeKubernetes(placement: Placement, resource: string | null): string {
-  return `${resource ? `${placement.workloadKind ?? 'workload'} ${placement.host}/${resource}` : `namespace ${placement.host}`} on cluster ${placement.target} via kubernetes`;
+  return `${resource ? `${placement.workloadKind ?? 'workload'} ${placement.host}/${resource}` : `namespace ${placement.host}`} on cluster ${placement.target}${topologyWords(placement)} via kubernetes`;
 }

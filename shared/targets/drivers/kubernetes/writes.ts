@@ -11,6 +11,7 @@ import {
 import { STATE_BEFORE_LINES } from '../../../schemas/incident.js';
 import type { Backend, BackendResult, LiveReplicas, Operation } from '../driver.js';
 import type { Placement, ScopedPlacement } from '../placement.js';
+import { topologyWords } from '../topology.js';
 import { WorkloadReads } from './workload-reads.js';
 
 const VERBS: ReadonlySet<Operation['verb']> = new Set(['restart', 'scale', 'rollback']);
@@ -111,7 +112,7 @@ function subjectOf(cluster: KubernetesTarget, placement: Placement): Subject {
     },
     label: (ref) =>
       `${ref.kind} ${ref.namespace}/${ref.name}${placement.workloadKind === 'pod' ? ` (owner of pod ${placement.resource})` : ''}`,
-    where: `on cluster ${placement.target} via kubernetes`,
+    where: `on cluster ${placement.target}${topologyWords(placement)} via kubernetes`,
   };
 }
 

@@ -1,11 +1,12 @@
 import type { TargetDriver } from '../driver.js';
 import type { Placement } from '../placement.js';
 import { serviceOf } from '../resource.js';
+import { topologyWords } from '../topology.js';
 
 type LocalTarget = { name: string; resource?: string | undefined };
 
 function describeLocal(placement: Placement, resource: string | null): string {
-  return `${resource ? `${resource} on ` : ''}the executor's own machine (local target ${placement.target})`;
+  return `${resource ? `${resource} on ` : ''}the executor's own machine${topologyWords(placement)} (local target ${placement.target})`;
 }
 
 /**
@@ -15,7 +16,8 @@ function describeLocal(placement: Placement, resource: string | null): string {
 export const localDriver: TargetDriver<LocalTarget> = {
   place: (config, alert) => ({ host: 'localhost', resource: serviceOf(config, alert) }),
   describe: describeLocal,
-  describeShort: ({ resource }) => `${resource ? `${resource} on ` : ''}the executor's machine`,
+  describeShort: (placement) =>
+    `${placement.resource ? `${placement.resource} on ` : ''}the executor's machine${topologyWords(placement)}`,
   reads: (_config, context) => ({
     logs: (_placement, unit, lines, level) => context.local.logs(unit, lines, level),
     diag: (_placement, command) => context.local.diag(command),

@@ -12,6 +12,7 @@ import {
   type WriteContext,
 } from '../driver.js';
 import type { Placement, ScopedPlacement } from '../placement.js';
+import { topologyWords } from '../topology.js';
 import { helperOutcome, sshEndpoint } from './helper.js';
 import type { SshSettings } from './settings.js';
 import { parseStateBefore } from './state-before.js';
@@ -63,7 +64,7 @@ export function sshWrites(
         ? `clean files older than ${args.min_age_days} days under ${(args.paths as string[]).join(', ')}`
         : `${operation.verb} ${operationUnit(operation, placement, args)}`;
     return {
-      operation: `${what} on ${placement.host} via ssh`,
+      operation: `${what} on ${placement.host}${topologyWords(placement)} via ssh`,
       target: placement.target,
       host: placement.host,
       commands: list,

@@ -1,0 +1,108 @@
+--[[
+  Frees an incident's slot, exactly once (a second release of the same slot finds nothing), drops
+  slots whose lease ended (a killed executor's) and held changes that waited past their time, then
+  gives each freed slot to the first held change that fits, in priority order: it keeps that slot
+  until it runs and is verified.
+
+  KEYS[1] the resource's slots (sorted set: incident id -> lease end, ms)
+  KEYS[2] the slots' regions and changes (hash: incident id -> region, "<incident id>|a" -> action id)
+  KEYS[3] the held changes (sorted set: action id -> priority * 1e13 + held at, ms)
+  KEYS[4] the held changes' records (hash: action id -> JSON { resource, region, queue, job, heldAt })
+  KEYS[5] which resource each slot is on (hash: incident id -> resource)
+  KEYS[6] the resources with slots or held changes (a set), for the sweep
+  KEYS[7] the region going first per tool (hash: tool -> JSON { region, slot, actionId })
+  ARGV[1] now (ms)
+  ARGV[2] the incident id (slot) to release ('' = only expire and promote)
+  ARGV[3] the lease (ms)
+  ARGV[4] maxInFlight (per region)
+  ARGV[5] maxInFlightFleet
+  ARGV[6] how long a change may stay held (ms)
+  ARGV[7] the resource
+  ARGV[8] the verdict on the released change: 'fixed', 'ineffective', 'failed' or 'none' (it did
+          not run). When it was its fix's first region, 'fixed' lets the other regions go (in
+          priority order, within budgets); 'ineffective' or 'failed' cancels the fix's held changes
+          in the other regions.
+
+  Returns {released (0|1), promoted record JSON..., '|', expired record JSON..., '|', cancelled
+  record JSON...}; the cancelled ones' region going first is in the reply's records' `first`.
+]]
+local now = tonumber(ARGV[1])
+local released = 0
+local stopped = nil
+if ARGV[2] ~= '' then
+  for _, tool in ipairs(redis.call('HKEYS', KEYS[7])) do
+    local first = cjson.decode(redis.call('HGET', KEYS[7], tool))
+    if first.slot == ARGV[2] then
+      redis.call('HDEL', KEYS[7], tool)
+      if ARGV[8] == 'ineffective' or ARGV[8] == 'failed' then
+        stopped = {tool = tool, region = first.region, actionId = first.actionId}
+      end
+    end
+  end
+  released = redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('HDEL', KEYS[2], ARGV[2], ARGV[2] .. '|a')
+  redis.call('HDEL', KEYS[5], ARGV[2])
+end
+
+--- @include "expire-slots"
+
+local reply = {released}
+local expired = {}
+local cancelled = {}
+local waves = {}
+for _, tool in ipairs(redis.call('HKEYS', KEYS[7])) do
+  local first = cjson.decode(redis.call('HGET', KEYS[7], tool))
+  if redis.call('ZSCORE', KEYS[1], first.slot) then waves[tool] = first end
+end
+local held = redis.call('ZRANGE', KEYS[3], 0, -1)
+local fleet = redis.call('ZCARD', KEYS[1])
+local perRegion = {}
+for _, holder in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local region = redis.call('HGET', KEYS[2], holder) or ''
+  perRegion[region] = (perRegion[region] or 0) + 1
+end
+local slotOf = function(record) return record.job.incidentId end
+for _, id in ipairs(held) do
+  local raw = redis.call('HGET', KEYS[4], id)
+  local record = raw and cjson.decode(raw)
+  local wave = record and waves[record.job.tool]
+  if not record then
+    redis.call('ZREM', KEYS[3], id)
+  elseif stopped and record.job.tool == stopped.tool and record.region ~= stopped.region then
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    record.first = stopped
+    table.insert(cancelled, cjson.encode(record))
+  elseif now - tonumber(record.heldAt) > tonumber(ARGV[6]) then
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    table.insert(expired, raw)
+  elseif wave and wave.region ~= record.region then
+    -- its fix is still being verified in the region going first
+  elseif redis.call('ZSCORE', KEYS[1], slotOf(record)) then
+    -- its incident holds a slot already: the change is its own
+    redis.call('ZREM', KEYS[3], id)
+    table.insert(reply, raw)
+  elseif fleet < tonumber(ARGV[5]) and (perRegion[record.region] or 0) < tonumber(ARGV[4]) then
+    local slot = slotOf(record)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), slot)
+    redis.call('HSET', KEYS[2], slot, record.region, slot .. '|a', id)
+    redis.call('HSET', KEYS[5], slot, record.resource)
+    fleet = fleet + 1
+    perRegion[record.region] = (perRegion[record.region] or 0) + 1
+    if not wave then
+      waves[record.job.tool] = {region = record.region, slot = slot, actionId = id}
+      redis.call('HSET', KEYS[7], record.job.tool, cjson.encode(waves[record.job.tool]))
+    end
+    table.insert(reply, raw)
+  end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[3]) == 0 then
+  redis.call('SREM', KEYS[6], ARGV[7])
+end
+table.insert(reply, '|')
+for _, raw in ipairs(expired) do table.insert(reply, raw) end
+table.insert(reply, '|')
+for _, raw in ipairs(cancelled) do table.insert(reply, raw) end
+return reply

@@ -1,0 +1,161 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { executorEnvSchema } from '../../services/executor/env.js';
+import { startExecutor } from '../../services/executor/service.js';
+import { triageEnvSchema } from '../../services/triage/env.js';
+import { startTriage } from '../../services/triage/service.js';
+import { parseEnv } from '../../shared/env.js';
+import { IncidentStore } from '../../shared/incidents.js';
+import { createLogger } from '../../shared/logger.js';
+import { createQueue, QUEUE } from '../../shared/queues.js';
+import type { NotificationJob } from '../../shared/schemas/jobs.js';
+import { ingestWebhook, type TestAlert, webhookBody } from '../support/incidents.js';
+import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
+import { LOCAL_TARGETS } from '../support/targets.js';
+import { markerLines, tempDir, writeTestPolicy } from './processes.js';
+
+/**
+ * Region by region with the real triage (runbook planner) and executor on the shipped policy's
+ * budgets (1 per region, 2 across the fleet). Local targets, the slow-action fixture as systemctl:
+ * its marker file is what really ran. Verification without Prometheus: the alert resolved in
+ * Alertmanager (a resolved webhook) is a fix; a window that ends with it firing is not.
+ */
+async function world(tag: string, verifyWindowSeconds: number) {
+  const t = await openTestRedis();
+  const dir = tempDir(tag);
+  const marker = join(dir, 'runs.log');
+  const logger = createLogger('test', 'silent');
+  const common = {
+    REDIS_URL: t.url,
+    HERMES_PREFIX: t.prefix,
+    LOG_LEVEL: 'silent',
+    TARGETS_FILE: LOCAL_TARGETS,
+  };
+  const executor = await startExecutor(
+    parseEnv(executorEnvSchema, {
+      ...common,
+      EXECUTION_MODE: 'live',
+      POLICY_FILE: writeTestPolicy(dir, marker, 0),
+    }),
+    { logger },
+  );
+  const triage = await startTriage(
+    parseEnv(triageEnvSchema, {
+      ...common,
+      PLANNER: 'runbook',
+      VERIFY_WINDOW_SECONDS: String(verifyWindowSeconds),
+      VERIFY_INTERVAL_MS: '200',
+    }),
+    { logger },
+  );
+  const store = new IncidentStore(t.redis, t.keys);
+  const notifications = createQueue<NotificationJob>(QUEUE.notifications.triage, t.redis, t.keys.bullPrefix);
+  return {
+    t,
+    marker,
+    store,
+    /** The notices triage queued (the notifier routes `escalated` to PagerDuty, `message` to Slack). */
+    async notices(): Promise<NotificationJob[]> {
+      const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
+      return jobs.map((job) => job.data);
+    },
+    status: async (id: string) => (await store.getSummary(id))?.status,
+    async close() {
+      await notifications.close();
+      await triage.close();
+      await executor.close();
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const crash = (region: string): TestAlert => ({
+  alertname: 'ServiceDown',
+  service: 'api-gateway',
+  instance: `api-${region}:9100`,
+  fingerprint: `fp-${region}`,
+  startsAt: '2026-12-07T09:00:00.000Z',
+  labels: { region, zone: 'a' },
+});
+
+async function fire(t: TestRedis, alert: TestAlert): Promise<string> {
+  const result = await ingestWebhook(t, webhookBody([alert]));
+  return result.incidents[0] as string;
+}
+
+const resolve = (t: TestRedis, alert: TestAlert) =>
+  ingestWebhook(t, webhookBody([{ ...alert, status: 'resolved' }], 'resolved'));
+
+describe.concurrent('region by region, through triage and the executor', () => {
+  it('independent crashes in two regions: the first region runs and verifies, then the second; both resolved', async () => {
+    const w = await world('regions-ok', 60);
+    try {
+      const eu = await fire(w.t, crash('eu-west'));
+      await eventually(async () => (await w.status(eu)) === 'verifying', 'eu-west verifying', 20_000);
+      const us = await fire(w.t, crash('us-east'));
+      await eventually(
+        async () => (await w.store.get(us))?.actions.some((a) => a.decision === 'held'),
+        'us-east held',
+        20_000,
+      );
+      // The incident says what it waits for once triage has heard the decision.
+      const waiting = await eventually(
+        async () => (await w.store.get(us))?.timeline.find((e) => e.type === 'summary' && e.held === true),
+        'us-east to say it waits',
+      );
+      expect(waiting?.message).toMatch(
+        /^waiting: held: restart_service of api-gateway goes region by region; eu-west first \(/,
+      );
+      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toHaveLength(1);
+
+      await resolve(w.t, crash('eu-west'));
+      await eventually(async () => (await w.status(eu)) === 'resolved', 'eu-west resolved', 20_000);
+      // The held change runs by itself once eu-west is verified, and is verified in its turn.
+      await eventually(async () => (await w.status(us)) === 'verifying', 'us-east verifying', 20_000);
+      await resolve(w.t, crash('us-east'));
+      await eventually(async () => (await w.status(us)) === 'resolved', 'us-east resolved', 20_000);
+      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual([
+        'start api-gateway',
+        'start api-gateway',
+      ]);
+    } finally {
+      await w.close();
+    }
+  }, 90_000);
+
+  it('a first region whose fix does not work: the second region’s change is cancelled and never runs', async () => {
+    const w = await world('regions-bad', 3);
+    try {
+      const eu = await fire(w.t, crash('eu-west'));
+      await eventually(async () => (await w.status(eu)) === 'verifying', 'eu-west verifying', 20_000);
+      const us = await fire(w.t, crash('us-east'));
+      await eventually(
+        async () => (await w.store.get(us))?.actions.some((a) => a.decision === 'held'),
+        'us-east held',
+        20_000,
+      );
+      // eu-west's alert keeps firing through its window: ineffective.
+      await eventually(async () => (await w.status(eu)) === 'escalated', 'eu-west escalated', 20_000);
+      await eventually(async () => (await w.status(us)) === 'escalated', 'us-east escalated', 20_000);
+      const cancelled = (await w.store.get(us))?.actions.find((a) => a.tool === 'restart_service');
+      expect(cancelled).toMatchObject({ decision: 'cancelled' });
+      expect(cancelled?.reason).toMatch(
+        /^cancelled: restart_service of api-gateway did not fix it in eu-west \(.+\); not run in us-east$/,
+      );
+      expect((await w.store.getSummary(us))?.summary).toMatch(
+        /^The held restart_service did not run \(cancelled: /,
+      );
+      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toHaveLength(1);
+      // Humans are paged once (eu-west's escalation, with its evidence); us-east is told, not paged.
+      const notices = await w.notices();
+      expect(notices.filter((n) => n.event === 'escalated').map((n) => n.incidentId)).toEqual([eu]);
+      expect(notices.find((n) => n.incidentId === us && n.event === 'message')?.text).toMatch(
+        /^The held restart_service did not run \(cancelled: /,
+      );
+    } finally {
+      await w.close();
+    }
+  }, 90_000);
+});
