@@ -93,7 +93,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     isWebhookRequest(req) ? handleWebhook(req, res) : handleOther(req, res),
   );
   const url = await listen(server, env);
-  logger.info({ url }, 'ingest listening');
+  logger.info({ listen: `${env.HOST}:${new URL(url).port}`, url }, 'ingest listening');
 
   return {
     app,
