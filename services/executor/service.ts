@@ -1,7 +1,7 @@
 import { type Job, Worker } from 'bullmq';
 import { ApprovalDecisions } from '../../shared/approval-decisions.js';
 import { ApprovalStore } from '../../shared/approvals.js';
-import { readConfig, watchConfig } from '../../shared/config-reload.js';
+import { readConfig } from '../../shared/config-reload.js';
 import { publishConfigVersions } from '../../shared/config-versions.js';
 import { AutomationControl } from '../../shared/control.js';
 import { IncidentStore } from '../../shared/incidents.js';
@@ -22,7 +22,7 @@ import {
   type NotificationJob,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
-import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
+import { type Targets, watchTargets } from '../../shared/targets/targets.js';
 import { ApprovalFlow } from './approval-flow.js';
 import { AuditLog } from './audit.js';
 import { AuditWitnessLog } from './audit-witness.js';
@@ -123,13 +123,7 @@ export async function startExecutor(env: ExecutorEnv, deps: ExecutorDeps = {}): 
 async function loadConfiguration(env: ExecutorEnv, deps: ExecutorDeps, logger: Logger) {
   const policyFile = readConfig(env.POLICY_FILE, parsePolicy, PolicyError);
   const policy = policyFile.value;
-  const targetsFile = watchConfig(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
-    logger,
-    what: 'TARGETS_FILE',
-    ErrorClass: TargetsError,
-    onChange: (reloaded) => targets.adopt(reloaded),
-  });
-  const targets = targetsFile.current;
+  const { file: targetsFile, targets } = watchTargets(env.TARGETS_FILE, env.TOPOLOGY_LABELS, logger);
   const witnesses = await AuditWitnessLog.open(logger, env.AUDIT_WITNESS_FILE);
   const localBackends = new Map<string, Backend>();
   for (const [name, tool] of Object.entries(policy.tools))

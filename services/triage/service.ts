@@ -12,7 +12,7 @@ import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { triageJobSchema } from '../../shared/schemas/jobs.js';
-import { type Targets, TargetsError, targetsParser } from '../../shared/targets/targets.js';
+import { type Targets, watchTargets } from '../../shared/targets/targets.js';
 import { ActionClient } from './actions.js';
 import type { TriageEnv } from './env.js';
 import { RecentHistory } from './history.js';
@@ -48,13 +48,7 @@ export async function startTriage(
   const allowlist = await loadAllowlist(env.DIAGNOSIS_ALLOWLIST_FILE);
   const runbooks = watchConfig(env.RUNBOOKS_FILE, parseRunbooks, { logger, what: 'RUNBOOKS_FILE' });
   const logFiles = parseLogSources(env.LOG_SOURCES);
-  const targetsFile = watchConfig(env.TARGETS_FILE, targetsParser(env.TOPOLOGY_LABELS), {
-    logger,
-    what: 'TARGETS_FILE',
-    ErrorClass: TargetsError,
-    onChange: (reloaded) => targets.adopt(reloaded),
-  });
-  const targets = targetsFile.current;
+  const { file: targetsFile, targets } = watchTargets(env.TARGETS_FILE, env.TOPOLOGY_LABELS, logger);
   const configFiles = { RUNBOOKS_FILE: runbooks, TARGETS_FILE: targetsFile };
   const mcpServers = env.MCP_SERVERS_FILE ? loadMcpServers(env.MCP_SERVERS_FILE) : undefined;
 

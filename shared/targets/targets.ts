@@ -1,4 +1,5 @@
-import { type ConfigParser, describeVersion } from '../config-reload.js';
+import { type ConfigParser, describeVersion, type WatchedConfig, watchConfig } from '../config-reload.js';
+import type { Logger } from '../logger.js';
 import { hostOfInstance } from '../names.js';
 import { WORKLOAD_KINDS } from '../remote/kubernetes.js';
 import { loadYamlConfig, parseYamlConfig } from '../yaml-config.js';
@@ -136,3 +137,22 @@ export function targetsParser(topologyLabels = DEFAULT_TOPOLOGY_LABELS): ConfigP
 }
 
 export const parseTargetsVersion: ConfigParser<Targets> = targetsParser();
+
+/**
+ * TARGETS_FILE followed as it changes: the one Targets returned adopts each new version that
+ * validates, so whoever holds it places alerts on the fleet as the file says now.
+ */
+export function watchTargets(
+  path: string,
+  topologyLabels: TopologyLabels,
+  logger: Logger,
+): { file: WatchedConfig<Targets>; targets: Targets } {
+  const file = watchConfig(path, targetsParser(topologyLabels), {
+    logger,
+    what: 'TARGETS_FILE',
+    ErrorClass: TargetsError,
+    onChange: (reloaded) => targets.adopt(reloaded),
+  });
+  const targets = file.current;
+  return { file, targets };
+}

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
@@ -18,6 +18,7 @@ import { type ExecutorHarness, startExecutorHarness } from '../support/executor-
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
 import { eventually } from '../support/redis.js';
+import { writeShippedPolicy } from '../support/shipped-policy.js';
 
 let dockerd: TestDockerd;
 let h: ExecutorHarness;
@@ -42,7 +43,9 @@ beforeAll(async () => {
       ],
     }),
   );
-  h = await startExecutorHarness({ env: { TARGETS_FILE: targetsFile, POLICY_FILE: 'config/policy.yaml' } });
+  h = await startExecutorHarness({
+    env: { TARGETS_FILE: targetsFile, POLICY_FILE: writeShippedPolicy(dirname(targetsFile)) },
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
@@ -24,6 +24,7 @@ import { loadTargets } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
+import { writeShippedPolicy } from '../support/shipped-policy.js';
 import {
   DEMO_UNIT,
   fleetTargets,
@@ -47,11 +48,9 @@ function writeTargets(dir: string): string {
 
 /** The shipped policy, with the clean roots moved to where the test hosts keep their files. */
 function writePolicy(dir: string, roots: string[]): string {
-  const policy = parse(readFileSync('config/policy.yaml', 'utf8'));
-  policy.tools.clean_disk_space.backend.roots = roots;
-  const path = join(dir, 'shipped-policy.yaml');
-  writeFileSync(path, stringify(policy));
-  return path;
+  return writeShippedPolicy(dir, (policy) => {
+    policy.tools.clean_disk_space.backend.roots = roots;
+  });
 }
 
 function aged(path: string, days: number): void {

@@ -18,14 +18,16 @@ import { History } from './history.js';
 const PREVIEW_LINES = 12;
 const PREVIEW_CHARS = 1_200;
 
-export function IncidentDetail(props: {
+export interface IncidentDetailProps {
   incident: Incident;
   where: IncidentTargets;
   approvals: Approval[];
   links: { prometheus?: string | undefined; grafana?: string | undefined };
   history: Outcome[];
   now: number;
-}) {
+}
+
+export function IncidentDetail(props: IncidentDetailProps) {
   const { incident } = props;
   const { prometheus, grafana } = props.links;
   const runbook = safeHref(incident.annotations.runbook_url ?? incident.annotations.runbook);

@@ -1,8 +1,5 @@
 import type { AuditVerification } from '../../../../shared/audit-chain.js';
-import type { Outcome } from '../../../../shared/outcomes.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
-import type { Incident } from '../../../../shared/schemas/incident.js';
-import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
 import type { Activity } from '../activity.js';
 import type { AutomationStatus } from '../automation-status.js';
 import type { IncidentRow } from '../incident-rows.js';
@@ -10,7 +7,7 @@ import { UI_BASE } from '../paths.js';
 import { ActivityChart } from './activity.js';
 import { ApprovalList } from './approvals.js';
 import { AuditFact, AutomationBar } from './automation.js';
-import { IncidentDetail } from './incident.js';
+import { IncidentDetail, type IncidentDetailProps } from './incident.js';
 import { AllIncidents, FilterForm, filterQuery, type IncidentFilter, NeedsAHuman } from './incidents.js';
 import { Layout, Live, type PageUser } from './layout.js';
 
@@ -95,15 +92,7 @@ export function OverviewPage(props: {
   );
 }
 
-export function IncidentPage(props: {
-  user: PageUser;
-  incident: Incident;
-  where: IncidentTargets;
-  approvals: Approval[];
-  links: { prometheus?: string | undefined; grafana?: string | undefined };
-  history: Outcome[];
-  now: number;
-}) {
+export function IncidentPage(props: IncidentDetailProps & { user: PageUser }) {
   return (
     <Layout title={props.incident.alertname || props.incident.id} user={props.user}>
       <p>
