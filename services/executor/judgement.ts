@@ -67,10 +67,13 @@ export class Judgement {
     const subject = subjectOf(job.tool, incident.alertname, placement);
     const verdict = VERDICT_OF[decision];
     if (decision !== 'executed' && !verdict) return;
-    await this.deps.outcomes.notePlace(job.incidentId, subject);
     const pending = { ...subject, incidentId: job.incidentId, alertAt: incident.createdAt };
-    if (decision === 'executed') await this.deps.outcomes.holdSubject(job.actionId, pending);
-    else if (verdict) await this.deps.outcomes.record(outcome(pending, job.actionId, verdict));
+    await Promise.all([
+      this.deps.outcomes.notePlace(job.incidentId, subject),
+      decision === 'executed'
+        ? this.deps.outcomes.holdSubject(job.actionId, pending)
+        : verdict && this.deps.outcomes.record(outcome(pending, job.actionId, verdict)),
+    ]);
   }
 
   /** Triage's verdict on an executed fix: kept, and an ineffective one counted towards a learned rule. */

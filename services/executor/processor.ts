@@ -175,9 +175,13 @@ export class ActionProcessor {
     if (!parsedArgs.success)
       return blocked(`invalid arguments for ${job.tool}: ${formatIssues(parsedArgs.error)}`);
     const args = parsedArgs.data;
-    const level = await incidents.getLevel(job.incidentId);
+    // Independent reads, asked at once: each decision pays one round trip for them, not three.
+    const [level, stopped, paused] = await Promise.all([
+      incidents.getLevel(job.incidentId),
+      this.deps.gate.check(job),
+      this.deps.control.isPaused(),
+    ]);
     if (level === null) return blocked(`unknown incident ${job.incidentId}`);
-    const stopped = await this.deps.gate.check(job);
     if (stopped) return blocked(stopped);
 
     if (tool.tier === 'read') {
@@ -201,7 +205,6 @@ export class ActionProcessor {
       return blocked(`incident ${job.incidentId} is level 3 (escalate): no state-changing tool may run`);
     const stale = staleness(job);
     if (stale) return blocked(stale);
-    const paused = await this.deps.control.isPaused();
     if (paused.paused)
       return blocked(
         `automation is paused (kill switch) by ${paused.by ?? 'unknown'} since ${paused.at ?? '?'}`,
