@@ -7,9 +7,7 @@ import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { notificationsFor, startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
 import { SshPool } from '../../shared/remote/ssh.js';
-import type { TriageJob } from '../../shared/schemas/jobs.js';
 import type { ScopedPlacement } from '../../shared/targets/drivers/placement.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
@@ -17,6 +15,7 @@ import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
+import { dropWaitingTriage } from '../support/queues.js';
 import { eventually } from '../support/redis.js';
 import { writeShippedPolicy } from '../support/shipped-policy.js';
 
@@ -275,19 +274,10 @@ describe('one incident per container', () => {
   });
 });
 
-async function dropWaitingTriage(): Promise<void> {
-  const queue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
-  try {
-    await queue.drain(true);
-  } finally {
-    await queue.close();
-  }
-}
-
 describe('the cause, first', () => {
   it('escalates a restart that did not clear the alert quoting the crash loop from before it, and names a next step', async () => {
     // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
-    await dropWaitingTriage();
+    await dropWaitingTriage(h.t);
     const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
     const triage = await startTestTriage(h.t, {
       PLANNER: 'runbook',

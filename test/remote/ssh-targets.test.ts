@@ -16,14 +16,13 @@ import { stringify } from 'yaml';
 import { startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { createQueue, QUEUE } from '../../shared/queues.js';
 import { SshPool } from '../../shared/remote/ssh.js';
-import type { TriageJob } from '../../shared/schemas/jobs.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
+import { dropWaitingTriage } from '../support/queues.js';
 import { writeShippedPolicy } from '../support/shipped-policy.js';
 import {
   DEMO_UNIT,
@@ -338,19 +337,10 @@ describe('acting on the host the incident names, over SSH', () => {
   });
 });
 
-async function dropWaitingTriage(): Promise<void> {
-  const queue = createQueue<TriageJob>(QUEUE.triage, h.t.redis, h.t.keys.bullPrefix);
-  try {
-    await queue.drain(true);
-  } finally {
-    await queue.close();
-  }
-}
-
 describe('the cause, first, over SSH', () => {
   it("escalates a restart of a failing unit that did not clear the alert, quoting the unit's state and ERROR line from before it", async () => {
     // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
-    await dropWaitingTriage();
+    await dropWaitingTriage(h.t);
     const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
     const triage = await startTestTriage(h.t, {
       PLANNER: 'runbook',
