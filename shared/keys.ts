@@ -76,6 +76,17 @@ export function keyspace(prefix = 'hermes') {
     /** Approvals decided or expired whose consequences are not all recorded yet (a zset by decision time). */
     approvalsUnsettled: `${p}:approvals:unsettled`,
     paused: `${p}:control:paused`,
+    /**
+     * A fleet incident (shared/fleet.ts): one cause behind many alerts, keyed by the fleet incident's
+     * own id. A hash: alertname, resource, status (open|closed), openedAt, closedAt, closedBy.
+     */
+    fleet: (id: string) => `${p}:fleet:${id}`,
+    /** The per-target incidents a fleet incident links (a set of incident ids). */
+    fleetMembers: (id: string) => `${p}:fleet:${id}:members`,
+    /** Where a fleet incident's alerts fire: a hash `<target>\n<host>` → region. */
+    fleetPlaces: (id: string) => `${p}:fleet:${id}:places`,
+    /** The open fleet incidents on one resource: a hash alertname → fleet incident id. */
+    fleetOpen: (resource: string) => `${p}:fleets:open:${encodeURIComponent(resource)}`,
     /** Executor-only state: rate limits, breaker, idempotency claims. */
     exec: (name: ExecKey) => `${p}:exec:${name}`,
     audit: `${p}:audit`,
@@ -158,6 +169,10 @@ export const KEY_WRITERS = {
   approvalIds: ['ingest', 'executor'],
   approvalsUnsettled: ['ingest', 'executor'],
   paused: ['ingest'],
+  fleet: ['ingest'],
+  fleetMembers: ['ingest'],
+  fleetPlaces: ['ingest'],
+  fleetOpen: ['ingest'],
   exec: ['executor'],
   audit: ['executor'],
   auditHead: ['executor'],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fleetSummarySchema } from '../fleet.js';
 
 export const levelSchema = z.union([z.literal(1), z.literal(2), z.literal(3)]);
 export type Level = z.infer<typeof levelSchema>;
@@ -140,6 +141,10 @@ export const incidentSchema = z.object({
   acknowledgedAt: z.string().optional(),
   /** Present only while the status is `verifying`. */
   verification: verificationStateSchema.optional(),
+  /** On a fleet incident (shared/fleet.ts): the alert, resource, regions, places and member incidents. */
+  fleet: fleetSummarySchema.optional(),
+  /** On a per-target incident that is part of a fleet incident: the fleet incident's id. */
+  fleetIncident: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   timeline: z.array(timelineEntrySchema),
