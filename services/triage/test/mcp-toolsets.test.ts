@@ -8,7 +8,8 @@ import { createLogger } from '../../../shared/logger.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { call, type FakeOpenAI, script, startFakeOpenAI, text } from '../../../test/support/fake-openai.js';
 import { openIncident } from '../../../test/support/incidents.js';
-import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
+import { eventually, openTestRedis, type TestRedis } from '../../../test/support/redis.js';
+import { freePort } from '../../../test/support/redis-server.js';
 import { loadMcpServers } from '../tools/mcp/config.js';
 import { McpToolsets } from '../tools/mcp/toolsets.js';
 import { startTestTriage, toolCalls, waitForStatus, writeFile } from './harness.js';
@@ -246,10 +247,44 @@ describe('at start-up', () => {
       loadMcpServers(writeFile('mcp-servers.yaml', SERVERS_FILE('http://127.0.0.1:1/mcp'))),
       logger,
     );
+    closers.push(() => toolsets.close());
     expect(toolsets.definitions).toEqual([]);
     expect(
-      lines.find((line) => line.msg === 'MCP server unusable; none of its tools are offered'),
-    ).toMatchObject({
+      lines.find(
+        (line) => line.msg === 'MCP server unusable; none of its tools are offered until it answers',
+      ),
+    ).toMatchObject({ server: 'grafana', retryInMs: 5_000 });
+  });
+
+  it('a server that comes up after triage started gets its tools offered, without a restart', async () => {
+    const { lines, logger } = logged();
+    const port = await freePort();
+    const toolsets = await McpToolsets.connect(
+      loadMcpServers(writeFile('mcp-servers.yaml', SERVERS_FILE(`http://127.0.0.1:${port}/mcp`))),
+      logger,
+      { firstMs: 100, maxMs: 400 },
+    );
+    closers.push(() => toolsets.close());
+    expect(toolsets.definitions).toEqual([]);
+    // It keeps failing, backing off, while nothing listens.
+    await eventually(
+      async () => lines.filter((line) => line.msg?.toString().startsWith('MCP server unusable')).length >= 3,
+      'three failed attempts',
+    );
+    expect(
+      lines
+        .map((line) => line.retryInMs)
+        .filter(Boolean)
+        .slice(0, 3),
+    ).toEqual([100, 200, 400]);
+    const late = createServer((req, res) => grafana.server.emit('request', req, res));
+    await new Promise<void>((resolve) => late.listen(port, '127.0.0.1', resolve));
+    closers.push(async () => {
+      late.closeAllConnections();
+      await new Promise<void>((resolve) => late.close(() => resolve()));
+    });
+    await eventually(async () => toolsets.has('grafana.query_range'), 'the late server’s tools', 5_000);
+    expect(lines.find((line) => line.msg === 'MCP server answers now; its tools are offered')).toMatchObject({
       server: 'grafana',
     });
   });

@@ -25,6 +25,13 @@ interface Connection {
 
 const DESCRIPTION_MAX = 1_000;
 
+/** How soon a server that was down is tried again: doubling from `firstMs` up to `maxMs`. */
+export interface RetryDelays {
+  firstMs: number;
+  maxMs: number;
+}
+const DEFAULT_RETRY: RetryDelays = { firstMs: 5_000, maxMs: 60_000 };
+
 /**
  * External MCP servers' read-only tools, offered to the model as `server.tool`. Only tools both
  * allowlisted in MCP_SERVERS_FILE and annotated `readOnlyHint: true` by their server are offered;
@@ -32,35 +39,72 @@ const DESCRIPTION_MAX = 1_000;
  * garbage fails its call with a reason; the investigation goes on.
  */
 export class McpToolsets {
+  private readonly connections = new Map<string, Connection>();
+  private readonly tools = new Map<string, OfferedTool>();
+  /** Servers that were down, waiting for their next attempt. */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
   private constructor(
-    private readonly connections: Map<string, Connection>,
-    private readonly tools: Map<string, OfferedTool>,
+    private readonly config: McpServersConfig,
+    private readonly logger: Logger,
+    private readonly retry: RetryDelays,
   ) {}
 
-  /** Connects to every server and lists its tools; each refused tool is logged with why. */
-  static async connect(config: McpServersConfig, logger: Logger): Promise<McpToolsets> {
-    const connections = new Map<string, Connection>();
-    const tools = new Map<string, OfferedTool>();
-    await Promise.all(
-      Object.entries(config.servers).map(async ([server, serverConfig]) => {
-        const client = new Client({ name: 'hermes-triage', version: '1.0.0' });
-        try {
-          await client.connect(transportOf(server, serverConfig), { timeout: serverConfig.timeout_ms });
-          const listed = await client.listTools(undefined, { timeout: serverConfig.timeout_ms });
-          connections.set(server, { client, config: serverConfig });
-          for (const tool of offeredTools(server, serverConfig, listed.tools, logger))
-            tools.set(tool.definition.function.name, tool);
-        } catch (error) {
-          await client.close().catch(() => undefined);
-          logger.error(
-            { server, err: (error as Error).message },
-            'MCP server unusable; none of its tools are offered',
-          );
-        }
-      }),
-    );
-    logger.info({ tools: [...tools.keys()] }, 'MCP tools offered to the model');
-    return new McpToolsets(connections, tools);
+  /**
+   * Connects to every server and lists its tools; each refused tool is logged with why. A server
+   * that is down is tried again in the background (backing off up to `retry.maxMs`), so one that
+   * starts after triage still gets its tools offered without a triage restart.
+   */
+  static async connect(
+    config: McpServersConfig,
+    logger: Logger,
+    retry: RetryDelays = DEFAULT_RETRY,
+  ): Promise<McpToolsets> {
+    const toolsets = new McpToolsets(config, logger, retry);
+    await Promise.all(Object.keys(config.servers).map((server) => toolsets.attempt(server, retry.firstMs)));
+    logger.info({ tools: [...toolsets.tools.keys()] }, 'MCP tools offered to the model');
+    return toolsets;
+  }
+
+  /** One connection attempt; a failure schedules the next one, `delayMs` later. */
+  private async attempt(server: string, delayMs: number): Promise<void> {
+    const serverConfig = this.config.servers[server] as McpServerConfig;
+    const client = new Client({ name: 'hermes-triage', version: '1.0.0' });
+    try {
+      await client.connect(transportOf(server, serverConfig), { timeout: serverConfig.timeout_ms });
+      const listed = await client.listTools(undefined, { timeout: serverConfig.timeout_ms });
+      if (this.closed) {
+        await client.close().catch(() => undefined);
+        return;
+      }
+      this.connections.set(server, { client, config: serverConfig });
+      for (const tool of offeredTools(server, serverConfig, listed.tools, this.logger))
+        this.tools.set(tool.definition.function.name, tool);
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      if (this.closed) return;
+      this.logger.error(
+        { server, err: (error as Error).message, retryInMs: delayMs },
+        'MCP server unusable; none of its tools are offered until it answers',
+      );
+      const timer = setTimeout(() => {
+        this.retries.delete(server);
+        void this.attempt(server, Math.min(delayMs * 2, this.retry.maxMs)).then(() => {
+          if (this.connections.has(server))
+            this.logger.info(
+              { server, tools: this.toolsOf(server) },
+              'MCP server answers now; its tools are offered',
+            );
+        });
+      }, delayMs);
+      timer.unref();
+      this.retries.set(server, timer);
+    }
+  }
+
+  private toolsOf(server: string): string[] {
+    return [...this.tools.values()].filter((tool) => tool.server === server).map((tool) => tool.name);
   }
 
   get definitions(): ChatCompletionFunctionTool[] {
@@ -96,6 +140,9 @@ export class McpToolsets {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
     await Promise.all(
       [...this.connections.values()].map(({ client }) => client.close().catch(() => undefined)),
     );
