@@ -32,8 +32,12 @@ export interface PolicyProposal extends FixPair {
   diff: string;
 }
 
+/** What every view of proposals says, with them. */
+export const APPLY_BY_HAND = 'apply by editing policy.yaml; Hermes never changes its own policy';
+
 export interface PolicyProposals {
   policyFile: string;
+  apply: typeof APPLY_BY_HAND;
   /** Why the policy file could not be read, when it could not (the diffs are then snippets). */
   unreadable?: string;
   proposeAfterApprovals: number;
@@ -84,6 +88,7 @@ export async function policyProposals(deps: {
   proposals.sort((a, b) => b.approvals - a.approvals || pairKey(a).localeCompare(pairKey(b)));
   return {
     policyFile: deps.policyFile,
+    apply: APPLY_BY_HAND,
     ...('unreadable' in policy ? { unreadable: policy.unreadable } : {}),
     proposeAfterApprovals: threshold,
     proposals,
