@@ -69,13 +69,15 @@ export async function policyProposals(deps: {
   ]);
   const view = 'view' in policy ? policy.view : null;
   const threshold = view?.learning?.proposeAfterApprovals ?? DEFAULT_PROPOSE_AFTER_APPROVALS;
-  const preapproved = (view?.preapproved ?? []).map((entry) => ({ ...entry }));
+  const preapproved = view?.preapproved ?? [];
   const ruled = new Set(rules.map((rule) => pairKey(rule)));
   const approvedRuns = new Map<string, (Outcome & { approvedBy: string })[]>();
   for (const outcome of outcomes) {
     if (!outcome.approvedBy) continue;
     const key = pairKey(outcome);
-    approvedRuns.set(key, [...(approvedRuns.get(key) ?? []), { ...outcome, approvedBy: outcome.approvedBy }]);
+    const runs = approvedRuns.get(key) ?? [];
+    runs.push({ ...outcome, approvedBy: outcome.approvedBy });
+    approvedRuns.set(key, runs);
   }
   const proposals: PolicyProposal[] = [];
   for (const [key, runs] of approvedRuns) {
