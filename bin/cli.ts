@@ -6,6 +6,7 @@ import { clearLearned, pause, resetBreaker, resume, status } from './commands/au
 import { fire } from './commands/fire.js';
 import { showHistory } from './commands/history.js';
 import { incidentCommand, listIncidents, showIncident } from './commands/incidents.js';
+import { policyCommand } from './commands/policy.js';
 import { printable } from './printable.js';
 import { SCENARIOS } from './scenarios.js';
 import { UsersCommandError, usersCommand } from './users.js';
@@ -29,6 +30,9 @@ shortest, and a prefix that has become ambiguous is refused, naming the ids it b
   status                               kill switch, mode, circuit breaker, learned rules, queues
   breaker reset --reason TEXT          close the circuit breaker (audited, with who and why)
   learned clear <rule> --reason TEXT   clear a learned rule (audited, with who and why)
+  policy proposals                     policy changes history supports (fixes humans approved and
+                                       that were always verified fixed), as diffs; apply by editing
+                                       policy.yaml: Hermes never changes its own policy
   audit verify [--witness FILE]...     verify the executor's hash-chained audit log, and compare it
     [--max-entries N]                  with the executor's witness file or log (AUDIT_WITNESS_FILE,
     [--seq N --hash H]                 or its log lines with auditSeq/auditHash) to catch removal at
@@ -62,6 +66,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   status,
   breaker: resetBreaker,
   learned: clearLearned,
+  policy: policyCommand,
   audit: verifyAudit,
   fire,
   users: async ({ arg, options }) => console.log(await usersCommand(arg, options.name)),

@@ -28,6 +28,8 @@ export const outcomeSchema = outcomeSubjectSchema.extend({
   /** Seconds from the alert to the verdict. */
   seconds: z.number().min(0),
   detail: z.string().max(500).optional(),
+  /** Who approved the fix, when a human did (records from before this field have none). */
+  approvedBy: z.string().max(200).optional(),
 });
 export type Outcome = z.infer<typeof outcomeSchema>;
 
@@ -35,6 +37,7 @@ export type Outcome = z.infer<typeof outcomeSchema>;
 export const pendingOutcomeSchema = outcomeSubjectSchema.extend({
   incidentId: z.string(),
   alertAt: z.iso.datetime(),
+  approvedBy: z.string().max(200).optional(),
 });
 export type PendingOutcome = z.infer<typeof pendingOutcomeSchema>;
 

@@ -1,7 +1,14 @@
 import type { IncidentStore } from '../../shared/incidents.js';
 import type { LearnedRule, LearnedRules } from '../../shared/learned-rules.js';
 import { learnedRuleText, recurrenceText } from '../../shared/notices.js';
-import type { Outcome, OutcomeStore, OutcomeSubject, Verdict } from '../../shared/outcomes.js';
+import type {
+  Outcome,
+  OutcomeStore,
+  OutcomeSubject,
+  PendingOutcome,
+  Verdict,
+} from '../../shared/outcomes.js';
+import { preapprovalFor, preapprovedText } from '../../shared/preapproved.js';
 import type { ActionDecisionKind } from '../../shared/schemas/incident.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/targets.js';
@@ -11,8 +18,11 @@ import type { PolicyFile } from './policy.js';
 /** How long the maker of a learned rule has to audit it before the sweep does. */
 const AUDIT_GRACE_MS = 30_000;
 
-/** What history says of a fix about to be decided: nothing, refuse it, or ask a human first. */
-export type Judged = null | { refuse: string } | { ask: string };
+/**
+ * What history and the policy say of a fix about to be decided: nothing, refuse it, ask a human
+ * first, or it is preapproved (a level-2 incident need not ask; every other rule still applies).
+ */
+export type Judged = null | { refuse: string } | { ask: string } | { preapproved: string };
 
 /** How a decision that ends an action's life reads as a verdict; executed ones wait for triage's. */
 const VERDICT_OF: Partial<Record<ActionDecisionKind, Verdict>> = {
@@ -37,7 +47,7 @@ export class Judgement {
       learned: LearnedRules;
       incidents: IncidentStore;
       audit: AuditLog;
-      policy: Pick<PolicyFile, 'recurrence' | 'learning'>;
+      policy: Pick<PolicyFile, 'recurrence' | 'learning' | 'preapproved'>;
     },
   ) {}
 
@@ -57,7 +67,16 @@ export class Judgement {
     );
     if (new Set(earlier.map((outcome) => outcome.incidentId)).size >= maxRepeats)
       return { refuse: recurrenceText({ ...subject, earlier, now }) };
-    return rule ? { ask: learnedRuleText(rule) } : null;
+    const pair = { alertname, tool: job.tool, resource: subject.resource };
+    const preapproved = preapprovalFor(this.deps.policy.preapproved, pair) ? preapprovedText(pair) : null;
+    // Tightening beats loosening: history since the human wrote the preapproval contradicts it.
+    if (rule)
+      return {
+        ask: preapproved
+          ? `${learnedRuleText(rule)}; it overrides ${preapproved}, which history has since contradicted`
+          : learnedRuleText(rule),
+      };
+    return preapproved ? { preapproved } : null;
   }
 
   /** Records the decision's verdict (or, for an executed fix, what its verdict will be about). */
@@ -67,7 +86,14 @@ export class Judgement {
     const subject = subjectOf(job.tool, incident.alertname, placement);
     const verdict = VERDICT_OF[decision];
     if (decision !== 'executed' && !verdict) return;
-    const pending = { ...subject, incidentId: job.incidentId, alertAt: incident.createdAt };
+    // An approved job is the approver's: ApprovalDecisions queues it as `human:<who decided it>`.
+    const approvedBy = job.approvalId ? job.requestedBy.replace(/^human:/, '') : undefined;
+    const pending: PendingOutcome = {
+      ...subject,
+      incidentId: job.incidentId,
+      alertAt: incident.createdAt,
+      ...(approvedBy ? { approvedBy } : {}),
+    };
     await Promise.all([
       this.deps.outcomes.notePlace(job.incidentId, subject),
       decision === 'executed'
@@ -127,12 +153,7 @@ function subjectOf(tool: string, alertname: string, placement: Placement): Outco
   return { alertname, tool, target: placement.target, resource: placement.resource ?? placement.host };
 }
 
-function outcome(
-  pending: OutcomeSubject & { incidentId: string; alertAt: string },
-  actionId: string,
-  verdict: Verdict,
-  detail?: string,
-): Outcome {
+function outcome(pending: PendingOutcome, actionId: string, verdict: Verdict, detail?: string): Outcome {
   const at = new Date();
   return {
     ...pending,

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { HermesError } from '../../shared/errors.js';
+import {
+  DEFAULT_PROPOSE_AFTER_APPROVALS,
+  type PreapprovedEntry,
+  preapprovedEntrySchema,
+} from '../../shared/preapproved.js';
 import { operationSchema } from '../../shared/targets/drivers/driver.js';
 import { loadYamlConfig, parseYamlConfig } from '../../shared/yaml-config.js';
 import { ARGV_SAFE_TYPES, argSpecSchema, buildArgsSchema } from './args.js';
@@ -89,7 +94,7 @@ const toolSchema = z
     }
   });
 
-export const policySchema = z.strictObject({
+const policyFields = z.strictObject({
   version: z.literal(1),
   /** Cap on state-changing actions across all tools, per rolling hour. */
   limits: z.strictObject({ stateChangesPerHour: z.number().int().min(1) }),
@@ -108,18 +113,32 @@ export const policySchema = z.strictObject({
   recurrence: z
     .strictObject({ maxRepeats: z.number().int().min(1).default(2), windowSeconds: seconds.default(3600) })
     .default({ maxRepeats: 2, windowSeconds: 3600 }),
-  /** A fix found ineffective this often becomes a learned rule: it needs a human for a while. */
+  /**
+   * A fix found ineffective this often becomes a learned rule: it needs a human for a while. One
+   * approved by humans proposeAfterApprovals times, every time verified fixed, is proposed for
+   * `preapproved:` (a human applies the proposal, never Hermes).
+   */
   learning: z
     .strictObject({
       ineffectiveToConfirm: z.number().int().min(1).default(3),
       windowSeconds: seconds.default(14_400),
       cooldownSeconds: seconds.default(86_400),
+      proposeAfterApprovals: z.number().int().min(1).default(DEFAULT_PROPOSE_AFTER_APPROVALS),
     })
-    .default({ ineffectiveToConfirm: 3, windowSeconds: 14_400, cooldownSeconds: 86_400 }),
+    .default({
+      ineffectiveToConfirm: 3,
+      windowSeconds: 14_400,
+      cooldownSeconds: 86_400,
+      proposeAfterApprovals: DEFAULT_PROPOSE_AFTER_APPROVALS,
+    }),
   /** Change budgets per resource: in flight at once per region and fleet-wide. */
   budgets: budgetsSchema,
+  /** Fixes humans wrote down as needing no level-2 approval (confirm tools still ask; see README). */
+  preapproved: z.array(preapprovedEntrySchema).default([]),
   tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/), toolSchema),
 });
+
+export const policySchema = policyFields.superRefine(checkPreapproved);
 export type PolicyFile = z.infer<typeof policySchema>;
 export type ToolPolicy = PolicyFile['tools'][string];
 
@@ -128,6 +147,33 @@ export interface Policy extends PolicyFile {
   tool(
     name: string,
   ): (ToolPolicy & { name: string; argsSchema: z.ZodType<Record<string, unknown>> }) | undefined;
+}
+
+/** Preapprovals name tools the policy lists as safe or confirm, each once. */
+function checkPreapproved(
+  policy: { preapproved: PreapprovedEntry[]; tools: Record<string, { tier: Tier }> },
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Set<string>();
+  policy.preapproved.forEach((entry, index) => {
+    const tier = policy.tools[entry.tool]?.tier;
+    if (tier !== 'safe' && tier !== 'confirm')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['preapproved', index, 'tool'],
+        message: tier
+          ? `${entry.tool} is a ${tier} tool: only safe (and confirm, which still always asks) tools can be preapproved`
+          : `${entry.tool} is not a tool in tools:`,
+      });
+    const key = JSON.stringify([entry.alertname, entry.tool, entry.resource]);
+    if (seen.has(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['preapproved', index],
+        message: 'the same entry is listed twice',
+      });
+    seen.add(key);
+  });
 }
 
 export class PolicyError extends HermesError {}

@@ -242,14 +242,19 @@ export class ActionProcessor {
     const { tool, level, args, runArgs, backend, placement, operation } = planned;
     const judged = await this.deps.judgement.check(job, placement);
     if (judged && 'refuse' in judged) return blocked(judged.refuse);
-    if (judged) {
+    if (judged && 'ask' in judged) {
       const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level, operation);
       return { decision: 'pending_approval', reason: `${judged.ask}: ${operation}`, approvalId };
     }
+    // A preapproval waives only the level-2 approval: confirm tools and the agent's own asking still ask.
+    const waived =
+      judged && tool.tier === 'safe' && level === 2 && !job.askHuman && !job.approvalId
+        ? judged.preapproved
+        : null;
     if (job.approvalId) {
       const spent = await this.deps.approvalFlow.spend(job, job.approvalId, args);
       if (!spent.ok) return { decision: spent.decision, reason: spent.reason };
-    } else if (tool.tier === 'confirm' || level === 2 || job.askHuman) {
+    } else if (tool.tier === 'confirm' || (level === 2 && !waived) || job.askHuman) {
       const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level, operation);
       const why =
         tool.tier === 'confirm'
@@ -307,8 +312,11 @@ export class ActionProcessor {
       job.approvalId ? roundChange(tool.name, placement) : null,
     );
     if (entered) return blocked(entered);
-    if (this.deps.mode === 'dry-run') return this.dryRun(backend, runArgs, operation);
-    return this.run(job, tool.name, backend, runArgs, operation);
+    const done =
+      this.deps.mode === 'dry-run'
+        ? await this.dryRun(backend, runArgs, operation)
+        : await this.run(job, tool.name, backend, runArgs, operation);
+    return waived ? { ...done, reason: `${waived}, no approval asked; ${done.reason ?? ''}` } : done;
   }
 
   /**

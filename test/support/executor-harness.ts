@@ -33,6 +33,8 @@ export function testPolicy(
   breakerThreshold = 2,
   restartsPerHour = 3,
   budgets = ROOMY_BUDGETS,
+  /** More top-level policy YAML (preapproved:, recurrence:, learning:). */
+  extra = '',
 ): string {
   const run = (code: number, ...args: string[]) =>
     JSON.stringify([process.execPath, RECORD_RUN, marker, String(code), ...args]);
@@ -91,7 +93,7 @@ tools:
       reason: { type: text }
     backend: { kind: command, argv: ${run(0, 'rollback', '{service}')} }
   drop_table: { tier: forbidden }
-`;
+${extra}`;
 }
 
 export interface ExecutorHarness {
@@ -140,6 +142,8 @@ export async function startExecutorHarness(
     restartsPerHour?: number;
     /** The policy's `budgets:` block (flow YAML); default ROOMY_BUDGETS. */
     budgets?: string;
+    /** More top-level policy YAML, after tools: (see testPolicy). */
+    policyExtra?: string;
     /** Where the executor logs (default: nowhere). */
     logger?: Logger;
   } = {},
@@ -158,6 +162,7 @@ export async function startExecutorHarness(
       options.breakerThreshold,
       options.restartsPerHour,
       options.budgets,
+      options.policyExtra,
     ),
   );
   const env = parseEnv(executorEnvSchema, {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,6 +42,34 @@ describe('services/executor/main.ts', () => {
     expect(await run.exited).toBe(78);
     expect(run.output()).toContain(`${policy}:5:`);
     expect(run.output()).toContain('tools.restart_service.tier');
+  });
+
+  it('stops with the policy path, line and problem when a preapproved: entry is bad', async () => {
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      [
+        'version: 1',
+        'limits: { stateChangesPerHour: 5 }',
+        'breaker: { failureThreshold: 1, windowSeconds: 1, cooldownSeconds: 1 }',
+        'budgets: { maxInFlight: 1, maxInFlightFleet: 2 }',
+        'tools:',
+        '  drop_table: { tier: forbidden }',
+        'preapproved:',
+        '  - { alertname: DiskFull, tool: drop_table, resource: db }',
+        '',
+      ].join('\n'),
+    );
+    const run = startMain({ POLICY_FILE: policy });
+    expect(await run.exited).toBe(78);
+    expect(run.output()).toContain(`${policy}:8:`);
+    expect(run.output()).toContain('preapproved.0.tool: drop_table is a forbidden tool');
+
+    writeFileSync(policy, readFileSync(policy, 'utf8').replace(', resource: db', ''));
+    const missing = startMain({ POLICY_FILE: policy });
+    expect(await missing.exited).toBe(78);
+    expect(missing.output()).toContain(`${policy}:8:`);
+    expect(missing.output()).toContain('preapproved.0.resource');
   });
 
   it('stops with the targets path, line and problem when the targets file is bad', async () => {

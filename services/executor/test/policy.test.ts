@@ -101,6 +101,7 @@ tools:
       ineffectiveToConfirm: 5,
       windowSeconds: 14_400,
       cooldownSeconds: 86_400,
+      proposeAfterApprovals: 5,
     });
     expect(() => parsePolicy(withBlocks('learning:\n  ineffectiveToConfirm: 0\n'), '/x/policy.yaml')).toThrow(
       /\/x\/policy\.yaml:5:\d+: learning\.ineffectiveToConfirm: /,
@@ -108,6 +109,24 @@ tools:
     expect(() => parsePolicy(withBlocks('recurrence:\n  maxRepeat: 2\n'), '/x/policy.yaml')).toThrow(
       /\/x\/policy\.yaml:5:\d+: recurrence: Unrecognized key: "maxRepeat"/,
     );
+  });
+
+  it('defaults preapproved: to none, and names the file, line and problem of a bad entry', () => {
+    expect(parsePolicy(valid).preapproved).toEqual([]);
+    expect(loadPolicy('config/policy.yaml').preapproved).toEqual([]);
+    const entry = (text: string) => valid.replace('tools:\n', `preapproved:\n  - ${text}\ntools:\n`);
+    expect(
+      parsePolicy(entry('{ alertname: ServiceDown, tool: restart_service, resource: api }')).preapproved,
+    ).toEqual([{ alertname: 'ServiceDown', tool: 'restart_service', resource: 'api' }]);
+    expect(() =>
+      parsePolicy(entry('{ alertname: ServiceDown, tool: restart_everything, resource: api }'), '/x/p.yaml'),
+    ).toThrow(/\/x\/p\.yaml:5:\d+: preapproved\.0\.tool: restart_everything is not a tool in tools:/);
+    expect(() =>
+      parsePolicy(entry('{ alertname: ServiceDown, tool: restart_service }'), '/x/p.yaml'),
+    ).toThrow(/\/x\/p\.yaml:5:\d+: preapproved\.0\.resource: /);
+    expect(() =>
+      parsePolicy(entry('{ alertname: A, tool: restart_service, resource: api, level: 3 }'), '/x/p.yaml'),
+    ).toThrow(/preapproved\.0: Unrecognized key: "level"/);
   });
 
   it('refuses a missing file with its path', () => {

@@ -6,6 +6,7 @@ import { automationRoutes } from './automation.js';
 import { type ApiDeps, apiContext } from './context.js';
 import { incidentRoutes } from './incidents.js';
 import { outcomeRoutes } from './outcomes.js';
+import { policyProposalRoutes } from './policy-proposals.js';
 import { proposalRoutes } from './proposals.js';
 
 /** The JSON API, mounted at /api by ingest: each route checks its caller's role (auth.ts). */
@@ -18,5 +19,6 @@ export function createApiApp(deps: ApiDeps): Hono<AuthEnv> {
   auditRoutes(app, api);
   proposalRoutes(app, api);
   outcomeRoutes(app, api);
+  policyProposalRoutes(app, api);
   return app;
 }

@@ -18,7 +18,7 @@ import type { IngestEnv } from '../env.js';
 import { AutomationStatusReader } from '../ui/automation-status.js';
 
 export interface ApiDeps {
-  env: Pick<IngestEnv, 'AUDIT_MAX_ENTRIES'>;
+  env: Pick<IngestEnv, 'AUDIT_MAX_ENTRIES' | 'POLICY_FILE'>;
   gate: AdminGate;
   redis: RedisConnection;
   keys: Keyspace;

@@ -122,6 +122,18 @@ export function createHermesMcpServer(api: ApiCall, defaultBy?: string): McpServ
     },
   );
 
+  server.registerTool(
+    'get_policy_proposals',
+    {
+      title: 'Policy proposals',
+      description:
+        'Fixes humans approved repeatedly and that were always verified fixed, proposed for preapproved: in policy.yaml, with evidence and a diff. Read-only: only a human applies one by editing the file.',
+      annotations: READ,
+    },
+    async () =>
+      answer(await api('GET', '/api/policy/proposals'), (body) => `${count(body, 'proposals')} proposal(s)`),
+  );
+
   for (const command of ['acknowledge', 'resolve'] as const)
     server.registerTool(
       command,

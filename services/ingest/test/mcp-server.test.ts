@@ -85,7 +85,14 @@ describe.each([
   it('lists its tools with accurate annotations', async () => {
     const { tools } = await (await connect(READ_ONLY)).listTools();
     const byName = new Map(tools.map((tool) => [tool.name, tool]));
-    for (const read of ['list_incidents', 'get_incident', 'list_approvals', 'get_automation', 'get_outcomes'])
+    for (const read of [
+      'list_incidents',
+      'get_incident',
+      'list_approvals',
+      'get_automation',
+      'get_outcomes',
+      'get_policy_proposals',
+    ])
       expect(byName.get(read)?.annotations).toMatchObject({ readOnlyHint: true });
     for (const write of [
       'acknowledge',
@@ -227,6 +234,13 @@ describe('refusals at /mcp', () => {
       total: 1,
       totals: { none: 1 },
       outcomes: [{ incidentId, verdict: 'none' }],
+    });
+    // Policy proposals are read-only: a dry-run fix is no evidence, so there are none.
+    const proposals = await call(client, 'get_policy_proposals');
+    expect(text(proposals)).toMatch(/^0 proposal\(s\)\n/);
+    expect(proposals.structuredContent).toMatchObject({
+      apply: 'apply by editing policy.yaml; Hermes never changes its own policy',
+      proposals: [],
     });
   });
 });

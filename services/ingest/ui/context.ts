@@ -11,7 +11,7 @@ import type { Session } from '../session.js';
 import type { AutomationStatusReader } from './automation-status.js';
 
 export interface ConsoleDeps {
-  env: Pick<IngestEnv, 'PROMETHEUS_EXTERNAL_URL' | 'GRAFANA_URL' | 'AUDIT_MAX_ENTRIES'>;
+  env: Pick<IngestEnv, 'PROMETHEUS_EXTERNAL_URL' | 'GRAFANA_URL' | 'AUDIT_MAX_ENTRIES' | 'POLICY_FILE'>;
   redis: RedisConnection;
   keys: Keyspace;
   incidents: IncidentStore;

@@ -1,5 +1,7 @@
 import type { Context, Hono } from 'hono';
+import { LearnedRules } from '../../../shared/learned-rules.js';
 import { incidentHistory, OutcomeStore } from '../../../shared/outcomes.js';
+import { policyProposals } from '../../../shared/policy-proposals.js';
 import type { Incident } from '../../../shared/schemas/incident.js';
 import { incidentTargets } from '../../../shared/targets/incident-targets.js';
 import { validated } from '../validate.js';
@@ -34,12 +36,17 @@ export function pageRoutes(app: Hono<ConsoleEnv>, deps: ConsoleReads): void {
   const { status } = deps;
   app.get('/', validated('query', filterSchema, 'invalid filter'), async (c) => {
     const filter = c.req.valid('query');
-    const [automation, audit, approvals, list, activity] = await Promise.all([
+    const [automation, audit, approvals, list, activity, proposals] = await Promise.all([
       status.read(),
       status.verifyAudit(),
       deps.approvals.listPending(),
       listIncidents(deps.incidents, filter),
       readActivity(deps.redis, deps.keys),
+      policyProposals({
+        outcomes: new OutcomeStore(deps.redis, deps.keys),
+        learned: new LearnedRules(deps.redis, deps.keys),
+        policyFile: deps.env.POLICY_FILE,
+      }),
     ]);
     const needsAHuman = await needingAHuman(deps.incidents, deps.targets.current, approvals);
     return c.html(
@@ -53,6 +60,7 @@ export function pageRoutes(app: Hono<ConsoleEnv>, deps: ConsoleReads): void {
         incidents={list.rows}
         truncated={list.truncated}
         activity={activity}
+        proposals={proposals}
         now={Date.now()}
       />,
     );

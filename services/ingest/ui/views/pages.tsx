@@ -1,4 +1,5 @@
 import type { AuditVerification } from '../../../../shared/audit-chain.js';
+import type { PolicyProposals } from '../../../../shared/policy-proposals.js';
 import type { Approval } from '../../../../shared/schemas/approval.js';
 import type { Activity } from '../activity.js';
 import type { AutomationStatus } from '../automation-status.js';
@@ -10,6 +11,7 @@ import { AuditFact, AutomationBar } from './automation.js';
 import { IncidentDetail, type IncidentDetailProps } from './incident.js';
 import { AllIncidents, FilterForm, filterQuery, type IncidentFilter, NeedsAHuman } from './incidents.js';
 import { Layout, Live, type PageUser } from './layout.js';
+import { PolicyProposalList } from './policy-proposals.js';
 
 /** How often each live region is re-fetched; each fetch is a 304 unless its HTML changed. */
 export const REFRESH_MS = {
@@ -36,6 +38,7 @@ export function OverviewPage(props: {
   incidents: IncidentRow[];
   truncated: boolean;
   activity: Activity;
+  proposals: PolicyProposals;
   now: number;
 }) {
   const checkedAt = new Date(props.now).toISOString();
@@ -87,6 +90,10 @@ export function OverviewPage(props: {
         <Live id="live-activity" src={`${UI_BASE}/live/activity`} intervalMs={REFRESH_MS.activity}>
           <ActivityChart activity={props.activity} />
         </Live>
+      </section>
+      <section class="card" aria-labelledby="proposals-title">
+        <h2 id="proposals-title">Policy proposals</h2>
+        <PolicyProposalList proposals={props.proposals} />
       </section>
     </Layout>
   );
