@@ -6,8 +6,8 @@ import { type ActionJob, actionJobSchema } from '../../shared/schemas/jobs.js';
 import type { Budgets } from './budget-policy.js';
 
 const takeScript = loadLua(new URL('./lua/take-budget-7.lua', import.meta.url));
-const releaseScript = loadLua(new URL('./lua/release-budget-8.lua', import.meta.url));
-const holdForFleetScript = loadLua(new URL('./lua/hold-for-fleet-5.lua', import.meta.url));
+const releaseScript = loadLua(new URL('./lua/release-budget-7.lua', import.meta.url));
+const holdForFleetScript = loadLua(new URL('./lua/hold-for-fleet-3.lua', import.meta.url));
 const dropFleetScript = loadLua(new URL('./lua/drop-fleet-held-5.lua', import.meta.url));
 
 /** Scores held changes by the incident's priority (1 first), then by when they were held. */
@@ -88,7 +88,7 @@ export class ChangeBudgets {
       heldAt: now,
       job: change.job,
     };
-    const reply = (await takeScript.run(this.redis, this.keysOf(change.resource).slice(0, 7), [
+    const reply = (await takeScript.run(this.redis, this.keysOf(change.resource), [
       String(now),
       change.job.incidentId,
       change.region,
@@ -125,13 +125,7 @@ export class ChangeBudgets {
     };
     const reply = (await holdForFleetScript.run(
       this.redis,
-      [
-        this.keys.fleetOpen(change.resource),
-        this.keyOf(change.resource, 'held'),
-        this.keyOf(change.resource, 'jobs'),
-        this.resources,
-        this.keys.incident(change.job.incidentId),
-      ],
+      [this.keyOf(change.resource, 'held'), this.keyOf(change.resource, 'jobs'), this.resources],
       [
         String(now),
         change.region,
@@ -141,6 +135,8 @@ export class ChangeBudgets {
         this.keys.fleet(''),
         this.keys.exec('fleet:'),
         String(PRIORITY_WEIGHT),
+        this.keys.fleetOpen(change.resource),
+        this.keys.incident(change.job.incidentId),
       ],
     )) as (string | number)[];
     if (reply[0] !== 'held') return null;
@@ -228,6 +224,7 @@ export class ChangeBudgets {
       verdict,
       this.keys.fleet(''),
       this.keys.exec('fleet:'),
+      this.keys.fleetOpen(resource),
     ])) as (number | string)[];
     const first = reply.indexOf('|');
     const second = reply.indexOf('|', first + 1);
@@ -254,7 +251,6 @@ export class ChangeBudgets {
       this.owners,
       this.resources,
       this.keyOf(resource, 'first'),
-      this.keys.fleetOpen(resource),
     ];
   }
 

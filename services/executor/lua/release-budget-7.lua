@@ -11,7 +11,6 @@
   KEYS[5] which resource each slot is on (hash: incident id -> resource)
   KEYS[6] the resources with slots or held changes (a set), for the sweep
   KEYS[7] the region going first per tool (hash: tool -> JSON { region, slot, actionId })
-  KEYS[8] the open fleet incidents on the resource (hash: alertname -> fleet incident id; ingest's)
   ARGV[1] now (ms)
   ARGV[2] the incident id (slot) to release ('' = only expire and promote)
   ARGV[3] the lease (ms)
@@ -23,8 +22,10 @@
           not run). When it was its fix's first region, 'fixed' lets the other regions go (in
           priority order, within budgets); 'ineffective' or 'failed' cancels the fix's held changes
           in the other regions.
-  ARGV[9] the fleet keys' prefix ("<prefix>:fleet:"; see hold-for-fleet-5.lua)
+  ARGV[9] the fleet keys' prefix ("<prefix>:fleet:"; see hold-for-fleet-3.lua)
   ARGV[10] the released regions' prefix ("<prefix>:exec:fleet:")
+  ARGV[11] the open fleet incidents on the resource (hash: alertname -> fleet incident id; ingest's,
+           so not among KEYS: the executor may only read it, and a script's KEYS need write access)
 
   A fleet incident open on the resource holds every change in a region no human released for it
   (whatever held it first: it is tagged with that fleet), and a change held for a fleet that closed
@@ -69,7 +70,7 @@ for _, tool in ipairs(redis.call('HKEYS', KEYS[7])) do
 end
 -- Fleet incidents open on the resource, and the regions humans released from each.
 local fleets = {}
-local openOn = redis.call('HVALS', KEYS[8])
+local openOn = redis.call('HVALS', ARGV[11])
 local fleetOf = function(id)
   if fleets[id] == nil then
     local status = redis.call('HGET', ARGV[9] .. id, 'status')
