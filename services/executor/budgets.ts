@@ -113,9 +113,10 @@ export class ChangeBudgets {
 
   /**
    * Holds the change if a fleet incident open on its resource has not had its region released by a
-   * human (atomically with that check); null when no fleet holds it.
+   * human (atomically with that check); null when no fleet holds it. Its priority, for the order
+   * held changes run in once released, is read from the incident in the same script.
    */
-  async holdForFleet(change: BudgetedChange, now = Date.now()): Promise<FleetHold | null> {
+  async holdForFleet(change: Omit<BudgetedChange, 'priority'>, now = Date.now()): Promise<FleetHold | null> {
     const record: HeldChange = {
       resource: change.resource,
       region: change.region,

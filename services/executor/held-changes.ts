@@ -59,7 +59,6 @@ export class HeldChanges {
       queue: job.requestedBy === 'agent' ? 'agent' : 'human',
       resource,
       region: placement.region,
-      priority: 10,
     });
     return fleet ? { decision: 'held', reason: fleetHeldReason(fleet, resource) } : null;
   }
@@ -97,8 +96,7 @@ export class HeldChanges {
 
   /** Slots whose lease ended (a killed executor's, a verdict that never came) go to held changes. */
   async sweep(): Promise<void> {
-    for (const resource of await this.deps.budgets.resourcesHolding())
-      await this.after(await this.deps.budgets.sweep(resource));
+    for (const resource of await this.deps.budgets.resourcesHolding()) await this.promote(resource);
   }
 
   /** Gives freed slots on a resource to its held changes (a region a human released, a dropped change's slot). */

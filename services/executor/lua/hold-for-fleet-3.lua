@@ -33,7 +33,7 @@ for i = 2, #open, 2 do
   local fleet = ARGV[6] .. id
   if redis.call('HGET', fleet, 'status') == 'open'
     and redis.call('HEXISTS', ARGV[7] .. id .. ':released', region) == 0 then
-    local priority = tonumber(redis.call('HGET', ARGV[10], 'priority') or '') or 10
+    local priority = tonumber(redis.call('HGET', ARGV[10], 'priority') or '') or 0
     priority = math.max(0, math.min(priority, 100))
     redis.call('ZADD', KEYS[1], 'NX', priority * tonumber(ARGV[8]) + tonumber(ARGV[1]), ARGV[3])
     -- The record is kept as sent, with the fleet added (cjson would turn an empty array into {}).
