@@ -78,8 +78,14 @@ local fleetOf = function(id)
   end
   return fleets[id]
 end
+local releases = {}
 local releasedAt = function(id, region)
-  return tonumber(redis.call('HGET', ARGV[10] .. id .. ':released', region) or '')
+  local key = ARGV[10] .. id .. ':released'
+  releases[key] = releases[key] or redis.call('HGETALL', key)
+  for i = 1, #releases[key], 2 do
+    if releases[key][i] == region then return tonumber(releases[key][i + 1]) end
+  end
+  return nil
 end
 -- The fleet that holds a change in this region now, if any: its own first, then any open on the resource.
 local holdingFleet = function(record)

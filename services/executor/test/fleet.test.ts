@@ -198,6 +198,22 @@ describe('fleet incidents in the executor', () => {
     for (const m of others) expect(await decision(harness, m)).toBe('held');
   });
 
+  it('does not expire fleet-held changes by budgets.holdSeconds while the fleet holds them; a release starts their clock', async () => {
+    h = await startExecutorHarness({
+      budgets: '{ maxInFlight: 1, maxInFlightFleet: 2, holdSeconds: 1 }',
+      restartsPerHour: 100,
+      env: { APPROVAL_SWEEP_SECONDS: '1' },
+    });
+    const harness = h;
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    // Several sweeps, each past holdSeconds: humans decide, not the clock.
+    await settle(2_500);
+    for (const m of members) expect(await decision(harness, m)).toBe('held');
+    await harness.command('fleet_release', { fleetId: FLEET, region: 'us-east', by: 'alice' });
+    await eventually(async () => harness.runs().length === 1 || undefined, 'a us-east restart to run');
+  });
+
   it('refuses a release unless the fleet is open, and skips an invalid job', async () => {
     const harness = await start();
     expect(
