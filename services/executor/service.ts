@@ -312,7 +312,7 @@ async function startWorkers(
     prefix: keys.bullPrefix,
     concurrency: env.EXECUTOR_CONCURRENCY,
   };
-  // Humans' approved actions, breaker resets and incident commands (ingest, executor).
+  // Humans' approved actions, breaker resets, incident commands and fleet decisions (ingest, executor).
   const humanWorker = new Worker(
     QUEUE.actions,
     async (job: Job) => {
