@@ -18,6 +18,7 @@ export type ExecKey =
   | 'learned'
   | `learned:${string}`
   | `budget:${string}`
+  | `fleet:${string}`
   | `dry-run:${string}`
   | '*';
 

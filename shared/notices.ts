@@ -188,6 +188,8 @@ export type EscalationReason =
     }
   /** A change held by a change budget will never run (cancelled, or waited too long). */
   | { kind: 'held_not_run'; tool: string; decision: string; reason: string | undefined }
+  /** A change a fleet incident held was dropped (it closed, or a human cancelled): `text` says which. */
+  | { kind: 'fleet_held'; text: string }
   /** Dry-run: the fixes were allowed, and these operations would have run. */
   | { kind: 'dry_run'; operations: string[]; summary: string }
   /** A fix ran but its verification failed; `tried`: the fixes, with the state each found before. */
@@ -272,6 +274,8 @@ export function escalationText(reason: EscalationReason): string {
       }).`;
     case 'held_not_run':
       return `The held ${reason.tool} did not run (${reason.decision}${reason.reason ? `: ${reason.reason}` : ''}). A human must fix this.`;
+    case 'fleet_held':
+      return `${reason.text}. The fleet incident paged for all of its targets; this incident resolves when its alerts do.`;
     case 'dry_run':
       return `Dry-run: nothing was changed. With EXECUTION_MODE=live Hermes would have run: ${reason.operations.join('; ')}. A human must fix this. ${reason.summary}`;
     case 'not_cleared': {

@@ -7,6 +7,8 @@ import type { Budgets } from './budget-policy.js';
 
 const takeScript = loadLua(new URL('./lua/take-budget-7.lua', import.meta.url));
 const releaseScript = loadLua(new URL('./lua/release-budget-7.lua', import.meta.url));
+const holdForFleetScript = loadLua(new URL('./lua/hold-for-fleet-3.lua', import.meta.url));
+const dropFleetScript = loadLua(new URL('./lua/drop-fleet-held-5.lua', import.meta.url));
 
 /** Scores held changes by the incident's priority (1 first), then by when they were held. */
 const PRIORITY_WEIGHT = 1e13;
@@ -20,6 +22,8 @@ export const heldChangeSchema = z.object({
   job: actionJobSchema,
   /** On a cancelled one: the region that went first, whose fix did not work. */
   first: z.object({ region: z.string(), actionId: z.string() }).optional(),
+  /** The fleet incident it waits for (shared/fleet.ts): it runs only once a human releases its region. */
+  fleet: z.string().optional(),
 });
 export type HeldChange = z.infer<typeof heldChangeSchema>;
 
@@ -43,6 +47,16 @@ export interface Released {
   expired: HeldChange[];
   /** The same fix held in other regions, after the region going first did not fix it. */
   cancelled: HeldChange[];
+  /** Held for a fleet incident that closed (`by`: who closed it, '' when not known): never run. */
+  fleetClosed: { change: HeldChange; by: string }[];
+}
+
+/** The fleet incident holding a change: what its reason names. */
+export interface FleetHold {
+  fleetId: string;
+  alertname: string;
+  regions: number;
+  targets: number;
 }
 
 /** What ended a change's time in flight. */
@@ -97,10 +111,85 @@ export class ChangeBudgets {
     return { ok: false, reason: heldReason(change, budget === 'region', holders, this.budgets) };
   }
 
+  /**
+   * Holds the change if a fleet incident open on its resource has not had its region released by a
+   * human (atomically with that check); null when no fleet holds it. Its priority, for the order
+   * held changes run in once released, is read from the incident in the same script.
+   */
+  async holdForFleet(change: Omit<BudgetedChange, 'priority'>, now = Date.now()): Promise<FleetHold | null> {
+    const record: HeldChange = {
+      resource: change.resource,
+      region: change.region,
+      queue: change.queue,
+      heldAt: now,
+      job: change.job,
+    };
+    const reply = (await holdForFleetScript.run(
+      this.redis,
+      [this.keyOf(change.resource, 'held'), this.keyOf(change.resource, 'jobs'), this.resources],
+      [
+        String(now),
+        change.region,
+        change.job.actionId,
+        JSON.stringify(record),
+        change.resource,
+        this.keys.fleet(''),
+        this.keys.exec('fleet:'),
+        String(PRIORITY_WEIGHT),
+        this.keys.fleetOpen(change.resource),
+        this.keys.incident(change.job.incidentId),
+      ],
+    )) as (string | number)[];
+    if (reply[0] !== 'held') return null;
+    const [, fleetId, alertname, regions, targets] = reply;
+    return {
+      fleetId: String(fleetId),
+      alertname: String(alertname),
+      regions: Number(regions),
+      targets: Number(targets),
+    };
+  }
+
+  async fleetIsOpen(fleetId: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.fleet(fleetId), 'status')) === 'open';
+  }
+
+  /** The resource a fleet incident is on (ingest's record), or null when the record is gone. */
+  async fleetResource(fleetId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.fleet(fleetId), 'resource');
+  }
+
+  async fleetClosedBy(fleetId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.fleet(fleetId), 'closedBy')) ?? undefined;
+  }
+
+  /** Records a human's release of a region from a fleet incident; false when it was recorded already. */
+  async releaseRegion(fleetId: string, region: string, now = Date.now()): Promise<boolean> {
+    return (await this.redis.hsetnx(this.releasedKey(fleetId), region, String(now))) === 1;
+  }
+
+  async isReleased(fleetId: string, region: string): Promise<boolean> {
+    return (await this.redis.hexists(this.releasedKey(fleetId), region)) === 1;
+  }
+
+  /** Drops every change held (or promoted, not yet run) for a fleet incident on a resource. */
+  async dropFleet(resource: string, fleetId: string): Promise<HeldChange[]> {
+    const keys = this.keysOf(resource);
+    const reply = (await dropFleetScript.run(this.redis, keys.slice(0, 5), [fleetId])) as string[];
+    return reply.map((raw) => heldChangeSchema.parse(JSON.parse(raw)));
+  }
+
+  /** A resource's changes waiting (held, or promoted and not yet run), for counting. */
+  async waiting(resource: string): Promise<HeldChange[]> {
+    const raw = await this.redis.hvals(this.keyOf(resource, 'jobs'));
+    return raw.map((entry) => heldChangeSchema.parse(JSON.parse(entry)));
+  }
+
   /** Frees an incident's slot (a no-op for one that holds none, or was released already). */
   async release(incidentId: string, verdict: Verdict, now = Date.now()): Promise<Released> {
     const resource = await this.redis.hget(this.owners, incidentId);
-    if (resource === null) return { released: false, promoted: [], expired: [], cancelled: [] };
+    if (resource === null)
+      return { released: false, promoted: [], expired: [], cancelled: [], fleetClosed: [] };
     return this.releaseOn(resource, incidentId, verdict, now);
   }
 
@@ -134,15 +223,23 @@ export class ChangeBudgets {
       String(this.budgets.holdSeconds * 1000),
       resource,
       verdict,
+      this.keys.fleet(''),
+      this.keys.exec('fleet:'),
+      this.keys.fleetOpen(resource),
     ])) as (number | string)[];
     const first = reply.indexOf('|');
     const second = reply.indexOf('|', first + 1);
+    const third = reply.indexOf('|', second + 1);
     const parse = (raw: number | string) => heldChangeSchema.parse(JSON.parse(String(raw)));
+    const closed = reply.slice(third + 1);
     return {
       released: reply[0] === 1,
       promoted: reply.slice(1, first).map(parse),
       expired: reply.slice(first + 1, second).map(parse),
-      cancelled: reply.slice(second + 1).map(parse),
+      cancelled: reply.slice(second + 1, third).map(parse),
+      fleetClosed: closed.flatMap((raw, index) =>
+        index % 2 === 0 ? [{ change: parse(raw), by: String(closed[index + 1]) }] : [],
+      ),
     };
   }
 
@@ -156,6 +253,10 @@ export class ChangeBudgets {
       this.resources,
       this.keyOf(resource, 'first'),
     ];
+  }
+
+  private releasedKey(fleetId: string): string {
+    return this.keys.exec(`fleet:${fleetId}:released`);
   }
 
   private keyOf(resource: string, part: string): string {

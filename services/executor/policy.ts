@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HermesError } from '../../shared/errors.js';
+import { widespreadSchema } from '../../shared/fleet.js';
 import {
   DEFAULT_PROPOSE_AFTER_APPROVALS,
   type PreapprovedEntry,
@@ -135,6 +136,8 @@ const policyFields = z.strictObject({
   budgets: budgetsSchema,
   /** Fixes humans wrote down as needing no level-2 approval (confirm tools still ask; see README). */
   preapproved: z.array(preapprovedEntrySchema).default([]),
+  /** When many alerts are one cause (a fleet incident, opened by ingest): changes wait for humans. */
+  widespread: widespreadSchema,
   tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/), toolSchema),
 });
 

@@ -240,6 +240,9 @@ export class ActionProcessor {
   private async decidePlaced(job: ActionJob, planned: Placed): Promise<Decision> {
     const { policy } = this.deps;
     const { tool, level, args, runArgs, backend, placement, operation } = planned;
+    // First: while a fleet incident holds the resource, no per-target approval is asked for either.
+    const fleetHeld = await this.deps.budgets.holdForFleet(job, placement);
+    if (fleetHeld) return fleetHeld;
     const judged = await this.deps.judgement.check(job, placement);
     if (judged && 'refuse' in judged) return blocked(judged.refuse);
     if (judged && 'ask' in judged) {

@@ -32,6 +32,7 @@ import { ChangeBudgets } from './budgets.js';
 import { ActionClaims } from './claims.js';
 import type { ExecutorEnv } from './env.js';
 import { FeedbackHandler } from './feedback.js';
+import { FleetHolds } from './fleet-holds.js';
 import { HeldChanges } from './held-changes.js';
 import { IncidentCommands } from './incident-commands.js';
 import { IncidentGate } from './incident-gate.js';
@@ -184,8 +185,9 @@ async function assemble(
     mode: env.EXECUTION_MODE,
     knownTool: (tool) => Boolean(policy.tool(tool)),
   });
+  const budgets = new ChangeBudgets(command, accounting, policy.budgets);
   const heldChanges = new HeldChanges({
-    budgets: new ChangeBudgets(command, accounting, policy.budgets),
+    budgets,
     claims,
     incidents,
     actions,
@@ -237,6 +239,7 @@ async function assemble(
     processor,
     feedback,
     heldChanges,
+    fleetHolds: new FleetHolds({ budgets, held: heldChanges, audit, logger, mode: env.EXECUTION_MODE }),
     incidentCommands,
     resetBreaker: breakerResetter(breaker, audit, env.EXECUTION_MODE, logger),
     clearLearned: learnedClearer(learned, audit, logger),
@@ -309,13 +312,16 @@ async function startWorkers(
     prefix: keys.bullPrefix,
     concurrency: env.EXECUTOR_CONCURRENCY,
   };
-  // Humans' approved actions, breaker resets and incident commands (ingest, executor).
+  // Humans' approved actions, breaker resets, incident commands and fleet decisions (ingest, executor).
   const humanWorker = new Worker(
     QUEUE.actions,
     async (job: Job) => {
       if (job.name === 'breaker_reset') return parts.resetBreaker(job.data);
       if (job.name === 'learned_clear') return parts.clearLearned(job.data);
       if (job.name === 'incident_command') return parts.incidentCommands.handle(job.data);
+      if (job.name === 'fleet_release') return parts.fleetHolds.release(job.data);
+      if (job.name === 'fleet_cancel') return parts.fleetHolds.cancel(job.data);
+      if (job.name === 'fleet_closed') return parts.fleetHolds.closed(job.data);
       if (job.name === 'held_release')
         return parts.heldChanges.rerun(job.data, (held, queue) => parts.processor.handle(held, queue));
       return parts.processor.handle(job.data, 'human');

@@ -282,15 +282,18 @@ export class Investigator {
       reason: record?.reason,
     };
     const round = actionId ?? 'held';
-    // The region that went first pages once for all; the incidents it stopped are told, not paged.
-    if ((record?.result as { cancelledBecause?: string } | undefined)?.cancelledBecause !== 'first_region')
-      return this.escalate(incident, reason, round);
-    const text = escalationText(reason);
+    // The region that went first, or the fleet incident, pages once for all; the incidents it stopped
+    // are told, not paged.
+    const result = record?.result as { cancelledBecause?: string; fleetId?: string; by?: string } | undefined;
+    const fleet = fleetHeldText(result);
+    if (result?.cancelledBecause !== 'first_region' && !fleet) return this.escalate(incident, reason, round);
+    const told: EscalationReason = fleet ? { kind: 'fleet_held', text: fleet } : reason;
+    const text = escalationText(told);
     await this.transition(
       incident,
       'escalated',
       { from: ['open', 'diagnosing', 'verifying', 'awaiting_approval'], message: text, summary: text },
-      stoppedByFirstRegionNotice(incident, reason, round),
+      stoppedByFirstRegionNotice(incident, told, round),
     );
     return 'escalated';
   }
@@ -479,4 +482,13 @@ export class Investigator {
     if (statusChanged(previous, status)) await this.deps.outbox.deliver(notice);
     return previous;
   }
+}
+
+/** "not run: fleet incident inc_1 was resolved by alice", or null when no fleet incident dropped it. */
+function fleetHeldText(result: { cancelledBecause?: string; fleetId?: string; by?: string } | undefined) {
+  if (result?.cancelledBecause === 'fleet_closed')
+    return `not run: fleet incident ${result.fleetId} was resolved${result.by ? ` by ${result.by}` : ''}`;
+  if (result?.cancelledBecause === 'fleet_cancelled')
+    return `cancelled by ${result.by ?? 'a human'} from fleet incident ${result.fleetId}`;
+  return null;
 }

@@ -115,6 +115,29 @@ export const learnedClearJobSchema = breakerResetJobSchema.extend({ ruleId: lear
 export type LearnedClearJob = z.infer<typeof learnedClearJobSchema>;
 
 /**
+ * ingest → executor, job names `fleet_release`, `fleet_cancel` and `fleet_closed` on the actions
+ * queue: what humans (or the fleet incident closing) decide about the changes a fleet incident holds
+ * (shared/fleet.ts). The executor records, audits and carries them out.
+ */
+const fleetIdSchema = idSchema;
+export const fleetReleaseJobSchema = z.object({
+  fleetId: fleetIdSchema,
+  region: z.string().min(1).max(200),
+  by: humanNameSchema,
+});
+export type FleetReleaseJob = z.infer<typeof fleetReleaseJobSchema>;
+
+export const fleetCancelJobSchema = z.object({
+  fleetId: fleetIdSchema,
+  by: humanNameSchema,
+  reason: z.string().max(2_000).optional(),
+});
+export type FleetCancelJob = z.infer<typeof fleetCancelJobSchema>;
+
+export const fleetClosedJobSchema = z.object({ fleetId: fleetIdSchema });
+export type FleetClosedJob = z.infer<typeof fleetClosedJobSchema>;
+
+/**
  * What a human can do to an incident: take ownership of it (`acknowledge`: it is escalated, in human
  * hands), close it (`resolve`), or have triage investigate it again (`rerun`).
  */

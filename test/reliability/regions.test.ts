@@ -10,6 +10,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
+import { closeFleet, openFleet } from '../support/fleets.js';
 import { ingestWebhook, type TestAlert, webhookBody } from '../support/incidents.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
 import { LOCAL_TARGETS } from '../support/targets.js';
@@ -155,6 +156,48 @@ describe.concurrent('region by region, through triage and the executor', () => {
         /^The held restart_service did not run \(cancelled: /,
       );
     } finally {
+      await w.close();
+    }
+  }, 90_000);
+
+  it('a fleet incident holds both regions’ restarts; when it resolves they are dropped, told and not paged', async () => {
+    const w = await world('regions-fleet', 3);
+    const actions = createQueue(QUEUE.actions, w.t.redis, w.t.keys.bullPrefix);
+    try {
+      // Ingest's fleet incident for ServiceDown on api-gateway (written as ingest does).
+      await openFleet(w.t, {
+        id: 'inc_fleet',
+        alertname: 'ServiceDown',
+        resource: 'api-gateway',
+        places: ['eu-west', 'us-east'].map((region) => ({ target: 'test-machine', host: region, region })),
+      });
+      const members = [await fire(w.t, crash('eu-west')), await fire(w.t, crash('us-east'))];
+      for (const id of members)
+        await eventually(
+          async () => (await w.store.get(id))?.actions.some((a) => a.decision === 'held'),
+          'held by the fleet',
+          20_000,
+        );
+      await closeFleet(w.t, 'inc_fleet', 'alice');
+      await actions.add('fleet_closed', { fleetId: 'inc_fleet' });
+      for (const id of members) {
+        await eventually(async () => (await w.status(id)) === 'escalated', 'told it will not run', 20_000);
+        expect((await w.store.getSummary(id))?.summary).toMatch(
+          /^not run: fleet incident inc_fleet was resolved by alice\. The fleet incident paged/,
+        );
+      }
+      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual([]);
+      // The fleet incident paged once for all of them: its members are told, not paged.
+      const notices = await w.notices();
+      expect(notices.filter((n) => n.event === 'escalated')).toEqual([]);
+      expect(
+        notices
+          .filter((n) => n.event === 'message')
+          .map((n) => n.incidentId)
+          .sort(),
+      ).toEqual([...members].sort());
+    } finally {
+      await actions.close();
       await w.close();
     }
   }, 90_000);

@@ -118,6 +118,8 @@ export interface ExecutorHarness {
   ): Promise<ActionOutcome>;
   /** Adds a `feedback` job and waits for its result. */
   feedback(job: Record<string, unknown>): Promise<unknown>;
+  /** Adds a named job to the humans' queue (as ingest does: `fleet_release`, …) and waits for its answer. */
+  command(name: string, data: Record<string, unknown>): Promise<unknown>;
   /** Lines the record-run fixture wrote: one per real process run. */
   runs(): string[];
   /** Runs the executor's approval sweep once, as if the clock read `now`. */
@@ -215,6 +217,10 @@ export async function startExecutorHarness(
     async feedback(job) {
       const added: Job = await agentActions.add('feedback', job, { jobId: `feedback-${++counter}` });
       return added.waitUntilFinished(agentEvents, 20_000);
+    },
+    async command(name, data) {
+      const added: Job = await actions.add(name, data, { jobId: `${name}-${++counter}` });
+      return added.waitUntilFinished(events, 20_000);
     },
     runs() {
       return existsSync(marker) ? readFileSync(marker, 'utf8').trim().split('\n').filter(Boolean) : [];

@@ -22,9 +22,23 @@
           not run). When it was its fix's first region, 'fixed' lets the other regions go (in
           priority order, within budgets); 'ineffective' or 'failed' cancels the fix's held changes
           in the other regions.
+  ARGV[9] the fleet keys' prefix ("<prefix>:fleet:"; see hold-for-fleet-3.lua)
+  ARGV[10] the released regions' prefix ("<prefix>:exec:fleet:")
+  ARGV[11] the open fleet incidents on the resource (hash: alertname -> fleet incident id; ingest's,
+           so not among KEYS: the executor may only read it, and a script's KEYS need write access)
+
+  A fleet incident open on the resource holds every change in a region no human released for it
+  (whatever held it first: it is tagged with that fleet), and a change held for a fleet that closed
+  (or is gone) is cancelled, never promoted. A fleet-held change does not expire while its fleet
+  holds it: humans decide; its holdSeconds count from its region's release.
+
+  On a sweep (no slot released), held changes that own a slot but were never claimed (the executor
+  died between promoting one and queueing its run) are in the reply's promoted ones again: their
+  run is queued again, deduplicated by its job id.
 
   Returns {released (0|1), promoted record JSON..., '|', expired record JSON..., '|', cancelled
-  record JSON...}; the cancelled ones' region going first is in the reply's records' `first`.
+  record JSON..., '|', (record JSON, who closed its fleet or '')...}; the cancelled ones' region going
+  first is in the reply's records' `first`.
 ]]
 local now = tonumber(ARGV[1])
 local released = 0
@@ -54,6 +68,46 @@ for _, tool in ipairs(redis.call('HKEYS', KEYS[7])) do
   local first = cjson.decode(redis.call('HGET', KEYS[7], tool))
   if redis.call('ZSCORE', KEYS[1], first.slot) then waves[tool] = first end
 end
+-- Fleet incidents open on the resource, and the regions humans released from each.
+local fleets = {}
+local openOn = redis.call('HVALS', ARGV[11])
+local fleetOf = function(id)
+  if fleets[id] == nil then
+    local status = redis.call('HGET', ARGV[9] .. id, 'status')
+    fleets[id] = {open = status == 'open', by = redis.call('HGET', ARGV[9] .. id, 'closedBy') or ''}
+  end
+  return fleets[id]
+end
+local releases = {}
+local releasedAt = function(id, region)
+  local key = ARGV[10] .. id .. ':released'
+  releases[key] = releases[key] or redis.call('HGETALL', key)
+  for i = 1, #releases[key], 2 do
+    if releases[key][i] == region then return tonumber(releases[key][i + 1]) end
+  end
+  return nil
+end
+-- The fleet that holds a change in this region now, if any: its own first, then any open on the resource.
+local holdingFleet = function(record)
+  if record.fleet and fleetOf(record.fleet).open and not releasedAt(record.fleet, record.region) then
+    return record.fleet
+  end
+  for _, id in ipairs(openOn) do
+    if fleetOf(id).open and not releasedAt(id, record.region) then return id end
+  end
+  return nil
+end
+local dropped = {}
+
+if ARGV[2] == '' then
+  for _, id in ipairs(redis.call('HKEYS', KEYS[4])) do
+    if not redis.call('ZSCORE', KEYS[3], id) then
+      local raw = redis.call('HGET', KEYS[4], id)
+      if redis.call('ZSCORE', KEYS[1], cjson.decode(raw).job.incidentId) then table.insert(reply, raw) end
+    end
+  end
+end
+
 local held = redis.call('ZRANGE', KEYS[3], 0, -1)
 local fleet = redis.call('ZCARD', KEYS[1])
 local perRegion = {}
@@ -66,14 +120,28 @@ for _, id in ipairs(held) do
   local raw = redis.call('HGET', KEYS[4], id)
   local record = raw and cjson.decode(raw)
   local wave = record and waves[record.job.tool]
+  local holding = record and holdingFleet(record)
+  local heldSince = record and tonumber(record.heldAt)
+  if record and record.fleet and not holding then
+    heldSince = math.max(heldSince, releasedAt(record.fleet, record.region) or 0)
+  end
   if not record then
     redis.call('ZREM', KEYS[3], id)
+  elseif record.fleet and not fleetOf(record.fleet).open then
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    table.insert(dropped, raw)
+    table.insert(dropped, fleetOf(record.fleet).by)
+  elseif holding then
+    if not record.fleet then
+      redis.call('HSET', KEYS[4], id, string.sub(raw, 1, -2) .. ',"fleet":' .. cjson.encode(holding) .. '}')
+    end
   elseif stopped and record.job.tool == stopped.tool and record.region ~= stopped.region then
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', KEYS[4], id)
     record.first = stopped
     table.insert(cancelled, cjson.encode(record))
-  elseif now - tonumber(record.heldAt) > tonumber(ARGV[6]) then
+  elseif now - heldSince > tonumber(ARGV[6]) then
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', KEYS[4], id)
     table.insert(expired, raw)
@@ -105,4 +173,6 @@ table.insert(reply, '|')
 for _, raw in ipairs(expired) do table.insert(reply, raw) end
 table.insert(reply, '|')
 for _, raw in ipairs(cancelled) do table.insert(reply, raw) end
+table.insert(reply, '|')
+for _, raw in ipairs(dropped) do table.insert(reply, raw) end
 return reply

@@ -19,8 +19,9 @@ import { QUEUE } from '../../../shared/queues.js';
 import type { ActionOutcome } from '../../../shared/schemas/jobs.js';
 import { createPendingApproval } from '../../../test/support/approvals.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
+import { openFleet } from '../../../test/support/fleets.js';
 import { openIncident } from '../../../test/support/incidents.js';
-import { type TestRedis, uniquePrefix } from '../../../test/support/redis.js';
+import { eventually, type TestRedis, uniquePrefix } from '../../../test/support/redis.js';
 import { type LocalRedis, startRedisServer } from '../../../test/support/redis-server.js';
 
 const prefix = uniquePrefix();
@@ -237,5 +238,48 @@ describe('config/redis-acl', () => {
     const executor = connect('executor');
     await expect(executor.hset(keys.incident(incidentId), 'level', '1')).rejects.toThrow(/NOPERM/);
     await expect(executor.hset(keys.groups(0), 'group', 'inc_1')).rejects.toThrow(/NOPERM/);
+    await expect(executor.hset(keys.fleet('inc_f'), 'status', 'closed')).rejects.toThrow(/NOPERM/);
+  });
+
+  it('lets the executor hold a change for a fleet incident ingest opened, and run it once ingest asks to release its region', async () => {
+    const ingest = connect('ingest');
+    const member = await openIncident(
+      { ...admin, redis: ingest },
+      { alertname: 'ServiceDown', service: 'web' },
+    );
+    await openFleet(
+      { ...admin, redis: ingest },
+      {
+        id: 'inc_acl_fleet',
+        alertname: 'ServiceDown',
+        resource: 'web',
+        places: [{ target: 'test-machine', host: 'a', region: 'unknown' }],
+      },
+    );
+    const held = await h.submit({
+      incidentId: member,
+      tool: 'restart_service',
+      args: { service: 'web', host: 'app-server-01', reason: 'down' },
+    });
+    expect(held).toMatchObject({ decision: 'held' });
+    expect(held.reason).toMatch(/^held: part of fleet incident inc_acl_fleet /);
+    const actions = new Queue(QUEUE.actions, { connection: ingest, prefix: keys.bullPrefix });
+    const events = new QueueEvents(QUEUE.actions, { connection: connect('ingest'), prefix: keys.bullPrefix });
+    try {
+      await events.waitUntilReady();
+      const answer = await new ExecutorClient(actions, events).ask(
+        'fleet_release',
+        { fleetId: 'inc_acl_fleet', region: 'unknown', by: 'alice' },
+        { jobId: 'fleet-release-acl', timeoutMs: 20_000 },
+      );
+      expect(answer).toMatchObject({ done: true, value: { released: 1 } });
+      await eventually(
+        async () => h.runs().includes('restart web') || undefined,
+        'the released change to run',
+      );
+    } finally {
+      await events.close();
+      await actions.close();
+    }
   });
 });
