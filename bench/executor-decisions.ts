@@ -36,6 +36,7 @@ import type { ActionJob } from '../shared/schemas/jobs.js';
 import { loadTargets } from '../shared/targets/targets.js';
 import { openIncident } from '../test/support/incidents.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { type RoundTripStep, RoundTrips } from '../test/support/round-trips.js';
 import { LOCAL_TARGETS } from '../test/support/targets.js';
 import { percentile, spawnService, waitForWorkers } from './services.js';
 
@@ -46,6 +47,21 @@ export interface ExecutorDecisions {
   actionsPerSecond: number;
   actions: number;
   decisions: Record<string, number>;
+  /** Mean per decision on the in-process executor's connection (see RoundTrips). */
+  roundTrips: number;
+  commands: number;
+  /** Where the round trips and the time waiting for Redis go, per decision. */
+  steps: RoundTripStep[];
+  /** Mean ms per decision: all of it, and waiting for Redis. */
+  meanMs: number;
+  redisMs: number;
+}
+
+export interface ExecutorDecisionsOptions {
+  /** Action jobs through a real executor process too (actions/s); off to time decisions alone. */
+  throughQueue?: boolean;
+  /** A learned rule in force for another (alertname, tool, resource): read on every decision, never fires. */
+  learnedRule?: boolean;
 }
 
 const SEQUENTIAL = 2_000;
@@ -57,9 +73,14 @@ const SERVICES = 50;
  * incident level, kill switch, backend precheck, breaker, rolling rate limits, then the record
  * (incident actions + timeline, hash-chained audit) — in dry-run so nothing runs. Latency: one action
  * at a time through ActionProcessor.handle on a real Redis. Throughput: action jobs through a real
- * executor process (default concurrency) from one addBulk until the last job finished.
+ * executor process (default concurrency) from one addBulk until the last job finished. Change budgets
+ * are on (roomy) and learned rules read; round trips are counted on the in-process executor's own
+ * connection.
  */
-export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
+export async function benchExecutorDecisions(
+  options: ExecutorDecisionsOptions = {},
+): Promise<ExecutorDecisions> {
+  const { throughQueue = true, learnedRule = false } = options;
   const redisServer = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'everysec']);
   const dir = mkdtempSync(join(tmpdir(), 'hermes-bench-exec-'));
   const policyFile = join(dir, 'policy.yaml');
@@ -74,14 +95,18 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
   });
   const triage = new Queue(QUEUE.triage, { connection: redis, prefix: keys.bullPrefix });
   const actions = new Queue<ActionJob>(QUEUE.agentActions, { connection: redis, prefix: keys.bullPrefix });
-  const executor = await spawnService('executor', {
-    REDIS_URL: redisServer.url,
-    HERMES_PREFIX: prefix,
-    LOG_LEVEL: 'error',
-    EXECUTION_MODE: 'dry-run',
-    POLICY_FILE: policyFile,
-    TARGETS_FILE: LOCAL_TARGETS,
-  });
+  const counted = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const trips = new RoundTrips(counted);
+  const executor = throughQueue
+    ? await spawnService('executor', {
+        REDIS_URL: redisServer.url,
+        HERMES_PREFIX: prefix,
+        LOG_LEVEL: 'error',
+        EXECUTION_MODE: 'dry-run',
+        POLICY_FILE: policyFile,
+        TARGETS_FILE: LOCAL_TARGETS,
+      })
+    : null;
   try {
     const incidents = await Promise.all(
       Array.from({ length: SERVICES }, (_, i) =>
@@ -96,9 +121,22 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
       requestedBy: 'agent',
     });
 
-    const processor = inProcessExecutor(redis, keys, policyFile, notifications, triage);
+    if (learnedRule)
+      await new LearnedRules(redis, keys).noteIneffective(
+        { alertname: 'ServiceDown', tool: 'restart_service', resource: 'svc-elsewhere' },
+        {
+          incidentId: incidents[0] as string,
+          actionId: randomId('act'),
+          target: 'test-machine',
+          verdict: 'ineffective',
+          at: new Date().toISOString(),
+        },
+        { ineffectiveToConfirm: 1, windowSeconds: 3_600, cooldownSeconds: 3_600 },
+      );
+    const processor = inProcessExecutor(counted, keys, policyFile, notifications, triage);
     const decisions: Record<string, number> = {};
     for (let i = 0; i < 200; i++) await processor.handle(job(i), 'agent');
+    trips.reset();
     const latencies: number[] = [];
     const sequentialStarted = performance.now();
     for (let i = 0; i < SEQUENTIAL; i++) {
@@ -107,8 +145,29 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
       latencies.push(performance.now() - t0);
       decisions[outcome.decision] = (decisions[outcome.decision] ?? 0) + 1;
     }
-    const inProcessPerSecond = SEQUENTIAL / ((performance.now() - sequentialStarted) / 1000);
+    const sequentialMs = performance.now() - sequentialStarted;
+    const inProcessPerSecond = SEQUENTIAL / (sequentialMs / 1000);
+    const steps = trips.byStep().map((step) => ({
+      label: step.label,
+      trips: step.trips / SEQUENTIAL,
+      ms: step.ms / SEQUENTIAL,
+    }));
+    const timed = {
+      roundTrips: trips.trips / SEQUENTIAL,
+      commands: trips.commands / SEQUENTIAL,
+      steps,
+      meanMs: sequentialMs / SEQUENTIAL,
+      redisMs: steps.reduce((sum, step) => sum + step.ms, 0),
+    };
     latencies.sort((a, b) => a - b);
+    const latency = {
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      inProcessPerSecond,
+      decisions,
+      ...timed,
+    };
+    if (!throughQueue) return { ...latency, actionsPerSecond: 0, actions: 0 };
 
     await waitForWorkers(actions, 1);
     const queued = Array.from({ length: THROUGH_QUEUE }, (_, i) => job(i));
@@ -122,18 +181,12 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - started) / 1000;
-    return {
-      p50Ms: percentile(latencies, 0.5),
-      p99Ms: percentile(latencies, 0.99),
-      inProcessPerSecond,
-      actionsPerSecond: THROUGH_QUEUE / seconds,
-      actions: THROUGH_QUEUE,
-      decisions,
-    };
+    return { ...latency, actionsPerSecond: THROUGH_QUEUE / seconds, actions: THROUGH_QUEUE };
   } finally {
-    await executor.stop();
+    await executor?.stop();
     await Promise.all([notifications.close(), triage.close(), actions.close()]);
     redis.disconnect();
+    counted.disconnect();
     await redisServer.stop();
     rmSync(dir, { recursive: true, force: true });
   }
