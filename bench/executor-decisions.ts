@@ -253,7 +253,6 @@ function inProcessExecutor(
     judgement: new Judgement({
       outcomes: new OutcomeStore(redis, keys),
       learned: new LearnedRules(redis, keys),
-      incidents,
       audit: new AuditLog(redis, keys),
       policy,
     }),

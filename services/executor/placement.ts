@@ -28,10 +28,17 @@ export class ActionPlacer {
     private readonly containers: Containers,
   ) {}
 
-  async place(incidentId: string, tool: ToolPolicy, args: Record<string, unknown>): Promise<Located> {
-    const { scope, unresolved } = await this.resolveContainers(
-      await incidentScope(this.targets, this.incidents, incidentId),
-    );
+  /** The incident's scope (one read of its stored alerts): asked early, with the decision's other reads. */
+  async scope(incidentId: string): Promise<IncidentScope> {
+    return incidentScope(this.targets, this.incidents, incidentId);
+  }
+
+  async place(
+    incidentScope: IncidentScope,
+    tool: ToolPolicy,
+    args: Record<string, unknown>,
+  ): Promise<Located> {
+    const { scope, unresolved } = await this.resolveContainers(incidentScope);
     const service = typeof args.service === 'string' ? args.service : undefined;
     const located = locate(scope, {
       host: typeof args.host === 'string' ? args.host : undefined,
