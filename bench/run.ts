@@ -119,7 +119,7 @@ rows.push(
       .map(([decision, n]) => `${f(n)} ${decision}`)
       .join(
         ', ',
-      )}); mean ${f(executor.meanMs, 2)} ms, of which ${f(executor.redisMs, 2)} ms waiting for Redis`,
+      )}); mean ${f(executor.meanMs, 2)} ms, of which ${f(executor.redisMs, 2)} ms waiting for Redis and ${f(executor.gcMs, 2)} ms in GC pauses; p99 of the decisions no GC pause overlapped (all but ${f(executor.duringGc)}): ${f(executor.p99WithoutGcMs, 2)} ms`,
   ],
   [
     'executor: Redis round trips per decision',
