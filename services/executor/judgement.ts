@@ -49,8 +49,10 @@ export class Judgement {
     },
   ) {}
 
-  /** Only the agent's own requests are judged: a human's approval is that human's judgement. */
-  /** `incident`: as the decision read it (null: gone); judging needs its alertname only. */
+  /**
+   * Only the agent's own requests are judged: a human's approval is that human's judgement.
+   * `incident`: as the decision read it (null: not there).
+   */
   async check(
     job: ActionJob,
     placement: Placement,
@@ -81,7 +83,10 @@ export class Judgement {
     return preapproved ? { preapproved } : null;
   }
 
-  /** Records the decision's verdict (or, for an executed fix, what its verdict will be about). */
+  /**
+   * Records the decision's verdict (or, for an executed fix, what its verdict will be about).
+   * `incident`: as the decision read it (null: not there, nothing to record).
+   */
   async decided(
     job: ActionJob,
     placement: Placement,

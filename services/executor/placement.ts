@@ -33,12 +33,9 @@ export class ActionPlacer {
     return incidentScope(this.targets, this.incidents, incidentId);
   }
 
-  async place(
-    incidentScope: IncidentScope,
-    tool: ToolPolicy,
-    args: Record<string, unknown>,
-  ): Promise<Located> {
-    const { scope, unresolved } = await this.resolveContainers(incidentScope);
+  /** Where in the incident's `alerted` scope (see `scope`) the action may act, or why nowhere. */
+  async place(alerted: IncidentScope, tool: ToolPolicy, args: Record<string, unknown>): Promise<Located> {
+    const { scope, unresolved } = await this.resolveContainers(alerted);
     const service = typeof args.service === 'string' ? args.service : undefined;
     const located = locate(scope, {
       host: typeof args.host === 'string' ? args.host : undefined,
