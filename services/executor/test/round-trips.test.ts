@@ -85,10 +85,10 @@ describe('round trips to Redis per decision', () => {
   it('decides a plain agent restart in 9 round trips, the run included', async () => {
     const { decision, trips } = await countedRestart('live');
     expect(decision).toBe('executed');
-    // The claim with the first reads (level, summary, scope, human stop, kill switch); judgement's
-    // reads with the breaker's state; the incident's priority and the change budget (HeldChanges);
-    // the limits with the last human-stop check; the breaker's success; the outcome notes; the claim
-    // finished; the record on the incident with the audit entry.
+    // The claim with the first reads (level, summary, scope, human stop, kill switch); the fleet hold
+    // with judgement's reads and the breaker's state; the incident's priority and the change budget
+    // (HeldChanges); the limits with the last human-stop check; the breaker's success; the outcome
+    // notes; the claim finished; the record on the incident with the audit entry.
     expect(trips.trips, JSON.stringify(trips.byStep(), null, 1)).toBe(9);
   });
 
