@@ -1,41 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
-import { ApprovalFlow } from '../services/executor/approval-flow.js';
-import { AuditLog } from '../services/executor/audit.js';
-import { type Backend, createBackend } from '../services/executor/backends.js';
-import { CircuitBreaker } from '../services/executor/breaker.js';
-import { ChangeBudgets } from '../services/executor/budgets.js';
-import { ActionClaims } from '../services/executor/claims.js';
-import { HeldChanges } from '../services/executor/held-changes.js';
-import { IncidentGate } from '../services/executor/incident-gate.js';
-import { Judgement } from '../services/executor/judgement.js';
-import { ActionPlacer } from '../services/executor/placement.js';
-import { loadPolicy } from '../services/executor/policy.js';
-import { ActionProcessor } from '../services/executor/processor.js';
-import { RateLimiter } from '../services/executor/rate-limit.js';
-import { DecisionRecorder } from '../services/executor/recorder.js';
-import { ReplicaCounts } from '../services/executor/scale.js';
-import { TargetBackends } from '../services/executor/target-backends.js';
-import { ApprovalStore } from '../shared/approvals.js';
-import { AutomationControl } from '../shared/control.js';
 import { randomId } from '../shared/ids.js';
-import { IncidentStore } from '../shared/incidents.js';
 import { keyspace } from '../shared/keys.js';
 import { LearnedRules } from '../shared/learned-rules.js';
-import { createLogger } from '../shared/logger.js';
-import { createMetrics } from '../shared/metrics.js';
-import { NotificationOutbox } from '../shared/outbox.js';
-import { OutcomeStore } from '../shared/outcomes.js';
 import { QUEUE } from '../shared/queues.js';
-import { SshPool } from '../shared/remote/ssh.js';
 import type { ActionJob } from '../shared/schemas/jobs.js';
-import { loadTargets } from '../shared/targets/targets.js';
+import { inProcessExecutor } from '../test/support/in-process-executor.js';
 import { openIncident } from '../test/support/incidents.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { type RoundTripStep, RoundTrips } from '../test/support/round-trips.js';
 import { LOCAL_TARGETS } from '../test/support/targets.js';
 import { percentile, spawnService, waitForWorkers } from './services.js';
 
@@ -46,6 +24,25 @@ export interface ExecutorDecisions {
   actionsPerSecond: number;
   actions: number;
   decisions: Record<string, number>;
+  /** Mean per decision on the in-process executor's connection (see RoundTrips). */
+  roundTrips: number;
+  commands: number;
+  /** Where the round trips and the time waiting for Redis go, per decision. */
+  steps: RoundTripStep[];
+  /** Mean ms per decision: all of it, and waiting for Redis. */
+  meanMs: number;
+  redisMs: number;
+  /** GC pauses in this process, ms per decision; decisions that overlapped one, and p99 of the others. */
+  gcMs: number;
+  duringGc: number;
+  p99WithoutGcMs: number;
+}
+
+export interface ExecutorDecisionsOptions {
+  /** Action jobs through a real executor process too (actions/s); off to time decisions alone. */
+  throughQueue?: boolean;
+  /** A learned rule in force for another (alertname, tool, resource): read on every decision, never fires. */
+  learnedRule?: boolean;
 }
 
 const SEQUENTIAL = 2_000;
@@ -57,9 +54,14 @@ const SERVICES = 50;
  * incident level, kill switch, backend precheck, breaker, rolling rate limits, then the record
  * (incident actions + timeline, hash-chained audit) — in dry-run so nothing runs. Latency: one action
  * at a time through ActionProcessor.handle on a real Redis. Throughput: action jobs through a real
- * executor process (default concurrency) from one addBulk until the last job finished.
+ * executor process (default concurrency) from one addBulk until the last job finished. Change budgets
+ * are on (roomy) and learned rules read; round trips are counted on the in-process executor's own
+ * connection.
  */
-export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
+export async function benchExecutorDecisions(
+  options: ExecutorDecisionsOptions = {},
+): Promise<ExecutorDecisions> {
+  const { throughQueue = true, learnedRule = false } = options;
   const redisServer = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'everysec']);
   const dir = mkdtempSync(join(tmpdir(), 'hermes-bench-exec-'));
   const policyFile = join(dir, 'policy.yaml');
@@ -74,14 +76,18 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
   });
   const triage = new Queue(QUEUE.triage, { connection: redis, prefix: keys.bullPrefix });
   const actions = new Queue<ActionJob>(QUEUE.agentActions, { connection: redis, prefix: keys.bullPrefix });
-  const executor = await spawnService('executor', {
-    REDIS_URL: redisServer.url,
-    HERMES_PREFIX: prefix,
-    LOG_LEVEL: 'error',
-    EXECUTION_MODE: 'dry-run',
-    POLICY_FILE: policyFile,
-    TARGETS_FILE: LOCAL_TARGETS,
-  });
+  const counted = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const trips = new RoundTrips(counted);
+  const executor = throughQueue
+    ? await spawnService('executor', {
+        REDIS_URL: redisServer.url,
+        HERMES_PREFIX: prefix,
+        LOG_LEVEL: 'error',
+        EXECUTION_MODE: 'dry-run',
+        POLICY_FILE: policyFile,
+        TARGETS_FILE: LOCAL_TARGETS,
+      })
+    : null;
   try {
     const incidents = await Promise.all(
       Array.from({ length: SERVICES }, (_, i) =>
@@ -96,19 +102,77 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
       requestedBy: 'agent',
     });
 
-    const processor = inProcessExecutor(redis, keys, policyFile, notifications, triage);
+    if (learnedRule)
+      await new LearnedRules(redis, keys).noteIneffective(
+        { alertname: 'ServiceDown', tool: 'restart_service', resource: 'svc-elsewhere' },
+        {
+          incidentId: incidents[0] as string,
+          actionId: randomId('act'),
+          target: 'test-machine',
+          verdict: 'ineffective',
+          at: new Date().toISOString(),
+        },
+        { ineffectiveToConfirm: 1, windowSeconds: 3_600, cooldownSeconds: 3_600 },
+      );
+    const processor = inProcessExecutor({
+      redis: counted,
+      keys,
+      policyFile,
+      mode: 'dry-run',
+      notifications,
+      triage,
+    });
     const decisions: Record<string, number> = {};
     for (let i = 0; i < 200; i++) await processor.handle(job(i), 'agent');
-    const latencies: number[] = [];
+    trips.reset();
+    const timings: { start: number; ms: number }[] = [];
+    const pauses: { start: number; end: number }[] = [];
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries())
+        pauses.push({ start: entry.startTime, end: entry.startTime + entry.duration });
+    });
+    gc.observe({ entryTypes: ['gc'] });
     const sequentialStarted = performance.now();
     for (let i = 0; i < SEQUENTIAL; i++) {
       const t0 = performance.now();
       const outcome = await processor.handle(job(i), 'agent');
-      latencies.push(performance.now() - t0);
+      timings.push({ start: t0, ms: performance.now() - t0 });
       decisions[outcome.decision] = (decisions[outcome.decision] ?? 0) + 1;
     }
-    const inProcessPerSecond = SEQUENTIAL / ((performance.now() - sequentialStarted) / 1000);
+    const sequentialMs = performance.now() - sequentialStarted;
+    // GC entries are delivered after the fact: let the last ones arrive.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gc.disconnect();
+    const latencies = timings.map((timing) => timing.ms);
+    const withoutGc = timings
+      .filter(({ start, ms }) => !pauses.some((pause) => pause.start < start + ms && pause.end > start))
+      .map((timing) => timing.ms)
+      .sort((a, b) => a - b);
+    const inProcessPerSecond = SEQUENTIAL / (sequentialMs / 1000);
+    const steps = trips.byStep().map((step) => ({
+      label: step.label,
+      trips: step.trips / SEQUENTIAL,
+      ms: step.ms / SEQUENTIAL,
+    }));
+    const timed = {
+      roundTrips: trips.trips / SEQUENTIAL,
+      commands: trips.commands / SEQUENTIAL,
+      steps,
+      meanMs: sequentialMs / SEQUENTIAL,
+      gcMs: pauses.reduce((sum, pause) => sum + pause.end - pause.start, 0) / SEQUENTIAL,
+      p99WithoutGcMs: percentile(withoutGc, 0.99),
+      duringGc: SEQUENTIAL - withoutGc.length,
+      redisMs: steps.reduce((sum, step) => sum + step.ms, 0),
+    };
     latencies.sort((a, b) => a - b);
+    const latency = {
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      inProcessPerSecond,
+      decisions,
+      ...timed,
+    };
+    if (!throughQueue) return { ...latency, actionsPerSecond: 0, actions: 0 };
 
     await waitForWorkers(actions, 1);
     const queued = Array.from({ length: THROUGH_QUEUE }, (_, i) => job(i));
@@ -122,18 +186,12 @@ export async function benchExecutorDecisions(): Promise<ExecutorDecisions> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - started) / 1000;
-    return {
-      p50Ms: percentile(latencies, 0.5),
-      p99Ms: percentile(latencies, 0.99),
-      inProcessPerSecond,
-      actionsPerSecond: THROUGH_QUEUE / seconds,
-      actions: THROUGH_QUEUE,
-      decisions,
-    };
+    return { ...latency, actionsPerSecond: THROUGH_QUEUE / seconds, actions: THROUGH_QUEUE };
   } finally {
-    await executor.stop();
+    await executor?.stop();
     await Promise.all([notifications.close(), triage.close(), actions.close()]);
     redis.disconnect();
+    counted.disconnect();
     await redisServer.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -147,65 +205,4 @@ function roomyPolicy(): unknown {
   // Budgets on, but roomy: every decision takes (and keeps) a slot, as in a real run.
   policy.budgets = { maxInFlight: 1_000_000, maxInFlightFleet: 1_000_000 };
   return policy;
-}
-
-/** The same parts startExecutor wires, in this process so each decision can be timed alone. */
-function inProcessExecutor(
-  redis: Redis,
-  keys: ReturnType<typeof keyspace>,
-  policyFile: string,
-  notifications: Queue,
-  triage: Queue,
-): ActionProcessor {
-  const policy = loadPolicy(policyFile);
-  const local = new Map<string, Backend>();
-  for (const [name, tool] of Object.entries(policy.tools))
-    if (tool.backend) local.set(name, createBackend(tool.backend, policy));
-  const targets = loadTargets(LOCAL_TARGETS);
-  const incidents = new IncidentStore(redis, keys);
-  const metrics = createMetrics('executor-bench');
-  const outbox = new NotificationOutbox(redis, keys, 'executor', notifications);
-  const backends = new TargetBackends(policy, targets, local, new SshPool());
-  const recorder = new DecisionRecorder({
-    incidents,
-    audit: new AuditLog(redis, keys),
-    metrics,
-    logger: createLogger('executor-bench', 'silent'),
-    mode: 'dry-run',
-    knownTool: (tool) => Boolean(policy.tool(tool)),
-  });
-  return new ActionProcessor({
-    policy,
-    logger: createLogger('executor-bench', 'silent'),
-    placer: new ActionPlacer(targets, incidents, backends),
-    backends,
-    mode: 'dry-run',
-    incidents,
-    control: new AutomationControl(redis, keys),
-    claims: new ActionClaims(redis, keys),
-    gate: new IncidentGate(redis, keys, keys),
-    limiter: new RateLimiter(redis, keys),
-    breaker: new CircuitBreaker(redis, keys, policy.breaker),
-    budgets: new HeldChanges({
-      budgets: new ChangeBudgets(redis, keys, policy.budgets),
-      claims: new ActionClaims(redis, keys),
-      incidents,
-      // Roomy budgets: nothing is held, so no `held_release` job is ever queued.
-      actions: triage,
-      triage,
-      recorder,
-    }),
-    replicas: new ReplicaCounts(redis, keys),
-    approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, outbox, 1_800),
-    judgement: new Judgement({
-      outcomes: new OutcomeStore(redis, keys),
-      learned: new LearnedRules(redis, keys),
-      incidents,
-      audit: new AuditLog(redis, keys),
-      policy,
-    }),
-    recorder,
-    outbox,
-    triage,
-  });
 }

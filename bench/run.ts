@@ -108,16 +108,26 @@ rows.push([
   `10,000 new alerts per storm (120,000 in all); bounded by the recent-alert cache (DEDUP_CACHE_SIZE 50,000), which drops its older half at a time; max − min over the last 6: ${f(Math.max(...heap.slice(-6)) - Math.min(...heap.slice(-6)), 1)} MiB`,
 ]);
 
-const executor = await benchExecutorDecisions();
+const executor = await benchExecutorDecisions({ learnedRule: true });
 rows.push(
   [
-    'executor: decision per action p50 / p99',
+    'executor: decision per action p50 / p99, with budgets and learned rules on',
     `${f(executor.p50Ms, 2)} / ${f(executor.p99Ms, 2)} ms`,
-    `claim, policy + args, level, kill switch, precheck, breaker, rate limits, record + audit; one at a time, dry-run (${Object.entries(
+    `claim, policy + args, level, human stop, kill switch, placement, precheck, recurrence + learned rules (one rule in force for another resource), breaker, change budget, rate limits, record + audit, outcome notes; one at a time, dry-run (${Object.entries(
       executor.decisions,
     )
       .map(([decision, n]) => `${f(n)} ${decision}`)
-      .join(', ')})`,
+      .join(
+        ', ',
+      )}); mean ${f(executor.meanMs, 2)} ms, of which ${f(executor.redisMs, 2)} ms waiting for Redis and ${f(executor.gcMs, 2)} ms in GC pauses; p99 of the decisions no GC pause overlapped (all but ${f(executor.duringGc)}): ${f(executor.p99WithoutGcMs, 2)} ms`,
+  ],
+  [
+    'executor: Redis round trips per decision',
+    f(executor.roundTrips, 2),
+    `${f(executor.commands, 1)} commands; reads asked at once, a pipeline, a MULTI or a script count as one: ${executor.steps
+      .filter((step) => step.trips >= 0.5)
+      .map((step) => `${step.label} ×${f(step.trips, 1)}`)
+      .join(', ')}`,
   ],
   [
     'executor: actions/s',

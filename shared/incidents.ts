@@ -36,6 +36,8 @@ export const OWNABLE_STATUSES: readonly IncidentStatus[] = incidentStatusSchema.
 
 const setStatusScript = loadLua(new URL('./lua/set-status-2.lua', import.meta.url));
 
+const recordDecisionScript = loadLua(new URL('./lua/record-decision-3.lua', import.meta.url));
+
 export interface ListOptions {
   status?: IncidentStatus | undefined;
   limit: number;
@@ -282,6 +284,25 @@ export class IncidentStore {
   /** Executor only: records (or updates) the decision for an action. */
   async recordAction(incidentId: string, record: ActionRecord): Promise<void> {
     await this.redis.hset(this.keys.incidentActions(incidentId), record.id, JSON.stringify(record));
+  }
+
+  /**
+   * Executor only: records (or updates) the decision for an action and its timeline entry, in one
+   * step, only while the incident exists. Whether it did.
+   */
+  async recordDecision(incidentId: string, record: ActionRecord, entry: NewTimelineEntry): Promise<boolean> {
+    const now = new Date().toISOString();
+    const full = timelineEntrySchema.parse({ ...entry, at: entry.at ?? now });
+    const recorded = await recordDecisionScript.run(
+      this.redis,
+      [
+        this.keys.incidentActions(incidentId),
+        this.keys.incidentTimeline(incidentId),
+        this.keys.incidentState(incidentId),
+      ],
+      [record.id, JSON.stringify(record), JSON.stringify(full), now],
+    );
+    return recorded === 1;
   }
 
   async getAction(incidentId: string, actionId: string): Promise<ActionRecord | null> {

@@ -20,10 +20,18 @@ export class AuditLog {
     private readonly witnesses?: AuditWitnessLog,
   ) {}
 
-  /** Appends an entry (and witnesses it); returns its stream id and its position in the chain. */
+  /** The chain head and counter as this log's last append left them: most likely still the head. */
+  private last: { head: string | null; count: string | null } | null = null;
+
+  /**
+   * Appends an entry (and witnesses it); returns its stream id and its position in the chain. The
+   * first attempt builds on the head this log last wrote, without reading it first (one round trip);
+   * when another writer moved it, the script refuses and the head is read.
+   */
   async append(entry: Record<string, unknown>): Promise<{ id: string; seq: number; hash: string }> {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const [head, count] = await this.redis.mget(this.keys.auditHead, this.keys.auditSeq);
+      const guess = attempt === 0 ? this.last : null;
+      const { head, count } = guess ?? (await this.readHead());
       const prev = head ?? GENESIS_HASH;
       const seq = Number(count ?? 0) + 1;
       const data = canonicalJson({ ...entry, seq });
@@ -34,10 +42,16 @@ export class AuditLog {
         [prev, data, hash, String(this.maxEntries), String(seq), GENESIS_HASH],
       )) as string | null;
       if (id) {
+        this.last = { head: hash, count: String(seq) };
         await this.witnesses?.witness({ seq, hash, event: String(entry.event ?? 'unknown') });
         return { id, seq, hash };
       }
     }
     throw new Error('audit append kept losing the race for the chain head');
+  }
+
+  private async readHead(): Promise<{ head: string | null; count: string | null }> {
+    const [head, count] = await this.redis.mget(this.keys.auditHead, this.keys.auditSeq);
+    return { head: head ?? null, count: count ?? null };
   }
 }

@@ -34,6 +34,15 @@ export class CircuitBreaker {
     this.outboxKey = keys.outbox('executor');
   }
 
+  /**
+   * Closed right now: a plain read, asked with other reads. A closed breaker has nothing to claim, so
+   * a decision that saw it closed need not run `check`; one that did not runs it (a half-open
+   * breaker's probe is claimed there).
+   */
+  async closed(): Promise<boolean> {
+    return ((await this.redis.hget(this.stateKey, 'state')) ?? 'closed') === 'closed';
+  }
+
   async check(actionId: string, now = Date.now()): Promise<BreakerCheck> {
     const [state, detail] = (await checkScript.run(
       this.redis,

@@ -1,11 +1,9 @@
 import type { Keyspace } from '../../shared/keys.js';
-import { loadLua } from '../../shared/lua.js';
 import { agentStopReason } from '../../shared/notices.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import { incidentStatusSchema } from '../../shared/schemas/incident.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
-
-const enterScript = loadLua(new URL('./lua/enter-run-3.lua', import.meta.url));
+import type { GateEntry } from './rate-limit.js';
 
 const ROUND_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -53,30 +51,30 @@ export class IncidentGate {
 
   /**
    * The last check, right before the action runs, atomic with what it reads; a human-approved
-   * `change` also claims its place in the incident's current round. Why not, or null.
+   * `change` also claims its place in the incident's current round. RateLimiter.take enters it in
+   * the same script as the limits; `refusal` reads its verdict: why not, or null.
    */
-  async enter(job: ActionJob, change: RoundChange | null): Promise<string | null> {
-    const reply = (await enterScript.run(
-      this.redis,
-      [
+  entry(
+    job: ActionJob,
+    change: RoundChange | null,
+  ): GateEntry & { refusal(verdict: string[]): string | null } {
+    return {
+      keys: [
         this.keys.incidentState(job.incidentId),
         this.roundKey(job.incidentId),
         this.accounting.exec(`round-changes:${job.incidentId}`),
       ],
-      [
-        job.requestedBy === 'agent' ? 'agent' : 'human',
-        change?.key ?? '',
-        job.actionId,
-        String(ROUND_TTL_SECONDS),
-      ],
-    )) as string[];
-    const [verdict, first = '', second = ''] = reply;
-    if (verdict === 'closed') return agentStopReason({ status: first === 'failed' ? 'failed' : 'resolved' });
-    if (verdict === 'owned')
-      return agentStopReason({ status: 'escalated', acknowledgedBy: first, acknowledgedAt: second });
-    if (verdict === 'ran')
-      return `${change?.words} already ran in this round (${first}); a second approval does not run it again`;
-    return null;
+      args: [job.requestedBy === 'agent' ? 'agent' : 'human', change?.key ?? '', String(ROUND_TTL_SECONDS)],
+      refusal: ([verdict, first = '', second = '']) => {
+        if (verdict === 'closed')
+          return agentStopReason({ status: first === 'failed' ? 'failed' : 'resolved' });
+        if (verdict === 'owned')
+          return agentStopReason({ status: 'escalated', acknowledgedBy: first, acknowledgedAt: second });
+        if (verdict === 'ran')
+          return `${change?.words} already ran in this round (${first}); a second approval does not run it again`;
+        return null;
+      },
+    };
   }
 
   /** A re-run starts a new round: approved changes of earlier rounds no longer count. */

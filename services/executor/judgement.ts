@@ -1,4 +1,3 @@
-import type { IncidentStore } from '../../shared/incidents.js';
 import type { LearnedRule, LearnedRules } from '../../shared/learned-rules.js';
 import { learnedRuleText, recurrenceText } from '../../shared/notices.js';
 import type {
@@ -9,7 +8,7 @@ import type {
   Verdict,
 } from '../../shared/outcomes.js';
 import { preapprovalFor, preapprovedText } from '../../shared/preapproved.js';
-import type { ActionDecisionKind } from '../../shared/schemas/incident.js';
+import type { ActionDecisionKind, IncidentSummary } from '../../shared/schemas/incident.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/targets.js';
 import type { AuditLog } from './audit.js';
@@ -45,18 +44,23 @@ export class Judgement {
     private readonly deps: {
       outcomes: OutcomeStore;
       learned: LearnedRules;
-      incidents: IncidentStore;
       audit: AuditLog;
       policy: Pick<PolicyFile, 'recurrence' | 'learning' | 'preapproved'>;
     },
   ) {}
 
-  /** Only the agent's own requests are judged: a human's approval is that human's judgement. */
-  async check(job: ActionJob, placement: Placement, now = Date.now()): Promise<Judged> {
-    if (job.approvalId) return null;
-    const alertname = await this.alertname(job.incidentId);
-    if (alertname === null) return null;
-    const subject = subjectOf(job.tool, alertname, placement);
+  /**
+   * Only the agent's own requests are judged: a human's approval is that human's judgement.
+   * `incident`: as the decision read it (null: not there).
+   */
+  async check(
+    job: ActionJob,
+    placement: Placement,
+    incident: Pick<IncidentSummary, 'alertname'> | null,
+    now = Date.now(),
+  ): Promise<Judged> {
+    if (job.approvalId || !incident) return null;
+    const subject = subjectOf(job.tool, incident.alertname, placement);
     const { maxRepeats, windowSeconds } = this.deps.policy.recurrence;
     const [recent, rule] = await Promise.all([
       this.deps.outcomes.of(subject, now - windowSeconds * 1000),
@@ -67,7 +71,7 @@ export class Judgement {
     );
     if (new Set(earlier.map((outcome) => outcome.incidentId)).size >= maxRepeats)
       return { refuse: recurrenceText({ ...subject, earlier, now }) };
-    const pair = { alertname, tool: job.tool, resource: subject.resource };
+    const pair = { alertname: incident.alertname, tool: job.tool, resource: subject.resource };
     const preapproved = preapprovalFor(this.deps.policy.preapproved, pair) ? preapprovedText(pair) : null;
     // Tightening beats loosening: history since the human wrote the preapproval contradicts it.
     if (rule)
@@ -79,9 +83,16 @@ export class Judgement {
     return preapproved ? { preapproved } : null;
   }
 
-  /** Records the decision's verdict (or, for an executed fix, what its verdict will be about). */
-  async decided(job: ActionJob, placement: Placement, decision: ActionDecisionKind): Promise<void> {
-    const incident = await this.deps.incidents.getSummary(job.incidentId);
+  /**
+   * Records the decision's verdict (or, for an executed fix, what its verdict will be about).
+   * `incident`: as the decision read it (null: not there, nothing to record).
+   */
+  async decided(
+    job: ActionJob,
+    placement: Placement,
+    incident: Pick<IncidentSummary, 'alertname' | 'createdAt'> | null,
+    decision: ActionDecisionKind,
+  ): Promise<void> {
     if (!incident) return;
     const subject = subjectOf(job.tool, incident.alertname, placement);
     const verdict = VERDICT_OF[decision];
@@ -142,10 +153,6 @@ export class Judgement {
       expiresAt: rule.expiresAt,
     });
     await this.deps.learned.audited(rule.id);
-  }
-
-  private async alertname(incidentId: string): Promise<string | null> {
-    return (await this.deps.incidents.getSummary(incidentId))?.alertname ?? null;
   }
 }
 

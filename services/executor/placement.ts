@@ -28,10 +28,14 @@ export class ActionPlacer {
     private readonly containers: Containers,
   ) {}
 
-  async place(incidentId: string, tool: ToolPolicy, args: Record<string, unknown>): Promise<Located> {
-    const { scope, unresolved } = await this.resolveContainers(
-      await incidentScope(this.targets, this.incidents, incidentId),
-    );
+  /** The incident's scope (one read of its stored alerts): asked early, with the decision's other reads. */
+  async scope(incidentId: string): Promise<IncidentScope> {
+    return incidentScope(this.targets, this.incidents, incidentId);
+  }
+
+  /** Where in the incident's `alerted` scope (see `scope`) the action may act, or why nowhere. */
+  async place(alerted: IncidentScope, tool: ToolPolicy, args: Record<string, unknown>): Promise<Located> {
+    const { scope, unresolved } = await this.resolveContainers(alerted);
     const service = typeof args.service === 'string' ? args.service : undefined;
     const located = locate(scope, {
       host: typeof args.host === 'string' ? args.host : undefined,

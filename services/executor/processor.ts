@@ -11,7 +11,7 @@ import {
 } from '../../shared/notices.js';
 import type { NotificationOutbox } from '../../shared/outbox.js';
 import { triageFollowUpJobId } from '../../shared/queues.js';
-import type { Level } from '../../shared/schemas/incident.js';
+import type { IncidentSummary, Level } from '../../shared/schemas/incident.js';
 import {
   type ActionJob,
   type ActionOutcome,
@@ -19,6 +19,7 @@ import {
   type ExecutionMode,
   type TriageJob,
 } from '../../shared/schemas/jobs.js';
+import type { IncidentScope } from '../../shared/targets/scope.js';
 import { describePlacement, type Placement } from '../../shared/targets/targets.js';
 import type { ApprovalFlow } from './approval-flow.js';
 import { formatIssues } from './args.js';
@@ -64,6 +65,17 @@ export interface ProcessorDeps {
 
 type Decision = Omit<ActionOutcome, 'actionId' | 'durationMs'>;
 
+/** What a decision reads before anything else (see ActionProcessor.firstReads). */
+interface FirstReads {
+  level: Level | null;
+  /** Read for state-changing tools only. */
+  incident: IncidentSummary | null;
+  stopped: string | null;
+  paused: Awaited<ReturnType<AutomationControl['isPaused']>>;
+  /** Read for state-changing tools only. */
+  scope: IncidentScope | null;
+}
+
 /** An action the executor has validated, placed and put into words. */
 interface Placed {
   tool: NonNullable<ReturnType<Policy['tool']>>;
@@ -105,10 +117,15 @@ export class ActionProcessor {
       return outcome;
     }
     const job = parsed.data as ActionJob;
-    const earlier = await this.deps.claims.claim(job.actionId);
+    // What the decision reads first rides with the claim, in one round trip; a scale reads once it
+    // holds its service's lock.
+    const [earlier, first] = await Promise.all([
+      this.deps.claims.claim(job.actionId),
+      this.deps.policy.tool(job.tool)?.scale ? undefined : this.firstReads(job),
+    ]);
     if (earlier) return this.repeated(job, earlier, started);
 
-    const decision = await this.decideInTurn(job);
+    const decision = await this.decideInTurn(job, first);
     const outcome: ActionOutcome = { actionId: job.actionId, ...decision, durationMs: Date.now() - started };
     const late = ranAfterDeadline(job, outcome);
     // Finished before recorded: a concurrent duplicate that recorded `unknown_outcome` re-reads the
@@ -159,15 +176,33 @@ export class ActionProcessor {
   }
 
   /** Scale actions of one service are decided and run one at a time: each applies its delta to the last. */
-  private async decideInTurn(job: ActionJob): Promise<Decision> {
-    if (!this.deps.policy.tool(job.tool)?.scale) return this.decide(job);
+  private async decideInTurn(job: ActionJob, first: FirstReads | undefined): Promise<Decision> {
+    if (!this.deps.policy.tool(job.tool)?.scale) return this.decide(job, first);
     const service = String(job.args.service).slice(0, 200);
-    const decision = await this.deps.replicas.exclusive(service, job.actionId, () => this.decide(job));
+    const decision = await this.deps.replicas.exclusive(service, job.actionId, () => this.decide(job, first));
     return decision ?? blocked(`another scale_service of ${service} held its lock for too long`);
   }
 
-  private async decide(job: ActionJob): Promise<Decision> {
-    const { policy, incidents } = this.deps;
+  /**
+   * Independent reads, asked at once: the incident's level and (for a change) its summary and scope,
+   * the human stop and the kill switch. The summary is read once per decision and passed down.
+   */
+  private async firstReads(job: ActionJob): Promise<FirstReads> {
+    const { incidents } = this.deps;
+    const tier = this.deps.policy.tool(job.tool)?.tier;
+    const changes = tier === 'safe' || tier === 'confirm';
+    const [level, incident, stopped, paused, scope] = await Promise.all([
+      incidents.getLevel(job.incidentId),
+      changes ? incidents.getSummary(job.incidentId) : null,
+      this.deps.gate.check(job),
+      this.deps.control.isPaused(),
+      changes ? this.deps.placer.scope(job.incidentId) : null,
+    ]);
+    return { level, incident, stopped, paused, scope };
+  }
+
+  private async decide(job: ActionJob, early: FirstReads | undefined): Promise<Decision> {
+    const { policy } = this.deps;
     const tool = policy.tool(job.tool);
     if (!tool) return blocked(`Unknown tool ${job.tool} requires explicit allowlist`);
     if (tool.tier === 'forbidden') return blocked(`${job.tool} is absolutely forbidden`);
@@ -175,12 +210,8 @@ export class ActionProcessor {
     if (!parsedArgs.success)
       return blocked(`invalid arguments for ${job.tool}: ${formatIssues(parsedArgs.error)}`);
     const args = parsedArgs.data;
-    // Independent reads, asked at once: each decision pays one round trip for them, not three.
-    const [level, stopped, paused] = await Promise.all([
-      incidents.getLevel(job.incidentId),
-      this.deps.gate.check(job),
-      this.deps.control.isPaused(),
-    ]);
+    const first = early ?? (await this.firstReads(job));
+    const { level, stopped, paused } = first;
     if (level === null) return blocked(`unknown incident ${job.incidentId}`);
     if (stopped) return blocked(stopped);
 
@@ -210,7 +241,8 @@ export class ActionProcessor {
         `automation is paused (kill switch) by ${paused.by ?? 'unknown'} since ${paused.at ?? '?'}`,
       );
 
-    const located = await this.deps.placer.place(job.incidentId, tool, args);
+    const scope = first.scope ?? (await this.deps.placer.scope(job.incidentId));
+    const located = await this.deps.placer.place(scope, tool, args);
     if (!located.ok) return blocked(located.reason);
     const { placement } = located;
     const backend = this.deps.backends.for(tool.name, placement);
@@ -226,10 +258,10 @@ export class ActionProcessor {
     const operation = operationText(await backend.describe(runArgs), placement);
     // Every decision from here on names the exact operation, for the console, the CLI and messages.
     const planned = { tool, level, args, runArgs, backend, placement, operation };
-    const decision = await this.decidePlaced(job, planned);
+    const decision = await this.decidePlaced(job, planned, first.incident);
     // The fix may have run: its outcome is bookkeeping that must survive a Redis blip.
     await untilStored(
-      () => this.deps.judgement.decided(job, placement, decision.decision),
+      () => this.deps.judgement.decided(job, placement, first.incident, decision.decision),
       `the outcome of ${job.actionId}`,
       this.deps.logger,
     );
@@ -237,13 +269,22 @@ export class ActionProcessor {
   }
 
   /** The decision once the action is placed and its operation known: approval, limits, then run. */
-  private async decidePlaced(job: ActionJob, planned: Placed): Promise<Decision> {
+  private async decidePlaced(
+    job: ActionJob,
+    planned: Placed,
+    incident: IncidentSummary | null,
+  ): Promise<Decision> {
     const { policy } = this.deps;
     const { tool, level, args, runArgs, backend, placement, operation } = planned;
-    // First: while a fleet incident holds the resource, no per-target approval is asked for either.
-    const fleetHeld = await this.deps.budgets.holdForFleet(job, placement);
+    // The fleet hold (a script), judgement's reads and the breaker's state, asked at once; the hold
+    // comes first: while a fleet incident holds the resource, no per-target approval is asked for
+    // either. Only a breaker not closed needs its script below.
+    const [fleetHeld, judged, closed] = await Promise.all([
+      this.deps.budgets.holdForFleet(job, placement),
+      this.deps.judgement.check(job, placement, incident),
+      this.deps.breaker.closed(),
+    ]);
     if (fleetHeld) return fleetHeld;
-    const judged = await this.deps.judgement.check(job, placement);
     if (judged && 'refuse' in judged) return blocked(judged.refuse);
     if (judged && 'ask' in judged) {
       const approvalId = await this.deps.approvalFlow.request(job, args, tool.tier, level, operation);
@@ -268,8 +309,8 @@ export class ActionProcessor {
       return { decision: 'pending_approval', reason: `${why} a human approval to ${operation}`, approvalId };
     }
 
-    const breaker = await this.deps.breaker.check(job.actionId);
-    if (!breaker.allowed) return blocked(breaker.reason);
+    const breaker = closed ? null : await this.deps.breaker.check(job.actionId);
+    if (breaker && !breaker.allowed) return blocked(breaker.reason);
     const held = await this.deps.budgets.admit(job, placement);
     if (held) return held;
     const limits: RollingLimit[] = [
@@ -292,7 +333,10 @@ export class ActionProcessor {
         max: rate.max,
         windowMs: rate.windowSeconds * 1000,
       });
-    const taken = await this.deps.limiter.take(job.actionId, limits);
+    // With room in the limits, a human's word that landed since this decision began is read again,
+    // atomically and last, in the same script.
+    const gate = this.deps.gate.entry(job, job.approvalId ? roundChange(tool.name, placement) : null);
+    const taken = await this.deps.limiter.take(job.actionId, limits, Date.now(), gate);
     if (!taken.ok) {
       if (taken.limit.name === 'global')
         return blocked(
@@ -309,11 +353,7 @@ export class ActionProcessor {
       );
     }
 
-    // A human's word may have landed since this decision began: read again, atomically, last.
-    const entered = await this.deps.gate.enter(
-      job,
-      job.approvalId ? roundChange(tool.name, placement) : null,
-    );
+    const entered = gate.refusal(taken.entered);
     if (entered) return blocked(entered);
     const done =
       this.deps.mode === 'dry-run'

@@ -11,7 +11,14 @@ export interface RollingLimit {
   windowMs: number;
 }
 
-export type TakeResult = { ok: true } | { ok: false; limit: RollingLimit; count: number };
+/** The incident gate, entered in the same script once the limits had room (see IncidentGate.entry). */
+export interface GateEntry {
+  keys: readonly [string, string, string];
+  args: readonly [string, string, string];
+}
+
+/** `entered`: the gate's verdict, when one was entered. */
+export type TakeResult = { ok: true; entered: string[] } | { ok: false; limit: RollingLimit; count: number };
 
 export class RateLimiter {
   constructor(
@@ -19,15 +26,20 @@ export class RateLimiter {
     private readonly keys: Keyspace,
   ) {}
 
-  async take(member: string, limits: readonly RollingLimit[], now = Date.now()): Promise<TakeResult> {
-    if (limits.length === 0) return { ok: true };
+  async take(
+    member: string,
+    limits: readonly RollingLimit[],
+    now = Date.now(),
+    gate?: GateEntry,
+  ): Promise<TakeResult> {
+    if (limits.length === 0 && !gate) return { ok: true, entered: [] };
     const args = limits.flatMap((limit) => [String(limit.max), String(limit.windowMs)]);
-    const [index, count] = (await takeScript.run(
+    const [index, count, ...entered] = (await takeScript.run(
       this.redis,
-      limits.map((limit) => this.keys.exec(`rl:${limit.name}`)),
-      [String(now), member, ...args],
-    )) as [number, number];
+      [...limits.map((limit) => this.keys.exec(`rl:${limit.name}`)), ...(gate?.keys ?? [])],
+      [String(now), member, String(limits.length), ...args, ...(gate?.args ?? [])],
+    )) as [number, number, ...string[]];
     const limit = limits[index - 1];
-    return limit ? { ok: false, limit, count } : { ok: true };
+    return limit ? { ok: false, limit, count } : { ok: true, entered };
   }
 }

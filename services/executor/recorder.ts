@@ -64,9 +64,9 @@ export class DecisionRecorder {
   }
 
   private async recordOnIncident(job: ActionJob, outcome: ActionOutcome, at: string): Promise<void> {
-    if (!(await this.deps.incidents.exists(job.incidentId))) return;
-    await Promise.all([
-      this.deps.incidents.recordAction(job.incidentId, {
+    await this.deps.incidents.recordDecision(
+      job.incidentId,
+      {
         id: job.actionId,
         tool: job.tool,
         args: job.args,
@@ -79,8 +79,8 @@ export class DecisionRecorder {
         approvalId: outcome.approvalId ?? job.approvalId,
         durationMs: outcome.durationMs,
         at,
-      }),
-      this.deps.incidents.appendTimeline(job.incidentId, {
+      },
+      {
         type: 'action',
         by: 'executor',
         tool: job.tool,
@@ -88,8 +88,8 @@ export class DecisionRecorder {
         decision: outcome.decision,
         reason: outcome.reason,
         at,
-      }),
-    ]);
+      },
+    );
   }
 
   /** A job that failed validation: audited with its reason, nothing else touched. */

@@ -172,7 +172,6 @@ async function assemble(
   const judgement = new Judgement({
     outcomes: new OutcomeStore(command, keys, env.OUTCOMES_MAX_AGE_DAYS),
     learned,
-    incidents,
     audit,
     policy,
   });

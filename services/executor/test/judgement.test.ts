@@ -216,7 +216,6 @@ describe('learned rules', () => {
     const judgement = new Judgement({
       outcomes: new OutcomeStore(h.t.redis, h.t.keys),
       learned,
-      incidents: h.incidents,
       audit: new AuditLog(h.t.redis, h.t.keys),
       policy: parsePolicy(testPolicy(h.marker, h.diskRoot)),
     });
