@@ -1,6 +1,5 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import type { IncidentStore } from '../../shared/incidents.js';
 import type { ActionJob, ActionOutcome, TriageJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/drivers/placement.js';
 import type { ChangeBudgets, FleetHold, HeldChange, Released, Verdict } from './budgets.js';
@@ -33,7 +32,6 @@ export class HeldChanges {
     private readonly deps: {
       budgets: ChangeBudgets;
       claims: ActionClaims;
-      incidents: IncidentStore;
       /** Where released changes are queued to run (the executor's own `held_release` jobs). */
       actions: Queue;
       triage: Queue<TriageJob>;
@@ -63,15 +61,18 @@ export class HeldChanges {
     return fleet ? { decision: 'held', reason: fleetHeldReason(fleet, resource) } : null;
   }
 
-  /** A slot for the change, or the `held` decision that says what holds it. */
-  async admit(job: ActionJob, placement: Placement): Promise<{ decision: 'held'; reason: string } | null> {
-    const summary = await this.deps.incidents.getSummary(job.incidentId);
+  /** A slot for the change, or the `held` decision that says what holds it (`priority`: its incident's). */
+  async admit(
+    job: ActionJob,
+    placement: Placement,
+    priority: number | undefined,
+  ): Promise<{ decision: 'held'; reason: string } | null> {
     const taken = await this.deps.budgets.take({
       job,
       queue: job.requestedBy === 'agent' ? 'agent' : 'human',
       resource: placement.resource ?? placement.host,
       region: placement.region,
-      priority: summary?.priority ?? 10,
+      priority: priority ?? 10,
     });
     if (!taken.ok) return { decision: 'held', reason: taken.reason };
     if (taken.fresh) this.taking.add(job.actionId);

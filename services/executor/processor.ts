@@ -311,7 +311,7 @@ export class ActionProcessor {
 
     const breaker = closed ? null : await this.deps.breaker.check(job.actionId);
     if (breaker && !breaker.allowed) return blocked(breaker.reason);
-    const held = await this.deps.budgets.admit(job, placement);
+    const held = await this.deps.budgets.admit(job, placement, incident?.priority);
     if (held) return held;
     const limits: RollingLimit[] = [
       { name: 'global', max: policy.limits.stateChangesPerHour, windowMs: HOUR_MS },

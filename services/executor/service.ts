@@ -188,7 +188,6 @@ async function assemble(
   const heldChanges = new HeldChanges({
     budgets,
     claims,
-    incidents,
     actions,
     triage,
     recorder,

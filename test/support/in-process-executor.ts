@@ -78,7 +78,6 @@ export function inProcessExecutor(options: {
     budgets: new HeldChanges({
       budgets: new ChangeBudgets(redis, keys, policy.budgets),
       claims,
-      incidents,
       actions: triage,
       triage,
       recorder,

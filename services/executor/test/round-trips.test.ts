@@ -82,19 +82,19 @@ async function countedRestart(mode: ExecutionMode): Promise<{ decision: string; 
 }
 
 describe('round trips to Redis per decision', () => {
-  it('decides a plain agent restart in 9 round trips, the run included', async () => {
+  it('decides a plain agent restart in 8 round trips, the run included', async () => {
     const { decision, trips } = await countedRestart('live');
     expect(decision).toBe('executed');
     // The claim with the first reads (level, summary, scope, human stop, kill switch); the fleet hold
-    // with judgement's reads and the breaker's state; the incident's priority and the change budget
-    // (HeldChanges); the limits with the last human-stop check; the breaker's success; the outcome
+    // with judgement's reads and the breaker's state; the change budget (the incident's priority came
+    // with the first reads); the limits with the last human-stop check; the breaker's success; the outcome
     // notes; the claim finished; the record on the incident with the audit entry.
-    expect(trips.trips, JSON.stringify(trips.byStep(), null, 1)).toBe(9);
+    expect(trips.trips, JSON.stringify(trips.byStep(), null, 1)).toBe(8);
   });
 
-  it('decides it in 8 in dry-run: nothing runs, so the breaker hears nothing', async () => {
+  it('decides it in 7 in dry-run: nothing runs, so the breaker hears nothing', async () => {
     const { decision, trips } = await countedRestart('dry-run');
     expect(decision).toBe('dry_run');
-    expect(trips.trips, JSON.stringify(trips.byStep(), null, 1)).toBe(8);
+    expect(trips.trips, JSON.stringify(trips.byStep(), null, 1)).toBe(7);
   });
 });
