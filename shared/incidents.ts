@@ -177,40 +177,31 @@ export class IncidentStore {
   /** Newest first. The cursor is opaque to callers: `<createdMs>:<id>` of the last item returned. */
   async list(options: ListOptions): Promise<{ incidents: IncidentSummary[]; nextCursor: string | null }> {
     const index = options.status ? this.keys.incidentStatusIndex(options.status) : this.keys.incidentIndex;
-    let max = '+inf';
-    let afterId: string | undefined;
-    if (options.cursor) {
-      const [score, id] = options.cursor.split(':');
-      max = score ?? '+inf';
-      afterId = id;
-    }
-    // Fetch one page plus any ties at the cursor's score, then skip past the cursor's id.
-    const raw = await this.redis.zrevrangebyscore(
-      index,
-      max,
-      '-inf',
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      options.limit + 1 + (afterId ? 100 : 0),
-    );
+    const raw = await this.pageAfter(index, options.cursor, options.limit + 1);
     const entries: { id: string; score: string }[] = [];
     for (let i = 0; i < raw.length; i += 2)
       entries.push({ id: raw[i] as string, score: raw[i + 1] as string });
-    let start = 0;
-    if (afterId) {
-      const at = entries.findIndex((entry) => entry.id === afterId);
-      start = at >= 0 ? at + 1 : entries.findIndex((entry) => entry.score !== max);
-      if (start < 0) start = entries.length;
-    }
-    const page = entries.slice(start, start + options.limit);
-    const hasMore = entries.length > start + options.limit;
+    const page = entries.slice(0, options.limit);
+    const hasMore = entries.length > options.limit;
     const summaries = await Promise.all(page.map((entry) => this.getSummary(entry.id)));
     const last = page.at(-1);
     return {
       incidents: summaries.filter((s): s is IncidentSummary => s !== null),
       nextCursor: hasMore && last ? `${last.score}:${last.id}` : null,
     };
+  }
+
+  /**
+   * `count` index entries (id, score, …) newest first, after the cursor's entry. A batch opens many
+   * incidents in one millisecond, so the cursor's place is found by its rank, not its score (ties
+   * are ordered by id); a cursor whose incident left the index goes on from its score.
+   */
+  private async pageAfter(index: string, cursor: string | undefined, count: number): Promise<string[]> {
+    if (!cursor) return this.redis.zrevrange(index, 0, count - 1, 'WITHSCORES');
+    const [score = '+inf', id = ''] = cursor.split(':');
+    const rank = await this.redis.zrevrank(index, id);
+    if (rank !== null) return this.redis.zrevrange(index, rank + 1, rank + count, 'WITHSCORES');
+    return this.redis.zrevrangebyscore(index, `(${score}`, '-inf', 'WITHSCORES', 'LIMIT', 0, count);
   }
 
   async appendTimeline(id: string, entry: NewTimelineEntry): Promise<TimelineEntry> {
