@@ -57,6 +57,22 @@ export function openedNotice(opened: {
   };
 }
 
+/**
+ * A fleet incident opened (shared/fleet.ts): one page for every alert of one cause. Ingest's detection
+ * script records it as it opens the fleet, filling in the facts `%{id}`, `%{alertname}`,
+ * `%{resource}`, `%{regions}`, `%{regionCount}` and `%{targets}`.
+ */
+export const FLEET_OPENED_NOTICE = {
+  eventId: 'fleet-opened-%{id}',
+  incidentId: '%{id}',
+  event: 'fleet_opened',
+  severity: 'critical',
+  title: 'Fleet incident: %{alertname} on %{resource} in %{regionCount} regions, %{targets} targets',
+  text:
+    '%{alertname} fires for %{resource} in %{regions} on %{targets} targets: one cause, one incident, one page. ' +
+    'Every automated change to %{resource} is held until a human releases a region or cancels the held changes.',
+} as const satisfies NotificationJob;
+
 export function resolvedEventId(incidentId: string): string {
   return `resolved-${incidentId}`;
 }
