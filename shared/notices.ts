@@ -444,7 +444,9 @@ export function approvalAnswerHint(approvalId: string): string {
 export type SlackClick =
   | { kind: 'nothing_to_do' }
   | { kind: 'refused'; reason: string | undefined }
-  | { kind: 'recorded'; decision: 'approved' | 'denied'; by: string };
+  | { kind: 'recorded'; decision: 'approved' | 'denied'; by: string }
+  /** A fleet incident's Release / Cancel held button: what the executor did, as the timeline says it. */
+  | { kind: 'fleet'; said: string };
 
 /** Slack's reply to the human who clicked. */
 export function slackClickReply(click: SlackClick): string {
@@ -455,6 +457,8 @@ export function slackClickReply(click: SlackClick): string {
       return `Could not record that: ${click.reason ?? 'refused'}.`;
     case 'recorded':
       return `${click.decision === 'approved' ? 'Approved' : 'Denied'} by ${click.by}.`;
+    case 'fleet':
+      return `Done: ${click.said}.`;
   }
 }
 

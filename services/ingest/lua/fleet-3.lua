@@ -123,7 +123,9 @@ local function open_fleet(g, live)
   local facts = { id = id, alertname = g.a, resource = g.r, regions = regionText,
     regionCount = tostring(#regions), targets = tostring(places) }
   for _, field in ipairs({ 'eventId', 'incidentId', 'title', 'text' }) do notice[field] = fill(notice[field], facts) end
-  notice.details = { regions = regionText, targets = places, resource = g.r }
+  -- The regions as a list: Slack puts a Release button on the page for each.
+  notice.details = { regions = regions, targets = places, resource = g.r }
+  if #regions == 0 then notice.details.regions = nil end
   record_notice(KEYS[1], notice, nowMs)
   out.opened[#out.opened + 1] = { id, notice.eventId }
   return id

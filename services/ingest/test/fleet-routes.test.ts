@@ -2,10 +2,13 @@ import { type Job, Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../../shared/incidents.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
+import type { NotificationJob } from '../../../shared/schemas/jobs.js';
+import { signSlackRequest } from '../../../shared/slack-signature.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { type TestAlert, webhookBody } from '../../../test/support/incidents.js';
 import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
 import { writeUsersFile } from '../../../test/support/users.js';
+import { slackMessage } from '../../notifier/channels/slack-message.js';
 import { fleetClosedJobId } from '../fleet/fleets.js';
 import type { IngestHandle } from '../service.js';
 import { post as postWebhook, startTestIngest } from './harness.js';
@@ -45,6 +48,28 @@ function call(ingest: IngestHandle, path: string, body: unknown, token?: string)
   });
 }
 
+const SLACK_SECRET = 'fleet-slack-secret';
+
+/** A signed Slack click on a button of a message, as Slack posts it to /slack/interactions. */
+function slackClick(
+  ingest: IngestHandle,
+  button: { action_id: string; value: string },
+  secret = SLACK_SECRET,
+) {
+  const payload = { type: 'block_actions', user: { id: 'U1', username: 'jane' }, actions: [button] };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return fetch(`${ingest.url}/slack/interactions`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': timestamp,
+      'x-slack-signature': signSlackRequest(secret, timestamp, body),
+    },
+    body,
+  });
+}
+
 describe('release and cancel-held', () => {
   let t: TestRedis;
   let ingest: IngestHandle;
@@ -53,7 +78,11 @@ describe('release and cancel-held', () => {
 
   beforeEach(async () => {
     t = await openTestRedis();
-    ingest = await startTestIngest(t, { USERS_FILE: USERS, ADMIN_TOKEN: 'break-glass' });
+    ingest = await startTestIngest(t, {
+      USERS_FILE: USERS,
+      ADMIN_TOKEN: 'break-glass',
+      SLACK_SIGNING_SECRET: SLACK_SECRET,
+    });
     asked = [];
   });
   afterEach(async () => {
@@ -135,6 +164,52 @@ describe('release and cancel-held', () => {
       `fleet incident ${fleetId} fires in eu-west, us-east, not in <ap-south>`,
     );
     expect(asked).toEqual([]);
+  });
+
+  it("carries out the fleet page's Slack buttons, signed, as the Slack user", async () => {
+    standInExecutor();
+    const { fleetId } = await openFleetOn(t, ingest);
+    const notices = createQueue<NotificationJob>(QUEUE.notifications.ingest, t.redis, t.keys.bullPrefix);
+    const page = (await notices.getJob(`fleet-opened-${fleetId}`))?.data;
+    await notices.close();
+    if (!page) throw new Error('no fleet page queued');
+    const message = slackMessage({ notification: { severity: 'critical', ...page }, incident: null });
+    const buttons = message.blocks.find((block) => block.block_id === 'fleet')?.elements as {
+      action_id: string;
+      value: string;
+      text: { text: string };
+    }[];
+    expect(buttons.map((button) => button.text.text)).toEqual([
+      'Release eu-west',
+      'Release us-east',
+      'Cancel held',
+    ]);
+    const [, releaseUsEast, cancel] = buttons;
+    const forged = await slackClick(
+      ingest,
+      releaseUsEast as { action_id: string; value: string },
+      'not-the-secret',
+    );
+    expect(forged.status).toBe(401);
+    expect(asked).toEqual([]);
+    const released = await slackClick(ingest, releaseUsEast as { action_id: string; value: string });
+    expect(released.status).toBe(200);
+    expect((await released.json()).text).toBe(
+      'Done: released the changes held in us-east: 3 (by slack-jane).',
+    );
+    const cancelled = await slackClick(ingest, cancel as { action_id: string; value: string });
+    expect((await cancelled.json()).text).toBe('Done: cancelled the changes held: 5 (by slack-jane).');
+    expect(asked.map((job) => [job.name, job.data])).toEqual([
+      ['fleet_release', { fleetId, region: 'us-east', by: 'slack-jane' }],
+      ['fleet_cancel', { fleetId, by: 'slack-jane' }],
+    ]);
+    const elsewhere = await slackClick(ingest, {
+      action_id: 'fleet_release_0',
+      value: JSON.stringify({ fleetId, region: '<!channel>' }),
+    });
+    expect((await elsewhere.json()).text).toBe(
+      `Could not record that: fleet incident ${fleetId} fires in eu-west, us-east, not in &lt;!channel&gt;.`,
+    );
   });
 
   it('answers 504 when no executor answers, leaving the request queued', async () => {
