@@ -19,7 +19,7 @@
           resolved closes
   ARGV[9] the notice announcing a resolution, for incident '' (shared/notices.ts resolvedNotice)
 
-  Per (alertname, resource): each firing alert's place is sighted (region, last seen, incident); a
+  Alerts the storm incident holds are left out. Per (alertname, resource): each firing alert's place is sighted (region, last seen, incident); a
   resolved one's place is forgotten, and so are sightings older than the window. While a fleet is open
   for it, each firing alert's incident joins it; else, if the sightings reach minRegions regions
   (other than `unknown`), minTargets places or minFraction of the known count, a level-3 fleet
@@ -131,11 +131,22 @@ local function open_fleet(g, live)
   return id
 end
 
-for _, g in ipairs(groups) do
+-- Alerts the storm incident coalesces stay out: it pages once already, and is no one target's incident.
+local stormOf = {}
+local function in_storm(id)
+  local storm = stormOf[id]
+  if storm == nil then
+    storm = redis.call('HGET', key(K.incident, id), 'storm') == '1'
+    stormOf[id] = storm
+  end
+  return storm
+end
+
+local function observe_group(g, sightings)
   g.openKey = fleet_open_key(K, g.r)
   local fleetId = redis.call('HGET', g.openKey, g.a)
   local firing = false
-  for _, s in ipairs(g.s) do
+  for _, s in ipairs(sightings) do
     if s[3] == 'firing' then
       firing = true
       redis.call('HSET', g.sk, s[1], s[2] .. '\t' .. nowMsText .. '\t' .. s[4])
@@ -144,13 +155,21 @@ for _, g in ipairs(groups) do
     end
   end
   if fleetId then
-    for _, s in ipairs(g.s) do
+    for _, s in ipairs(sightings) do
       if s[3] == 'firing' then link(fleetId, g.r, s[4], s[1], s[2], s[6]) end
     end
   elseif firing then
     open_fleet(g, current_sightings(g.sk))
   end
   redis.call('PEXPIRE', g.sk, S.windowMs)
+end
+
+for _, g in ipairs(groups) do
+  local kept = {}
+  for _, s in ipairs(g.s) do
+    if not in_storm(s[4]) then kept[#kept + 1] = s end
+  end
+  if #kept > 0 then observe_group(g, kept) end
 end
 
 -- A fleet closes when intake resolved its last open member.
