@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { IncidentStore } from '../../../shared/incidents.js';
+import { scriptKeyLayout } from '../../../shared/keys.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
 import { type TestAlert, webhookBody } from '../../../test/support/incidents.js';
@@ -157,5 +159,34 @@ it('closes the fleet when intake resolves its last firing member, and tells the 
     expect(job?.data).toEqual({ fleetId });
   } finally {
     await actions.close();
+  }
+});
+
+it("names the resource's open fleets under the key shared/keys.ts gives it, escaped characters too", async () => {
+  // `@` and `:` are escaped by encodeURIComponent; the script encodes alike.
+  const resource = 'api@gw:v2_x-y.service';
+  const alerts = [down('h1', 'us-east', { service: resource }), down('h2', 'eu-west', { service: resource })];
+  await send(alerts);
+  const fleetId = await t.redis.hget(t.keys.fleetOpen(resource), 'ServiceDown');
+  expect(fleetId).toBeTruthy();
+  await send(
+    alerts.map((alert) => ({ ...alert, status: 'resolved' as const })),
+    'resolved',
+  );
+  expect(await t.redis.hget(t.keys.fleetOpen(resource), 'ServiceDown')).toBeNull();
+  expect((await store.get(fleetId as string))?.fleet?.status).toBe('closed');
+});
+
+it('encodes a resource in Lua exactly as encodeURIComponent does', async () => {
+  const include = readFileSync(new URL('../lua/includes/fleet-keys.lua', import.meta.url), 'utf8');
+  const layout = JSON.stringify(scriptKeyLayout(t.keys));
+  for (const resource of ['api-gateway', "pay ments/ü€(v2)!*'~._-%", 'a@b:c+d=e&f?g#h', '日本\t\n"\\', '']) {
+    const key = await t.redis.eval(
+      `${include}\nreturn fleet_open_key(cjson.decode(ARGV[1]), ARGV[2])`,
+      0,
+      layout,
+      resource,
+    );
+    expect(key).toBe(t.keys.fleetOpen(resource));
   }
 });
