@@ -145,6 +145,16 @@ end
 local function observe_group(g, sightings)
   g.openKey = fleet_open_key(K, g.r)
   local fleetId = redis.call('HGET', g.openKey, g.a)
+  if fleetId then
+    -- Resolved by a human, but ingest died before closing the fleet: closed now.
+    local status = redis.call('HGET', key(K.incidentState, fleetId), 'status')
+    if status == 'resolved' or status == 'failed' then
+      if close_fleet(K, fleetId, 'ingest', now, nowMs, KEYS[1], ARGV[9]) then
+        out.closed[#out.closed + 1] = fleetId
+      end
+      fleetId = nil
+    end
+  end
   local firing = false
   for _, s in ipairs(sightings) do
     if s[3] == 'firing' then

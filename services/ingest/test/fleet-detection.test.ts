@@ -190,3 +190,18 @@ it('encodes a resource in Lua exactly as encodeURIComponent does', async () => {
     expect(key).toBe(t.keys.fleetOpen(resource));
   }
 });
+
+it('closes a fleet a human resolved if ingest died before closing it, at the next batch of its cause', async () => {
+  await send([down('h1', 'us-east'), down('h2', 'eu-west')]);
+  const fleetId = (await openFleet()) as string;
+  // What the executor does for a human's resolve; the ingest that asked it died before closing the fleet.
+  await store.setStatus(fleetId, 'resolved', 'human:alice');
+  await send([down('h3', 'us-east')]);
+  expect((await store.get(fleetId))?.fleet).toMatchObject({ status: 'closed', closedBy: 'ingest' });
+  const actions = createQueue(QUEUE.actions, t.redis, t.keys.bullPrefix);
+  try {
+    expect((await actions.getJob(fleetClosedJobId(fleetId)))?.data).toEqual({ fleetId });
+  } finally {
+    await actions.close();
+  }
+});
