@@ -82,6 +82,8 @@ interface ScriptReply {
   resolved: string[];
   /** Incidents re-sent alerts belong to that still wait for triage (an earlier attempt may have died before queueing their jobs). */
   waiting: OpenedIncident[];
+  /** The storm incident, when the batch joined or opened it. */
+  storm?: string;
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
@@ -112,6 +114,8 @@ export class Intake {
 
   private readonly recent: RecentAlerts;
   private readonly inFlight = new InFlightAlerts();
+  /** Storm incidents seen lately: the fleet rules leave their alerts out without placing them. */
+  private readonly storms = new Set<string>();
   private readonly outbox: NotificationOutbox;
   private readonly layout: string;
 
@@ -171,6 +175,7 @@ export class Intake {
     }
     const opened = asArray(reply?.opened);
     const resolved = asArray(reply?.resolved);
+    if (reply?.storm) this.rememberStorm(reply.storm);
     // Triage must never see a member of a fleet incident before the fleet exists.
     await this.deps.fleets?.observe(this.seen(webhook, incidentOf), resolved, now);
     // Announced before their triage jobs are queued, so an incident found still waiting for its job
@@ -195,12 +200,20 @@ export class Intake {
     };
   }
 
-  /** The batch's alerts whose incidents are known, new and re-sent alike, for the fleet rules. */
+  private rememberStorm(id: string): void {
+    if (this.storms.size >= 16) this.storms.clear();
+    this.storms.add(id);
+  }
+
+  /**
+   * The batch's alerts whose incidents are known, new and re-sent alike, for the fleet rules; not
+   * those of a storm incident (the script leaves those out too: this only spares placing them).
+   */
   private seen(webhook: AlertmanagerWebhook, incidentOf: (string | undefined)[]): SeenAlert[] {
     const seen: SeenAlert[] = [];
     webhook.alerts.forEach((alert, i) => {
       const incidentId = incidentOf[i];
-      if (incidentId === undefined) return;
+      if (incidentId === undefined || this.storms.has(incidentId)) return;
       seen.push({ labels: withCommon(webhook.commonLabels, alert.labels), status: alert.status, incidentId });
     });
     return seen;
