@@ -214,7 +214,12 @@ export class Intake {
     webhook.alerts.forEach((alert, i) => {
       const incidentId = incidentOf[i];
       if (incidentId === undefined || this.storms.has(incidentId)) return;
-      seen.push({ labels: withCommon(webhook.commonLabels, alert.labels), status: alert.status, incidentId });
+      seen.push({
+        fingerprint: alert.fingerprint,
+        labels: withCommon(webhook.commonLabels, alert.labels),
+        status: alert.status,
+        incidentId,
+      });
     });
     return seen;
   }

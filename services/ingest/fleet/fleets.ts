@@ -11,13 +11,15 @@ import type { FleetClosedJob } from '../../../shared/schemas/jobs.js';
 import type { Targets } from '../../../shared/targets/targets.js';
 import type { KnownTargets } from './known-targets.js';
 
-const observeScript = loadLua(new URL('../lua/fleet-3.lua', import.meta.url));
+const observeScript = loadLua(new URL('../lua/fleet-4.lua', import.meta.url));
 const closeScript = loadLua(new URL('../lua/fleet-close-1.lua', import.meta.url));
 const OPENED_NOTICE = JSON.stringify(FLEET_OPENED_NOTICE);
 const RESOLVED_NOTICE = JSON.stringify(resolvedNotice(''));
 
 /** One alert of a webhook batch, as the fleet rules see it. */
 export interface SeenAlert {
+  /** Alertmanager's fingerprint: a hash of the labels, so it names one place while the targets stay. */
+  fingerprint: string;
   labels: Readonly<Record<string, string>>;
   status: 'firing' | 'resolved';
   incidentId: string;
@@ -39,6 +41,12 @@ interface Group {
   known: number;
   s: Sighting[];
 }
+
+/** Where an alert is, as the fleet rules need it; null: no target places it on a resource. */
+type Place = { target: string; host: string; resource: string; region: string } | null;
+
+/** Alerts placed lately (re-sends are placed from here): at most this many, then forgotten at once. */
+const PLACED_CACHE = 50_000;
 
 export interface FleetsDeps {
   redis: RedisConnection;
@@ -64,6 +72,8 @@ export function fleetClosedJobId(fleetId: string): string {
 export class Fleets {
   private readonly layout: string;
   private readonly settings: string;
+  private placed = new Map<string, Place>();
+  private placedBy: Targets | undefined;
 
   constructor(private readonly deps: FleetsDeps) {
     this.layout = JSON.stringify(scriptKeyLayout(deps.keys));
@@ -81,7 +91,12 @@ export class Fleets {
     if (groups.length === 0 && resolved.length === 0) return;
     const reply = await observeScript.run(
       this.deps.redis,
-      [this.deps.keys.outbox('ingest'), this.deps.keys.incidentIndex, this.deps.keys.incidentIds],
+      [
+        this.deps.keys.outbox('ingest'),
+        this.deps.keys.incidentIndex,
+        this.deps.keys.incidentIds,
+        this.deps.keys.stormCurrent,
+      ],
       [
         this.layout,
         now.toISOString(),
@@ -135,9 +150,9 @@ export class Fleets {
     for (const alert of alerts) {
       const alertname = alert.labels.alertname;
       if (!alertname) continue;
-      const placed = targets.place(alert.labels);
-      if (!placed.ok || !placed.placement.resource) continue;
-      const { target, host, resource, region } = placed.placement;
+      const place = this.place(targets, alert);
+      if (!place) continue;
+      const { target, host, resource, region } = place;
       const id = `${resource}\n${alertname}`;
       let group = groups.get(id);
       if (!group) {
@@ -161,6 +176,28 @@ export class Fleets {
       ]);
     }
     return [...groups.values()];
+  }
+
+  /** Where an alert is: placing costs about 6 µs, and most alerts are re-sent many times. */
+  private place(targets: Targets, alert: SeenAlert): Place {
+    if (this.placedBy !== targets || this.placed.size >= PLACED_CACHE) {
+      this.placed = new Map();
+      this.placedBy = targets;
+    }
+    const known = this.placed.get(alert.fingerprint);
+    if (known !== undefined) return known;
+    const placed = targets.place(alert.labels);
+    const place =
+      placed.ok && placed.placement.resource
+        ? {
+            target: placed.placement.target,
+            host: placed.placement.host,
+            resource: placed.placement.resource,
+            region: placed.placement.region,
+          }
+        : null;
+    this.placed.set(alert.fingerprint, place);
+    return place;
   }
 }
 

@@ -5,6 +5,7 @@
   KEYS[1] ingest's outbox
   KEYS[2] incident index
   KEYS[3] every incident id issued
+  KEYS[4] the current storm incident
 
   ARGV[1] the key layout (JSON: shared/keys.ts scriptKeyLayout)
   ARGV[2] now (ISO)
@@ -44,16 +45,14 @@ local function rank(severity)
   return RANK[severity] or 3
 end
 
--- Links incident `id` (at `place`, in `region`) to fleet `fleetId`, both ways; says so once.
+-- Links incident `id` (at `place`, in `region`) to fleet `fleetId`, both ways; the fleet's timeline
+-- says so once.
 local function link(fleetId, resource, id, place, region, host)
   redis.call('HSET', key(K.fleetPlaces, fleetId), place, region)
   if redis.call('SADD', key(K.fleetMembers, fleetId), id) == 0 then return end
   redis.call('HSET', key(K.incident, id), 'fleetIncident', fleetId)
   redis.call('RPUSH', key(K.incidentTimeline, fleetId), cjson.encode({ at = now, type = 'summary',
     by = 'ingest', message = 'joined: ' .. resource .. ' on ' .. host .. ' (' .. region .. ')', incident = id }))
-  redis.call('RPUSH', key(K.incidentTimeline, id), cjson.encode({ at = now, type = 'summary', by = 'ingest',
-    message = 'part of fleet incident ' .. fleetId .. ': every automated change to ' .. resource ..
-      ' is held while it is open', fleetIncident = fleetId }))
 end
 
 local function fill(text, facts)
@@ -132,15 +131,7 @@ local function open_fleet(g, live)
 end
 
 -- Alerts the storm incident coalesces stay out: it pages once already, and is no one target's incident.
-local stormOf = {}
-local function in_storm(id)
-  local storm = stormOf[id]
-  if storm == nil then
-    storm = redis.call('HGET', key(K.incident, id), 'storm') == '1'
-    stormOf[id] = storm
-  end
-  return storm
-end
+local storm = redis.call('GET', KEYS[4])
 
 local function observe_group(g, sightings)
   g.openKey = fleet_open_key(K, g.r)
@@ -177,7 +168,7 @@ end
 for _, g in ipairs(groups) do
   local kept = {}
   for _, s in ipairs(g.s) do
-    if not in_storm(s[4]) then kept[#kept + 1] = s end
+    if s[4] ~= storm then kept[#kept + 1] = s end
   end
   if #kept > 0 then observe_group(g, kept) end
 end
