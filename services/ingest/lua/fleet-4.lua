@@ -15,16 +15,17 @@
   ARGV[6] the fleet_opened notice (JSON, shared/notices.ts) with `%{fact}` for the script to fill in
   ARGV[7] the batch's placed alerts by (alertname, resource), JSON [{ a: alertname, r: resource,
           sk: sightings key, known: known target count (0: unknown), s: [[place, region, status,
-          incident id, severity, host, target]...] }]
+          incident id, severity, host]...] }]
   ARGV[8] the incidents intake resolved in this batch (JSON [id...]): a fleet whose last open member
           resolved closes
   ARGV[9] the notice announcing a resolution, for incident '' (shared/notices.ts resolvedNotice)
 
-  Alerts the storm incident holds are left out. Per (alertname, resource): each firing alert's place is sighted (region, last seen, incident); a
-  resolved one's place is forgotten, and so are sightings older than the window. While a fleet is open
-  for it, each firing alert's incident joins it; else, if the sightings reach minRegions regions
-  (other than `unknown`), minTargets places or minFraction of the known count, a level-3 fleet
-  incident opens, links every sighted incident both ways and records ONE page in the outbox.
+  Alerts the storm incident holds are left out. Per (alertname, resource): while a fleet is open for
+  it, each firing alert's incident joins it. Else each firing alert's place is sighted (region, last
+  seen, incident), sightings older than the window are forgotten, and if they reach minRegions
+  regions (other than `unknown`), minTargets places or minFraction of the known count, a level-3
+  fleet incident opens, links every sighted incident both ways and records ONE page in the outbox.
+  A resolved alert's place is forgotten either way.
 
   Returns JSON { opened: [[fleet id, notice event id]...], closed: [fleet id...] }.
 ]]
@@ -71,7 +72,8 @@ local function current_sightings(sk)
       stale[#stale + 1] = flat[i]
     end
   end
-  if #stale > 0 then redis.call('HDEL', sk, unpack(stale)) end
+  -- In slices: unpack of a very long list overflows Lua's stack.
+  for i = 1, #stale, 1000 do redis.call('HDEL', sk, unpack(stale, i, math.min(i + 999, #stale))) end
   return live
 end
 
@@ -133,6 +135,8 @@ end
 -- Alerts the storm incident coalesces stay out: it pages once already, and is no one target's incident.
 local storm = redis.call('GET', KEYS[4])
 
+-- While a fleet is open for the group, its firing alerts join it and are not sighted: sightings only
+-- open a fleet (and resolved places are still forgotten, so a later fleet counts only live ones).
 local function observe_group(g, sightings)
   g.openKey = fleet_open_key(K, g.r)
   local fleetId = redis.call('HGET', g.openKey, g.a)
@@ -148,21 +152,19 @@ local function observe_group(g, sightings)
   end
   local firing = false
   for _, s in ipairs(sightings) do
-    if s[3] == 'firing' then
+    if s[3] ~= 'firing' then
+      redis.call('HDEL', g.sk, s[1])
+    elseif fleetId then
+      link(fleetId, g.r, s[4], s[1], s[2], s[6])
+    else
       firing = true
       redis.call('HSET', g.sk, s[1], s[2] .. '\t' .. nowMsText .. '\t' .. s[4])
-    else
-      redis.call('HDEL', g.sk, s[1])
     end
   end
-  if fleetId then
-    for _, s in ipairs(sightings) do
-      if s[3] == 'firing' then link(fleetId, g.r, s[4], s[1], s[2], s[6]) end
-    end
-  elseif firing then
+  if firing then
     open_fleet(g, current_sightings(g.sk))
+    redis.call('PEXPIRE', g.sk, S.windowMs)
   end
-  redis.call('PEXPIRE', g.sk, S.windowMs)
 end
 
 for _, g in ipairs(groups) do
