@@ -46,14 +46,22 @@ local function rank(severity)
   return RANK[severity] or 3
 end
 
--- Links incident `id` (at `place`, in `region`) to fleet `fleetId`, both ways; the fleet's timeline
--- says so once.
+-- Links incident `id` (at `place`, in `region`) to fleet `fleetId`, both ways. The fleet's timeline
+-- names the first JOINED_SHOWN members that join, then says once that the rest are in its members.
+local JOINED_SHOWN = 50
 local function link(fleetId, resource, id, place, region, host)
   redis.call('HSET', key(K.fleetPlaces, fleetId), place, region)
-  if redis.call('SADD', key(K.fleetMembers, fleetId), id) == 0 then return end
+  local membersKey = key(K.fleetMembers, fleetId)
+  if redis.call('SADD', membersKey, id) == 0 then return end
   redis.call('HSET', key(K.incident, id), 'fleetIncident', fleetId)
-  redis.call('RPUSH', key(K.incidentTimeline, fleetId), cjson.encode({ at = now, type = 'summary',
-    by = 'ingest', message = 'joined: ' .. resource .. ' on ' .. host .. ' (' .. region .. ')', incident = id }))
+  local count = redis.call('SCARD', membersKey)
+  if count <= JOINED_SHOWN then
+    redis.call('RPUSH', key(K.incidentTimeline, fleetId), cjson.encode({ at = now, type = 'summary',
+      by = 'ingest', message = 'joined: ' .. resource .. ' on ' .. host .. ' (' .. region .. ')', incident = id }))
+  elseif count == JOINED_SHOWN + 1 then
+    redis.call('RPUSH', key(K.incidentTimeline, fleetId), cjson.encode({ at = now, type = 'summary',
+      by = 'ingest', message = 'More than ' .. JOINED_SHOWN .. ' incidents joined: the rest are listed in its members.' }))
+  end
 end
 
 local function fill(text, facts)

@@ -205,3 +205,20 @@ it('closes a fleet a human resolved if ingest died before closing it, at the nex
     await actions.close();
   }
 });
+
+it("names the first 50 members that join on the fleet's timeline, then says the rest are in its members", async () => {
+  // No storm: 62 incidents open at once here.
+  const roomy = await startTestIngest(t, { STORM_THRESHOLD: '1000' });
+  try {
+    await post(roomy.url, webhookBody([down('h0', 'us-east'), down('h1', 'eu-west')]));
+    await post(roomy.url, webhookBody(Array.from({ length: 60 }, (_, i) => down(`host-${i}`, 'ap-south'))));
+  } finally {
+    await roomy.close();
+  }
+  const fleetId = (await openFleet()) as string;
+  const fleet = await store.get(fleetId);
+  expect(fleet?.fleet?.members).toHaveLength(62);
+  const joined = fleet?.timeline.filter((entry) => entry.type === 'summary').map((entry) => entry.message);
+  expect(joined?.filter((message) => message?.startsWith('joined: '))).toHaveLength(50);
+  expect(joined?.at(-1)).toBe('More than 50 incidents joined: the rest are listed in its members.');
+});
