@@ -80,3 +80,19 @@ it("opens a fleet on minFraction of the job's targets, as Prometheus counts them
     await prometheus.close();
   }
 });
+
+it('runs with the default widespread rules when it cannot read POLICY_FILE (the executor needs it, not ingest)', async () => {
+  const ingest = await startTestIngest(t, { POLICY_FILE: join(dir, 'nowhere.yaml') });
+  try {
+    const alerts = ['us-east', 'eu-west'].map((region, i) => ({
+      alertname: 'ServiceDown',
+      instance: `h${i}:9100`,
+      service: 'api-gateway',
+      labels: { region },
+    }));
+    expect((await post(ingest.url, webhookBody(alerts))).status).toBe(202);
+    expect(await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')).toBeTruthy();
+  } finally {
+    await ingest.close();
+  }
+});
