@@ -32,6 +32,8 @@ export type CliOptions = ReturnType<typeof parseCommandLine>['values'];
 export interface Cli {
   options: CliOptions;
   arg: string | undefined;
+  /** The positional arguments after `arg` (`hermes release <incident> <region>`). */
+  rest: string[];
   /** The name sent as `by`: none when your own token names you. */
   by: string | undefined;
   /** How replies name you when ingest does not say. */
@@ -45,13 +47,14 @@ export interface Cli {
 
 export type CommandHandler = (cli: Cli) => Promise<void>;
 
-export function createCli(options: CliOptions, arg: string | undefined): Cli {
+export function createCli(options: CliOptions, arg: string | undefined, rest: string[] = []): Cli {
   /** Your own token names you; the break-glass ADMIN_TOKEN (or none) is told who you are. */
   const apiToken = process.env.HERMES_TOKEN || process.env.ADMIN_TOKEN;
   const by = options.by ?? (process.env.HERMES_TOKEN ? undefined : (process.env.USER ?? 'cli'));
   return {
     options,
     arg,
+    rest,
     by,
     who: by ?? 'you',
     token: apiToken,

@@ -4,6 +4,7 @@ import { decideApproval, listApprovals } from './commands/approvals.js';
 import { verifyAudit } from './commands/audit.js';
 import { clearLearned, pause, resetBreaker, resume, status } from './commands/automation.js';
 import { fire } from './commands/fire.js';
+import { cancelHeld, releaseHeld } from './commands/fleet.js';
 import { showHistory } from './commands/history.js';
 import { incidentCommand, listIncidents, showIncident } from './commands/incidents.js';
 import { policyCommand } from './commands/policy.js';
@@ -23,6 +24,8 @@ shortest, and a prefix that has become ambiguous is refused, naming the ids it b
   ack <id> [--comment TEXT]            take ownership: escalated, acknowledged by you
   resolve <id> [--comment TEXT]        close the incident
   rerun <id> [--comment TEXT]          have triage investigate it again
+  release <id> <region>                a fleet incident: let the changes it holds in one region run
+  cancel-held <id> [--reason TEXT]     a fleet incident: cancel every change it holds
   approvals                            pending approvals: what would run where
   approve <id> [--comment TEXT]        approving the agent's question means you take the incident
   deny <id> [--comment TEXT]
@@ -58,6 +61,8 @@ const COMMANDS: Record<string, CommandHandler> = {
   ack: incidentCommand('ack'),
   resolve: incidentCommand('resolve'),
   rerun: incidentCommand('rerun'),
+  release: releaseHeld,
+  'cancel-held': cancelHeld,
   approvals: listApprovals,
   approve: decideApproval('approve'),
   deny: decideApproval('deny'),
@@ -77,14 +82,14 @@ const COMMANDS: Record<string, CommandHandler> = {
 
 async function main(): Promise<void> {
   const { values, positionals } = parseCommandLine();
-  const [command, arg] = positionals;
+  const [command, arg, ...rest] = positionals;
   if (values.help || !command) {
     console.log(USAGE);
     return;
   }
   const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!handler) throw new CliError(`unknown command ${command}\n\n${USAGE}`);
-  await handler(createCli(values, arg));
+  await handler(createCli(values, arg, rest));
 }
 
 main().catch((error) => {

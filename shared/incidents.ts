@@ -1,3 +1,4 @@
+import { type FleetSummary, fleetSummarySchema } from './fleet.js';
 import type { PrefixMatch } from './id-prefix.js';
 import { IssuedIds } from './issued-ids.js';
 import { type Keyspace, scriptKeyLayout } from './keys.js';
@@ -117,15 +118,31 @@ export class IncidentStore {
       .lrange(k.incidentTimeline(id), 0, -1)
       .hgetall(k.incidentActions(id))
       .hkeys(k.incidentAlerts(id))
+      .hgetall(k.fleet(id))
+      .smembers(k.fleetMembers(id))
+      .hgetall(k.fleetPlaces(id))
       .exec();
     if (!results) return null;
-    const [core, state, timeline, actions, fingerprints] = results.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    }) as [Record<string, string>, Record<string, string>, string[], Record<string, string>, string[]];
+    const [core, state, timeline, actions, fingerprints, fleet, members, places] = results.map(
+      ([error, value]) => {
+        if (error) throw error;
+        return value;
+      },
+    ) as [
+      Record<string, string>,
+      Record<string, string>,
+      string[],
+      Record<string, string>,
+      string[],
+      Record<string, string>,
+      string[],
+      Record<string, string>,
+    ];
     if (!core.level) return null;
+    const summary = fleetSummary(fleet, members, places);
     return {
       ...toSummary(id, core, state),
+      ...(summary ? { fleet: summary } : {}),
       fingerprints,
       timeline: timeline.map(parseTimelineEntry),
       actions: Object.values(actions)
@@ -324,9 +341,36 @@ function toSummary(id: string, core: Record<string, string>, state: Record<strin
       ? { acknowledgedBy: state.acknowledgedBy, acknowledgedAt: state.acknowledgedAt ?? '' }
       : {}),
     ...verificationOf(state),
+    ...(core.fleetIncident ? { fleetIncident: core.fleetIncident } : {}),
     createdAt: core.createdAt ?? '',
     updatedAt: latest(state.updatedAt, core.alertedAt) ?? core.createdAt ?? '',
   };
+}
+
+/** A fleet incident's fleet (shared/fleet.ts), from its hash, members and places; undefined for others. */
+function fleetSummary(
+  fleet: Record<string, string>,
+  members: string[],
+  places: Record<string, string>,
+): FleetSummary | undefined {
+  const placeList = Object.entries(places)
+    .map(([place, region]) => {
+      const [target = '', host = ''] = place.split('\n');
+      return { target, host, region };
+    })
+    .sort((a, b) => a.region.localeCompare(b.region) || a.host.localeCompare(b.host));
+  const parsed = fleetSummarySchema.safeParse({
+    alertname: fleet.alertname,
+    resource: fleet.resource,
+    status: fleet.status,
+    regions: [...new Set(placeList.map((place) => place.region))].sort(),
+    places: placeList,
+    members: members.sort(),
+    openedAt: fleet.openedAt,
+    ...(fleet.closedAt ? { closedAt: fleet.closedAt } : {}),
+    ...(fleet.closedBy ? { closedBy: fleet.closedBy } : {}),
+  });
+  return parsed.success ? parsed.data : undefined;
 }
 
 function verificationOf(state: Record<string, string>): { verification?: VerificationState } {

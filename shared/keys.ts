@@ -88,6 +88,12 @@ export function keyspace(prefix = 'hermes') {
     fleetPlaces: (id: string) => `${p}:fleet:${id}:places`,
     /** The open fleet incidents on one resource: a hash alertname → fleet incident id. */
     fleetOpen: (resource: string) => `${p}:fleets:open:${encodeURIComponent(resource)}`,
+    /**
+     * Ingest only: where one alertname fires on one resource lately, a hash `<target>\n<host>` →
+     * `<region>\t<last seen ms>\t<incident id>` (what opens a fleet incident; shared/fleet.ts).
+     */
+    fleetSightings: (resource: string, alertname = '') =>
+      `${p}:fleets:seen:${encodeURIComponent(resource)}:${encodeURIComponent(alertname)}`,
     /** Executor-only state: rate limits, breaker, idempotency claims. */
     exec: (name: ExecKey) => `${p}:exec:${name}`,
     audit: `${p}:audit`,
@@ -138,6 +144,11 @@ export function scriptKeyLayout(keys: Keyspace) {
     statusIndex: template(keys.incidentStatusIndex),
     groups: template(keys.groups),
     legacyGroup: template(keys.legacyGroup),
+    fleet: template(keys.fleet),
+    fleetMembers: template(keys.fleetMembers),
+    fleetPlaces: template(keys.fleetPlaces),
+    // The resource is URI-encoded in the key: scripts encode it as encodeURIComponent does (fleet-keys.lua).
+    fleetOpen: [keys.fleetOpen(''), ''] as KeyTemplate,
   };
 }
 
@@ -174,6 +185,7 @@ export const KEY_WRITERS = {
   fleetMembers: ['ingest'],
   fleetPlaces: ['ingest'],
   fleetOpen: ['ingest'],
+  fleetSightings: ['ingest'],
   exec: ['executor'],
   audit: ['executor'],
   auditHead: ['executor'],

@@ -57,6 +57,22 @@ export function openedNotice(opened: {
   };
 }
 
+/**
+ * A fleet incident opened (shared/fleet.ts): one page for every alert of one cause. Ingest's detection
+ * script records it as it opens the fleet, filling in the facts `%{id}`, `%{alertname}`,
+ * `%{resource}`, `%{regions}`, `%{regionCount}` and `%{targets}`.
+ */
+export const FLEET_OPENED_NOTICE = {
+  eventId: 'fleet-opened-%{id}',
+  incidentId: '%{id}',
+  event: 'fleet_opened',
+  severity: 'critical',
+  title: 'Fleet incident: %{alertname} on %{resource} in %{regionCount} regions, %{targets} targets',
+  text:
+    '%{alertname} fires for %{resource} in %{regions} on %{targets} targets: one cause, one incident, one page. ' +
+    'Every automated change to %{resource} is held until a human releases a region or cancels the held changes.',
+} as const satisfies NotificationJob;
+
 export function resolvedEventId(incidentId: string): string {
   return `resolved-${incidentId}`;
 }
@@ -428,7 +444,9 @@ export function approvalAnswerHint(approvalId: string): string {
 export type SlackClick =
   | { kind: 'nothing_to_do' }
   | { kind: 'refused'; reason: string | undefined }
-  | { kind: 'recorded'; decision: 'approved' | 'denied'; by: string };
+  | { kind: 'recorded'; decision: 'approved' | 'denied'; by: string }
+  /** A fleet incident's Release / Cancel held button: what the executor did, as the timeline says it. */
+  | { kind: 'fleet'; said: string };
 
 /** Slack's reply to the human who clicked. */
 export function slackClickReply(click: SlackClick): string {
@@ -439,6 +457,8 @@ export function slackClickReply(click: SlackClick): string {
       return `Could not record that: ${click.reason ?? 'refused'}.`;
     case 'recorded':
       return `${click.decision === 'approved' ? 'Approved' : 'Denied'} by ${click.by}.`;
+    case 'fleet':
+      return `Done: ${click.said}.`;
   }
 }
 

@@ -49,6 +49,7 @@ export async function showIncident({ arg, call, output }: Cli): Promise<void> {
         ? [`owner: ${incident.acknowledgedBy} (acknowledged ${incident.acknowledgedAt ?? ''})`]
         : []),
       `where: ${describeWhere(incident)}`,
+      ...describeFleet(incident),
       ...(incident.summary ? [`summary: ${incident.summary}`] : []),
       '',
       'timeline:',
@@ -76,6 +77,18 @@ export function incidentCommand(command: keyof typeof COMMAND_PATH) {
         : 'requested; no executor has carried it out yet (is one running?)',
     );
   };
+}
+
+/** A fleet incident's regions, places and members; a member's fleet incident. */
+function describeFleet(incident: Incident): string[] {
+  if (incident.fleetIncident) return [`part of fleet incident ${incident.fleetIncident}`];
+  const fleet = incident.fleet;
+  if (!fleet) return [];
+  return [
+    `fleet: ${fleet.status}${fleet.closedBy ? ` (closed by ${fleet.closedBy})` : ''}  regions: ${fleet.regions.join(', ')}`,
+    `  places: ${fleet.places.map((place) => `${place.host} (${place.region})`).join(', ')}`,
+    `  members: ${fleet.members.join(', ')}`,
+  ];
 }
 
 function describeWhere(incident: Partial<IncidentTargets>): string {

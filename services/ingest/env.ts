@@ -15,8 +15,13 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   MCP_TOKEN: optionalString,
   /** Read to show where each incident is; a bad file is reported on incidents, never stops intake. */
   TARGETS_FILE: z.string().min(1).default('config/targets.yaml'),
-  /** The executor's policy (same name and default as the executor's): read, never written, to propose changes to it. */
+  /**
+   * The executor's policy (same name and default as the executor's), read, never written: to propose
+   * changes to it, and its `widespread:` block (fleet incidents).
+   */
   POLICY_FILE: z.string().min(1).default('config/policy.yaml'),
+  /** Where set, how many targets a resource's job has (`count(up{job=…})`): the fleet rule minFraction. */
+  PROMETHEUS_URL: optionalUrl,
   SLACK_SIGNING_SECRET: optionalString,
   MAX_BODY_BYTES: envInt(4 * 1024 * 1024, 1024),
   /** YAML file overriding alertname → level, the default level and the correlation labels. */

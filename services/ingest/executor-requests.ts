@@ -4,6 +4,8 @@ import { randomId } from '../../shared/ids.js';
 import type {
   ActionJob,
   BreakerResetJob,
+  FleetCancelJob,
+  FleetReleaseJob,
   IncidentCommandJob,
   LearnedClearJob,
 } from '../../shared/schemas/jobs.js';
@@ -63,4 +65,39 @@ export function requestAction(
   job: ActionJob,
 ): Promise<{ done: boolean; value?: unknown }> {
   return askExecutor(executor, 'action', job);
+}
+
+const releasedSchema = z.object({ released: z.number().int().min(0) });
+const cancelledSchema = z.object({ cancelled: z.number().int().min(0) });
+
+/** What came of asking the executor about a fleet's held changes: its answer, or why none came. */
+export type FleetAnswer<T> = { done: true; value: T } | { done: false; timedOut: boolean; error: string };
+
+async function askAboutFleet<T>(
+  executor: ExecutorClient,
+  name: 'fleet_release' | 'fleet_cancel',
+  data: FleetReleaseJob | FleetCancelJob,
+  answer: z.ZodType<T>,
+): Promise<FleetAnswer<T>> {
+  const reply = await executor.ask(name, data, {
+    jobId: randomId(name.replace('_', '-')),
+    timeoutMs: WAIT_MS,
+    removeOnComplete: 100,
+    removeOnFail: 100,
+  });
+  if (!reply.done) return reply;
+  const parsed = answer.safeParse(reply.value);
+  return parsed.success
+    ? { done: true, value: parsed.data }
+    : { done: false, timedOut: false, error: 'the executor answered something else than expected' };
+}
+
+/** Releases the changes a fleet incident holds in one region; the executor says how many. */
+export function requestFleetRelease(executor: ExecutorClient, request: FleetReleaseJob) {
+  return askAboutFleet(executor, 'fleet_release', request, releasedSchema);
+}
+
+/** Cancels every change a fleet incident holds; the executor says how many. */
+export function requestFleetCancel(executor: ExecutorClient, request: FleetCancelJob) {
+  return askAboutFleet(executor, 'fleet_cancel', request, cancelledSchema);
 }

@@ -14,6 +14,7 @@ import type { NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
 import type { StoredAlert } from '../../shared/schemas/stored-alert.js';
 import { type Classifier, priorityFor } from './classify.js';
 import type { createCorrelator } from './correlation.js';
+import type { Fleets, SeenAlert } from './fleet/fleets.js';
 import { InFlightAlerts, type Recording } from './in-flight-alerts.js';
 import { RecentAlerts } from './recent-alerts.js';
 import { rfc3339Ms } from './rfc3339.js';
@@ -81,6 +82,8 @@ interface ScriptReply {
   resolved: string[];
   /** Incidents re-sent alerts belong to that still wait for triage (an earlier attempt may have died before queueing their jobs). */
   waiting: OpenedIncident[];
+  /** The storm incident, when the batch joined or opened it. */
+  storm?: string;
 }
 
 /** Turns one Alertmanager webhook into incident updates (one script) and queued work (one addBulk). */
@@ -93,6 +96,8 @@ export interface IntakeDeps {
   correlate: ReturnType<typeof createCorrelator>;
   settings: IntakeSettings;
   metrics?: Pick<Metrics, 'intakeScriptDuration'>;
+  /** The fleet rules (fleet/fleets.ts), run on each batch before its triage jobs are queued. */
+  fleets?: Fleets;
 }
 
 export class Intake {
@@ -109,6 +114,8 @@ export class Intake {
 
   private readonly recent: RecentAlerts;
   private readonly inFlight = new InFlightAlerts();
+  /** Storm incidents seen lately: the fleet rules leave their alerts out without placing them. */
+  private readonly storms = new Set<string>();
   private readonly outbox: NotificationOutbox;
   private readonly layout: string;
 
@@ -168,6 +175,9 @@ export class Intake {
     }
     const opened = asArray(reply?.opened);
     const resolved = asArray(reply?.resolved);
+    if (reply?.storm) this.rememberStorm(reply.storm);
+    // Triage must never see a member of a fleet incident before the fleet exists.
+    await this.deps.fleets?.observe(this.seen(webhook, incidentOf), resolved, now);
     // Announced before their triage jobs are queued, so an incident found still waiting for its job
     // (never queued) may be unannounced too: announced again, which its event id makes a no-op if not.
     const unqueued = [...opened, ...(await this.neverQueued(asArray(reply?.waiting)))];
@@ -188,6 +198,30 @@ export class Intake {
       opened: opened.map(([id]) => id),
       resolved,
     };
+  }
+
+  private rememberStorm(id: string): void {
+    if (this.storms.size >= 16) this.storms.clear();
+    this.storms.add(id);
+  }
+
+  /**
+   * The batch's alerts whose incidents are known, new and re-sent alike, for the fleet rules; not
+   * those of a storm incident (the script leaves those out too: this only spares placing them).
+   */
+  private seen(webhook: AlertmanagerWebhook, incidentOf: (string | undefined)[]): SeenAlert[] {
+    const seen: SeenAlert[] = [];
+    webhook.alerts.forEach((alert, i) => {
+      const incidentId = incidentOf[i];
+      if (incidentId === undefined || this.storms.has(incidentId)) return;
+      seen.push({
+        fingerprint: alert.fingerprint,
+        labels: withCommon(webhook.commonLabels, alert.labels),
+        status: alert.status,
+        incidentId,
+      });
+    });
+    return seen;
   }
 
   /** After the connection to Redis dropped: what it held may not be what is remembered. */

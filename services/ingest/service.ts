@@ -12,6 +12,7 @@ import { IncidentStore } from '../../shared/incidents.js';
 import { type Keyspace, keyspace } from '../../shared/keys.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createMetrics, type Metrics } from '../../shared/metrics.js';
+import { NotificationOutbox } from '../../shared/outbox.js';
 import { createQueue, createQueueEvents, QUEUE, type QueueName } from '../../shared/queues.js';
 import { createRedis, type RedisConnection, waitForRedis } from '../../shared/redis.js';
 import type { ActionJob, NotificationJob, TriageJob } from '../../shared/schemas/jobs.js';
@@ -21,6 +22,10 @@ import { type Classifier, createClassifier, parseClassifier } from './classify.j
 import { createCorrelator } from './correlation.js';
 import { loadUsers, type NamedUser } from './credentials.js';
 import type { IngestEnv } from './env.js';
+import { Fleets } from './fleet/fleets.js';
+import { HeldChanges } from './fleet/held-changes.js';
+import { KnownTargets } from './fleet/known-targets.js';
+import { loadWidespread } from './fleet/widespread.js';
 import { Intake } from './intake.js';
 import { withMcpToken } from './mcp/token.js';
 import { RefusalLog } from './refusal-log.js';
@@ -40,6 +45,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
   const logger = deps.logger ?? createLogger('ingest', env.LOG_LEVEL);
   const users = withMcpToken(env.USERS_FILE ? loadUsers(env.USERS_FILE) : [], env.MCP_TOKEN);
   const refusals = new RefusalLog(logger);
+  const widespread = loadWidespread(env.POLICY_FILE, logger);
   const configFiles = watchConfigFiles(env, logger);
   const keys = keyspace(env.HERMES_PREFIX);
   const redis = createRedis(env, 'command');
@@ -57,13 +63,23 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     .indexEarlierIds()
     .catch((error) => logger.warn({ err: (error as Error).message }, 'earlier incident ids not indexed'));
   const decisions = new ApprovalDecisions(approvals, incidents, queues.actions, queues.notifications);
-  const intake = createIntake(env, redis, keys, queues, metrics, configFiles.classifier);
+  const fleets = new Fleets({
+    redis,
+    keys,
+    targets: configFiles.targets,
+    widespread,
+    outbox: new NotificationOutbox(redis, keys, 'ingest', queues.notifications),
+    actions: queues.actions,
+    knownTargets: env.PROMETHEUS_URL ? new KnownTargets(env.PROMETHEUS_URL, logger) : undefined,
+  });
+  const intake = createIntake(env, redis, keys, queues, metrics, configFiles.classifier, fleets);
   // A failover can lose the last acknowledged writes: alerts remembered as recorded are checked again.
   for (const event of ['close', '-node', 'node error']) redis.on(event, () => intake.forgetRecentAlerts());
   const slackInteractions = env.SLACK_SIGNING_SECRET
     ? createSlackInteractionsApp({
         signingSecret: env.SLACK_SIGNING_SECRET,
         decide: (approvalId, decision, by) => decisions.decide(approvalId, decision, by),
+        held: new HeldChanges({ incidents, executor: executor.client, logger }),
         logger,
       })
     : undefined;
@@ -84,6 +100,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     logger,
     executor: executor.client,
     control: new AutomationControl(redis, keys),
+    fleets,
     queues: queues.all,
     slackInteractions,
   });
@@ -182,6 +199,7 @@ function createIntake(
   queues: IngestQueues,
   metrics: Metrics,
   classifier: Current<Classifier>,
+  fleets: Fleets,
 ): Intake {
   return new Intake({
     redis,
@@ -199,6 +217,7 @@ function createIntake(
       timelineAlertCap: TIMELINE_ALERT_CAP,
     },
     metrics,
+    fleets,
   });
 }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { slackClickReply } from '../../shared/notices.js';
 import { verifySlackSignature } from '../../shared/slack-signature.js';
+import type { HeldChanges } from './fleet/held-changes.js';
 
 export type SlackDecision = 'approved' | 'denied';
 
@@ -14,6 +15,8 @@ export interface SlackInteractionsDeps {
     decision: SlackDecision,
     by: string,
   ) => Promise<{ ok: boolean; reason?: string }>;
+  /** A fleet incident page's Release <region> / Cancel held buttons (fleet/held-changes.ts). */
+  held?: Pick<HeldChanges, 'release' | 'cancel'>;
   logger?: Logger;
 }
 
@@ -27,6 +30,13 @@ const blockActionsSchema = z.object({
 });
 
 const DECISIONS: Record<string, SlackDecision> = { approve: 'approved', deny: 'denied' };
+const FLEET_RELEASE = /^fleet_release_\d+$/;
+const releaseValueSchema = z.object({ fleetId: z.string().min(1), region: z.string().min(1) });
+
+/** Slack mrkdwn control characters in a reply: regions and reasons are data. */
+function escapeMrkdwn(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
 
 /** `slack-<username or id>`, reduced to the characters the approvals API accepts for `by`. */
 export function slackActor(user: { id: string; username?: string | undefined }): string {
@@ -60,6 +70,18 @@ export function createSlackInteractionsApp(deps: SlackInteractionsDeps): Hono {
       if (!payload.success) {
         return c.json({ error: 'invalid slack payload', details: payload.error }, 400);
       }
+      const fleetAction = payload.data.actions.find(
+        (a) => a.action_id === 'fleet_cancel' || FLEET_RELEASE.test(a.action_id),
+      );
+      if (fleetAction?.value && deps.held)
+        return c.json(
+          await fleetClick(
+            deps.held,
+            fleetAction as { action_id: string; value: string },
+            slackActor(payload.data.user),
+            deps.logger,
+          ),
+        );
       const action = payload.data.actions.find((a) => a.action_id in DECISIONS);
       if (!action?.value) return c.json({ text: slackClickReply({ kind: 'nothing_to_do' }) });
 
@@ -82,6 +104,37 @@ export function createSlackInteractionsApp(deps: SlackInteractionsDeps): Hono {
     },
   );
   return app;
+}
+
+/** A Release <region> or Cancel held click, carried out as the API's release and cancel-held are. */
+async function fleetClick(
+  held: NonNullable<SlackInteractionsDeps['held']>,
+  action: { action_id: string; value: string },
+  by: string,
+  logger: Logger | undefined,
+): Promise<{ replace_original: false; text: string }> {
+  const reply = (text: string) => ({ replace_original: false as const, text: escapeMrkdwn(text) });
+  let result: Awaited<ReturnType<typeof held.cancel>> | Awaited<ReturnType<typeof held.release>>;
+  if (action.action_id === 'fleet_cancel') result = await held.cancel(action.value, by, undefined);
+  else {
+    const value = releaseValueSchema.safeParse(safeJson(action.value));
+    if (!value.success) return reply(slackClickReply({ kind: 'nothing_to_do' }));
+    result = await held.release(value.data.fleetId, value.data.region, by);
+  }
+  logger?.info({ action: action.action_id, by, ok: result.ok }, 'slack fleet action');
+  return reply(
+    slackClickReply(
+      result.ok ? { kind: 'fleet', said: result.said } : { kind: 'refused', reason: result.error },
+    ),
+  );
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function parsePayload(

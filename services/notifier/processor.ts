@@ -38,22 +38,37 @@ type Outcome =
   | { channel: Channel; state: 'done' | 'failed' }
   | { channel: Channel; state: 'transient' | 'rate_limited'; error: DeliveryError };
 
+/** What a member of a fleet incident is still told of on its own: a human's question is per incident. */
+const FLEET_MEMBER_EVENTS: ReadonlySet<string> = new Set(['approval_requested', 'approval_decided']);
+
+/** A notice about a member of a fleet incident that the fleet's one page speaks for. */
+function coveredByFleet(delivery: Delivery): boolean {
+  return Boolean(delivery.incident?.fleetIncident) && !FLEET_MEMBER_EVENTS.has(delivery.notification.event);
+}
+
 /** Which channels a notification goes to: explicit ones, else the routing rules; console when nothing is set up. */
 export function targetChannels(
   deps: Pick<ProcessorDeps, 'channels' | 'rules'>,
   delivery: Delivery,
 ): Channel[] {
   if (!deps.channels.anyExternal) return ['console'];
+  const channels = [...new Set(wantedChannels(deps, delivery))].filter((channel) =>
+    deps.channels.byName.has(channel),
+  );
+  return coveredByFleet(delivery) ? channels.filter((channel) => channel === 'console') : channels;
+}
+
+function wantedChannels(deps: Pick<ProcessorDeps, 'rules'>, delivery: Delivery): Channel[] {
   const { notification, incident } = delivery;
-  const wanted =
+  return (
     notification.channels ??
     route(deps.rules.current, {
       event: notification.event,
       severity: notification.severity,
       level: incident?.level,
       storm: incident?.storm ?? false,
-    });
-  return [...new Set(wanted)].filter((channel) => deps.channels.byName.has(channel));
+    })
+  );
 }
 
 /**
@@ -127,6 +142,22 @@ export function createNotificationProcessor(deps: ProcessorDeps) {
     }
   }
 
+  /** A member's timeline says, once per notice it would have had, why it was not paged. */
+  async function noteNotPaged(delivery: Delivery): Promise<void> {
+    const { notification, incident } = delivery;
+    if (!deps.channels.anyExternal || wantedChannels(deps, delivery).every((c) => c === 'console')) return;
+    const once = deps.keys.notify(`done:${notification.eventId}:fleet`);
+    if ((await deps.redis.set(once, '1', 'EX', DONE_TTL_SECONDS, 'NX')) === null) return;
+    metrics.notifications.inc({ channel: 'none', result: 'fleet' });
+    await deps.incidents.appendTimeline(notification.incidentId, {
+      type: 'notification',
+      event: notification.event,
+      eventId: notification.eventId,
+      result: 'not_paged',
+      message: `not paged: part of fleet incident ${incident?.fleetIncident} which paged once`,
+    });
+  }
+
   /** `source`: the service whose queue the job came on (only it can write there). */
   return async function process(
     job: Job,
@@ -149,6 +180,7 @@ export function createNotificationProcessor(deps: ProcessorDeps) {
       notification,
       incident: await deps.incidents.getSummary(notification.incidentId),
     };
+    if (coveredByFleet(delivery)) await noteNotPaged(delivery);
     const run = {
       lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       mayRateLimit: job.attemptsStarted - job.attemptsMade <= MAX_RATE_LIMITED_RUNS,

@@ -32,7 +32,7 @@ export type RouteRule = z.infer<typeof routeRuleSchema>;
 
 export const routesFileSchema = z.object({ rules: z.array(routeRuleSchema) }).strict();
 
-const PAGE = ['incident_opened', 'storm_opened', 'escalated', 'failed'] as const;
+const PAGE = ['incident_opened', 'storm_opened', 'fleet_opened', 'escalated', 'failed'] as const;
 /** Acknowledge / resolve follow-ups; the PagerDuty channel sends them only for incidents it paged. */
 const PAGERDUTY_FOLLOW_UPS = [
   'diagnosis',

@@ -173,6 +173,8 @@ export type NotificationSeverity = z.infer<typeof notificationSeveritySchema>;
 export const notificationEventSchema = z.enum([
   'incident_opened',
   'storm_opened',
+  /** One cause behind many alerts: a fleet incident opened (it pages once for all its members). */
+  'fleet_opened',
   'diagnosis',
   'action',
   'verifying',
@@ -193,7 +195,7 @@ export type NotificationEvent = z.infer<typeof notificationEventSchema>;
  * cannot forge another's notices (an approval request with its buttons, a breaker page).
  */
 export const NOTICE_EVENTS: Record<NoticeSource, readonly NotificationEvent[]> = {
-  ingest: ['incident_opened', 'storm_opened', 'resolved', 'approval_decided', 'acknowledged'],
+  ingest: ['incident_opened', 'storm_opened', 'fleet_opened', 'resolved', 'approval_decided', 'acknowledged'],
   triage: ['diagnosis', 'verifying', 'fixed', 'escalated', 'failed', 'message'],
   // Humans' incident commands (acknowledge, resolve) are carried out, and announced, by the executor.
   executor: ['approval_requested', 'approval_decided', 'acknowledged', 'resolved', 'breaker_open', 'action'],

@@ -4,6 +4,7 @@ import { approvalRoutes } from './approvals.js';
 import { auditRoutes } from './audit.js';
 import { automationRoutes } from './automation.js';
 import { type ApiDeps, apiContext } from './context.js';
+import { fleetRoutes } from './fleets.js';
 import { incidentRoutes } from './incidents.js';
 import { outcomeRoutes } from './outcomes.js';
 import { policyProposalRoutes } from './policy-proposals.js';
@@ -13,6 +14,7 @@ import { proposalRoutes } from './proposals.js';
 export function createApiApp(deps: ApiDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const api = apiContext(deps);
+  fleetRoutes(app, api);
   incidentRoutes(app, api);
   approvalRoutes(app, api);
   automationRoutes(app, api);

@@ -15,6 +15,7 @@ import type { Targets } from '../../../shared/targets/targets.js';
 import { actingName } from '../actor.js';
 import { type AdminGate, type AuthEnv, requireRole } from '../auth.js';
 import type { IngestEnv } from '../env.js';
+import type { Fleets } from '../fleet/fleets.js';
 import { AutomationStatusReader } from '../ui/automation-status.js';
 
 export interface ApiDeps {
@@ -30,6 +31,8 @@ export interface ApiDeps {
   approvals: ApprovalStore;
   decisions: ApprovalDecisions;
   control: AutomationControl;
+  /** Fleet incidents: closing one a human resolved. */
+  fleets: Fleets;
   queues: Queue[];
   logger: Logger;
 }

@@ -80,6 +80,8 @@ export function incidentRoutes(app: Hono<AuthEnv>, api: Api): void {
         );
       const result = incidentCommandResultSchema.parse(value);
       if (!result.ok) return c.json({ error: result.reason }, result.notFound ? 404 : 409);
+      // A fleet incident a human resolved closes: what it held is dropped, never run.
+      if (command === 'resolve') await deps.fleets.closeResolved(match.id, by);
       return c.json({ done, ...result, by, incident: await deps.incidents.getSummary(match.id) });
     },
   );

@@ -36,7 +36,8 @@
 
   Returns JSON { epoch, stale?, r: [code, incidentId, code, incidentId...] (one pair per record, code
   'new' | 'dup' | 'update'), opened: [[id, priority, storm, severity, level, alertname]...],
-  resolved: [id...], waiting: [same as opened...] }, where waiting are incidents a re-sent alert belongs
+  resolved: [id...], waiting: [same as opened...], storm?: the storm incident, when the batch joined or
+  opened it }, where waiting are incidents a re-sent alert belongs
   to that still wait for triage (ingest queues the job of those BullMQ has none for: an earlier attempt
   died before queueing it). With `stale` (the caller's memory was about another epoch) nothing was
   written and nothing else is returned.

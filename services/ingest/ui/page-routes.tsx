@@ -27,8 +27,15 @@ export async function incidentContext(deps: ConsoleReads, incident: Incident) {
     where,
     history: await incidentHistory(new OutcomeStore(deps.redis, deps.keys), incident.id, here),
     links: alertLinks(incident, deps.env),
+    members: await fleetMembers(deps, incident),
     now: Date.now(),
   };
+}
+
+/** A fleet incident's members as they are now (a page shows at most the first 200). */
+async function fleetMembers(deps: ConsoleReads, incident: Incident) {
+  const ids = incident.fleet?.members.slice(0, 200) ?? [];
+  return Promise.all(ids.map(async (id) => ({ id, status: await deps.incidents.getStatus(id) })));
 }
 
 /** The console's two pages: the overview at / and one incident at /incidents/:id. */

@@ -20,6 +20,7 @@ type EventAction = 'trigger' | 'acknowledge' | 'resolve';
 export const PAGERDUTY_ACTIONS: Partial<Record<NotificationEvent, EventAction>> = {
   incident_opened: 'trigger',
   storm_opened: 'trigger',
+  fleet_opened: 'trigger',
   escalated: 'trigger',
   breaker_open: 'trigger',
   failed: 'trigger',

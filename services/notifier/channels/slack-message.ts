@@ -70,7 +70,45 @@ export function slackMessage(delivery: Delivery): SlackMessage {
       ],
     });
   }
+  const fleetButtons = fleetActions(delivery);
+  if (fleetButtons) blocks.push(fleetButtons);
   // The fallback text shows in notifications and where blocks are not rendered: it is mrkdwn too, so
   // alert and model words in it could ping <!channel> or dress a link as a button.
   return { text: truncate(escapeMrkdwn(`${title}: ${notification.text}`), 3000), blocks };
+}
+
+/** Slack allows 25 elements in an actions block: one is Cancel held. */
+const MAX_RELEASE_BUTTONS = 24;
+
+/**
+ * The fleet incident's page: "Release <region>" per region it fires in, and "Cancel held"
+ * (services/ingest/slack-interactions.ts carries them out as the API's release and cancel-held do).
+ */
+function fleetActions(delivery: Delivery): Record<string, unknown> | undefined {
+  const { notification } = delivery;
+  if (notification.event !== 'fleet_opened') return undefined;
+  const listed = notification.details?.regions;
+  const regions = Array.isArray(listed)
+    ? listed.filter((region): region is string => typeof region === 'string')
+    : [];
+  const release = regions.slice(0, MAX_RELEASE_BUTTONS).map((region, i) => ({
+    type: 'button',
+    action_id: `fleet_release_${i}`,
+    text: { type: 'plain_text', text: truncate(`Release ${region}`, 75) },
+    value: JSON.stringify({ fleetId: notification.incidentId, region }),
+  }));
+  return {
+    type: 'actions',
+    block_id: 'fleet',
+    elements: [
+      ...release,
+      {
+        type: 'button',
+        action_id: 'fleet_cancel',
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Cancel held' },
+        value: notification.incidentId,
+      },
+    ],
+  };
 }

@@ -8,6 +8,7 @@ local function storm_incident()
   local id = redis.call('GET', B.stormCurrentKey)
   if id and not is_closed(id) then
     B.stormMemo = id
+    B.out.storm = id
     return id
   end
   create(B.freshId, nil, 3, 'critical', 1, true, true)
@@ -16,6 +17,7 @@ local function storm_incident()
     message = 'Alert storm: more than ' .. B.threshold .. ' incidents in ' .. (B.windowMs / 1000) ..
       ' s. Further alerts are coalesced here; critical ones are still investigated within the triage budget.' }))
   B.stormMemo = B.freshId
+  B.out.storm = B.freshId
   return B.freshId
 end
 

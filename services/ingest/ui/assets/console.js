@@ -76,9 +76,11 @@ async function refreshAll() {
 }
 
 async function post(button) {
-  // data-confirm: ask first; data-reason: ask why (sent as `reason`; cancelling sends nothing).
+  // data-confirm: ask first; data-reason: ask why (sent as `reason`; cancelling sends nothing);
+  // data-region: the region a fleet incident's Release button names.
   if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
   const body = { by: user };
+  if (button.dataset.region) body.region = button.dataset.region;
   if (button.dataset.reason) {
     const reason = window.prompt(button.dataset.reason);
     if (!reason?.trim()) return;

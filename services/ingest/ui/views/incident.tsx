@@ -12,6 +12,7 @@ import type {
 import type { IncidentTargets } from '../../../../shared/targets/incident-targets.js';
 import { age, commandRuns, safeHref } from '../format.js';
 import { ApprovalList } from './approvals.js';
+import { FleetFacts, type FleetMember } from './fleet.js';
 import { History } from './history.js';
 
 /** Longer tool outputs and results show their first whole lines, with the rest behind a disclosure. */
@@ -24,6 +25,8 @@ export interface IncidentDetailProps {
   approvals: Approval[];
   links: { prometheus?: string | undefined; grafana?: string | undefined };
   history: Outcome[];
+  /** A fleet incident's members with their statuses (empty for other incidents). */
+  members: FleetMember[];
   now: number;
 }
 
@@ -42,6 +45,7 @@ export function IncidentDetail(props: IncidentDetailProps) {
         </h1>
         {incident.verification && <Verifying incident={incident} />}
         <IncidentButtons incident={incident} />
+        <FleetFacts incident={incident} members={props.members} />
         <dl class="kv">
           <dt>Severity</dt>
           <dd>{incident.severity}</dd>

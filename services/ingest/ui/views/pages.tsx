@@ -116,6 +116,7 @@ export function IncidentPage(props: IncidentDetailProps & { user: PageUser }) {
           approvals={props.approvals}
           links={props.links}
           history={props.history}
+          members={props.members}
           now={props.now}
         />
       </Live>

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { type Job, Worker } from 'bullmq';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { IngestHandle } from '../../services/ingest/service.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
+import { QUEUE } from '../../shared/queues.js';
+import { webhookBody } from '../support/incidents.js';
+import { openTestRedis, type TestRedis } from '../support/redis.js';
+import { writeUsersFile } from '../support/users.js';
+
+const run = promisify(execFile);
+const DANA = 'dana-fleet-token-0123456789abcdef';
+let t: TestRedis;
+let ingest: IngestHandle;
+let executor: Worker;
+let asked: Job[];
+
+beforeEach(async () => {
+  t = await openTestRedis();
+  ingest = await startTestIngest(t, {
+    USERS_FILE: writeUsersFile([{ name: 'dana', role: 'approver', token: DANA }]),
+  });
+  asked = [];
+  // Stands in for the executor, whose half of fleet incidents is on another branch.
+  executor = new Worker(
+    QUEUE.actions,
+    async (job) => {
+      asked.push(job);
+      return job.name === 'fleet_release' ? { released: 2 } : { cancelled: 4 };
+    },
+    { connection: t.redis.duplicate(), prefix: t.keys.bullPrefix },
+  );
+});
+afterEach(async () => {
+  await executor.close();
+  await ingest.close();
+  await t.close();
+});
+
+const hermes = (...args: string[]) =>
+  run('node', ['bin/hermes.js', '--url', ingest.url, ...args], {
+    env: { ...process.env, ADMIN_TOKEN: '', HERMES_TOKEN: DANA, USER: 'root' },
+  });
+
+it('releases a region and cancels held changes of a fleet incident named by its short id, and shows the fleet', async () => {
+  const alerts = ['us-east', 'eu-west'].map((region, i) => ({
+    alertname: 'ServiceDown',
+    instance: `api-server-0${i}:9100`,
+    service: 'api-gateway',
+    labels: { region },
+  }));
+  const { incidents: members } = (await (await post(ingest.url, webhookBody(alerts))).json()) as {
+    incidents: string[];
+  };
+  const fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
+  const list = JSON.parse((await hermes('incidents', '--json')).stdout) as {
+    incidents: { id: string; shortId: string }[];
+  };
+  const short = list.incidents.find((incident) => incident.id === fleetId)?.shortId as string;
+  expect(short.length).toBeLessThan(fleetId.length);
+
+  expect((await hermes('release', short, 'eu-west')).stdout.trim()).toBe(
+    'released 2 held change(s) in eu-west (by dana)',
+  );
+  expect((await hermes('cancel-held', short, '--reason', 'bad deploy')).stdout.trim()).toBe(
+    'cancelled 4 held change(s) (by dana)',
+  );
+  expect(asked.map((job) => [job.name, job.data])).toEqual([
+    ['fleet_release', { fleetId, region: 'eu-west', by: 'dana' }],
+    ['fleet_cancel', { fleetId, by: 'dana', reason: 'bad deploy' }],
+  ]);
+  await expect(hermes('release', short, 'mars')).rejects.toThrow(/400 fleet incident .* not in mars/);
+  await expect(hermes('release', short)).rejects.toThrow(/usage: hermes release/);
+
+  const shown = (await hermes('incident', short)).stdout;
+  expect(shown).toContain('fleet: open  regions: eu-west, us-east');
+  expect(shown).toContain('places: api-server-01 (eu-west), api-server-00 (us-east)');
+  expect((await hermes('incident', members[0] as string)).stdout).toContain(
+    `part of fleet incident ${fleetId}`,
+  );
+});

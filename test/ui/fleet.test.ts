@@ -1,0 +1,86 @@
+import { type Job, Worker } from 'bullmq';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { IngestHandle } from '../../services/ingest/service.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
+import { QUEUE } from '../../shared/queues.js';
+import { webhookBody } from '../support/incidents.js';
+import { openTestRedis, type TestRedis } from '../support/redis.js';
+
+const TOKEN = 'console-fleet-token';
+let t: TestRedis;
+let ingest: IngestHandle;
+let executor: Worker;
+const asked: Job[] = [];
+
+beforeAll(async () => {
+  t = await openTestRedis();
+  ingest = await startTestIngest(t, { ADMIN_TOKEN: TOKEN });
+  // Stands in for the executor, whose half of fleet incidents is on another branch.
+  executor = new Worker(
+    QUEUE.actions,
+    async (job) => {
+      asked.push(job);
+      return { released: 1 };
+    },
+    { connection: t.redis.duplicate(), prefix: t.keys.bullPrefix },
+  );
+});
+afterAll(async () => {
+  await executor.close();
+  await ingest.close();
+  await t.close();
+});
+
+async function signIn(): Promise<{ cookie: string; csrf: string }> {
+  const res = await fetch(`${ingest.url}/ui/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ name: 'olga', token: TOKEN }),
+    redirect: 'manual',
+  });
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const page = await (await fetch(`${ingest.url}/ui`, { headers: { cookie } })).text();
+  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(page)?.[1];
+  if (!csrf) throw new Error('no csrf meta on the console page');
+  return { cookie, csrf };
+}
+
+it('shows a fleet incident with its places, members and a Release button per region; a member links to it; regions are escaped', async () => {
+  const { cookie, csrf } = await signIn();
+  const alerts = ['us-east', '<b>eu</b>'].map((region, i) => ({
+    alertname: 'ServiceDown',
+    instance: `api-server-0${i}:9100`,
+    service: 'api-gateway',
+    labels: { region },
+  }));
+  const { incidents: members } = (await (await post(ingest.url, webhookBody(alerts))).json()) as {
+    incidents: string[];
+  };
+  const fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
+  const page = await (await fetch(`${ingest.url}/ui/incidents/${fleetId}`, { headers: { cookie } })).text();
+  expect(page).toContain('Fleet incident');
+  expect(page).not.toContain('<b>eu</b>');
+  expect(page).toContain('data-region="&lt;b&gt;eu&lt;/b&gt;"');
+  expect(page).toContain('Release us-east');
+  expect(page).toContain(`data-post="/api/incidents/${fleetId}/cancel-held"`);
+  for (const id of members)
+    expect(page).toMatch(new RegExp(`/ui/incidents/${id}">${id}</a> <span class="badge status-open">`));
+  const memberPage = await (
+    await fetch(`${ingest.url}/ui/incidents/${members[0]}`, { headers: { cookie } })
+  ).text();
+  expect(memberPage).toContain(`Part of fleet incident <a href="/ui/incidents/${fleetId}">${fleetId}</a>`);
+
+  // The button posts as the console does: the session and its CSRF token; the session names who.
+  const noCsrf = await fetch(`${ingest.url}/api/incidents/${fleetId}/release`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify({ region: 'us-east' }),
+  });
+  expect(noCsrf.status).toBe(403);
+  const released = await fetch(`${ingest.url}/api/incidents/${fleetId}/release`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf },
+    body: JSON.stringify({ region: '<b>eu</b>' }),
+  });
+  expect(await released.json()).toEqual({ released: 1, by: 'olga+break-glass' });
+  expect(asked.map((job) => job.data)).toEqual([{ fleetId, region: '<b>eu</b>', by: 'olga+break-glass' }]);
+});
