@@ -3,9 +3,10 @@
  * BENCHMARKS.md. Figures are ratios measured within one run: these machines are noisy.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutorDecisions } from './executor-decisions.js';
+import { benchFleetStorm } from './fleet-storm.js';
 import { benchIngestHeap } from './ingest-heap.js';
 import { benchIngestThroughput, INGEST_LOAD } from './ingest-throughput.js';
 import { benchRecovery } from './recovery.js';
@@ -191,6 +192,30 @@ rows.push(
   ['time to recovery: crash → verified', ms(recovery.total), 'sum of the four'],
 );
 
+const fleet = await benchFleetStorm();
+rows.push(
+  [
+    `fleet storm: the alert crossing a widespread threshold → fleet incident open, p50 / p99`,
+    `${f(fleet.crossingP50Ms, 1)} / ${f(fleet.crossingP99Ms, 1)} ms`,
+    `goal ≤ 1,000 ms p99; ${fleet.storms} bad deploys of ${f(fleet.targets)} targets in 3 regions, each as Alertmanager sends a growing group (the first alert, then the whole group every 100): the POST carrying the second region opens the fleet incident before its 202 (detection runs in the request, after intake's script); later POSTs joining it p99 ${f(fleet.joiningP99Ms, 1)} ms; ${f(fleet.alertsPosted)} alerts posted; storm guard off`,
+  ],
+  [
+    'fleet storm: restarts run while the fleet incident is open',
+    `${f(fleet.changesRunWithFleet)} of ${f(fleet.heldWithFleet + fleet.changesRunWithFleet)}`,
+    `every one of the ${f(fleet.members)} members (${fleet.regions} regions) asks the executor to restart, as triage would: all held; the same storm with the widespread rules out of reach runs ${f(fleet.changesRunBudgetsOnly)} (budgets.maxInFlight 1 in the region going first, region by region holding the rest); a recording command as systemctl`,
+  ],
+  [
+    'fleet storm: pages per channel for one fleet incident',
+    `${fleet.pages.pagerduty} / ${fleet.pages.slack} / ${fleet.pages.email}`,
+    `PagerDuty triggers / Slack messages / emails, through the real notifier (fake PagerDuty and Slack, a real SMTP server), after it worked through every member's notice too`,
+  ],
+  [
+    'fleet storm: executor decisions/s, budgets on / off',
+    `${f(fleet.decisionsPerSecond.budgetsOn)} / ${f(fleet.decisionsPerSecond.budgetsOff)}`,
+    `1,000 restarts of one resource in one region, dry-run, one at a time in-process: on = the shipped budgets (1 runs, 999 held), off = budgets out of reach (1,000 dry_run records and rate-limit entries, which cost more than a hold)`,
+  ],
+);
+
 const pickup = await benchVerificationPickup();
 rows.push([
   `triage: level-3 incident → escalated while ${pickup.fixes} level-1 fixes are being verified`,
@@ -212,6 +237,9 @@ const table = [
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${f(totalmem() / 2 ** 30, 0)} GiB; Node ${process.version}; ${version('redis-server')}; ${version('prometheus-alertmanager')}`;
-const report = `# Benchmarks\n\nMeasured ${new Date().toISOString()} by \`npm run bench\` on ${machine}.\n\n${table}\n`;
+// Sections below the table (before/after comparisons measured apart) are kept as they are.
+const previous = existsSync('BENCHMARKS.md') ? readFileSync('BENCHMARKS.md', 'utf8') : '';
+const kept = previous.includes('\n## ') ? previous.slice(previous.indexOf('\n## ')) : '';
+const report = `# Benchmarks\n\nMeasured ${new Date().toISOString()} by \`npm run bench\` on ${machine}.\n\n${table}\n${kept}`;
 console.log(report);
 writeFileSync('BENCHMARKS.md', report);
