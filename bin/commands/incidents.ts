@@ -48,7 +48,8 @@ export async function showIncident({ arg, call, output }: Cli): Promise<void> {
       ...(incident.acknowledgedBy
         ? [`owner: ${incident.acknowledgedBy} (acknowledged ${incident.acknowledgedAt ?? ''})`]
         : []),
-      `where: ${describeWhere(incident)}`,
+      // A fleet incident has no alerts of its own: its members are where it fires.
+      ...(incident.fleet ? [] : [`where: ${describeWhere(incident)}`]),
       ...describeFleet(incident),
       ...(incident.summary ? [`summary: ${incident.summary}`] : []),
       '',
@@ -85,7 +86,7 @@ function describeFleet(incident: Incident): string[] {
   const fleet = incident.fleet;
   if (!fleet) return [];
   return [
-    `fleet: ${fleet.status}${fleet.closedBy ? ` (closed by ${fleet.closedBy})` : ''}  regions: ${fleet.regions.join(', ')}`,
+    `fleet: ${fleet.status}${fleet.closedBy ? ` (closed by ${fleet.closedBy})` : ''}  ${fleet.alertname} on ${fleet.resource} in ${fleet.regions.length} regions (${fleet.regions.join(', ')}), ${fleet.places.length} places`,
     `  places: ${fleet.places.map((place) => `${place.host} (${place.region})`).join(', ')}`,
     `  members: ${fleet.members.join(', ')}`,
   ];

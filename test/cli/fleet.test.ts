@@ -74,7 +74,10 @@ it('releases a region and cancels held changes of a fleet incident named by its 
   await expect(hermes('release', short)).rejects.toThrow(/usage: hermes release/);
 
   const shown = (await hermes('incident', short)).stdout;
-  expect(shown).toContain('fleet: open  regions: eu-west, us-east');
+  expect(shown).toContain(
+    'fleet: open  ServiceDown on api-gateway in 2 regions (eu-west, us-east), 2 places',
+  );
+  expect(shown).not.toContain('where:');
   expect(shown).toContain('places: api-server-01 (eu-west), api-server-00 (us-east)');
   expect((await hermes('incident', members[0] as string)).stdout).toContain(
     `part of fleet incident ${fleetId}`,

@@ -63,7 +63,12 @@ it('shows a fleet incident with its places, members and a Release button per reg
   expect(page).toContain('Release us-east');
   expect(page).toContain(`data-post="/api/incidents/${fleetId}/cancel-held"`);
   for (const id of members)
-    expect(page).toMatch(new RegExp(`/ui/incidents/${id}">${id}</a> <span class="badge status-open">`));
+    expect(page).toMatch(
+      new RegExp(
+        `/ui/incidents/${id}">${id}</a> <span class="muted">[^<]+:9100</span> <span class="badge status-open">`,
+      ),
+    );
+  expect(page).toContain('where its members are (above): a fleet incident has no alerts of its own');
   const memberPage = await (
     await fetch(`${ingest.url}/ui/incidents/${members[0]}`, { headers: { cookie } })
   ).text();

@@ -35,7 +35,12 @@ export async function incidentContext(deps: ConsoleReads, incident: Incident) {
 /** A fleet incident's members as they are now (a page shows at most the first 200). */
 async function fleetMembers(deps: ConsoleReads, incident: Incident) {
   const ids = incident.fleet?.members.slice(0, 200) ?? [];
-  return Promise.all(ids.map(async (id) => ({ id, status: await deps.incidents.getStatus(id) })));
+  return Promise.all(
+    ids.map(async (id) => {
+      const summary = await deps.incidents.getSummary(id);
+      return { id, status: summary?.status ?? null, instance: summary?.instance ?? '' };
+    }),
+  );
 }
 
 /** The console's two pages: the overview at / and one incident at /incidents/:id. */

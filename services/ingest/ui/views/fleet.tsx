@@ -6,6 +6,8 @@ import { UI_BASE } from '../paths.js';
 export interface FleetMember {
   id: string;
   status: IncidentStatus | null;
+  /** Its alert's instance: where it fires. */
+  instance: string;
 }
 
 /**
@@ -60,6 +62,7 @@ export function FleetFacts(props: { incident: Incident; members: FleetMember[] }
         {props.members.map((member) => (
           <li>
             <a href={`${UI_BASE}/incidents/${encodeURIComponent(member.id)}`}>{member.id}</a>{' '}
+            {member.instance && <span class="muted">{member.instance}</span>}{' '}
             <span class={`badge status-${member.status ?? 'unknown'}`}>{member.status ?? 'unknown'}</span>
           </li>
         ))}

@@ -55,7 +55,12 @@ export function IncidentDetail(props: IncidentDetailProps) {
           <dd>{incident.service || '—'}</dd>
           <dt>Where</dt>
           <dd class="where">
-            {props.where.targets.length === 0 && <span>no target: fixes are refused</span>}
+            {props.where.targets.length === 0 &&
+              (incident.fleet ? (
+                <span>where its members are (above): a fleet incident has no alerts of its own</span>
+              ) : (
+                <span>no target: fixes are refused</span>
+              ))}
             {props.where.targets.map((t) => (
               <div>{t.description}</div>
             ))}
