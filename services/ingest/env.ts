@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_AUDIT_MAX_ENTRIES } from '../../shared/audit-chain.js';
 import { baseEnvSchema, envInt, optionalString, optionalUrl } from '../../shared/env.js';
+import { DEFAULT_OUTCOMES_MAX_AGE_DAYS } from '../../shared/outcomes.js';
 import { DEFAULT_CORRELATION_LABELS } from './correlation.js';
 
 export const ingestEnvSchema = baseEnvSchema.extend({
@@ -44,5 +45,7 @@ export const ingestEnvSchema = baseEnvSchema.extend({
   GRAFANA_URL: optionalUrl,
   /** The executor's AUDIT_MAX_ENTRIES, as this verifier knows it: a trimmed chain never keeps fewer. */
   AUDIT_MAX_ENTRIES: envInt(DEFAULT_AUDIT_MAX_ENTRIES, 100),
+  /** The executor's OUTCOMES_MAX_AGE_DAYS: how far back outcomes, history and proposals read. */
+  OUTCOMES_MAX_AGE_DAYS: envInt(DEFAULT_OUTCOMES_MAX_AGE_DAYS, 1),
 });
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseEnvSchema, envInt, optionalString, optionalUrl } from '../../shared/env.js';
+import { DEFAULT_OUTCOMES_MAX_AGE_DAYS } from '../../shared/outcomes.js';
 
 export const triageEnvSchema = baseEnvSchema.extend({
   HERMES_BASE_URL: z.url().default('http://localhost:11434/v1'),
@@ -40,5 +41,7 @@ export const triageEnvSchema = baseEnvSchema.extend({
    * equal to the policy's learning.windowSeconds).
    */
   HISTORY_WINDOW_SECONDS: envInt(14_400, 1),
+  /** The executor's OUTCOMES_MAX_AGE_DAYS: how far back a place's history is read. */
+  OUTCOMES_MAX_AGE_DAYS: envInt(DEFAULT_OUTCOMES_MAX_AGE_DAYS, 1),
 });
 export type TriageEnv = z.infer<typeof triageEnvSchema>;

@@ -19,7 +19,7 @@ import type { Fleets } from '../fleet/fleets.js';
 import { AutomationStatusReader } from '../ui/automation-status.js';
 
 export interface ApiDeps {
-  env: Pick<IngestEnv, 'AUDIT_MAX_ENTRIES' | 'POLICY_FILE'>;
+  env: Pick<IngestEnv, 'AUDIT_MAX_ENTRIES' | 'POLICY_FILE' | 'OUTCOMES_MAX_AGE_DAYS'>;
   gate: AdminGate;
   redis: RedisConnection;
   keys: Keyspace;
@@ -62,7 +62,7 @@ export function apiContext(deps: ApiDeps): Api {
   return {
     deps,
     status: new AutomationStatusReader(deps.redis, deps.keys, deps.control, deps.env.AUDIT_MAX_ENTRIES),
-    outcomes: new OutcomeStore(deps.redis, deps.keys),
+    outcomes: new OutcomeStore(deps.redis, deps.keys, deps.env.OUTCOMES_MAX_AGE_DAYS),
     viewer: requireRole(gate, 'viewer', { allowSession: true }),
     operator: requireRole(gate, 'operator', { allowSession: true }),
     approver: requireRole(gate, 'approver', { allowSession: true }),
