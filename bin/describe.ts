@@ -52,7 +52,7 @@ function entryText(entry: TimelineEntry): string {
       return `${entry.tool ?? '?'} ${describeArgs(entry.args)} → ${verdict}${output ? `: ${output}` : ''}`;
     }
     case 'action':
-      return `${entry.tool ?? '?'} → ${text(entry.decision)}${text(entry.reason) ? `: ${text(entry.reason)}` : ''}`;
+      return `${entry.tool ?? '?'} → ${decided(text(entry.decision), text(entry.reason))}`;
     case 'approval':
       return `${entry.tool ?? '?'} ${text(entry.decision)}${text(entry.decidedBy) ? ` by ${text(entry.decidedBy)}` : ''}${
         text(entry.comment) ? `: ${text(entry.comment)}` : ''
@@ -104,10 +104,14 @@ export function describeTimeline(entries: TimelineEntry[]): string[] {
   return lines;
 }
 
+/** "held: 1 change to api…", not "held: held: 1 change…": many reasons already start with their decision. */
+function decided(decision: string, reason: string): string {
+  if (!reason) return decision;
+  return reason.startsWith(`${decision}:`) ? reason : `${decision}: ${reason}`;
+}
+
 export function describeAction(action: ActionRecord): string {
-  const line = `${action.at.slice(11, 19)}  ${action.tool} ${describeArgs(action.args)} → ${action.decision}${
-    action.reason ? `: ${action.reason}` : ''
-  }`;
+  const line = `${action.at.slice(11, 19)}  ${action.tool} ${describeArgs(action.args)} → ${decided(action.decision, action.reason ?? '')}`;
   return clip(line.replace(/\s*\n\s*/g, ' '), LINE_MAX);
 }
 
