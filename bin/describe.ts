@@ -1,6 +1,6 @@
 import { describeArgs } from '../shared/describe-args.js';
 import { stateEvidence, verificationProgress } from '../shared/notices.js';
-import { readable } from '../shared/readable.js';
+import { decisionWithReason, readable } from '../shared/readable.js';
 import type { Approval } from '../shared/schemas/approval.js';
 import type { ActionRecord, IncidentSummary, TimelineEntry } from '../shared/schemas/incident.js';
 
@@ -52,7 +52,7 @@ function entryText(entry: TimelineEntry): string {
       return `${entry.tool ?? '?'} ${describeArgs(entry.args)} → ${verdict}${output ? `: ${output}` : ''}`;
     }
     case 'action':
-      return `${entry.tool ?? '?'} → ${decided(text(entry.decision), text(entry.reason))}`;
+      return `${entry.tool ?? '?'} → ${decisionWithReason(text(entry.decision), text(entry.reason))}`;
     case 'approval':
       return `${entry.tool ?? '?'} ${text(entry.decision)}${text(entry.decidedBy) ? ` by ${text(entry.decidedBy)}` : ''}${
         text(entry.comment) ? `: ${text(entry.comment)}` : ''
@@ -104,14 +104,8 @@ export function describeTimeline(entries: TimelineEntry[]): string[] {
   return lines;
 }
 
-/** "held: 1 change to api…", not "held: held: 1 change…": many reasons already start with their decision. */
-function decided(decision: string, reason: string): string {
-  if (!reason) return decision;
-  return reason.startsWith(`${decision}:`) ? reason : `${decision}: ${reason}`;
-}
-
 export function describeAction(action: ActionRecord): string {
-  const line = `${action.at.slice(11, 19)}  ${action.tool} ${describeArgs(action.args)} → ${decided(action.decision, action.reason ?? '')}`;
+  const line = `${action.at.slice(11, 19)}  ${action.tool} ${describeArgs(action.args)} → ${decisionWithReason(action.decision, action.reason ?? '')}`;
   return clip(line.replace(/\s*\n\s*/g, ' '), LINE_MAX);
 }
 

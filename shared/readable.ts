@@ -29,3 +29,9 @@ function readableLines(value: Record<string, unknown> | unknown[], depth: number
     return [`${label} ${JSON.stringify(item) ?? String(item)}`];
   });
 }
+
+/** "held: part of fleet incident …", not "held: held: …": many reasons already start with their decision. */
+export function decisionWithReason(decision: string, reason: string): string {
+  if (!reason) return decision;
+  return reason.startsWith(`${decision}:`) ? reason : `${decision}: ${reason}`;
+}

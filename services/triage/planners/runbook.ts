@@ -1,4 +1,5 @@
 import type { Current } from '../../../shared/config-reload.js';
+import { decisionWithReason } from '../../../shared/readable.js';
 import { ineffectiveBefore, type RecentHistory } from '../history.js';
 import { DIAGNOSTIC_TOOLS, isToolName } from '../tools/schemas.js';
 import type { Toolbox, ToolResult } from '../tools/toolbox.js';
@@ -55,7 +56,7 @@ export class RunbookPlanner implements Planner {
       if (changesState && !result.ok) {
         return {
           kind: 'finished',
-          summary: `runbook ${name}: stopped, ${step.tool} was ${decision ?? 'rejected'}: ${result.outcome?.reason ?? result.output}`,
+          summary: `runbook ${name}: stopped, ${step.tool} was ${decisionWithReason(decision ?? 'rejected', result.outcome?.reason ?? result.output)}`,
           calls,
         };
       }
