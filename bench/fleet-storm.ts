@@ -7,9 +7,6 @@ import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
 import { ingestEnvSchema } from '../services/ingest/env.js';
 import { type IngestHandle, startIngest } from '../services/ingest/service.js';
-import { notifierEnvSchema } from '../services/notifier/env.js';
-import { startNotifier } from '../services/notifier/service.js';
-import { startSmtpSink } from '../services/notifier/test/smtp-sink.js';
 import { parseEnv } from '../shared/env.js';
 import { randomId } from '../shared/ids.js';
 import { IncidentStore } from '../shared/incidents.js';
@@ -18,9 +15,8 @@ import { createLogger } from '../shared/logger.js';
 import { QUEUE } from '../shared/queues.js';
 import type { ActionJob } from '../shared/schemas/jobs.js';
 import { RECORD_RUN } from '../test/support/executor-harness.js';
-import { startFakePagerDuty } from '../test/support/fake-pagerduty.js';
-import { startFakeSlack } from '../test/support/fake-slack.js';
 import { inProcessExecutor } from '../test/support/in-process-executor.js';
+import { startPagedNotifier } from '../test/support/paging.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { percentile } from './services.js';
 
@@ -309,38 +305,14 @@ function runs(marker: string): number {
 }
 
 async function startChannels(url: string, keys: Keyspace, closers: (() => Promise<unknown>)[]) {
-  const slack = await startFakeSlack();
-  const pagerduty = await startFakePagerDuty();
-  const smtp = await startSmtpSink();
-  closers.push(() => Promise.all([slack.close(), pagerduty.close(), smtp.close()]));
-  const notifier = await startNotifier(
-    parseEnv(notifierEnvSchema, {
-      REDIS_URL: url,
-      HERMES_PREFIX: keys.bullPrefix.slice(1, -1),
-      LOG_LEVEL: 'silent',
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_CHANNEL: slack.channel,
-      SLACK_API_URL: slack.apiUrl,
-      PAGERDUTY_ROUTING_KEY: pagerduty.routingKey,
-      PAGERDUTY_EVENTS_URL: pagerduty.eventsUrl,
-      SMTP_URL: smtp.url,
-      EMAIL_TO: 'oncall@bench.test',
-    }),
-    { logger: createLogger('bench-notifier', 'silent') },
-  );
-  closers.push(() => notifier.close());
-  const count = () => ({
-    pagerduty: pagerduty.requests.filter(
-      (r) => (r.body as { event_action?: string }).event_action === 'trigger',
-    ).length,
-    slack: slack.posted().filter((r) => r.kind === 'postMessage').length,
-    email: smtp.messages.length,
+  const notifier = await startPagedNotifier({ url, prefix: keys.bullPrefix.slice(1, -1) });
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue(QUEUE.notifications.ingest, { connection, prefix: keys.bullPrefix });
+  closers.push(async () => {
+    await queue.close();
+    connection.disconnect();
+    await notifier.close();
   });
-  const queue = new Queue(QUEUE.notifications.ingest, {
-    connection: new Redis(url),
-    prefix: keys.bullPrefix,
-  });
-  closers.push(() => queue.close());
   return {
     /** Pages per channel, once the notifier has worked through its queue. */
     async settled() {
@@ -349,7 +321,7 @@ async function startChannels(url: string, keys: Keyspace, closers: (() => Promis
         if (Object.values(counts).every((n) => n === 0)) break;
         await new Promise((r) => setTimeout(r, 200));
       }
-      return count();
+      return notifier.pages();
     },
   };
 }

@@ -91,7 +91,10 @@ export async function startTriage(
       model,
       toolbox,
       runbooks,
-      new RecentHistory(new OutcomeStore(command, keys, env.OUTCOMES_MAX_AGE_DAYS), env.HISTORY_WINDOW_SECONDS),
+      new RecentHistory(
+        new OutcomeStore(command, keys, env.OUTCOMES_MAX_AGE_DAYS),
+        env.HISTORY_WINDOW_SECONDS,
+      ),
     ),
     logger,
     hasLogSource: logFiles.size > 0 || env.LOG_DIR !== undefined,

@@ -7,18 +7,14 @@ import { executorEnvSchema } from '../../services/executor/env.js';
 import { startExecutor } from '../../services/executor/service.js';
 import { ingestEnvSchema } from '../../services/ingest/env.js';
 import { type IngestHandle, startIngest } from '../../services/ingest/service.js';
-import { notifierEnvSchema } from '../../services/notifier/env.js';
-import { startNotifier } from '../../services/notifier/service.js';
-import { startSmtpSink } from '../../services/notifier/test/smtp-sink.js';
 import { triageEnvSchema } from '../../services/triage/env.js';
 import { startTriage } from '../../services/triage/service.js';
 import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Incident } from '../../shared/schemas/incident.js';
-import { startFakePagerDuty } from '../support/fake-pagerduty.js';
-import { startFakeSlack } from '../support/fake-slack.js';
 import { type TestAlert, toAlert } from '../support/incidents.js';
+import { startPagedNotifier } from '../support/paging.js';
 import { eventually, openTestRedis } from '../support/redis.js';
 import { fleetTargets, startSshFleet } from '../support/ssh-hosts.js';
 import { writeUsersFile } from '../support/users.js';
@@ -65,9 +61,6 @@ async function world(tag: string) {
     }),
   );
   const logger = createLogger('test', 'silent');
-  const slack = await startFakeSlack();
-  const pagerduty = await startFakePagerDuty();
-  const smtp = await startSmtpSink();
   const common = {
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,
@@ -99,19 +92,7 @@ async function world(tag: string) {
     }),
     { logger },
   );
-  const notifier = await startNotifier(
-    parseEnv(notifierEnvSchema, {
-      ...common,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_CHANNEL: slack.channel,
-      SLACK_API_URL: slack.apiUrl,
-      PAGERDUTY_ROUTING_KEY: pagerduty.routingKey,
-      PAGERDUTY_EVENTS_URL: pagerduty.eventsUrl,
-      SMTP_URL: smtp.url,
-      EMAIL_TO: 'oncall@example.test',
-    }),
-    { logger },
-  );
+  const notifier = await startPagedNotifier({ url: t.url, prefix: t.prefix });
   const store = new IncidentStore(t.redis, t.keys);
   const post = (path: string, body: unknown) =>
     fetch(`${ingest.url}${path}`, {
@@ -121,9 +102,7 @@ async function world(tag: string) {
     });
   return {
     store,
-    slack,
-    pagerduty,
-    smtp,
+    pages: () => notifier.pages(),
     post,
     fire: (alerts: TestAlert[], status: 'firing' | 'resolved' = 'firing') =>
       post('/webhooks/alertmanager', {
@@ -157,7 +136,6 @@ async function world(tag: string) {
       await executor.close();
       await notifier.close();
       await ingest.close();
-      await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
       await fleet.stop();
       await t.close();
       rmSync(dir, { recursive: true, force: true });
@@ -202,14 +180,9 @@ describe('a bad deploy across three regions', () => {
       );
     expect(w.restarts()).toEqual([]);
     // One page per channel, naming the fleet; nothing per host.
-    await eventually(async () => w.pagerduty.requests.length >= 1 && w.smtp.messages.length >= 1, 'the page');
+    await eventually(async () => w.pages().pagerduty >= 1 && w.pages().email >= 1, 'the page');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const triggers = w.pagerduty.requests.filter(
-      (r) => (r.body as { event_action?: string }).event_action === 'trigger',
-    );
-    expect(triggers).toHaveLength(1);
-    expect(w.smtp.messages).toHaveLength(1);
-    expect(w.slack.posted().filter((r) => r.kind === 'postMessage')).toHaveLength(1);
+    expect(w.pages()).toEqual({ pagerduty: 1, slack: 1, email: 1 });
   }, 90_000);
 
   it('a human releases eu-west: only eu-west runs, one at a time (budgets.maxInFlight), audited with the name', async () => {
@@ -259,9 +232,6 @@ describe('a bad deploy across three regions', () => {
     for (const action of cancelled) expect(action.reason).toContain(fleet.id);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(w.restarts()).toHaveLength(before);
-    const triggers = w.pagerduty.requests.filter(
-      (r) => (r.body as { event_action?: string }).event_action === 'trigger',
-    );
-    expect(triggers).toHaveLength(1);
+    expect(w.pages()).toEqual({ pagerduty: 1, slack: 1, email: 1 });
   }, 90_000);
 });
