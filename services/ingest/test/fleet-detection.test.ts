@@ -222,3 +222,18 @@ it("names the first 50 members that join on the fleet's timeline, then says the 
   expect(joined?.filter((message) => message?.startsWith('joined: '))).toHaveLength(50);
   expect(joined?.at(-1)).toBe('More than 50 incidents joined: the rest are listed in its members.');
 });
+
+it("the README's bad deploy (test/fixtures/bad-deploy-webhook.json) opens one fleet incident on the shipped files", async () => {
+  const body = readFileSync('test/fixtures/bad-deploy-webhook.json', 'utf8');
+  const response = await fetch(`${ingest.url}/webhooks/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  expect(response.status).toBe(202);
+  const fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
+  const fleet = await store.get(fleetId);
+  expect(fleet).toMatchObject({ level: 3, status: 'escalated' });
+  expect(fleet?.fleet?.regions).toEqual(['ap-south', 'eu-west', 'us-east']);
+  expect(fleet?.fleet?.members).toHaveLength(9);
+});
