@@ -45,6 +45,9 @@ interface Group {
 /** Where an alert is, as the fleet rules need it; null: no target places it on a resource. */
 type Place = { target: string; host: string; resource: string; region: string } | null;
 
+/** A half of a UTF-16 pair on its own: no URI encoding, and no valid JSON text for the script. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /** Alerts placed lately (re-sends are placed from here): at most this many, then forgotten at once. */
 const PLACED_CACHE = 50_000;
 
@@ -142,7 +145,11 @@ export class Fleets {
     for (const fleetId of closed) await this.deps.outbox.deliverRecorded(resolvedEventId(fleetId));
   }
 
-  /** The batch's placed alerts by (alertname, resource); alerts no target places on a resource are skipped. */
+  /**
+   * The batch's placed alerts by (alertname, resource); alerts no target places on a resource are
+   * skipped, and so are alerts whose names are not well-formed text (a lone surrogate can name no
+   * key; no executor argument could name such a resource either): intake has stored them already.
+   */
   private group(alerts: readonly SeenAlert[]): Group[] {
     const targets = this.deps.targets.current;
     if (targets instanceof Error) return [];
@@ -153,6 +160,9 @@ export class Fleets {
       const place = this.place(targets, alert);
       if (!place) continue;
       const { target, host, resource, region } = place;
+      const severity = alert.labels.severity ?? 'warning';
+      if ([resource, alertname, target, host, region, severity].some((text) => LONE_SURROGATE.test(text)))
+        continue;
       const id = `${resource}\n${alertname}`;
       let group = groups.get(id);
       if (!group) {
@@ -166,14 +176,7 @@ export class Fleets {
         };
         groups.set(id, group);
       }
-      group.s.push([
-        `${target}\n${host}`,
-        region,
-        alert.status,
-        alert.incidentId,
-        alert.labels.severity ?? 'warning',
-        host,
-      ]);
+      group.s.push([`${target}\n${host}`, region, alert.status, alert.incidentId, severity, host]);
     }
     return [...groups.values()];
   }

@@ -6,6 +6,7 @@ import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
 import { type TestAlert, webhookBody } from '../../../test/support/incidents.js';
 import { openTestRedis, type TestRedis } from '../../../test/support/redis.js';
+import { LOCAL_TARGETS } from '../../../test/support/targets.js';
 import { fleetClosedJobId } from '../fleet/fleets.js';
 import type { IngestHandle } from '../service.js';
 import { post, startTestIngest } from './harness.js';
@@ -236,4 +237,27 @@ it("the README's bad deploy (test/fixtures/bad-deploy-webhook.json) opens one fl
   expect(fleet).toMatchObject({ level: 3, status: 'escalated' });
   expect(fleet?.fleet?.regions).toEqual(['ap-south', 'eu-west', 'us-east']);
   expect(fleet?.fleet?.members).toHaveLength(9);
+});
+
+it('alerts whose names are not well-formed text are stored and left out of fleets, not refused', async () => {
+  // A local target places any alert (an SSH target refuses such a host name before the fleet rules).
+  const local = await startTestIngest(t, { TARGETS_FILE: LOCAL_TARGETS });
+  try {
+    const hostile = ['us-east', 'eu-west', 'ap-south'].map((region, i) =>
+      down(`h\ud800-${i}`, region === 'us-east' ? 'us\udc00-east' : region, {
+        alertname: 'Down\ud800',
+        service: 'constructor',
+        fingerprint: `fp-hostile-${i}`,
+      }),
+    );
+    const response = await post(local.url, webhookBody(hostile));
+    expect(response.status, await response.clone().text()).toBe(202);
+    expect((await response.json()).accepted).toBe(3);
+    expect(await t.redis.hgetall(t.keys.fleetOpen('constructor'))).toEqual({});
+    // Other batches are judged as usual.
+    await post(ingest.url, webhookBody(NINE));
+    expect(await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')).toBeTruthy();
+  } finally {
+    await local.close();
+  }
 });
