@@ -51,14 +51,9 @@ export class HeldChanges {
     placement: Placement,
   ): Promise<{ decision: 'held'; reason: string } | null> {
     if (job.approvalId) return null;
-    const resource = placement.resource ?? placement.host;
-    const fleet = await this.deps.budgets.holdForFleet({
-      job,
-      queue: job.requestedBy === 'agent' ? 'agent' : 'human',
-      resource,
-      region: placement.region,
-    });
-    return fleet ? { decision: 'held', reason: fleetHeldReason(fleet, resource) } : null;
+    const change = budgeted(job, placement);
+    const fleet = await this.deps.budgets.holdForFleet(change);
+    return fleet ? { decision: 'held', reason: fleetHeldReason(fleet, change.resource) } : null;
   }
 
   /** A slot for the change, or the `held` decision that says what holds it (`priority`: its incident's). */
@@ -67,13 +62,7 @@ export class HeldChanges {
     placement: Placement,
     priority: number | undefined,
   ): Promise<{ decision: 'held'; reason: string } | null> {
-    const taken = await this.deps.budgets.take({
-      job,
-      queue: job.requestedBy === 'agent' ? 'agent' : 'human',
-      resource: placement.resource ?? placement.host,
-      region: placement.region,
-      priority: priority ?? 10,
-    });
+    const taken = await this.deps.budgets.take({ ...budgeted(job, placement), priority: priority ?? 10 });
     if (!taken.ok) return { decision: 'held', reason: taken.reason };
     if (taken.fresh) this.taking.add(job.actionId);
     return null;
@@ -216,6 +205,16 @@ export class HeldChanges {
     });
     await this.tellTriage(change.job);
   }
+}
+
+/** A change as budgets count it: on its resource (or its host), in its region, from its queue. */
+function budgeted(job: ActionJob, placement: Placement) {
+  return {
+    job,
+    queue: job.requestedBy === 'agent' ? ('agent' as const) : ('human' as const),
+    resource: placement.resource ?? placement.host,
+    region: placement.region,
+  };
 }
 
 /** "held: part of fleet incident inc_1 (ServiceDown on api-gateway in 3 regions, 9 targets); …". */

@@ -23,7 +23,7 @@ import { createCorrelator } from './correlation.js';
 import { loadUsers, type NamedUser } from './credentials.js';
 import type { IngestEnv } from './env.js';
 import { Fleets } from './fleet/fleets.js';
-import { HeldChanges } from './fleet/held-changes.js';
+import { HeldChangeRequests } from './fleet/held-change-requests.js';
 import { KnownTargets } from './fleet/known-targets.js';
 import { loadWidespread } from './fleet/widespread.js';
 import { Intake } from './intake.js';
@@ -79,7 +79,7 @@ export async function startIngest(env: IngestEnv, deps: { logger?: Logger } = {}
     ? createSlackInteractionsApp({
         signingSecret: env.SLACK_SIGNING_SECRET,
         decide: (approvalId, decision, by) => decisions.decide(approvalId, decision, by),
-        held: new HeldChanges({ incidents, executor: executor.client, logger }),
+        held: new HeldChangeRequests({ incidents, executor: executor.client, logger }),
         logger,
       })
     : undefined;

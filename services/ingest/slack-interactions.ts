@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { slackClickReply } from '../../shared/notices.js';
 import { verifySlackSignature } from '../../shared/slack-signature.js';
-import type { HeldChanges } from './fleet/held-changes.js';
+import type { HeldChangeRequests } from './fleet/held-change-requests.js';
 
 export type SlackDecision = 'approved' | 'denied';
 
@@ -15,8 +15,8 @@ export interface SlackInteractionsDeps {
     decision: SlackDecision,
     by: string,
   ) => Promise<{ ok: boolean; reason?: string }>;
-  /** A fleet incident page's Release <region> / Cancel held buttons (fleet/held-changes.ts). */
-  held?: Pick<HeldChanges, 'release' | 'cancel'>;
+  /** A fleet incident page's Release <region> / Cancel held buttons (fleet/held-change-requests.ts). */
+  held?: Pick<HeldChangeRequests, 'release' | 'cancel'>;
   logger?: Logger;
 }
 

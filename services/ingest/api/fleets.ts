@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { fleetCancelJobSchema, fleetReleaseJobSchema } from '../../../shared/schemas/jobs.js';
 import type { AuthEnv } from '../auth.js';
-import { HeldChanges, type HeldResult } from '../fleet/held-changes.js';
+import { HeldChangeRequests, type HeldResult } from '../fleet/held-change-requests.js';
 import { validated } from '../validate.js';
 import type { Api } from './context.js';
 
@@ -11,11 +11,11 @@ const cancelBodySchema = fleetCancelJobSchema.omit({ fleetId: true }).partial({ 
 
 /**
  * /api/incidents/:id/release and /cancel-held: a human releases the changes an open fleet incident
- * holds in one region, or cancels them all (fleet/held-changes.ts). Registered before the incident
+ * holds in one region, or cancels them all (fleet/held-change-requests.ts). Registered before the incident
  * commands, whose `:command` would answer these paths 404.
  */
 export function fleetRoutes(app: Hono<AuthEnv>, api: Api): void {
-  const held = new HeldChanges(api.deps);
+  const held = new HeldChangeRequests(api.deps);
   const reply = <T extends object>(c: Context<AuthEnv>, result: HeldResult<T>, by: string) =>
     result.ok ? c.json({ ...result.value, by }) : c.json({ error: result.error }, result.status);
 

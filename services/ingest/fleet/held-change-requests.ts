@@ -16,7 +16,7 @@ type Refused = Extract<HeldResult<never>, { ok: false }>;
  * (API, console and Slack alike). The executor holds them, so it does it, audits it and says how
  * many; the fleet incident's timeline names who asked.
  */
-export class HeldChanges {
+export class HeldChangeRequests {
   constructor(
     private readonly deps: { incidents: IncidentStore; executor: ExecutorClient; logger: Logger },
   ) {}
