@@ -21,7 +21,8 @@
   ARGV[9] the notice announcing a resolution, for incident '' (shared/notices.ts resolvedNotice)
 
   Alerts the storm incident holds are left out. Per (alertname, resource): while a fleet is open for
-  it, each firing alert's incident joins it. Else each firing alert's place is sighted (region, last
+  it, each firing alert's incident joins it. Else each firing alert's place whose incident is not
+  settled (linked to a closed fleet, resolved or failed) is sighted (region, last
   seen, incident), sightings older than the window are forgotten, and if they reach minRegions
   regions (other than `unknown`), minTargets places or minFraction of the known count, a level-3
   fleet incident opens, links every sighted incident both ways and records ONE page in the outbox.
@@ -143,6 +144,16 @@ end
 -- Alerts the storm incident coalesces stay out: it pages once already, and is no one target's incident.
 local storm = redis.call('GET', KEYS[4])
 
+-- Whether incident `id` was settled already: it belongs to a fleet that closed (a human resolved the
+-- fleet while its alerts still fire), or it was resolved or failed (by a human: a re-sent alert of a
+-- resolved episode lands on its resolved incident). Alertmanager re-sends firing alerts for as long as
+-- they fire; counted again, they would open a new fleet and page again after the human's decision.
+local function settled(id)
+  if redis.call('HEXISTS', key(K.incident, id), 'fleetIncident') == 1 then return true end
+  local status = redis.call('HGET', key(K.incidentState, id), 'status')
+  return status == 'resolved' or status == 'failed'
+end
+
 -- While a fleet is open for the group, its firing alerts join it and are not sighted: sightings only
 -- open a fleet (and resolved places are still forgotten, so a later fleet counts only live ones).
 local function observe_group(g, sightings)
@@ -164,6 +175,8 @@ local function observe_group(g, sightings)
       redis.call('HDEL', g.sk, s[1])
     elseif fleetId then
       link(fleetId, g.r, s[4], s[1], s[2], s[6])
+    elseif settled(s[4]) then
+      redis.call('HDEL', g.sk, s[1])
     else
       firing = true
       redis.call('HSET', g.sk, s[1], s[2] .. '\t' .. nowMsText .. '\t' .. s[4])

@@ -207,6 +207,34 @@ it('closes a fleet a human resolved if ingest died before closing it, at the nex
   }
 });
 
+it("a human's resolve of a fleet holds while Alertmanager re-sends its alerts; a new episode opens a new fleet", async () => {
+  const startsAt = new Date(Date.now() - 60_000).toISOString();
+  const firing = NINE.map((alert) => ({ ...alert, startsAt }));
+  await send(firing);
+  const fleetId = (await openFleet()) as string;
+  // What the executor does for a human's resolve; the next batch closes the fleet if ingest did not.
+  await store.setStatus(fleetId, 'resolved', 'human:alice');
+
+  // Re-sent every group_interval while they fire: the same alerts, on the same incidents.
+  await send(firing);
+  await send(firing);
+  expect((await store.get(fleetId))?.fleet?.status).toBe('closed');
+  expect(await openFleet()).toBeNull();
+  expect(await pages()).toHaveLength(1);
+  expect((await allIncidents()).filter((incident) => incident.level === 3)).toHaveLength(1);
+
+  // They resolve, then fire again later: a new outage, new incidents, a new fleet and a new page.
+  await send(
+    firing.map((alert) => ({ ...alert, status: 'resolved' as const })),
+    'resolved',
+  );
+  await send(NINE.map((alert) => ({ ...alert, startsAt: new Date().toISOString() })));
+  const second = await openFleet();
+  expect(second).toBeTruthy();
+  expect(second).not.toBe(fleetId);
+  expect(await pages()).toHaveLength(2);
+});
+
 it("names the first 50 members that join on the fleet's timeline, then says the rest are in its members", async () => {
   // No storm: 62 incidents open at once here.
   const roomy = await startTestIngest(t, { STORM_THRESHOLD: '1000' });
