@@ -5,7 +5,7 @@ import { z } from 'zod';
  *
  * Ingest detects one atomically with intake and owns its records (keys.fleet*, written only by
  * ingest): when one alertname for one resource fires in at least `minRegions` regions, on at least
- * `minTargets` targets, or on at least `minFraction` of the resource's known targets, within
+ * `minTargets` targets, or on at least `minFraction` of the resource's known targets (and 2), within
  * `windowSeconds`, it opens one level-3 incident whose id is the fleet's id, links every per-target
  * incident (`fleetIncident` on each, `members` on the fleet) and pages once.
  *

@@ -24,7 +24,7 @@
   it, each firing alert's incident joins it. Else each firing alert's place whose incident is not
   settled (linked to a closed fleet, resolved or failed) is sighted (region, last
   seen, incident), sightings older than the window are forgotten, and if they reach minRegions
-  regions (other than `unknown`), minTargets places or minFraction of the known count, a level-3
+  regions (other than `unknown`), minTargets places or minFraction of the known count (at least 2 places), a level-3
   fleet incident opens, links every sighted incident both ways and records ONE page in the outbox.
   A resolved alert's place is forgotten either way.
 
@@ -96,8 +96,9 @@ local function open_fleet(g, live)
       regions[#regions + 1] = s.region
     end
   end
+  -- A fleet is many alerts: one place is never one (the whole of a single-instance job is one place).
   local crossed = #regions >= S.minRegions or places >= S.minTargets or
-    (g.known > 0 and places / g.known >= S.minFraction)
+    (g.known > 0 and places >= 2 and places / g.known >= S.minFraction)
   if not crossed then return nil end
   table.sort(regions)
   opened = opened + 1

@@ -81,6 +81,29 @@ it("opens a fleet on minFraction of the job's targets, as Prometheus counts them
   }
 });
 
+it('never makes a fleet of one: a crash of a single-instance service is its own incident, its restart not held', async () => {
+  const prometheus = await startFakePrometheus((query) =>
+    query === 'count(up{job="api-gateway"})' ? [{ metric: {}, value: 1 }] : [],
+  );
+  const ingest = await startTestIngest(t, { PROMETHEUS_URL: prometheus.url });
+  try {
+    const alert = {
+      alertname: 'ServiceDown',
+      instance: 'h1:9100',
+      service: 'api-gateway',
+      labels: { region: 'us-east' },
+    };
+    await post(ingest.url, webhookBody([alert]));
+    await eventually(async () => prometheus.queries.length > 0, 'the target count query');
+    // Re-sent once the count (1 of 1 targets: the whole job) is known.
+    for (let i = 0; i < 3; i++) expect((await post(ingest.url, webhookBody([alert]))).status).toBe(202);
+    expect(await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')).toBeNull();
+  } finally {
+    await ingest.close();
+    await prometheus.close();
+  }
+});
+
 it('runs with the default widespread rules when it cannot read POLICY_FILE (the executor needs it, not ingest)', async () => {
   const ingest = await startTestIngest(t, { POLICY_FILE: join(dir, 'nowhere.yaml') });
   try {
