@@ -1,12 +1,21 @@
+import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../shared/logger.js';
+import { createMetrics } from '../../../shared/metrics.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
+import type { TriageJob } from '../../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { closeFleet, openFleet } from '../../../test/support/fleets.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
+import { AuditLog } from '../audit.js';
 import { budgetsSchema } from '../budget-policy.js';
 import { ChangeBudgets } from '../budgets.js';
+import { ActionClaims } from '../claims.js';
+import { FleetHolds } from '../fleet-holds.js';
+import { HeldChanges } from '../held-changes.js';
 import { parsePolicy } from '../policy.js';
+import { DecisionRecorder } from '../recorder.js';
 
 const FLEET = 'inc_fleet1';
 const REGIONS = ['eu-west', 'us-east', 'ap-south'];
@@ -373,5 +382,66 @@ tools: {}
       /p\.yaml:5:\d+: widespread\.minFraction: /,
     );
     expect(() => parsePolicy(`${base}widespread: { regions: 2 }\n`, 'p.yaml')).toThrow(/p\.yaml:5:\d+: /);
+  });
+});
+
+/** Another executor's parts on the harness's Redis (its own audit log and recorder), as service.ts wires them. */
+function anotherExecutor(harness: ExecutorHarness, triage: Queue<TriageJob>) {
+  const { redis, keys } = harness.t;
+  const logger = createLogger('test', 'silent');
+  const audit = new AuditLog(redis, keys);
+  const budgets = new ChangeBudgets(
+    redis,
+    keys,
+    budgetsSchema.parse({ maxInFlight: 1, maxInFlightFleet: 2 }),
+  );
+  const recorder = new DecisionRecorder({
+    incidents: harness.incidents,
+    audit,
+    metrics: createMetrics('executor-test'),
+    logger,
+    mode: 'live',
+    knownTool: () => true,
+  });
+  const held = new HeldChanges({
+    budgets,
+    claims: new ActionClaims(redis, keys),
+    actions: harness.actions,
+    triage,
+    recorder,
+  });
+  return { budgets, held, fleet: new FleetHolds({ budgets, held, audit, logger, mode: 'live' }) };
+}
+
+describe('fleet jobs run again (a retry, a stalled job re-run)', () => {
+  it('audits a fleet_cancel job once however often it runs, and two humans cancelling twice', async () => {
+    const harness = await start();
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const { fleet } = anotherExecutor(harness, triage);
+    const request = { fleetId: FLEET, by: 'bob', reason: 'rolling back by hand' };
+    expect(await fleet.cancel(request, 'fleet-cancel-1')).toEqual({ cancelled: 9 });
+    expect(await fleet.cancel(request, 'fleet-cancel-1')).toEqual({ cancelled: 0 });
+    expect(await audited(harness, 'fleet_cancelled')).toHaveLength(1);
+    // Another request (its own job) is another human decision: audited too.
+    await fleet.cancel({ fleetId: FLEET, by: 'carol' }, 'fleet-cancel-2');
+    expect(await audited(harness, 'fleet_cancelled')).toEqual([
+      expect.objectContaining({ by: 'bob' }),
+      expect.objectContaining({ by: 'carol' }),
+    ]);
+    await triage.close();
+  });
+
+  it('audits a fleet incident closing once, however many fleet_closed jobs run', async () => {
+    const harness = await start();
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    await closeFleet(harness.t, FLEET, 'alice');
+    expect(await harness.command('fleet_closed', { fleetId: FLEET })).toEqual({ cancelled: 9 });
+    expect(await harness.command('fleet_closed', { fleetId: FLEET })).toEqual({ cancelled: 0 });
+    expect(await audited(harness, 'fleet_closed')).toEqual([
+      expect.objectContaining({ fleetId: FLEET, by: 'alice' }),
+    ]);
   });
 });
