@@ -296,9 +296,15 @@ export class IncidentStore {
 
   /**
    * Executor only: records (or updates) the decision for an action and its timeline entry, in one
-   * step, only while the incident exists. Whether it did.
+   * step, only while the incident exists. Whether it did. `once`: a decision recorded again (a
+   * crashed recording redone) writes nothing when the action's record has that decision already.
    */
-  async recordDecision(incidentId: string, record: ActionRecord, entry: NewTimelineEntry): Promise<boolean> {
+  async recordDecision(
+    incidentId: string,
+    record: ActionRecord,
+    entry: NewTimelineEntry,
+    once = false,
+  ): Promise<boolean> {
     const now = new Date().toISOString();
     const full = timelineEntrySchema.parse({ ...entry, at: entry.at ?? now });
     const recorded = await recordDecisionScript.run(
@@ -308,7 +314,7 @@ export class IncidentStore {
         this.keys.incidentTimeline(incidentId),
         this.keys.incidentState(incidentId),
       ],
-      [record.id, JSON.stringify(record), JSON.stringify(full), now],
+      [record.id, JSON.stringify(record), JSON.stringify(full), now, once ? '1' : ''],
     );
     return recorded === 1;
   }

@@ -102,6 +102,8 @@ export function keyspace(prefix = 'hermes') {
     auditSeq: `${p}:audit:seq`,
     /** Hash of the newest audit entry trimmed away: where the retained chain starts. */
     auditAnchor: `${p}:audit:anchor`,
+    /** Set with an audit entry that must be appended once (a retried job's): while it lasts, it is not again. */
+    auditOnce: (name: string) => `${p}:audit:once:${name}`,
     /** Notices recorded with the state change they announce, until queued (see shared/outbox.ts). */
     outbox: (source: NoticeSource) => `${p}:outbox:${source}`,
     /** Notifier-only state: delivery idempotency and Slack threads. */
@@ -191,6 +193,7 @@ export const KEY_WRITERS = {
   auditHead: ['executor'],
   auditSeq: ['executor'],
   auditAnchor: ['executor'],
+  auditOnce: ['executor'],
   /** A source's outbox: its writer, and the notifier's relay, which clears what it queued. */
   outbox: (source: NoticeSource): Writer[] => [source, 'notifier'],
   notify: ['notifier'],

@@ -5,7 +5,10 @@ import { loadLua } from '../../shared/lua.js';
 import type { RedisConnection } from '../../shared/redis.js';
 import type { AuditWitnessLog } from './audit-witness.js';
 
-const appendScript = loadLua(new URL('./lua/append-audit-4.lua', import.meta.url));
+const appendScript = loadLua(new URL('./lua/append-audit-5.lua', import.meta.url));
+
+/** How long an entry appended once (`once`) is remembered: longer than any retry of what appends it. */
+const ONCE_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * The executor's tamper-evident audit trail: each entry carries the hash of the previous one. Redis
@@ -26,9 +29,14 @@ export class AuditLog {
   /**
    * Appends an entry (and witnesses it); returns its stream id and its position in the chain. The
    * first attempt builds on the head this log last wrote, without reading it first (one round trip);
-   * when another writer moved it, the script refuses and the head is read.
+   * when another writer moved it, the script refuses and the head is read. With `once` (a name for the
+   * entry, e.g. the job's id), an entry appended under that name already is not appended again (in
+   * the same script): its place is returned.
    */
-  async append(entry: Record<string, unknown>): Promise<{ id: string; seq: number; hash: string }> {
+  async append(
+    entry: Record<string, unknown>,
+    once?: string,
+  ): Promise<{ id: string; seq: number; hash: string }> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const guess = attempt === 0 ? this.last : null;
       const { head, count } = guess ?? (await this.readHead());
@@ -36,15 +44,33 @@ export class AuditLog {
       const seq = Number(count ?? 0) + 1;
       const data = canonicalJson({ ...entry, seq });
       const hash = chainHash(prev, data);
-      const id = (await appendScript.run(
+      const reply = (await appendScript.run(
         this.redis,
-        [this.keys.audit, this.keys.auditHead, this.keys.auditAnchor, this.keys.auditSeq],
-        [prev, data, hash, String(this.maxEntries), String(seq), GENESIS_HASH],
-      )) as string | null;
-      if (id) {
+        [
+          this.keys.audit,
+          this.keys.auditHead,
+          this.keys.auditAnchor,
+          this.keys.auditSeq,
+          this.keys.auditOnce(once ?? ''),
+        ],
+        [
+          prev,
+          data,
+          hash,
+          String(this.maxEntries),
+          String(seq),
+          GENESIS_HASH,
+          once === undefined ? '' : String(ONCE_TTL_SECONDS),
+        ],
+      )) as string | ['again', string] | null;
+      if (Array.isArray(reply)) {
+        const [id = '', earlierSeq, earlierHash = ''] = reply[1].split(' ');
+        return { id, seq: Number(earlierSeq), hash: earlierHash };
+      }
+      if (reply) {
         this.last = { head: hash, count: String(seq) };
         await this.witnesses?.witness({ seq, hash, event: String(entry.event ?? 'unknown') });
-        return { id, seq, hash };
+        return { id: reply, seq, hash };
       }
     }
     throw new Error('audit append kept losing the race for the chain head');

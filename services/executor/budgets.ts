@@ -6,9 +6,10 @@ import { type ActionJob, actionJobSchema } from '../../shared/schemas/jobs.js';
 import type { Budgets } from './budget-policy.js';
 
 const takeScript = loadLua(new URL('./lua/take-budget-7.lua', import.meta.url));
-const releaseScript = loadLua(new URL('./lua/release-budget-7.lua', import.meta.url));
+const releaseScript = loadLua(new URL('./lua/release-budget-8.lua', import.meta.url));
 const holdForFleetScript = loadLua(new URL('./lua/hold-for-fleet-3.lua', import.meta.url));
-const dropFleetScript = loadLua(new URL('./lua/drop-fleet-held-5.lua', import.meta.url));
+const dropFleetScript = loadLua(new URL('./lua/drop-fleet-held-6.lua', import.meta.url));
+const claimPromotedScript = loadLua(new URL('./lua/claim-promoted-3.lua', import.meta.url));
 
 /** Scores held changes by the incident's priority (1 first), then by when they were held. */
 const PRIORITY_WEIGHT = 1e13;
@@ -20,12 +21,26 @@ export const heldChangeSchema = z.object({
   queue: z.enum(['agent', 'human']),
   heldAt: z.number(),
   job: actionJobSchema,
-  /** On a cancelled one: the region that went first, whose fix did not work. */
-  first: z.object({ region: z.string(), actionId: z.string() }).optional(),
   /** The fleet incident it waits for (shared/fleet.ts): it runs only once a human releases its region. */
   fleet: z.string().optional(),
 });
 export type HeldChange = z.infer<typeof heldChangeSchema>;
+
+/**
+ * A held change dropped, never to run, with why: moved by the script that dropped it into the dropped
+ * changes not yet recorded (lua/includes/drop-held.lua), until its cancellation is recorded.
+ */
+export const droppedChangeSchema = z.object({
+  because: z.enum(['held_too_long', 'first_region', 'fleet_closed', 'fleet_cancelled']),
+  /** When it was dropped (ms). */
+  at: z.number(),
+  /** Who closed or cancelled its fleet incident, when known. */
+  by: z.string().optional(),
+  /** `first_region`: the region that went first, whose fix did not work. */
+  first: z.object({ region: z.string(), actionId: z.string() }).optional(),
+  change: heldChangeSchema,
+});
+export type DroppedChange = z.infer<typeof droppedChangeSchema>;
 
 /** One change to a resource, where it acts, as a budget counts it. */
 export interface BudgetedChange {
@@ -40,15 +55,14 @@ export interface BudgetedChange {
 /** `fresh`: this change took the incident's slot now (so it gives it back if it does not run). */
 export type BudgetTake = { ok: true; fresh: boolean } | { ok: false; reason: string };
 
-/** What a release freed: held changes that now own a slot, ones that waited too long, ones stopped. */
+/**
+ * What a release freed: held changes that now own a slot, and ones dropped (they waited too long,
+ * their fix did not work in the region that went first, or their fleet incident closed).
+ */
 export interface Released {
   released: boolean;
   promoted: HeldChange[];
-  expired: HeldChange[];
-  /** The same fix held in other regions, after the region going first did not fix it. */
-  cancelled: HeldChange[];
-  /** Held for a fleet incident that closed (`by`: who closed it, '' when not known): never run. */
-  fleetClosed: { change: HeldChange; by: string }[];
+  dropped: DroppedChange[];
 }
 
 /** The fleet incident holding a change: what its reason names. */
@@ -70,6 +84,8 @@ export type Verdict = 'fixed' | 'ineffective' | 'failed' | 'none';
 export class ChangeBudgets {
   private readonly owners: string;
   private readonly resources: string;
+  /** The dropped changes not yet recorded (hash: action id -> DroppedChange JSON). */
+  private readonly dropped: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -78,6 +94,7 @@ export class ChangeBudgets {
   ) {
     this.owners = keys.exec('budget:owners');
     this.resources = keys.exec('budget:resources');
+    this.dropped = keys.exec('budget:dropped');
   }
 
   async take(change: BudgetedChange, now = Date.now()): Promise<BudgetTake> {
@@ -173,10 +190,32 @@ export class ChangeBudgets {
   }
 
   /** Drops every change held (or promoted, not yet run) for a fleet incident on a resource. */
-  async dropFleet(resource: string, fleetId: string): Promise<HeldChange[]> {
-    const keys = this.keysOf(resource);
-    const reply = (await dropFleetScript.run(this.redis, keys.slice(0, 5), [fleetId])) as string[];
-    return reply.map((raw) => heldChangeSchema.parse(JSON.parse(raw)));
+  async dropFleet(
+    resource: string,
+    fleetId: string,
+    because: 'fleet_closed' | 'fleet_cancelled',
+    by: string | undefined,
+    now = Date.now(),
+  ): Promise<DroppedChange[]> {
+    const keys = [...this.keysOf(resource).slice(0, 5), this.dropped];
+    const reply = (await dropFleetScript.run(this.redis, keys, [
+      fleetId,
+      because,
+      by ?? '',
+      String(now),
+    ])) as string[];
+    return reply.map(parseDropped);
+  }
+
+  /** Dropped changes whose cancellation is not recorded yet, dropped at `before` (ms) or earlier. */
+  async unrecorded(before: number): Promise<DroppedChange[]> {
+    const entries = (await this.redis.hvals(this.dropped)).map(parseDropped);
+    return entries.filter((entry) => entry.at <= before);
+  }
+
+  /** A dropped change's cancellation is recorded: it leaves the ones not yet recorded. */
+  async recorded(actionId: string): Promise<void> {
+    await this.redis.hdel(this.dropped, actionId);
   }
 
   /** A resource's changes waiting (held, or promoted and not yet run), for counting. */
@@ -188,8 +227,7 @@ export class ChangeBudgets {
   /** Frees an incident's slot (a no-op for one that holds none, or was released already). */
   async release(incidentId: string, verdict: Verdict, now = Date.now()): Promise<Released> {
     const resource = await this.redis.hget(this.owners, incidentId);
-    if (resource === null)
-      return { released: false, promoted: [], expired: [], cancelled: [], fleetClosed: [] };
+    if (resource === null) return { released: false, promoted: [], dropped: [] };
     return this.releaseOn(resource, incidentId, verdict, now);
   }
 
@@ -203,43 +241,49 @@ export class ChangeBudgets {
     return this.redis.smembers(this.resources);
   }
 
-  /** A held change that now owns its slot, to run it; null when it is gone (already run, dropped). */
-  async claimPromoted(resource: string, actionId: string): Promise<HeldChange | null> {
-    const raw = await this.redis.hget(this.keyOf(resource, 'jobs'), actionId);
-    if (raw === null) return null;
-    const held = heldChangeSchema.parse(JSON.parse(raw));
-    if ((await this.redis.zscore(this.keyOf(resource, 'slots'), held.job.incidentId)) === null) return null;
-    const removed = await this.redis.hdel(this.keyOf(resource, 'jobs'), actionId);
-    return removed === 1 ? held : null;
+  /**
+   * A held change that now owns its slot, to run it; null when it is gone (already run, dropped).
+   * One held for a fleet incident that closed since is dropped instead, never run after it closes.
+   */
+  async claimPromoted(
+    resource: string,
+    actionId: string,
+    now = Date.now(),
+  ): Promise<{ run: HeldChange } | { dropped: DroppedChange } | null> {
+    const reply = (await claimPromotedScript.run(
+      this.redis,
+      [this.keyOf(resource, 'slots'), this.keyOf(resource, 'jobs'), this.dropped],
+      [actionId, this.keys.fleet(''), String(now)],
+    )) as ['run' | 'dropped', string] | null;
+    if (!reply) return null;
+    return reply[0] === 'run'
+      ? { run: heldChangeSchema.parse(JSON.parse(reply[1])) }
+      : { dropped: parseDropped(reply[1]) };
   }
 
   private async releaseOn(resource: string, slot: string, verdict: Verdict, now: number): Promise<Released> {
-    const reply = (await releaseScript.run(this.redis, this.keysOf(resource), [
-      String(now),
-      slot,
-      String(this.budgets.leaseSeconds * 1000),
-      String(this.budgets.maxInFlight),
-      String(this.budgets.maxInFlightFleet),
-      String(this.budgets.holdSeconds * 1000),
-      resource,
-      verdict,
-      this.keys.fleet(''),
-      this.keys.exec('fleet:'),
-      this.keys.fleetOpen(resource),
-    ])) as (number | string)[];
-    const first = reply.indexOf('|');
-    const second = reply.indexOf('|', first + 1);
-    const third = reply.indexOf('|', second + 1);
-    const parse = (raw: number | string) => heldChangeSchema.parse(JSON.parse(String(raw)));
-    const closed = reply.slice(third + 1);
+    const reply = (await releaseScript.run(
+      this.redis,
+      [...this.keysOf(resource), this.dropped],
+      [
+        String(now),
+        slot,
+        String(this.budgets.leaseSeconds * 1000),
+        String(this.budgets.maxInFlight),
+        String(this.budgets.maxInFlightFleet),
+        String(this.budgets.holdSeconds * 1000),
+        resource,
+        verdict,
+        this.keys.fleet(''),
+        this.keys.exec('fleet:'),
+        this.keys.fleetOpen(resource),
+      ],
+    )) as (number | string)[];
+    const bar = reply.indexOf('|');
     return {
       released: reply[0] === 1,
-      promoted: reply.slice(1, first).map(parse),
-      expired: reply.slice(first + 1, second).map(parse),
-      cancelled: reply.slice(second + 1, third).map(parse),
-      fleetClosed: closed.flatMap((raw, index) =>
-        index % 2 === 0 ? [{ change: parse(raw), by: String(closed[index + 1]) }] : [],
-      ),
+      promoted: reply.slice(1, bar).map((raw) => heldChangeSchema.parse(JSON.parse(String(raw)))),
+      dropped: reply.slice(bar + 1).map((raw) => parseDropped(String(raw))),
     };
   }
 
@@ -262,6 +306,10 @@ export class ChangeBudgets {
   private keyOf(resource: string, part: string): string {
     return this.keys.exec(`budget:${encodeURIComponent(resource)}:${part}`);
   }
+}
+
+function parseDropped(raw: string): DroppedChange {
+  return droppedChangeSchema.parse(JSON.parse(raw));
 }
 
 /** "held: 1 change to api-gateway in eu-west is already in flight (act_1)". */

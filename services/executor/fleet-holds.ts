@@ -45,11 +45,15 @@ export class FleetHolds {
     return { released };
   }
 
-  async cancel(raw: unknown): Promise<Answer> {
+  /** `jobId`: the request's (one per human request): its audit entry is appended once however often it runs. */
+  async cancel(raw: unknown, jobId: string | undefined): Promise<Answer> {
     const parsed = fleetCancelJobSchema.safeParse(raw);
     if (!parsed.success) return this.invalid('fleet_cancel');
     const { fleetId, by, reason } = parsed.data;
-    await this.audit({ event: 'fleet_cancelled', fleetId, by, ...(reason ? { reason } : {}) });
+    await this.audit(
+      { event: 'fleet_cancelled', fleetId, by, ...(reason ? { reason } : {}) },
+      jobId ? `fleet_cancel:${jobId}` : undefined,
+    );
     const cancelled = await this.deps.held.dropFleet(
       await this.resources(fleetId),
       fleetId,
@@ -70,7 +74,8 @@ export class FleetHolds {
     const { budgets } = this.deps;
     if (await budgets.fleetIsOpen(fleetId)) return { error: `fleet incident ${fleetId} is still open` };
     const by = await budgets.fleetClosedBy(fleetId);
-    await this.audit({ event: 'fleet_closed', fleetId, ...(by ? { by } : {}) });
+    // A fleet incident closes once: its closing is audited once, however often the job runs.
+    await this.audit({ event: 'fleet_closed', fleetId, ...(by ? { by } : {}) }, `fleet_closed:${fleetId}`);
     const cancelled = await this.deps.held.dropFleet(
       await this.resources(fleetId),
       fleetId,
@@ -86,8 +91,8 @@ export class FleetHolds {
     return resource ? [resource] : this.deps.budgets.resourcesHolding();
   }
 
-  private async audit(entry: Record<string, unknown>): Promise<void> {
-    await this.deps.audit.append({ at: new Date().toISOString(), mode: this.deps.mode, ...entry });
+  private async audit(entry: Record<string, unknown>, once?: string): Promise<void> {
+    await this.deps.audit.append({ at: new Date().toISOString(), mode: this.deps.mode, ...entry }, once);
   }
 
   private invalid(name: string): Answer {

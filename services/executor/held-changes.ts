@@ -2,9 +2,10 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import type { ActionJob, ActionOutcome, TriageJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/drivers/placement.js';
-import type { ChangeBudgets, FleetHold, HeldChange, Released, Verdict } from './budgets.js';
+import type { ChangeBudgets, DroppedChange, FleetHold, Released, Verdict } from './budgets.js';
 import type { ActionClaims } from './claims.js';
 import type { DecisionRecorder } from './recorder.js';
+import { SETTLE_GRACE_MS } from './sweeper.js';
 
 /** executor → executor, job name `held_release` on the actions queue: a held change owns a slot now. */
 const heldReleaseSchema = z.object({
@@ -17,7 +18,7 @@ const KEEPS_SLOT = new Set<ActionOutcome['decision']>(['executed', 'dry_run', 'h
 /** Why a held change was cancelled, on its action record (`result`): triage words and routes it. */
 export type HeldCancellation =
   | { cancelledBecause: 'held_too_long' }
-  | { cancelledBecause: 'first_region'; first: HeldChange['first'] }
+  | { cancelledBecause: 'first_region'; first: DroppedChange['first'] }
   | { cancelledBecause: 'fleet_closed' | 'fleet_cancelled'; fleetId: string; by?: string };
 
 type Handle = (job: ActionJob, queue: 'agent' | 'human') => Promise<ActionOutcome>;
@@ -84,9 +85,14 @@ export class HeldChanges {
     await this.after(await this.deps.budgets.release(incidentId, effective ? 'fixed' : 'ineffective'));
   }
 
-  /** Slots whose lease ended (a killed executor's, a verdict that never came) go to held changes. */
-  async sweep(): Promise<void> {
+  /**
+   * Slots whose lease ended (a killed executor's, a verdict that never came) go to held changes, and
+   * the cancellations a dead executor dropped but never recorded are recorded (those dropped more
+   * than the sweeper's grace ago: a live executor records its own).
+   */
+  async sweep(now = Date.now()): Promise<void> {
     for (const resource of await this.deps.budgets.resourcesHolding()) await this.promote(resource);
+    for (const dropped of await this.deps.budgets.unrecorded(now - SETTLE_GRACE_MS)) await this.drop(dropped);
   }
 
   /** Gives freed slots on a resource to its held changes (a region a human released, a dropped change's slot). */
@@ -113,29 +119,31 @@ export class HeldChanges {
     because: 'fleet_closed' | 'fleet_cancelled',
     by: string | undefined,
   ): Promise<number> {
-    let dropped = 0;
+    let count = 0;
     for (const resource of resources) {
-      const changes = await this.deps.budgets.dropFleet(resource, fleetId);
-      for (const change of changes) await this.dropForFleet(change, because, by);
-      dropped += changes.length;
+      const dropped = await this.deps.budgets.dropFleet(resource, fleetId, because, by);
+      for (const entry of dropped) await this.drop(entry);
+      count += dropped.length;
       // A dropped change that owned a slot freed it.
-      if (changes.length > 0) await this.promote(resource);
+      if (dropped.length > 0) await this.promote(resource);
     }
-    return dropped;
+    return count;
   }
 
   /** A `held_release` job: the held change, decided again now that it owns a slot. */
   async rerun(raw: unknown, handle: Handle): Promise<ActionOutcome | { skipped: string }> {
     const parsed = heldReleaseSchema.safeParse(raw);
     if (!parsed.success) return { skipped: 'invalid held_release job' };
-    const held = await this.deps.budgets.claimPromoted(parsed.data.resource, parsed.data.actionId);
-    if (!held) return { skipped: `${parsed.data.actionId} is not a held change with a slot` };
+    const claimed = await this.deps.budgets.claimPromoted(parsed.data.resource, parsed.data.actionId);
+    if (!claimed) return { skipped: `${parsed.data.actionId} is not a held change with a slot` };
     // Released from a fleet incident that closed since: never run after it closes.
-    if (held.fleet && !(await this.deps.budgets.fleetIsOpen(held.fleet))) {
-      await this.dropForFleet(held, 'fleet_closed', await this.deps.budgets.fleetClosedBy(held.fleet));
-      await this.after(await this.deps.budgets.release(held.job.incidentId, 'none'));
-      return { skipped: `${held.job.actionId}: its fleet incident ${held.fleet} closed; not run` };
+    if ('dropped' in claimed) {
+      const { change } = claimed.dropped;
+      await this.drop(claimed.dropped);
+      await this.after(await this.deps.budgets.release(change.job.incidentId, 'none'));
+      return { skipped: `${change.job.actionId}: its fleet incident ${change.fleet} closed; not run` };
     }
+    const held = claimed.run;
     if (!(await this.deps.claims.reopenHeld(held.job.actionId)))
       return { skipped: `${parsed.data.actionId} is not a held change with a slot` };
     // Its requester's wait ended with `held`: running it when its slot frees is the executor's own.
@@ -150,40 +158,14 @@ export class HeldChanges {
     return outcome;
   }
 
-  private async after({ promoted, expired, cancelled, fleetClosed }: Released): Promise<void> {
+  private async after({ promoted, dropped }: Released): Promise<void> {
     for (const change of promoted)
       await this.deps.actions.add(
         'held_release',
         { resource: change.resource, actionId: change.job.actionId },
         { jobId: `held-release-${change.job.actionId}` },
       );
-    for (const change of expired)
-      await this.drop(
-        change,
-        `cancelled: held longer than budgets.holdSeconds waiting for a slot on ${change.resource}; not run`,
-        { cancelledBecause: 'held_too_long' },
-      );
-    for (const change of cancelled)
-      await this.drop(
-        change,
-        `cancelled: ${change.job.tool} of ${change.resource} did not fix it in ${change.first?.region ?? 'the region that went first'} (${change.first?.actionId ?? '?'}); not run in ${change.region}`,
-        { cancelledBecause: 'first_region', first: change.first },
-      );
-    for (const { change, by } of fleetClosed)
-      await this.dropForFleet(change, 'fleet_closed', by || undefined);
-  }
-
-  private async dropForFleet(
-    change: HeldChange,
-    because: 'fleet_closed' | 'fleet_cancelled',
-    by: string | undefined,
-  ): Promise<void> {
-    const fleetId = change.fleet ?? '?';
-    const reason =
-      because === 'fleet_closed'
-        ? `cancelled: fleet incident ${fleetId} was resolved${by ? ` by ${by}` : ''}; not run`
-        : `cancelled by ${by ?? 'a human'} from fleet incident ${fleetId}; not run`;
-    await this.drop(change, reason, { cancelledBecause: because, fleetId, ...(by ? { by } : {}) });
+    for (const entry of dropped) await this.drop(entry);
   }
 
   private async tellTriage(job: ActionJob): Promise<void> {
@@ -194,17 +176,52 @@ export class HeldChanges {
     );
   }
 
-  /** A held change that will never run: recorded as cancelled with why, and its incident settled. */
-  private async drop(change: HeldChange, reason: string, result: HeldCancellation): Promise<void> {
-    await this.deps.recorder.record(change.job, {
-      actionId: change.job.actionId,
-      decision: 'cancelled',
-      reason,
-      result,
-      durationMs: Date.now() - change.heldAt,
-    });
+  /**
+   * A held change that will never run: recorded as cancelled with why and its incident settled, then
+   * no longer among the dropped changes not yet recorded. Recorded again (this executor died before
+   * the end, or the sweep raced it), nothing is written twice: the decision and its audit entry are
+   * recorded once, and triage's job is deduplicated by its id.
+   */
+  private async drop(dropped: DroppedChange): Promise<void> {
+    const { change } = dropped;
+    await this.deps.recorder.record(
+      change.job,
+      {
+        actionId: change.job.actionId,
+        decision: 'cancelled',
+        ...cancellation(dropped),
+        durationMs: Math.max(0, dropped.at - change.heldAt),
+      },
+      true,
+    );
     await this.tellTriage(change.job);
+    await this.deps.budgets.recorded(change.job.actionId);
   }
+}
+
+/** Why a dropped change was cancelled, in words and for triage. */
+function cancellation({ because, by, first, change }: DroppedChange): {
+  reason: string;
+  result: HeldCancellation;
+} {
+  if (because === 'held_too_long')
+    return {
+      reason: `cancelled: held longer than budgets.holdSeconds waiting for a slot on ${change.resource}; not run`,
+      result: { cancelledBecause: because },
+    };
+  if (because === 'first_region')
+    return {
+      reason: `cancelled: ${change.job.tool} of ${change.resource} did not fix it in ${first?.region ?? 'the region that went first'} (${first?.actionId ?? '?'}); not run in ${change.region}`,
+      result: { cancelledBecause: because, first },
+    };
+  const fleetId = change.fleet ?? '?';
+  return {
+    reason:
+      because === 'fleet_closed'
+        ? `cancelled: fleet incident ${fleetId} was resolved${by ? ` by ${by}` : ''}; not run`
+        : `cancelled by ${by ?? 'a human'} from fleet incident ${fleetId}; not run`,
+    result: { cancelledBecause: because, fleetId, ...(by ? { by } : {}) },
+  };
 }
 
 /** A change as budgets count it: on its resource (or its host), in its region, from its queue. */

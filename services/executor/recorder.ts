@@ -21,30 +21,34 @@ export class DecisionRecorder {
 
   /**
    * Each part is retried until stored: a decision is a fact (an action may have run), and a Redis
-   * blip must not leave the incident and the audit trail without it.
+   * blip must not leave the incident and the audit trail without it. `once`: a decision that may be
+   * recorded again (a crashed recording redone) is on the incident and in the audit trail once.
    */
-  async record(job: ActionJob, outcome: ActionOutcome): Promise<void> {
+  async record(job: ActionJob, outcome: ActionOutcome, once = false): Promise<void> {
     const at = new Date().toISOString();
     const durably = <T>(what: string, write: () => Promise<T>) =>
       untilStored(write, `${what} of ${job.actionId}`, this.deps.logger);
     // The incident's records and the audit chain are independent writes: made concurrently.
     await Promise.all([
-      durably('the incident record', () => this.recordOnIncident(job, outcome, at)),
+      durably('the incident record', () => this.recordOnIncident(job, outcome, at, once)),
       durably('the audit entry', () =>
-        this.deps.audit.append({
-          at,
-          event: 'action',
-          mode: this.deps.mode,
-          actionId: job.actionId,
-          incidentId: job.incidentId,
-          tool: job.tool,
-          args: job.args,
-          requestedBy: job.requestedBy,
-          approvalId: outcome.approvalId ?? job.approvalId ?? null,
-          decision: outcome.decision,
-          reason: outcome.reason ?? null,
-          durationMs: outcome.durationMs,
-        }),
+        this.deps.audit.append(
+          {
+            at,
+            event: 'action',
+            mode: this.deps.mode,
+            actionId: job.actionId,
+            incidentId: job.incidentId,
+            tool: job.tool,
+            args: job.args,
+            requestedBy: job.requestedBy,
+            approvalId: outcome.approvalId ?? job.approvalId ?? null,
+            decision: outcome.decision,
+            reason: outcome.reason ?? null,
+            durationMs: outcome.durationMs,
+          },
+          once ? `decision:${job.actionId}:${outcome.decision}` : undefined,
+        ),
       ),
     ]);
     this.deps.metrics.actions.inc({
@@ -63,7 +67,12 @@ export class DecisionRecorder {
     );
   }
 
-  private async recordOnIncident(job: ActionJob, outcome: ActionOutcome, at: string): Promise<void> {
+  private async recordOnIncident(
+    job: ActionJob,
+    outcome: ActionOutcome,
+    at: string,
+    once: boolean,
+  ): Promise<void> {
     await this.deps.incidents.recordDecision(
       job.incidentId,
       {
@@ -89,6 +98,7 @@ export class DecisionRecorder {
         reason: outcome.reason,
         at,
       },
+      once,
     );
   }
 

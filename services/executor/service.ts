@@ -318,7 +318,7 @@ async function startWorkers(
       if (job.name === 'learned_clear') return parts.clearLearned(job.data);
       if (job.name === 'incident_command') return parts.incidentCommands.handle(job.data);
       if (job.name === 'fleet_release') return parts.fleetHolds.release(job.data);
-      if (job.name === 'fleet_cancel') return parts.fleetHolds.cancel(job.data);
+      if (job.name === 'fleet_cancel') return parts.fleetHolds.cancel(job.data, job.id);
       if (job.name === 'fleet_closed') return parts.fleetHolds.closed(job.data);
       if (job.name === 'held_release')
         return parts.heldChanges.rerun(job.data, (held, queue) => parts.processor.handle(held, queue));

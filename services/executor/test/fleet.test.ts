@@ -1,12 +1,22 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../../shared/logger.js';
+import { createMetrics } from '../../../shared/metrics.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
+import type { TriageJob } from '../../../shared/schemas/jobs.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { closeFleet, openFleet } from '../../../test/support/fleets.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
+import { AuditLog } from '../audit.js';
 import { budgetsSchema } from '../budget-policy.js';
 import { ChangeBudgets } from '../budgets.js';
+import { ActionClaims } from '../claims.js';
+import { FleetHolds } from '../fleet-holds.js';
+import { HeldChanges } from '../held-changes.js';
 import { parsePolicy } from '../policy.js';
+import { DecisionRecorder } from '../recorder.js';
+import { SETTLE_GRACE_MS } from '../sweeper.js';
 
 const FLEET = 'inc_fleet1';
 const REGIONS = ['eu-west', 'us-east', 'ap-south'];
@@ -373,5 +383,166 @@ tools: {}
       /p\.yaml:5:\d+: widespread\.minFraction: /,
     );
     expect(() => parsePolicy(`${base}widespread: { regions: 2 }\n`, 'p.yaml')).toThrow(/p\.yaml:5:\d+: /);
+  });
+});
+
+/** Another executor's parts on the harness's Redis (its own audit log and recorder), as service.ts wires them. */
+function anotherExecutor(harness: ExecutorHarness, triage: Queue<TriageJob>) {
+  const { redis, keys } = harness.t;
+  const logger = createLogger('test', 'silent');
+  const audit = new AuditLog(redis, keys);
+  const budgets = new ChangeBudgets(
+    redis,
+    keys,
+    budgetsSchema.parse({ maxInFlight: 1, maxInFlightFleet: 2 }),
+  );
+  const recorder = new DecisionRecorder({
+    incidents: harness.incidents,
+    audit,
+    metrics: createMetrics('executor-test'),
+    logger,
+    mode: 'live',
+    knownTool: () => true,
+  });
+  const held = new HeldChanges({
+    budgets,
+    claims: new ActionClaims(redis, keys),
+    actions: harness.actions,
+    triage,
+    recorder,
+  });
+  return { budgets, held, fleet: new FleetHolds({ budgets, held, audit, logger, mode: 'live' }) };
+}
+
+/** What recording one held change's cancellation left: its record, timeline entries, audit entries, triage job. */
+async function cancellationOf(harness: ExecutorHarness, triage: Queue<TriageJob>, m: Member) {
+  const timeline = await harness.incidents.timeline(m.incidentId);
+  const actions = await audited(harness, 'action');
+  return {
+    record: await harness.incidents.getAction(m.incidentId, m.actionId),
+    timeline: timeline.filter(
+      (entry) => entry.type === 'action' && entry.actionId === m.actionId && entry.decision === 'cancelled',
+    ).length,
+    audit: actions.filter((entry) => entry.actionId === m.actionId && entry.decision === 'cancelled').length,
+    triage: Boolean(await triage.getJob(`triage-${m.incidentId}-${m.actionId}-held`)),
+  };
+}
+
+describe('held changes dropped but not recorded (the executor died in between)', () => {
+  it('the sweep records each cancellation left by the drop script, once, even when two sweeps race', async () => {
+    const harness = await start();
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const other = anotherExecutor(harness, triage);
+    // The drop script ran; the executor that ran it died before recording anything.
+    const dropped = await other.budgets.dropFleet('api-gateway', FLEET, 'fleet_cancelled', 'bob');
+    expect(dropped).toHaveLength(9);
+    // Within the grace a live executor records its own: the sweep leaves them.
+    await other.held.sweep();
+    for (const m of members) expect(await decision(harness, m)).toBe('held');
+
+    const later = Date.now() + SETTLE_GRACE_MS + 1;
+    await Promise.all([other.held.sweep(later), other.held.sweep(later)]);
+    await other.held.sweep(later);
+    for (const m of members)
+      expect(await cancellationOf(harness, triage, m)).toEqual({
+        record: expect.objectContaining({
+          decision: 'cancelled',
+          reason: `cancelled by bob from fleet incident ${FLEET}; not run`,
+          result: { cancelledBecause: 'fleet_cancelled', fleetId: FLEET, by: 'bob' },
+        }),
+        timeline: 1,
+        audit: 1,
+        triage: true,
+      });
+    expect(await other.budgets.unrecorded(later)).toEqual([]);
+    await triage.close();
+    expect(harness.runs()).toEqual([]);
+  });
+
+  it('a recording that fails half-way (triage not told) is finished by the sweep without writing anything twice', async () => {
+    const harness = await start();
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    vi.spyOn(triage, 'add').mockRejectedValueOnce(new Error('connection lost'));
+    const other = anotherExecutor(harness, triage);
+    // The first change's cancellation is on its incident and in the audit; then the process dies.
+    await expect(
+      other.fleet.cancel({ fleetId: FLEET, by: 'bob', reason: 'rolling back by hand' }, 'fleet-cancel-1'),
+    ).rejects.toThrow('connection lost');
+    await other.held.sweep(Date.now() + SETTLE_GRACE_MS + 1);
+    for (const m of members)
+      expect(await cancellationOf(harness, triage, m)).toEqual({
+        record: expect.objectContaining({ decision: 'cancelled' }),
+        timeline: 1,
+        audit: 1,
+        triage: true,
+      });
+    await triage.close();
+  });
+
+  it('a released change claimed to run after its fleet closed is dropped in the claim; the sweep records it if nobody did', async () => {
+    // No sweep of the harness's executor during the test: only the other executor acts.
+    const harness = await start({ env: { APPROVAL_SWEEP_SECONDS: '600' } });
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const other = anotherExecutor(harness, triage);
+    await other.budgets.releaseRegion(FLEET, 'eu-west');
+    const [promoted] = (await other.budgets.sweep('api-gateway')).promoted;
+    const m = members.find((member) => member.actionId === promoted?.job.actionId) as Member;
+    await closeFleet(harness.t, FLEET, 'alice');
+    // Its `held_release` job claims it; the executor dies before recording the cancellation.
+    expect(await other.budgets.claimPromoted('api-gateway', m.actionId)).toMatchObject({
+      dropped: { because: 'fleet_closed', by: 'alice', change: { fleet: FLEET } },
+    });
+    expect(await decision(harness, m)).toBe('held');
+    await other.held.sweep(Date.now() + SETTLE_GRACE_MS + 1);
+    expect(await cancellationOf(harness, triage, m)).toEqual({
+      record: expect.objectContaining({
+        decision: 'cancelled',
+        reason: `cancelled: fleet incident ${FLEET} was resolved by alice; not run`,
+      }),
+      timeline: 1,
+      audit: 1,
+      triage: true,
+    });
+    await triage.close();
+    expect(harness.runs()).toEqual([]);
+  });
+});
+
+describe('fleet jobs run again (a retry, a stalled job re-run)', () => {
+  it('audits a fleet_cancel job once however often it runs, and two humans cancelling twice', async () => {
+    const harness = await start();
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const { fleet } = anotherExecutor(harness, triage);
+    const request = { fleetId: FLEET, by: 'bob', reason: 'rolling back by hand' };
+    expect(await fleet.cancel(request, 'fleet-cancel-1')).toEqual({ cancelled: 9 });
+    expect(await fleet.cancel(request, 'fleet-cancel-1')).toEqual({ cancelled: 0 });
+    expect(await audited(harness, 'fleet_cancelled')).toHaveLength(1);
+    // Another request (its own job) is another human decision: audited too.
+    await fleet.cancel({ fleetId: FLEET, by: 'carol' }, 'fleet-cancel-2');
+    expect(await audited(harness, 'fleet_cancelled')).toEqual([
+      expect.objectContaining({ by: 'bob' }),
+      expect.objectContaining({ by: 'carol' }),
+    ]);
+    await triage.close();
+  });
+
+  it('audits a fleet incident closing once, however many fleet_closed jobs run', async () => {
+    const harness = await start();
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    await closeFleet(harness.t, FLEET, 'alice');
+    expect(await harness.command('fleet_closed', { fleetId: FLEET })).toEqual({ cancelled: 9 });
+    expect(await harness.command('fleet_closed', { fleetId: FLEET })).toEqual({ cancelled: 0 });
+    expect(await audited(harness, 'fleet_closed')).toEqual([
+      expect.objectContaining({ fleetId: FLEET, by: 'alice' }),
+    ]);
   });
 });

@@ -11,6 +11,7 @@
   KEYS[5] which resource each slot is on (hash: incident id -> resource)
   KEYS[6] the resources with slots or held changes (a set), for the sweep
   KEYS[7] the region going first per tool (hash: tool -> JSON { region, slot, actionId })
+  KEYS[8] the dropped changes not yet recorded (see includes/drop-held.lua)
   ARGV[1] now (ms)
   ARGV[2] the incident id (slot) to release ('' = only expire and promote)
   ARGV[3] the lease (ms)
@@ -36,10 +37,12 @@
   died between promoting one and queueing its run) are in the reply's promoted ones again: their
   run is queued again, deduplicated by its job id.
 
-  Returns {released (0|1), promoted record JSON..., '|', expired record JSON..., '|', cancelled
-  record JSON..., '|', (record JSON, who closed its fleet or '')...}; the cancelled ones' region going
-  first is in the reply's records' `first`.
+  The changes it drops (held too long, their fix's first region did not fix it, their fleet closed)
+  go to the dropped changes not yet recorded, with why, in this script.
+
+  Returns {released (0|1), promoted record JSON..., '|', dropped entry JSON...}.
 ]]
+--- @include "drop-held"
 local now = tonumber(ARGV[1])
 local released = 0
 local stopped = nil
@@ -61,8 +64,10 @@ end
 --- @include "expire-slots"
 
 local reply = {released}
-local expired = {}
-local cancelled = {}
+local dropped = {}
+local drop = function(id, raw, why)
+  table.insert(dropped, drop_held(KEYS[8], id, raw, now, why))
+end
 local waves = {}
 for _, tool in ipairs(redis.call('HKEYS', KEYS[7])) do
   local first = cjson.decode(redis.call('HGET', KEYS[7], tool))
@@ -97,7 +102,6 @@ local holdingFleet = function(record)
   end
   return nil
 end
-local dropped = {}
 
 if ARGV[2] == '' then
   for _, id in ipairs(redis.call('HKEYS', KEYS[4])) do
@@ -130,8 +134,8 @@ for _, id in ipairs(held) do
   elseif record.fleet and not fleetOf(record.fleet).open then
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', KEYS[4], id)
-    table.insert(dropped, raw)
-    table.insert(dropped, fleetOf(record.fleet).by)
+    local by = fleetOf(record.fleet).by
+    drop(id, raw, {because = 'fleet_closed', by = by ~= '' and by or nil})
   elseif holding then
     if not record.fleet then
       redis.call('HSET', KEYS[4], id, string.sub(raw, 1, -2) .. ',"fleet":' .. cjson.encode(holding) .. '}')
@@ -139,12 +143,11 @@ for _, id in ipairs(held) do
   elseif stopped and record.job.tool == stopped.tool and record.region ~= stopped.region then
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', KEYS[4], id)
-    record.first = stopped
-    table.insert(cancelled, cjson.encode(record))
+    drop(id, raw, {because = 'first_region', first = {region = stopped.region, actionId = stopped.actionId}})
   elseif now - heldSince > tonumber(ARGV[6]) then
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', KEYS[4], id)
-    table.insert(expired, raw)
+    drop(id, raw, {because = 'held_too_long'})
   elseif wave and wave.region ~= record.region then
     -- its fix is still being verified in the region going first
   elseif redis.call('ZSCORE', KEYS[1], slotOf(record)) then
@@ -170,9 +173,5 @@ if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[3]) == 0 then
   redis.call('SREM', KEYS[6], ARGV[7])
 end
 table.insert(reply, '|')
-for _, raw in ipairs(expired) do table.insert(reply, raw) end
-table.insert(reply, '|')
-for _, raw in ipairs(cancelled) do table.insert(reply, raw) end
-table.insert(reply, '|')
-for _, raw in ipairs(dropped) do table.insert(reply, raw) end
+for _, entry in ipairs(dropped) do table.insert(reply, entry) end
 return reply
