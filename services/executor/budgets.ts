@@ -208,9 +208,17 @@ export class ChangeBudgets {
   }
 
   /** Dropped changes whose cancellation is not recorded yet, dropped at `before` (ms) or earlier. */
-  async unrecorded(before: number): Promise<DroppedChange[]> {
-    const entries = (await this.redis.hvals(this.dropped)).map(parseDropped);
-    return entries.filter((entry) => entry.at <= before);
+  async unrecorded(before: number): Promise<{ entries: DroppedChange[]; unreadable: string[] }> {
+    const entries: DroppedChange[] = [];
+    const unreadable: string[] = [];
+    for (const [actionId, raw] of Object.entries(await this.redis.hgetall(this.dropped))) {
+      const entry = droppedChangeSchema.safeParse(parseJson(raw));
+      if (!entry.success) unreadable.push(actionId);
+      else if (entry.data.at <= before) entries.push(entry.data);
+    }
+    // Never recordable, and left in place they would be read again at every sweep.
+    if (unreadable.length > 0) await this.redis.hdel(this.dropped, ...unreadable);
+    return { entries, unreadable };
   }
 
   /** A dropped change's cancellation is recorded: it leaves the ones not yet recorded. */
@@ -305,6 +313,14 @@ export class ChangeBudgets {
 
   private keyOf(resource: string, part: string): string {
     return this.keys.exec(`budget:${encodeURIComponent(resource)}:${part}`);
+  }
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
+import type { Logger } from '../../shared/logger.js';
 import type { ActionJob, ActionOutcome, TriageJob } from '../../shared/schemas/jobs.js';
 import type { Placement } from '../../shared/targets/drivers/placement.js';
 import type { ChangeBudgets, DroppedChange, FleetHold, Released, Verdict } from './budgets.js';
@@ -37,6 +38,7 @@ export class HeldChanges {
       actions: Queue;
       triage: Queue<TriageJob>;
       recorder: DecisionRecorder;
+      logger: Logger;
     },
   ) {}
 
@@ -92,7 +94,20 @@ export class HeldChanges {
    */
   async sweep(now = Date.now()): Promise<void> {
     for (const resource of await this.deps.budgets.resourcesHolding()) await this.promote(resource);
-    for (const dropped of await this.deps.budgets.unrecorded(now - SETTLE_GRACE_MS)) await this.drop(dropped);
+    const { entries, unreadable } = await this.deps.budgets.unrecorded(now - SETTLE_GRACE_MS);
+    if (unreadable.length > 0)
+      this.deps.logger.error(
+        { actionIds: unreadable },
+        'unreadable dropped-change records removed, not recorded',
+      );
+    // One that fails to record is retried at the next sweep; the others are not held up by it.
+    for (const dropped of entries)
+      await this.drop(dropped).catch((error: Error) =>
+        this.deps.logger.error(
+          { actionId: dropped.change.job.actionId, err: error.message },
+          'recording a dropped change failed; the next sweep retries',
+        ),
+      );
   }
 
   /** Gives freed slots on a resource to its held changes (a region a human released, a dropped change's slot). */

@@ -191,6 +191,7 @@ async function assemble(
     actions,
     triage,
     recorder,
+    logger,
   });
   const processor = new ActionProcessor({
     policy,

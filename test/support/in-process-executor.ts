@@ -81,6 +81,7 @@ export function inProcessExecutor(options: {
       actions: triage,
       triage,
       recorder,
+      logger,
     }),
     replicas: new ReplicaCounts(redis, keys),
     approvalFlow: new ApprovalFlow(new ApprovalStore(redis, keys), incidents, outbox, 1_800),

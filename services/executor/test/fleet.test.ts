@@ -410,6 +410,7 @@ function anotherExecutor(harness: ExecutorHarness, triage: Queue<TriageJob>) {
     actions: harness.actions,
     triage,
     recorder,
+    logger,
   });
   return { budgets, held, fleet: new FleetHolds({ budgets, held, audit, logger, mode: 'live' }) };
 }
@@ -456,9 +457,30 @@ describe('held changes dropped but not recorded (the executor died in between)',
         audit: 1,
         triage: true,
       });
-    expect(await other.budgets.unrecorded(later)).toEqual([]);
+    expect(await other.budgets.unrecorded(later)).toEqual({ entries: [], unreadable: [] });
     await triage.close();
     expect(harness.runs()).toEqual([]);
+  });
+
+  it('an unreadable record left there is removed and does not stop the others being recorded', async () => {
+    const harness = await start();
+    const members = await badDeploy(harness);
+    await requestAll(harness, members);
+    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const other = anotherExecutor(harness, triage);
+    const droppedKey = harness.t.keys.exec('budget:dropped');
+    await harness.t.redis.hset(
+      droppedKey,
+      'act_garbled',
+      '{"because":"fleet_closed","at":1',
+      'act_old',
+      '{}',
+    );
+    await other.budgets.dropFleet('api-gateway', FLEET, 'fleet_cancelled', 'bob');
+    await other.held.sweep(Date.now() + SETTLE_GRACE_MS + 1);
+    for (const m of members) expect(await decision(harness, m)).toBe('cancelled');
+    expect(await harness.t.redis.hlen(droppedKey)).toBe(0);
+    await triage.close();
   });
 
   it('a recording that fails half-way (triage not told) is finished by the sweep without writing anything twice', async () => {
