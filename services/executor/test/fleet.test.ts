@@ -429,12 +429,18 @@ async function cancellationOf(harness: ExecutorHarness, triage: Queue<TriageJob>
   };
 }
 
+/** The bad deploy with every member's restart held, and the triage queue to see what triage is told. */
+async function heldBadDeploy(options: { env?: Record<string, string> } = {}) {
+  const harness = await start(options);
+  const members = await badDeploy(harness);
+  await requestAll(harness, members);
+  const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+  return { harness, members, triage };
+}
+
 describe('held changes dropped but not recorded (the executor died in between)', () => {
   it('the sweep records each cancellation left by the drop script, once, even when two sweeps race', async () => {
-    const harness = await start();
-    const members = await badDeploy(harness);
-    await requestAll(harness, members);
-    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const { harness, members, triage } = await heldBadDeploy();
     const other = anotherExecutor(harness, triage);
     // The drop script ran; the executor that ran it died before recording anything.
     const dropped = await other.budgets.dropFleet('api-gateway', FLEET, 'fleet_cancelled', 'bob');
@@ -463,10 +469,7 @@ describe('held changes dropped but not recorded (the executor died in between)',
   });
 
   it('an unreadable record left there is removed and does not stop the others being recorded', async () => {
-    const harness = await start();
-    const members = await badDeploy(harness);
-    await requestAll(harness, members);
-    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const { harness, members, triage } = await heldBadDeploy();
     const other = anotherExecutor(harness, triage);
     const droppedKey = harness.t.keys.exec('budget:dropped');
     await harness.t.redis.hset(
@@ -484,10 +487,7 @@ describe('held changes dropped but not recorded (the executor died in between)',
   });
 
   it('a recording that fails half-way (triage not told) is finished by the sweep without writing anything twice', async () => {
-    const harness = await start();
-    const members = await badDeploy(harness);
-    await requestAll(harness, members);
-    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const { harness, members, triage } = await heldBadDeploy();
     vi.spyOn(triage, 'add').mockRejectedValueOnce(new Error('connection lost'));
     const other = anotherExecutor(harness, triage);
     // The first change's cancellation is on its incident and in the audit; then the process dies.
@@ -507,10 +507,7 @@ describe('held changes dropped but not recorded (the executor died in between)',
 
   it('a released change claimed to run after its fleet closed is dropped in the claim; the sweep records it if nobody did', async () => {
     // No sweep of the harness's executor during the test: only the other executor acts.
-    const harness = await start({ env: { APPROVAL_SWEEP_SECONDS: '600' } });
-    const members = await badDeploy(harness);
-    await requestAll(harness, members);
-    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const { harness, members, triage } = await heldBadDeploy({ env: { APPROVAL_SWEEP_SECONDS: '600' } });
     const other = anotherExecutor(harness, triage);
     await other.budgets.releaseRegion(FLEET, 'eu-west');
     const [promoted] = (await other.budgets.sweep('api-gateway')).promoted;
@@ -538,10 +535,7 @@ describe('held changes dropped but not recorded (the executor died in between)',
 
 describe('fleet jobs run again (a retry, a stalled job re-run)', () => {
   it('audits a fleet_cancel job once however often it runs, and two humans cancelling twice', async () => {
-    const harness = await start();
-    const members = await badDeploy(harness);
-    await requestAll(harness, members);
-    const triage = createQueue<TriageJob>(QUEUE.triage, harness.t.redis, harness.t.keys.bullPrefix);
+    const { harness, triage } = await heldBadDeploy();
     const { fleet } = anotherExecutor(harness, triage);
     const request = { fleetId: FLEET, by: 'bob', reason: 'rolling back by hand' };
     expect(await fleet.cancel(request, 'fleet-cancel-1')).toEqual({ cancelled: 9 });
