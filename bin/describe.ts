@@ -23,11 +23,13 @@ function labelsOf(entry: TimelineEntry): Record<string, string> {
 
 /** The status, with who owns the incident and, while a fix is verified, until when. */
 export function describeStatus(
-  incident: Pick<IncidentSummary, 'status' | 'acknowledgedBy' | 'verification'>,
+  incident: Pick<IncidentSummary, 'status' | 'acknowledgedBy' | 'verification' | 'fleetIncident'>,
 ): string {
   const owner = incident.acknowledgedBy ? ` (ack ${incident.acknowledgedBy})` : '';
   const verifying = incident.verification ? `, ${verificationProgress(incident.verification)}` : '';
-  return `${incident.status}${verifying}${owner}`;
+  // Its changes wait on the fleet incident's humans: "diagnosing" alone reads as stuck.
+  const fleet = incident.fleetIncident ? ` (fleet ${incident.fleetIncident})` : '';
+  return `${incident.status}${verifying}${owner}${fleet}`;
 }
 
 /** What happened, in words, for each kind of timeline entry. */

@@ -18,6 +18,7 @@ export async function listIncidents({ options, call, output }: Cli): Promise<voi
   const json = (await call('GET', `/api/incidents?${query}`)) as {
     incidents: (IncidentSummary & ShortIds)[];
   };
+  const shortIds = new Map(json.incidents.map((i) => [i.id, i.shortId ?? i.id]));
   output(json, () =>
     json.incidents.length === 0
       ? `no incidents${options.status ? ` with status ${options.status}` : ''}`
@@ -25,7 +26,10 @@ export async function listIncidents({ options, call, output }: Cli): Promise<voi
           json.incidents.map((i) => ({
             ...i,
             id: i.shortId ?? i.id,
-            status: describeStatus(i),
+            status: describeStatus({
+              ...i,
+              fleetIncident: i.fleetIncident && (shortIds.get(i.fleetIncident) ?? i.fleetIncident),
+            }),
             age: age(i.createdAt),
             alerts: i.alertCount,
             storm: i.storm ? 'STORM' : '',

@@ -82,4 +82,9 @@ it('releases a region and cancels held changes of a fleet incident named by its 
   expect((await hermes('incident', members[0] as string)).stdout).toContain(
     `part of fleet incident ${fleetId}`,
   );
+  // In the list, a member says whose humans its changes wait for.
+  const listed = (await hermes('incidents')).stdout.split('\n');
+  for (const member of members)
+    expect(listed.find((line) => line.startsWith(member))).toContain(`(fleet ${short})`);
+  expect(listed.find((line) => line.startsWith(short))).not.toContain('(fleet');
 });

@@ -73,6 +73,15 @@ it('shows a fleet incident with its places, members and a Release button per reg
     await fetch(`${ingest.url}/ui/incidents/${members[0]}`, { headers: { cookie } })
   ).text();
   expect(memberPage).toContain(`Part of fleet incident <a href="/ui/incidents/${fleetId}">${fleetId}</a>`);
+  // In the list, each member's status links to its fleet incident.
+  const list = await (await fetch(`${ingest.url}/ui`, { headers: { cookie } })).text();
+  for (const id of members)
+    expect(list).toMatch(
+      new RegExp(
+        `data-incident="${id}"[^>]*>(?:(?!</tr>).)*<a class="owner" href="/ui/incidents/${fleetId}">in fleet</a>`,
+        's',
+      ),
+    );
 
   // The button posts as the console does: the session and its CSRF token; the session names who.
   const noCsrf = await fetch(`${ingest.url}/api/incidents/${fleetId}/release`, {

@@ -92,6 +92,11 @@ export function IncidentTable(props: {
               <td class="c-status" data-label="Status">
                 <span class={`badge status-${incident.status}`}>{incident.status.replace('_', ' ')}</span>
                 {incident.acknowledgedBy && <span class="owner">ack {incident.acknowledgedBy}</span>}
+                {incident.fleetIncident && (
+                  <a class="owner" href={`${UI_BASE}/incidents/${incident.fleetIncident}`}>
+                    in fleet
+                  </a>
+                )}
               </td>
               <td class="c-alert" data-label="Alert">
                 <a href={`${UI_BASE}/incidents/${incident.id}`}>{incident.alertname || incident.id}</a>
