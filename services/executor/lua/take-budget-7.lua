@@ -2,7 +2,7 @@
   Checks a resource's change budgets and, when both have room, takes a slot: one script, so two
   executors can never both take the last slot. A slot is an incident's: its further changes to the
   resource while it holds one are its own (rate limits judge those). A change without room is held
-  (kept with its job, to run by itself when a slot frees: see release-budget-7.lua).
+  (kept with its job, to run by itself when a slot frees: see release-budget-8.lua).
 
   KEYS[1] the resource's slots (sorted set: incident id -> lease end, ms)
   KEYS[2] the slots' regions and changes (hash: incident id -> region, "<incident id>|a" -> action id)
