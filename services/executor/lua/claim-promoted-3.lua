@@ -21,7 +21,8 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 if record.fleet then
   local fleet = redis.call('HMGET', ARGV[2] .. record.fleet, 'status', 'closedBy')
   if fleet[1] ~= 'open' then
-    local why = {because = 'fleet_closed', by = fleet[2] ~= '' and fleet[2] or nil}
+    -- HMGET answers false for a missing field (a fleet record gone): no one is named then.
+    local why = {because = 'fleet_closed', by = fleet[2] and fleet[2] ~= '' and fleet[2] or nil}
     return {'dropped', drop_held(KEYS[3], ARGV[1], raw, tonumber(ARGV[3]), why)}
   end
 end

@@ -533,6 +533,19 @@ describe('held changes dropped but not recorded (the executor died in between)',
   });
 });
 
+it('a released change whose fleet record is gone is dropped in the claim, naming no one', async () => {
+  const { harness, members, triage } = await heldBadDeploy({ env: { APPROVAL_SWEEP_SECONDS: '600' } });
+  const other = anotherExecutor(harness, triage);
+  await other.budgets.releaseRegion(FLEET, 'eu-west');
+  const [promoted] = (await other.budgets.sweep('api-gateway')).promoted;
+  const m = members.find((member) => member.actionId === promoted?.job.actionId) as Member;
+  await harness.t.redis.del(harness.t.keys.fleet(FLEET));
+  const claimed = await other.budgets.claimPromoted('api-gateway', m.actionId);
+  expect(claimed).toMatchObject({ dropped: { because: 'fleet_closed', change: { fleet: FLEET } } });
+  expect(claimed && 'dropped' in claimed && claimed.dropped.by).toBeUndefined();
+  await triage.close();
+});
+
 describe('fleet jobs run again (a retry, a stalled job re-run)', () => {
   it('audits a fleet_cancel job once however often it runs, and two humans cancelling twice', async () => {
     const { harness, triage } = await heldBadDeploy();
