@@ -35,15 +35,19 @@ export class FeedbackHandler {
     if (effective) await this.breaker.recordSuccess();
     else await this.countFailure(incidentId, `ineffective:${actionId}`);
     await this.judgement.verdict(actionId, effective, detail);
-    await this.audit.append({
-      at: new Date().toISOString(),
-      event: 'feedback',
-      incidentId,
-      actionId,
-      tool: action.tool,
-      effective,
-      detail: detail ?? null,
-    });
+    // A feedback job run again (a retry after a Redis error, a stalled job) is audited once.
+    await this.audit.append(
+      {
+        at: new Date().toISOString(),
+        event: 'feedback',
+        incidentId,
+        actionId,
+        tool: action.tool,
+        effective,
+        detail: detail ?? null,
+      },
+      `feedback:${actionId}`,
+    );
     return { counted: true };
   }
 }

@@ -480,6 +480,20 @@ describe('circuit breaker and kill switch', () => {
     const next = await restartOn('d');
     expect(next.reason).toContain('circuit breaker open');
     expect(h.runs()).toEqual(['restart a', 'restart b', 'restart c']);
+
+    // The same verdict again (its job retried): audited once.
+    await h.feedback({
+      incidentId: incidents.a,
+      actionId: a.actionId,
+      effective: false,
+      detail: 'still down',
+    });
+    const entries = (await h.t.redis.xrange(h.t.keys.audit, '-', '+')).map(
+      ([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}') as Record<string, unknown>,
+    );
+    expect(
+      entries.filter((entry) => entry.event === 'feedback' && entry.actionId === a.actionId),
+    ).toHaveLength(1);
   });
 
   it('refuses every state change while automation is paused', async () => {
