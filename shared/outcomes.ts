@@ -3,7 +3,7 @@ import type { Keyspace } from './keys.js';
 import { loadLua } from './lua.js';
 import type { RedisConnection } from './redis.js';
 
-const recordScript = loadLua(new URL('./lua/record-outcome-2.lua', import.meta.url));
+const recordScript = loadLua(new URL('./lua/record-outcome-3.lua', import.meta.url));
 
 /** What came of one fix: verified `fixed` or `ineffective`, `failed` or `unknown` when run, `none` when nothing ran. */
 export const verdictSchema = z.enum(['fixed', 'ineffective', 'failed', 'unknown', 'none']);
@@ -84,29 +84,40 @@ export class OutcomeStore {
     return this.keys.exec(`outcomes:${id}`);
   }
 
-  async record(outcome: Outcome): Promise<void> {
+  /**
+   * Keeps a verdict. `consuming`: the action id of an executed fix whose pending subject (holdSubject)
+   * this verdict settles, removed in the same script; false when it was settled already (kept once).
+   */
+  async record(outcome: Outcome, consuming?: string): Promise<boolean> {
     const entry = outcomeSchema.parse(outcome);
     const id = subjectId(entry);
-    await recordScript.run(
+    const kept = await recordScript.run(
       this.redis,
-      [this.key(id), this.indexKey],
-      [Date.parse(entry.at), JSON.stringify(entry), this.maxAgeDays * DAY_MS, this.perKey, id],
+      [this.key(id), this.indexKey, this.pendingKey(consuming ?? '')],
+      [
+        Date.parse(entry.at),
+        JSON.stringify(entry),
+        this.maxAgeDays * DAY_MS,
+        this.perKey,
+        id,
+        consuming === undefined ? '' : '1',
+      ],
     );
+    return kept !== -1;
+  }
+
+  private pendingKey(actionId: string): string {
+    return this.keys.exec(`outcomes:pending:${actionId}`);
   }
 
   /** Remembers what an executed fix acts on until its verdict arrives (or the age bound passes). */
   async holdSubject(actionId: string, pending: PendingOutcome): Promise<void> {
-    await this.redis.set(
-      this.keys.exec(`outcomes:pending:${actionId}`),
-      JSON.stringify(pending),
-      'PX',
-      this.maxAgeDays * DAY_MS,
-    );
+    await this.redis.set(this.pendingKey(actionId), JSON.stringify(pending), 'PX', this.maxAgeDays * DAY_MS);
   }
 
-  /** What an executed fix acts on, once: a repeated verdict finds nothing. */
-  async takeSubject(actionId: string): Promise<PendingOutcome | null> {
-    const text = await this.redis.getdel(this.keys.exec(`outcomes:pending:${actionId}`));
+  /** What an executed fix acts on, until its verdict is recorded (`record` with `consuming`). */
+  async subject(actionId: string): Promise<PendingOutcome | null> {
+    const text = await this.redis.get(this.pendingKey(actionId));
     if (!text) return null;
     const parsed = pendingOutcomeSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : null;

@@ -115,10 +115,12 @@ export class Judgement {
 
   /** Triage's verdict on an executed fix: kept, and an ineffective one counted towards a learned rule. */
   async verdict(actionId: string, effective: boolean, detail: string | undefined): Promise<void> {
-    const pending = await this.deps.outcomes.takeSubject(actionId);
+    const pending = await this.deps.outcomes.subject(actionId);
     if (!pending) return;
     const kept = outcome(pending, actionId, effective ? 'fixed' : 'ineffective', detail);
-    await this.deps.outcomes.record(kept);
+    // Kept and its subject consumed in one script: a verdict retried after a Redis error is kept then,
+    // and one heard twice is kept once.
+    if (!(await this.deps.outcomes.record(kept, actionId))) return;
     if (effective) return;
     const pair = { alertname: kept.alertname, tool: kept.tool, resource: kept.resource };
     const rule = await this.deps.learned.noteIneffective(

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyAuditChain } from '../../../shared/audit-chain.js';
 import { LearnedRules } from '../../../shared/learned-rules.js';
 import { OutcomeStore, summarize } from '../../../shared/outcomes.js';
@@ -100,6 +100,23 @@ describe('outcomes', () => {
       'none',
     ]);
     expect(await new LearnedRules(h.t.redis, h.t.keys).list()).toEqual([]);
+  });
+
+  it('keeps a verdict whose recording failed (a Redis error) when its job runs again, and keeps it once', async () => {
+    h = await startExecutorHarness({ breakerThreshold: 100 });
+    const outcomes = new OutcomeStore(h.t.redis, h.t.keys);
+    const { incidentId, outcome } = await restartIncident('api');
+    const feedback = { incidentId, actionId: outcome.actionId, effective: false };
+    const failing = vi
+      .spyOn(OutcomeStore.prototype, 'record')
+      .mockRejectedValueOnce(new Error('connection lost'));
+    await h.feedback(feedback).catch(() => undefined);
+    failing.mockRestore();
+    // Its job again (a retry), then once more (heard twice).
+    await h.feedback(feedback);
+    await h.feedback(feedback);
+    const kept = (await outcomes.list({})).filter((entry) => entry.actionId === outcome.actionId);
+    expect(kept.map((entry) => entry.verdict)).toEqual(['ineffective']);
   });
 
   it('bounds each key by count', async () => {
