@@ -69,6 +69,14 @@ async function badDeploy(harness: ExecutorHarness): Promise<Member[]> {
 }
 
 /** Every member's agent restart, as triage asks for it. */
+/** A ServiceDown incident on api-gateway in eu-west (no fleet incident). */
+const euWestDown = (harness: ExecutorHarness) =>
+  openIncident(harness.t, {
+    alertname: 'ServiceDown',
+    service: 'api-gateway',
+    labels: { region: 'eu-west' },
+  });
+
 async function requestAll(harness: ExecutorHarness, members: Member[]) {
   return Promise.all(
     members.map((m) =>
@@ -127,18 +135,7 @@ describe('fleet incidents in the executor', () => {
 
   it('does not hold a human-approved change (budgets still apply)', async () => {
     const harness = await start();
-    const [eu1, eu2] = [
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-    ];
+    const [eu1, eu2] = [await euWestDown(harness), await euWestDown(harness)];
     const args = { service: 'api-gateway', reason: 'bad deploy' };
     const asked = [
       await harness.submit({ incidentId: eu1, tool: 'rollback_deployment', args }),
@@ -321,18 +318,7 @@ describe('fleet incidents in the executor', () => {
 describe('held changes promoted but never queued', () => {
   it('the sweep queues the run of a change that owns a slot (the executor died between promoting and queueing it)', async () => {
     const harness = await start({ env: { APPROVAL_SWEEP_SECONDS: '1' } });
-    const [first, second] = [
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-    ];
+    const [first, second] = [await euWestDown(harness), await euWestDown(harness)];
     await harness.submit({ incidentId: first, tool: 'restart_service', args: restart });
     expect(
       (
