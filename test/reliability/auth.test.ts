@@ -1,12 +1,13 @@
 import { request } from 'node:http';
+import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestEnvSchema } from '../../services/ingest/env.js';
 import { type IngestHandle, startIngest } from '../../services/ingest/service.js';
+import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { notifierEnvSchema } from '../../services/notifier/env.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { actionHash } from '../../shared/canonical.js';
 import { parseEnv } from '../../shared/env.js';
-import { createLogger } from '../../shared/logger.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { Approval } from '../../shared/schemas/approval.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
@@ -280,21 +281,12 @@ function rawRequest(
 async function withIngest(
   env: Record<string, string>,
   run: (t: TestRedis, ingest: IngestHandle) => Promise<void>,
-  logger = createLogger('ingest', 'silent'),
+  logger?: Logger,
 ): Promise<void> {
   const t = await openTestRedis();
   let ingest: IngestHandle | undefined;
   try {
-    ingest = await startIngest(
-      parseEnv(ingestEnvSchema, {
-        REDIS_URL: t.url,
-        HERMES_PREFIX: t.prefix,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        ...env,
-      }),
-      { logger },
-    );
+    ingest = await startTestIngest(t, env, logger);
     await run(t, ingest);
   } finally {
     await ingest?.close();

@@ -9,28 +9,36 @@ import type { TestRedis } from '../support/redis.js';
 import { LOCAL_TARGETS } from '../support/targets.js';
 import { writeTestPolicy } from './processes.js';
 
+const logger = createLogger('test', 'silent');
+
+const commonEnv = (t: TestRedis) => ({
+  REDIS_URL: t.url,
+  HERMES_PREFIX: t.prefix,
+  LOG_LEVEL: 'silent',
+  TARGETS_FILE: LOCAL_TARGETS,
+});
+
 /**
- * The real executor (live, on the test policy: every command tool runs the slow-action fixture,
- * which records each run in `marker`) and triage with `triageEnv`, in this process, on local targets.
+ * The real executor, in this process on local targets, live on the test policy: every command tool
+ * runs the slow-action fixture, which records each run in `marker` (in `dir`).
  */
-export async function startLiveServices(t: TestRedis, dir: string, triageEnv: Record<string, string>) {
+export async function startLiveExecutor(t: TestRedis, dir: string) {
   const marker = join(dir, 'runs.log');
-  const logger = createLogger('test', 'silent');
-  const common = {
-    REDIS_URL: t.url,
-    HERMES_PREFIX: t.prefix,
-    LOG_LEVEL: 'silent',
-    TARGETS_FILE: LOCAL_TARGETS,
-  };
   const executor = await startExecutor(
     parseEnv(executorEnvSchema, {
-      ...common,
+      ...commonEnv(t),
       EXECUTION_MODE: 'live',
       POLICY_FILE: writeTestPolicy(dir, marker, 0),
     }),
     { logger },
   );
-  const triage = await startTriage(parseEnv(triageEnvSchema, { ...common, ...triageEnv }), { logger });
+  return { marker, executor };
+}
+
+/** startLiveExecutor's executor and the real triage with `triageEnv`, in this process. */
+export async function startLiveServices(t: TestRedis, dir: string, triageEnv: Record<string, string>) {
+  const { marker, executor } = await startLiveExecutor(t, dir);
+  const triage = await startTriage(parseEnv(triageEnvSchema, { ...commonEnv(t), ...triageEnv }), { logger });
   return {
     marker,
     async close() {
