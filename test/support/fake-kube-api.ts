@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { canonicalJson, sha256 } from '../../shared/canonical.js';
 import { KubernetesTarget } from '../../shared/remote/kubernetes.js';
+import { listenLocally } from './http.js';
 
 /**
  * A Kubernetes API server for tests, on 127.0.0.1, implementing exactly the endpoints Hermes calls
@@ -570,8 +570,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       res.end(error.message);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenLocally(server);
+  fake.url = listening.url;
   for (const [path, token] of [
     [fake.kubeconfig, TOKEN],
     [fake.adminKubeconfig, ADMIN_TOKEN],
@@ -588,8 +588,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       }),
     );
   fake.close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await listening.close();
     rmSync(dir, { recursive: true, force: true });
   };
   return fake;
