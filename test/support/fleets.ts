@@ -2,7 +2,7 @@ import { type Job, Worker } from 'bullmq';
 import { post } from '../../services/ingest/test/harness.js';
 import type { FleetPlace } from '../../shared/fleet.js';
 import { QUEUE } from '../../shared/queues.js';
-import { webhookBody } from './incidents.js';
+import { type TestAlert, webhookBody } from './incidents.js';
 import type { TestRedis } from './redis.js';
 
 /**
@@ -59,18 +59,20 @@ export function fakeFleetExecutor(t: TestRedis, asked: Job[], answer: (job: Job)
 
 /**
  * ServiceDown on api-gateway in each of `regions` (instance api-server-0<i>) through ingest's
- * webhook: the member incidents and the fleet incident ingest opened for them.
+ * webhook (each alert with `extra` on top): the member incidents and the fleet incident ingest opened for them.
  */
 export async function fireFleet(
   t: TestRedis,
   ingestUrl: string,
   regions: string[],
+  extra: Partial<TestAlert> = {},
 ): Promise<{ members: string[]; fleetId: string }> {
   const alerts = regions.map((region, i) => ({
     alertname: 'ServiceDown',
     instance: `api-server-0${i}:9100`,
     service: 'api-gateway',
     labels: { region },
+    ...extra,
   }));
   const { incidents: members } = (await (await post(ingestUrl, webhookBody(alerts))).json()) as {
     incidents: string[];
