@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
-import { post, startTestIngest } from '../../services/ingest/test/harness.js';
-import { QUEUE } from '../../shared/queues.js';
-import { webhookBody } from '../support/incidents.js';
+import { startTestIngest } from '../../services/ingest/test/harness.js';
+import { fakeFleetExecutor, fireFleet } from '../support/fleets.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { writeUsersFile } from '../support/users.js';
 
@@ -22,14 +21,8 @@ beforeEach(async () => {
     USERS_FILE: writeUsersFile([{ name: 'dana', role: 'approver', token: DANA }]),
   });
   asked = [];
-  // Stands in for the executor, whose half of fleet incidents is on another branch.
-  executor = new Worker(
-    QUEUE.actions,
-    async (job) => {
-      asked.push(job);
-      return job.name === 'fleet_release' ? { released: 2 } : { cancelled: 4 };
-    },
-    { connection: t.redis.duplicate(), prefix: t.keys.bullPrefix },
+  executor = fakeFleetExecutor(t, asked, (job) =>
+    job.name === 'fleet_release' ? { released: 2 } : { cancelled: 4 },
   );
 });
 afterEach(async () => {
@@ -44,16 +37,7 @@ const hermes = (...args: string[]) =>
   });
 
 it('releases a region and cancels held changes of a fleet incident named by its short id, and shows the fleet', async () => {
-  const alerts = ['us-east', 'eu-west'].map((region, i) => ({
-    alertname: 'ServiceDown',
-    instance: `api-server-0${i}:9100`,
-    service: 'api-gateway',
-    labels: { region },
-  }));
-  const { incidents: members } = (await (await post(ingest.url, webhookBody(alerts))).json()) as {
-    incidents: string[];
-  };
-  const fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
+  const { members, fleetId } = await fireFleet(t, ingest.url, ['us-east', 'eu-west']);
   const list = JSON.parse((await hermes('incidents', '--json')).stdout) as {
     incidents: { id: string; shortId: string }[];
   };

@@ -1,19 +1,20 @@
 import { request } from 'node:http';
-import { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestEnvSchema } from '../../services/ingest/env.js';
 import { type IngestHandle, startIngest } from '../../services/ingest/service.js';
+import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { notifierEnvSchema } from '../../services/notifier/env.js';
 import { ApprovalStore } from '../../shared/approvals.js';
 import { actionHash } from '../../shared/canonical.js';
 import { parseEnv } from '../../shared/env.js';
-import { createLogger } from '../../shared/logger.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { Approval } from '../../shared/schemas/approval.js';
 import type { ActionJob } from '../../shared/schemas/jobs.js';
 import { signSlackRequest } from '../../shared/slack-signature.js';
 import { createPendingApproval } from '../support/approvals.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
+import { capturingLogger } from '../support/log-capture.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { writeUsersFile } from '../support/users.js';
 
@@ -42,16 +43,11 @@ const PROTECTED: [method: string, path: string, token: 'ingest' | 'admin'][] = [
 describe('auth: nobody gets in without the right secret, and no secret reaches the logs', () => {
   let t: TestRedis;
   let ingest: IngestHandle;
-  let logs = '';
+  const captured = capturingLogger('ingest', 'trace');
+  const logs = () => captured.lines.join('');
 
   beforeAll(async () => {
     t = await openTestRedis();
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logs += chunk;
-        done();
-      },
-    });
     const env = parseEnv(ingestEnvSchema, {
       REDIS_URL: t.url,
       HERMES_PREFIX: t.prefix,
@@ -62,7 +58,7 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
       ADMIN_TOKEN,
       SLACK_SIGNING_SECRET,
     });
-    const logger = createLogger('ingest', 'trace', sink);
+    const { logger } = captured;
     // What a careless start-up or error path might log: the redaction must still hold.
     logger.info({ env }, 'configuration');
     logger.info({ req: { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } } }, 'request');
@@ -224,9 +220,9 @@ describe('auth: nobody gets in without the right secret, and no secret reaches t
   });
 
   it('never writes a secret to the logs', () => {
-    expect(logs.length).toBeGreaterThan(0);
-    expect(logs).toContain('[redacted]');
-    for (const secret of SECRETS) expect(logs).not.toContain(secret);
+    expect(logs().length).toBeGreaterThan(0);
+    expect(logs()).toContain('[redacted]');
+    for (const secret of SECRETS) expect(logs()).not.toContain(secret);
   });
 
   it('never prints a secret in a configuration error', () => {
@@ -281,21 +277,26 @@ function rawRequest(
   });
 }
 
+/** A fresh Redis and ingest on it (on a free local port, with `env` on top) for the length of `run`. */
+async function withIngest(
+  env: Record<string, string>,
+  run: (t: TestRedis, ingest: IngestHandle) => Promise<void>,
+  logger?: Logger,
+): Promise<void> {
+  const t = await openTestRedis();
+  let ingest: IngestHandle | undefined;
+  try {
+    ingest = await startTestIngest(t, env, logger);
+    await run(t, ingest);
+  } finally {
+    await ingest?.close();
+    await t.close();
+  }
+}
+
 describe('a stranger guessing tokens from the admin’s address cannot lock the admin out', () => {
   it('lets 30 of 30 admin requests through while 50 wrong tokens a second arrive from the same address', async () => {
-    const t = await openTestRedis();
-    let ingest: IngestHandle | undefined;
-    try {
-      ingest = await startIngest(
-        parseEnv(ingestEnvSchema, {
-          REDIS_URL: t.url,
-          HERMES_PREFIX: t.prefix,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          ADMIN_TOKEN,
-        }),
-        { logger: createLogger('ingest', 'silent') },
-      );
+    await withIngest({ ADMIN_TOKEN }, async (_t, ingest) => {
       const url = ingest.url;
       const wrong = (i: number) =>
         fetch(`${url}/api/incidents`, { headers: { authorization: `Bearer guess-${i}` } }).then(
@@ -330,27 +331,13 @@ describe('a stranger guessing tokens from the admin’s address cannot lock the 
       console.log(
         `[reliability] auth: admin ${admin.filter((s) => s === 200).length}/30 through while ${refused.length} wrong tokens arrived from its address`,
       );
-    } finally {
-      await ingest?.close();
-      await t.close();
-    }
+    });
   });
 });
 
 describe('without tokens, a DNS-rebinding page gets nothing', () => {
   it('refuses every protected route whose Host is not this machine, with a same-origin Origin', async () => {
-    const t = await openTestRedis();
-    let ingest: IngestHandle | undefined;
-    try {
-      ingest = await startIngest(
-        parseEnv(ingestEnvSchema, {
-          REDIS_URL: t.url,
-          HERMES_PREFIX: t.prefix,
-          PORT: '0',
-          HOST: '127.0.0.1',
-        }),
-        { logger: createLogger('ingest', 'silent') },
-      );
+    await withIngest({}, async (t, ingest) => {
       const incidentId = await openIncident(t, { alertname: 'Rebound', service: 'web' });
       const port = new URL(ingest.url).port;
       const page = { host: `evil.example:${port}`, origin: `http://evil.example:${port}` };
@@ -397,97 +384,83 @@ describe('without tokens, a DNS-rebinding page gets nothing', () => {
         const res = await rawRequest(`${ingest.url}/api/automation`, 'GET', { host });
         expect(res.status, host).toBe(200);
       }
-    } finally {
-      await ingest?.close();
-      await t.close();
-    }
+    });
   });
 });
 
 describe('refusals are logged with their reason and address, never the token, and a flood stays short', () => {
   it('says why each request was refused', async () => {
-    const t = await openTestRedis();
-    let ingest: IngestHandle | undefined;
-    let lines: { msg?: string; reason?: string; address?: string; status?: number; path?: string }[] = [];
-    let text = '';
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        text += chunk;
-        done();
-      },
-    });
+    const captured = capturingLogger('ingest', 'info');
     const viewer = 'viewer-token-0123456789abcdef';
-    try {
-      ingest = await startIngest(
-        parseEnv(ingestEnvSchema, {
-          REDIS_URL: t.url,
-          HERMES_PREFIX: t.prefix,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          ADMIN_TOKEN,
-          INGEST_TOKEN,
-          USERS_FILE: writeUsersFile([{ name: 'vera', role: 'viewer', token: viewer }]),
-        }),
-        { logger: createLogger('ingest', 'info', sink) },
-      );
-      const url = ingest.url;
-      const api = (headers: Record<string, string>, method = 'GET', path = '/api/incidents') =>
-        fetch(`${url}${path}`, {
-          method,
-          headers: { 'content-type': 'application/json', ...headers },
-          body: method === 'POST' ? '{}' : undefined,
+    const env = {
+      ADMIN_TOKEN,
+      INGEST_TOKEN,
+      USERS_FILE: writeUsersFile([{ name: 'vera', role: 'viewer', token: viewer }]),
+    };
+    await withIngest(
+      env,
+      async (_t, ingest) => {
+        const url = ingest.url;
+        const api = (headers: Record<string, string>, method = 'GET', path = '/api/incidents') =>
+          fetch(`${url}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', ...headers },
+            body: method === 'POST' ? '{}' : undefined,
+          });
+        expect((await fetch(`${url}/webhooks/alertmanager`, { method: 'POST', body: '{}' })).status).toBe(
+          401,
+        );
+        expect((await api({})).status).toBe(401);
+        expect((await api({ authorization: `Token ${ADMIN_TOKEN}` })).status).toBe(401);
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) => api({ authorization: `Bearer wrong-secret-${i}` })),
+        );
+        expect(
+          (await api({ authorization: `Bearer ${viewer}` }, 'POST', '/api/automation/pause')).status,
+        ).toBe(403);
+        expect(
+          (
+            await api(
+              { origin: 'https://evil.example', authorization: `Bearer ${ADMIN_TOKEN}` },
+              'POST',
+              '/api/automation/pause',
+            )
+          ).status,
+        ).toBe(403);
+        const text = captured.lines.join('');
+        const lines: { msg?: string; reason?: string; address?: string; status?: number; path?: string }[] =
+          text
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line))
+            .filter((line) => line.msg === 'request refused');
+        const reasons = lines.map((line) => line.reason);
+        expect(reasons).toEqual(
+          expect.arrayContaining([
+            'missing token',
+            'malformed Authorization header',
+            'wrong token',
+            'missing role',
+            'cross-site',
+          ]),
+        );
+        for (const line of lines) expect(line.address).toBe('127.0.0.1');
+        expect(lines[0]).toMatchObject({
+          reason: 'missing token',
+          status: 401,
+          path: '/webhooks/alertmanager',
         });
-      expect((await fetch(`${url}/webhooks/alertmanager`, { method: 'POST', body: '{}' })).status).toBe(401);
-      expect((await api({})).status).toBe(401);
-      expect((await api({ authorization: `Token ${ADMIN_TOKEN}` })).status).toBe(401);
-      await Promise.all(
-        Array.from({ length: 100 }, (_, i) => api({ authorization: `Bearer wrong-secret-${i}` })),
-      );
-      expect((await api({ authorization: `Bearer ${viewer}` }, 'POST', '/api/automation/pause')).status).toBe(
-        403,
-      );
-      expect(
-        (
-          await api(
-            { origin: 'https://evil.example', authorization: `Bearer ${ADMIN_TOKEN}` },
-            'POST',
-            '/api/automation/pause',
-          )
-        ).status,
-      ).toBe(403);
-      lines = text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line))
-        .filter((line) => line.msg === 'request refused');
-      const reasons = lines.map((line) => line.reason);
-      expect(reasons).toEqual(
-        expect.arrayContaining([
-          'missing token',
-          'malformed Authorization header',
-          'wrong token',
-          'missing role',
-          'cross-site',
-        ]),
-      );
-      for (const line of lines) expect(line.address).toBe('127.0.0.1');
-      expect(lines[0]).toMatchObject({
-        reason: 'missing token',
-        status: 401,
-        path: '/webhooks/alertmanager',
-      });
-      expect(lines.find((line) => line.reason === 'missing role')).toMatchObject({
-        status: 403,
-        name: 'vera',
-      });
-      // 100 wrong tokens from one address: one line, the rest counted on the next one.
-      expect(reasons.filter((reason) => reason === 'wrong token')).toHaveLength(1);
-      expect(text).not.toContain(ADMIN_TOKEN);
-      expect(text).not.toContain(viewer);
-      expect(text).not.toContain('wrong-secret-');
-    } finally {
-      await ingest?.close();
-      await t.close();
-    }
+        expect(lines.find((line) => line.reason === 'missing role')).toMatchObject({
+          status: 403,
+          name: 'vera',
+        });
+        // 100 wrong tokens from one address: one line, the rest counted on the next one.
+        expect(reasons.filter((reason) => reason === 'wrong token')).toHaveLength(1);
+        expect(text).not.toContain(ADMIN_TOKEN);
+        expect(text).not.toContain(viewer);
+        expect(text).not.toContain('wrong-secret-');
+      },
+      captured.logger,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally } from '../support/http.js';
 
 export type Garbage = 'html' | 'truncated-json' | 'wrong-shape';
 
@@ -27,13 +27,6 @@ export async function startGarbageModel(kind: Garbage): Promise<{ url: string; c
     res.writeHead(200, { 'content-type': BODIES[kind].type });
     res.end(BODIES[kind].body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listenLocally(server);
+  return { url: `${url}/v1`, close };
 }

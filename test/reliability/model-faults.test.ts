@@ -1,19 +1,12 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { executorEnvSchema } from '../../services/executor/env.js';
-import { startExecutor } from '../../services/executor/service.js';
-import { triageEnvSchema } from '../../services/triage/env.js';
-import { startTriage } from '../../services/triage/service.js';
-import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { createLogger } from '../../shared/logger.js';
 import { call, delayed, httpError, startFakeOpenAI } from '../support/fake-openai.js';
 import { openIncident } from '../support/incidents.js';
 import { eventually, openTestRedis } from '../support/redis.js';
-import { LOCAL_TARGETS } from '../support/targets.js';
 import { type Garbage, startGarbageModel } from './garbage-model.js';
-import { markerLines, tempDir, writeTestPolicy } from './processes.js';
+import { startLiveServices } from './live-services.js';
+import { markerLines, tempDir } from './processes.js';
 
 const REQUEST_TIMEOUT_MS = 500;
 /** Every incident must reach an outcome within this, whatever the model does. */
@@ -75,40 +68,19 @@ describe.concurrent('the model endpoint misbehaves: incidents still reach an out
       it(`${fault.name}, PLANNER=${planner}`, async ({ onTestFinished }) => {
         const t = await openTestRedis();
         const dir = tempDir('model');
-        const marker = join(dir, 'runs.log');
         const endpoint = await fault.endpoint();
-        const logger = createLogger('test', 'silent');
-        const common = {
-          REDIS_URL: t.url,
-          HERMES_PREFIX: t.prefix,
-          LOG_LEVEL: 'silent',
-          TARGETS_FILE: LOCAL_TARGETS,
-        };
-        const executor = await startExecutor(
-          parseEnv(executorEnvSchema, {
-            ...common,
-            EXECUTION_MODE: 'live',
-            POLICY_FILE: writeTestPolicy(dir, marker, 0),
-          }),
-          { logger },
-        );
-        const triage = await startTriage(
-          parseEnv(triageEnvSchema, {
-            ...common,
-            PLANNER: planner,
-            HERMES_BASE_URL: endpoint.url,
-            HERMES_MODEL: 'fake-hermes',
-            LLM_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-            LLM_MAX_RETRIES: '1',
-            LLM_PROBE_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-            LLM_WALL_CLOCK_SECONDS: '10',
-            VERIFY_WINDOW_SECONDS: '0',
-          }),
-          { logger },
-        );
+        const services = await startLiveServices(t, dir, {
+          PLANNER: planner,
+          HERMES_BASE_URL: endpoint.url,
+          HERMES_MODEL: 'fake-hermes',
+          LLM_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+          LLM_MAX_RETRIES: '1',
+          LLM_PROBE_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+          LLM_WALL_CLOCK_SECONDS: '10',
+          VERIFY_WINDOW_SECONDS: '0',
+        });
         onTestFinished(async () => {
-          await triage.close();
-          await executor.close();
+          await services.close();
           await endpoint.close();
           await t.close();
           rmSync(dir, { recursive: true, force: true });
@@ -126,7 +98,7 @@ describe.concurrent('the model endpoint misbehaves: incidents still reach an out
           BOUND_MS,
         );
         timings.push(`  ${fault.name}, ${planner}: ${incident.status} after ${Date.now() - started} ms`);
-        const runs = markerLines(marker).filter((l) => l.startsWith('start'));
+        const runs = markerLines(services.marker).filter((l) => l.startsWith('start'));
         if (fault.via === 'escalation') {
           expect(incident.actions).toEqual([]);
           expect(runs).toEqual([]);

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally } from '../support/http.js';
 
 /** `up`: forward; `refuse`: drop the connection; a status: answer it (429s carry Retry-After: 1). */
 export type ProxyMode = 'up' | 'refuse' | 429 | 500 | 502 | 503;
@@ -44,12 +44,6 @@ export async function startOutageProxy(target: string): Promise<OutageProxy> {
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
     res.end(Buffer.from(await answer.arrayBuffer()));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  ({ url: proxy.url, close: proxy.close } = await listenLocally(server));
   return proxy;
 }

@@ -1,19 +1,14 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { SAFE_ARG_PATTERN } from '../../services/executor/args.js';
 import { renderArgv } from '../../services/executor/command.js';
-import { executorEnvSchema } from '../../services/executor/env.js';
 import { PolicyError, parsePolicy } from '../../services/executor/policy.js';
-import { type ExecutorHandle, startExecutor } from '../../services/executor/service.js';
-import { ingestEnvSchema } from '../../services/ingest/env.js';
-import { type IngestHandle, startIngest } from '../../services/ingest/service.js';
-import { post } from '../../services/ingest/test/harness.js';
-import { parseEnv } from '../../shared/env.js';
+import type { ExecutorHandle } from '../../services/executor/service.js';
+import type { IngestHandle } from '../../services/ingest/service.js';
+import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { createLogger } from '../../shared/logger.js';
 import { createQueue, createQueueEvents, QUEUE } from '../../shared/queues.js';
 import { alertmanagerWebhookSchema } from '../../shared/schemas/alertmanager.js';
 import {
@@ -25,7 +20,8 @@ import {
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { LOCAL_TARGETS } from '../support/targets.js';
-import { markerLines, tempDir, writeTestPolicy } from './processes.js';
+import { startLiveExecutor } from './live-services.js';
+import { markerLines, tempDir } from './processes.js';
 
 const RUNS = Number(process.env.RELIABILITY_PROPERTY_RUNS ?? 60);
 const tried: Record<string, number> = {};
@@ -79,25 +75,8 @@ describe('malformed input gets a clear error and writes nothing', () => {
   beforeAll(async () => {
     t = await openTestRedis();
     dir = tempDir('props');
-    marker = join(dir, 'runs.log');
-    const logger = createLogger('test', 'silent');
-    const common = {
-      REDIS_URL: t.url,
-      HERMES_PREFIX: t.prefix,
-      LOG_LEVEL: 'silent',
-      TARGETS_FILE: LOCAL_TARGETS,
-    };
-    ingest = await startIngest(parseEnv(ingestEnvSchema, { ...common, PORT: '0', HOST: '127.0.0.1' }), {
-      logger,
-    });
-    executor = await startExecutor(
-      parseEnv(executorEnvSchema, {
-        ...common,
-        EXECUTION_MODE: 'live',
-        POLICY_FILE: writeTestPolicy(dir, marker, 0),
-      }),
-      { logger },
-    );
+    ingest = await startTestIngest(t, { LOG_LEVEL: 'silent', TARGETS_FILE: LOCAL_TARGETS });
+    ({ marker, executor } = await startLiveExecutor(t, dir));
   });
   afterAll(async () => {
     await executor?.close();

@@ -1,20 +1,13 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { executorEnvSchema } from '../../services/executor/env.js';
-import { startExecutor } from '../../services/executor/service.js';
-import { triageEnvSchema } from '../../services/triage/env.js';
-import { startTriage } from '../../services/triage/service.js';
-import { parseEnv } from '../../shared/env.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { createLogger } from '../../shared/logger.js';
 import { createQueue, QUEUE } from '../../shared/queues.js';
 import type { NotificationJob } from '../../shared/schemas/jobs.js';
 import { closeFleet, openFleet } from '../support/fleets.js';
 import { ingestWebhook, type TestAlert, webhookBody } from '../support/incidents.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
-import { LOCAL_TARGETS } from '../support/targets.js';
-import { markerLines, tempDir, writeTestPolicy } from './processes.js';
+import { startLiveServices } from './live-services.js';
+import { markerLines, tempDir } from './processes.js';
 
 /**
  * Region by region with the real triage (runbook planner) and executor on the shipped policy's
@@ -25,37 +18,20 @@ import { markerLines, tempDir, writeTestPolicy } from './processes.js';
 async function world(tag: string, verifyWindowSeconds: number) {
   const t = await openTestRedis();
   const dir = tempDir(tag);
-  const marker = join(dir, 'runs.log');
-  const logger = createLogger('test', 'silent');
-  const common = {
-    REDIS_URL: t.url,
-    HERMES_PREFIX: t.prefix,
-    LOG_LEVEL: 'silent',
-    TARGETS_FILE: LOCAL_TARGETS,
-  };
-  const executor = await startExecutor(
-    parseEnv(executorEnvSchema, {
-      ...common,
-      EXECUTION_MODE: 'live',
-      POLICY_FILE: writeTestPolicy(dir, marker, 0),
-    }),
-    { logger },
-  );
-  const triage = await startTriage(
-    parseEnv(triageEnvSchema, {
-      ...common,
-      PLANNER: 'runbook',
-      VERIFY_WINDOW_SECONDS: String(verifyWindowSeconds),
-      VERIFY_INTERVAL_MS: '200',
-    }),
-    { logger },
-  );
+  const services = await startLiveServices(t, dir, {
+    PLANNER: 'runbook',
+    VERIFY_WINDOW_SECONDS: String(verifyWindowSeconds),
+    VERIFY_INTERVAL_MS: '200',
+  });
   const store = new IncidentStore(t.redis, t.keys);
   const notifications = createQueue<NotificationJob>(QUEUE.notifications.triage, t.redis, t.keys.bullPrefix);
   return {
     t,
-    marker,
     store,
+    /** The restarts that really ran (the slow-action fixture's `start` lines). */
+    starts: () => markerLines(services.marker).filter((l) => l.startsWith('start')),
+    held: (id: string, what: string) =>
+      eventually(async () => (await store.get(id))?.actions.some((a) => a.decision === 'held'), what, 20_000),
     /** The notices triage queued (the notifier routes `escalated` to PagerDuty, `message` to Slack). */
     async notices(): Promise<NotificationJob[]> {
       const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
@@ -64,13 +40,14 @@ async function world(tag: string, verifyWindowSeconds: number) {
     status: async (id: string) => (await store.getSummary(id))?.status,
     async close() {
       await notifications.close();
-      await triage.close();
-      await executor.close();
+      await services.close();
       await t.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
+
+type World = Awaited<ReturnType<typeof world>>;
 
 const crash = (region: string): TestAlert => ({
   alertname: 'ServiceDown',
@@ -89,18 +66,20 @@ async function fire(t: TestRedis, alert: TestAlert): Promise<string> {
 const resolve = (t: TestRedis, alert: TestAlert) =>
   ingestWebhook(t, webhookBody([{ ...alert, status: 'resolved' }], 'resolved'));
 
+/** eu-west's crash runs its restart and is verifying; us-east's, fired next, is held behind it. */
+async function euVerifyingUsHeld(w: World): Promise<{ eu: string; us: string }> {
+  const eu = await fire(w.t, crash('eu-west'));
+  await eventually(async () => (await w.status(eu)) === 'verifying', 'eu-west verifying', 20_000);
+  const us = await fire(w.t, crash('us-east'));
+  await w.held(us, 'us-east held');
+  return { eu, us };
+}
+
 describe.concurrent('region by region, through triage and the executor', () => {
   it('independent crashes in two regions: the first region runs and verifies, then the second; both resolved', async () => {
     const w = await world('regions-ok', 60);
     try {
-      const eu = await fire(w.t, crash('eu-west'));
-      await eventually(async () => (await w.status(eu)) === 'verifying', 'eu-west verifying', 20_000);
-      const us = await fire(w.t, crash('us-east'));
-      await eventually(
-        async () => (await w.store.get(us))?.actions.some((a) => a.decision === 'held'),
-        'us-east held',
-        20_000,
-      );
+      const { eu, us } = await euVerifyingUsHeld(w);
       // The incident says what it waits for once triage has heard the decision.
       const waiting = await eventually(
         async () => (await w.store.get(us))?.timeline.find((e) => e.type === 'summary' && e.held === true),
@@ -109,7 +88,7 @@ describe.concurrent('region by region, through triage and the executor', () => {
       expect(waiting?.message).toMatch(
         /^waiting: held: restart_service of api-gateway goes region by region; eu-west first \(/,
       );
-      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toHaveLength(1);
+      expect(w.starts()).toHaveLength(1);
 
       await resolve(w.t, crash('eu-west'));
       await eventually(async () => (await w.status(eu)) === 'resolved', 'eu-west resolved', 20_000);
@@ -117,10 +96,7 @@ describe.concurrent('region by region, through triage and the executor', () => {
       await eventually(async () => (await w.status(us)) === 'verifying', 'us-east verifying', 20_000);
       await resolve(w.t, crash('us-east'));
       await eventually(async () => (await w.status(us)) === 'resolved', 'us-east resolved', 20_000);
-      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual([
-        'start api-gateway',
-        'start api-gateway',
-      ]);
+      expect(w.starts()).toEqual(['start api-gateway', 'start api-gateway']);
     } finally {
       await w.close();
     }
@@ -129,14 +105,7 @@ describe.concurrent('region by region, through triage and the executor', () => {
   it('a first region whose fix does not work: the second region’s change is cancelled and never runs', async () => {
     const w = await world('regions-bad', 3);
     try {
-      const eu = await fire(w.t, crash('eu-west'));
-      await eventually(async () => (await w.status(eu)) === 'verifying', 'eu-west verifying', 20_000);
-      const us = await fire(w.t, crash('us-east'));
-      await eventually(
-        async () => (await w.store.get(us))?.actions.some((a) => a.decision === 'held'),
-        'us-east held',
-        20_000,
-      );
+      const { eu, us } = await euVerifyingUsHeld(w);
       // eu-west's alert keeps firing through its window: ineffective.
       await eventually(async () => (await w.status(eu)) === 'escalated', 'eu-west escalated', 20_000);
       await eventually(async () => (await w.status(us)) === 'escalated', 'us-east escalated', 20_000);
@@ -148,7 +117,7 @@ describe.concurrent('region by region, through triage and the executor', () => {
       expect((await w.store.getSummary(us))?.summary).toMatch(
         /^The held restart_service did not run \(cancelled: /,
       );
-      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toHaveLength(1);
+      expect(w.starts()).toHaveLength(1);
       // Humans are paged once (eu-west's escalation, with its evidence); us-east is told, not paged.
       const notices = await w.notices();
       expect(notices.filter((n) => n.event === 'escalated').map((n) => n.incidentId)).toEqual([eu]);
@@ -172,12 +141,7 @@ describe.concurrent('region by region, through triage and the executor', () => {
         places: ['eu-west', 'us-east'].map((region) => ({ target: 'test-machine', host: region, region })),
       });
       const members = [await fire(w.t, crash('eu-west')), await fire(w.t, crash('us-east'))];
-      for (const id of members)
-        await eventually(
-          async () => (await w.store.get(id))?.actions.some((a) => a.decision === 'held'),
-          'held by the fleet',
-          20_000,
-        );
+      for (const id of members) await w.held(id, 'held by the fleet');
       await closeFleet(w.t, 'inc_fleet', 'alice');
       await actions.add('fleet_closed', { fleetId: 'inc_fleet' });
       for (const id of members) {
@@ -186,7 +150,7 @@ describe.concurrent('region by region, through triage and the executor', () => {
           /^not run: fleet incident inc_fleet was resolved by alice\. The fleet incident paged/,
         );
       }
-      expect(markerLines(w.marker).filter((l) => l.startsWith('start'))).toEqual([]);
+      expect(w.starts()).toEqual([]);
       // The fleet incident paged once for all of them: its members are told, not paged.
       const notices = await w.notices();
       expect(notices.filter((n) => n.event === 'escalated')).toEqual([]);

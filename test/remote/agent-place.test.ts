@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { startTestTriage, toolCalls, waitForStatus } from '../../services/triage/test/harness.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { call, type FakeOpenAI, script, startFakeOpenAI, text } from '../support/fake-openai.js';
 import { openIncident } from '../support/incidents.js';
+import { dockerHostTarget, writeTargetsFile } from '../support/targets.js';
 
 // The agent on a docker target whose alert has no `service` label: it is told the container its
 // fixes act on, and a restart_service that leaves host and service out acts on exactly that.
@@ -23,22 +21,9 @@ beforeAll(async () => {
   model = await startFakeOpenAI(
     script([call('restart_service', { reason: 'the container is down' }), text('Restarted it.')]),
   );
-  dir = mkdtempSync(join(tmpdir(), 'hermes-agent-place-'));
-  const targetsFile = join(dir, 'targets.yaml');
-  writeFileSync(
-    targetsFile,
-    stringify({
-      version: 1,
-      targets: [
-        {
-          name: 'docker-host-1',
-          match: { container: '.+', instance: 'docker-host-1(:\\d+)?' },
-          kind: 'docker',
-          docker: { socketPath: dockerd.socketPath },
-        },
-      ],
-    }),
-  );
+  const targets = writeTargetsFile('agent-place', [dockerHostTarget(dockerd.socketPath)]);
+  dir = targets.dir;
+  const targetsFile = targets.file;
   h = await startExecutorHarness({ env: { TARGETS_FILE: targetsFile, POLICY_FILE: 'config/policy.yaml' } });
   triage = await startTestTriage(h.t, {
     PLANNER: 'llm',

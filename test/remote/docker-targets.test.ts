@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
-import { notificationsFor, startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
+import { notificationsFor, waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
@@ -13,11 +10,11 @@ import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
-import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
-import { dropWaitingTriage } from '../support/queues.js';
 import { eventually } from '../support/redis.js';
 import { writeShippedPolicy } from '../support/shipped-policy.js';
+import { startStillFiringTriage } from '../support/still-firing-triage.js';
+import { dockerHostTarget, writeTargetsFile } from '../support/targets.js';
 
 let dockerd: TestDockerd;
 let h: ExecutorHarness;
@@ -26,24 +23,11 @@ let targetsFile: string;
 
 beforeAll(async () => {
   dockerd = await startDockerd();
-  configDir = mkdtempSync(join(tmpdir(), 'hermes-docker-config-'));
-  targetsFile = join(configDir, 'targets.yaml');
-  writeFileSync(
-    targetsFile,
-    stringify({
-      version: 1,
-      targets: [
-        {
-          name: 'docker-host-1',
-          match: { container: '.+', instance: 'docker-host-1(:\\d+)?' },
-          kind: 'docker',
-          docker: { socketPath: dockerd.socketPath },
-        },
-      ],
-    }),
-  );
+  ({ dir: configDir, file: targetsFile } = writeTargetsFile('docker-config', [
+    dockerHostTarget(dockerd.socketPath),
+  ]));
   h = await startExecutorHarness({
-    env: { TARGETS_FILE: targetsFile, POLICY_FILE: writeShippedPolicy(dirname(targetsFile)) },
+    env: { TARGETS_FILE: targetsFile, POLICY_FILE: writeShippedPolicy(configDir) },
   });
 }, 60_000);
 
@@ -276,14 +260,7 @@ describe('one incident per container', () => {
 
 describe('the cause, first', () => {
   it('escalates a restart that did not clear the alert quoting the crash loop from before it, and names a next step', async () => {
-    // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
-    await dropWaitingTriage(h.t);
-    const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
-    const triage = await startTestTriage(h.t, {
-      PLANNER: 'runbook',
-      PROMETHEUS_URL: prometheus.url,
-      TARGETS_FILE: targetsFile,
-    });
+    const triage = await startStillFiringTriage(h.t, targetsFile);
     try {
       await dockerd.run(
         'crashy',
@@ -314,7 +291,6 @@ describe('the cause, first', () => {
       expect(escalation?.text).toContain('last error: "ERROR crashy cannot reach db:5432"');
     } finally {
       await triage.close();
-      await prometheus.close();
       await dockerd.docker
         .getContainer('crashy')
         .remove({ force: true })

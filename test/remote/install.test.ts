@@ -1,17 +1,21 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type SshTestFleet, type SshTestHost, startSshFleet } from '../support/ssh-hosts.js';
+import {
+  type ProgramResult,
+  runProgram,
+  type SshTestFleet,
+  type SshTestHost,
+  sshAsRoot,
+  startSshFleet,
+} from '../support/ssh-hosts.js';
 
 // deploy/remote/install.sh run into a real sshd test host's own root dir (--root), then the
 // installed helper driven through that sshd with both keys, the system OpenSSH client as Hermes.
 
 const INSTALL = fileURLToPath(new URL('../../deploy/remote/install.sh', import.meta.url));
 const DEMO_UNIT = fileURLToPath(new URL('../support/demo-unit.sh', import.meta.url));
-
-type Result = { code: number; stdout: string; stderr: string };
 
 let fleet: SshTestFleet;
 let host: SshTestHost;
@@ -20,18 +24,8 @@ let config: string;
 let requestLog: string;
 let authorizedKeys: string;
 
-function run(command: string, args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: 20_000 }, (error, stdout, stderr) => {
-      // A missing program (ENOENT) is an error, never a skipped test.
-      if (error && typeof error.code !== 'number') return reject(error);
-      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
-function install(options: { readKey?: string; writeKey?: string } = {}): Promise<Result> {
-  return run('sh', [
+function install(options: { readKey?: string; writeKey?: string } = {}): Promise<ProgramResult> {
+  return runProgram('sh', [
     INSTALL,
     '--read-key',
     options.readKey ?? `${fleet.readKeyPath}.pub`,
@@ -48,29 +42,8 @@ function install(options: { readKey?: string; writeKey?: string } = {}): Promise
   ]);
 }
 
-function ssh(key: string, command: string): Promise<Result> {
-  return run('ssh', [
-    '-F',
-    '/dev/null',
-    '-i',
-    key,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    `UserKnownHostsFile=${fleet.knownHostsPath}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'ConnectTimeout=5',
-    '-p',
-    String(host.port),
-    `root@${host.address}`,
-    command,
-  ]);
+function ssh(key: string, command: string): Promise<ProgramResult> {
+  return sshAsRoot(host, key, command, fleet.knownHostsPath);
 }
 
 /** Content, mode and mtime of everything install.sh writes. */

@@ -1,17 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
-import { KubernetesTarget } from '../../shared/remote/kubernetes.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
-import { type FakeKubeApi, shippedRole, startFakeKubeApi } from '../support/fake-kube-api.js';
+import {
+  deploymentPods,
+  type FakeKubeApi,
+  oomCrashLooping,
+  shippedRole,
+  startFakeKubeApi,
+} from '../support/fake-kube-api.js';
 import { openIncident } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
+import { prodClusterTarget, writeTargetsFile } from '../support/targets.js';
 
 // Against test/support/fake-kube-api.ts (the API's real shapes), through the official client.
 
@@ -25,23 +28,16 @@ beforeAll(async () => {
   // Triage's token may do what deploy/kubernetes/rbac.yaml gives it, and nothing else.
   api.enforce(shippedRole('hermes-triage-read'));
   t = await openTestRedis();
-  dir = mkdtempSync(join(tmpdir(), 'hermes-kube-reads-'));
-  const targetsFile = join(dir, 'targets.yaml');
-  writeFileSync(
-    targetsFile,
-    stringify({
-      version: 1,
-      targets: [
-        {
-          name: 'prod',
-          match: { namespace: '.+' },
-          kind: 'kubernetes',
-          kubernetes: { kubeconfig: api.kubeconfig, namespaces: ['shop'] },
-        },
-      ],
-    }),
+  const targets = writeTargetsFile('kube-reads', [
+    prodClusterTarget({ kubeconfig: api.kubeconfig, namespaces: ['shop'] }),
+  ]);
+  dir = targets.dir;
+  reads = new TargetReads(
+    loadTargets(targets.file),
+    new IncidentStore(t.redis, t.keys),
+    new SshPool(),
+    2_000,
   );
-  reads = new TargetReads(loadTargets(targetsFile), new IncidentStore(t.redis, t.keys), new SshPool(), 2_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -51,35 +47,18 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function podsOf(name: string): Promise<string[]> {
-  const cluster = new KubernetesTarget('prod', {
-    kubeconfig: api.adminKubeconfig,
-    requestTimeoutSeconds: 5,
-  });
-  const pods = await cluster.pods({ namespace: 'shop', kind: 'deployment', name }, { app: name });
-  return pods.map((pod) => pod.metadata?.name as string);
-}
+const podsOf = (name: string) => deploymentPods(api, 'shop', name);
 
 describe('diagnosing a kubernetes workload', () => {
   it("shows a crash-looping pod's previous container log, its OOM kill, and the events", async () => {
     api.addDeployment({ namespace: 'shop', name: 'cart', replicas: 2, pods: 2 });
     api.addDeployment({ namespace: 'shop', name: 'payments', replicas: 1 });
     const [crashing, healthy] = (await podsOf('cart')) as [string, string];
-    api.setContainerStatus('shop', crashing, {
-      ready: false,
-      restartCount: 7,
-      state: {
-        waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' },
-      },
-      lastState: {
-        terminated: {
-          exitCode: 137,
-          reason: 'OOMKilled',
-          finishedAt: '2026-12-03T10:00:00Z',
-          startedAt: '2026-12-03T09:59:00Z',
-        },
-      },
-    });
+    api.setContainerStatus(
+      'shop',
+      crashing,
+      oomCrashLooping(7, { startedAt: '2026-12-03T09:59:00Z', finishedAt: '2026-12-03T10:00:00Z' }),
+    );
     api.setLogs('shop', crashing, {
       current: 'INFO cart starting\n',
       previous: 'INFO cart starting\nERROR cart: out of memory loading catalogue\nINFO shutting down\n',

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
@@ -8,6 +7,7 @@ import { parseTargets } from '../../shared/targets/targets.js';
 import { type FakeKubeApi, startFakeKubeApi } from '../support/fake-kube-api.js';
 import { openIncident } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
+import { prodClusterTarget, targetsYaml } from '../support/targets.js';
 
 // A Kubernetes target keeps its name while a reloaded TARGETS_FILE points it at another cluster:
 // the next read must go to the new cluster, not to a client made for the old settings.
@@ -17,19 +17,7 @@ let after: FakeKubeApi;
 let t: TestRedis;
 
 const prodOn = (api: FakeKubeApi) =>
-  parseTargets(
-    stringify({
-      version: 1,
-      targets: [
-        {
-          name: 'prod',
-          match: { namespace: '.+' },
-          kind: 'kubernetes',
-          kubernetes: { kubeconfig: api.kubeconfig, namespaces: ['shop'] },
-        },
-      ],
-    }),
-  );
+  parseTargets(targetsYaml([prodClusterTarget({ kubeconfig: api.kubeconfig, namespaces: ['shop'] })]));
 
 beforeAll(async () => {
   [before, after] = await Promise.all([startFakeKubeApi(), startFakeKubeApi()]);

@@ -1,19 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
-import { KubernetesTarget, RESTARTED_AT } from '../../shared/remote/kubernetes.js';
+import { RESTARTED_AT } from '../../shared/remote/kubernetes.js';
 import type { Level } from '../../shared/schemas/incident.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import {
+  deploymentPods,
   type FakeKubeApi,
   type KubeObject,
+  oomCrashLooping,
   shippedRole,
   startFakeKubeApi,
 } from '../support/fake-kube-api.js';
 import { openIncident, webhookBody } from '../support/incidents.js';
+import { prodClusterTarget, writeTargetsFile } from '../support/targets.js';
 
 // No Kubernetes API server can run here: these tests drive the official client against
 // test/support/fake-kube-api.ts, which speaks the API's own request and response shapes.
@@ -27,27 +27,14 @@ beforeAll(async () => {
   api = await startFakeKubeApi();
   // The executor's token may do what deploy/kubernetes/rbac.yaml gives it, and nothing else.
   api.enforce(shippedRole('hermes-executor'));
-  configDir = mkdtempSync(join(tmpdir(), 'hermes-kube-config-'));
-  targetsFile = join(configDir, 'targets.yaml');
-  writeFileSync(
-    targetsFile,
-    stringify({
-      version: 1,
-      targets: [
-        {
-          name: 'prod',
-          match: { namespace: '.+' },
-          kind: 'kubernetes',
-          kubernetes: {
-            kubeconfig: api.kubeconfig,
-            context: 'fake',
-            namespaces: ['shop', 'payments'],
-            requestTimeoutSeconds: 2,
-          },
-        },
-      ],
+  ({ dir: configDir, file: targetsFile } = writeTargetsFile('kube-config', [
+    prodClusterTarget({
+      kubeconfig: api.kubeconfig,
+      context: 'fake',
+      namespaces: ['shop', 'payments'],
+      requestTimeoutSeconds: 2,
     }),
-  );
+  ]));
 }, 60_000);
 
 afterAll(async () => {
@@ -128,21 +115,11 @@ describe('restart_service on a kubernetes target', () => {
   it("keeps the crash-looping pod's state and previous container's ERROR lines from before the rollout restart", async () => {
     const d = deployment(2);
     const pod = await firstPod(d);
-    api.setContainerStatus('shop', pod, {
-      ready: false,
-      restartCount: 10,
-      state: {
-        waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' },
-      },
-      lastState: {
-        terminated: {
-          exitCode: 137,
-          reason: 'OOMKilled',
-          finishedAt: '2026-12-07T09:00:00Z',
-          startedAt: '2026-12-07T08:59:00Z',
-        },
-      },
-    });
+    api.setContainerStatus(
+      'shop',
+      pod,
+      oomCrashLooping(10, { startedAt: '2026-12-07T08:59:00Z', finishedAt: '2026-12-07T09:00:00Z' }),
+    );
     api.setLogs('shop', pod, {
       current: 'INFO checkout starting\n',
       previous: 'INFO checkout starting\nERROR checkout: out of memory loading the catalogue\nINFO bye\n',
@@ -392,26 +369,14 @@ describe('scale_service on a kubernetes target', () => {
 
   it('never scales a 10-replica deployment down when asked for "one more" (the fixed-baseline bug)', async () => {
     const d = deployment(10);
-    const incidentId = await openIncident(
-      h.t,
-      kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
-    );
-    await h.submit({ incidentId, tool: 'scale_service', args: { service: d.metadata.name, delta: 1 } });
+    await scaleUpOne(d);
     expect(replicasOf(d)).toBe(11);
   });
 
   it('refuses an HPA-managed workload, naming the autoscaler', async () => {
     const d = deployment(4);
     api.addHpa('shop', `${d.metadata.name}-hpa`, { kind: 'Deployment', name: d.metadata.name });
-    const incidentId = await openIncident(
-      h.t,
-      kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
-    );
-    const outcome = await h.submit({
-      incidentId,
-      tool: 'scale_service',
-      args: { service: d.metadata.name, delta: 1 },
-    });
+    const outcome = await scaleUpOne(d);
     expect(outcome).toMatchObject({
       decision: 'blocked',
       reason: `deployment shop/${d.metadata.name} on cluster prod is managed by HorizontalPodAutoscaler ${d.metadata.name}-hpa, which would undo a manual scale: change the autoscaler's bounds instead`,
@@ -422,16 +387,8 @@ describe('scale_service on a kubernetes target', () => {
 
   it('fails clearly on a 409 when someone else changed the workload after it was read', async () => {
     const d = deployment(5);
-    const incidentId = await openIncident(
-      h.t,
-      kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
-    );
     api.interveneBeforeNextWrite('deployments', 'shop', d.metadata.name);
-    const outcome = await h.submit({
-      incidentId,
-      tool: 'scale_service',
-      args: { service: d.metadata.name, delta: 1 },
-    });
+    const outcome = await scaleUpOne(d);
     expect(outcome.decision).toBe('failed');
     expect(outcome.reason).toContain(
       `conflict: deployments/scale shop/${d.metadata.name} on cluster prod changed since it was read`,
@@ -502,15 +459,7 @@ describe('EXECUTION_MODE=dry-run on a kubernetes target', () => {
 
   it('asks the API for a server-side dry run, records its answer, and changes nothing', async () => {
     const d = deployment(10);
-    const incidentId = await openIncident(
-      h.t,
-      kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
-    );
-    const outcome = await h.submit({
-      incidentId,
-      tool: 'scale_service',
-      args: { service: d.metadata.name, delta: 1 },
-    });
+    const outcome = await scaleUpOne(d);
     expect(outcome).toMatchObject({
       decision: 'dry_run',
       reason: `EXECUTION_MODE=dry-run: would scale deployment shop/${d.metadata.name} 10 → 11 on cluster prod via kubernetes (the server-side dry run accepted it); nothing was run`,
@@ -521,17 +470,18 @@ describe('EXECUTION_MODE=dry-run on a kubernetes target', () => {
   });
 });
 
+/** What the executor decides on one more replica of `d`, for a KubeHpaMaxedOut incident on it. */
+async function scaleUpOne(d: KubeObject) {
+  const incidentId = await openIncident(
+    h.t,
+    kubeAlert(d, { deployment: d.metadata.name }, 'KubeHpaMaxedOut'),
+  );
+  return h.submit({ incidentId, tool: 'scale_service', args: { service: d.metadata.name, delta: 1 } });
+}
+
 /** The name of one of the deployment's pods, as the official client lists them. */
 async function firstPod(d: KubeObject): Promise<string> {
-  const cluster = new KubernetesTarget('prod', {
-    kubeconfig: api.adminKubeconfig,
-    requestTimeoutSeconds: 5,
-  });
-  const pods = await cluster.pods(
-    { namespace: d.metadata.namespace, kind: 'deployment', name: d.metadata.name },
-    { app: d.metadata.name },
-  );
-  const name = pods[0]?.metadata?.name;
+  const [name] = await deploymentPods(api, d.metadata.namespace, d.metadata.name);
   if (!name) throw new Error('no pod');
   return name;
 }

@@ -1,8 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../../services/ingest/test/harness.js';
 import { startTestTriage } from '../../services/triage/test/harness.js';
@@ -13,6 +11,7 @@ import { type ExecutorHarness, startExecutorHarness } from '../support/executor-
 import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../support/fake-kube-api.js';
 import { type Running, startAlertmanager } from '../support/monitoring.js';
 import { eventually, openTestRedis, type TestRedis } from '../support/redis.js';
+import { writeTargetsFile } from '../support/targets.js';
 
 // The README's Docker and Kubernetes targets, taken from README.md as written (only the socket and
 // kubeconfig paths point at the test's dockerd and fake API server), with alerts that carry only
@@ -53,22 +52,16 @@ beforeAll(async () => {
   t = await openTestRedis();
   dockerd = await startDockerd();
   api = await startFakeKubeApi();
-  dir = mkdtempSync(join(tmpdir(), 'hermes-readme-'));
   const examples = readmeTargets();
   const docker = examples.get('docker-host-1');
   const kubernetes = examples.get('prod') as { kubernetes: Record<string, unknown> } | undefined;
   if (!docker || !kubernetes) throw new Error('the README has no docker-host-1 or prod target');
-  const targetsFile = join(dir, 'targets.yaml');
-  writeFileSync(
-    targetsFile,
-    stringify({
-      version: 1,
-      targets: [
-        { ...docker, docker: { socketPath: dockerd.socketPath } },
-        { ...kubernetes, kubernetes: { ...kubernetes.kubernetes, kubeconfig: api.kubeconfig } },
-      ],
-    }),
-  );
+  const targets = writeTargetsFile('readme', [
+    { ...docker, docker: { socketPath: dockerd.socketPath } },
+    { ...kubernetes, kubernetes: { ...kubernetes.kubernetes, kubeconfig: api.kubeconfig } },
+  ]);
+  dir = targets.dir;
+  const targetsFile = targets.file;
   ingest = await startTestIngest(t, { TARGETS_FILE: targetsFile, INGEST_TOKEN: TOKEN });
   alertmanager = await startAlertmanager({
     webhookUrl: `${ingest.url}/webhooks/alertmanager`,

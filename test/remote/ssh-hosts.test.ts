@@ -1,13 +1,17 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SshTestFleet, type SshTestHost, startSshFleet } from '../support/ssh-hosts.js';
+import {
+  type ProgramResult,
+  type SshTestFleet,
+  type SshTestHost,
+  sshAsRoot,
+  startSshFleet,
+} from '../support/ssh-hosts.js';
 
 // The SSH test-host harness itself, driven with the system OpenSSH client: real sshd
 // processes, real host keys, the real forced-command helper (deploy/remote/hermes-remote).
-
-type Result = { code: number; stdout: string; stderr: string };
 
 let fleet: SshTestFleet;
 
@@ -17,44 +21,10 @@ function host(n: number): SshTestHost {
   return h;
 }
 
-function ssh(
-  target: SshTestHost,
-  key: string,
-  command: string,
-  knownHosts = fleet.knownHostsPath,
-): Promise<Result> {
-  const args = [
-    '-F',
-    '/dev/null',
-    '-i',
-    key,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'ConnectTimeout=5',
-    '-p',
-    String(target.port),
-    `root@${target.address}`,
-    command,
-  ];
-  return new Promise((resolve, reject) => {
-    execFile('ssh', args, { timeout: 20_000 }, (error, stdout, stderr) => {
-      // A missing ssh client (ENOENT) is an error, never a skipped test.
-      if (error && typeof error.code !== 'number') return reject(error);
-      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-  });
-}
+const ssh = (target: SshTestHost, key: string, command: string, knownHosts = fleet.knownHostsPath) =>
+  sshAsRoot(target, key, command, knownHosts);
 
-function expectOk(r: Result) {
+function expectOk(r: ProgramResult) {
   expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
 }
 

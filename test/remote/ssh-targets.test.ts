@@ -1,28 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { startTestTriage, waitForStatus } from '../../services/triage/test/harness.js';
+import { waitForStatus } from '../../services/triage/test/harness.js';
 import { TargetReads } from '../../services/triage/tools/target-reads.js';
 import { IncidentStore } from '../../shared/incidents.js';
 import { SshPool } from '../../shared/remote/ssh.js';
 import { locate } from '../../shared/targets/scope.js';
 import { loadTargets } from '../../shared/targets/targets.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
-import { startFakePrometheus } from '../support/fake-prometheus.js';
 import { openIncident } from '../support/incidents.js';
-import { dropWaitingTriage } from '../support/queues.js';
 import { writeShippedPolicy } from '../support/shipped-policy.js';
 import {
   DEMO_UNIT,
@@ -31,6 +18,8 @@ import {
   type SshTestHost,
   startSshFleet,
 } from '../support/ssh-hosts.js';
+import { startStillFiringTriage } from '../support/still-firing-triage.js';
+import { writeTargetsFile } from '../support/targets.js';
 
 let fleet: SshTestFleet;
 let h: ExecutorHarness;
@@ -38,12 +27,6 @@ let targetsFile: string;
 let configDir: string;
 
 const DAY = 86_400;
-
-function writeTargets(dir: string): string {
-  const path = join(dir, 'targets.yaml');
-  writeFileSync(path, stringify({ version: 1, targets: fleetTargets(fleet) }));
-  return path;
-}
 
 /** The shipped policy, with the clean roots moved to where the test hosts keep their files. */
 function writePolicy(dir: string, roots: string[]): string {
@@ -60,8 +43,7 @@ function aged(path: string, days: number): void {
 
 beforeAll(async () => {
   fleet = await startSshFleet({ hosts: 3 });
-  configDir = mkdtempSync(join(tmpdir(), 'hermes-ssh-config-'));
-  targetsFile = writeTargets(configDir);
+  ({ dir: configDir, file: targetsFile } = writeTargetsFile('ssh-config', fleetTargets(fleet)));
   h = await startExecutorHarness({
     env: {
       TARGETS_FILE: targetsFile,
@@ -339,14 +321,7 @@ describe('acting on the host the incident names, over SSH', () => {
 
 describe('the cause, first, over SSH', () => {
   it("escalates a restart of a failing unit that did not clear the alert, quoting the unit's state and ERROR line from before it", async () => {
-    // Earlier tests' incidents wait in the triage queue (no triage ran then): this triage sees only its own.
-    await dropWaitingTriage(h.t);
-    const prometheus = await startFakePrometheus(() => [{ metric: {}, value: 1 }]);
-    const triage = await startTestTriage(h.t, {
-      PLANNER: 'runbook',
-      PROMETHEUS_URL: prometheus.url,
-      TARGETS_FILE: targetsFile,
-    });
+    const triage = await startStillFiringTriage(h.t, targetsFile);
     try {
       const target = host2();
       target.failRestarts('worker', true);
@@ -370,7 +345,6 @@ describe('the cause, first, over SSH', () => {
       );
     } finally {
       await triage.close();
-      await prometheus.close();
     }
   });
 });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { canonicalJson, sha256 } from '../../shared/canonical.js';
+import { KubernetesTarget } from '../../shared/remote/kubernetes.js';
+import { listenLocally } from './http.js';
 
 /**
  * A Kubernetes API server for tests, on 127.0.0.1, implementing exactly the endpoints Hermes calls
@@ -106,6 +107,31 @@ interface ContainerStatus {
   image: string;
   state: Record<string, unknown>;
   lastState: Record<string, unknown>;
+}
+
+/** A container that was OOM-killed (`startedAt` to `finishedAt`), restarted `restartCount` times, now backing off. */
+export function oomCrashLooping(
+  restartCount: number,
+  terminated: { startedAt: string; finishedAt: string },
+): Partial<ContainerStatus> {
+  return {
+    ready: false,
+    restartCount,
+    state: {
+      waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container' },
+    },
+    lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', ...terminated } },
+  };
+}
+
+/** The names of deployment `namespace/name`'s pods (`app=<name>`), as the official client lists them. */
+export async function deploymentPods(api: FakeKubeApi, namespace: string, name: string): Promise<string[]> {
+  const cluster = new KubernetesTarget('prod', {
+    kubeconfig: api.adminKubeconfig,
+    requestTimeoutSeconds: 5,
+  });
+  const pods = await cluster.pods({ namespace, kind: 'deployment', name }, { app: name });
+  return pods.map((pod) => pod.metadata?.name as string);
 }
 
 const TOKEN = 'fake-kube-token';
@@ -544,8 +570,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       res.end(error.message);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenLocally(server);
+  fake.url = listening.url;
   for (const [path, token] of [
     [fake.kubeconfig, TOKEN],
     [fake.adminKubeconfig, ADMIN_TOKEN],
@@ -562,8 +588,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       }),
     );
   fake.close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await listening.close();
     rmSync(dir, { recursive: true, force: true });
   };
   return fake;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally } from './http.js';
 
 /** What the fake receives on POST /v1/chat/completions (the fields tests look at). */
 export interface ChatRequest {
@@ -104,14 +104,9 @@ export async function startFakeOpenAI(behaviour: Behaviour): Promise<FakeOpenAI>
       send(res, 500, { error: { message: error.message } }),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  fake.url = `http://127.0.0.1:${port}/v1`;
-  fake.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenLocally(server);
+  fake.url = `${listening.url}/v1`;
+  fake.close = listening.close;
   return fake;
 }
 

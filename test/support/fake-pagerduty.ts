@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { json, parseJson, readBody } from './fake-slack.js';
+import { listenLocally } from './http.js';
 
 /**
  * A loopback PagerDuty Events API v2 (`POST /v2/enqueue`): 202 `{status:'success', message, dedup_key}`,
@@ -71,8 +71,7 @@ export async function startFakePagerDuty(options: { routingKey?: string } = {}):
     record.status = 202;
     return json(res, 202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url: base, close } = await listenLocally(server);
   return {
     eventsUrl: `${base}/v2/enqueue`,
     routingKey,
@@ -82,11 +81,7 @@ export async function startFakePagerDuty(options: { routingKey?: string } = {}):
     script: (...answers) => {
       scripted.push(...answers);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally } from './http.js';
 
 export type Sample = { metric: Record<string, string>; value: number };
 
@@ -59,12 +59,6 @@ export async function startFakePrometheus(
     }
     reply(404, { status: 'error', errorType: 'not_found', error: 'not found' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  fake.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  ({ url: fake.url, close: fake.close } = await listenLocally(server));
   return fake;
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { signSlackRequest } from '../../shared/slack-signature.js';
+import { listenLocally } from './http.js';
 
 /**
  * A loopback Slack speaking the documented wire formats of an incoming webhook (200 `ok` text, 4xx/5xx
@@ -129,8 +129,7 @@ export async function startFakeSlack(options: { token?: string; channel?: string
       message: { type: 'message', text: record.body.text, ts, thread_ts: record.body.thread_ts },
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url: baseUrl, close } = await listenLocally(server);
   return {
     baseUrl,
     webhookUrl: `${baseUrl}${WEBHOOK_PATH}`,
@@ -143,11 +142,7 @@ export async function startFakeSlack(options: { token?: string; channel?: string
     script: (...answers) => {
       scripted.push(...answers);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

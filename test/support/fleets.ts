@@ -1,4 +1,8 @@
+import { type Job, Worker } from 'bullmq';
+import { post } from '../../services/ingest/test/harness.js';
 import type { FleetPlace } from '../../shared/fleet.js';
+import { QUEUE } from '../../shared/queues.js';
+import { type TestAlert, webhookBody } from './incidents.js';
 import type { TestRedis } from './redis.js';
 
 /**
@@ -36,4 +40,43 @@ export async function closeFleet(t: TestRedis, id: string, by?: string): Promise
   });
   if (alertname && resource) multi.hdel(keys.fleetOpen(resource), alertname);
   await multi.exec();
+}
+
+/**
+ * Stands in for the executor's half of fleet incidents (on another branch): keeps each job it is
+ * asked in `asked` and answers with `answer`.
+ */
+export function fakeFleetExecutor(t: TestRedis, asked: Job[], answer: (job: Job) => unknown): Worker {
+  return new Worker(
+    QUEUE.actions,
+    async (job) => {
+      asked.push(job);
+      return answer(job);
+    },
+    { connection: t.redis.duplicate(), prefix: t.keys.bullPrefix },
+  );
+}
+
+/**
+ * ServiceDown on api-gateway in each of `regions` (instance api-server-0<i>) through ingest's
+ * webhook (each alert with `extra` on top): the member incidents and the fleet incident ingest opened for them.
+ */
+export async function fireFleet(
+  t: TestRedis,
+  ingestUrl: string,
+  regions: string[],
+  extra: Partial<TestAlert> = {},
+): Promise<{ members: string[]; fleetId: string }> {
+  const alerts = regions.map((region, i) => ({
+    alertname: 'ServiceDown',
+    instance: `api-server-0${i}:9100`,
+    service: 'api-gateway',
+    labels: { region },
+    ...extra,
+  }));
+  const { incidents: members } = (await (await post(ingestUrl, webhookBody(alerts))).json()) as {
+    incidents: string[];
+  };
+  const fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
+  return { members, fleetId };
 }

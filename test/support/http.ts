@@ -1,4 +1,5 @@
-import { type Agent, request } from 'node:http';
+import { type Agent, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface SendResult {
   status: number;
@@ -40,4 +41,17 @@ export function post(
     req.setTimeout(10_000, () => req.destroy());
     req.end(body);
   });
+}
+
+/** Starts `server` on a free loopback port: its base URL, and a close that also ends keep-alive connections. */
+export async function listenLocally(server: Server): Promise<{ url: string; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -3,8 +3,8 @@ import { startNotifier } from '../../services/notifier/service.js';
 import { startSmtpSink } from '../../services/notifier/test/smtp-sink.js';
 import { parseEnv } from '../../shared/env.js';
 import { createLogger } from '../../shared/logger.js';
-import { startFakePagerDuty } from './fake-pagerduty.js';
-import { startFakeSlack } from './fake-slack.js';
+import { type FakePagerDuty, startFakePagerDuty } from './fake-pagerduty.js';
+import { type FakeSlack, startFakeSlack } from './fake-slack.js';
 
 /** What reached each channel: PagerDuty triggers, new Slack messages (not thread replies), emails. */
 export interface Pages {
@@ -12,6 +12,15 @@ export interface Pages {
   slack: number;
   email: number;
 }
+
+/** The notifier's settings for these fakes: Slack's Web API (bot token, channel) and PagerDuty's Events API. */
+export const fakeChannelsEnv = (slack: FakeSlack, pagerduty: FakePagerDuty) => ({
+  SLACK_BOT_TOKEN: slack.token,
+  SLACK_CHANNEL: slack.channel,
+  SLACK_API_URL: slack.apiUrl,
+  PAGERDUTY_ROUTING_KEY: pagerduty.routingKey,
+  PAGERDUTY_EVENTS_URL: pagerduty.eventsUrl,
+});
 
 /**
  * The real notifier on every channel: fake PagerDuty and Slack speaking their wire formats and a
@@ -26,11 +35,7 @@ export async function startPagedNotifier(redis: { url: string; prefix: string })
       REDIS_URL: redis.url,
       HERMES_PREFIX: redis.prefix,
       LOG_LEVEL: 'silent',
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_CHANNEL: slack.channel,
-      SLACK_API_URL: slack.apiUrl,
-      PAGERDUTY_ROUTING_KEY: pagerduty.routingKey,
-      PAGERDUTY_EVENTS_URL: pagerduty.eventsUrl,
+      ...fakeChannelsEnv(slack, pagerduty),
       SMTP_URL: smtp.url,
       EMAIL_TO: 'oncall@example.test',
     }),

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import {
   accessSync,
   appendFileSync,
@@ -468,4 +468,47 @@ export function fleetTargets(fleet: SshTestFleet, hosts: SshTestHost[] = fleet.h
       commandTimeoutSeconds: 10,
     },
   }));
+}
+
+export type ProgramResult = { code: number; stdout: string; stderr: string };
+
+/** A program's exit code and output. One that cannot start (ENOENT) rejects: never a skipped test. */
+export function runProgram(command: string, args: string[]): Promise<ProgramResult> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 20_000 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') return reject(error);
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** `command` as root on `target` with the system OpenSSH client: only `key`, only `knownHosts`, no prompts. */
+export function sshAsRoot(
+  target: SshTestHost,
+  key: string,
+  command: string,
+  knownHosts: string,
+): Promise<ProgramResult> {
+  return runProgram('ssh', [
+    '-F',
+    '/dev/null',
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-p',
+    String(target.port),
+    `root@${target.address}`,
+    command,
+  ]);
 }

@@ -1,9 +1,9 @@
-import { type Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
-import { post, startTestIngest } from '../../services/ingest/test/harness.js';
-import { QUEUE } from '../../shared/queues.js';
-import { webhookBody } from '../support/incidents.js';
+import { startTestIngest } from '../../services/ingest/test/harness.js';
+import { signInToConsole } from '../support/console.js';
+import { fakeFleetExecutor, fireFleet } from '../support/fleets.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 
 const TOKEN = 'console-fleet-token';
@@ -15,15 +15,7 @@ const asked: Job[] = [];
 beforeAll(async () => {
   t = await openTestRedis();
   ingest = await startTestIngest(t, { ADMIN_TOKEN: TOKEN });
-  // Stands in for the executor, whose half of fleet incidents is on another branch.
-  executor = new Worker(
-    QUEUE.actions,
-    async (job) => {
-      asked.push(job);
-      return { released: 1 };
-    },
-    { connection: t.redis.duplicate(), prefix: t.keys.bullPrefix },
-  );
+  executor = fakeFleetExecutor(t, asked, () => ({ released: 1 }));
 });
 afterAll(async () => {
   await executor.close();
@@ -31,31 +23,11 @@ afterAll(async () => {
   await t.close();
 });
 
-async function signIn(): Promise<{ cookie: string; csrf: string }> {
-  const res = await fetch(`${ingest.url}/ui/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ name: 'olga', token: TOKEN }),
-    redirect: 'manual',
-  });
-  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
-  const page = await (await fetch(`${ingest.url}/ui`, { headers: { cookie } })).text();
-  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(page)?.[1];
-  if (!csrf) throw new Error('no csrf meta on the console page');
-  return { cookie, csrf };
-}
+const signIn = () => signInToConsole(ingest.url, { name: 'olga', token: TOKEN });
 
 it('shows a fleet incident with its places, members and a Release button per region; a member links to it; regions are escaped', async () => {
   const { cookie, csrf } = await signIn();
-  const alerts = ['us-east', '<b>eu</b>'].map((region, i) => ({
-    alertname: 'ServiceDown',
-    instance: `api-server-0${i}:9100`,
-    service: 'api-gateway',
-    labels: { region },
-  }));
-  const { incidents: members } = (await (await post(ingest.url, webhookBody(alerts))).json()) as {
-    incidents: string[];
-  };
-  const fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
+  const { members, fleetId } = await fireFleet(t, ingest.url, ['us-east', '<b>eu</b>']);
   const page = await (await fetch(`${ingest.url}/ui/incidents/${fleetId}`, { headers: { cookie } })).text();
   expect(page).toContain('Fleet incident');
   expect(page).not.toContain('<b>eu</b>');

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { post, startTestIngest } from '../../services/ingest/test/harness.js';
 import { IncidentStore } from '../../shared/incidents.js';
+import { signInToConsole } from '../support/console.js';
 import { webhookBody } from '../support/incidents.js';
 import { openTestRedis, type TestRedis } from '../support/redis.js';
 import { writeUsersFile } from '../support/users.js';
@@ -30,16 +31,7 @@ async function login(fields: Record<string, string>, base = ingest.url): Promise
   });
 }
 
-/** Signs in and returns the cookie pair and the CSRF token the page carries. */
-async function signIn(name = 'alice'): Promise<{ cookie: string; csrf: string }> {
-  const res = await login({ name, token: TOKEN });
-  expect(res.status).toBe(303);
-  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
-  const page = await (await fetch(`${ingest.url}/ui`, { headers: { cookie } })).text();
-  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(page)?.[1];
-  if (!csrf) throw new Error('no csrf meta on the console page');
-  return { cookie, csrf };
-}
+const signIn = (name = 'alice') => signInToConsole(ingest.url, { name, token: TOKEN });
 
 function pause(headers: Record<string, string>): Promise<Response> {
   return fetch(`${ingest.url}/api/automation/pause`, {

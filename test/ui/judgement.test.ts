@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { IngestHandle } from '../../services/ingest/service.js';
 import { startTestIngest } from '../../services/ingest/test/harness.js';
+import { signInToConsole } from '../support/console.js';
 import { type ExecutorHarness, startExecutorHarness } from '../support/executor-harness.js';
 import { openIncident } from '../support/incidents.js';
 import { LOCAL_TARGETS } from '../support/targets.js';
@@ -18,18 +19,7 @@ afterAll(async () => {
   await h.close();
 });
 
-async function signIn(): Promise<{ cookie: string; csrf: string }> {
-  const res = await fetch(`${ingest.url}/ui/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ name: 'olga', token: TOKEN }),
-    redirect: 'manual',
-  });
-  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
-  const page = await (await fetch(`${ingest.url}/ui`, { headers: { cookie } })).text();
-  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(page)?.[1];
-  if (!csrf) throw new Error('no csrf meta on the console page');
-  return { cookie, csrf };
-}
+const signIn = () => signInToConsole(ingest.url, { name: 'olga', token: TOKEN });
 
 async function fix(service: string, effective: boolean) {
   const incidentId = await openIncident(h.t, { alertname: 'ServiceDown', service, level: 1 });

@@ -4,6 +4,7 @@ import { createLogger } from '../../../shared/logger.js';
 import { createMetrics } from '../../../shared/metrics.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { TriageJob } from '../../../shared/schemas/jobs.js';
+import { audited as auditedIn } from '../../../test/support/audit.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { closeFleet, openFleet } from '../../../test/support/fleets.js';
 import { openIncident } from '../../../test/support/incidents.js';
@@ -69,6 +70,14 @@ async function badDeploy(harness: ExecutorHarness): Promise<Member[]> {
 }
 
 /** Every member's agent restart, as triage asks for it. */
+/** A ServiceDown incident on api-gateway in eu-west (no fleet incident). */
+const euWestDown = (harness: ExecutorHarness) =>
+  openIncident(harness.t, {
+    alertname: 'ServiceDown',
+    service: 'api-gateway',
+    labels: { region: 'eu-west' },
+  });
+
 async function requestAll(harness: ExecutorHarness, members: Member[]) {
   return Promise.all(
     members.map((m) =>
@@ -84,14 +93,6 @@ async function requestAll(harness: ExecutorHarness, members: Member[]) {
 
 async function decision(harness: ExecutorHarness, m: Member) {
   return (await harness.incidents.getAction(m.incidentId, m.actionId))?.decision;
-}
-
-/** The audit chain's entries of one event. */
-async function audited(harness: ExecutorHarness, event: string): Promise<Record<string, unknown>[]> {
-  const entries = (await harness.t.redis.xrange(harness.t.keys.audit, '-', '+')) as [string, string[]][];
-  return entries
-    .map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}') as Record<string, unknown>)
-    .filter((entry) => entry.event === event);
 }
 
 /** Whether a held change was ever given a slot to run (its `held_release` job). */
@@ -127,18 +128,7 @@ describe('fleet incidents in the executor', () => {
 
   it('does not hold a human-approved change (budgets still apply)', async () => {
     const harness = await start();
-    const [eu1, eu2] = [
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-    ];
+    const [eu1, eu2] = [await euWestDown(harness), await euWestDown(harness)];
     const args = { service: 'api-gateway', reason: 'bad deploy' };
     const asked = [
       await harness.submit({ incidentId: eu1, tool: 'rollback_deployment', args }),
@@ -197,7 +187,7 @@ describe('fleet incidents in the executor', () => {
     });
     await settle();
     expect(harness.runs()).toHaveLength(1);
-    expect(await audited(harness, 'fleet_released')).toEqual([
+    expect(await auditedIn(harness.t, 'fleet_released')).toEqual([
       expect.objectContaining({ fleetId: FLEET, region: 'eu-west', by: 'alice' }),
     ]);
 
@@ -236,7 +226,7 @@ describe('fleet incidents in the executor', () => {
       skipped: 'invalid fleet_cancel job',
     });
     expect(await harness.command('fleet_closed', {})).toEqual({ skipped: 'invalid fleet_closed job' });
-    expect(await audited(harness, 'fleet_released')).toEqual([]);
+    expect(await auditedIn(harness.t, 'fleet_released')).toEqual([]);
   });
 
   it('a human cancels: every held change is cancelled, none ever runs, audited, triage told', async () => {
@@ -262,7 +252,7 @@ describe('fleet incidents in the executor', () => {
     await harness.command('fleet_release', { fleetId: FLEET, region: 'eu-west', by: 'alice' });
     await settle();
     expect(harness.runs()).toEqual([]);
-    expect(await audited(harness, 'fleet_cancelled')).toEqual([
+    expect(await auditedIn(harness.t, 'fleet_cancelled')).toEqual([
       expect.objectContaining({ fleetId: FLEET, by: 'bob', reason: 'rolling back by hand' }),
       expect.objectContaining({ fleetId: FLEET, by: 'bob' }),
     ]);
@@ -287,7 +277,7 @@ describe('fleet incidents in the executor', () => {
     for (const m of members) expect(await promoted(harness, m)).toBe(false);
     // The job that ingest sends finds nothing left, and is audited.
     expect(await harness.command('fleet_closed', { fleetId: FLEET })).toEqual({ cancelled: 0 });
-    expect(await audited(harness, 'fleet_closed')).toEqual([
+    expect(await auditedIn(harness.t, 'fleet_closed')).toEqual([
       expect.objectContaining({ fleetId: FLEET, by: 'alice' }),
     ]);
     expect(harness.runs()).toEqual([]);
@@ -321,18 +311,7 @@ describe('fleet incidents in the executor', () => {
 describe('held changes promoted but never queued', () => {
   it('the sweep queues the run of a change that owns a slot (the executor died between promoting and queueing it)', async () => {
     const harness = await start({ env: { APPROVAL_SWEEP_SECONDS: '1' } });
-    const [first, second] = [
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-      await openIncident(harness.t, {
-        alertname: 'ServiceDown',
-        service: 'api-gateway',
-        labels: { region: 'eu-west' },
-      }),
-    ];
+    const [first, second] = [await euWestDown(harness), await euWestDown(harness)];
     await harness.submit({ incidentId: first, tool: 'restart_service', args: restart });
     expect(
       (
@@ -418,7 +397,7 @@ function anotherExecutor(harness: ExecutorHarness, triage: Queue<TriageJob>) {
 /** What recording one held change's cancellation left: its record, timeline entries, audit entries, triage job. */
 async function cancellationOf(harness: ExecutorHarness, triage: Queue<TriageJob>, m: Member) {
   const timeline = await harness.incidents.timeline(m.incidentId);
-  const actions = await audited(harness, 'action');
+  const actions = await auditedIn(harness.t, 'action');
   return {
     record: await harness.incidents.getAction(m.incidentId, m.actionId),
     timeline: timeline.filter(
@@ -553,10 +532,10 @@ describe('fleet jobs run again (a retry, a stalled job re-run)', () => {
     const request = { fleetId: FLEET, by: 'bob', reason: 'rolling back by hand' };
     expect(await fleet.cancel(request, 'fleet-cancel-1')).toEqual({ cancelled: 9 });
     expect(await fleet.cancel(request, 'fleet-cancel-1')).toEqual({ cancelled: 0 });
-    expect(await audited(harness, 'fleet_cancelled')).toHaveLength(1);
+    expect(await auditedIn(harness.t, 'fleet_cancelled')).toHaveLength(1);
     // Another request (its own job) is another human decision: audited too.
     await fleet.cancel({ fleetId: FLEET, by: 'carol' }, 'fleet-cancel-2');
-    expect(await audited(harness, 'fleet_cancelled')).toEqual([
+    expect(await auditedIn(harness.t, 'fleet_cancelled')).toEqual([
       expect.objectContaining({ by: 'bob' }),
       expect.objectContaining({ by: 'carol' }),
     ]);
@@ -570,7 +549,7 @@ describe('fleet jobs run again (a retry, a stalled job re-run)', () => {
     await closeFleet(harness.t, FLEET, 'alice');
     expect(await harness.command('fleet_closed', { fleetId: FLEET })).toEqual({ cancelled: 9 });
     expect(await harness.command('fleet_closed', { fleetId: FLEET })).toEqual({ cancelled: 0 });
-    expect(await audited(harness, 'fleet_closed')).toEqual([
+    expect(await auditedIn(harness.t, 'fleet_closed')).toEqual([
       expect.objectContaining({ fleetId: FLEET, by: 'alice' }),
     ]);
   });

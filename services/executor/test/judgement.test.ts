@@ -4,6 +4,7 @@ import { verifyAuditChain } from '../../../shared/audit-chain.js';
 import { LearnedRules } from '../../../shared/learned-rules.js';
 import { OutcomeStore, summarize } from '../../../shared/outcomes.js';
 import { QUEUE } from '../../../shared/queues.js';
+import { audited } from '../../../test/support/audit.js';
 import {
   type ExecutorHarness,
   startExecutorHarness,
@@ -29,10 +30,7 @@ async function restartIncident(service: string, level?: 1 | 2) {
   return { incidentId, outcome };
 }
 
-async function auditEvents(): Promise<Record<string, string>[]> {
-  const entries = await h.t.redis.xrange(h.t.keys.audit, '-', '+');
-  return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}'));
-}
+const auditEvents = () => audited(h.t);
 
 describe('outcomes', () => {
   it('keeps every verdict per (alertname, resource, target, tool), with totals and time to recover', async () => {

@@ -4,6 +4,7 @@ import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { Approval } from '../../../shared/schemas/approval.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
+import { audited as auditedIn } from '../../../test/support/audit.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { slackInteractionRequest } from '../../../test/support/fake-slack.js';
 import { openIncident } from '../../../test/support/incidents.js';
@@ -243,8 +244,7 @@ it('shows the circuit breaker and lets an admin close it, audited with who and w
   expect(reset.status).toBe(200);
   expect(await reset.json()).toMatchObject({ reset: true, breaker: { state: 'closed' } });
   expect(await h.t.redis.zcard(h.t.keys.exec('breaker:failures'))).toBe(0);
-  const entries = (await h.t.redis.xrange(h.t.keys.audit, '-', '+')) as [string, string[]][];
-  const audited = entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}'));
+  const audited = await auditedIn(h.t);
   expect(audited).toContainEqual(
     expect.objectContaining({
       event: 'breaker_reset',

@@ -6,7 +6,11 @@ import type { TestRedis } from '../../../test/support/redis.js';
 import { ingestEnvSchema } from '../env.js';
 import { type IngestHandle, startIngest } from '../service.js';
 
-export async function startTestIngest(t: TestRedis, env: Record<string, string> = {}): Promise<IngestHandle> {
+export async function startTestIngest(
+  t: TestRedis,
+  env: Record<string, string> = {},
+  logger = createLogger('ingest', 'silent'),
+): Promise<IngestHandle> {
   return startIngest(
     parseEnv(ingestEnvSchema, {
       REDIS_URL: t.url,
@@ -15,7 +19,7 @@ export async function startTestIngest(t: TestRedis, env: Record<string, string> 
       HOST: '127.0.0.1',
       ...env,
     }),
-    { logger: createLogger('ingest', 'silent') },
+    { logger },
   );
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audited as auditedIn } from '../../../test/support/audit.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
@@ -36,12 +37,7 @@ const post = (path: string, body: unknown, headers: Record<string, string>) =>
     body: JSON.stringify(body),
   });
 
-async function audited(event: string) {
-  const entries = (await h.t.redis.xrange(h.t.keys.audit, '-', '+')) as [string, string[]][];
-  return entries
-    .map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}'))
-    .filter((entry) => entry.event === event);
-}
+const audited = (event: string) => auditedIn(h.t, event);
 
 /** Signs in to the console as the form allows and returns the cookie and the page's CSRF token. */
 async function signIn(fields: Record<string, string>): Promise<{ cookie: string; csrf: string }> {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { ApprovalDecisions } from '../../../shared/approval-decisions.js';
 import { createQueue, QUEUE } from '../../../shared/queues.js';
 import type { NotificationJob, TriageJob } from '../../../shared/schemas/jobs.js';
+import { audited as auditedIn } from '../../../test/support/audit.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { eventually } from '../../../test/support/redis.js';
@@ -39,12 +40,7 @@ const post = (path: string, body: { by?: string; comment?: string }) =>
     body: JSON.stringify(body),
   });
 
-async function audited(event: string) {
-  const entries = (await h.t.redis.xrange(h.t.keys.audit, '-', '+')) as [string, string[]][];
-  return entries
-    .map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}'))
-    .filter((entry) => entry.event === event);
-}
+const audited = (event: string) => auditedIn(h.t, event);
 
 async function noticesOf(incidentId: string) {
   const jobs = await notifications.getJobs(['waiting', 'prioritized', 'delayed', 'completed', 'active']);

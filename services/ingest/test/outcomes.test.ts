@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { audited as auditedIn } from '../../../test/support/audit.js';
 import { type ExecutorHarness, startExecutorHarness } from '../../../test/support/executor-harness.js';
 import { openIncident } from '../../../test/support/incidents.js';
 import { LOCAL_TARGETS } from '../../../test/support/targets.js';
@@ -112,10 +113,7 @@ describe('learned rules through the API', () => {
     expect(await cleared.json()).toMatchObject({ cleared: true, clearedBy: 'alice', learned: [] });
     expect((await clear('alice', { reason: 'again' })).status).toBe(404);
 
-    const entries = (await h.t.redis.xrange(h.t.keys.audit, '-', '+')) as [string, string[]][];
-    const audited = entries
-      .map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1] ?? '{}'))
-      .filter((entry) => entry.event === 'learned_rule_cleared');
+    const audited = await auditedIn(h.t, 'learned_rule_cleared');
     expect(audited).toMatchObject([{ ruleId: rule.id, by: 'alice', reason: 'the config was fixed' }]);
     expect((await fix('api')).outcome.decision).toBe('executed');
   });

@@ -10,9 +10,10 @@ import type { IncidentSummary } from '../../../shared/schemas/incident.js';
 import type { NotificationJob } from '../../../shared/schemas/jobs.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../../../test/support/fake-pagerduty.js';
 import { type FakeSlack, startFakeSlack } from '../../../test/support/fake-slack.js';
-import { webhookBody } from '../../../test/support/incidents.js';
+import { fireFleet } from '../../../test/support/fleets.js';
+import { fakeChannelsEnv } from '../../../test/support/paging.js';
 import { eventually, openTestRedis, type TestRedis } from '../../../test/support/redis.js';
-import { post, startTestIngest } from '../../ingest/test/harness.js';
+import { startTestIngest } from '../../ingest/test/harness.js';
 import { notifierEnvSchema } from '../env.js';
 import { startNotifier } from '../service.js';
 import { startSmtpSink } from './smtp-sink.js';
@@ -45,11 +46,7 @@ beforeEach(async () => {
     parseEnv(notifierEnvSchema, {
       REDIS_URL: t.url,
       HERMES_PREFIX: t.prefix,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_CHANNEL: slack.channel,
-      SLACK_API_URL: slack.apiUrl,
-      PAGERDUTY_ROUTING_KEY: pd.routingKey,
-      PAGERDUTY_EVENTS_URL: pd.eventsUrl,
+      ...fakeChannelsEnv(slack, pd),
       SMTP_URL: smtp.url,
       EMAIL_TO: 'oncall@example.com',
     }),
@@ -57,20 +54,9 @@ beforeEach(async () => {
   );
   const ingest = await startTestIngest(t);
   stop = [() => ingest.close(), () => notifier.close()];
-  const reply = await post(
-    ingest.url,
-    webhookBody(
-      ['us-east', 'eu-west', 'ap-south'].map((region, i) => ({
-        alertname: 'ServiceDown',
-        severity: 'critical',
-        instance: `api-server-0${i}:9100`,
-        service: 'api-gateway',
-        labels: { region },
-      })),
-    ),
-  );
-  members = ((await reply.json()) as { incidents: string[] }).incidents;
-  fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
+  ({ members, fleetId } = await fireFleet(t, ingest.url, ['us-east', 'eu-west', 'ap-south'], {
+    severity: 'critical',
+  }));
 });
 afterEach(async () => {
   for (const close of stop) await close();

@@ -21,6 +21,7 @@ import { NOTICE_EVENTS, type NotificationJob } from '../../../shared/schemas/job
 import { type FakePagerDuty, startFakePagerDuty } from '../../../test/support/fake-pagerduty.js';
 import { type FakeSlack, type SlackRequest, startFakeSlack } from '../../../test/support/fake-slack.js';
 import { openIncident } from '../../../test/support/incidents.js';
+import { fakeChannelsEnv } from '../../../test/support/paging.js';
 import { eventually, openTestRedis, type TestRedis } from '../../../test/support/redis.js';
 import { notifierEnvSchema } from '../env.js';
 import { MAX_RATE_LIMITED_RUNS } from '../processor.js';
@@ -71,11 +72,7 @@ async function start(extra: Record<string, string> = {}, logger = captureLogs().
   const env = parseEnv(notifierEnvSchema, {
     REDIS_URL: t.url,
     HERMES_PREFIX: t.prefix,
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_CHANNEL: slack.channel,
-    SLACK_API_URL: slack.apiUrl,
-    PAGERDUTY_ROUTING_KEY: pd.routingKey,
-    PAGERDUTY_EVENTS_URL: pd.eventsUrl,
+    ...fakeChannelsEnv(slack, pd),
     NOTIFIER_RETRY_AFTER_DEFAULT_MS: '200',
     ...extra,
   });
