@@ -1,5 +1,4 @@
 import { type Job, Worker } from 'bullmq';
-import { post } from '../../services/ingest/test/harness.js';
 import type { FleetPlace } from '../../shared/fleet.js';
 import { QUEUE } from '../../shared/queues.js';
 import { type TestAlert, webhookBody } from './incidents.js';
@@ -74,9 +73,13 @@ export async function fireFleet(
     labels: { region },
     ...extra,
   }));
-  const { incidents: members } = (await (await post(ingestUrl, webhookBody(alerts))).json()) as {
-    incidents: string[];
-  };
+  // Posted here, not with ingest's test harness: executor tests use this file and import no ingest code.
+  const reply = await fetch(`${ingestUrl}/webhooks/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(webhookBody(alerts)),
+  });
+  const { incidents: members } = (await reply.json()) as { incidents: string[] };
   const fleetId = (await t.redis.hget(t.keys.fleetOpen('api-gateway'), 'ServiceDown')) as string;
   return { members, fleetId };
 }
