@@ -125,7 +125,7 @@ export class DockerTarget {
         abortSignal,
         statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
       });
-      return readLogText(response, !info.Config.Tty);
+      return readStreamText(response, !info.Config.Tty);
     });
     return text
       .split('\n')
@@ -179,7 +179,7 @@ export class DockerTarget {
         abortSignal,
         statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
       });
-      return readLogText(response, false);
+      return readStreamText(response, false);
     });
     return text.split('\n').some((line) => isOomEventOf(line, info.Id, started));
   }
@@ -406,11 +406,11 @@ function dialStream(
 }
 
 /**
- * A logs response as text: non-TTY containers' output comes in frames (1 byte stream, 3 zero
- * bytes, a 4-byte big-endian length, the payload); TTY containers' is raw. Keeps the newest
- * {@link LOG_MAX_BYTES}.
+ * A streamed response as text: a logs response of a non-TTY container comes in frames (1 byte
+ * stream, 3 zero bytes, a 4-byte big-endian length, the payload); a TTY container's logs and the
+ * engine's events are raw. Keeps the newest {@link LOG_MAX_BYTES}.
  */
-async function readLogText(response: IncomingMessage, multiplexed: boolean): Promise<string> {
+async function readStreamText(response: IncomingMessage, multiplexed: boolean): Promise<string> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   const keep = (chunk: Buffer) => {
